@@ -1,0 +1,361 @@
+"""The scalar autograd engine: `Value`, one number that remembers how it was computed.
+
+Every arithmetic operation on Values builds a node of a graph. Each node stores, next to its
+result, the *local derivative* of that result with respect to each input, computed in the same
+method as the result itself (read `__mul__`: the forward is `a * b`, the local derivatives are
+`b` and `a`). `backward()` then walks the graph from the output back to the leaves and applies
+the chain rule at every node: ``input.grad += local_derivative * node.grad``.
+
+This is the original micrograd's algorithm and API, with three changes users can rely on:
+
+* no recursion: graphs of any depth work (a chain of a million operations);
+* inputs kept in a fixed order: the same program gives bit-identical gradients on every run;
+* no reference cycles: a node does not hold a closure that refers back to itself, so a graph is
+  freed by reference counting as soon as it is dropped instead of waiting for the cyclic garbage
+  collector (the original's main cost, see the README's benchmark section).
+
+Storage layout, for speed and memory: a node has at most two inputs in the common case, kept in
+the slots `_a` and `_b` with their local derivatives in `_da` and `_db`. A node with more inputs
+(`dot`, or one built by user code) keeps a tuple of them in `_a` and a tuple of derivatives in
+`_da`. `_prev` presents either form as a tuple, as in the original.
+
+Only the standard library is used here. Read `micrograd/nn.py` next.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Iterable, Sequence
+
+__all__ = ["Value", "dot"]
+
+
+def _check_number(data: object) -> object:
+    """Return `data` unchanged if it is a real number; otherwise raise a TypeError naming its type.
+
+    The number is kept as given (an int stays an int, a numpy float stays a numpy float) so that
+    programs print exactly what they printed with the original micrograd.
+    """
+    if isinstance(data, (int, float)) or isinstance(data, numbers.Real):
+        return data
+    if type(data).__module__ == "numpy" and type(data).__name__ in ("bool", "bool_"):
+        return data  # numpy's bool scalar is not registered as numbers.Real
+    raise TypeError(
+        f"Value data must be a real number (int, float, bool or a numpy scalar), "
+        f"got {type(data).__name__}: {data!r}"
+    )
+
+
+def _check_power(base: object, exponent: object, op: str) -> None:
+    """Refuse the powers that have no real result, instead of a complex number or a crash."""
+    if base < 0 and not float(exponent).is_integer():
+        raise ValueError(
+            f"{op}: a negative base ({base}) with a fractional exponent has no real result"
+        )
+    if base == 0 and exponent < 0:
+        raise ZeroDivisionError(f"{op}: zero base with a negative exponent ({exponent})")
+
+
+def _power_derivative(x: object, k: object) -> object:
+    """d(x**k)/dx = k * x**(k-1), with its limits at x == 0, where x**(k-1) would divide by
+    zero: 0 for k == 0 and infinite for 0 < k < 1 (the slope of a root at 0), as in PyTorch."""
+    if x == 0 and k < 1:
+        return 0.0 if k == 0 else math.inf
+    return k * x ** (k - 1)
+
+
+def _as_value(x: object) -> "Value":
+    """Wrap a plain number as a leaf Value so that operators accept `2 * v` and `v + 1`."""
+    return x if isinstance(x, Value) else Value(x)
+
+
+class Value:
+    """A scalar value and its gradient; a node of the computation graph."""
+
+    # No per-instance dict unless user code sets an attribute of its own (`p.m = 0.0`); a label
+    # set through the constructor or by assignment lives there too. `label` and `_backward` are
+    # class attributes that an instance may shadow.
+    __slots__ = ("data", "grad", "_op", "_a", "_b", "_da", "_db", "__dict__")
+
+    label = ""
+
+    def __init__(
+        self,
+        data: object,
+        _children: Iterable["Value"] = (),
+        _op: str = "",
+        label: str = "",
+        *,
+        _prev: Iterable["Value"] | None = None,
+    ) -> None:
+        self.data = _check_number(data)
+        self.grad = 0
+        self._op = _op
+        children = _children if _prev is None else _prev
+        if children:
+            self._prev = children  # also clears the local derivatives: see the setter
+        else:
+            self._a = self._b = self._da = self._db = None
+        if label:
+            self.label = label
+
+    @classmethod
+    def _node(cls, data, op, a, da, b=None, db=None) -> "Value":
+        """Make an op's output node: `data` computed from inputs `a` (and `b`), with the local
+        derivatives `da` = d data / d a and `db` = d data / d b. Skips the constructor's type
+        check: every op below computes `data` from numbers that were already checked."""
+        out = _new_object(cls)
+        out.data = data
+        out.grad = 0
+        out._op = op
+        out._a = a
+        out._da = da
+        out._b = b
+        out._db = db
+        return out
+
+    # -- the inputs of this node, as the original exposed them ------------------------------
+
+    @property
+    def _prev(self) -> tuple:
+        a = self._a
+        if a is None:
+            return ()
+        if type(a) is tuple:
+            return a
+        b = self._b
+        return (a,) if b is None else (a, b)
+
+    @_prev.setter
+    def _prev(self, children: Iterable["Value"]) -> None:
+        # Inputs set by user code come without local derivatives: as in the original, gradient
+        # flows through such a node only by a `_backward` that the user assigns.
+        self._da = self._db = None
+        children = tuple(children)
+        for child in children:
+            if not isinstance(child, Value):
+                raise TypeError(f"Value children must be Values, got {type(child).__name__}")
+        self._b = None
+        if len(children) == 0:
+            self._a = None
+        elif len(children) == 1:
+            self._a = children[0]
+        elif len(children) == 2:
+            self._a, self._b = children
+        else:
+            self._a = children
+
+    # -- operations: each returns a new node with its local derivatives ---------------------
+
+    def __add__(self, other) -> "Value":
+        other = _as_value(other)
+        # d(a+b)/da = 1, d(a+b)/db = 1
+        return Value._node(self.data + other.data, "+", self, 1, other, 1)
+
+    def __mul__(self, other) -> "Value":
+        other = _as_value(other)
+        # d(a*b)/da = b, d(a*b)/db = a
+        return Value._node(self.data * other.data, "*", self, other.data, other, self.data)
+
+    def __pow__(self, other) -> "Value":
+        if isinstance(other, Value):
+            return self._pow_value(other)
+        if not isinstance(other, (int, float)):
+            raise TypeError(
+                f"Value ** exponent: the exponent must be an int, float or Value, "
+                f"got {type(other).__name__}"
+            )
+        x = self.data
+        _check_power(x, other, f"Value ** {other}")
+        return Value._node(x**other, f"**{other}", self, _power_derivative(x, other))
+
+    def _pow_value(self, exponent: "Value") -> "Value":
+        """x ** y where the exponent is a Value too: the gradient flows into both."""
+        x, y = self.data, exponent.data
+        if x < 0:
+            raise ValueError(
+                f"Value ** Value: the base is negative ({x}); the exponent's gradient "
+                f"x**y * log(x) needs a positive base (use a number exponent instead)"
+            )
+        _check_power(x, y, "Value ** Value")
+        out = x**y
+        # d(x**y)/dy = x**y * log(x), taken as 0 at x == 0 as PyTorch does
+        dy = out * math.log(x) if x > 0 else 0.0
+        return Value._node(out, "**", self, _power_derivative(x, y), exponent, dy)
+
+    def relu(self) -> "Value":
+        x = self.data
+        out = 0 if x < 0 else x
+        # d relu(x)/dx = 1 where x > 0, else 0 (0 at x == 0, as in the original and PyTorch)
+        return Value._node(out, "ReLU", self, 1 if out > 0 else 0)
+
+    def tanh(self) -> "Value":
+        t = math.tanh(self.data)  # math.tanh saturates at +-1; exp(2x) would overflow
+        # d tanh(x)/dx = 1 - tanh(x)**2
+        return Value._node(t, "tanh", self, 1 - t**2)
+
+    def sigmoid(self) -> "Value":
+        x = self.data
+        # Two forms so that exp never sees a large positive argument (no overflow).
+        if x >= 0:
+            s = 1.0 / (1.0 + math.exp(-x))
+        else:
+            e = math.exp(x)
+            s = e / (1.0 + e)
+        # d sigmoid(x)/dx = s * (1 - s)
+        return Value._node(s, "sigmoid", self, s * (1.0 - s))
+
+    def exp(self) -> "Value":
+        x = self.data
+        try:
+            e = math.exp(x)
+        except OverflowError:
+            raise ValueError(f"exp({x}): the result is too large for a float (x > 709.78)")
+        # d exp(x)/dx = exp(x)
+        return Value._node(e, "exp", self, e)
+
+    def log(self) -> "Value":
+        x = self.data
+        if not x > 0:
+            raise ValueError(f"log({x}): the logarithm needs a positive number")
+        # d log(x)/dx = 1/x
+        return Value._node(math.log(x), "log", self, 1 / x)
+
+    # Everything below is built from the operations above, as in the original, so that the
+    # graph (and a drawing of it) has the same nodes.
+
+    def __neg__(self) -> "Value":  # -self
+        return self * -1
+
+    def __radd__(self, other) -> "Value":  # other + self
+        return self + other
+
+    def __sub__(self, other) -> "Value":  # self - other
+        return self + (-other)
+
+    def __rsub__(self, other) -> "Value":  # other - self
+        return other + (-self)
+
+    def __rmul__(self, other) -> "Value":  # other * self
+        return self * other
+
+    def __truediv__(self, other) -> "Value":  # self / other
+        return self * other**-1
+
+    def __rtruediv__(self, other) -> "Value":  # other / self
+        return other * self**-1
+
+    def __rpow__(self, other) -> "Value":  # other ** self
+        return _as_value(other) ** self
+
+    # -- backpropagation --------------------------------------------------------------------
+
+    def _backward(self) -> None:
+        """Apply the chain rule at this node: add (local derivative * this node's grad) into
+        each input's grad. User code may assign its own `_backward` to a node; `backward()`
+        calls that one instead."""
+        a = self._a
+        da = self._da
+        if a is None or da is None:
+            return  # a leaf, or a node made by user code with no `_backward` of its own
+        g = self.grad
+        if type(a) is tuple:
+            for child, d in zip(a, da):
+                child.grad += d * g
+        else:
+            a.grad += da * g
+            b = self._b
+            if b is not None:
+                b.grad += self._db * g
+
+    def backward(self) -> None:
+        """Compute d self / d node for every node this Value depends on, into `node.grad`.
+
+        As in PyTorch, gradients of leaves (Values made by the user) accumulate over calls, while
+        every interior node's grad is recomputed: call `zero_grad()` (or set `p.grad = 0`)
+        between steps.
+        """
+        order = self._topological_order(reset_interior_grads=True)
+        self.grad = 1
+        for node in reversed(order):
+            node._backward()
+
+    def _topological_order(self, reset_interior_grads: bool = False) -> list["Value"]:
+        """All nodes this Value depends on, each after its inputs (the original's `build_topo`),
+        found with an explicit stack instead of recursion.
+
+        The walk is the same depth-first walk as `micrograd.graph.topological_order` (tests
+        check they agree) but reads the slots directly: it is the hottest loop of `backward()`,
+        and building a `_prev` tuple per node would cost a third of its time.
+        """
+        order: list[Value] = []
+        visited = {self}
+        # Nodes are pushed in reverse so that inputs are visited in order (a before b); a node
+        # is appended to `order` when the marker pushed after it comes back off the stack,
+        # which is after all its inputs.
+        stack: list = [self]
+        entered: list[Value] = []
+        while stack:
+            node = stack.pop()
+            if node is _FINISHED:
+                order.append(entered.pop())
+                continue
+            entered.append(node)
+            stack.append(_FINISHED)
+            a = node._a
+            if a is None:
+                continue
+            if reset_interior_grads:
+                node.grad = 0
+            if type(a) is tuple:
+                for child in reversed(a):
+                    if child not in visited:
+                        visited.add(child)
+                        stack.append(child)
+            else:
+                b = node._b
+                if b is not None and b not in visited:
+                    visited.add(b)
+                    stack.append(b)
+                if a not in visited:
+                    visited.add(a)
+                    stack.append(a)
+        return order
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data}, grad={self.grad})"
+
+
+_new_object = object.__new__
+
+# Marks, on the stack of `_topological_order`, the point where a node's inputs are all done.
+_FINISHED = object()
+
+
+def dot(weights: Sequence[Value], inputs: Sequence[object], bias: Value) -> Value:
+    """`bias + weights[0]*inputs[0] + weights[1]*inputs[1] + ...` as one graph node.
+
+    The additions run in the same order as `sum((w*x for w, x in zip(weights, inputs)), bias)`,
+    so the result and every gradient are the same floats, but the graph has one node instead of
+    2n. This is what a fused neuron uses (`Neuron(..., fused=True)`). `inputs` may mix Values
+    and plain numbers; plain numbers get no node and no gradient.
+    """
+    if len(weights) != len(inputs):
+        raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+    bias = _as_value(bias)
+    total = bias.data
+    children: list[Value] = [bias]
+    derivatives: list[object] = [1]  # d/d bias = 1
+    for w, x in zip(weights, inputs):
+        if isinstance(x, Value):
+            total = total + w.data * x.data
+            # d/dw = x, d/dx = w
+            children += (w, x)
+            derivatives += (x.data, w.data)
+        else:
+            _check_number(x)
+            total = total + w.data * x
+            children.append(w)
+            derivatives.append(x)
+    return Value._node(total, "dot", tuple(children), tuple(derivatives))
