@@ -323,6 +323,12 @@ class Value:
                     stack.append(a)
         return order
 
+    def draw_dot(self, **kwargs):
+        """Draw the graph that computed this Value (`micrograd.viz.draw_dot`; needs graphviz)."""
+        from micrograd.viz import draw_dot
+
+        return draw_dot(self, **kwargs)
+
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
