@@ -1,0 +1,309 @@
+"""The backward pass, animated: one frame per node, in the order `backward()` visits them.
+
+`backward_frames(root)` runs the real chain rule one node at a time, exactly as `Value.backward()`
+does (interior grads reset to 0, leaf grads kept so they accumulate, the root's grad set to 1,
+then each node's own `_backward()` in reverse topological order), and records after each node
+which node ran and every grad at that moment. So the last frame's grads are the ones `backward()`
+gives, and the graph is left in that state.
+
+`save_html(root, path)` writes one self-contained page (an SVG per frame, a slider, prev/next/play
+buttons, no network access needed); `save_gif(root, path)` writes an animated GIF. In each frame
+the node whose `_backward` just ran is yellow, the edges into it red, and the inputs whose grads
+it has just set blue.
+
+Read `micrograd/viz.py` for the drawing and `micrograd/graph.py` for the order.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from micrograd import viz
+from micrograd.graph import backward_order
+
+__all__ = ["Frame", "backward_frames", "save_html", "save_gif", "DEFAULT_MAX_FRAMES"]
+
+# Every frame is a full Graphviz layout of the graph, so an animation costs (nodes x layout time);
+# past about a hundred nodes it is slow to make and too dense to follow.
+DEFAULT_MAX_FRAMES = 100
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The state right after one node's `_backward()` ran.
+
+    step: position in the backward pass (0 is the root).
+    index: the node's position in topological order (`nodes[index]`; drawn as `n{index}`).
+    inputs: positions of the distinct inputs whose grads this step has just set (none for a leaf).
+    grads: every node's grad after this step, by topological position.
+    nodes: all nodes in topological order (the same tuple in every frame).
+    """
+
+    step: int
+    index: int
+    inputs: tuple
+    grads: tuple
+    nodes: tuple
+
+    @property
+    def node(self) -> Any:
+        return self.nodes[self.index]
+
+    def caption(self) -> str:
+        """A sentence or two describing this step, for the page and the GIF."""
+        node, g = self.node, _short(self.grads[self.index])
+        head = f"Step {self.step + 1}/{len(self.nodes)}: '{_name(node, self.index)}'"
+        if not self.inputs:
+            return f"{head} is a leaf (an input): nothing to pass back. Its grad is {g}."
+        updates = ", ".join(
+            f"grad of '{_name(self.nodes[j], j)}' = {_short(self.grads[j])}" for j in self.inputs
+        )
+        return (
+            f"{head} (op {node._op}) has grad {g}. Chain rule: input.grad += local derivative "
+            f"* {g}, so now {updates}."
+        )
+
+
+def backward_frames(root: Any, max_nodes: int | None = viz.DEFAULT_MAX_NODES) -> list[Frame]:
+    """Run backward on `root` one node at a time; one `Frame` per node, in backward order.
+
+    Afterwards the grads are what `root.backward()` would have left. Graphs with more than
+    `max_nodes` nodes raise a ValueError (each frame keeps a copy of every grad).
+    """
+    visit = backward_order(root)
+    if max_nodes is not None and len(visit) > max_nodes:
+        raise ValueError(
+            f"backward_frames: the graph has {len(visit):,} nodes, more than "
+            f"max_nodes={max_nodes}; animate a smaller sub-expression or raise max_nodes"
+        )
+    nodes = tuple(reversed(visit))  # topological order: the positions used for drawing
+    position = {id(node): i for i, node in enumerate(nodes)}
+    # As Value.backward: interior grads are recomputed, leaf grads accumulate, the root gets 1.
+    for node in nodes:
+        if tuple(node._prev):
+            node.grad = _zeros_like(node.data)
+    root.grad = _ones_like(root.data)
+    frames = []
+    for step, node in enumerate(visit):
+        node._backward()
+        inputs = tuple(dict.fromkeys(position[id(child)] for child in node._prev))
+        grads = tuple(_snapshot(n.grad) for n in nodes)
+        frames.append(Frame(step, position[id(node)], inputs, grads, nodes))
+    return frames
+
+
+def save_html(
+    root: Any,
+    path: str | os.PathLike,
+    rankdir: str = "LR",
+    max_nodes: int | None = DEFAULT_MAX_FRAMES,
+    title: str = "micrograd: the backward pass, step by step",
+) -> Path:
+    """Write the animation as one self-contained HTML page (inline SVGs and script, works
+    offline). Runs the backward pass on `root` (see `backward_frames`). Returns the path."""
+    frames = _frames(root, max_nodes, "save_html")
+    figures = []
+    for frame in frames:
+        svg = _frame_drawing(frame, rankdir, "svg").pipe(format="svg").decode("utf-8")
+        svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: it is inlined
+        # Graphviz numbers its SVG ids from scratch in every drawing; prefix them per frame so
+        # that ids stay unique in the page.
+        svg = re.sub(r'\bid="', f'id="f{frame.step}-', svg)
+        figures.append(
+            f'<figure class="frame" id="frame{frame.step}">\n'
+            f"<figcaption>{html.escape(frame.caption())}</figcaption>\n{svg}</figure>"
+        )
+    page = _PAGE.format(
+        title=html.escape(title),
+        last=len(frames) - 1,
+        count=len(frames),
+        figures="\n".join(figures),
+        script=_SCRIPT,
+        style=_STYLE,
+    )
+    path = Path(path)
+    viz.atomic_write(path, page.encode("utf-8"))
+    return path
+
+
+def save_gif(
+    root: Any,
+    path: str | os.PathLike,
+    rankdir: str = "LR",
+    max_nodes: int | None = DEFAULT_MAX_FRAMES,
+    duration: int = 1200,
+) -> Path:
+    """Write the animation as a looping GIF, one frame per node, `duration` ms each (needs
+    Pillow). Runs the backward pass on `root` (see `backward_frames`). Returns the path."""
+    try:
+        from PIL import Image
+    except ImportError as err:  # pragma: no cover - only without the viz extra
+        raise ImportError("save_gif needs Pillow: pip install 'micrograd[viz]'") from err
+    frames = _frames(root, max_nodes, "save_gif")
+    images = []
+    for frame in frames:
+        drawing = _frame_drawing(frame, rankdir, "png")
+        caption = textwrap.fill(frame.caption(), 90)  # a long label would widen the picture
+        drawing.attr(label=viz.escape(caption), labelloc="t", fontsize="14")
+        with Image.open(io.BytesIO(drawing.pipe(format="png"))) as im:
+            images.append(im.convert("RGB"))
+    # Grad texts change width from frame to frame, and so may the layout: put every frame on a
+    # white canvas of the largest size, since a GIF has one size.
+    width = max(im.width for im in images)
+    height = max(im.height for im in images)
+    canvases = []
+    for im in images:
+        canvas = Image.new("RGB", (width, height), "white")
+        canvas.paste(im, (0, 0))
+        canvases.append(canvas.convert("P", palette=Image.Palette.ADAPTIVE))
+    buffer = io.BytesIO()
+    canvases[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=canvases[1:],
+        duration=duration,
+        loop=0,
+        optimize=False,
+    )
+    path = Path(path)
+    viz.atomic_write(path, buffer.getvalue())
+    return path
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _frames(root: Any, max_nodes: int | None, who: str) -> list[Frame]:
+    try:
+        return backward_frames(root, max_nodes=max_nodes)
+    except ValueError as err:
+        raise ValueError(str(err).replace("backward_frames", who, 1)) from None
+
+
+def _frame_drawing(frame: Frame, rankdir: str, fmt: str) -> viz.Drawing:
+    return viz.build_digraph(
+        frame.nodes,
+        format=fmt,
+        rankdir=rankdir,
+        grads=frame.grads,
+        current=frame.index,
+        updated=frame.inputs,
+    )
+
+
+def _name(node: Any, index: int) -> str:
+    label = getattr(node, "label", "")
+    return str(label) if label else f"node {index}"
+
+
+def _short(x: Any) -> str:
+    shape = getattr(x, "shape", None)
+    if shape:  # an array: the same summary as the drawing
+        return viz._summary(x)
+    try:
+        return "%.4f" % x
+    except TypeError:
+        return str(x)
+
+
+def _zeros_like(data: Any) -> Any:
+    if getattr(data, "shape", None):
+        import numpy as np
+
+        return np.zeros_like(data)
+    return 0
+
+
+def _ones_like(data: Any) -> Any:
+    if getattr(data, "shape", None):
+        import numpy as np
+
+        return np.ones_like(data)
+    return 1
+
+
+def _snapshot(grad: Any) -> Any:
+    """A copy of an array grad (engines update arrays in place); numbers are immutable."""
+    copy = getattr(grad, "copy", None)
+    return copy() if callable(copy) and getattr(grad, "shape", None) else grad
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+.controls { margin: 0.8em 0; display: flex; gap: 0.5em; align-items: center; }
+.controls input[type=range] { flex: 1; max-width: 40em; }
+figcaption { font-size: 1.05em; margin: 0.5em 0; min-height: 2.6em; }
+.legend span { padding: 0 0.4em; border-radius: 3px; }
+svg { max-width: 100%; height: auto; }
+"""
+
+_SCRIPT = """
+(function () {
+  var frames = document.querySelectorAll('.frame');
+  var slider = document.getElementById('slider');
+  var counter = document.getElementById('counter');
+  var play = document.getElementById('play');
+  var timer = null;
+  function show(k) {
+    k = Math.max(0, Math.min(frames.length - 1, k));
+    for (var i = 0; i < frames.length; i++) { frames[i].hidden = (i !== k); }
+    slider.value = k;
+    counter.textContent = (k + 1) + ' / ' + frames.length;
+  }
+  function current() { return parseInt(slider.value, 10); }
+  function stop() { if (timer) { clearInterval(timer); timer = null; play.textContent = 'play'; } }
+  function toggle() {
+    if (timer) { stop(); return; }
+    if (current() === frames.length - 1) { show(0); }
+    play.textContent = 'pause';
+    timer = setInterval(function () {
+      if (current() >= frames.length - 1) { stop(); } else { show(current() + 1); }
+    }, 1200);
+  }
+  document.getElementById('prev').onclick = function () { stop(); show(current() - 1); };
+  document.getElementById('next').onclick = function () { stop(); show(current() + 1); };
+  play.onclick = toggle;
+  slider.oninput = function () { stop(); show(current()); };
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'ArrowLeft') { stop(); show(current() - 1); }
+    else if (e.key === 'ArrowRight') { stop(); show(current() + 1); }
+    else if (e.key === ' ') { e.preventDefault(); toggle(); }
+  });
+  show(0);
+})();
+"""
+
+# Without JavaScript every frame simply shows, one under the other.
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>{style}</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p class="legend">{count} steps, one per node, in the order <code>backward()</code> visits them.
+<span style="background:#ffd966">yellow</span>: the node whose <code>_backward()</code> runs;
+<span style="background:#a4c2f4">blue</span>: the inputs whose grad it has just set;
+red edges: where its gradient flows. Keys: left/right arrows, space to play.</p>
+<div class="controls">
+<button id="prev" type="button">prev</button>
+<button id="play" type="button">play</button>
+<button id="next" type="button">next</button>
+<input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
+<span id="counter"></span>
+</div>
+{figures}
+<script>{script}</script>
+</body>
+</html>
+"""
