@@ -145,12 +145,54 @@ class ScalarEngine:
     @staticmethod
     def predict(model, X: list) -> list:
         from micrograd.engine import Value
+        from micrograd.nn import MLP
 
+        if type(model) is MLP:
+            return _mlp_forward_floats(model, X)
         out = []
         for row in X:
             y = model(row)
             out.append(y.data if isinstance(y, Value) else [v.data for v in y])
         return out
+
+
+def _mlp_forward_floats(model, X: list) -> list:
+    """`model(row)` for every row on plain floats, with no graph: the same multiplications and
+    additions in the same order as the graph's forward pass (so the same floats), without the
+    cost of building nodes. The decision-boundary plot evaluates thousands of grid points."""
+    layers = [
+        [([w.data for w in n.w], n.b.data, _FLOAT_ACTIVATIONS[n.activation]) for n in layer.neurons]
+        for layer in model.layers
+    ]
+    out = []
+    for row in X:
+        x = [v.data if hasattr(v, "data") else v for v in row]
+        for neurons in layers:
+            y = []
+            for ws, b, act in neurons:
+                total = b
+                for w, xi in zip(ws, x):
+                    total = total + w * xi
+                y.append(act(total))
+            x = y
+        out.append(x[0] if len(x) == 1 else x)
+    return out
+
+
+def _sigmoid(x: float) -> float:
+    # The engine's two-sided form (no overflow), so that the floats match Value.sigmoid.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+_FLOAT_ACTIVATIONS = {
+    "relu": lambda x: 0 if x < 0 else x,
+    "linear": lambda x: x,
+    "tanh": math.tanh,
+    "sigmoid": _sigmoid,
+}
 
 
 _LOSS_FUNCTIONS = {

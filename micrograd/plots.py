@@ -1,0 +1,107 @@
+"""The training job's pictures: the decision boundary with the data, and the loss/accuracy curves.
+
+Both functions return PNG bytes (the caller decides where and when to write them, so that a
+failed run writes nothing). They draw on a `matplotlib.figure.Figure` with the Agg canvas
+directly, never through `pyplot`: no window opens, no global backend is switched, and nothing
+is left in pyplot's figure registry. matplotlib is imported when a function is called (the
+`train` extra), so `import micrograd.plots` costs nothing.
+
+Used by `micrograd/train.py`.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Callable, Sequence
+
+__all__ = ["decision_boundary_png", "curves_png"]
+
+# Colour-blind-friendly class colours (Okabe-Ito), cycled for many classes.
+_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    return buf.getvalue()
+
+
+def decision_boundary_png(
+    classify: Callable[[list], Sequence[int]],
+    X: Sequence[Sequence[float]],
+    y: Sequence[int],
+    title: str = "",
+    resolution: int = 80,
+) -> bytes:
+    """The plane coloured by the class `classify` gives each point, with the data on top.
+
+    `classify` takes a list of [x0, x1] points and returns a class index per point; `X` holds
+    2-D points and `y` their class indices. The grid spans the data plus a margin, at
+    `resolution` points per side.
+    """
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision_boundary_png: needs 2-D points, got shape {X.shape}")
+    n_classes = int(max(y.max() + 1, 2))
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    margin = 0.15 * (hi - lo) + 1e-9
+    xs = np.linspace(lo[0] - margin[0], hi[0] + margin[0], resolution)
+    ys = np.linspace(lo[1] - margin[1], hi[1] + margin[1], resolution)
+    xx, yy = np.meshgrid(xs, ys)
+    grid = np.column_stack([xx.ravel(), yy.ravel()]).tolist()
+    zz = np.asarray(classify(grid), dtype=float).reshape(xx.shape)
+
+    colors = [_COLORS[i % len(_COLORS)] for i in range(n_classes)]
+    fig = _figure(6, 5)
+    ax = fig.add_subplot()
+    # One filled band per class: boundaries halfway between class indices.
+    ax.contourf(xx, yy, zz, levels=np.arange(n_classes + 1) - 0.5,
+                cmap=ListedColormap(colors), alpha=0.3)
+    ax.contour(xx, yy, zz, levels=np.arange(n_classes) + 0.5, colors="k", linewidths=0.8)
+    for c in range(n_classes):
+        sel = y == c
+        if sel.any():
+            ax.scatter(X[sel, 0], X[sel, 1], s=28, c=colors[c], edgecolors="k", linewidths=0.5,
+                       label=f"class {c}")
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(ys[0], ys[-1])
+    ax.set_xlabel("x0")
+    ax.set_ylabel("x1")
+    ax.legend(loc="best", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return _png(fig)
+
+
+def curves_png(loss: Sequence[float], accuracy: Sequence[float], title: str = "") -> bytes:
+    """Loss (log scale when it stays positive) and accuracy per step, side by side."""
+    steps = range(len(loss))
+    fig = _figure(10, 4)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    ax_loss.plot(steps, loss, color=_COLORS[0])
+    if len(loss) and min(loss) > 0:
+        ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("loss")
+    ax_loss.grid(True, alpha=0.3)
+    ax_acc.plot(steps, [100 * a for a in accuracy], color=_COLORS[2])
+    ax_acc.set_ylim(-2, 102)
+    ax_acc.set_xlabel("step")
+    ax_acc.set_ylabel("batch accuracy (%)")
+    ax_acc.grid(True, alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return _png(fig)
