@@ -1,0 +1,400 @@
+"""Tests for micrograd.viz: trace, draw_dot, render.
+
+Rendered SVGs are parsed (xml.etree) and checked for the labels, data and grads a hand
+computation gives; the record structure and the edges are checked against the original
+notebook's recursive `trace`, written out again here as the reference.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+
+import graphviz
+import numpy as np
+import pytest
+
+from micrograd import Value
+from micrograd import viz
+from micrograd.graph import topological_order
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def original_trace(root):
+    """The original notebook's `trace`, verbatim apart from the name: the reference."""
+    nodes, edges = set(), set()
+
+    def build(v):
+        if v not in nodes:
+            nodes.add(v)
+            for child in v._prev:
+                edges.add((child, v))
+                build(child)
+
+    build(root)
+    return nodes, edges
+
+
+def lecture_graph():
+    """The lecture's first expression: L = (a*b + c) * f, with labels."""
+    a = Value(2.0, label="a")
+    b = Value(-3.0, label="b")
+    c = Value(10.0, label="c")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    f = Value(-2.0, label="f")
+    L = d * f
+    L.label = "L"
+    return L, dict(a=a, b=b, c=c, e=e, d=d, f=f, L=L)
+
+
+def svg_nodes(svg: bytes) -> dict:
+    """{graphviz node name: [its text lines]} and the edge titles, from a rendered SVG."""
+    root = ET.fromstring(svg)
+    nodes, edges = {}, []
+    for g in root.iter(f"{SVG}g"):
+        title = g.find(f"{SVG}title")
+        if g.get("class") == "node":
+            nodes[title.text] = [t.text or "" for t in g.iter(f"{SVG}text")]
+        elif g.get("class") == "edge":
+            edges.append(title.text)
+    return nodes, edges
+
+
+# -- trace ----------------------------------------------------------------------------------
+
+
+def test_trace_matches_the_original_notebook():
+    L, _ = lecture_graph()
+    x = Value(3.0, label="x")
+    y = x * x + x  # a node used twice by one op and again by another
+    root = L * y
+    assert viz.trace(root) == original_trace(root)
+
+
+def test_trace_handles_deep_graphs_without_recursion():
+    x = Value(1.0)
+    y = x
+    for _ in range(5000):
+        y = y + 1
+    nodes, edges = viz.trace(y)
+    assert len(nodes) == 10001  # y, 5000 sums, 5000 constants... and x
+    assert len(edges) == 10000
+
+
+# -- draw_dot: content ----------------------------------------------------------------------
+
+
+def test_drawing_shows_labels_data_and_grads():
+    L, v = lecture_graph()
+    L.backward()
+    drawing = viz.draw_dot(L)
+    assert isinstance(drawing, graphviz.Digraph)
+    nodes, edges = svg_nodes(drawing.pipe(format="svg"))
+    records = {texts[0]: texts[1:] for name, texts in nodes.items() if "_op" not in name}
+    # By hand: e = -6, d = 4, L = -8; dL/dd = f = -2, dL/df = d = 4, dL/de = dL/dc = -2,
+    # dL/da = -2 * b = 6, dL/db = -2 * a = -4.
+    assert records == {
+        "a": ["data 2.0000", "grad 6.0000"],
+        "b": ["data -3.0000", "grad -4.0000"],
+        "c": ["data 10.0000", "grad -2.0000"],
+        "e": ["data -6.0000", "grad -2.0000"],
+        "d": ["data 4.0000", "grad -2.0000"],
+        "f": ["data -2.0000", "grad 4.0000"],
+        "L": ["data -8.0000", "grad 1.0000"],
+    }
+    ops = sorted(texts[0] for name, texts in nodes.items() if name.endswith("_op"))
+    assert ops == ["*", "*", "+"]
+
+
+def test_nodes_are_numbered_in_topological_order_and_edges_follow_the_data():
+    L, _ = lecture_graph()
+    drawing = viz.draw_dot(L)
+    nodes, edges = svg_nodes(drawing.pipe(format="svg"))
+    order = topological_order(L)
+    name = {id(n): f"n{i}" for i, n in enumerate(order)}
+    for i, node in enumerate(order):
+        assert nodes[f"n{i}"][0] == node.label
+    _, trace_edges = original_trace(L)
+    expected = {f"{name[id(c)]}->{name[id(p)]}_op" for c, p in trace_edges}
+    expected |= {f"{name[id(n)]}_op->{name[id(n)]}" for n in order if n._op}
+    assert sorted(edges) == sorted(expected)
+
+
+def test_a_node_used_twice_by_one_op_gets_one_edge_as_in_the_original():
+    x = Value(3.0, label="x")
+    y = x * x
+    source = viz.draw_dot(y).source
+    assert source.count("n0 -> n1_op") == 1
+
+
+def test_unlabelled_nodes_and_integer_data_draw():
+    y = Value(2) * 3  # ints stay ints in the engine; %.4f prints them as floats
+    nodes, _ = svg_nodes(viz.draw_dot(y).pipe(format="svg"))
+    assert sorted(t[1] for n, t in nodes.items() if not n.endswith("_op")) == [
+        "data 2.0000",
+        "data 3.0000",
+        "data 6.0000",
+    ]
+
+
+def test_lecture_style_user_defined_op_draws():
+    # The lecture defines ops outside the class: Value(t, (self,), 'tanh') with its own closure.
+    x = Value(0.5, label="x")
+
+    def my_square(v):
+        out = Value(v.data**2, (v,), "sq")
+
+        def _backward():
+            v.grad += 2 * v.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    y = my_square(x)
+    y.label = "y"
+    y.backward()
+    nodes, edges = svg_nodes(viz.draw_dot(y).pipe(format="svg"))
+    assert nodes["n0"] == ["x", "data 0.5000", "grad 1.0000"]
+    assert nodes["n1_op"] == ["sq"]
+    assert sorted(edges) == ["n0->n1_op", "n1_op->n1"]
+
+
+def test_value_draw_dot_method_is_the_same_drawing():
+    L, _ = lecture_graph()
+    assert L.draw_dot(rankdir="TB").source == viz.draw_dot(L, rankdir="TB").source
+    assert "rankdir=TB" in viz.draw_dot(L, rankdir="TB").source
+
+
+def test_bad_rankdir_is_a_value_error():
+    with pytest.raises(ValueError, match="rankdir must be one of LR, TB, RL, BT, got 'XY'"):
+        viz.draw_dot(Value(1.0), rankdir="XY")
+
+
+def test_jupyter_display_gives_svg():
+    L, _ = lecture_graph()
+    bundle = viz.draw_dot(L)._repr_mimebundle_()
+    svg = bundle["image/svg+xml"]
+    nodes, _ = svg_nodes(svg.encode("utf-8"))
+    assert ["L", "data -8.0000", "grad 0.0000"] in nodes.values()
+
+
+# -- escaping -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["{x}", "a|b", "<in>", 'say "hi"', "back\\slash", "trailing\\", "<<b>html</b>>", "{|<>}\\\""],
+)
+def test_record_special_characters_in_labels_are_drawn_verbatim(label):
+    x = Value(1.5, label=label)
+    y = x.relu()
+    y.label = "y"
+    svg = viz.draw_dot(y).pipe(format="svg")
+    nodes, _ = svg_nodes(svg)
+    assert nodes["n0"] == [label, "data 1.5000", "grad 0.0000"]  # still three fields
+
+
+def test_special_characters_in_ops_are_drawn_verbatim():
+    x = Value(1.0, label="x")
+    y = Value(2.0, (x,), "<{op|x}>")
+    nodes, _ = svg_nodes(viz.draw_dot(y).pipe(format="svg"))
+    assert nodes["n1_op"] == ["<{op|x}>"]
+
+
+def test_newline_in_a_label_is_a_line_break_not_a_broken_record():
+    x = Value(1.0, label="two\nlines")
+    nodes, _ = svg_nodes(viz.draw_dot(x).pipe(format="svg"))
+    assert nodes["n0"] == ["two", "lines", "data 1.0000", "grad 0.0000"]
+
+
+# -- determinism ----------------------------------------------------------------------------
+
+_BUILD = textwrap.dedent(
+    """
+    from micrograd import Value
+    def build():
+        xs = [Value(0.1 * i, label=f"x{i}") for i in range(4)]
+        ws = [Value(-0.3 + 0.2 * i, label=f"w{i}") for i in range(4)]
+        out = sum((w * x for w, x in zip(ws, xs)), Value(0.5, label="b")).tanh()
+        out.label = "out"
+        out.backward()
+        return out
+    """
+)
+
+
+def _build():
+    scope: dict = {}
+    exec(_BUILD, scope)
+    return scope["build"]()
+
+
+def test_same_graph_gives_byte_identical_dot_and_svg_across_runs_and_processes():
+    first, second = _build(), _build()
+    assert viz.draw_dot(first).source == viz.draw_dot(second).source
+    svg = viz.draw_dot(first).pipe(format="svg")
+    assert svg == viz.draw_dot(second).pipe(format="svg")
+    # A fresh interpreter: different memory addresses, different hash seeds.
+    code = _BUILD + "\nimport sys\nfrom micrograd import viz\n"
+    code += "sys.stdout.buffer.write(viz.draw_dot(build()).pipe(format='svg'))\n"
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True)
+    assert out.stdout == svg
+    assert "id(" not in viz.draw_dot(first).source
+    for node in topological_order(first):
+        assert str(id(node)) not in viz.draw_dot(first).source
+
+
+# -- big graphs -----------------------------------------------------------------------------
+
+
+def _mlp_like_loss(n_terms: int) -> Value:
+    """A loss with about 4 * n_terms nodes, shaped like a big neuron's weighted sum."""
+    total = Value(0.0)
+    for i in range(n_terms):
+        total = total + Value(0.01 * i) * Value(1.0)
+    return total
+
+
+def test_a_huge_graph_is_refused_with_a_clear_message():
+    loss = _mlp_like_loss(17_500)  # 70,001 nodes, the size of the demo MLP's loss
+    count = len(topological_order(loss))
+    assert count == 70_001
+    with pytest.raises(ValueError) as info:
+        viz.draw_dot(loss)
+    message = str(info.value)
+    assert "70,001 nodes" in message
+    assert "max_nodes=500" in message
+    assert "summarize=True" in message
+    assert "sub-expression" in message
+
+
+def test_the_cap_can_be_raised():
+    loss = _mlp_like_loss(200)  # 801 nodes
+    with pytest.raises(ValueError, match="801 nodes"):
+        viz.draw_dot(loss)
+    assert viz.draw_dot(loss, max_nodes=None).source.count("shape=record") == 801
+    assert viz.draw_dot(loss, max_nodes=801).source.count("shape=record") == 801
+
+
+def test_summarize_draws_the_nodes_nearest_the_output():
+    loss = _mlp_like_loss(17_500)
+    drawing = viz.draw_dot(loss, max_nodes=40, summarize=True)
+    nodes, edges = svg_nodes(drawing.pipe(format="svg"))
+    records = [n for n in nodes if not n.endswith(("_op", "_more"))]
+    assert len(records) == 40
+    markers = [texts for n, texts in nodes.items() if n.endswith("_more")]
+    assert markers and all(t[0].startswith("... ") for t in markers)
+    # The output itself is drawn, with its true value.
+    assert [f"data {loss.data:.4f}"] == [t[1] for t in nodes.values() if len(t) == 3][-1:]
+    assert "showing the 40 nodes nearest the output, of 70,001" in drawing.source
+
+
+# -- other engines: anything with _prev/_op/label/data/grad ---------------------------------
+
+
+class ArrayNode:
+    """A minimal node of the graph protocol holding numpy arrays, like the tensor engine's."""
+
+    def __init__(self, data, prev=(), op="", label=""):
+        self.data = np.asarray(data, dtype=np.float64)
+        self.grad = np.zeros_like(self.data)
+        self._prev = tuple(prev)
+        self._op = op
+        self.label = label
+
+
+def test_array_nodes_show_shape_and_a_summary():
+    x = ArrayNode([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], label="x")
+    w = ArrayNode([0.5, -0.5], label="w")
+    y = ArrayNode([7.0, 8.0], (x, w), "matmul", "y")
+    y.grad = np.array([1.0, 2.0])
+    nodes, edges = svg_nodes(viz.draw_dot(y).pipe(format="svg"))
+    assert nodes["n0"] == ["x", "shape (2, 3) float64", "data mean 3.5, min 1, max 6",
+                           "grad mean 0, min 0, max 0"]
+    assert nodes["n1"] == ["w", "shape (2,) float64", "data [0.5, -0.5]", "grad [0, 0]"]
+    assert nodes["n2"] == ["y", "shape (2,) float64", "data [7, 8]", "grad [1, 2]"]
+    assert sorted(edges) == ["n0->n2_op", "n1->n2_op", "n2_op->n2"]
+
+
+def test_real_tensor_engine_draws_if_present():
+    tensor = pytest.importorskip("micrograd.tensor")
+    Tensor = getattr(tensor, "Tensor", None)
+    if Tensor is None:
+        pytest.skip("micrograd.tensor has no Tensor yet")
+    a = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    loss = (a * a).sum()
+    nodes, _ = svg_nodes(viz.draw_dot(loss).pipe(format="svg"))
+    texts = [t for texts in nodes.values() for t in texts]
+    assert "shape (2, 2) float64" in texts
+    assert "data 30.0000" in texts  # 1 + 4 + 9 + 16: the 0-d result prints as a number
+
+
+# -- rendering to files; missing dot --------------------------------------------------------
+
+
+def test_render_writes_the_format_of_the_extension(tmp_path):
+    L, _ = lecture_graph()
+    L.backward()
+    svg = viz.render(L, tmp_path / "g.svg")
+    nodes, _ = svg_nodes(svg.read_bytes())
+    assert ["a", "data 2.0000", "grad 6.0000"] in nodes.values()
+    assert viz.render(L, tmp_path / "g.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert viz.render(L, tmp_path / "g.pdf").read_bytes().startswith(b"%PDF")
+    assert viz.render(L, tmp_path / "g.dot").read_text() == viz.draw_dot(L).source
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot", "g.pdf", "g.png", "g.svg"]
+
+
+def test_render_refuses_an_unknown_extension(tmp_path):
+    with pytest.raises(ValueError, match=r"cannot tell the format of .*g\.txt.*\.svg"):
+        viz.render(Value(1.0), tmp_path / "g.txt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_into_a_missing_folder_is_an_oserror_naming_the_path(tmp_path):
+    with pytest.raises(OSError, match="cannot write .*nowhere.*g.svg"):
+        viz.render(Value(1.0), tmp_path / "nowhere" / "g.svg")
+
+
+@pytest.fixture
+def no_dot(monkeypatch, tmp_path):
+    """A PATH on which Graphviz's `dot` cannot be found."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    return empty
+
+
+def test_missing_dot_raises_the_documented_error_and_source_still_works(no_dot, tmp_path):
+    L, _ = lecture_graph()
+    drawing = viz.draw_dot(L)
+    assert drawing.source.startswith("digraph {")  # DOT text needs no `dot`
+    with pytest.raises(viz.GraphvizNotFound) as info:
+        drawing.pipe(format="svg")
+    message = str(info.value)
+    for hint in ("apt-get install graphviz", "brew install graphviz",
+                 "conda install -c conda-forge graphviz", ".source"):
+        assert hint in message
+    assert isinstance(info.value, RuntimeError)
+    with pytest.raises(viz.GraphvizNotFound):
+        drawing._repr_mimebundle_()  # what Jupyter calls to display it
+    with pytest.raises(viz.GraphvizNotFound):
+        drawing.render(tmp_path / "out" / "g")
+
+
+def test_missing_dot_leaves_no_file_and_keeps_an_old_one(no_dot, tmp_path):
+    target = tmp_path / "g.svg"
+    target.write_text("old")
+    with pytest.raises(viz.GraphvizNotFound):
+        viz.render(Value(1.0), target)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty-bin", "g.svg"]
+    viz.render(Value(1.0), tmp_path / "g.dot")  # the DOT text needs no `dot`
+    assert (tmp_path / "g.dot").read_text().startswith("digraph {")
