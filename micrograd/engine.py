@@ -14,10 +14,17 @@ This is the original micrograd's algorithm and API, with three changes users can
   freed by reference counting as soon as it is dropped instead of waiting for the cyclic garbage
   collector (the original's main cost, see the README's benchmark section).
 
-Storage layout, for speed and memory: a node has at most two inputs in the common case, kept in
-the slots `_a` and `_b` with their local derivatives in `_da` and `_db`. A node with more inputs
-(`dot`, or one built by user code) keeps a tuple of them in `_a` and a tuple of derivatives in
-`_da`. `_prev` presents either form as a tuple, as in the original.
+Storage layout, for speed and memory (see the README's benchmark section for the figures):
+
+* a node has at most two inputs in the common case, kept in the slots `_a` and `_b` with their
+  local derivatives in `_da` and `_db`; a node with more inputs (`dot`, or one built by user code)
+  keeps a tuple of them in `_a` and a tuple of derivatives in `_da`;
+* a plain number in an operation (`x + 1`, `2 * x`) is an input like any other, but it stays a
+  number in `_b` until somebody looks at the graph: `_prev` then turns it into the leaf Value the
+  original would have made, with the gradient it would have had. Most graphs are never looked at,
+  and not allocating a node per constant halves the cost of graphs such as `x = x + 1`.
+
+`_prev` presents all of this as the tuple of input Values the original had.
 
 Only the standard library is used here. Read `micrograd/nn.py` next.
 """
@@ -37,7 +44,7 @@ def _check_number(data: object) -> object:
     The number is kept as given (an int stays an int, a numpy float stays a numpy float) so that
     programs print exactly what they printed with the original micrograd.
     """
-    if isinstance(data, (int, float)) or isinstance(data, numbers.Real):
+    if type(data) is float or type(data) is int or isinstance(data, numbers.Real):
         return data
     if type(data).__module__ == "numpy" and type(data).__name__ in ("bool", "bool_"):
         return data  # numpy's bool scalar is not registered as numbers.Real
@@ -89,31 +96,19 @@ class Value:
         *,
         _prev: Iterable["Value"] | None = None,
     ) -> None:
-        self.data = _check_number(data)
+        if type(data) is not float and type(data) is not int:
+            data = _check_number(data)
+        self.data = data
         self.grad = 0
         self._op = _op
-        children = _children if _prev is None else _prev
-        if children:
-            self._prev = children  # also clears the local derivatives: see the setter
+        if _prev is not None:
+            _children = _prev
+        if _children:
+            self._prev = _children  # also clears the local derivatives: see the setter
         else:
             self._a = self._b = self._da = self._db = None
         if label:
             self.label = label
-
-    @classmethod
-    def _node(cls, data, op, a, da, b=None, db=None) -> "Value":
-        """Make an op's output node: `data` computed from inputs `a` (and `b`), with the local
-        derivatives `da` = d data / d a and `db` = d data / d b. Skips the constructor's type
-        check: every op below computes `data` from numbers that were already checked."""
-        out = _new_object(cls)
-        out.data = data
-        out.grad = 0
-        out._op = op
-        out._a = a
-        out._da = da
-        out._b = b
-        out._db = db
-        return out
 
     # -- the inputs of this node, as the original exposed them ------------------------------
 
@@ -125,7 +120,22 @@ class Value:
         if type(a) is tuple:
             return a
         b = self._b
-        return (a,) if b is None else (a, b)
+        if b is None:
+            return (a,)
+        if not isinstance(b, Value):
+            b = self._constant_as_value()
+        return (a, b)
+
+    def _constant_as_value(self) -> "Value":
+        """Give the number in `_b` the leaf node the original would have made for it, once.
+
+        Its grad is what backward() would have put there: local derivative * this node's grad
+        (an unused constant has no other consumer). From now on it is an ordinary input."""
+        constant = Value(self._b)
+        if self.grad:
+            constant.grad = self._db * self.grad
+        self._b = constant
+        return constant
 
     @_prev.setter
     def _prev(self, children: Iterable["Value"]) -> None:
@@ -149,14 +159,18 @@ class Value:
     # -- operations: each returns a new node with its local derivatives ---------------------
 
     def __add__(self, other) -> "Value":
-        other = _as_value(other)
-        # d(a+b)/da = 1, d(a+b)/db = 1
-        return Value._node(self.data + other.data, "+", self, 1, other, 1)
+        if isinstance(other, Value):
+            # d(a+b)/da = 1, d(a+b)/db = 1
+            return _node(self.data + other.data, "+", self, 1, other, 1)
+        other = _check_number(other)  # a constant: see "Storage layout" above
+        return _node(self.data + other, "+", self, 1, other, 1)
 
     def __mul__(self, other) -> "Value":
-        other = _as_value(other)
-        # d(a*b)/da = b, d(a*b)/db = a
-        return Value._node(self.data * other.data, "*", self, other.data, other, self.data)
+        if isinstance(other, Value):
+            # d(a*b)/da = b, d(a*b)/db = a
+            return _node(self.data * other.data, "*", self, other.data, other, self.data)
+        other = _check_number(other)
+        return _node(self.data * other, "*", self, other, other, self.data)
 
     def __pow__(self, other) -> "Value":
         if isinstance(other, Value):
@@ -168,7 +182,7 @@ class Value:
             )
         x = self.data
         _check_power(x, other, f"Value ** {other}")
-        return Value._node(x**other, f"**{other}", self, _power_derivative(x, other))
+        return _node(x**other, f"**{other}", self, _power_derivative(x, other))
 
     def _pow_value(self, exponent: "Value") -> "Value":
         """x ** y where the exponent is a Value too: the gradient flows into both."""
@@ -182,18 +196,18 @@ class Value:
         out = x**y
         # d(x**y)/dy = x**y * log(x), taken as 0 at x == 0 as PyTorch does
         dy = out * math.log(x) if x > 0 else 0.0
-        return Value._node(out, "**", self, _power_derivative(x, y), exponent, dy)
+        return _node(out, "**", self, _power_derivative(x, y), exponent, dy)
 
     def relu(self) -> "Value":
         x = self.data
         out = 0 if x < 0 else x
         # d relu(x)/dx = 1 where x > 0, else 0 (0 at x == 0, as in the original and PyTorch)
-        return Value._node(out, "ReLU", self, 1 if out > 0 else 0)
+        return _node(out, "ReLU", self, 1 if out > 0 else 0)
 
     def tanh(self) -> "Value":
         t = math.tanh(self.data)  # math.tanh saturates at +-1; exp(2x) would overflow
         # d tanh(x)/dx = 1 - tanh(x)**2
-        return Value._node(t, "tanh", self, 1 - t**2)
+        return _node(t, "tanh", self, 1 - t**2)
 
     def sigmoid(self) -> "Value":
         x = self.data
@@ -204,7 +218,7 @@ class Value:
             e = math.exp(x)
             s = e / (1.0 + e)
         # d sigmoid(x)/dx = s * (1 - s)
-        return Value._node(s, "sigmoid", self, s * (1.0 - s))
+        return _node(s, "sigmoid", self, s * (1.0 - s))
 
     def exp(self) -> "Value":
         x = self.data
@@ -213,14 +227,14 @@ class Value:
         except OverflowError:
             raise ValueError(f"exp({x}): the result is too large for a float (x > 709.78)")
         # d exp(x)/dx = exp(x)
-        return Value._node(e, "exp", self, e)
+        return _node(e, "exp", self, e)
 
     def log(self) -> "Value":
         x = self.data
         if not x > 0:
             raise ValueError(f"log({x}): the logarithm needs a positive number")
         # d log(x)/dx = 1/x
-        return Value._node(math.log(x), "log", self, 1 / x)
+        return _node(math.log(x), "log", self, 1 / x)
 
     # Everything below is built from the operations above, as in the original, so that the
     # graph (and a drawing of it) has the same nodes.
@@ -266,7 +280,7 @@ class Value:
         else:
             a.grad += da * g
             b = self._b
-            if b is not None:
+            if isinstance(b, Value):  # not None, nor a constant that nobody asked to see
                 b.grad += self._db * g
 
     def backward(self) -> None:
@@ -276,38 +290,40 @@ class Value:
         every interior node's grad is recomputed: call `zero_grad()` (or set `p.grad = 0`)
         between steps.
         """
-        order = self._topological_order(reset_interior_grads=True)
+        order = self._topological_order()
         self.grad = 1
         for node in reversed(order):
             node._backward()
 
-    def _topological_order(self, reset_interior_grads: bool = False) -> list["Value"]:
-        """All nodes this Value depends on, each after its inputs (the original's `build_topo`),
-        found with an explicit stack instead of recursion.
+    def _topological_order(self) -> list["Value"]:
+        """All nodes this Value depends on, each after its inputs, and every interior node's
+        grad set to 0 on the way (see `backward`).
 
-        The walk is the same depth-first walk as `micrograd.graph.topological_order` (tests
-        check they agree) but reads the slots directly: it is the hottest loop of `backward()`,
-        and building a `_prev` tuple per node would cost a third of its time.
+        This is the original's recursive `build_topo`, written with an explicit stack so that
+        depth is unlimited. It reads the slots instead of `_prev` because it is the hottest loop
+        of `backward()` (building a `_prev` tuple per node would cost a third of its time);
+        `micrograd.graph.topological_order` is the same walk through `_prev` for any node, and
+        the tests check that the two give the same order up to where leaves are placed.
         """
         order: list[Value] = []
         visited = {self}
-        # Nodes are pushed in reverse so that inputs are visited in order (a before b); a node
-        # is appended to `order` when the marker pushed after it comes back off the stack,
-        # which is after all its inputs.
-        stack: list = [self]
-        entered: list[Value] = []
+        stack = [self]
+        entered: list[Value] = []  # nodes whose inputs are being walked, innermost last
         while stack:
             node = stack.pop()
             if node is _FINISHED:
-                order.append(entered.pop())
+                order.append(entered.pop())  # all its inputs are in `order` now
                 continue
-            entered.append(node)
-            stack.append(_FINISHED)
             a = node._a
             if a is None:
+                # A leaf has no inputs to wait for, so it goes straight into the order; where
+                # it stands does not change any gradient (its `_backward` passes nothing on).
+                order.append(node)
                 continue
-            if reset_interior_grads:
-                node.grad = 0
+            node.grad = 0
+            entered.append(node)
+            stack.append(_FINISHED)
+            # Inputs are pushed in reverse so that they come off the stack in order.
             if type(a) is tuple:
                 for child in reversed(a):
                     if child not in visited:
@@ -315,7 +331,7 @@ class Value:
                         stack.append(child)
             else:
                 b = node._b
-                if b is not None and b not in visited:
+                if isinstance(b, Value) and b not in visited:
                     visited.add(b)
                     stack.append(b)
                 if a not in visited:
@@ -334,6 +350,25 @@ class Value:
 
 
 _new_object = object.__new__
+
+
+def _node(data, op, a, da, b=None, db=None) -> Value:
+    """Make an op's output node: `data` computed from input `a` (and `b`), with the local
+    derivatives `da` = d data / d a (and `db` = d data / d b).
+
+    Skips the constructor and its type check: every op computes `data` from numbers that were
+    checked already. A plain function rather than a classmethod because this is the engine's
+    most frequent call.
+    """
+    out = _new_object(Value)
+    out.data = data
+    out.grad = 0
+    out._op = op
+    out._a = a
+    out._da = da
+    out._b = b
+    out._db = db
+    return out
 
 # Marks, on the stack of `_topological_order`, the point where a node's inputs are all done.
 _FINISHED = object()
@@ -364,4 +399,4 @@ def dot(weights: Sequence[Value], inputs: Sequence[object], bias: Value) -> Valu
             total = total + w.data * x
             children.append(w)
             derivatives.append(x)
-    return Value._node(total, "dot", tuple(children), tuple(derivatives))
+    return _node(total, "dot", tuple(children), tuple(derivatives))
