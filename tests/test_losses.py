@@ -1,0 +1,200 @@
+"""Tests for micrograd.losses: values and gradients against torch.nn.functional (float64), the
+demo's exact floats for hinge + l2, numerical stability at large logits, and input validation."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from micrograd.engine import Value
+from micrograd.losses import (
+    LOSSES,
+    bce_with_logits,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge,
+    l2,
+    mse,
+)
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+
+def _values(xs):
+    return [Value(x) for x in xs]
+
+
+def _t(xs):
+    return torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+
+
+def _check(loss, vals, tloss, tleaf, rel=1e-12):
+    """Our loss and the gradients of its inputs against torch's."""
+    loss.backward()
+    tloss.backward()
+    assert loss.data == pytest.approx(tloss.item(), rel=rel, abs=1e-15)
+    flat_grad = tleaf.grad.reshape(-1).tolist()
+    assert [v.grad for v in vals] == pytest.approx(flat_grad, rel=rel, abs=1e-15)
+
+
+SCORES = [0.3, -1.7, 2.5, 0.0, -0.2, 1.0, 0.999]
+
+
+def test_hinge_matches_torch():
+    labels = [1, 1, -1, -1, 1, 1, -1]
+    s = _values(SCORES)
+    ts = _t(SCORES)
+    y = torch.tensor(labels, dtype=torch.float64)
+    _check(hinge(s, labels), s, torch.relu(1 - y * ts).mean(), ts)
+
+
+def test_mse_matches_torch_for_one_and_several_outputs():
+    targets = [0.5, -1.0, 2.0, 0.0, 0.3, 1.0, -2.0]
+    p = _values(SCORES)
+    tp = _t(SCORES)
+    _check(mse(p, targets), p, F.mse_loss(tp, torch.tensor(targets, dtype=torch.float64)), tp)
+    rows = [[0.1, 0.2], [-0.5, 3.0], [1.0, 1.5]]
+    trows = [[0.0, 1.0], [0.5, 2.0], [1.0, -1.0]]
+    pv = [_values(r) for r in rows]
+    tp = _t(rows)
+    _check(
+        mse(pv, trows),
+        [v for r in pv for v in r],
+        F.mse_loss(tp, torch.tensor(trows, dtype=torch.float64)),
+        tp,
+    )
+
+
+def test_bce_with_logits_matches_torch():
+    labels = [1, 0, 1, 0, 0, 1, 1]
+    z = _values(SCORES)
+    tz = _t(SCORES)
+    y = torch.tensor(labels, dtype=torch.float64)
+    _check(
+        binary_cross_entropy_with_logits(z, labels),
+        z,
+        F.binary_cross_entropy_with_logits(tz, y),
+        tz,
+    )
+    assert bce_with_logits is binary_cross_entropy_with_logits
+
+
+def test_bce_gradient_at_zero_logit_is_sigmoid_minus_label():
+    for label, expected in [(1, -0.5), (0, 0.5)]:
+        z = Value(0.0)
+        bce_with_logits([z], [label]).backward()
+        assert z.grad == expected  # sigmoid(0) - y, the torch value
+
+
+def test_cross_entropy_matches_torch():
+    rows = [[0.2, -1.0, 3.0], [1.5, 1.5, 0.0], [-2.0, 0.1, 0.4], [0.0, 0.0, 0.0]]
+    labels = [2, 0, 1, 2]
+    vals = [_values(r) for r in rows]
+    tl = _t(rows)
+    _check(
+        cross_entropy(vals, labels),
+        [v for r in vals for v in r],
+        F.cross_entropy(tl, torch.tensor(labels)),
+        tl,
+    )
+
+
+def test_l2_matches_torch_and_the_demo_expression():
+    ps = _values([0.5, -1.25, 2.0, 0.0])
+    tp = _t([0.5, -1.25, 2.0, 0.0])
+    _check(l2(ps, 1e-4), ps, 1e-4 * (tp * tp).sum(), tp)
+    # the demo writes `alpha * sum((p*p for p in model.parameters()))`: same float
+    assert l2(ps, 1e-4).data == (1e-4 * sum(p * p for p in ps)).data
+    assert l2([], 0.1).data == 0.0
+
+
+@pytest.mark.parametrize("big", [1000.0, -1000.0, 800.0])
+def test_large_logits_do_not_overflow(big):
+    z = [Value(big), Value(-big)]
+    loss = bce_with_logits(z, [1, 1])
+    loss.backward()
+    tz = _t([big, -big])
+    tl = F.binary_cross_entropy_with_logits(tz, torch.tensor([1.0, 1.0], dtype=torch.float64))
+    tl.backward()
+    assert loss.data == pytest.approx(tl.item(), rel=1e-12)
+    assert [v.grad for v in z] == pytest.approx(tz.grad.tolist(), abs=1e-15)
+
+    rows = [[Value(big), Value(0.0), Value(-big)], [Value(-big), Value(big), Value(big)]]
+    ce = cross_entropy(rows, [0, 2])
+    ce.backward()
+    tl = _t([[big, 0.0, -big], [-big, big, big]])
+    tce = F.cross_entropy(tl, torch.tensor([0, 2]))
+    tce.backward()
+    assert ce.data == pytest.approx(tce.item(), rel=1e-12, abs=1e-15)
+    grads = [v.grad for r in rows for v in r]
+    assert grads == pytest.approx(tl.grad.reshape(-1).tolist(), abs=1e-15)
+
+
+def test_hinge_plus_l2_reproduces_the_demo_first_loss():
+    np = pytest.importorskip("numpy")
+    datasets = pytest.importorskip("sklearn.datasets")
+    from micrograd.nn import MLP
+
+    random.seed(1337)
+    np.random.seed(1337)
+    X, y = datasets.make_moons(n_samples=100, noise=0.1)
+    y = y * 2 - 1
+    model = MLP(2, [16, 16, 1], fused=True)
+    scores = [model(list(map(Value, row))) for row in X]
+    total = hinge(scores, y) + l2(model.parameters(), 1e-4)
+    assert total.data == 0.8958441028683222  # the original demo's first loss
+
+
+def test_losses_accept_one_element_lists_and_plain_number_logits():
+    assert hinge([[Value(0.5)]], [1]).data == 0.5
+    assert bce_with_logits([0.0], [1]).data == pytest.approx(0.6931471805599453, rel=1e-15)
+    assert cross_entropy([[0.0, 0.0]], [1]).data == pytest.approx(0.6931471805599453, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (lambda: hinge(_values([1, 2]), [1]), ValueError, "2 scores but 1 labels"),
+        (lambda: mse(_values([1]), [1, 2, 3]), ValueError, "1 predictions but 3 targets"),
+        (lambda: bce_with_logits(_values([1, 2, 3]), [1, 0]), ValueError, "3 logits but 2 labels"),
+        (lambda: cross_entropy([], []), ValueError, "empty"),
+        (lambda: hinge(_values([1, 2, 3]), [1, 0, -1]), ValueError, "label 0 at index 1"),
+        (lambda: bce_with_logits(_values([1, 2]), [1, -1]), ValueError, "label -1 at index 1"),
+        (lambda: bce_with_logits(_values([1]), [0.5]), ValueError, "label 0.5 at index 0"),
+        (
+            lambda: cross_entropy([_values([1, 2]), _values([1, 2])], [1, 2]),
+            ValueError,
+            r"label 2 at index 1 is not a class index in 0..1",
+        ),
+        (
+            lambda: cross_entropy([_values([1, 2])], [0.5]),
+            ValueError,
+            "label 0.5 at index 0",
+        ),
+        (
+            lambda: cross_entropy([_values([1, 2]), _values([1, 2, 3])], [0, 0]),
+            ValueError,
+            r"logits\[1\] has 3 classes but logits\[0\] has 2",
+        ),
+        (lambda: cross_entropy([Value(1.0)], [0]), TypeError, r"logits\[0\] must be a list"),
+        (lambda: mse([[Value(1), Value(2)]], [[1.0]]), ValueError, "sample 0 has 2 predictions"),
+        (lambda: mse([Value(1)], ["a"]), ValueError, "target 'a' at index 0"),
+        (lambda: hinge([[Value(1), Value(2)]], [1]), ValueError, "output 0 has 2 values"),
+        (lambda: hinge(Value(1.0), [1]), TypeError, "scores must be a sequence"),
+        (lambda: l2([Value(1.0)], -1.0), ValueError, "alpha must be a number >= 0"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_registry_names_the_cli_losses():
+    assert LOSSES == {
+        "hinge": hinge,
+        "mse": mse,
+        "bce": binary_cross_entropy_with_logits,
+        "cross_entropy": cross_entropy,
+    }
