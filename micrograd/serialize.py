@@ -152,10 +152,13 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Any, dict]:
     try:
         document = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as e:
-        where = f"line {e.lineno} column {e.colno}"
-        if e.pos >= len(text.rstrip()):
-            raise bad(f"the file is truncated (JSON ends early at {where})") from None
-        raise bad(f"not a micrograd model file (invalid JSON at {where}: {e.msg})") from None
+        where = f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"
+        if f'"format": "{FORMAT}"' in text[:200]:
+            # Our header, but broken JSON: a cut-off write (ours end with "}") or an edit.
+            if not text.rstrip().endswith("}"):
+                raise bad(f"the model file is truncated ({where})") from None
+            raise bad(f"the model file is corrupt ({where})") from None
+        raise bad(f"not a micrograd model file ({where})") from None
     except ValueError as e:
         raise bad(f"corrupt model file: {e}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:

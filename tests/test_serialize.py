@@ -1,0 +1,236 @@
+"""Saving and loading models: exact round trips, atomic writes, clear errors on bad files."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import pytest
+
+from micrograd import serialize
+from micrograd.nn import MLP
+from micrograd.serialize import load_checkpoint, load_model, save_model
+
+
+def trained_like_model(fused: bool = True, activation: str = "relu") -> MLP:
+    """A model whose parameters are arbitrary floats (as after training), biases included."""
+    random.seed(7)
+    model = MLP(3, [5, 4, 2], fused=fused, activation=activation)
+    for p in model.parameters():
+        p.data = random.gauss(0, 1) / 3  # full-precision floats: repr must round-trip them
+    return model
+
+
+POINTS = [[0.1, -0.2, 0.3], [1.5, 2.5, -3.5], [-1e-3, 7.0, 0.25]]
+
+
+def outputs(model, points=POINTS):
+    return [[v.data for v in model(x)] for x in points]
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_round_trip_gives_identical_parameters_and_predictions(tmp_path, fused, activation):
+    model = trained_like_model(fused, activation)
+    path = tmp_path / "model.json"
+    save_model(model, path, metadata={"loss": "cross_entropy", "features": ["a", "b", "c"]})
+    loaded, meta = load_checkpoint(path)
+    assert type(loaded) is MLP
+    assert loaded.config() == model.config()
+    assert [(n, p.data) for n, p in loaded.named_parameters()] == [
+        (n, p.data) for n, p in model.named_parameters()
+    ]
+    assert outputs(loaded) == outputs(model)  # bit for bit
+    assert meta == {"loss": "cross_entropy", "features": ["a", "b", "c"]}
+    assert repr(loaded) == repr(model)
+
+
+def test_file_is_versioned_json_with_names_in_order(tmp_path):
+    model = trained_like_model()
+    path = tmp_path / "m.json"
+    save_model(model, path)
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "micrograd-model"
+    assert doc["version"] == 1
+    assert doc["engine"] == "scalar"
+    assert doc["architecture"]["nouts"] == [5, 4, 2]
+    assert [e["name"] for e in doc["parameters"]] == [n for n, _ in model.named_parameters()]
+    assert len(doc["parameters"]) == (3 + 1) * 5 + (5 + 1) * 4 + (4 + 1) * 2
+    assert doc["metadata"] == {}
+
+
+def test_load_model_returns_model_and_keeps_global_random_state(tmp_path):
+    path = tmp_path / "m.json"
+    save_model(trained_like_model(), path)
+    random.seed(123)
+    expected = random.random()
+    random.seed(123)
+    load_model(path)  # rebuilding the architecture draws weights; the state must be restored
+    assert random.random() == expected
+
+
+def test_untrained_model_with_integer_biases_round_trips(tmp_path):
+    random.seed(0)
+    model = MLP(2, [3, 1])
+    save_model(model, tmp_path / "m.json")
+    loaded = load_model(tmp_path / "m.json")
+    assert [p.data for p in loaded.parameters()] == [p.data for p in model.parameters()]
+
+
+# -- atomic writes --------------------------------------------------------------------------
+
+
+def folder_state(folder):
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
+
+
+def test_failure_in_the_middle_of_writing_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
+    path = tmp_path / "model.json"
+    save_model(trained_like_model(), path)
+    before = folder_state(tmp_path)
+
+    # Fail after half of the bytes reached the temporary file.
+    real_fdopen = os.fdopen
+
+    class HalfWriter:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            self.f.flush()
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(serialize.os, "fdopen", lambda fd, mode: HalfWriter(real_fdopen(fd, mode)))
+    other = MLP(3, [2, 1])
+    with pytest.raises(OSError, match="No space"):
+        save_model(other, path)
+    monkeypatch.undo()
+    assert folder_state(tmp_path) == before  # old file intact, no temporary file left
+    assert outputs(load_model(path)) == outputs(trained_like_model())
+
+
+def test_failure_at_the_rename_leaves_no_file(tmp_path, monkeypatch):
+    def broken_replace(src, dst):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(serialize.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        save_model(trained_like_model(), tmp_path / "model.json")
+    assert os.listdir(tmp_path) == []
+
+
+def test_non_finite_parameter_is_refused_before_writing(tmp_path):
+    path = tmp_path / "model.json"
+    save_model(trained_like_model(), path)
+    before = folder_state(tmp_path)
+    bad = trained_like_model()
+    name, p = bad.named_parameters()[-1]  # the last one: serialization fails part-way through
+    p.data = float("nan")
+    with pytest.raises(ValueError, match=name.replace(".", r"\.")):
+        save_model(bad, path)
+    assert folder_state(tmp_path) == before
+
+
+def test_unjsonable_metadata_is_a_value_error_and_writes_nothing(tmp_path):
+    with pytest.raises(ValueError, match="JSON"):
+        save_model(trained_like_model(), tmp_path / "m.json", metadata={"x": object()})
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_refuses_non_models(tmp_path):
+    with pytest.raises(TypeError, match="list"):
+        save_model([1, 2], tmp_path / "m.json")
+
+
+def test_written_file_has_normal_permissions(tmp_path):
+    path = tmp_path / "m.json"
+    save_model(trained_like_model(), path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+# -- bad files ------------------------------------------------------------------------------
+
+
+def good_text(tmp_path) -> str:
+    path = tmp_path / "good.json"
+    save_model(trained_like_model(), path)
+    return path.read_text()
+
+
+def edited(tmp_path, edit) -> str:
+    doc = json.loads(good_text(tmp_path))
+    edit(doc)
+    return json.dumps(doc)
+
+
+def _set(key, value):
+    return lambda d: d.__setitem__(key, value)
+
+
+def _param(i, key, value):
+    return lambda d: d["parameters"][i].__setitem__(key, value)
+
+
+BAD_FILES = {
+    "empty": (lambda t: "", "empty"),
+    "truncated": (lambda t: good_text(t)[: len(good_text(t)) // 2], "truncated"),
+    "not json": (lambda t: "hello, world\n", "invalid JSON"),
+    "other json": (lambda t: json.dumps({"weights": [1, 2]}), "not a micrograd model file"),
+    "json list": (lambda t: "[1, 2, 3]", "not a micrograd model file"),
+    "other version": (lambda t: edited(t, _set("version", 2)), "version 2"),
+    "no architecture": (lambda t: edited(t, lambda d: d.pop("architecture")), "architecture"),
+    "bad architecture": (
+        lambda t: edited(t, lambda d: d["architecture"].__setitem__("nouts", "x")), "architecture"
+    ),
+    "unknown engine": (lambda t: edited(t, _set("engine", "gpu")), "engine"),
+    "missing parameter": (lambda t: edited(t, lambda d: d["parameters"].pop()), "parameters"),
+    "renamed parameter": (lambda t: edited(t, _param(3, "name", "zzz")), "zzz"),
+    "string value": (lambda t: edited(t, _param(0, "data", "0.5")), "not a number"),
+    "NaN value": (lambda t: good_text(t).replace('"data": ', '"data": NaN, "x": ', 1), "NaN"),
+    "binary": (lambda t: "\xff\xfe\x00garbage", "micrograd model file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_file_gives_value_error_naming_file_and_problem(tmp_path, case):
+    make, problem = BAD_FILES[case]
+    content = make(tmp_path)
+    path = tmp_path / "bad.json"
+    if case == "binary":
+        path.write_bytes(b"\xff\xfe\x00garbage")
+    else:
+        path.write_text(content)
+    before = path.read_bytes()
+    random.seed(5)
+    state = random.getstate()
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert problem.lower() in message.lower()
+    assert "\n" not in message
+    assert path.read_bytes() == before
+    assert random.getstate() == state
+
+
+def test_missing_file_is_os_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "nope.json")
+
+
+def test_folder_instead_of_file(tmp_path):
+    with pytest.raises(ValueError, match="folder"):
+        load_model(tmp_path)
