@@ -189,7 +189,7 @@ class Value:
         x, y = self.data, exponent.data
         if x < 0:
             raise ValueError(
-                f"Value ** Value: the base is negative ({x}); the exponent's gradient "
+                f"Value ** Value: a negative base ({x}) is not allowed: the exponent's gradient "
                 f"x**y * log(x) needs a positive base (use a number exponent instead)"
             )
         _check_power(x, y, "Value ** Value")
@@ -306,7 +306,7 @@ class Value:
         the tests check that the two give the same order up to where leaves are placed.
         """
         order: list[Value] = []
-        visited = {self}
+        visited = set()
         stack = [self]
         entered: list[Value] = []  # nodes whose inputs are being walked, innermost last
         while stack:
@@ -314,6 +314,11 @@ class Value:
             if node is _FINISHED:
                 order.append(entered.pop())  # all its inputs are in `order` now
                 continue
+            # A node can be on the stack more than once (pushed by each consumer that reached
+            # it before it was walked); only its first time off the stack counts.
+            if node in visited:
+                continue
+            visited.add(node)
             a = node._a
             if a is None:
                 # A leaf has no inputs to wait for, so it goes straight into the order; where
@@ -327,15 +332,12 @@ class Value:
             if type(a) is tuple:
                 for child in reversed(a):
                     if child not in visited:
-                        visited.add(child)
                         stack.append(child)
             else:
                 b = node._b
                 if isinstance(b, Value) and b not in visited:
-                    visited.add(b)
                     stack.append(b)
                 if a not in visited:
-                    visited.add(a)
                     stack.append(a)
         return order
 

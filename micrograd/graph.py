@@ -23,20 +23,24 @@ def topological_order(root: Any) -> list:
     depth is unlimited: the same depth-first walk, inputs visited in `_prev` order.
     """
     order: list = []
-    visited = {id(root)}
+    visited: set = set()  # ids: a Tensor's == is elementwise, so nodes are not set members
     stack: list = [root]
-    entered: list = []  # nodes whose inputs are being walked
+    entered: list = []  # nodes whose inputs are being walked, innermost last
     while stack:
         node = stack.pop()
         if node is _FINISHED:
-            order.append(entered.pop())
+            order.append(entered.pop())  # all its inputs are in `order` now
             continue
+        # A node can be on the stack more than once (pushed by each consumer that reached it
+        # before it was walked); only its first time off the stack counts.
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         entered.append(node)
         stack.append(_FINISHED)
         # Pushed in reverse so that they come off the stack in order.
         for child in reversed(tuple(node._prev)):
             if id(child) not in visited:
-                visited.add(id(child))
                 stack.append(child)
     return order
 
