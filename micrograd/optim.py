@@ -63,9 +63,9 @@ def _number(
     )
     if not ok:
         if high is None:
-            want = f">= {low}"
+            want = f">= {low:g}"
         else:
-            want = f"in [{low}, {high}{')' if high_open else ']'}"
+            want = f"in [{low:g}, {high:g}{')' if high_open else ']'}"
         raise ValueError(f"{owner}: {name} must be a number {want}, got {value!r}")
     return value  # type: ignore[return-value]
 
