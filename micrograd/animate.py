@@ -23,12 +23,12 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from micrograd import viz
 from micrograd.graph import backward_order
 
-__all__ = ["Frame", "backward_frames", "save_html", "save_gif", "DEFAULT_MAX_FRAMES"]
+__all__ = ["DEFAULT_MAX_FRAMES", "Frame", "backward_frames", "save_gif", "save_html"]
 
 # Every frame is a full Graphviz layout of the graph, so an animation costs (nodes x layout time);
 # past about a hundred nodes it is slow to make and too dense to follow.

@@ -26,8 +26,9 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import deque
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 try:
     import graphviz
@@ -40,14 +41,14 @@ except ImportError as err:  # pragma: no cover - exercised only without the viz 
 from micrograd.graph import topological_order
 
 __all__ = [
-    "trace",
-    "draw_dot",
-    "render",
-    "build_digraph",
-    "Drawing",
-    "GraphvizNotFound",
     "DEFAULT_MAX_NODES",
     "RANKDIRS",
+    "Drawing",
+    "GraphvizNotFound",
+    "build_digraph",
+    "draw_dot",
+    "render",
+    "trace",
 ]
 
 # Graphviz needs seconds for a few hundred records and much longer beyond a few thousand; a

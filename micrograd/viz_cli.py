@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from micrograd.engine import Value
 
-__all__ = ["add_subparser", "run", "build_expression", "build_neuron", "parse_values"]
+__all__ = ["add_subparser", "build_expression", "build_neuron", "parse_values", "run"]
 
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
@@ -210,8 +210,9 @@ def build_expression(expression: str, values: dict[str, float]) -> Value:
         raise InputError(f"bad expression {expression!r}: {err.msg}") from None
     except (RecursionError, MemoryError):
         raise InputError("the expression is nested too deeply") from None
+    _check_syntax(tree)
     names = sorted(
-        {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(_called_names(tree))
+        {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in FUNCTIONS}
     )
     missing = [n for n in names if n not in values]
     if missing:
@@ -240,10 +241,39 @@ def build_expression(expression: str, values: dict[str, float]) -> Value:
     return result
 
 
-def _called_names(tree: ast.AST):
+_ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant, ast.Call, ast.Load)
+_ALLOWED += tuple(_BINARY) + (ast.USub, ast.UAdd)
+
+
+def _check_syntax(tree: ast.AST) -> None:
+    """Refuse, before evaluating anything, every construct but the few the grammar allows."""
+    called = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            yield node.func.id
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                raise InputError(_not_allowed(node))
+            name = node.func.id
+            if name not in FUNCTIONS:
+                raise InputError(
+                    f"unknown function {name!r}; known: {', '.join(sorted(FUNCTIONS))}"
+                )
+            if len(node.args) != 1 or node.keywords:
+                raise InputError(f"{name}() takes exactly one argument")
+            called.add(id(node.func))
+        elif isinstance(node, ast.Name) and node.id in FUNCTIONS and id(node) not in called:
+            raise InputError(f"{node.id} is a function: call it, as in {node.id}(x)")
+        elif not isinstance(node, _ALLOWED) or (
+            isinstance(node, ast.BinOp) and type(node.op) not in _BINARY
+        ):
+            raise InputError(_not_allowed(node))
+
+
+def _not_allowed(node: ast.AST) -> str:
+    shown = ast.unparse(node) if isinstance(node, ast.expr) else type(node).__name__
+    return (
+        f"{shown!r} is not allowed in an expression (only names, numbers, + - * / **, "
+        f"unary -, and calls to {', '.join(sorted(FUNCTIONS))})"
+    )
 
 
 def _evaluate(node: ast.AST, leaves: dict[str, Value]) -> Any:
@@ -254,8 +284,6 @@ def _evaluate(node: ast.AST, leaves: dict[str, Value]) -> Any:
         # Integers stay integers (so `x**2` is drawn as `**2`), except where two constants meet.
         return node.value
     if isinstance(node, ast.Name):
-        if node.id in FUNCTIONS:
-            raise InputError(f"{node.id} is a function: call it, as in {node.id}(x)")
         return leaves[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _evaluate(node.operand, leaves)
@@ -268,22 +296,10 @@ def _evaluate(node: ast.AST, leaves: dict[str, Value]) -> Any:
             # huge integer for minutes.
             left, right = float(left), float(right)
         return _BINARY[type(node.op)](left, right)
-    if isinstance(node, ast.Call):
-        name = node.func.id if isinstance(node.func, ast.Name) else None
-        if name not in FUNCTIONS:
-            shown = name or ast.unparse(node.func)
-            raise InputError(
-                f"unknown function {shown!r}; known: {', '.join(sorted(FUNCTIONS))}"
-            )
-        if len(node.args) != 1 or node.keywords:
-            raise InputError(f"{name}() takes exactly one argument")
+    if isinstance(node, ast.Call):  # checked by _check_syntax: a known function, one argument
         arg = _evaluate(node.args[0], leaves)
-        return FUNCTIONS[name](arg if isinstance(arg, Value) else Value(arg))
-    shown = ast.unparse(node) if hasattr(ast, "unparse") else type(node).__name__
-    raise InputError(
-        f"{shown!r} is not allowed in an expression (only names, numbers, + - * / **, unary -, "
-        f"and calls to {', '.join(sorted(FUNCTIONS))})"
-    )
+        return FUNCTIONS[node.func.id](arg if isinstance(arg, Value) else Value(arg))
+    raise InputError(_not_allowed(node))
 
 
 def build_neuron(nin: int, values: dict[str, float], activation: str = "tanh") -> Value:

@@ -17,8 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
-from micrograd import Value
-from micrograd import animate, viz
+from micrograd import Value, animate, viz
 from micrograd.graph import backward_order, topological_order
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -73,7 +72,9 @@ def test_frame_grads_follow_a_real_backward(build):
     reference.backward()
     final = [n.grad for n in topological_order(reference)]
     assert list(frames[-1].grads) == final  # same floats, not just close
-    assert [n.grad for n in topological_order(root)] == final  # the graph is left as backward() leaves it
+    assert [
+        n.grad for n in topological_order(root)
+    ] == final  # the graph is left as backward() leaves it
     for k, frame in enumerate(frames):
         # A node is visited only once every node that uses it is done: its grad is final then.
         assert frame.grads[frame.index] == final[frame.index]
@@ -88,7 +89,9 @@ def test_frame_grads_follow_a_real_backward(build):
 def test_neuron_frames_match_pytorch():
     root, leaves = neuron()
     frames = animate.backward_frames(root)
-    t = {k: torch.tensor(v.data, dtype=torch.float64, requires_grad=True) for k, v in leaves.items()}
+    t = {
+        k: torch.tensor(v.data, dtype=torch.float64, requires_grad=True) for k, v in leaves.items()
+    }
     out = torch.tanh(t["x1"] * t["w1"] + t["x2"] * t["w2"] + t["b"])
     out.backward()
     position = {id(n): i for i, n in enumerate(frames[0].nodes)}
@@ -159,7 +162,9 @@ def test_too_many_nodes_is_refused():
     x = Value(1.0)
     for _ in range(60):
         x = x * 1.01  # 121 nodes
-    with pytest.raises(ValueError, match="save_html: the graph has 121 nodes, more than max_nodes=100"):
+    with pytest.raises(
+        ValueError, match="save_html: the graph has 121 nodes, more than max_nodes=100"
+    ):
         animate.save_html(x, "unused.html")
     with pytest.raises(ValueError, match="backward_frames: the graph has 121 nodes"):
         animate.backward_frames(x, max_nodes=50)
@@ -170,7 +175,7 @@ def test_too_many_nodes_is_refused():
 
 
 def page_svgs(text: str) -> list:
-    return [ET.fromstring(s) for s in re.findall(r"<svg.*?</svg>", text, flags=re.S)]
+    return [ET.fromstring(s) for s in re.findall(r"<svg.*?</svg>", text, flags=re.DOTALL)]
 
 
 def highlighted(svg) -> list:
@@ -233,7 +238,7 @@ def test_html_page_is_self_contained_and_deterministic(tmp_path):
 @pytest.mark.skipif(shutil.which("node") is None, reason="node.js is not installed")
 def test_html_controls_step_through_the_frames(tmp_path):
     text = animate.save_html(neuron()[0], tmp_path / "a.html").read_text(encoding="utf-8")
-    script = re.search(r"<script>(.*?)</script>", text, flags=re.S).group(1)
+    script = re.search(r"<script>(.*?)</script>", text, flags=re.DOTALL).group(1)
     harness = """
     const N = %d;
     const frames = Array.from({length: N}, () => ({hidden: false}));

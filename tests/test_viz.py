@@ -17,8 +17,7 @@ import graphviz
 import numpy as np
 import pytest
 
-from micrograd import Value
-from micrograd import viz
+from micrograd import Value, viz
 from micrograd.graph import topological_order
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -190,7 +189,7 @@ def test_jupyter_display_gives_svg():
 
 @pytest.mark.parametrize(
     "label",
-    ["{x}", "a|b", "<in>", 'say "hi"', "back\\slash", "trailing\\", "<<b>html</b>>", "{|<>}\\\""],
+    ["{x}", "a|b", "<in>", 'say "hi"', "back\\slash", "trailing\\", "<<b>html</b>>", '{|<>}\\"'],
 )
 def test_record_special_characters_in_labels_are_drawn_verbatim(label):
     x = Value(1.5, label=label)
@@ -317,8 +316,12 @@ def test_array_nodes_show_shape_and_a_summary():
     y = ArrayNode([7.0, 8.0], (x, w), "matmul", "y")
     y.grad = np.array([1.0, 2.0])
     nodes, edges = svg_nodes(viz.draw_dot(y).pipe(format="svg"))
-    assert nodes["n0"] == ["x", "shape (2, 3) float64", "data mean 3.5, min 1, max 6",
-                           "grad mean 0, min 0, max 0"]
+    assert nodes["n0"] == [
+        "x",
+        "shape (2, 3) float64",
+        "data mean 3.5, min 1, max 6",
+        "grad mean 0, min 0, max 0",
+    ]
     assert nodes["n1"] == ["w", "shape (2,) float64", "data [0.5, -0.5]", "grad [0, 0]"]
     assert nodes["n2"] == ["y", "shape (2,) float64", "data [7, 8]", "grad [1, 2]"]
     assert sorted(edges) == ["n0->n2_op", "n1->n2_op", "n2_op->n2"]
@@ -379,8 +382,12 @@ def test_missing_dot_raises_the_documented_error_and_source_still_works(no_dot, 
     with pytest.raises(viz.GraphvizNotFound) as info:
         drawing.pipe(format="svg")
     message = str(info.value)
-    for hint in ("apt-get install graphviz", "brew install graphviz",
-                 "conda install -c conda-forge graphviz", ".source"):
+    for hint in (
+        "apt-get install graphviz",
+        "brew install graphviz",
+        "conda install -c conda-forge graphviz",
+        ".source",
+    ):
         assert hint in message
     assert isinstance(info.value, RuntimeError)
     with pytest.raises(viz.GraphvizNotFound):
