@@ -175,7 +175,7 @@ class Value:
     def __pow__(self, other) -> "Value":
         if isinstance(other, Value):
             return self._pow_value(other)
-        if not isinstance(other, (int, float)):
+        if not isinstance(other, numbers.Real):
             raise TypeError(
                 f"Value ** exponent: the exponent must be an int, float or Value, "
                 f"got {type(other).__name__}"
