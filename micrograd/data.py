@@ -1,0 +1,365 @@
+"""Data sets and batching for training: toy 2-D problems, a CSV loader, scikit-learn's digits.
+
+Every generator returns `(X, y)`: `X` a list of rows (lists of floats), `y` a list of class
+indices 0..K-1. They are pure Python and draw from their own `random.Random(seed)`, never from
+the global `random` state (which `micrograd.nn` uses for weights, so generating data does not
+change a model's initial weights). The same seed gives the same data, on every platform.
+
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    X_train, y_train, X_val, y_val = train_val_split(X, y, val_fraction=0.2, seed=0)
+    for Xb, yb in batches(X_train, y_train, batch_size=32, seed=0): ...
+
+`load_csv` reads a numeric table with a header; its errors name the file, the line and the
+column. `load_digits` needs scikit-learn (`pip install micrograd[datasets]`), imported only when
+called. `DATASETS` maps names to generators for the command line; every entry accepts
+`n_samples=` and `seed=`.
+
+Standard library only. Read `micrograd/cli.py` next (the training command that uses all this).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import numbers
+import random
+from collections.abc import Iterator, Sequence
+from typing import Any, Callable
+
+__all__ = [
+    "DATASETS",
+    "batches",
+    "digits",
+    "load_csv",
+    "load_digits",
+    "make_blobs",
+    "make_circles",
+    "make_moons",
+    "make_spirals",
+    "make_xor",
+    "train_val_split",
+]
+
+Dataset = tuple[list[list[float]], list[int]]
+
+
+# -- argument checks ----------------------------------------------------------------------------
+
+
+def _count(value: object, name: str, owner: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _nonneg(value: object, name: str, owner: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{owner}: {name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _rng(seed: object, owner: str) -> random.Random:
+    """A private generator: the global `random` state is left alone."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"{owner}: seed must be an int or None, got {type(seed).__name__}")
+    return random.Random(seed)
+
+
+def _linspace(start: float, stop: float, n: int, endpoint: bool = True) -> list[float]:
+    """n evenly spaced numbers, as numpy.linspace."""
+    if n == 1:
+        return [start]
+    div = (n - 1) if endpoint else n
+    step = (stop - start) / div
+    return [start + i * step for i in range(n)]
+
+
+def _shuffled_with_noise(points, labels, noise, rng) -> Dataset:
+    """Shuffle the samples, then add Gaussian noise of std `noise` to every coordinate."""
+    order = list(range(len(points)))
+    rng.shuffle(order)
+    X = [[c + rng.gauss(0.0, noise) if noise else c for c in points[i]] for i in order]
+    y = [labels[i] for i in order]
+    return X, y
+
+
+# -- toy data sets --------------------------------------------------------------------------------
+
+
+def make_moons(n_samples: int = 100, noise: float = 0.1, seed: int | None = None) -> Dataset:
+    """Two interleaving half circles (scikit-learn's `make_moons` shapes): class 0 the upper
+    moon, class 1 the lower one; `noise` is the std of Gaussian noise added to each coordinate."""
+    n = _count(n_samples, "n_samples", "make_moons")
+    noise = _nonneg(noise, "noise", "make_moons")
+    rng = _rng(seed, "make_moons")
+    n_out = n // 2
+    n_in = n - n_out
+    points = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_out)]
+    points += [[1 - math.cos(t), 1 - math.sin(t) - 0.5] for t in _linspace(0.0, math.pi, n_in)]
+    return _shuffled_with_noise(points, [0] * n_out + [1] * n_in, noise, rng)
+
+
+def make_circles(
+    n_samples: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | None = None
+) -> Dataset:
+    """A circle of radius 1 (class 0) around a smaller one of radius `factor` (class 1)."""
+    n = _count(n_samples, "n_samples", "make_circles")
+    noise = _nonneg(noise, "noise", "make_circles")
+    if not (isinstance(factor, numbers.Real) and 0 <= factor < 1):
+        raise ValueError(f"make_circles: factor must be a number in [0, 1), got {factor!r}")
+    rng = _rng(seed, "make_circles")
+    n_out = n // 2
+    n_in = n - n_out
+    outer = _linspace(0.0, 2 * math.pi, n_out, endpoint=False)
+    inner = _linspace(0.0, 2 * math.pi, n_in, endpoint=False)
+    points = [[math.cos(t), math.sin(t)] for t in outer]
+    points += [[factor * math.cos(t), factor * math.sin(t)] for t in inner]
+    return _shuffled_with_noise(points, [0] * n_out + [1] * n_in, noise, rng)
+
+
+def _split_evenly(n: int, k: int) -> list[int]:
+    """n samples over k classes: n // k each, the first n % k get one more."""
+    return [n // k + (1 if j < n % k else 0) for j in range(k)]
+
+
+def make_blobs(
+    n_samples: int = 100,
+    centers: int | Sequence[Sequence[float]] = 3,
+    n_features: int = 2,
+    cluster_std: float = 1.0,
+    seed: int | None = None,
+) -> Dataset:
+    """Gaussian clusters, one class each. `centers` is a number of clusters (their centres drawn
+    uniformly in [-10, 10] per feature) or a list of centre points."""
+    n = _count(n_samples, "n_samples", "make_blobs")
+    std = _nonneg(cluster_std, "cluster_std", "make_blobs")
+    rng = _rng(seed, "make_blobs")
+    if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
+        k = _count(centers, "centers", "make_blobs")
+        d = _count(n_features, "n_features", "make_blobs")
+        points_c = [[rng.uniform(-10.0, 10.0) for _ in range(d)] for _ in range(k)]
+    else:
+        points_c = [[float(c) for c in center] for center in centers]
+        if not points_c or len({len(c) for c in points_c}) != 1 or not points_c[0]:
+            raise ValueError("make_blobs: centers must be a count or a list of equal-length points")
+    points, labels = [], []
+    for j, (center, m) in enumerate(zip(points_c, _split_evenly(n, len(points_c)))):
+        points += [list(center) for _ in range(m)]
+        labels += [j] * m
+    return _shuffled_with_noise(points, labels, std, rng)
+
+
+def make_spirals(
+    n_samples: int = 100, n_classes: int = 2, noise: float = 0.2, seed: int | None = None
+) -> Dataset:
+    """Interleaved spiral arms, one per class (the CS231n spiral): along arm j the radius grows
+    from 0 to 1 while the angle turns 4 radians from `2*pi*j/n_classes`; `noise` is the std of
+    Gaussian noise added to the angle."""
+    n = _count(n_samples, "n_samples", "make_spirals")
+    k = _count(n_classes, "n_classes", "make_spirals", minimum=2)
+    noise = _nonneg(noise, "noise", "make_spirals")
+    rng = _rng(seed, "make_spirals")
+    points, labels = [], []
+    for j, m in enumerate(_split_evenly(n, k)):
+        for r in _linspace(0.0, 1.0, m) if m else []:
+            t = 2 * math.pi * j / k + 4 * r + (rng.gauss(0.0, noise) if noise else 0.0)
+            points.append([r * math.sin(t), r * math.cos(t)])
+            labels.append(j)
+    return _shuffled_with_noise(points, labels, 0.0, rng)
+
+
+def make_xor(n_samples: int = 100, noise: float = 0.1, seed: int | None = None) -> Dataset:
+    """Points uniform in the square [-1, 1]^2, class 1 where x and y have opposite signs (the
+    XOR of the quadrants); `noise` is added to the coordinates after labelling."""
+    n = _count(n_samples, "n_samples", "make_xor")
+    noise = _nonneg(noise, "noise", "make_xor")
+    rng = _rng(seed, "make_xor")
+    points = [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(n)]
+    labels = [1 if (a > 0) != (b > 0) else 0 for a, b in points]
+    return _shuffled_with_noise(points, labels, noise, rng)
+
+
+# -- splitting and batching -----------------------------------------------------------------------
+
+
+def _check_pair(X: Sequence[Any], y: Sequence[Any], owner: str) -> int:
+    if len(X) != len(y):
+        raise ValueError(f"{owner}: X has {len(X)} samples but y has {len(y)}")
+    return len(X)
+
+
+def train_val_split(
+    X: Sequence[Any], y: Sequence[Any], val_fraction: float = 0.2, seed: int | None = None
+) -> tuple[list, list, list, list]:
+    """Shuffle and split into `(X_train, y_train, X_val, y_val)`; the validation part has
+    `round(len(X) * val_fraction)` samples (0 with `val_fraction=0`)."""
+    n = _check_pair(X, y, "train_val_split")
+    if not (isinstance(val_fraction, numbers.Real) and 0 <= val_fraction < 1):
+        raise ValueError(
+            f"train_val_split: val_fraction must be a number in [0, 1), got {val_fraction!r}"
+        )
+    n_val = round(n * val_fraction)
+    if n - n_val < 1:
+        raise ValueError(
+            f"train_val_split: {n} samples leave none for training with val_fraction={val_fraction}"
+        )
+    order = list(range(n))
+    _rng(seed, "train_val_split").shuffle(order)
+    val, train = order[:n_val], order[n_val:]
+    return [X[i] for i in train], [y[i] for i in train], [X[i] for i in val], [y[i] for i in val]
+
+
+def batches(
+    X: Sequence[Any],
+    y: Sequence[Any],
+    batch_size: int,
+    seed: int | None = None,
+    shuffle: bool = True,
+) -> Iterator[tuple[list, list]]:
+    """Mini-batches `(X_batch, y_batch)` covering every sample once; the last one may be smaller.
+    Shuffled with `random.Random(seed)` unless `shuffle=False`. Arguments are checked at the
+    call, not at the first batch."""
+    n = _check_pair(X, y, "batches")
+    size = _count(batch_size, "batch_size", "batches")
+    order = list(range(n))
+    if shuffle:
+        _rng(seed, "batches").shuffle(order)
+
+    def generate() -> Iterator[tuple[list, list]]:
+        for start in range(0, n, size):
+            idx = order[start : start + size]
+            yield [X[i] for i in idx], [y[i] for i in idx]
+
+    return generate()
+
+
+# -- files -----------------------------------------------------------------------------------
+
+
+def load_csv(
+    path: str, label: str = "label"
+) -> tuple[list[list[float]], list[int] | list[float], list[str]]:
+    """Read a numeric CSV with a header row: returns `(X, y, feature_names)`.
+
+    `label` names the column that holds the targets; every other column is a feature. Labels
+    come back as ints when they are all whole numbers (class indices), else as floats. Blank
+    lines are skipped. Every problem is a ValueError naming the file, and for a bad cell its
+    line number and column name: a missing file, an empty file, no label column, a row with the
+    wrong number of cells, a cell that is not a finite number."""
+    reader = None
+    try:
+        # utf-8-sig: drop the byte-order mark that spreadsheet programs write
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            return _read_table(reader, path, label)
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read the file ({e.strerror or e})") from e
+    except csv.Error as e:
+        raise ValueError(f"{path}, line {reader.line_num}: not valid CSV ({e})") from e
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a UTF-8 text file ({e.reason})") from e
+
+
+def _read_table(reader, path: str, label: str):
+    header = None
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            header = [cell.strip() for cell in row]
+            break
+    if header is None:
+        raise ValueError(f"{path}: the file is empty (a header row naming the columns is needed)")
+    line = reader.line_num
+    for i, name in enumerate(header):
+        if not name:
+            raise ValueError(f"{path}, line {line}: column {i + 1} of the header has no name")
+        if header.index(name) != i:
+            raise ValueError(f"{path}, line {line}: the header names column {name!r} twice")
+    if label not in header:
+        raise ValueError(
+            f"{path}: no label column {label!r}; the header has the columns {header} "
+            f"(choose the label column by name)"
+        )
+    if len(header) < 2:
+        raise ValueError(f"{path}: only the label column {label!r}; there are no features")
+    label_at = header.index(label)
+    feature_names = [name for i, name in enumerate(header) if i != label_at]
+    X: list[list[float]] = []
+    targets: list[float] = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue  # blank line
+        line = reader.line_num
+        if len(row) != len(header):
+            raise ValueError(
+                f"{path}, line {line}: {len(row)} cells but the header has {len(header)} columns"
+            )
+        values = []
+        for name, cell in zip(header, row):
+            try:
+                v = float(cell)
+            except ValueError:
+                raise ValueError(
+                    f"{path}, line {line}, column {name!r}: {cell.strip()!r} is not a number"
+                ) from None
+            if not math.isfinite(v):
+                raise ValueError(
+                    f"{path}, line {line}, column {name!r}: {cell.strip()!r} is not a finite number"
+                )
+            values.append(v)
+        targets.append(values.pop(label_at))
+        X.append(values)
+    if not X:
+        raise ValueError(f"{path}: no data rows after the header")
+    y: list[int] | list[float]
+    y = [int(t) for t in targets] if all(t.is_integer() for t in targets) else targets
+    return X, y, feature_names
+
+
+def _sklearn_digits():
+    try:
+        from sklearn.datasets import load_digits as sk_load_digits
+    except ImportError as e:
+        raise ImportError(
+            "the digits data set needs scikit-learn: pip install micrograd[datasets]"
+        ) from e
+    bunch = sk_load_digits()
+    # 8x8 images with pixel values 0..16, scaled to [0, 1]
+    X = [[v / 16.0 for v in row] for row in bunch.data.tolist()]
+    y = [int(t) for t in bunch.target.tolist()]
+    return X, y
+
+
+def digits(n_samples: int | None = None, seed: int | None = None) -> Dataset:
+    """scikit-learn's 1,797 8x8 digit images as `(X, y)`: 64 features in [0, 1], classes 0..9.
+    With `n_samples`, a random subset of that size (drawn with `seed`)."""
+    X, y = _sklearn_digits()
+    if n_samples is not None:
+        n = _count(n_samples, "n_samples", "digits")
+        if n > len(X):
+            raise ValueError(f"digits: n_samples={n} but the data set has {len(X)} images")
+        idx = _rng(seed, "digits").sample(range(len(X)), n)
+        X, y = [X[i] for i in idx], [y[i] for i in idx]
+    return X, y
+
+
+def load_digits(test_fraction: float = 0.2, seed: int = 0) -> tuple[list, list, list, list]:
+    """The digits split into `(X_train, y_train, X_test, y_test)`, `test_fraction` held out."""
+    X, y = _sklearn_digits()
+    return train_val_split(X, y, val_fraction=test_fraction, seed=seed)
+
+
+# Name -> generator, for the command line. Every entry is called as `fn(n_samples=..., seed=...)`
+# and returns (X, y) with integer class labels.
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "moons": make_moons,
+    "circles": make_circles,
+    "blobs": make_blobs,
+    "spirals": make_spirals,
+    "xor": make_xor,
+    "digits": digits,
+}
