@@ -7,9 +7,9 @@ which node ran and every grad at that moment. So the last frame's grads are the 
 gives, and the graph is left in that state.
 
 `save_html(root, path)` writes one self-contained page (an SVG per frame, a slider, prev/next/play
-buttons, no network access needed); `save_gif(root, path)` writes an animated GIF. In each frame
-the node whose `_backward` just ran is yellow, the edges into it red, and the inputs whose grads
-it has just set blue.
+buttons, no network access needed; `html_page` gives its text); `save_gif(root, path)` writes an
+animated GIF. In each frame the node whose `_backward` just ran is yellow, the edges into it red,
+and the inputs whose grads it has just set blue.
 
 Read `micrograd/viz.py` for the drawing and `micrograd/graph.py` for the order.
 """
@@ -28,7 +28,14 @@ from typing import Any
 from micrograd import viz
 from micrograd.graph import backward_order
 
-__all__ = ["DEFAULT_MAX_FRAMES", "Frame", "backward_frames", "save_gif", "save_html"]
+__all__ = [
+    "DEFAULT_MAX_FRAMES",
+    "Frame",
+    "backward_frames",
+    "html_page",
+    "save_gif",
+    "save_html",
+]
 
 # Every frame is a full Graphviz layout of the graph, so an animation costs (nodes x layout time);
 # past about a hundred nodes it is slow to make and too dense to follow.
@@ -99,16 +106,16 @@ def backward_frames(root: Any, max_nodes: int | None = viz.DEFAULT_MAX_NODES) ->
     return frames
 
 
-def save_html(
+def html_page(
     root: Any,
-    path: str | os.PathLike,
     rankdir: str = "LR",
     max_nodes: int | None = DEFAULT_MAX_FRAMES,
     title: str = "micrograd: the backward pass, step by step",
-) -> Path:
-    """Write the animation as one self-contained HTML page (inline SVGs and script, works
-    offline). Runs the backward pass on `root` (see `backward_frames`). Returns the path."""
-    frames = _frames(root, max_nodes, "save_html")
+) -> str:
+    """The animation as the text of one self-contained HTML page (inline SVGs and script, no
+    network access). Runs the backward pass on `root` (see `backward_frames`). In a notebook,
+    show it in an iframe: `HTML(f'<iframe srcdoc="{html.escape(page)}" ...>')`."""
+    frames = _frames(root, max_nodes, "html_page")
     figures = []
     for frame in frames:
         svg = _frame_drawing(frame, rankdir, "svg").pipe(format="svg").decode("utf-8")
@@ -120,7 +127,7 @@ def save_html(
             f'<figure class="frame" id="frame{frame.step}">\n'
             f"<figcaption>{html.escape(frame.caption())}</figcaption>\n{svg}</figure>"
         )
-    page = _PAGE.format(
+    return _PAGE.format(
         title=html.escape(title),
         last=len(frames) - 1,
         count=len(frames),
@@ -128,6 +135,20 @@ def save_html(
         script=_SCRIPT,
         style=_STYLE,
     )
+
+
+def save_html(
+    root: Any,
+    path: str | os.PathLike,
+    rankdir: str = "LR",
+    max_nodes: int | None = DEFAULT_MAX_FRAMES,
+    title: str = "micrograd: the backward pass, step by step",
+) -> Path:
+    """Write `html_page(root)` to `path` (atomically; nothing is written on error)."""
+    try:
+        page = html_page(root, rankdir=rankdir, max_nodes=max_nodes, title=title)
+    except ValueError as err:
+        raise ValueError(str(err).replace("html_page", "save_html", 1)) from None
     path = Path(path)
     viz.atomic_write(path, page.encode("utf-8"))
     return path
