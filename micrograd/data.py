@@ -72,8 +72,8 @@ def _rng(seed: object, owner: str) -> random.Random:
 
 def _linspace(start: float, stop: float, n: int, endpoint: bool = True) -> list[float]:
     """n evenly spaced numbers, as numpy.linspace."""
-    if n == 1:
-        return [start]
+    if n <= 1:
+        return [start] * n
     div = (n - 1) if endpoint else n
     step = (stop - start) / div
     return [start + i * step for i in range(n)]
@@ -166,7 +166,7 @@ def make_spirals(
     rng = _rng(seed, "make_spirals")
     points, labels = [], []
     for j, m in enumerate(_split_evenly(n, k)):
-        for r in _linspace(0.0, 1.0, m) if m else []:
+        for r in _linspace(0.0, 1.0, m):
             t = 2 * math.pi * j / k + 4 * r + (rng.gauss(0.0, noise) if noise else 0.0)
             points.append([r * math.sin(t), r * math.cos(t)])
             labels.append(j)
