@@ -1,0 +1,310 @@
+"""The `micrograd` command: the default job end to end, `predict`, `--help`, and one-line errors
+with nothing half-written. Run both in-process (`main(argv)`) and as a real subprocess."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from micrograd.cli import main
+
+SMALL = ["--samples", "40", "--steps", "15", "--layers", "8", "--no-progress"]
+
+
+def cli(*args: str, cwd=None, timeout=120) -> subprocess.CompletedProcess:
+    """`python -m micrograd ARGS` in a fresh process (stderr is not a terminal: no bar)."""
+    return subprocess.run(
+        [sys.executable, "-m", "micrograd", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=timeout,
+    )
+
+
+def write_csv(path, header, rows) -> str:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return str(path)
+
+
+def blobs_csv(path, n_classes=2, n=40, seed=3) -> str:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        c = i % n_classes
+        rows.append([repr(3.0 * c + rng.gauss(0, 0.4)), repr(rng.gauss(0, 0.4) - 2.0 * c), c])
+    return write_csv(path, ["a", "b", "label"], rows)
+
+
+def folder_state(folder) -> dict:
+    if not os.path.exists(folder):
+        return {}
+    return {n: open(os.path.join(folder, n), "rb").read() for n in sorted(os.listdir(folder))}
+
+
+# -- the default job ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """`python -m micrograd train` with no options but the output folder: the original demo."""
+    out = tmp_path_factory.mktemp("default") / "run"
+    proc = cli("train", "--out", str(out))
+    return proc, out
+
+
+def test_default_job_reaches_full_training_accuracy(default_run):
+    proc, out = default_run
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no progress bar when stderr is not a terminal, no warnings
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train_accuracy"] == 1.0
+    assert metrics["steps"] == 100 and metrics["seed"] == 1337
+    assert metrics["config"]["layers"] == [16, 16] and metrics["config"]["loss"] == "hinge"
+    assert metrics["n_parameters"] == 337  # MLP(2, [16, 16, 1])
+    assert metrics["final_loss"] < 0.05
+    assert "train accuracy 100.0%" in proc.stdout
+
+
+def test_default_job_writes_valid_files(default_run):
+    Image = pytest.importorskip("PIL.Image")
+    _, out = default_run
+    assert sorted(os.listdir(out)) == [
+        "curves.png", "decision_boundary.png", "metrics.json", "model.json"
+    ]
+    for name in ("curves.png", "decision_boundary.png"):
+        data = (out / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(out / name) as im:
+            im.load()
+            assert im.format == "PNG" and min(im.size) > 300
+
+
+def test_saved_model_reproduces_the_jobs_accuracy(default_run):
+    from micrograd.data import make_moons
+    from micrograd.serialize import load_model
+
+    _, out = default_run
+    model = load_model(out / "model.json")
+    X, y = make_moons(n_samples=100, noise=0.1, seed=1337)
+    predictions = [1 if model(x).data > 0 else 0 for x in X]
+    assert predictions == list(y)  # 100% on the training data, recomputed from the file
+
+
+def test_same_seed_twice_gives_identical_metrics(default_run, tmp_path):
+    _, out = default_run
+    assert main(["train", "--out", str(tmp_path), "--no-progress"]) == 0
+    first = json.loads((out / "metrics.json").read_text())
+    second = json.loads((tmp_path / "metrics.json").read_text())
+    for m in (first, second):
+        m.pop("timing")
+        m["config"].pop("out")
+    assert first == second
+
+
+# -- in-process runs and predict ------------------------------------------------------------
+
+
+def test_in_process_train_with_flags(tmp_path, capsys):
+    out = tmp_path / "o"
+    code = main(["train", *SMALL, "--dataset", "circles", "--optimizer", "adam", "--lr", "0.05",
+                 "--schedule", "cosine", "--batch-size", "10", "--val-split", "0.25",
+                 "--activation", "tanh", "--seed", "3", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    metrics = json.loads((out / "metrics.json").read_text())
+    cfg = metrics["config"]
+    assert (cfg["dataset"], cfg["optimizer"], cfg["schedule"], cfg["batch_size"]) == (
+        "circles", "adam", "cosine", 10)
+    assert (cfg["activation"], cfg["seed"], cfg["val_split"]) == ("tanh", 3, 0.25)
+    assert "val_accuracy" in metrics
+    assert "val accuracy" in captured.out
+
+
+def test_no_fused_flag(tmp_path):
+    assert main(["train", *SMALL, "--no-fused", "--out", str(tmp_path)]) == 0
+    doc = json.loads((tmp_path / "model.json").read_text())
+    assert doc["architecture"]["fused"] is False
+
+
+def test_predict_scores_a_csv_and_reports_accuracy(tmp_path, capsys):
+    data = blobs_csv(tmp_path / "train.csv")
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", data, "--steps", "40", "--layers", "8", "--no-progress",
+                 "--out", str(out)]) == 0
+    trained = json.loads((out / "metrics.json").read_text())
+    capsys.readouterr()
+    preds = tmp_path / "preds.csv"
+    code = main(["predict", "--model", str(out / "model.json"), "--data", data,
+                 "--out", str(preds)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"accuracy {trained['train_accuracy']:.1%}" in captured.out
+    with open(preds) as f:
+        rows = list(csv.DictReader(f))
+    with open(data) as f:
+        truth = list(csv.DictReader(f))
+    assert len(rows) == len(truth) == 40
+    assert list(rows[0]) == ["a", "b", "label", "prediction", "score"]
+    correct = sum(r["prediction"] == t["label"] for r, t in zip(rows, truth))
+    assert correct / 40 == trained["train_accuracy"]
+    # Each prediction is the sign of its score (hinge).
+    assert all((float(r["score"]) > 0) == (r["prediction"] == "1") for r in rows)
+
+
+def test_predict_without_labels_writes_csv_to_stdout(tmp_path, capsys):
+    data = blobs_csv(tmp_path / "train.csv")
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", data, "--steps", "5", "--layers", "4", "--no-progress",
+                 "--out", str(out)]) == 0
+    unlabelled = write_csv(tmp_path / "new.csv", ["b", "a"], [["0.1", "0.2"], ["-2.0", "3.0"]])
+    capsys.readouterr()
+    assert main(["predict", "--model", str(out / "model.json"), "--data", unlabelled]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert lines[0] == "a,b,prediction,score"  # columns in the model's order
+    assert lines[1].startswith("0.2,0.1,")
+    assert "2 rows scored" in captured.err
+
+
+# -- help -----------------------------------------------------------------------------------
+
+
+def test_help_lists_commands_and_is_fast():
+    t0 = time.perf_counter()
+    proc = cli("--help")
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode == 0
+    for command in ("train", "predict", "graph"):
+        assert command in proc.stdout
+    assert elapsed < 5
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = (
+        "import sys; from micrograd.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('numpy', 'matplotlib', 'tqdm', 'graphviz') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_train_help_explains_every_flag(capsys):
+    assert main(["train", "--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in ("--dataset", "--label", "--samples", "--noise", "--layers", "--activation",
+                 "--loss", "--optimizer", "--lr", "--schedule", "--steps", "--batch-size",
+                 "--val-split", "--seed", "--alpha", "--out", "--engine", "--no-fused",
+                 "--no-progress"):
+        assert flag in text
+    assert "default: moons" in text
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("micrograd")
+    if exe is None:
+        pytest.skip("the micrograd console script is not on PATH")
+    proc = subprocess.run([exe, "predict", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--model" in proc.stdout
+
+
+# -- errors: one line, an exit code, nothing written ----------------------------------------
+
+
+def bad_csv(tmp_path) -> str:
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b,label\n1.0,2.0,0\n3.0,oops,1\n")
+    return str(path)
+
+
+def nan_args(tmp_path):
+    return ["--loss", "mse", "--lr", "1e6", "--schedule", "constant", "--steps", "60"]
+
+
+ERROR_CASES = {
+    "unknown data set": (lambda t: ["--dataset", "nope"], 2, "unknown data set 'nope'"),
+    "unknown flag": (lambda t: ["--colour", "red"], 2, "unrecognized arguments: --colour"),
+    "bad layers": (lambda t: ["--layers", "16,x"], 2, "invalid layer sizes"),
+    "bad loss": (lambda t: ["--loss", "huber"], 2, "invalid choice: 'huber'"),
+    "bad split": (lambda t: ["--val-split", "1.5"], 2, "invalid fraction"),
+    "missing csv": (lambda t: ["--dataset", str(t / "missing.csv")], 1, "no such file"),
+    "malformed csv": (lambda t: ["--dataset", bad_csv(t)], 1, "line 3"),
+    "labels do not fit": (
+        lambda t: ["--dataset", blobs_csv(t / "three.csv", n_classes=3)], 1, "exactly 2 classes"
+    ),
+    "nan loss": (nan_args, 1, "loss became"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERROR_CASES))
+def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, capsys, case):
+    make_args, code, message = ERROR_CASES[case]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "previous.txt").write_text("from an earlier run")
+    before = folder_state(out)
+    assert main(["train", *SMALL, "--out", str(out), *make_args(tmp_path)]) == code
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("micrograd: error: ")
+    assert message in lines[0]
+    assert "Traceback" not in captured.err
+    assert folder_state(out) == before
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["train", *SMALL, "--out", str(blocker / "run")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("micrograd: error: ")
+    assert blocker.read_text() == "x"
+
+
+def test_errors_in_a_real_process_have_no_traceback(tmp_path):
+    proc = cli("train", "--dataset", bad_csv(tmp_path), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("micrograd: error: ")
+    assert not (tmp_path / "o").exists()
+    proc = cli("train", "--bogus")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("content", ["", "{not json", '{"format": "something-else"}'])
+def test_predict_with_a_bad_model_file(tmp_path, capsys, content):
+    model = tmp_path / "model.json"
+    model.write_text(content)
+    data = blobs_csv(tmp_path / "d.csv")
+    preds = tmp_path / "preds.csv"
+    code = main(["predict", "--model", str(model), "--data", data, "--out", str(preds)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("micrograd: error: ") and str(model) in err[0]
+    assert model.read_text() == content
+    assert not preds.exists()
+
+
+def test_predict_with_missing_feature_columns(tmp_path, capsys):
+    data = blobs_csv(tmp_path / "train.csv")
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", data, "--steps", "3", "--layers", "4", "--no-progress",
+                 "--out", str(out)]) == 0
+    other = write_csv(tmp_path / "other.csv", ["a", "c"], [["1", "2"]])
+    capsys.readouterr()
+    assert main(["predict", "--model", str(out / "model.json"), "--data", other]) == 1
+    err = capsys.readouterr().err
+    assert "missing ['b']" in err and err.count("\n") == 1
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "train" in capsys.readouterr().err

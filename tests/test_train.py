@@ -1,0 +1,351 @@
+"""The training job (`micrograd.train.run`): the demo's numbers, reproducibility, label checks,
+errors before anything is written, and the files it writes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import random
+
+import pytest
+
+from micrograd import train
+from micrograd.engine import Value
+from micrograd.nn import MLP
+from micrograd.serialize import load_checkpoint
+from micrograd.train import ConfigError, ScalarEngine, TrainConfig, TrainingError, run
+
+
+def small(tmp_path, **kw) -> TrainConfig:
+    """A quick job: fewer samples and steps than the demo where the defaults are not the point."""
+    base = dict(n_samples=40, steps=15, layers=(8,), out=str(tmp_path / "out"))
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def write_csv(path, header, rows) -> str:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return str(path)
+
+
+def three_class_csv(path) -> str:
+    rng = random.Random(3)
+    rows = []
+    for i in range(45):
+        c = i % 3
+        rows.append([repr(c * 2.0 + rng.gauss(0, 0.3)), repr(rng.gauss(0, 0.3) - c), c])
+    return write_csv(path, ["a", "b", "label"], rows)
+
+
+def folder_state(folder) -> dict:
+    if not os.path.exists(folder):
+        return {}
+    return {n: open(os.path.join(folder, n), "rb").read() for n in sorted(os.listdir(folder))}
+
+
+# -- the default job is the original demo ---------------------------------------------------
+
+
+def demo_loop(X, y, steps):
+    """The original demo notebook's loop, written out as in the notebook, on our Value and MLP
+    (unfused: the original's graph). Returns the loss and accuracy printed at each step."""
+    random.seed(1337)
+    model = MLP(2, [16, 16, 1])
+    y = [yi * 2 - 1 for yi in y]
+    printed = []
+    for k in range(steps):
+        inputs = [list(map(Value, xrow)) for xrow in X]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = 1e-4 * sum((p * p for p in model.parameters()))
+        total_loss = data_loss + reg_loss
+        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
+        acc = sum(accuracy) / len(accuracy)
+        model.zero_grad()
+        total_loss.backward()
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p in model.parameters():
+            p.data -= learning_rate * p.grad
+        printed.append((total_loss.data, acc))
+    return printed
+
+
+def test_default_config_is_the_demo():
+    c = TrainConfig()
+    assert (c.dataset, c.n_samples, c.noise, tuple(c.layers)) == ("moons", 100, 0.1, (16, 16))
+    assert (c.loss, c.alpha, c.optimizer, c.lr, c.schedule) == ("hinge", 1e-4, "sgd", 1.0, "linear")
+    assert (c.steps, c.batch_size, c.seed, c.engine, c.fused) == (100, 0, 1337, "scalar", True)
+
+
+def test_hundred_steps_match_the_demo_notebook_loop(tmp_path):
+    from micrograd.data import make_moons
+
+    X, y = make_moons(n_samples=20, noise=0.1, seed=1337)
+    expected = demo_loop(X, y, steps=100)
+    m = run(TrainConfig(n_samples=20, out=str(tmp_path)), progress=False)
+    assert list(zip(m["history"]["loss"], m["history"]["accuracy"])) == expected
+    assert m["history"]["lr"] == [1.0 - 0.9 * k / 100 for k in range(100)]
+
+
+def test_original_demo_numbers_on_scikit_learn_moons(tmp_path):
+    """The original demo's data (scikit-learn's moons after np.random.seed(1337)) through a CSV:
+    the original micrograd 0.1.0 prints first loss 0.8958441028683222, accuracy 0.5, and at step
+    99 loss 0.010978370135492717 with accuracy 100%."""
+    np = pytest.importorskip("numpy")
+    datasets = pytest.importorskip("sklearn.datasets")
+    np.random.seed(1337)
+    X, y = datasets.make_moons(n_samples=100, noise=0.1)
+    path = write_csv(
+        tmp_path / "moons.csv", ["x0", "x1", "label"],
+        [[repr(float(a)), repr(float(b)), int(c)] for (a, b), c in zip(X, y)],
+    )
+    m = run(TrainConfig(dataset=path, out=str(tmp_path / "out")), progress=False)
+    assert m["history"]["loss"][0] == 0.8958441028683222
+    assert m["history"]["accuracy"][0] == 0.5
+    assert m["final_loss"] == 0.010978370135492717
+    assert m["history"]["accuracy"][-1] == 1.0
+    assert m["train_accuracy"] == 1.0
+
+
+# -- reproducibility ------------------------------------------------------------------------
+
+
+def test_same_seed_gives_identical_metrics_files(tmp_path):
+    files = []
+    for name in ("a", "b"):
+        run(small(tmp_path, out=str(tmp_path / name), batch_size=8, val_split=0.25), progress=False)
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        assert set(metrics["timing"]) >= {"train_seconds", "total_seconds"}
+        del metrics["timing"]
+        metrics["config"].pop("out")
+        files.append(metrics)
+    assert files[0] == files[1]
+    assert (tmp_path / "a" / "model.json").read_bytes() == (tmp_path / "b" / "model.json").read_bytes()
+
+
+def test_different_seed_gives_different_run(tmp_path):
+    a = run(small(tmp_path, seed=1), progress=False)
+    b = run(small(tmp_path, seed=2), progress=False)
+    assert a["history"]["loss"] != b["history"]["loss"]
+
+
+def test_fused_and_unfused_give_identical_metrics(tmp_path):
+    a = run(small(tmp_path, fused=True), progress=False)
+    b = run(small(tmp_path, fused=False), progress=False)
+    for m in (a, b):
+        m.pop("timing")
+        m["config"].pop("fused")
+    assert a == b
+
+
+# -- outputs --------------------------------------------------------------------------------
+
+
+def test_outputs_are_written_and_valid(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    cfg = small(tmp_path, val_split=0.25)
+    metrics = run(cfg, progress=False)
+    out = cfg.out
+    assert sorted(os.listdir(out)) == [
+        "curves.png", "decision_boundary.png", "metrics.json", "model.json"
+    ]
+    for name in ("curves.png", "decision_boundary.png"):
+        with open(os.path.join(out, name), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+        with Image.open(os.path.join(out, name)) as im:
+            im.load()
+            assert im.width > 300 and im.height > 300
+            # Not a blank picture: a plot has many colours.
+            assert len(im.convert("RGB").getcolors(1 << 20)) > 20
+    saved = json.loads(open(os.path.join(out, "metrics.json")).read())
+    for key in ("final_loss", "train_accuracy", "val_accuracy", "steps", "seed", "config"):
+        assert key in saved
+    assert saved["steps"] == 15 and saved["seed"] == 1337
+    assert saved["config"]["layers"] == [8]
+    assert "test_accuracy" not in saved  # moons has no held-out test split
+    assert saved["final_loss"] == metrics["final_loss"]
+    assert len(saved["history"]["loss"]) == 15
+    assert 0 <= saved["val_accuracy"] <= 1
+
+    model, meta = load_checkpoint(os.path.join(out, "model.json"))
+    assert meta["loss"] == "hinge" and meta["features"] == ["x0", "x1"]
+    # The reloaded model gives the accuracy the job reported, recomputed by hand.
+    from micrograd.data import make_moons, train_val_split
+
+    X, y = make_moons(n_samples=40, noise=0.1, seed=1337)
+    Xtr, ytr, _, _ = train_val_split(X, y, 0.25, seed=1337)
+    correct = sum((model(x).data > 0) == (c == 1) for x, c in zip(Xtr, ytr))
+    assert correct / len(Xtr) == saved["train_accuracy"]
+
+
+def test_nothing_written_when_output_folder_is_a_file(tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("keep me")
+    with pytest.raises(OSError, match="taken"):
+        run(small(tmp_path, out=str(target)), progress=False)
+    assert target.read_text() == "keep me"
+
+
+def test_output_folder_inside_a_file_is_refused_before_training(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    calls = []
+    monkeypatch.setattr(train, "load_data", lambda c: calls.append(c))
+    with pytest.raises(OSError):
+        run(small(tmp_path, out=str(tmp_path / "file" / "sub")), progress=False)
+    assert calls == []  # refused before any data was made or training started
+
+
+def test_nan_loss_stops_with_clear_error_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("previous run")
+    before = folder_state(out)
+    with pytest.raises(TrainingError, match=r"loss became (nan|inf)"):
+        run(small(tmp_path, out=str(out), loss="mse", lr=1e6, schedule="constant", steps=60),
+            progress=False)
+    assert folder_state(out) == before
+
+
+def test_failure_while_rendering_writes_nothing(tmp_path, monkeypatch):
+    from micrograd import plots
+
+    def broken(*a, **k):
+        raise RuntimeError("plot failed")
+
+    monkeypatch.setattr(plots, "decision_boundary_png", broken)
+    cfg = small(tmp_path)
+    with pytest.raises(RuntimeError):
+        run(cfg, progress=False)
+    assert not os.path.exists(cfg.out)
+
+
+# -- data and labels ------------------------------------------------------------------------
+
+
+def test_binary_losses_refuse_three_classes(tmp_path):
+    path = three_class_csv(tmp_path / "three.csv")
+    for loss in ("hinge", "bce"):
+        with pytest.raises(ValueError, match="exactly 2 classes.*has 3"):
+            run(small(tmp_path, dataset=path, loss=loss), progress=False)
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_cross_entropy_on_three_classes(tmp_path):
+    path = three_class_csv(tmp_path / "three.csv")
+    cfg = small(tmp_path, dataset=path, loss="cross_entropy", optimizer="adam", lr=0.05,
+                schedule="constant", steps=60, alpha=0)
+    m = run(cfg, progress=False)
+    assert m["n_classes"] == 3
+    assert m["train_accuracy"] > 0.9  # three well-separated blobs
+    model, meta = load_checkpoint(os.path.join(cfg.out, "model.json"))
+    assert model.config()["nouts"] == [8, 3]
+    assert meta["classes"] == [0, 1, 2]
+
+
+def test_csv_labels_are_mapped_to_classes(tmp_path):
+    rows = [[repr(x), 7 if x > 0 else 3] for x in (-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0)]
+    path = write_csv(tmp_path / "d.csv", ["x", "y"], rows)
+    cfg = small(tmp_path, dataset=path, label="y", steps=40)
+    m = run(cfg, progress=False)
+    assert m["train_accuracy"] == 1.0
+    _, meta = load_checkpoint(os.path.join(cfg.out, "model.json"))
+    assert meta["classes"] == [3, 7]
+    assert "decision_boundary.png" not in os.listdir(cfg.out)  # 1-D data: no boundary picture
+
+
+def test_non_integer_labels_need_mse(tmp_path):
+    path = write_csv(tmp_path / "d.csv", ["x", "label"], [["1", "0.5"], ["2", "1.5"]])
+    with pytest.raises(ValueError, match="not a class"):
+        run(small(tmp_path, dataset=path), progress=False)
+
+
+def test_mse_regression_on_numbers(tmp_path):
+    rows = [[repr(x / 10), repr(0.5 * x / 10)] for x in range(-10, 11)]
+    path = write_csv(tmp_path / "lin.csv", ["x", "label"], rows)
+    m = run(small(tmp_path, dataset=path, loss="mse", optimizer="adam", lr=0.02, alpha=0,
+                  schedule="constant", steps=80), progress=False)
+    assert m["final_loss"] < m["history"]["loss"][0] / 10
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(dataset="nope"), "unknown data set 'nope'"),
+        (dict(loss="huber"), "unknown loss"),
+        (dict(optimizer="lbfgs"), "unknown optimizer"),
+        (dict(schedule="warm"), "unknown schedule"),
+        (dict(engine="gpu"), "unknown engine"),
+        (dict(steps=0), "steps"),
+        (dict(lr=float("nan")), "learning rate"),
+        (dict(lr=-1.0), "learning rate"),
+        (dict(val_split=1.0), "validation split"),
+        (dict(layers=()), "layers"),
+        (dict(batch_size=-3), "batch size"),
+    ],
+)
+def test_bad_config_is_a_config_error(tmp_path, change, message):
+    with pytest.raises(ConfigError, match=message):
+        run(small(tmp_path, **change), progress=False)
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_missing_csv_file(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        run(small(tmp_path, dataset=str(tmp_path / "missing.csv")), progress=False)
+
+
+# -- the scalar engine adapter and the decisions --------------------------------------------
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+@pytest.mark.parametrize("nouts", [[6, 1], [5, 4, 3]])
+def test_predict_equals_the_graph_forward_pass(fused, activation, nouts):
+    random.seed(4)
+    model = MLP(2, nouts, activation=activation, fused=fused)
+    X = [[random.uniform(-3, 3), random.uniform(-3, 3)] for _ in range(25)] + [[0.0, 0.0]]
+    expected = []
+    for x in X:
+        out = model(x)
+        expected.append(out.data if isinstance(out, Value) else [v.data for v in out])
+    assert ScalarEngine.predict(model, X) == expected
+
+
+def test_loss_and_accuracy_adds_l2_and_counts_correct_signs():
+    random.seed(0)
+    model = MLP(2, [3, 1])
+    X = [[1.0, 2.0], [-1.0, 0.5], [0.3, -0.7], [2.0, 2.0]]
+    scores = [model(x).data for x in X]
+    y = [1 if s > 0 else -1 for s in scores]
+    y[0] = -y[0]  # one wrong on purpose
+    cfg = TrainConfig(alpha=0.5)
+    loss, acc = ScalarEngine.loss_and_accuracy(model, X, y, cfg)
+    assert acc == 0.75
+    hinge = sum(max(0.0, 1 - t * s) for t, s in zip(y, scores)) / 4
+    l2 = 0.5 * sum(p.data * p.data for p in model.parameters())
+    assert math.isclose(loss.data, hinge + l2, rel_tol=1e-12)
+
+
+def test_decide_and_accuracy():
+    assert train.decide([0.5, -0.1, 0.0, 3.0], "hinge") == [1, 0, 0, 1]
+    assert train.decide([[0.1, 0.9, 0.3], [2.0, -1.0, 1.0]], "cross_entropy") == [1, 0]
+    assert train.decide([0.4, 0.6, 2.7, -3.0], "mse", 3) == [0, 1, 2, 0]
+    assert train.accuracy([0.5, -0.1, 0.2], [1, -1, -1], "hinge") == 2 / 3
+    assert train.accuracy([0.5, -0.1, 0.2], [1, 0, 0], "bce") == 2 / 3
+    assert train.accuracy([[0.0, 1.0], [3.0, 1.0]], [1, 1], "cross_entropy") == 0.5
+    assert train.targets_for_loss([0, 1, 1], "hinge", 2) == [-1, 1, 1]
+    assert train.targets_for_loss([0, 1, 1], "bce", 2) == [0, 1, 1]
+
+
+def test_tensor_engine_runs_the_same_job(tmp_path):
+    pytest.importorskip("numpy")
+    pytest.importorskip("micrograd.tensor.training")
+    m = run(small(tmp_path, engine="tensor", steps=30), progress=False)
+    assert m["train_accuracy"] > 0.7
+    assert set(os.listdir(tmp_path / "out")) >= {"model.json", "metrics.json", "curves.png"}
