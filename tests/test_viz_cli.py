@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -243,3 +244,14 @@ def test_through_the_micrograd_command(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "bad expression" in bad.stderr
     assert not (tmp_path / "x.svg").exists()
+
+
+def test_readme_picture_is_what_the_command_draws(tmp_path):
+    # docs/graph.svg (shown in the README) was made by `micrograd graph --neuron 2 -o
+    # docs/graph.svg`; compare contents, not bytes, since another Graphviz version lays out
+    # differently.
+    committed = Path(__file__).resolve().parent.parent / "docs" / "graph.svg"
+    fresh = tmp_path / "graph.svg"
+    assert run("--neuron", "2", "-o", str(fresh)) == 0
+    assert records(committed) == records(fresh)
+    assert records(committed)["o"] == ["data 0.7071", "grad 1.0000"]
