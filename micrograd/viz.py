@@ -109,8 +109,15 @@ def trace(root: Any) -> tuple[set, set]:
     `topological_order`) so that deep graphs work.
     """
     nodes = topological_order(root)
-    edges = {(child, node) for node in nodes for child in node._prev}
-    return set(nodes), edges
+    try:
+        edges = {(child, node) for node in nodes for child in node._prev}
+        return set(nodes), edges
+    except TypeError as err:  # e.g. an array-like node whose == is elementwise, so unhashable
+        raise TypeError(
+            f"trace returns sets of nodes, but {type(root).__name__} nodes are not hashable "
+            f"({err}); use micrograd.graph.topological_order(root) for a list of them "
+            f"(draw_dot works either way)"
+        ) from None
 
 
 def draw_dot(

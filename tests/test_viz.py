@@ -405,3 +405,33 @@ def test_missing_dot_leaves_no_file_and_keeps_an_old_one(no_dot, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty-bin", "g.svg"]
     viz.render(Value(1.0), tmp_path / "g.dot")  # the DOT text needs no `dot`
     assert (tmp_path / "g.dot").read_text().startswith("digraph {")
+
+
+class OriginalStyleNode:
+    """Like micrograd 0.1.0's Value: no `label` attribute, children in a set."""
+
+    def __init__(self, data, children=(), op=""):
+        self.data = data
+        self.grad = 0
+        self._prev = set(children)
+        self._op = op
+
+
+def test_nodes_without_labels_like_the_original_draw_with_an_empty_field():
+    a = OriginalStyleNode(2.0)
+    b = OriginalStyleNode(4.0, (a,), "**2")
+    nodes, edges = svg_nodes(viz.draw_dot(b).pipe(format="svg"))
+    assert nodes["n0"] == [" ", "data 2.0000", "grad 0.0000"]  # an empty label field
+    assert nodes["n1_op"] == ["**2"]
+    assert viz.trace(b) == original_trace(b)
+
+
+class Unhashable(ArrayNode):
+    __hash__ = None  # as for an array type whose == is elementwise
+
+
+def test_trace_of_unhashable_nodes_says_what_to_use_instead():
+    y = Unhashable([1.0, 2.0], (Unhashable([3.0]),), "f", "y")
+    with pytest.raises(TypeError, match="not hashable.*topological_order"):
+        viz.trace(y)
+    assert "n1_op" in viz.draw_dot(y).source  # drawing does not need hashing
