@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import math
 import numbers
+import os
 import random
 from collections.abc import Iterator, Sequence
 from typing import Any, Callable
@@ -242,7 +243,7 @@ def batches(
 
 
 def load_csv(
-    path: str, label: str = "label"
+    path: str | os.PathLike, label: str = "label"
 ) -> tuple[list[list[float]], list[int] | list[float], list[str]]:
     """Read a numeric CSV with a header row: returns `(X, y, feature_names)`.
 
@@ -265,7 +266,7 @@ def load_csv(
         raise ValueError(f"{path}: not a UTF-8 text file ({e.reason})") from e
 
 
-def _read_table(reader, path: str, label: str):
+def _read_table(reader, path, label: str):
     header = None
     for row in reader:
         if any(cell.strip() for cell in row):

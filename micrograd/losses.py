@@ -102,7 +102,8 @@ def mse(predictions: Sequence[Any], targets: Sequence[Any]) -> Value:
             if not (_is_number(tj) or isinstance(tj, Value)):
                 raise ValueError(f"mse: target {tj!r} at index {i} is not a number")
         terms += [(pj - tj) ** 2 for pj, tj in zip(p_row, t_row)]
-    return sum(terms) * (1.0 / len(terms))
+    out = sum(terms) * (1.0 / len(terms))
+    return out if isinstance(out, Value) else Value(out)  # all plain numbers: still a Value
 
 
 def binary_cross_entropy_with_logits(logits: Sequence[Value], labels: Sequence[Any]) -> Value:

@@ -150,8 +150,8 @@ def _write(tmp_path, text, name="data.csv"):
 
 
 def test_load_csv_reads_features_labels_and_names(tmp_path):
-    path = _write(tmp_path, "x1, label ,x2\n0.5,1,-2\n\n1e-3,0,3\n")
-    X, y, names = load_csv(path)
+    _write(tmp_path, "x1, label ,x2\n0.5,1,-2\n\n1e-3,0,3\n")
+    X, y, names = load_csv(tmp_path / "data.csv")  # a pathlib.Path works too
     assert names == ["x1", "x2"]
     assert X == [[0.5, -2.0], [0.001, 3.0]]
     assert y == [1, 0] and all(type(v) is int for v in y)

@@ -151,6 +151,8 @@ def test_losses_accept_one_element_lists_and_plain_number_logits():
     assert hinge([[Value(0.5)]], [1]).data == 0.5
     assert bce_with_logits([0.0], [1]).data == pytest.approx(0.6931471805599453, rel=1e-15)
     assert cross_entropy([[0.0, 0.0]], [1]).data == pytest.approx(0.6931471805599453, rel=1e-15)
+    assert isinstance(mse([1.0, 2.0], [0.0, 0.0]), Value)
+    assert mse([1.0, 2.0], [0.0, 0.0]).data == 2.5
 
 
 @pytest.mark.parametrize(
