@@ -1,0 +1,693 @@
+"""The primitive operations of the tensor engine, each with its forward and backward side by side.
+
+A `Function` is one node's operation. `forward(*arrays)` computes the result from numpy arrays and
+keeps on the function object whatever the backward pass needs (an input, the output, a mask);
+`backward(g, prev)` takes the gradient of the loss with respect to the result (`g`, same shape as
+the result) and returns one gradient per input, in input order (`None` for an input that needs
+none). `prev` is the node's tuple of input Tensors, so that a function can skip the work for an
+input that does not require a gradient (the data batch `x` of a `Linear`).
+
+Everything else in `micrograd/tensor/tensor.py` is built from these, usually in one line (`mean`
+is `sum` times `1/n`, `stack` is `reshape` + `Concatenate`). A few fused functions (`Linear`,
+the losses) exist only for speed: on small models the cost is the Python work per node, so one
+node for `x @ W + b` instead of two is worth its few lines.
+
+`FUNCTIONS` lists every primitive; the tests enumerate it and fail if one has no gradient check.
+
+Read `micrograd/tensor/tensor.py` next for how a Tensor calls these and runs `backward()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Function", "FUNCTIONS", "unbroadcast", "normalize_axes"]
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum `g` down to `shape`: the gradient of an input that numpy broadcast up to g.shape.
+
+    Broadcasting repeats an input along new leading axes and along axes where it has length 1;
+    the chain rule adds up the gradient over every repetition. Shapes usually match already,
+    and that case returns at once (this is on every binary op's backward path).
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    # A sum over every axis gives a numpy scalar: keep gradients as arrays.
+    return g if type(g) is np.ndarray else np.asarray(g)
+
+
+def normalize_axes(axis: Any, ndim: int, op: str) -> tuple:
+    """`axis` (None, an int or a tuple of ints, negative allowed) as a sorted tuple of
+    non-negative axes; None means all of them. Errors name the op."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+        axes: tuple = (int(axis),)
+    elif isinstance(axis, (tuple, list)) and all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axis
+    ):
+        axes = tuple(int(a) for a in axis)
+    else:
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{op}: axis {a} is out of range for an array with {ndim} dimensions")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def _kept_shape(shape: tuple, axes: tuple) -> tuple:
+    """The shape of a reduction over `axes` with keepdims=True."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Function:
+    """One primitive operation. Subclasses set `op` (the name a graph drawing shows) and
+    implement `forward(*arrays, **params)` and `backward(g, prev)`."""
+
+    __slots__ = ()
+    op = ""
+
+    def forward(self, *args: Any) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, g: np.ndarray, prev: tuple) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# -- binary operations with broadcasting -------------------------------------------------------
+
+
+class Add(Function):
+    __slots__ = ("sa", "sb")
+    op = "+"
+
+    def forward(self, a, b):
+        out = a + b
+        self.sa = a.shape
+        self.sb = b.shape
+        return out
+
+    def backward(self, g, prev):
+        # d(a+b)/da = d(a+b)/db = 1, summed over broadcast repetitions
+        return unbroadcast(g, self.sa), unbroadcast(g, self.sb)
+
+
+class Sub(Function):
+    __slots__ = ("sa", "sb")
+    op = "-"
+
+    def forward(self, a, b):
+        out = a - b
+        self.sa = a.shape
+        self.sb = b.shape
+        return out
+
+    def backward(self, g, prev):
+        return unbroadcast(g, self.sa), unbroadcast(-g, self.sb)
+
+
+class Mul(Function):
+    __slots__ = ("a", "b")
+    op = "*"
+
+    def forward(self, a, b):
+        self.a = a
+        self.b = b
+        return a * b
+
+    def backward(self, g, prev):
+        a, b = self.a, self.b
+        # d(a*b)/da = b, d(a*b)/db = a
+        ga = unbroadcast(g * b, a.shape) if prev[0].requires_grad else None
+        gb = unbroadcast(g * a, b.shape) if prev[1].requires_grad else None
+        return ga, gb
+
+
+class Div(Function):
+    __slots__ = ("a", "b", "out")
+    op = "/"
+
+    def forward(self, a, b):
+        self.a = a
+        self.b = b
+        self.out = out = a / b
+        return out
+
+    def backward(self, g, prev):
+        a, b = self.a, self.b
+        gb_ = g / b
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2 = -(a/b)/b
+        ga = unbroadcast(gb_, a.shape) if prev[0].requires_grad else None
+        gb = unbroadcast(-gb_ * self.out, b.shape) if prev[1].requires_grad else None
+        return ga, gb
+
+
+class Pow(Function):
+    """a ** b with both sides tensors; the exponent's gradient needs a > 0 (log a)."""
+
+    __slots__ = ("a", "b", "out")
+    op = "**"
+
+    def forward(self, a, b):
+        self.a = a
+        self.b = b
+        self.out = out = a**b
+        return out
+
+    def backward(self, g, prev):
+        a, b, out = self.a, self.b, self.out
+        ga = gb = None
+        if prev[0].requires_grad:
+            # d(a**b)/da = b * a**(b-1)
+            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+        if prev[1].requires_grad:
+            # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 (as PyTorch does)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = np.where(a == 0, 0.0, np.log(np.where(a == 0, 1.0, a)))
+            gb = unbroadcast(g * out * log_a, b.shape)
+        return ga, gb
+
+
+class MatMul(Function):
+    """numpy's `a @ b`: 2-D matrices, 1-D vectors (promoted as numpy does) and stacks of
+    matrices with broadcast batch dimensions."""
+
+    __slots__ = ("a", "b")
+    op = "@"
+
+    def forward(self, a, b):
+        self.a = a
+        self.b = b
+        return a @ b
+
+    def backward(self, g, prev):
+        a, b = self.a, self.b
+        if a.ndim == 2 and b.ndim == 2:  # the common case, no reshaping
+            ga = g @ b.T if prev[0].requires_grad else None
+            gb = a.T @ g if prev[1].requires_grad else None
+            return ga, gb
+        # Promote vectors as numpy does: a (n,) is a row (1, n), b (n,) a column (n, 1); put
+        # the removed axes back into g, then treat everything as (stacks of) matrices.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if prev[0].requires_grad:
+            ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if prev[1].requires_grad:
+            gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+# -- operations with a Python number (no broadcasting, no gradient for the number) ------------
+
+
+class AddScalar(Function):
+    __slots__ = ()
+    op = "+"
+
+    def forward(self, a, c):
+        return a + c
+
+    def backward(self, g, prev):
+        return (g,)
+
+
+class MulScalar(Function):
+    __slots__ = ("c",)
+    op = "*"
+
+    def forward(self, a, c):
+        self.c = c
+        return a * c
+
+    def backward(self, g, prev):
+        return (g * self.c,)
+
+
+class PowScalar(Function):
+    """a ** k for a number k (the `**2` node of a drawing, as for Value)."""
+
+    __slots__ = ("a", "k")
+
+    def forward(self, a, k):
+        self.a = a
+        self.k = k
+        return a**k
+
+    def backward(self, g, prev):
+        a, k = self.a, self.k
+        if k == 2:
+            return (g * (2 * a),)  # the common square, without a power
+        # d(a**k)/da = k * a**(k-1); at a == 0 with k < 1 this is inf (or 0 for k == 0)
+        with np.errstate(divide="ignore"):
+            return (g * (k * a ** (k - 1)),)
+
+
+class RPowScalar(Function):
+    """c ** a for a number c > 0 (a Tensor exponent)."""
+
+    __slots__ = ("out", "log_c")
+    op = "rpow"
+
+    def forward(self, a, c):
+        self.out = out = c**a
+        self.log_c = np.log(c) if c > 0 else 0.0
+        return out
+
+    def backward(self, g, prev):
+        # d(c**a)/da = c**a * log(c)
+        return (g * self.out * self.log_c,)
+
+
+# -- elementwise functions ---------------------------------------------------------------------
+
+
+class Neg(Function):
+    __slots__ = ()
+    op = "neg"
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, g, prev):
+        return (-g,)
+
+
+class Exp(Function):
+    __slots__ = ("out",)
+    op = "exp"
+
+    def forward(self, a):
+        self.out = out = np.exp(a)
+        return out
+
+    def backward(self, g, prev):
+        return (g * self.out,)
+
+
+class Log(Function):
+    """Natural log. Like numpy and PyTorch, log(0) is -inf and log(x < 0) is nan (no check,
+    which would cost a pass over the array on every call)."""
+
+    __slots__ = ("a",)
+    op = "log"
+
+    def forward(self, a):
+        self.a = a
+        return np.log(a)
+
+    def backward(self, g, prev):
+        return (g / self.a,)
+
+
+class Tanh(Function):
+    __slots__ = ("out",)
+    op = "tanh"
+
+    def forward(self, a):
+        self.out = out = np.tanh(a)  # saturates at +-1, no overflow
+        return out
+
+    def backward(self, g, prev):
+        out = self.out
+        return (g * (1 - out * out),)
+
+
+class ReLU(Function):
+    __slots__ = ("out",)
+    op = "ReLU"
+
+    def forward(self, a):
+        self.out = out = np.maximum(a, 0)
+        return out
+
+    def backward(self, g, prev):
+        # slope 1 where the output is positive, 0 elsewhere (0 at a == 0, like PyTorch)
+        return (g * (self.out > 0),)
+
+
+class Sigmoid(Function):
+    __slots__ = ("out",)
+    op = "sigmoid"
+
+    def forward(self, a):
+        # exp only ever sees -|a| <= 0, so it cannot overflow: for a >= 0 the usual
+        # 1/(1+exp(-a)), for a < 0 the equal exp(a)/(1+exp(a)).
+        e = np.exp(-np.abs(a))
+        self.out = out = np.where(a >= 0, 1.0, e) / (1.0 + e)
+        return out.astype(a.dtype, copy=False)
+
+    def backward(self, g, prev):
+        s = self.out
+        return (g * (s * (1 - s)),)
+
+
+class Cast(Function):
+    """Convert to another float dtype (inserted when a float32 and a float64 operand meet); the
+    gradient is converted back, so every gradient has its tensor's dtype."""
+
+    __slots__ = ("dtype",)
+    op = "cast"
+
+    def forward(self, a, dtype):
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g, prev):
+        return (g.astype(self.dtype),)
+
+
+# -- reductions --------------------------------------------------------------------------------
+
+
+class Sum(Function):
+    __slots__ = ("shape", "kept")
+    op = "sum"
+
+    def forward(self, a, axes, keepdims):
+        self.shape = a.shape
+        # the gradient's shape before broadcasting back; None when keepdims already gives it
+        self.kept = None if keepdims else _kept_shape(a.shape, axes)
+        return a.sum(axis=axes, keepdims=keepdims)
+
+    def backward(self, g, prev):
+        if self.kept is not None:
+            g = np.reshape(g, self.kept)
+        # every element of the input contributed once to its sum
+        return (np.broadcast_to(g, self.shape),)
+
+
+class Max(Function):
+    """Maximum over axes. Where several elements tie for the maximum the gradient is shared
+    equally between them (PyTorch's `amax` rule; a subgradient either way)."""
+
+    __slots__ = ("mask", "kept")
+    op = "max"
+
+    def forward(self, a, axes, keepdims):
+        if a.size == 0 and axes:
+            raise ValueError(f"max: cannot take the maximum of an empty array of shape {a.shape}")
+        out = a.max(axis=axes, keepdims=True)
+        mask = a == out
+        self.mask = mask / mask.sum(axis=axes, keepdims=True)
+        self.kept = None if keepdims else out.shape
+        return out if keepdims else out.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+
+    def backward(self, g, prev):
+        if self.kept is not None:
+            g = np.reshape(g, self.kept)
+        return ((g * self.mask).astype(g.dtype, copy=False),)
+
+
+# -- shape operations --------------------------------------------------------------------------
+
+
+class Reshape(Function):
+    __slots__ = ("shape",)
+    op = "reshape"
+
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return a.reshape(shape)
+
+    def backward(self, g, prev):
+        return (g.reshape(self.shape),)
+
+
+class Transpose(Function):
+    __slots__ = ("inverse",)
+    op = "transpose"
+
+    def forward(self, a, axes):
+        # the inverse permutation puts the gradient's axes back in the input's order
+        self.inverse = None if axes is None else tuple(np.argsort(axes))
+        return a.transpose(axes)
+
+    def backward(self, g, prev):
+        return (g.transpose(self.inverse),)
+
+
+class Index(Function):
+    """a[index] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
+
+    __slots__ = ("shape", "dtype", "index", "advanced")
+    op = "[]"
+
+    def forward(self, a, index, advanced):
+        self.shape = a.shape
+        self.dtype = a.dtype
+        self.index = index
+        self.advanced = advanced
+        return a[index]
+
+    def backward(self, g, prev):
+        ga = np.zeros(self.shape, dtype=self.dtype)
+        if self.advanced:
+            # an integer array may pick the same element twice: np.add.at adds both
+            # contributions, where `ga[index] += g` would keep only one
+            np.add.at(ga, self.index, g)
+        else:
+            ga[self.index] = g  # basic indexing never repeats an element
+        return (ga,)
+
+
+class Concatenate(Function):
+    """np.concatenate of any number of tensors along one axis."""
+
+    __slots__ = ("axis", "splits")
+    op = "cat"
+
+    def forward(self, arrays, axis):
+        self.axis = axis
+        self.splits = np.cumsum([x.shape[axis] for x in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    def backward(self, g, prev):
+        return tuple(np.split(g, self.splits, axis=self.axis))
+
+
+# -- softmax -----------------------------------------------------------------------------------
+
+
+class Softmax(Function):
+    __slots__ = ("out", "axis")
+    op = "softmax"
+
+    def forward(self, a, axis):
+        # exp(a - max) <= 1: no overflow, and the max cancels in the ratio
+        e = np.exp(a - a.max(axis=axis, keepdims=True))
+        self.out = out = e / e.sum(axis=axis, keepdims=True)
+        self.axis = axis
+        return out
+
+    def backward(self, g, prev):
+        s = self.out
+        # Jacobian-vector product of softmax: s * (g - sum(g * s))
+        return (s * (g - (g * s).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    __slots__ = ("out", "axis")
+    op = "log_softmax"
+
+    def forward(self, a, axis):
+        # log-sum-exp with the max taken out: log sum exp(a) = m + log sum exp(a - m)
+        shifted = a - a.max(axis=axis, keepdims=True)
+        self.out = out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        self.axis = axis
+        return out
+
+    def backward(self, g, prev):
+        # d log_softmax: g - softmax * sum(g)
+        return (g - np.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
+
+
+# -- fused operations (one node instead of several, for speed) ---------------------------------
+
+
+def _ones(n: int, dtype: Any) -> np.ndarray:
+    """A cached vector of n ones: `ones @ g` sums the rows of g through BLAS, several times
+    faster than `g.sum(axis=0)` on the small batches this engine is for."""
+    key = (n, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(n, dtype=dtype)
+        ones.setflags(write=False)
+    return ones
+
+
+_ONES: dict = {}
+
+
+class Linear(Function):
+    """x @ W + b in one node, optionally followed by ReLU in the same node (`relu=True`: one
+    node per hidden layer of an MLP instead of three). x is (..., nin), W (nin, nout), b (nout,)
+    or absent."""
+
+    __slots__ = ("x", "w", "out")
+    op = "linear"
+
+    def forward(self, x, w, b=None, relu=False):
+        self.x = x
+        self.w = w
+        out = x @ w
+        if b is not None:
+            out += b  # in place: `out` is a fresh array
+        if relu:
+            np.maximum(out, 0, out=out)
+            self.out = out
+        else:
+            self.out = None
+        return out
+
+    def backward(self, g, prev):
+        x, w, out = self.x, self.w, self.out
+        if out is not None:
+            g = g * (out > 0)  # ReLU's slope: 1 where the output is positive, else 0
+        gx = g @ w.T if prev[0].requires_grad else None
+        if x.ndim == 2:
+            gw = x.T @ g if prev[1].requires_grad else None
+            g2 = g
+        else:  # a single sample or a stack of batches: flatten to one batch of rows
+            x2 = x.reshape(-1, x.shape[-1])
+            g2 = g.reshape(-1, g.shape[-1])
+            gw = x2.T @ g2 if prev[1].requires_grad else None
+        if len(prev) == 2:
+            return gx, gw
+        gb = _ones(g2.shape[0], g2.dtype) @ g2 if prev[2].requires_grad else None
+        return gx, gw, gb
+
+
+class CrossEntropy(Function):
+    """Mean softmax cross-entropy of logits (N, C) against class indices (N,), in one node."""
+
+    __slots__ = ("probs", "labels")
+    op = "cross_entropy"
+
+    def forward(self, logits, labels):
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        sums = e.sum(axis=1, keepdims=True)
+        rows = np.arange(len(labels))
+        # -log softmax[label] = log sum exp(shifted) - shifted[label]
+        loss = (np.log(sums[:, 0]) - shifted[rows, labels]).mean()
+        self.probs = e / sums
+        self.labels = labels
+        return loss
+
+    def backward(self, g, prev):
+        p = self.probs
+        n = p.shape[0]
+        # d loss / d logits = (softmax - onehot(label)) / N
+        d = p.copy()  # p is not needed afterwards, but keep the forward's state intact
+        d[np.arange(n), self.labels] -= 1
+        d *= g / n
+        return (d,)
+
+
+class Hinge(Function):
+    """mean(relu(1 - y * score)) over all elements, y in {-1, +1}: the demo's SVM loss."""
+
+    __slots__ = ("coef",)
+    op = "hinge"
+
+    def forward(self, scores, y):
+        margins = 1 - y * scores
+        active = margins > 0
+        inv_n = 1.0 / margins.size
+        # d/dscore of relu(1 - y*s) / n is -y/n where the margin is positive, else 0
+        self.coef = y * (active * -inv_n)
+        return np.maximum(margins, 0).sum() * inv_n
+
+    def backward(self, g, prev):
+        return (self.coef * g,)
+
+
+class MSE(Function):
+    """mean((pred - target)**2)."""
+
+    __slots__ = ("diff",)
+    op = "mse"
+
+    def forward(self, pred, target):
+        self.diff = d = pred - target
+        return (d * d).mean()
+
+    def backward(self, g, prev):
+        d = self.diff
+        return ((g * (2.0 / d.size)) * d,)
+
+
+class BCEWithLogits(Function):
+    """mean(binary cross-entropy of sigmoid(x) against targets y in [0, 1]), in the stable
+    form max(x, 0) - x*y + log(1 + exp(-|x|)): exp never sees a positive argument."""
+
+    __slots__ = ("x", "y")
+    op = "bce_with_logits"
+
+    def forward(self, x, y):
+        self.x = x
+        self.y = y
+        return (np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))).mean()
+
+    def backward(self, g, prev):
+        x, y = self.x, self.y
+        e = np.exp(-np.abs(x))
+        sig = np.where(x >= 0, 1.0, e) / (1.0 + e)
+        # d/dx = (sigmoid(x) - y) / n
+        return (((sig - y) * (g / x.size)).astype(x.dtype, copy=False),)
+
+
+class SumOfSquares(Function):
+    """alpha * (sum over several tensors of sum(p * p)) as one node: the L2 penalty of all the
+    parameters of a model."""
+
+    __slots__ = ("arrays", "alpha")
+    op = "l2"
+
+    def forward(self, arrays, alpha):
+        self.arrays = arrays
+        self.alpha = alpha
+        total = 0.0
+        for a in arrays:
+            r = a.ravel()
+            total = total + r @ r
+        return np.asarray(alpha * total, dtype=np.result_type(*arrays))
+
+    def backward(self, g, prev):
+        # d/dp alpha * sum(p*p) = 2 * alpha * p
+        c = (2 * self.alpha) * g
+        return tuple((a * c if t.requires_grad else None) for a, t in zip(self.arrays, prev))
+
+
+# Every primitive, by class name: the gradient tests enumerate this table.
+FUNCTIONS: dict[str, type] = {
+    cls.__name__: cls
+    for cls in [
+        Add, Sub, Mul, Div, Pow, MatMul,
+        AddScalar, MulScalar, PowScalar, RPowScalar,
+        Neg, Exp, Log, Tanh, ReLU, Sigmoid, Cast,
+        Sum, Max, Reshape, Transpose, Index, Concatenate, Softmax, LogSoftmax,
+        Linear, CrossEntropy, Hinge, MSE, BCEWithLogits, SumOfSquares,
+    ]
+}  # fmt: skip

@@ -1,0 +1,311 @@
+"""Neural networks on the tensor engine: `Linear` and `MLP`, on the same `Module` as the scalar ones.
+
+A `Linear(nin, nout)` layer holds a weight Tensor of shape (nin, nout) and a bias of shape (nout,)
+and computes `x @ W + b` for a batch `x` of shape (n, nin) as one graph node. An `MLP` is a list
+of them with an activation between, the last layer linear, exactly as `micrograd.nn.MLP` is built
+from neurons: `MLP.from_scalar(scalar_mlp)` copies a scalar MLP's weights (neuron j's weights
+become column j of W), and the two then compute the same outputs, losses and gradients.
+
+The base class is `micrograd.nn.Module`, so `parameters()`, `named_parameters()`, `zero_grad()`
+and `train()` / `eval()` behave as for scalar models, and `micrograd.optim` trains either (it
+touches only `p.data` and `p.grad`). `config()` / `from_config()` describe the architecture for
+`micrograd.serialize`.
+
+Weights are drawn from numpy's global generator (`np.random.seed(...)` makes them repeatable) or
+from `rng=` (a `numpy.random.Generator` or a seed), with the scalar engine's init rules.
+
+Read `micrograd/tensor/losses.py` next.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+from micrograd.nn import ACTIVATIONS, INITS, Module, _init_bound
+from micrograd.tensor.tensor import Tensor, as_tensor, linear
+
+__all__ = ["Linear", "MLP", "from_config"]
+
+
+def _check_size(value: object, name: str, owner: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be a positive int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive int, got {value}")
+    return int(value)
+
+
+def _check_choice(value: object, table: dict, what: str, owner: str) -> str:
+    if not isinstance(value, str) or value not in table:
+        raise ValueError(f"{owner}: unknown {what} {value!r}; choose one of {sorted(table)}")
+    return value
+
+
+def _dtype(dtype: Any, owner: str) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{owner}: dtype must be float32 or float64, got {dtype!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"{owner}: dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def _generator(rng: Any) -> Any:
+    """numpy's global random module (seeded by np.random.seed), or a Generator."""
+    if rng is None or rng is np.random:
+        return np.random
+    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        return rng
+    return np.random.default_rng(rng)
+
+
+class _TensorModule(Module):
+    """What differs from the scalar `Module` for array parameters."""
+
+    def zero_grad(self) -> None:
+        """Forget the gradients (None: the next backward pass stores fresh arrays)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def num_parameters(self) -> int:
+        """The number of scalar parameters (array elements)."""
+        return sum(p.data.size for p in self.parameters())
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """`{name: copy of the parameter's array}`."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy arrays from `state_dict()` output into the parameters; everything is checked
+        first (names, shapes, finite floats), so a bad dict leaves the model unchanged."""
+        named = self.named_parameters()
+        names = [n for n, _ in named]
+        missing = [n for n in names if n not in state]
+        unexpected = [n for n in state if n not in set(names)]
+        if missing or unexpected:
+            raise ValueError(
+                f"load_state_dict: missing parameters {missing[:5]}, unexpected {unexpected[:5]}"
+            )
+        values = []
+        for name, p in named:
+            v = np.asarray(state[name])
+            if v.shape != p.data.shape:
+                raise ValueError(
+                    f"load_state_dict: parameter {name!r} has shape {v.shape}, the model needs "
+                    f"{p.data.shape}"
+                )
+            if v.dtype.kind not in "fiu" or not np.isfinite(v).all():
+                raise ValueError(f"load_state_dict: parameter {name!r} is not finite numbers")
+            values.append(v.astype(p.data.dtype))
+        for (_, p), v in zip(named, values):
+            p.data = v
+
+
+class Linear(_TensorModule):
+    """`x @ W + b`: W of shape (nin, nout), b of shape (nout,) (zeros, as the scalar neurons'
+    biases). `activation` names the activation that follows, which only sets the init's gain."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        bias: bool = True,
+        init: str = "uniform",
+        activation: str = "linear",
+        dtype: Any = np.float64,
+        rng: Any = None,
+    ) -> None:
+        nin = _check_size(nin, "nin", "Linear")
+        nout = _check_size(nout, "nout", "Linear")
+        self.init = INITS[_check_choice(init, INITS, "init", "Linear")]
+        self.activation = _check_choice(activation, ACTIVATIONS, "activation", "Linear")
+        dt = _dtype(dtype, "Linear")
+        bound = _init_bound(self.init, self.activation, nin, nout)
+        w = _generator(rng).uniform(-bound, bound, size=(nin, nout))
+        self.weight = Tensor(w.astype(dt, copy=False), label="weight")
+        self.bias = Tensor(np.zeros(nout, dtype=dt), label="bias") if bias else None
+
+    @property
+    def nin(self) -> int:
+        return self.weight.data.shape[0]
+
+    @property
+    def nout(self) -> int:
+        return self.weight.data.shape[1]
+
+    def __call__(self, x: Any) -> Tensor:
+        return linear(x if type(x) is Tensor else as_tensor(x), self.weight, self.bias)
+
+    def parameters(self) -> list[Tensor]:
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
+
+    def named_parameters(self) -> list[tuple[str, Tensor]]:
+        named = [("weight", self.weight)]
+        return named if self.bias is None else named + [("bias", self.bias)]
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "type": "Linear",
+            "nin": self.nin,
+            "nout": self.nout,
+            "bias": self.bias is not None,
+            "init": self.init,
+            "activation": self.activation,
+            "dtype": str(self.weight.data.dtype),
+        }
+
+    def __repr__(self) -> str:
+        return f"Linear({self.nin}, {self.nout}{'' if self.bias is not None else ', bias=False'})"
+
+
+def _activate(x: Tensor, activation: str) -> Tensor:
+    if activation == "relu":
+        return x.relu()
+    if activation == "linear":
+        return x
+    if activation == "tanh":
+        return x.tanh()
+    return x.sigmoid()
+
+
+class MLP(_TensorModule):
+    """Layers of sizes `[nin] + nouts` with `activation` between them, the last layer linear
+    (or a list of one activation per layer, the last included) -- `micrograd.nn.MLP` on arrays.
+
+    Call it on a batch of shape (n, nin) (a Tensor, array or nested list); it returns the
+    outputs as a Tensor of shape (n, nouts[-1])."""
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str | Sequence[str] = "relu",
+        init: str = "uniform",
+        bias: bool = True,
+        dtype: Any = np.float64,
+        rng: Any = None,
+    ) -> None:
+        nin = _check_size(nin, "nin", "MLP")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence):
+            raise TypeError(f"MLP: nouts must be a list of layer sizes, got {type(nouts).__name__}")
+        if len(nouts) == 0:
+            raise ValueError("MLP: nouts must list at least one layer size")
+        nouts = [_check_size(n, f"nouts[{i}]", "MLP") for i, n in enumerate(nouts)]
+        if isinstance(activation, str):
+            _check_choice(activation, ACTIVATIONS, "activation", "MLP")
+            activations = [activation] * (len(nouts) - 1) + ["linear"]
+        else:
+            activations = list(activation)
+            if len(activations) != len(nouts):
+                raise ValueError(f"MLP: {len(activations)} activations given for {len(nouts)} layers")
+            for a in activations:
+                _check_choice(a, ACTIVATIONS, "activation", "MLP")
+        self._activation = activation if isinstance(activation, str) else activations
+        self.activations = activations
+        gen = _generator(rng)
+        sizes = [nin] + nouts
+        self.layers = [
+            Linear(sizes[i], sizes[i + 1], bias, init, activations[i], dtype, gen)
+            for i in range(len(nouts))
+        ]
+
+    def __call__(self, x: Any) -> Tensor:
+        if type(x) is not Tensor:
+            x = as_tensor(x)
+        for layer, activation in zip(self.layers, self.activations):
+            if activation == "relu":  # fused: one node for x @ W + b and its ReLU
+                x = linear(x, layer.weight, layer.bias, relu=True)
+            else:
+                x = _activate(linear(x, layer.weight, layer.bias), activation)
+        return x
+
+    def parameters(self) -> list[Tensor]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def children(self) -> list[Module]:
+        return list(self.layers)
+
+    def named_parameters(self) -> list[tuple[str, Tensor]]:
+        return [
+            (f"layers.{i}.{name}", p)
+            for i, layer in enumerate(self.layers)
+            for name, p in layer.named_parameters()
+        ]
+
+    def config(self) -> dict[str, Any]:
+        """A JSON-able description; `from_config(model.config())` builds the same architecture."""
+        first = self.layers[0]
+        act = self._activation
+        return {
+            "type": "MLP",
+            "nin": first.nin,
+            "nouts": [layer.nout for layer in self.layers],
+            "activation": act if isinstance(act, str) else list(act),
+            "init": first.init,
+            "bias": first.bias is not None,
+            "dtype": str(first.weight.data.dtype),
+        }
+
+    @classmethod
+    def from_scalar(cls, scalar_mlp: Any, dtype: Any = np.float64) -> "MLP":
+        """A tensor MLP with the weights of a scalar `micrograd.nn.MLP` (copied, not shared):
+        neuron j of a layer gives column j of that layer's W and element j of its b."""
+        layers = scalar_mlp.layers
+        activations = [layer.neurons[0].activation for layer in layers]
+        nin = len(layers[0].neurons[0].w)
+        init = layers[0].neurons[0].init
+        model = cls(nin, [len(layer.neurons) for layer in layers], activations, init=init,
+                    dtype=dtype, rng=0)
+        model._activation = scalar_mlp.config()["activation"]
+        for layer, tlayer in zip(layers, model.layers):
+            w = [[wi.data for wi in n.w] for n in layer.neurons]  # (nout, nin)
+            tlayer.weight.data = np.array(w, dtype=dtype).T.copy()
+            tlayer.bias.data = np.array([n.b.data for n in layer.neurons], dtype=dtype)
+        return model
+
+    def __repr__(self) -> str:
+        parts = []
+        for layer, act in zip(self.layers, self.activations):
+            parts.append(repr(layer))
+            if act != "linear":
+                parts.append(ACTIVATIONS[act])
+        return f"MLP of [{', '.join(parts)}]"
+
+
+_KEYS = {
+    "MLP": {"type", "nin", "nouts", "activation", "init", "bias", "dtype"},
+    "Linear": {"type", "nin", "nout", "activation", "init", "bias", "dtype"},
+}
+
+
+def from_config(cfg: dict[str, Any]) -> Module:
+    """A fresh, untrained `MLP` or `Linear` from `config()` output (load the trained weights
+    afterwards, e.g. with `load_state_dict`). Errors name the missing or bad key."""
+    if not isinstance(cfg, dict):
+        raise TypeError(f"from_config: expected a dict, got {type(cfg).__name__}")
+    kind = cfg.get("type")
+    if kind not in _KEYS:
+        raise ValueError(f"from_config: unknown model type {kind!r}; expected one of {sorted(_KEYS)}")
+    unknown = sorted(set(cfg) - _KEYS[kind])
+    if unknown:
+        raise ValueError(f"from_config: unknown keys {unknown} in a {kind} config")
+    for key in ("nin", "nouts" if kind == "MLP" else "nout"):
+        if key not in cfg:
+            raise ValueError(f"from_config: a {kind} config needs the key {key!r}")
+    common = dict(
+        init=cfg.get("init", "uniform"),
+        bias=cfg.get("bias", True),
+        dtype=cfg.get("dtype", "float64"),
+    )
+    if not isinstance(common["bias"], bool):
+        raise ValueError(f"from_config: 'bias' must be true or false, got {common['bias']!r}")
+    if kind == "MLP":
+        nouts = cfg["nouts"]
+        if not isinstance(nouts, list):
+            raise ValueError(f"from_config: 'nouts' must be a list of ints, got {nouts!r}")
+        return MLP(cfg["nin"], nouts, activation=cfg.get("activation", "relu"), **common)
+    return Linear(cfg["nin"], cfg["nout"], activation=cfg.get("activation", "linear"), **common)
