@@ -93,9 +93,11 @@ def backward_frames(root: Any, max_nodes: int | None = viz.DEFAULT_MAX_NODES) ->
     nodes = tuple(reversed(visit))  # topological order: the positions used for drawing
     position = {id(node): i for i, node in enumerate(nodes)}
     # As Value.backward: interior grads are recomputed, leaf grads accumulate, the root gets 1.
+    # Array engines start interior grads at None ("not reached yet"), as Tensor.backward does;
+    # a non-scalar root is seeded with ones, as if backward ran on its sum.
     for node in nodes:
         if tuple(node._prev):
-            node.grad = _zeros_like(node.data)
+            node.grad = None if _is_array(node.data) else 0
     root.grad = _ones_like(root.data)
     frames = []
     for step, node in enumerate(visit):
@@ -235,16 +237,14 @@ def _short(x: Any) -> str:
         return str(x)
 
 
-def _zeros_like(data: Any) -> Any:
-    if getattr(data, "shape", None):
-        import numpy as np
-
-        return np.zeros_like(data)
-    return 0
+def _is_array(data: Any) -> bool:
+    """An array with at least one dimension; numbers, numpy scalars and 0-d arrays count as
+    numbers (a Value may hold a numpy scalar; a Tensor's sum holds one)."""
+    return bool(getattr(data, "shape", None))
 
 
 def _ones_like(data: Any) -> Any:
-    if getattr(data, "shape", None):
+    if _is_array(data):
         import numpy as np
 
         return np.ones_like(data)

@@ -310,3 +310,34 @@ def test_missing_dot_gives_the_documented_error_and_no_file(monkeypatch, tmp_pat
         with pytest.raises(viz.GraphvizNotFound, match="apt-get install graphviz"):
             save(neuron()[0], tmp_path / name)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_real_tensor_engine_frames_match_its_backward():
+    tensor = pytest.importorskip("micrograd.tensor")
+    np = pytest.importorskip("numpy")
+
+    def build():
+        x = tensor.Tensor(np.array([[1.0, -2.0], [3.0, 0.5]]), label="x")
+        w = tensor.Tensor(np.array([0.5, -1.0]), label="w")
+        y = (x * w).tanh()
+        y.label = "y"
+        loss = y.sum()
+        loss.label = "loss"
+        return loss, x, w
+
+    loss, x, w = build()
+    frames = animate.backward_frames(loss)
+    assert [f.node.label for f in frames] == ["loss", "y", "", "w", "x"]
+    px = next(i for i, n in enumerate(frames[0].nodes) if n is x)
+    pw = next(i for i, n in enumerate(frames[0].nodes) if n is w)
+    # Nodes not reached yet have no grad, as in Tensor.backward.
+    assert frames[0].grads[px] is None
+    ref, rx, rw = build()
+    ref.backward()
+    np.testing.assert_array_equal(x.grad, rx.grad)
+    np.testing.assert_array_equal(w.grad, rw.grad)
+    np.testing.assert_array_equal(frames[-1].grads[px], rx.grad)
+    np.testing.assert_array_equal(frames[-1].grads[pw], rw.grad)
+    assert frames[-1].grads[px] is not x.grad  # frames hold copies, not the live arrays
+    page = animate.html_page(build()[0])
+    assert page.count("<svg") == 5 and "shape (2, 2) float64" in page
