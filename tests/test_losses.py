@@ -200,3 +200,14 @@ def test_registry_names_the_cli_losses():
         "bce": binary_cross_entropy_with_logits,
         "cross_entropy": cross_entropy,
     }
+
+
+def test_losses_pass_finite_difference_gradcheck():
+    from micrograd.gradcheck import gradcheck
+
+    z = _values([0.3, -1.2, 2.0, 0.7])
+    assert gradcheck(lambda *v: hinge(list(v), [1, -1, 1, -1]), z)
+    assert gradcheck(lambda *v: mse(list(v), [0.0, 1.0, -1.0, 0.5]), z)
+    assert gradcheck(lambda *v: bce_with_logits(list(v), [1, 0, 0, 1]), z)
+    assert gradcheck(lambda *v: cross_entropy([list(v[:2]), list(v[2:])], [1, 0]), z)
+    assert gradcheck(lambda *v: l2(list(v), 0.1), z)
