@@ -38,7 +38,7 @@ def neuron():
     n.label = "n"
     o = n.tanh()
     o.label = "o"
-    return o, dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b)
+    return o, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b}
 
 
 def shared_graph():
@@ -48,7 +48,7 @@ def shared_graph():
     d = c + a
     e = d * d  # the same input twice
     f = (e + c).relu() + b.exp()
-    return f, dict(a=a, b=b)
+    return f, {"a": a, "b": b}
 
 
 @pytest.mark.parametrize("build", [neuron, shared_graph])
@@ -122,7 +122,7 @@ def test_frames_on_a_graph_with_paths_of_different_lengths_match_pytorch():
 
 def test_leaf_grads_accumulate_and_interior_grads_are_recomputed_like_backward():
     def build():
-        root, leaves = shared_graph()
+        root, _leaves = shared_graph()
         for node in topological_order(root):
             node.grad = 5.0  # left over from an earlier pass
         return root

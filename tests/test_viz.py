@@ -50,7 +50,7 @@ def lecture_graph():
     f = Value(-2.0, label="f")
     L = d * f
     L.label = "L"
-    return L, dict(a=a, b=b, c=c, e=e, d=d, f=f, L=L)
+    return L, {"a": a, "b": b, "c": c, "e": e, "d": d, "f": f, "L": L}
 
 
 def svg_nodes(svg: bytes) -> dict:
@@ -91,11 +91,11 @@ def test_trace_handles_deep_graphs_without_recursion():
 
 
 def test_drawing_shows_labels_data_and_grads():
-    L, v = lecture_graph()
+    L, _v = lecture_graph()
     L.backward()
     drawing = viz.draw_dot(L)
     assert isinstance(drawing, graphviz.Digraph)
-    nodes, edges = svg_nodes(drawing.pipe(format="svg"))
+    nodes, _edges = svg_nodes(drawing.pipe(format="svg"))
     records = {texts[0]: texts[1:] for name, texts in nodes.items() if "_op" not in name}
     # By hand: e = -6, d = 4, L = -8; dL/dd = f = -2, dL/df = d = 4, dL/de = dL/dc = -2,
     # dL/da = -2 * b = 6, dL/db = -2 * a = -4.
@@ -286,7 +286,7 @@ def test_the_cap_can_be_raised():
 def test_summarize_draws_the_nodes_nearest_the_output():
     loss = _mlp_like_loss(17_500)
     drawing = viz.draw_dot(loss, max_nodes=40, summarize=True)
-    nodes, edges = svg_nodes(drawing.pipe(format="svg"))
+    nodes, _edges = svg_nodes(drawing.pipe(format="svg"))
     records = [n for n in nodes if not n.endswith(("_op", "_more"))]
     assert len(records) == 40
     markers = [texts for n, texts in nodes.items() if n.endswith("_more")]
@@ -420,7 +420,7 @@ class OriginalStyleNode:
 def test_nodes_without_labels_like_the_original_draw_with_an_empty_field():
     a = OriginalStyleNode(2.0)
     b = OriginalStyleNode(4.0, (a,), "**2")
-    nodes, edges = svg_nodes(viz.draw_dot(b).pipe(format="svg"))
+    nodes, _edges = svg_nodes(viz.draw_dot(b).pipe(format="svg"))
     assert nodes["n0"] == [" ", "data 2.0000", "grad 0.0000"]  # an empty label field
     assert nodes["n1_op"] == ["**2"]
     assert viz.trace(b) == original_trace(b)

@@ -232,6 +232,7 @@ def test_through_the_micrograd_command(tmp_path):
         capture_output=True,
         text=True,
         env=env,
+        check=False,
     )
     assert ok.returncode == 0, ok.stderr
     assert records(out)["a"] == ["data 2.0000", "grad -3.0000"]
@@ -240,6 +241,7 @@ def test_through_the_micrograd_command(tmp_path):
         capture_output=True,
         text=True,
         env=env,
+        check=False,
     )
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "bad expression" in bad.stderr
