@@ -19,6 +19,7 @@ Read `micrograd/tensor/tensor.py` next for how a Tensor calls these and runs `ba
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -199,6 +200,8 @@ class MatMul(Function):
             ga = g @ b.T if prev[0].requires_grad else None
             gb = a.T @ g if prev[1].requires_grad else None
             return ga, gb
+        if a.ndim == 1 and b.ndim == 1:  # the dot product of two vectors
+            return g * b, g * a
         # Promote vectors as numpy does: a (n,) is a row (1, n), b (n,) a column (n, 1); put
         # the removed axes back into g, then treat everything as (stacks of) matrices.
         a2 = a[None, :] if a.ndim == 1 else a
@@ -269,7 +272,7 @@ class RPowScalar(Function):
 
     def forward(self, a, c):
         self.out = out = c**a
-        self.log_c = np.log(c) if c > 0 else 0.0
+        self.log_c = math.log(c) if c > 0 else 0.0  # a Python float: keeps float32 float32
         return out
 
     def backward(self, g, prev):
@@ -616,7 +619,7 @@ class Hinge(Function):
         active = margins > 0
         inv_n = 1.0 / margins.size
         # d/dscore of relu(1 - y*s) / n is -y/n where the margin is positive, else 0
-        self.coef = y * (active * -inv_n)
+        self.coef = (y * -inv_n) * active  # (y first: a bool array times a float is float64)
         return np.maximum(margins, 0).sum() * inv_n
 
     def backward(self, g, prev):

@@ -233,7 +233,8 @@ class Tensor:
     """A numpy array and its gradient; a node of the computation graph."""
 
     __slots__ = (
-        "data", "grad", "requires_grad", "_prev", "_fn", "_op", "label", "_seq", "__dict__"
+        "data", "grad", "requires_grad", "_prev", "_fn", "_op", "label", "_seq", "__dict__",
+        "__weakref__",
     )
 
     # numpy must not treat a Tensor as an array-like: `ndarray * Tensor` and

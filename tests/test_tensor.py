@@ -1,0 +1,481 @@
+"""Tests for micrograd/tensor/tensor.py and functions.py: every differentiable op's gradient against
+finite differences (micrograd.gradcheck) and against PyTorch, in float64, on broadcast shapes and
+edge cases; plus the table check (an op without a gradient test fails), errors, no_grad, freeing
+the graph, accumulation and dtypes."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import weakref
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from micrograd import gradcheck  # noqa: E402
+from micrograd.graph import backward_order, topological_order  # noqa: E402
+from micrograd.tensor import Tensor, concatenate, linear, no_grad, stack  # noqa: E402
+from micrograd.tensor import functions as F  # noqa: E402
+from micrograd.tensor import losses as L  # noqa: E402
+
+RNG = np.random.default_rng(1234)
+
+
+def rand(*shape, low=-2.0, high=2.0):
+    return RNG.uniform(low, high, size=shape)
+
+
+def pos(*shape):
+    return RNG.uniform(0.5, 2.0, size=shape)
+
+
+def away_from_zero(*shape):
+    """Values with |x| in [0.2, 2]: finite differences are exact away from relu's kink."""
+    return RNG.uniform(0.2, 2.0, size=shape) * RNG.choice([-1.0, 1.0], size=shape)
+
+
+def distinct(*shape):
+    """A permutation of well separated values: no ties for max."""
+    n = int(np.prod(shape))
+    return (RNG.permutation(n) * 0.37 - n * 0.1).reshape(shape)
+
+
+IDX = np.array([2, 0, 2, -1])  # repeats and a negative index
+MASK = np.array([True, False, True])
+CLASSES = np.array([2, 0, 1, 2])
+PM1 = np.array([1.0, -1.0, -1.0, 1.0, 1.0])
+BITS = np.array([[1.0], [0.0], [1.0], [0.0], [1.0]])
+ARR = rand(2, 3)
+BASE = pos(3)
+
+# name -> (our function, torch function, input arrays). Names start with the Tensor method or
+# operator they test (checked by test_every_public_op_has_a_gradient_case).
+CASES = {
+    "add broadcast (2,3)+(3,)": (lambda a, b: a + b, lambda a, b: a + b, [rand(2, 3), rand(3)]),
+    "add broadcast (2,1)+(1,3)": (lambda a, b: a + b, lambda a, b: a + b, [rand(2, 1), rand(1, 3)]),
+    "add 0-d + (2,3)": (lambda a, b: a + b, lambda a, b: a + b, [rand(), rand(2, 3)]),
+    "add number": (lambda a: a + 2.5, lambda a: a + 2.5, [rand(2, 3)]),
+    "radd number": (lambda a: 2.5 + a, lambda a: 2.5 + a, [rand(2, 3)]),
+    "radd array": (lambda a: ARR + a, lambda a: torch.from_numpy(ARR) + a, [rand(3)]),
+    "sub broadcast": (lambda a, b: a - b, lambda a, b: a - b, [rand(2, 3), rand(2, 1)]),
+    "sub number": (lambda a: a - 1.5, lambda a: a - 1.5, [rand(3)]),
+    "rsub number": (lambda a: 1.5 - a, lambda a: 1.5 - a, [rand(3)]),
+    "rsub array": (lambda a: ARR - a, lambda a: torch.from_numpy(ARR) - a, [rand(2, 1)]),
+    "mul broadcast (3,1,2)*(4,2)": (lambda a, b: a * b, lambda a, b: a * b, [rand(3, 1, 2), rand(4, 2)]),
+    "mul same input twice": (lambda a: a * a, lambda a: a * a, [rand(2, 3)]),
+    "mul number": (lambda a: a * -3.0, lambda a: a * -3.0, [rand(2, 2)]),
+    "rmul numpy scalar": (lambda a: np.float64(2.0) * a, lambda a: 2.0 * a, [rand(3)]),
+    "truediv broadcast": (lambda a, b: a / b, lambda a, b: a / b, [rand(2, 3), pos(3)]),
+    "truediv number": (lambda a: a / 4.0, lambda a: a / 4.0, [rand(3)]),
+    "rtruediv number": (lambda a: 2.0 / a, lambda a: 2.0 / a, [pos(2, 2)]),
+    "rtruediv array": (lambda a: ARR / a, lambda a: torch.from_numpy(ARR) / a, [pos(2, 3)]),
+    "pow 2": (lambda a: a**2, lambda a: a**2, [rand(2, 3)]),
+    "pow 3": (lambda a: a**3, lambda a: a**3, [rand(2, 3)]),
+    "pow 0.5": (lambda a: a**0.5, lambda a: a**0.5, [pos(3)]),
+    "pow -1": (lambda a: a**-1, lambda a: a**-1, [pos(3)]),
+    "pow tensor exponent": (lambda a, b: a**b, lambda a, b: a**b, [pos(2, 3), rand(3)]),
+    "rpow number": (lambda a: 2.0**a, lambda a: 2.0**a, [rand(3)]),
+    "rpow array": (lambda a: BASE ** a, lambda a: torch.from_numpy(BASE) ** a, [rand(3)]),
+    "matmul 2-D": (lambda a, b: a @ b, lambda a, b: a @ b, [rand(2, 3), rand(3, 4)]),
+    "matmul vector @ matrix": (lambda a, b: a @ b, lambda a, b: a @ b, [rand(3), rand(3, 4)]),
+    "matmul matrix @ vector": (lambda a, b: a @ b, lambda a, b: a @ b, [rand(2, 3), rand(3)]),
+    "matmul vector @ vector": (lambda a, b: a @ b, lambda a, b: a @ b, [rand(3), rand(3)]),
+    "matmul batched broadcast": (lambda a, b: a @ b, lambda a, b: a @ b, [rand(2, 2, 3), rand(3, 4)]),
+    "matmul batch dims broadcast": (lambda a, b: a @ b, lambda a, b: a @ b, [rand(3, 1, 2, 3), rand(2, 3, 2)]),
+    "rmatmul array": (lambda a: ARR @ a, lambda a: torch.from_numpy(ARR) @ a, [rand(3, 2)]),
+    "neg": (lambda a: -a, lambda a: -a, [rand(2, 3)]),
+    "exp": (lambda a: a.exp(), torch.exp, [rand(2, 3)]),
+    "log": (lambda a: a.log(), torch.log, [pos(2, 3)]),
+    "tanh": (lambda a: a.tanh(), torch.tanh, [rand(2, 3)]),
+    "relu": (lambda a: a.relu(), torch.relu, [away_from_zero(3, 4)]),
+    "sigmoid": (lambda a: a.sigmoid(), torch.sigmoid, [rand(2, 3, low=-6, high=6)]),
+    "sum all": (lambda a: a.sum(), torch.sum, [rand(2, 3)]),
+    "sum axis 0": (lambda a: a.sum(0), lambda a: a.sum(0), [rand(2, 3)]),
+    "sum axis -1 keepdims": (lambda a: a.sum(-1, keepdims=True), lambda a: a.sum(-1, keepdim=True), [rand(2, 3)]),
+    "sum axes (0,2)": (lambda a: a.sum((0, 2)), lambda a: a.sum((0, 2)), [rand(2, 3, 4)]),
+    "sum empty axes ()": (lambda a: a.sum(()), lambda a: a * 1, [rand(2, 3)]),
+    "mean all": (lambda a: a.mean(), torch.mean, [rand(2, 3)]),
+    "mean axis 1 keepdims": (lambda a: a.mean(1, keepdims=True), lambda a: a.mean(1, keepdim=True), [rand(2, 3)]),
+    "mean axes (-1,-3)": (lambda a: a.mean((-1, -3)), lambda a: a.mean((-1, -3)), [rand(2, 3, 4)]),
+    "max all": (lambda a: a.max(), torch.amax, [distinct(2, 3)]),
+    "max axis 1": (lambda a: a.max(1), lambda a: a.amax(1), [distinct(2, 3)]),
+    "max axes (0,2) keepdims": (lambda a: a.max((0, 2), keepdims=True), lambda a: a.amax((0, 2), keepdim=True), [distinct(2, 3, 4)]),
+    "reshape": (lambda a: a.reshape(3, 2), lambda a: a.reshape(3, 2), [rand(2, 3)]),
+    "reshape -1 tuple": (lambda a: a.reshape((-1,)), lambda a: a.reshape(-1), [rand(2, 3)]),
+    "transpose": (lambda a: a.transpose(), lambda a: a.permute(2, 1, 0), [rand(2, 3, 4)]),
+    "transpose axes": (lambda a: a.transpose(1, 0, 2), lambda a: a.permute(1, 0, 2), [rand(2, 3, 4)]),
+    "transpose negative axes": (lambda a: a.transpose((-1, 0, 1)), lambda a: a.permute(2, 0, 1), [rand(2, 3, 4)]),
+    "T": (lambda a: a.T, lambda a: a.T, [rand(2, 3)]),
+    "getitem int": (lambda a: a[1], lambda a: a[1], [rand(3, 2)]),
+    "getitem negative int": (lambda a: a[-1, -2], lambda a: a[-1, -2], [rand(3, 2)]),
+    "getitem slices": (lambda a: a[1:, ::2], lambda a: a[1:, ::2], [rand(3, 4)]),
+    "getitem None and Ellipsis": (lambda a: a[None, ..., 0], lambda a: a[None, ..., 0], [rand(3, 4)]),
+    "getitem int array with repeats": (lambda a: a[IDX], lambda a: a[torch.from_numpy(IDX)], [rand(3, 2)]),
+    "getitem list": (lambda a: a[[0, 0, 1]], lambda a: a[[0, 0, 1]], [rand(3, 2)]),
+    "getitem mixed slice and array": (lambda a: a[:, IDX], lambda a: a[:, torch.from_numpy(IDX)], [rand(2, 3)]),
+    "getitem two arrays": (lambda a: a[IDX, IDX], lambda a: a[torch.from_numpy(IDX), torch.from_numpy(IDX)], [rand(3, 3)]),
+    "getitem bool mask": (lambda a: a[MASK], lambda a: a[torch.from_numpy(MASK)], [rand(3, 2)]),
+    "concatenate axis 0": (lambda a, b, c: concatenate([a, b, c]), lambda a, b, c: torch.cat([a, b, c]), [rand(1, 3), rand(2, 3), rand(3, 3)]),
+    "concatenate axis -1": (lambda a, b: concatenate([a, b], axis=-1), lambda a, b: torch.cat([a, b], -1), [rand(2, 1), rand(2, 3)]),
+    "stack axis 0": (lambda a, b: stack([a, b]), lambda a, b: torch.stack([a, b]), [rand(2, 3), rand(2, 3)]),
+    "stack axis -1": (lambda a, b: stack([a, b], axis=-1), lambda a, b: torch.stack([a, b], -1), [rand(2, 3), rand(2, 3)]),
+    "softmax": (lambda a: a.softmax(), lambda a: a.softmax(-1), [rand(3, 4)]),
+    "softmax axis 0 large": (lambda a: a.softmax(0), lambda a: a.softmax(0), [rand(3, 4) * 300]),
+    "log_softmax": (lambda a: a.log_softmax(), lambda a: a.log_softmax(-1), [rand(3, 4)]),
+    "log_softmax large logits": (lambda a: a.log_softmax(1), lambda a: a.log_softmax(1), [rand(2, 4) * 500]),
+    "linear": (lambda x, w, b: linear(x, w, b), lambda x, w, b: x @ w + b, [rand(4, 3), rand(3, 2), rand(2)]),
+    "linear no bias": (lambda x, w: linear(x, w), lambda x, w: x @ w, [rand(4, 3), rand(3, 2)]),
+    "linear relu": (lambda x, w, b: linear(x, w, b, relu=True), lambda x, w, b: torch.relu(x @ w + b), [away_from_zero(4, 3), away_from_zero(3, 2), away_from_zero(2)]),
+    "linear 1-D input": (lambda x, w, b: linear(x, w, b), lambda x, w, b: x @ w + b, [rand(3), rand(3, 2), rand(2)]),
+    "linear 3-D input": (lambda x, w, b: linear(x, w, b), lambda x, w, b: x @ w + b, [rand(2, 4, 3), rand(3, 2), rand(2)]),
+    "cast float32 + float64": (lambda a, b: a + b, lambda a, b: a + b, [rand(2, 3).astype(np.float32), rand(3)]),
+    "loss hinge": (lambda s: L.hinge(s, PM1), lambda s: torch.relu(1 - torch.from_numpy(PM1)[:, None] * s).mean(), [rand(5, 1, low=-0.9, high=0.9) + 0.05]),
+    "loss mse": (lambda p: L.mse(p, BITS), lambda p: ((p - torch.from_numpy(BITS)) ** 2).mean(), [rand(5, 1)]),
+    "loss bce": (lambda z: L.binary_cross_entropy_with_logits(z, BITS), lambda z: torch.nn.functional.binary_cross_entropy_with_logits(z, torch.from_numpy(BITS)), [rand(5, 1, low=-40, high=40)]),
+    "loss cross_entropy": (lambda z: L.cross_entropy(z, CLASSES), lambda z: torch.nn.functional.cross_entropy(z, torch.from_numpy(CLASSES)), [rand(4, 3)]),
+    "loss cross_entropy large logits": (lambda z: L.cross_entropy(z, CLASSES), lambda z: torch.nn.functional.cross_entropy(z, torch.from_numpy(CLASSES)), [rand(4, 3) * 1000]),
+    "loss l2": (lambda a, b: L.l2([a, b], 0.3), lambda a, b: 0.3 * ((a * a).sum() + (b * b).sum()), [rand(2, 3), rand(4)]),
+}  # fmt: skip
+
+# Cases whose output has exactly equal inputs for the finite differences of float32, or where
+# exp(500) differences are meaningless: checked against PyTorch only, or with looser tolerances.
+FD_SKIP = {"softmax axis 0 large", "log_softmax large logits", "loss cross_entropy large logits"}
+
+
+def _weights(shape):
+    """Fixed random weights: sum(w * out) makes every output element count differently."""
+    return np.random.default_rng(7).uniform(0.5, 1.5, size=shape)
+
+
+def _ours(name, arrays):
+    fn = CASES[name][0]
+    ts = [Tensor(a.copy()) for a in arrays]
+    out = fn(*ts)
+    w = _weights(out.shape).astype(out.data.dtype)
+    return ts, out, w
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradient_matches_torch(name):
+    fn, tfn, arrays = CASES[name]
+    ts, out, w = _ours(name, arrays)
+    (out * Tensor(w, requires_grad=False)).sum().backward()
+    tts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    tout = tfn(*tts)
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-6 if out.data.dtype == np.float32 else 1e-12, atol=1e-12)
+    (tout * torch.from_numpy(w)).sum().backward()
+    for t, tt in zip(ts, tts):
+        assert t.grad is not None
+        assert t.grad.shape == t.data.shape
+        assert t.grad.dtype == t.data.dtype
+        np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-6 if t.data.dtype == np.float32 else 1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - FD_SKIP))
+def test_gradient_matches_finite_differences(name):
+    fn, _, arrays = CASES[name]
+    ts = [Tensor(a.copy()) for a in arrays]
+    w = Tensor(_weights(fn(*ts).shape), requires_grad=False)
+    low_precision = any(a.dtype == np.float32 for a in arrays)
+    gradcheck(
+        lambda *xs: (fn(*xs) * w).sum(),
+        ts,
+        eps=1e-2 if low_precision else 1e-6,
+        atol=1e-3 if low_precision else 1e-6,
+        rtol=1e-2 if low_precision else 1e-5,
+    )
+
+
+def _functions_in(name):
+    _, out, _ = _ours(name, CASES[name][2])
+    return {type(node._fn).__name__ for node in topological_order(out) if node._fn is not None}
+
+
+def test_every_primitive_has_a_gradient_case():
+    covered = set().union(*(_functions_in(name) for name in CASES))
+    missing = set(F.FUNCTIONS) - covered
+    assert not missing, f"primitives without a gradient test: {sorted(missing)}"
+
+
+# Public Tensor methods that compute no gradient of their own.
+NOT_DIFFERENTIABLE = {
+    "backward", "detach", "draw_dot", "item", "numpy", "tolist", "zero_grad", "data", "grad",
+    "requires_grad", "label", "shape", "ndim", "size", "dtype",
+}  # fmt: skip
+OPERATORS = {
+    "__add__": "add", "__radd__": "radd", "__sub__": "sub", "__rsub__": "rsub", "__mul__": "mul",
+    "__rmul__": "rmul", "__truediv__": "truediv", "__rtruediv__": "rtruediv", "__pow__": "pow",
+    "__rpow__": "rpow", "__matmul__": "matmul", "__rmatmul__": "rmatmul", "__neg__": "neg",
+    "__getitem__": "getitem",
+}  # fmt: skip
+
+
+def test_every_public_op_has_a_gradient_case():
+    names = {n for n in dir(Tensor) if not n.startswith("_")} - NOT_DIFFERENTIABLE
+    names |= {OPERATORS[n] for n in OPERATORS if n in vars(Tensor)}
+    names |= {"concatenate", "stack", "linear"}
+    case_ops = {name.split()[0] for name in CASES}
+    aliases = {"matmul"}  # Tensor.matmul is `self @ other`
+    missing = names - case_ops - aliases
+    assert not missing, f"ops without a gradient test: {sorted(missing)}"
+
+
+def test_max_shares_the_gradient_between_ties_like_torch_amax():
+    data = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    for axis in (None, 1, 0):
+        a = Tensor(data.copy())
+        ta = torch.tensor(data, requires_grad=True)
+        (a.max(axis) * 2.0).sum().backward()
+        ((ta.amax() if axis is None else ta.amax(axis)) * 2.0).sum().backward()
+        np.testing.assert_allclose(a.grad, ta.grad.numpy())
+
+
+def test_relu_gradient_at_zero_is_zero_like_torch():
+    a = Tensor([-1.0, 0.0, 1.0])
+    a.relu().sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.0, 0.0, 1.0])
+
+
+def test_sigmoid_does_not_overflow():
+    a = Tensor([-1000.0, 0.0, 1000.0])
+    with np.errstate(over="raise"):
+        s = a.sigmoid()
+        s.sum().backward()
+    np.testing.assert_array_equal(s.data, [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(a.grad, [0.0, 0.25, 0.0])
+
+
+def test_log_softmax_is_finite_for_huge_logits():
+    z = Tensor([[1000.0, 0.0, -1000.0]])
+    out = z.log_softmax()
+    assert np.isfinite(out.data).all()
+    np.testing.assert_allclose(out.data, [[0.0, -1000.0, -2000.0]])
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5))), ["matmul", "(2, 3)", "(4, 5)"]),
+        (lambda: Tensor(np.ones((2, 3))) + Tensor(np.ones((4,))), ["add", "(2, 3)", "(4,)"]),
+        (lambda: Tensor(np.ones((2, 3))) - np.ones((3, 2)), ["sub", "(2, 3)", "(3, 2)"]),
+        (lambda: Tensor(np.ones((2, 3))) * Tensor(np.ones((2,))), ["mul", "(2, 3)", "(2,)"]),
+        (lambda: Tensor(np.ones((2, 3))) / Tensor(np.ones((5,))), ["div", "(2, 3)", "(5,)"]),
+        (lambda: Tensor(np.ones((2, 3))).reshape(4, 2), ["reshape", "(2, 3)", "(4, 2)"]),
+        (lambda: concatenate([Tensor(np.ones((2, 3))), Tensor(np.ones((2, 4)))]), ["concatenate", "(2, 3)", "(2, 4)"]),
+        (lambda: stack([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))]), ["stack", "(2, 3)", "(3, 2)"]),
+        (lambda: linear(Tensor(np.ones((2, 3))), Tensor(np.ones((4, 5)))), ["linear", "(2, 3)", "(4, 5)"]),
+        (lambda: Tensor(np.ones((2, 3))).sum(axis=2), ["sum", "axis 2"]),
+        (lambda: Tensor(np.ones((2, 3))).transpose(0, 0), ["transpose", "(0, 0)"]),
+        (lambda: Tensor(np.ones((2, 3))).backward(), ["backward", "(2, 3)"]),
+        (lambda: Tensor(np.ones((2, 3))).backward(np.ones(3)), ["backward", "(3,)", "(2, 3)"]),
+    ],
+)
+def test_shape_errors_name_the_op_and_shapes(make, words):
+    with pytest.raises(ValueError) as info:
+        make()
+    for w in words:
+        assert w in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "make, word",
+    [
+        (lambda: Tensor("abc"), "str"),
+        (lambda: Tensor(None), "NoneType"),
+        (lambda: Tensor({"a": 1}), "dict"),
+        (lambda: Tensor(np.array(["a"])), "<U1"),
+        (lambda: Tensor([1.0]) + "x", "str"),
+        (lambda: Tensor([1.0]) * None, "NoneType"),
+        (lambda: Tensor([1.0]) @ "x", "str"),
+        (lambda: Tensor([1.0])[1.5], "float"),
+        (lambda: Tensor([1.0])[np.array([0.0])], "float64"),
+    ],
+)
+def test_bad_types_raise_type_error_naming_the_type(make, word):
+    with pytest.raises(TypeError) as info:
+        make()
+    assert word in str(info.value)
+
+
+# -- graph semantics --------------------------------------------------------------------------
+
+
+def test_leaf_gradients_accumulate_and_interior_ones_are_recomputed():
+    x = Tensor([1.0, 2.0, 3.0])
+    y = x * x
+    z = (y * 3.0).sum()
+    z.backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad, [6.0, 12.0, 18.0])
+    np.testing.assert_array_equal(y.grad, [3.0, 3.0, 3.0])
+    z.backward()
+    np.testing.assert_array_equal(x.grad, [12.0, 24.0, 36.0])  # leaf: accumulated
+    np.testing.assert_array_equal(y.grad, [3.0, 3.0, 3.0])  # interior: recomputed
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_a_scalar_cube_like_the_compat_doc():
+    x = Tensor(3.0)
+    y = x * x * x
+    y.backward(retain_graph=True)
+    assert x.grad == 27.0
+    y.backward()
+    assert x.grad == 54.0  # the original micrograd gave 72 (interior over-counting)
+
+
+def test_graph_is_freed_after_backward():
+    x = Tensor(rand(3, 2))
+    h = (x * 2.0).exp()
+    ref = weakref.ref(h)
+    loss = h.sum()
+    del h
+    gc.disable()  # freeing must not need the cyclic collector: no reference cycles
+    try:
+        loss.backward()
+        assert ref() is None
+    finally:
+        gc.enable()
+    assert loss._prev == ()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        loss.backward()
+
+
+def test_second_backward_through_a_freed_part_raises():
+    x = Tensor([1.0, 2.0])
+    y = x.exp()
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="freed"):
+        (y * 2.0).sum().backward()
+
+
+def test_leaf_gradient_is_its_own_array():
+    a, b = Tensor([1.0, 2.0]), Tensor([3.0, 4.0])
+    (a + b).sum().backward()
+    a.grad += 1.0  # an optimizer may update gradients in place
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+    c = Tensor([[1.0, 2.0]])
+    c.reshape(2).sum().backward()
+    assert c.grad.flags.writeable and c.grad.base is None
+
+
+def test_backward_with_explicit_gradient_matches_torch():
+    a = rand(2, 3)
+    g = rand(2, 3)
+    x = Tensor(a.copy())
+    (x.tanh() * 2.0).backward(g)
+    tx = torch.tensor(a, requires_grad=True)
+    (tx.tanh() * 2.0).backward(torch.from_numpy(g))
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-12)
+
+
+def test_no_grad_builds_no_graph_and_restores_the_mode():
+    x = Tensor([1.0, 2.0])
+    with no_grad():
+        y = (x * 2.0).exp()
+    assert not y.requires_grad and y._prev == () and y._op == ""
+    with pytest.raises(RuntimeError, match="does not require"):
+        y.sum().backward()
+    z = x * 2.0
+    assert z.requires_grad and z._prev == (x,)
+
+    @no_grad()
+    def evaluate(t):
+        return t * 3.0
+
+    assert not evaluate(x).requires_grad
+    with pytest.raises(KeyError):
+        with no_grad():
+            raise KeyError("inside")
+    assert (x * 1.0).requires_grad
+
+
+def test_inputs_without_requires_grad_get_no_gradient():
+    data = Tensor([1.0, 2.0], requires_grad=False)
+    w = Tensor([3.0, 4.0])
+    (data * w).sum().backward()
+    assert data.grad is None
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0])
+
+
+def test_graph_protocol_serves_micrograd_graph_and_per_node_backward():
+    x = Tensor([0.5, -1.0])
+    y = (x * x + x).tanh()
+    loss = y.sum()
+    order = topological_order(loss)
+    assert order[0] is x and order[-1] is loss
+    assert [n._op for n in order] == ["", "*", "+", "tanh", "sum"]
+    # the per-node chain rule, driven by hand as the animated backward pass does
+    loss.grad = np.ones(())
+    for node in backward_order(loss):
+        node._backward()
+    by_hand = x.grad.copy()
+    x.grad = None
+    loss.backward()
+    np.testing.assert_allclose(by_hand, x.grad, rtol=1e-15)
+
+
+def test_draw_dot_draws_the_tensor_graph():
+    pytest.importorskip("graphviz")
+    x = Tensor([1.0, 2.0], label="x")
+    loss = (x * 2.0).relu().sum()
+    dot = loss.draw_dot()
+    for text in ("ReLU", "sum", "x"):
+        assert text in dot.source
+
+
+# -- dtypes and inputs ------------------------------------------------------------------------
+
+
+def test_dtypes():
+    assert Tensor([1, 2]).dtype == np.float64
+    assert Tensor(3).dtype == np.float64
+    assert Tensor(np.arange(3)).dtype == np.float64
+    a32 = np.ones(3, dtype=np.float32)
+    t = Tensor(a32)
+    assert t.data is a32  # wrapped, not copied
+    assert (t * 2.0).dtype == np.float32
+    assert (np.float64(2.0) * t).dtype == np.float32  # numpy scalars stay "weak" like 2.0
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n in CASES if "float32" not in n and "array" not in n)
+)  # (an operand that is a float64 numpy array promotes the result to float64, as in PyTorch)
+def test_float32_in_float32_out(name):
+    fn, _, arrays = CASES[name]
+    ts = [Tensor(a.astype(np.float32)) for a in arrays]
+    out = fn(*ts)
+    assert out.data.dtype == np.float32
+    out.sum().backward()
+    for t in ts:
+        assert t.grad.dtype == np.float32, name
+
+
+def test_cast_gradient_comes_back_in_each_dtype():
+    a = Tensor(np.ones(3, dtype=np.float32))
+    b = Tensor(np.ones(3))
+    out = a * b
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+def test_import_micrograd_does_not_load_numpy():
+    code = "import sys, micrograd; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_repr_and_helpers():
+    t = Tensor([1.0, 2.0])
+    assert repr(t) == "Tensor(data=[1., 2.], grad=None)"
+    assert t.shape == (2,) and t.ndim == 1 and t.size == 2 and len(t) == 2
+    assert t.tolist() == [1.0, 2.0]
+    assert Tensor(2.5).item() == 2.5
+    d = t.detach()
+    assert d.data is t.data and not d.requires_grad
