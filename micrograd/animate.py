@@ -6,10 +6,11 @@ then each node's own `_backward()` in reverse topological order), and records af
 which node ran and every grad at that moment. So the last frame's grads are the ones `backward()`
 gives, and the graph is left in that state.
 
-`save_html(root, path)` writes one self-contained page (an SVG per frame, a slider, prev/next/play
-buttons, no network access needed; `html_page` gives its text); `save_gif(root, path)` writes an
-animated GIF. In each frame the node whose `_backward` just ran is yellow, the edges into it red,
-and the inputs whose grads it has just set blue.
+The exports show one fresh pass (leaf grads start at 0, whatever an earlier `backward()` left)
+and put every grad back afterwards. `save_html(root, path)` writes one self-contained page (an
+SVG per frame, a slider, prev/next/play buttons, no network access needed; `html_page` gives its
+text); `save_gif(root, path)` writes an animated GIF. In each frame the node whose `_backward`
+just ran is yellow, the edges into it red, and the inputs whose grads it has just set blue.
 
 Read `micrograd/viz.py` for the drawing and `micrograd/graph.py` for the order.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from micrograd import viz
-from micrograd.graph import backward_order
+from micrograd.graph import backward_order, topological_order
 
 __all__ = [
     "DEFAULT_MAX_FRAMES",
@@ -66,15 +67,16 @@ class Frame:
     def caption(self) -> str:
         """A sentence or two describing this step, for the page and the GIF."""
         node, g = self.node, _short(self.grads[self.index])
-        head = f"Step {self.step + 1}/{len(self.nodes)}: '{_name(node, self.index)}'"
+        head = f"Step {self.step + 1}/{len(self.nodes)}: {_name(node)}"
         if not self.inputs:
             return f"{head} is a leaf (an input): nothing to pass back. Its grad is {g}."
         updates = ", ".join(
-            f"grad of '{_name(self.nodes[j], j)}' = {_short(self.grads[j])}" for j in self.inputs
+            f"grad of {_name(self.nodes[j])} = {_short(self.grads[j])}" for j in self.inputs
         )
+        op = f" (op {node._op})" if getattr(node, "label", "") else ""
         return (
-            f"{head} (op {node._op}) has grad {g}. Chain rule: input.grad += local derivative "
-            f"* {g}, so now {updates}."
+            f"{head}{op} has grad {g}. Chain rule: input.grad += local derivative * {g}, "
+            f"so now {updates}."
         )
 
 
@@ -115,9 +117,14 @@ def html_page(
     title: str = "micrograd: the backward pass, step by step",
 ) -> str:
     """The animation as the text of one self-contained HTML page (inline SVGs and script, no
-    network access). Runs the backward pass on `root` (see `backward_frames`). In a notebook,
-    show it in an iframe: `HTML(f'<iframe srcdoc="{html.escape(page)}" ...>')`."""
-    frames = _frames(root, max_nodes, "html_page")
+    network access): one fresh backward pass from `root` (leaf grads start at 0), after which
+    every grad is put back as it was. In a notebook, show it in an iframe:
+    `HTML(f'<div><iframe srcdoc="{html.escape(page)}" ...></iframe></div>')`."""
+    return _html_page(root, rankdir, max_nodes, title, "html_page")
+
+
+def _html_page(root: Any, rankdir: str, max_nodes: int | None, title: str, who: str) -> str:
+    frames = _frames(root, max_nodes, who)
     figures = []
     for frame in frames:
         svg = _frame_drawing(frame, rankdir, "svg").pipe(format="svg").decode("utf-8")
@@ -147,10 +154,7 @@ def save_html(
     title: str = "micrograd: the backward pass, step by step",
 ) -> Path:
     """Write `html_page(root)` to `path` (atomically; nothing is written on error)."""
-    try:
-        page = html_page(root, rankdir=rankdir, max_nodes=max_nodes, title=title)
-    except ValueError as err:
-        raise ValueError(str(err).replace("html_page", "save_html", 1)) from None
+    page = _html_page(root, rankdir, max_nodes, title, "save_html")
     path = Path(path)
     viz.atomic_write(path, page.encode("utf-8"))
     return path
@@ -164,11 +168,13 @@ def save_gif(
     duration: int = 1200,
 ) -> Path:
     """Write the animation as a looping GIF, one frame per node, `duration` ms each (needs
-    Pillow). Runs the backward pass on `root` (see `backward_frames`). Returns the path."""
+    Pillow), atomically. Like `html_page`, it shows one fresh backward pass and leaves the grads
+    as they were. Returns the path."""
     try:
         from PIL import Image
     except ImportError as err:  # pragma: no cover - only without the viz extra
         raise ImportError("save_gif needs Pillow: pip install 'micrograd[viz]'") from err
+    _ADAPTIVE = getattr(Image, "Palette", Image).ADAPTIVE  # Pillow < 9.1 has no Palette enum
     frames = _frames(root, max_nodes, "save_gif")
     images = []
     for frame in frames:
@@ -185,7 +191,7 @@ def save_gif(
     for im in images:
         canvas = Image.new("RGB", (width, height), "white")
         canvas.paste(im, (0, 0))
-        canvases.append(canvas.convert("P", palette=Image.Palette.ADAPTIVE))
+        canvases.append(canvas.convert("P", palette=_ADAPTIVE))
     buffer = io.BytesIO()
     canvases[0].save(
         buffer,
@@ -205,10 +211,24 @@ def save_gif(
 
 
 def _frames(root: Any, max_nodes: int | None, who: str) -> list[Frame]:
+    """The frames of one fresh backward pass, for a page or a GIF, leaving every grad as it
+    was: drawing should not change the graph, and leaf grads left by an earlier `backward()`
+    would otherwise show up added into this pass's."""
+    order = topological_order(root)
+    if max_nodes is not None and len(order) > max_nodes:
+        raise ValueError(
+            f"{who}: the graph has {len(order):,} nodes, more than max_nodes={max_nodes}; "
+            f"animate a smaller sub-expression or raise max_nodes (each node is one frame)"
+        )
+    saved = [node.grad for node in order]
     try:
-        return backward_frames(root, max_nodes=max_nodes)
-    except ValueError as err:
-        raise ValueError(str(err).replace("backward_frames", who, 1)) from None
+        for node in order:
+            if not tuple(node._prev):
+                node.grad = None if _is_array(node.data) else 0
+        return backward_frames(root, max_nodes=None)
+    finally:
+        for node, grad in zip(order, saved):
+            node.grad = grad
 
 
 def _frame_drawing(frame: Frame, rankdir: str, fmt: str) -> viz.Drawing:
@@ -222,9 +242,14 @@ def _frame_drawing(frame: Frame, rankdir: str, fmt: str) -> viz.Drawing:
     )
 
 
-def _name(node: Any, index: int) -> str:
+def _name(node: Any) -> str:
+    """'label' when the node has one, else what the drawing shows of it: its op and data."""
     label = getattr(node, "label", "")
-    return str(label) if label else f"node {index}"
+    if label:
+        return f"'{label}'"
+    op = getattr(node, "_op", "")
+    kind = f"the {op} node" if op else "the leaf"
+    return f"{kind} (data {_short(node.data)})"
 
 
 def _short(x: Any) -> str:

@@ -341,3 +341,27 @@ def test_real_tensor_engine_frames_match_its_backward():
     assert frames[-1].grads[px] is not x.grad  # frames hold copies, not the live arrays
     page = animate.html_page(build()[0])
     assert page.count("<svg") == 5 and "shape (2, 2) float64" in page
+
+
+def test_exports_show_one_fresh_pass_and_leave_the_grads_alone(tmp_path):
+    fresh = animate.html_page(neuron()[0])
+    root, leaves = neuron()
+    root.backward()
+    root.backward()  # leaf grads now hold two passes
+    before = [n.grad for n in topological_order(root)]
+    assert animate.html_page(root) == fresh  # not three passes' worth
+    assert [n.grad for n in topological_order(root)] == before
+    untouched, _ = neuron()
+    animate.save_gif(untouched, tmp_path / "b.gif")
+    assert all(n.grad == 0 for n in topological_order(untouched))
+
+
+def test_unlabelled_nodes_are_named_by_op_and_data_in_captions():
+    a = Value(2.0, label="a")
+    out = a * 3 + 1
+    captions = [f.caption() for f in animate.backward_frames(out)]
+    assert captions[0] == (
+        "Step 1/5: the + node (data 7.0000) has grad 1.0000. Chain rule: input.grad += local "
+        "derivative * 1.0000, so now grad of the * node (data 6.0000) = 1.0000, grad of the "
+        "leaf (data 1.0000) = 1.0000."
+    )
