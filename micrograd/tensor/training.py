@@ -47,11 +47,26 @@ def _array(rows: Any) -> np.ndarray:
     return arr
 
 
+def _one_blas_thread() -> None:
+    """Run numpy's BLAS on one thread for the rest of this (training) process, if threadpoolctl
+    is installed (it comes with scikit-learn).
+
+    This job's matrices are small: a second BLAS thread gains nothing, and when the other cores
+    are busy (a test suite, another job) OpenBLAS threads wait for each other; steps 10-20x
+    slower were measured on a 2-core machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def build_model(config: Any, n_features: int, n_outputs: int) -> MLP:
     """An untrained tensor MLP `n_features -> config.layers -> n_outputs` with the weights the
     scalar engine would draw (`random.seed(config.seed)` has just been called)."""
     from micrograd.nn import MLP as ScalarMLP
 
+    _one_blas_thread()
     scalar = ScalarMLP(
         n_features,
         [*config.layers, n_outputs],

@@ -1,0 +1,80 @@
+"""Tests for micrograd/tensor/training.py: the tensor engine adapter behind
+`micrograd train --engine tensor`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from micrograd.train import TrainConfig, run  # noqa: E402
+from micrograd.tensor import training  # noqa: E402
+from micrograd.tensor.nn import MLP  # noqa: E402
+
+
+def test_tensor_engine_follows_the_scalar_engine_on_the_demo_job(tmp_path):
+    """Same config, same initial weights (drawn from the same seeded `random`): float64 tensors
+    must give the scalar engine's losses step by step, up to rounding."""
+    common = dict(steps=15, out=str(tmp_path / "x"))
+    scalar = run(TrainConfig(engine="scalar", **common), progress=False)
+    common["out"] = str(tmp_path / "y")
+    tensor = run(TrainConfig(engine="tensor", **common), progress=False)
+    np.testing.assert_allclose(tensor["history"]["loss"], scalar["history"]["loss"], rtol=1e-10)
+    assert tensor["history"]["accuracy"] == scalar["history"]["accuracy"]
+    assert tensor["train_accuracy"] == scalar["train_accuracy"]
+    assert os.path.exists(tmp_path / "y" / "decision_boundary.png")
+
+
+@pytest.mark.parametrize("loss", ["bce", "mse"])
+def test_other_losses_train(tmp_path, loss):
+    m = run(
+        TrainConfig(engine="tensor", loss=loss, steps=60, lr=0.05, optimizer="adam",
+                    out=str(tmp_path)),
+        progress=False,
+    )
+    assert m["history"]["loss"][-1] < m["history"]["loss"][0]
+    assert m["train_accuracy"] > 0.8
+
+
+def test_digits_from_the_command_line_reaches_95_percent(tmp_path):
+    out = tmp_path / "digits"
+    cmd = [
+        sys.executable, "-m", "micrograd", "train", "--engine", "tensor", "--dataset", "digits",
+        "--loss", "cross_entropy", "--optimizer", "adam", "--lr", "0.001",
+        "--schedule", "constant", "--batch-size", "64", "--layers", "128,64",
+        "--activation", "sigmoid", "--steps", "2000", "--alpha", "0", "--no-progress",
+        "--out", str(out),
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.95
+    assert metrics["train_accuracy"] >= metrics["test_accuracy"] - 0.05
+    assert metrics["n_classes"] == 10
+    assert metrics["timing"]["train_seconds"] < 60
+    saved = json.loads((out / "model.json").read_text())
+    assert saved["engine"] == "tensor"
+
+
+def test_adapter_functions():
+    cfg = TrainConfig(engine="tensor", layers=(4,), loss="cross_entropy", alpha=0.01)
+    model = training.build_model(cfg, 3, 5)
+    assert isinstance(model, MLP) and model.config()["nouts"] == [4, 5]
+    X = [[0.1, 0.2, 0.3], [1.0, -1.0, 0.5]]
+    loss, acc = training.loss_and_accuracy(model, X, [4, 0], cfg)
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+    preds = training.predict(model, X)
+    assert preds.shape == (2, 5)
+    expected = float(np.mean(np.argmax(preds, axis=1) == np.array([4, 0])))
+    assert acc == expected
+    one = training.build_model(TrainConfig(engine="tensor", layers=(3,)), 2, 1)
+    assert training.predict(one, [[0.0, 1.0]]).shape == (1,)
+    with pytest.raises(ValueError, match="table of numbers"):
+        training.loss_and_accuracy(model, [[1.0, "a", 2.0]], [0], cfg)
