@@ -40,13 +40,16 @@ def decision_boundary_png(
     X: Sequence[Sequence[float]],
     y: Sequence[int],
     title: str = "",
-    resolution: int = 80,
+    resolution: int = 200,
+    score: Callable[[list], Sequence[float]] | None = None,
 ) -> bytes:
     """The plane coloured by the class `classify` gives each point, with the data on top.
 
     `classify` takes a list of [x0, x1] points and returns a class index per point; `X` holds
     2-D points and `y` their class indices. The grid spans the data plus a margin, at
-    `resolution` points per side.
+    `resolution` points per side. For a two-class model with one output, pass `score` (one
+    number per point, class 1 where it is > 0): the boundary is then drawn where the score
+    crosses 0, a smooth line instead of the edge of grid cells.
     """
     import numpy as np
     from matplotlib.colors import ListedColormap
@@ -62,15 +65,21 @@ def decision_boundary_png(
     ys = np.linspace(lo[1] - margin[1], hi[1] + margin[1], resolution)
     xx, yy = np.meshgrid(xs, ys)
     grid = np.column_stack([xx.ravel(), yy.ravel()]).tolist()
-    zz = np.asarray(classify(grid), dtype=float).reshape(xx.shape)
+    if score is not None and n_classes == 2:
+        # Class as a continuous function: 0.5 + score puts the boundary (level 0.5) where
+        # score == 0, and the filled bands below and above it are the two classes.
+        zz = np.clip(0.5 + np.asarray(score(grid), dtype=float), -1.0, 2.0).reshape(xx.shape)
+    else:
+        zz = np.asarray(classify(grid), dtype=float).reshape(xx.shape)
 
     colors = [_COLORS[i % len(_COLORS)] for i in range(n_classes)]
     fig = _figure(6, 5)
     ax = fig.add_subplot()
     # One filled band per class: boundaries halfway between class indices.
-    ax.contourf(xx, yy, zz, levels=np.arange(n_classes + 1) - 0.5,
-                cmap=ListedColormap(colors), alpha=0.3)
-    ax.contour(xx, yy, zz, levels=np.arange(n_classes) + 0.5, colors="k", linewidths=0.8)
+    fill_levels = np.arange(n_classes + 1) - 0.5
+    fill_levels[0], fill_levels[-1] = min(zz.min(), 0) - 0.5, max(zz.max(), n_classes - 1) + 0.5
+    ax.contourf(xx, yy, zz, levels=fill_levels, cmap=ListedColormap(colors), alpha=0.3)
+    ax.contour(xx, yy, zz, levels=np.arange(n_classes - 1) + 0.5, colors="k", linewidths=0.8)
     for c in range(n_classes):
         sel = y == c
         if sel.any():
@@ -93,7 +102,13 @@ def curves_png(loss: Sequence[float], accuracy: Sequence[float], title: str = ""
     ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(steps, loss, color=_COLORS[0])
     if len(loss) and min(loss) > 0:
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
         ax_loss.set_yscale("log")
+        # Plain tick labels ("0.01"): the default "10^-2" labels go through mathtext, whose
+        # parser takes longer to set up than the rest of the picture.
+        ax_loss.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax_loss.yaxis.set_minor_formatter(NullFormatter())
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("loss")
     ax_loss.grid(True, alpha=0.3)

@@ -181,17 +181,18 @@ def _mlp_forward_floats(model, X: list) -> list:
     return out
 
 
-def _grid_classifier(engine, model, loss: str, n_classes: int | None):
-    """Class indices for many points (the decision-boundary picture's grid).
+def _grid_outputs(engine, model):
+    """A function giving the model's raw outputs for many points (the decision-boundary
+    picture's grid), as `engine.predict` does.
 
-    For the scalar MLP this runs on numpy arrays, a column of inputs at a time, with the same
+    For the scalar MLP it runs on numpy arrays, a column of inputs at a time, with the same
     additions in the same order as the graph (so relu/linear models give the same floats; numpy's
-    tanh/exp may differ in the last bit, which a picture does not show): 100x faster than
-    Python floats on thousands of points. Any other model goes through `engine.predict`."""
+    tanh may differ in the last bit, which a picture does not show): 100x faster than Python
+    floats on tens of thousands of points. Any other model goes through `engine.predict`."""
     from micrograd.nn import MLP
 
     if engine is not ScalarEngine or type(model) is not MLP:
-        return lambda pts: decide(engine.predict(model, pts), loss, n_classes)
+        return lambda points: engine.predict(model, points)
     import numpy as np
 
     activations = {
@@ -209,16 +210,16 @@ def _grid_classifier(engine, model, loss: str, n_classes: int | None):
         for layer in model.layers
     ]
 
-    def classify(points: list) -> list:
+    def outputs(points: list):
         x = np.asarray(points, dtype=float)
         for W, b, act in layers:
             z = np.broadcast_to(b, (len(x), len(b)))
             for j in range(W.shape[1]):
                 z = z + x[:, j : j + 1] * W[:, j]
             x = act(z)
-        return decide(x[:, 0] if x.shape[1] == 1 else x, loss, n_classes)
+        return x[:, 0] if x.shape[1] == 1 else x
 
-    return classify
+    return outputs
 
 
 def _sigmoid(x: float) -> float:
@@ -608,9 +609,16 @@ def _write_outputs(config, engine, model, data, X, y, metrics, t_start, train_se
         title=f"{data.name}: loss and accuracy per step",
     )
     if len(X[0]) == 2:
+        outputs = _grid_outputs(engine, model)
+        score = None
+        if config.loss in _BINARY_LOSSES:  # one score, class 1 where > 0: a smooth boundary
+            def score(points):
+                out = outputs(points)
+                return [_scalar(s) for s in (out.tolist() if hasattr(out, "tolist") else out)]
         files["decision_boundary.png"] = plots.decision_boundary_png(
-            _grid_classifier(engine, model, config.loss, data.n_classes or None),
+            lambda points: decide(outputs(points), config.loss, data.n_classes or None),
             X, y, title=f"{data.name}: train accuracy {metrics['train_accuracy']:.0%}",
+            score=score,
         )
     metadata = {
         "loss": config.loss,

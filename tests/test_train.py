@@ -349,3 +349,23 @@ def test_tensor_engine_runs_the_same_job(tmp_path):
     m = run(small(tmp_path, engine="tensor", steps=30), progress=False)
     assert m["train_accuracy"] > 0.7
     assert set(os.listdir(tmp_path / "out")) >= {"model.json", "metrics.json", "curves.png"}
+
+
+def test_progress_bar_shows_loss_and_accuracy_on_a_terminal(tmp_path, monkeypatch):
+    pytest.importorskip("tqdm")
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    run(small(tmp_path, steps=5), progress=True)
+    text = term.getvalue()
+    assert "5/5" in text and "loss=" in text and "acc=" in text
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    run(small(tmp_path, steps=5), progress=False)
+    assert quiet.getvalue() == ""
