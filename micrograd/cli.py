@@ -92,7 +92,7 @@ def _number(text: str) -> float:
 
 def _add_train(subparsers) -> None:
     from micrograd import optim
-    from micrograd.nn import ACTIVATIONS
+    from micrograd.nn import ACTIVATIONS, INITS
     from micrograd.train import ENGINES, LOSS_NAMES, TrainConfig
 
     d = TrainConfig()
@@ -120,6 +120,9 @@ def _add_train(subparsers) -> None:
                    "output, or one per class for cross_entropy)")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=d.activation,
                    help="activation of the hidden layers (the last layer is linear)")
+    p.add_argument("--init", choices=sorted(INITS), default=d.init,
+                   help="weight initialisation: uniform is the original's U(-1, 1); xavier and "
+                   "he scale with the layer widths (better for wide or deep networks)")
     p.add_argument("--loss", choices=LOSS_NAMES, default=d.loss,
                    help="hinge (labels +-1) and bce (0/1) for two classes; cross_entropy for "
                    "two or more; mse on the label values")
@@ -229,7 +232,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(
         dataset=args.dataset, label=args.label, n_samples=args.samples, noise=args.noise,
-        layers=args.layers, activation=args.activation, loss=args.loss,
+        layers=args.layers, activation=args.activation, init=args.init, loss=args.loss,
         optimizer=args.optimizer, lr=args.lr, schedule=args.schedule, steps=args.steps,
         batch_size=args.batch_size, val_split=args.val_split, seed=args.seed,
         alpha=args.alpha, out=args.out, engine=args.engine, fused=args.fused,

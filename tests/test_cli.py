@@ -160,6 +160,23 @@ def test_predict_scores_a_csv_and_reports_accuracy(tmp_path, capsys):
     assert all((float(r["score"]) > 0) == (r["prediction"] == "1") for r in rows)
 
 
+def test_predict_with_a_tensor_engine_model(tmp_path, capsys):
+    pytest.importorskip("micrograd.tensor.training")
+    data = blobs_csv(tmp_path / "train.csv", n_classes=3, n=60)
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", data, "--engine", "tensor", "--loss", "cross_entropy",
+                 "--optimizer", "adam", "--lr", "0.05", "--steps", "60", "--layers", "8",
+                 "--init", "he", "--no-progress", "--out", str(out)]) == 0
+    trained = json.loads((out / "metrics.json").read_text())
+    assert json.loads((out / "model.json").read_text())["engine"] == "tensor"
+    capsys.readouterr()
+    assert main(["predict", "--model", str(out / "model.json"), "--data", data]) == 0
+    captured = capsys.readouterr()
+    assert f"accuracy {trained['train_accuracy']:.1%}" in captured.err
+    header = captured.out.splitlines()[0]
+    assert header == "a,b,label,prediction,score_0,score_1,score_2"
+
+
 def test_predict_without_labels_writes_csv_to_stdout(tmp_path, capsys):
     data = blobs_csv(tmp_path / "train.csv")
     out = tmp_path / "run"
@@ -200,7 +217,7 @@ def test_help_does_not_import_heavy_libraries():
 def test_train_help_explains_every_flag(capsys):
     assert main(["train", "--help"]) == 0
     text = capsys.readouterr().out
-    for flag in ("--dataset", "--label", "--samples", "--noise", "--layers", "--activation",
+    for flag in ("--dataset", "--label", "--samples", "--noise", "--layers", "--activation", "--init",
                  "--loss", "--optimizer", "--lr", "--schedule", "--steps", "--batch-size",
                  "--val-split", "--seed", "--alpha", "--out", "--engine", "--no-fused",
                  "--no-progress"):
