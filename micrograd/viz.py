@@ -136,6 +136,10 @@ def draw_dot(
         inputs are left out, instead of raising.
     """
     _check_rankdir(rankdir)
+    if max_nodes is not None and (
+        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
+    ):
+        raise ValueError(f"draw_dot: max_nodes must be a positive int or None, got {max_nodes!r}")
     order = topological_order(root)
     total = len(order)
     hidden: dict[int, int] = {}
@@ -240,7 +244,12 @@ def record_label(node: Any, grad: Any = None) -> str:
     A number is printed with `%.4f` as in the original; an array (a Tensor's data) as its shape and
     a short summary.
     """
-    label = escape(str(getattr(node, "label", "") or ""))
+    label = str(getattr(node, "label", "") or "")
+    if not label.isascii():
+        # Graphviz's record parser drops a space that follows a multi-byte character
+        # ("λ → x" is drawn "λ→x"); a no-break space survives and looks the same.
+        label = label.replace(" ", "\u00a0")
+    label = escape(label)
     data = node.data
     shape = _array_shape(data)
     if shape is None:

@@ -435,3 +435,21 @@ def test_trace_of_unhashable_nodes_says_what_to_use_instead():
     with pytest.raises(TypeError, match="not hashable.*topological_order"):
         viz.trace(y)
     assert "n1_op" in viz.draw_dot(y).source  # drawing does not need hashing
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "500", True])
+def test_bad_max_nodes_is_a_value_error(bad):
+    with pytest.raises(ValueError, match="max_nodes must be a positive int or None"):
+        viz.draw_dot(Value(1.0), max_nodes=bad)
+
+
+def test_unicode_labels_and_odd_grads_draw():
+    x = Value(1.0, label="λ → ∂L/∂x ✓")
+    x.grad = "n/a"  # user code may store anything; the drawing must not fail
+    nodes, _ = svg_nodes(viz.draw_dot(x).pipe(format="svg"))
+    # Spaces come out as no-break spaces (Graphviz would drop them after multi-byte characters).
+    assert [t.replace("\xa0", " ") for t in nodes["n0"]] == [
+        "λ → ∂L/∂x ✓",
+        "data 1.0000",
+        "grad n/a",
+    ]
