@@ -356,8 +356,11 @@ def _csv_header(path: str) -> list[str]:
     import csv
 
     try:
-        with open(path, newline="") as f:
-            return [h.strip() for h in next(csv.reader(f), [])]
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            for row in csv.reader(f):
+                if any(cell.strip() for cell in row):
+                    return [h.strip() for h in row]
+            return []
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a text CSV file") from None
 
@@ -367,17 +370,24 @@ def _load_unlabelled(path: str, header: list[str], label: str, load_csv) -> tupl
     import csv
     import tempfile
 
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
+    if not rows or not header:
+        raise ValueError(f"{path}: the file is empty (a header row naming the columns is needed)")
     dummy = "__micrograd_no_label__"
     with tempfile.TemporaryDirectory() as tmp:
         copy = os.path.join(tmp, os.path.basename(path))
         with open(copy, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow([*rows[0], dummy])
-            for r in rows[1:]:
-                if any(cell.strip() for cell in r):
-                    w.writerow([*r, "0"])
+            seen_header = False
+            for r in rows:
+                # Blank rows stay blank (skipped by load_csv) so that line numbers in its
+                # error messages are those of the user's file.
+                if not any(cell.strip() for cell in r):
+                    w.writerow([])
+                else:
+                    w.writerow([*r, "0" if seen_header else dummy])
+                    seen_header = True
         try:
             X, _, names = load_csv(copy, label=dummy)
         except ValueError as e:

@@ -325,3 +325,22 @@ def test_predict_with_missing_feature_columns(tmp_path, capsys):
 def test_no_command_prints_help_and_fails(capsys):
     assert main([]) == 2
     assert "train" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [("", "empty"), ("\na,b\n0.5,0.2\n\n1,oops\n", "line 5, column 'b'")],
+)
+def test_predict_on_a_bad_unlabelled_csv(tmp_path, capsys, content, message):
+    data = blobs_csv(tmp_path / "train.csv")
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", data, "--steps", "2", "--layers", "4", "--no-progress",
+                 "--out", str(out)]) == 0
+    bad = tmp_path / "new.csv"
+    bad.write_text(content)
+    capsys.readouterr()
+    assert main(["predict", "--model", str(out / "model.json"), "--data", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("micrograd: error: ") and message in lines[0]
