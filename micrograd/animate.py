@@ -62,7 +62,13 @@ class Frame:
 
     @property
     def node(self) -> Any:
+        """The node whose `_backward()` ran in this step."""
         return self.nodes[self.index]
+
+    @property
+    def updates(self) -> tuple:
+        """`(input, its grad after this step)` for each input this step has just updated."""
+        return tuple((self.nodes[j], self.grads[j]) for j in self.inputs)
 
     def caption(self) -> str:
         """A sentence or two describing this step, for the page and the GIF."""

@@ -144,6 +144,8 @@ def test_an_input_used_twice_is_one_updated_input():
     frames = animate.backward_frames(y)
     assert frames[0].inputs == (0,)
     assert frames[0].grads == (6.0, 1)  # dy/dx = 2x, both uses accumulated in one step
+    assert frames[0].updates == ((x, 6.0),)
+    assert frames[1].node is x and frames[1].updates == ()
 
 
 def test_captions_describe_each_step():
