@@ -275,7 +275,9 @@ class Value:
             return  # a leaf, or a node made by user code with no `_backward` of its own
         g = self.grad
         if type(a) is tuple:
-            for child, d in zip(a, da):
+            # Last input first: that is the order in which the unfused chain of `+` nodes that
+            # `dot` replaces would add into them, so a Value used twice gets the same float.
+            for child, d in zip(reversed(a), reversed(da)):
                 child.grad += d * g
         else:
             a.grad += da * g

@@ -308,11 +308,6 @@ def test_generator_inputs_are_used_by_every_neuron():
     assert [o.data for o in a] == [o.data for o in b]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.dot's backward adds into a repeated input in forward order, the unfused graph "
-    "in reverse order (reported to the lead; remove this marker once dot is fixed)",
-)
 def test_fused_is_bit_identical_when_an_input_value_repeats():
     # An MLP never feeds one Value twice to a neuron, but user code may: Neuron(3)([v, v, v]).
     # The unfused graph's backward visits the products last to first, so v.grad sums the terms
