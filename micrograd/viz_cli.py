@@ -69,7 +69,8 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
         ),
         epilog=(
             'examples:  micrograd graph "a*b + c" --values a=2,b=-3,c=10 -o graph.svg\n'
-            "           micrograd graph --neuron 2 --animate -o backward.html"
+            "           micrograd graph --neuron 2 --animate -o backward.html\n"
+            'An expression starting with "-" goes after "--": micrograd graph -o g.svg -- "-a*b"'
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -257,3 +257,9 @@ def test_readme_picture_is_what_the_command_draws(tmp_path):
     assert run("--neuron", "2", "-o", str(fresh)) == 0
     assert records(committed) == records(fresh)
     assert records(committed)["o"] == ["data 0.7071", "grad 1.0000"]
+
+
+def test_an_expression_starting_with_minus_goes_after_double_dash(tmp_path):
+    out = tmp_path / "g.svg"
+    assert run("-o", str(out), "--values", "a=2,b=3", "--", "-a*b") == 0
+    assert records(out)["a"] == ["data 2.0000", "grad -3.0000"]
