@@ -86,9 +86,9 @@ def test_default_config_is_the_demo():
 def test_hundred_steps_match_the_demo_notebook_loop(tmp_path):
     from micrograd.data import make_moons
 
-    X, y = make_moons(n_samples=20, noise=0.1, seed=1337)
+    X, y = make_moons(n_samples=10, noise=0.1, seed=1337)
     expected = demo_loop(X, y, steps=100)
-    m = run(TrainConfig(n_samples=20, out=str(tmp_path)), progress=False)
+    m = run(TrainConfig(n_samples=10, out=str(tmp_path)), progress=False)
     assert list(zip(m["history"]["loss"], m["history"]["accuracy"])) == expected
     assert m["history"]["lr"] == [1.0 - 0.9 * k / 100 for k in range(100)]
 
