@@ -165,13 +165,20 @@ def test_gradient_matches_torch(name):
     (out * Tensor(w, requires_grad=False)).sum().backward()
     tts = [torch.tensor(a, requires_grad=True) for a in arrays]
     tout = tfn(*tts)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-6 if out.data.dtype == np.float32 else 1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        out.data,
+        tout.detach().numpy(),
+        rtol=1e-6 if out.data.dtype == np.float32 else 1e-12,
+        atol=1e-12,
+    )
     (tout * torch.from_numpy(w)).sum().backward()
     for t, tt in zip(ts, tts):
         assert t.grad is not None
         assert t.grad.shape == t.data.shape
         assert t.grad.dtype == t.data.dtype
-        np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-6 if t.data.dtype == np.float32 else 1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            t.grad, tt.grad.numpy(), rtol=1e-6 if t.data.dtype == np.float32 else 1e-10, atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("name", sorted(set(CASES) - FD_SKIP))
@@ -267,9 +274,18 @@ def test_log_softmax_is_finite_for_huge_logits():
         (lambda: Tensor(np.ones((2, 3))) * Tensor(np.ones((2,))), ["mul", "(2, 3)", "(2,)"]),
         (lambda: Tensor(np.ones((2, 3))) / Tensor(np.ones((5,))), ["div", "(2, 3)", "(5,)"]),
         (lambda: Tensor(np.ones((2, 3))).reshape(4, 2), ["reshape", "(2, 3)", "(4, 2)"]),
-        (lambda: concatenate([Tensor(np.ones((2, 3))), Tensor(np.ones((2, 4)))]), ["concatenate", "(2, 3)", "(2, 4)"]),
-        (lambda: stack([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))]), ["stack", "(2, 3)", "(3, 2)"]),
-        (lambda: linear(Tensor(np.ones((2, 3))), Tensor(np.ones((4, 5)))), ["linear", "(2, 3)", "(4, 5)"]),
+        (
+            lambda: concatenate([Tensor(np.ones((2, 3))), Tensor(np.ones((2, 4)))]),
+            ["concatenate", "(2, 3)", "(2, 4)"],
+        ),
+        (
+            lambda: stack([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))]),
+            ["stack", "(2, 3)", "(3, 2)"],
+        ),
+        (
+            lambda: linear(Tensor(np.ones((2, 3))), Tensor(np.ones((4, 5)))),
+            ["linear", "(2, 3)", "(4, 5)"],
+        ),
         (lambda: Tensor(np.ones((2, 3))).sum(axis=2), ["sum", "axis 2"]),
         (lambda: Tensor(np.ones((2, 3))).transpose(0, 0), ["transpose", "(0, 0)"]),
         (lambda: Tensor(np.ones((2, 3))).backward(), ["backward", "(2, 3)"]),

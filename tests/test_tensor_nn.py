@@ -40,11 +40,21 @@ def test_same_weights_same_loss_and_gradients_as_the_scalar_mlp(activation, loss
     tmlp = MLP.from_scalar(smlp)
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(6, 3))
-    y = {"hinge": [1, -1, 1, 1, -1, -1], "mse": list(rng.normal(size=6)), "bce": [1, 0, 0, 1, 1, 0]}[loss]
-    scalar_fn = {"hinge": scalar_losses.hinge, "mse": scalar_losses.mse, "bce": scalar_losses.bce_with_logits}[loss]
+    y = {
+        "hinge": [1, -1, 1, 1, -1, -1],
+        "mse": list(rng.normal(size=6)),
+        "bce": [1, 0, 0, 1, 1, 0],
+    }[loss]
+    scalar_fn = {
+        "hinge": scalar_losses.hinge,
+        "mse": scalar_losses.mse,
+        "bce": scalar_losses.bce_with_logits,
+    }[loss]
     tensor_fn = L.LOSSES[loss]
 
-    s_loss = scalar_fn([smlp(list(row)) for row in X], y) + scalar_losses.l2(smlp.parameters(), 1e-3)
+    s_loss = scalar_fn([smlp(list(row)) for row in X], y) + scalar_losses.l2(
+        smlp.parameters(), 1e-3
+    )
     s_loss.backward()
     t_loss = tensor_fn(tmlp(X), np.array(y, dtype=float)) + L.l2(tmlp.parameters(), 1e-3)
     t_loss.backward()
@@ -216,7 +226,9 @@ def test_fused_losses_equal_their_elementary_definitions():
     pair(lambda s: L.mse(s, pm), lambda s: ((s - pm[:, None]) ** 2).mean(), z)
     pair(
         lambda s: L.bce_with_logits(s, bits),
-        lambda s: (s.relu() - s * bits[:, None] + (1 + (-(s * np.sign(s.data))).exp()).log()).mean(),
+        lambda s: (
+            s.relu() - s * bits[:, None] + (1 + (-(s * np.sign(s.data))).exp()).log()
+        ).mean(),
         z,
     )
     onehot = np.eye(4)[classes]

@@ -34,8 +34,9 @@ def test_tensor_engine_follows_the_scalar_engine_on_the_demo_job(tmp_path):
 @pytest.mark.parametrize("loss", ["bce", "mse"])
 def test_other_losses_train(tmp_path, loss):
     m = run(
-        TrainConfig(engine="tensor", loss=loss, steps=60, lr=0.05, optimizer="adam",
-                    out=str(tmp_path)),
+        TrainConfig(
+            engine="tensor", loss=loss, steps=60, lr=0.05, optimizer="adam", out=str(tmp_path)
+        ),
         progress=False,
     )
     assert m["history"]["loss"][-1] < m["history"]["loss"][0]

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Function", "FUNCTIONS", "unbroadcast", "normalize_axes"]
+__all__ = ["FUNCTIONS", "Function", "normalize_axes", "unbroadcast"]
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -267,7 +267,7 @@ class PowScalar(Function):
 class RPowScalar(Function):
     """c ** a for a number c > 0 (a Tensor exponent)."""
 
-    __slots__ = ("out", "log_c")
+    __slots__ = ("log_c", "out")
     op = "rpow"
 
     def forward(self, a, c):
@@ -382,7 +382,7 @@ class Cast(Function):
 
 
 class Sum(Function):
-    __slots__ = ("shape", "kept")
+    __slots__ = ("kept", "shape")
     op = "sum"
 
     def forward(self, a, axes, keepdims):
@@ -402,7 +402,7 @@ class Max(Function):
     """Maximum over axes. Where several elements tie for the maximum the gradient is shared
     equally between them (PyTorch's `amax` rule; a subgradient either way)."""
 
-    __slots__ = ("mask", "kept")
+    __slots__ = ("kept", "mask")
     op = "max"
 
     def forward(self, a, axes, keepdims):
@@ -451,7 +451,7 @@ class Transpose(Function):
 class Index(Function):
     """a[index] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
 
-    __slots__ = ("shape", "dtype", "index", "advanced")
+    __slots__ = ("advanced", "dtype", "index", "shape")
     op = "[]"
 
     def forward(self, a, index, advanced):
@@ -491,7 +491,7 @@ class Concatenate(Function):
 
 
 class Softmax(Function):
-    __slots__ = ("out", "axis")
+    __slots__ = ("axis", "out")
     op = "softmax"
 
     def forward(self, a, axis):
@@ -508,7 +508,7 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    __slots__ = ("out", "axis")
+    __slots__ = ("axis", "out")
     op = "log_softmax"
 
     def forward(self, a, axis):
@@ -547,7 +547,7 @@ class Linear(Function):
     node per hidden layer of an MLP instead of three). x is (..., nin), W (nin, nout), b (nout,)
     or absent."""
 
-    __slots__ = ("x", "w", "out")
+    __slots__ = ("out", "w", "x")
     op = "linear"
 
     def forward(self, x, w, b=None, relu=False):
@@ -581,30 +581,41 @@ class Linear(Function):
         return gx, gw, gb
 
 
+def _arange(n: int) -> np.ndarray:
+    """A cached `np.arange(n)` (the row numbers of a batch, for picking each row's label)."""
+    rows = _ARANGE.get(n)
+    if rows is None:
+        if len(_ARANGE) > 64:
+            _ARANGE.clear()
+        rows = _ARANGE[n] = np.arange(n)
+        rows.setflags(write=False)
+    return rows
+
+
+_ARANGE: dict = {}
+
+
 class CrossEntropy(Function):
     """Mean softmax cross-entropy of logits (N, C) against class indices (N,), in one node."""
 
-    __slots__ = ("probs", "labels")
+    __slots__ = ("e", "labels", "sums")
     op = "cross_entropy"
 
     def forward(self, logits, labels):
         shifted = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        sums = e.sum(axis=1, keepdims=True)
-        rows = np.arange(len(labels))
-        # -log softmax[label] = log sum exp(shifted) - shifted[label]
-        loss = (np.log(sums[:, 0]) - shifted[rows, labels]).mean()
-        self.probs = e / sums
+        self.e = e = np.exp(shifted)  # <= 1: no overflow
+        self.sums = sums = e.sum(axis=1, keepdims=True)  # >= 1: its log is safe
         self.labels = labels
-        return loss
+        n = len(labels)
+        # -log softmax[label] = log sum exp(shifted) - shifted[label], averaged over the rows
+        return (np.log(sums).sum() - shifted[_arange(n), labels].sum()) * (1.0 / n)
 
     def backward(self, g, prev):
-        p = self.probs
-        n = p.shape[0]
+        d = self.e / self.sums  # softmax, a fresh array
+        n = d.shape[0]
         # d loss / d logits = (softmax - onehot(label)) / N
-        d = p.copy()  # p is not needed afterwards, but keep the forward's state intact
-        d[np.arange(n), self.labels] -= 1
-        d *= g / n
+        d[_arange(n), self.labels] -= 1
+        d *= g * (1.0 / n)
         return (d,)
 
 
@@ -665,7 +676,7 @@ class SumOfSquares(Function):
     """alpha * (sum over several tensors of sum(p * p)) as one node: the L2 penalty of all the
     parameters of a model."""
 
-    __slots__ = ("arrays", "alpha")
+    __slots__ = ("alpha", "arrays")
     op = "l2"
 
     def forward(self, arrays, alpha):

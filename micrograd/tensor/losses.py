@@ -21,7 +21,8 @@ Read `micrograd/tensor/training.py` next.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -54,8 +55,7 @@ def _outputs_and_labels(outputs: Any, labels: Any, loss: str) -> tuple:
     if y.shape != data.shape:
         if y.size != data.size:
             raise ValueError(
-                f"{loss}: outputs of shape {data.shape} and labels of shape {y.shape} do not "
-                f"match"
+                f"{loss}: outputs of shape {data.shape} and labels of shape {y.shape} do not match"
             )
         y = y.reshape(data.shape)
     if data.size == 0:
@@ -125,9 +125,7 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
     lo, hi = y.min(), y.max()
     if lo < 0 or hi >= z.shape[1]:
         bad = lo if lo < 0 else hi
-        raise ValueError(
-            f"cross_entropy: label {bad} is not a class index in 0..{z.shape[1] - 1}"
-        )
+        raise ValueError(f"cross_entropy: label {bad} is not a class index in 0..{z.shape[1] - 1}")
     fn = F.CrossEntropy()
     return _apply(fn, logits, fn.forward(z, y))
 

@@ -20,14 +20,15 @@ Read `micrograd/tensor/losses.py` next.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from micrograd.nn import ACTIVATIONS, INITS, Module, _init_bound
 from micrograd.tensor.tensor import Tensor, as_tensor, linear
 
-__all__ = ["Linear", "MLP", "from_config"]
+__all__ = ["MLP", "Linear", "from_config"]
 
 
 def _check_size(value: object, name: str, owner: str) -> int:
@@ -201,7 +202,9 @@ class MLP(_TensorModule):
         else:
             activations = list(activation)
             if len(activations) != len(nouts):
-                raise ValueError(f"MLP: {len(activations)} activations given for {len(nouts)} layers")
+                raise ValueError(
+                    f"MLP: {len(activations)} activations given for {len(nouts)} layers"
+                )
             for a in activations:
                 _check_choice(a, ACTIVATIONS, "activation", "MLP")
         self._activation = activation if isinstance(activation, str) else activations
@@ -251,15 +254,21 @@ class MLP(_TensorModule):
         }
 
     @classmethod
-    def from_scalar(cls, scalar_mlp: Any, dtype: Any = np.float64) -> "MLP":
+    def from_scalar(cls, scalar_mlp: Any, dtype: Any = np.float64) -> MLP:
         """A tensor MLP with the weights of a scalar `micrograd.nn.MLP` (copied, not shared):
         neuron j of a layer gives column j of that layer's W and element j of its b."""
         layers = scalar_mlp.layers
         activations = [layer.neurons[0].activation for layer in layers]
         nin = len(layers[0].neurons[0].w)
         init = layers[0].neurons[0].init
-        model = cls(nin, [len(layer.neurons) for layer in layers], activations, init=init,
-                    dtype=dtype, rng=0)
+        model = cls(
+            nin,
+            [len(layer.neurons) for layer in layers],
+            activations,
+            init=init,
+            dtype=dtype,
+            rng=0,
+        )
         model._activation = scalar_mlp.config()["activation"]
         for layer, tlayer in zip(layers, model.layers):
             w = [[wi.data for wi in n.w] for n in layer.neurons]  # (nout, nin)
@@ -289,20 +298,24 @@ def from_config(cfg: dict[str, Any]) -> Module:
         raise TypeError(f"from_config: expected a dict, got {type(cfg).__name__}")
     kind = cfg.get("type")
     if kind not in _KEYS:
-        raise ValueError(f"from_config: unknown model type {kind!r}; expected one of {sorted(_KEYS)}")
+        raise ValueError(
+            f"from_config: unknown model type {kind!r}; expected one of {sorted(_KEYS)}"
+        )
     unknown = sorted(set(cfg) - _KEYS[kind])
     if unknown:
         raise ValueError(f"from_config: unknown keys {unknown} in a {kind} config")
     for key in ("nin", "nouts" if kind == "MLP" else "nout"):
         if key not in cfg:
             raise ValueError(f"from_config: a {kind} config needs the key {key!r}")
-    common = dict(
-        init=cfg.get("init", "uniform"),
-        bias=cfg.get("bias", True),
-        dtype=cfg.get("dtype", "float64"),
-    )
-    if not isinstance(common["bias"], bool):
-        raise ValueError(f"from_config: 'bias' must be true or false, got {common['bias']!r}")
+    common = {
+        "init": cfg.get("init", "uniform"),
+        "bias": cfg.get("bias", True),
+        "dtype": cfg.get("dtype", "float64"),
+    }
+    if not isinstance(
+        common["bias"], bool
+    ):  # a bad value in a file: ValueError, as in micrograd.nn
+        raise ValueError(f"from_config: 'bias' must be true or false, got {common['bias']!r}")  # noqa: TRY004
     if kind == "MLP":
         nouts = cfg["nouts"]
         if not isinstance(nouts, list):

@@ -38,7 +38,8 @@ import contextlib
 import itertools
 import numbers
 import operator
-from typing import Any, Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,13 +47,13 @@ from micrograd.tensor import functions as F
 
 __all__ = [
     "Tensor",
-    "no_grad",
-    "is_grad_enabled",
-    "concatenate",
-    "cat",
-    "stack",
-    "linear",
     "as_tensor",
+    "cat",
+    "concatenate",
+    "is_grad_enabled",
+    "linear",
+    "no_grad",
+    "stack",
 ]
 
 # Whether operations record a graph; `no_grad()` switches it off. A module global because the
@@ -68,13 +69,13 @@ class no_grad(contextlib.ContextDecorator):
     """`with no_grad():` (or `@no_grad()`) -- operations inside build no graph: their results
     have `requires_grad=False` and keep no references to their inputs."""
 
-    def __enter__(self) -> "no_grad":
+    def __enter__(self) -> no_grad:
         global _grad_enabled
         self._saved = _grad_enabled
         _grad_enabled = False
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         global _grad_enabled
         _grad_enabled = self._saved
 
@@ -90,8 +91,12 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
             return data.astype(np.float64 if dtype is None else dtype)
         raise TypeError(f"Tensor: data must be numbers, got a numpy array of dtype {data.dtype}")
     if isinstance(data, np.generic) and data.dtype.kind in "biuf":
-        return np.asarray(data, dtype=dtype if dtype is not None else (
-            data.dtype if data.dtype.kind == "f" else np.float64))
+        return np.asarray(
+            data,
+            dtype=dtype
+            if dtype is not None
+            else (data.dtype if data.dtype.kind == "f" else np.float64),
+        )
     if isinstance(data, Tensor):
         raise TypeError("Tensor: data is already a Tensor; use t.detach() or Tensor(t.data)")
     if isinstance(data, (numbers.Real, list, tuple)) and not isinstance(data, (str, bytes)):
@@ -124,7 +129,7 @@ def _number(x: Any) -> Any:
 _new = object.__new__
 
 
-def _node(data: Any, prev: tuple, fn: F.Function, op: str) -> "Tensor":
+def _node(data: Any, prev: tuple, fn: F.Function, op: str) -> Tensor:
     """An operation's result inside the graph (the constructor's checks skipped: `data` comes
     from numpy operations on arrays that were checked when they became Tensors)."""
     out = _new(Tensor)
@@ -143,7 +148,7 @@ def _node(data: Any, prev: tuple, fn: F.Function, op: str) -> "Tensor":
 _next_seq = itertools.count().__next__
 
 
-def _const(data: Any) -> "Tensor":
+def _const(data: Any) -> Tensor:
     """An operation's result outside any graph (no input needs a gradient, or `no_grad`)."""
     out = _new(Tensor)
     out.data = data
@@ -156,14 +161,14 @@ def _const(data: Any) -> "Tensor":
     return out
 
 
-def _unary(fn: F.Function, a: "Tensor", data: Any) -> "Tensor":
+def _unary(fn: F.Function, a: Tensor, data: Any) -> Tensor:
     """Wrap `data`, computed by `fn.forward` from `a`, as a node (or a constant)."""
     if a.requires_grad and _grad_enabled:
         return _node(data, (a,), fn, fn.op)
     return _const(data)
 
 
-def _promote(a: "Tensor", b: "Tensor") -> tuple:
+def _promote(a: Tensor, b: Tensor) -> tuple:
     """Give two operands one dtype (numpy's rule: float32 with float64 is float64), through a
     Cast node so that the gradient comes back in each tensor's own dtype."""
     da, db = a.data.dtype, b.data.dtype
@@ -177,12 +182,12 @@ def _promote(a: "Tensor", b: "Tensor") -> tuple:
     return a, b
 
 
-def _cast(a: "Tensor", dtype: Any) -> "Tensor":
+def _cast(a: Tensor, dtype: Any) -> Tensor:
     fn = _new(F.Cast)
     return _unary(fn, a, fn.forward(a.data, dtype))
 
 
-def _binary(cls: type, a: "Tensor", b: "Tensor", name: str) -> "Tensor":
+def _binary(cls: type, a: Tensor, b: Tensor, name: str) -> Tensor:
     """Apply a broadcasting binary primitive; a shape mismatch names the op and both shapes."""
     if a.data.dtype is not b.data.dtype:
         a, b = _promote(a, b)
@@ -200,7 +205,7 @@ def _binary(cls: type, a: "Tensor", b: "Tensor", name: str) -> "Tensor":
     return _const(data)
 
 
-def _operand(x: Any) -> "Tensor | None":
+def _operand(x: Any) -> Tensor | None:
     """The other side of an operator as a Tensor without gradient (arrays, lists), or None for
     types we do not handle (the operator then returns NotImplemented, so Python raises its
     usual TypeError naming both types)."""
@@ -209,7 +214,7 @@ def _operand(x: Any) -> "Tensor | None":
     return None
 
 
-def as_tensor(x: Any, requires_grad: bool = False) -> "Tensor":
+def as_tensor(x: Any, requires_grad: bool = False) -> Tensor:
     """`x` itself if it is a Tensor, else a new Tensor of it (no gradient by default: data)."""
     return x if isinstance(x, Tensor) else Tensor(x, requires_grad=requires_grad)
 
@@ -233,8 +238,16 @@ class Tensor:
     """A numpy array and its gradient; a node of the computation graph."""
 
     __slots__ = (
-        "data", "grad", "requires_grad", "_prev", "_fn", "_op", "label", "_seq", "__dict__",
+        "__dict__",
         "__weakref__",
+        "_fn",
+        "_op",
+        "_prev",
+        "_seq",
+        "data",
+        "grad",
+        "label",
+        "requires_grad",
     )
 
     # numpy must not treat a Tensor as an array-like: `ndarray * Tensor` and
@@ -287,7 +300,7 @@ class Tensor:
     def tolist(self) -> Any:
         return np.asarray(self.data).tolist()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same data (shared, not copied) as a new leaf outside the graph."""
         return _const(self.data)
 
@@ -296,7 +309,7 @@ class Tensor:
 
     # -- arithmetic -----------------------------------------------------------------------
 
-    def __add__(self, other: Any) -> "Tensor":
+    def __add__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
             return _binary(F.Add, self, other, "add")
         c = _number(other)
@@ -308,7 +321,7 @@ class Tensor:
 
     __radd__ = __add__
 
-    def __sub__(self, other: Any) -> "Tensor":
+    def __sub__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
             return _binary(F.Sub, self, other, "sub")
         c = _number(other)
@@ -318,14 +331,14 @@ class Tensor:
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Sub, self, other, "sub")
 
-    def __rsub__(self, other: Any) -> "Tensor":  # other - self
+    def __rsub__(self, other: Any) -> Tensor:  # other - self
         c = _number(other)
         if c is not None:
             return (-self) + c
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Sub, other, self, "sub")
 
-    def __mul__(self, other: Any) -> "Tensor":
+    def __mul__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
             return _binary(F.Mul, self, other, "mul")
         c = _number(other)
@@ -337,7 +350,7 @@ class Tensor:
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other: Any) -> "Tensor":
+    def __truediv__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
             return _binary(F.Div, self, other, "div")
         c = _number(other)
@@ -349,14 +362,14 @@ class Tensor:
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Div, self, other, "div")
 
-    def __rtruediv__(self, other: Any) -> "Tensor":  # other / self
+    def __rtruediv__(self, other: Any) -> Tensor:  # other / self
         c = _number(other)
         if c is not None:
             return self**-1 * c
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Div, other, self, "div")
 
-    def __pow__(self, other: Any) -> "Tensor":
+    def __pow__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
             return _binary(F.Pow, self, other, "pow")
         k = _number(other)
@@ -369,7 +382,7 @@ class Tensor:
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Pow, self, other, "pow")
 
-    def __rpow__(self, other: Any) -> "Tensor":  # other ** self
+    def __rpow__(self, other: Any) -> Tensor:  # other ** self
         c = _number(other)
         if c is not None:
             fn = _new(F.RPowScalar)
@@ -377,57 +390,57 @@ class Tensor:
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Pow, other, self, "pow")
 
-    def __matmul__(self, other: Any) -> "Tensor":
+    def __matmul__(self, other: Any) -> Tensor:
         if type(other) is not Tensor:
             other = _operand(other)
             if other is None:
                 return NotImplemented
         return _binary(F.MatMul, self, other, "matmul")
 
-    def __rmatmul__(self, other: Any) -> "Tensor":
+    def __rmatmul__(self, other: Any) -> Tensor:
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.MatMul, other, self, "matmul")
 
-    def matmul(self, other: Any) -> "Tensor":
+    def matmul(self, other: Any) -> Tensor:
         return self @ other
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         fn = _new(F.Neg)
         return _unary(fn, self, fn.forward(self.data))
 
-    def neg(self) -> "Tensor":
+    def neg(self) -> Tensor:
         return -self
 
     # -- elementwise functions ------------------------------------------------------------
 
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         fn = _new(F.Exp)
         return _unary(fn, self, fn.forward(self.data))
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
         fn = _new(F.Log)
         return _unary(fn, self, fn.forward(self.data))
 
-    def tanh(self) -> "Tensor":
+    def tanh(self) -> Tensor:
         fn = _new(F.Tanh)
         return _unary(fn, self, fn.forward(self.data))
 
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         fn = _new(F.ReLU)
         return _unary(fn, self, fn.forward(self.data))
 
-    def sigmoid(self) -> "Tensor":
+    def sigmoid(self) -> Tensor:
         fn = _new(F.Sigmoid)
         return _unary(fn, self, fn.forward(self.data))
 
     # -- reductions -----------------------------------------------------------------------
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         axes = F.normalize_axes(axis, self.data.ndim, "sum")
         fn = _new(F.Sum)
         return _unary(fn, self, fn.forward(self.data, axes, keepdims))
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         shape = np.shape(self.data)
         axes = F.normalize_axes(axis, len(shape), "mean")
         n = 1
@@ -435,14 +448,14 @@ class Tensor:
             n *= shape[i]
         return self.sum(axes, keepdims) * (1.0 / n if n else float("nan"))
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         axes = F.normalize_axes(axis, self.data.ndim, "max")
         fn = _new(F.Max)
         return _unary(fn, self, fn.forward(self.data, axes, keepdims))
 
     # -- shapes ---------------------------------------------------------------------------
 
-    def reshape(self, *shape: Any) -> "Tensor":
+    def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         fn = _new(F.Reshape)
@@ -455,7 +468,7 @@ class Tensor:
             ) from None
         return _unary(fn, self, data)
 
-    def transpose(self, *axes: Any) -> "Tensor":
+    def transpose(self, *axes: Any) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if axes:
@@ -470,22 +483,22 @@ class Tensor:
         return _unary(fn, self, fn.forward(self.data, axes or None))
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return self.transpose()
 
-    def __getitem__(self, index: Any) -> "Tensor":
+    def __getitem__(self, index: Any) -> Tensor:
         index, advanced = _index(index)
         fn = _new(F.Index)
         return _unary(fn, self, fn.forward(self.data, index, advanced))
 
     # -- softmax --------------------------------------------------------------------------
 
-    def softmax(self, axis: int = -1) -> "Tensor":
+    def softmax(self, axis: int = -1) -> Tensor:
         (axis,) = F.normalize_axes(axis, self.data.ndim, "softmax")
         fn = _new(F.Softmax)
         return _unary(fn, self, fn.forward(self.data, axis))
 
-    def log_softmax(self, axis: int = -1) -> "Tensor":
+    def log_softmax(self, axis: int = -1) -> Tensor:
         (axis,) = F.normalize_axes(axis, self.data.ndim, "log_softmax")
         fn = _new(F.LogSoftmax)
         return _unary(fn, self, fn.forward(self.data, axis))
@@ -512,8 +525,7 @@ class Tensor:
             seed = np.array(_as_array(g), dtype=data.dtype)  # a copy: grads we own
             if seed.shape != np.shape(data):
                 raise ValueError(
-                    f"backward: gradient of shape {seed.shape} for an output of shape "
-                    f"{self.shape}"
+                    f"backward: gradient of shape {seed.shape} for an output of shape {self.shape}"
                 )
         if not self.requires_grad:
             raise RuntimeError(
@@ -624,11 +636,7 @@ def _index(index: Any) -> tuple:
                     f"got dtype {item.dtype}"
                 )
             advanced = True
-        elif not (
-            item is None
-            or item is Ellipsis
-            or isinstance(item, (slice, int, np.integer))
-        ):
+        elif not (item is None or item is Ellipsis or isinstance(item, (slice, int, np.integer))):
             raise TypeError(f"Tensor index: cannot index with {type(item).__name__}")
         out.append(item)
     return (tuple(out) if type(index) is tuple else out[0]), advanced

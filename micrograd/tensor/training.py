@@ -21,7 +21,7 @@ from micrograd.tensor import losses
 from micrograd.tensor.nn import MLP
 from micrograd.tensor.tensor import Tensor, no_grad
 
-__all__ = ["build_model", "loss_and_accuracy", "predict", "DTYPE"]
+__all__ = ["DTYPE", "build_model", "loss_and_accuracy", "predict"]
 
 # float64: the same numbers as the scalar engine. (float32 is faster for large models; this
 # job's models are small and the per-step cost is the Python work, not the arithmetic.)
