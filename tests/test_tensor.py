@@ -15,11 +15,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from micrograd import gradcheck  # noqa: E402
-from micrograd.graph import backward_order, topological_order  # noqa: E402
-from micrograd.tensor import Tensor, concatenate, linear, no_grad, stack  # noqa: E402
-from micrograd.tensor import functions as F  # noqa: E402
-from micrograd.tensor import losses as L  # noqa: E402
+from micrograd import gradcheck
+from micrograd.graph import backward_order, topological_order
+from micrograd.tensor import Tensor, concatenate, linear, no_grad, stack
+from micrograd.tensor import functions as F
+from micrograd.tensor import losses as L
 
 RNG = np.random.default_rng(1234)
 
@@ -405,9 +405,8 @@ def test_no_grad_builds_no_graph_and_restores_the_mode():
         return t * 3.0
 
     assert not evaluate(x).requires_grad
-    with pytest.raises(KeyError):
-        with no_grad():
-            raise KeyError("inside")
+    with pytest.raises(KeyError), no_grad():
+        raise KeyError("inside")
     assert (x * 1.0).requires_grad
 
 

@@ -11,13 +11,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from micrograd import losses as scalar_losses  # noqa: E402
-from micrograd import nn as scalar_nn  # noqa: E402
-from micrograd import optim  # noqa: E402
-from micrograd.engine import Value  # noqa: E402
-from micrograd.tensor import Tensor, no_grad  # noqa: E402
-from micrograd.tensor import losses as L  # noqa: E402
-from micrograd.tensor.nn import MLP, Linear, from_config  # noqa: E402
+from micrograd import losses as scalar_losses
+from micrograd import nn as scalar_nn
+from micrograd import optim
+from micrograd.engine import Value
+from micrograd.tensor import Tensor, no_grad
+from micrograd.tensor import losses as L
+from micrograd.tensor.nn import MLP, Linear, from_config
 
 
 def _scalar_grads(smlp):

@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from micrograd.train import TrainConfig, run  # noqa: E402
-from micrograd.tensor import training  # noqa: E402
-from micrograd.tensor.nn import MLP  # noqa: E402
+from micrograd.tensor import training
+from micrograd.tensor.nn import MLP
+from micrograd.train import TrainConfig, run
 
 
 def test_tensor_engine_follows_the_scalar_engine_on_the_demo_job(tmp_path):

@@ -69,7 +69,7 @@ class no_grad(contextlib.ContextDecorator):
     """`with no_grad():` (or `@no_grad()`) -- operations inside build no graph: their results
     have `requires_grad=False` and keep no references to their inputs."""
 
-    def __enter__(self) -> no_grad:
+    def __enter__(self) -> no_grad:  # noqa: PYI034
         global _grad_enabled
         self._saved = _grad_enabled
         _grad_enabled = False
