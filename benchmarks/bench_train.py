@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import median, peer_python  # noqa: E402
+from peers import median, peer_python
 
 STEPS = 100
 
@@ -41,9 +41,10 @@ def original_demo() -> dict:
     import random
 
     import numpy as np
+    from sklearn.datasets import make_moons
+
     from micrograd.engine import Value
     from micrograd.nn import MLP
-    from sklearn.datasets import make_moons
 
     np.random.seed(1337)
     random.seed(1337)
@@ -62,7 +63,7 @@ def original_demo() -> dict:
         losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]
         data_loss = sum(losses) * (1.0 / len(losses))
         alpha = 1e-4
-        reg_loss = alpha * sum((p * p for p in model.parameters()))
+        reg_loss = alpha * sum(p * p for p in model.parameters())
         total_loss = data_loss + reg_loss
         accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
         return total_loss, sum(accuracy) / len(accuracy)
@@ -75,7 +76,7 @@ def original_demo() -> dict:
         learning_rate = 1.0 - 0.9 * k / 100
         for p in model.parameters():
             p.data -= learning_rate * p.grad
-        print(f"step {k} loss {total_loss.data}, accuracy {acc*100}%", file=sys.stderr)
+        print(f"step {k} loss {total_loss.data}, accuracy {acc * 100}%", file=sys.stderr)
     t2 = time.perf_counter()
     return {
         "job_s": t2 - t0,
@@ -148,8 +149,10 @@ def main() -> None:
     def med(variant: str, key: str) -> float:
         return median([m[key] for m in results[variant]])
 
-    print(f"default train job, {STEPS} steps; medians of {args.rounds} runs of ours and "
-          f"{len(results['original'])} of the original, each in a fresh process")
+    print(
+        f"default train job, {STEPS} steps; medians of {args.rounds} runs of ours and "
+        f"{len(results['original'])} of the original, each in a fresh process"
+    )
     print(f"{'':26}{'wall (s)':>10}{'job (s)':>10}{'loop (s)':>10}{'final loss':>13}{'acc':>7}")
     for variant, label in (
         ("original", "original 0.1.0 (GC on)"),
@@ -157,17 +160,23 @@ def main() -> None:
         ("unfused", "ours, unfused"),
     ):
         if results[variant]:
-            print(f"{label:26}{med(variant, 'wall_s'):10.3f}{med(variant, 'job_s'):10.3f}"
-                  f"{med(variant, 'loop_s'):10.3f}{med(variant, 'final_loss'):13.6f}"
-                  f"{med(variant, 'accuracy'):7.2f}")
+            print(
+                f"{label:26}{med(variant, 'wall_s'):10.3f}{med(variant, 'job_s'):10.3f}"
+                f"{med(variant, 'loop_s'):10.3f}{med(variant, 'final_loss'):13.6f}"
+                f"{med(variant, 'accuracy'):7.2f}"
+            )
     if results["original"]:
         for variant in ("fused", "unfused"):
-            print(f"speed-up of ours, {variant}: "
-                  f"{med('original', 'wall_s') / med(variant, 'wall_s'):.1f}x end to end (wall), "
-                  f"{med('original', 'job_s') / med(variant, 'job_s'):.1f}x job, "
-                  f"{med('original', 'loop_s') / med(variant, 'loop_s'):.1f}x training loop")
-    print(f"fused vs unfused: {med('unfused', 'wall_s') / med('fused', 'wall_s'):.2f}x (wall), "
-          f"{med('unfused', 'loop_s') / med('fused', 'loop_s'):.2f}x (loop)")
+            print(
+                f"speed-up of ours, {variant}: "
+                f"{med('original', 'wall_s') / med(variant, 'wall_s'):.1f}x end to end (wall), "
+                f"{med('original', 'job_s') / med(variant, 'job_s'):.1f}x job, "
+                f"{med('original', 'loop_s') / med(variant, 'loop_s'):.1f}x training loop"
+            )
+    print(
+        f"fused vs unfused: {med('unfused', 'wall_s') / med('fused', 'wall_s'):.2f}x (wall), "
+        f"{med('unfused', 'loop_s') / med('fused', 'loop_s'):.2f}x (loop)"
+    )
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 USAGE_ERROR, FAILED = 2, 1
 
@@ -107,48 +107,102 @@ def _add_train(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--dataset", default=d.dataset,
-                   help="a built-in data set (moons, circles, blobs, spirals, xor, digits) or "
-                   "the path of a numeric CSV file with a header row")
+    p.add_argument(
+        "--dataset",
+        default=d.dataset,
+        help="a built-in data set (moons, circles, blobs, spirals, xor, digits) or "
+        "the path of a numeric CSV file with a header row",
+    )
     p.add_argument("--label", default=d.label, help="the label column of a CSV data set")
-    p.add_argument("--samples", type=_positive_int, default=d.n_samples,
-                   help="number of points of a generated data set")
-    p.add_argument("--noise", type=_number, default=d.noise,
-                   help="noise of a generated data set")
-    p.add_argument("--layers", type=_layers, default=d.layers,
-                   help="hidden layer sizes, comma-separated; the output layer is added (1 "
-                   "output, or one per class for cross_entropy)")
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=d.activation,
-                   help="activation of the hidden layers (the last layer is linear)")
-    p.add_argument("--init", choices=sorted(INITS), default=d.init,
-                   help="weight initialisation: uniform is the original's U(-1, 1); xavier and "
-                   "he scale with the layer widths (better for wide or deep networks)")
-    p.add_argument("--loss", choices=LOSS_NAMES, default=d.loss,
-                   help="hinge (labels +-1) and bce (0/1) for two classes; cross_entropy for "
-                   "two or more; mse on the label values")
-    p.add_argument("--optimizer", choices=sorted(optim.OPTIMIZERS), default=d.optimizer,
-                   help="optimizer")
+    p.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=d.n_samples,
+        help="number of points of a generated data set",
+    )
+    p.add_argument("--noise", type=_number, default=d.noise, help="noise of a generated data set")
+    p.add_argument(
+        "--layers",
+        type=_layers,
+        default=d.layers,
+        help="hidden layer sizes, comma-separated; the output layer is added (1 "
+        "output, or one per class for cross_entropy)",
+    )
+    p.add_argument(
+        "--activation",
+        choices=sorted(ACTIVATIONS),
+        default=d.activation,
+        help="activation of the hidden layers (the last layer is linear)",
+    )
+    p.add_argument(
+        "--init",
+        choices=sorted(INITS),
+        default=d.init,
+        help="weight initialisation: uniform is the original's U(-1, 1); xavier and "
+        "he scale with the layer widths (better for wide or deep networks)",
+    )
+    p.add_argument(
+        "--loss",
+        choices=LOSS_NAMES,
+        default=d.loss,
+        help="hinge (labels +-1) and bce (0/1) for two classes; cross_entropy for "
+        "two or more; mse on the label values",
+    )
+    p.add_argument(
+        "--optimizer", choices=sorted(optim.OPTIMIZERS), default=d.optimizer, help="optimizer"
+    )
     p.add_argument("--lr", type=_number, default=d.lr, help="initial learning rate")
-    p.add_argument("--schedule", choices=sorted(optim.SCHEDULES), default=d.schedule,
-                   help="learning-rate schedule over the steps (linear: down to 0.1 x lr)")
-    p.add_argument("--steps", type=_positive_int, default=d.steps,
-                   help="number of optimizer steps")
-    p.add_argument("--batch-size", type=_non_negative_int, default=d.batch_size,
-                   help="mini-batch size; 0 uses the whole training set at every step")
-    p.add_argument("--val-split", type=_fraction, default=d.val_split,
-                   help="fraction of the data held out to measure validation accuracy")
-    p.add_argument("--seed", type=int, default=d.seed,
-                   help="seed for data, weights and batches (same seed, same metrics)")
-    p.add_argument("--alpha", type=_number, default=d.alpha,
-                   help="L2 penalty: alpha * sum of squared parameters (0 turns it off)")
+    p.add_argument(
+        "--schedule",
+        choices=sorted(optim.SCHEDULES),
+        default=d.schedule,
+        help="learning-rate schedule over the steps (linear: down to 0.1 x lr)",
+    )
+    p.add_argument("--steps", type=_positive_int, default=d.steps, help="number of optimizer steps")
+    p.add_argument(
+        "--batch-size",
+        type=_non_negative_int,
+        default=d.batch_size,
+        help="mini-batch size; 0 uses the whole training set at every step",
+    )
+    p.add_argument(
+        "--val-split",
+        type=_fraction,
+        default=d.val_split,
+        help="fraction of the data held out to measure validation accuracy",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=d.seed,
+        help="seed for data, weights and batches (same seed, same metrics)",
+    )
+    p.add_argument(
+        "--alpha",
+        type=_number,
+        default=d.alpha,
+        help="L2 penalty: alpha * sum of squared parameters (0 turns it off)",
+    )
     p.add_argument("--out", default=d.out, help="output folder (created if needed)")
-    p.add_argument("--engine", choices=ENGINES, default=d.engine,
-                   help="scalar: micrograd Values; tensor: the numpy engine (needs numpy)")
-    p.add_argument("--no-fused", dest="fused", action="store_false",
-                   help="build the original graph of single * and + per weight instead of one "
-                   "node per neuron (same numbers, several times slower)")
-    p.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="no progress bar (it is also off when stderr is not a terminal)")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=d.engine,
+        help="scalar: micrograd Values; tensor: the numpy engine (needs numpy)",
+    )
+    p.add_argument(
+        "--no-fused",
+        dest="fused",
+        action="store_false",
+        help="build the original graph of single * and + per weight instead of one "
+        "node per neuron (same numbers, several times slower)",
+    )
+    p.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar (it is also off when stderr is not a terminal)",
+    )
     p.set_defaults(func=_run_train)
 
 
@@ -165,8 +219,11 @@ def _add_predict(subparsers) -> None:
     )
     p.add_argument("--model", required=True, help="a model.json written by 'micrograd train'")
     p.add_argument("--data", required=True, help="a numeric CSV file with a header row")
-    p.add_argument("--label", default=None,
-                   help="the label column (default: the one the model was trained with)")
+    p.add_argument(
+        "--label",
+        default=None,
+        help="the label column (default: the one the model was trained with)",
+    )
     p.add_argument("--out", default=None, help="write predictions to this CSV file")
     p.set_defaults(func=_run_predict)
 
@@ -231,11 +288,25 @@ def _run_train(args: argparse.Namespace) -> int:
     from micrograd.train import TrainConfig, run
 
     config = TrainConfig(
-        dataset=args.dataset, label=args.label, n_samples=args.samples, noise=args.noise,
-        layers=args.layers, activation=args.activation, init=args.init, loss=args.loss,
-        optimizer=args.optimizer, lr=args.lr, schedule=args.schedule, steps=args.steps,
-        batch_size=args.batch_size, val_split=args.val_split, seed=args.seed,
-        alpha=args.alpha, out=args.out, engine=args.engine, fused=args.fused,
+        dataset=args.dataset,
+        label=args.label,
+        n_samples=args.samples,
+        noise=args.noise,
+        layers=args.layers,
+        activation=args.activation,
+        init=args.init,
+        loss=args.loss,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        schedule=args.schedule,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        val_split=args.val_split,
+        seed=args.seed,
+        alpha=args.alpha,
+        out=args.out,
+        engine=args.engine,
+        fused=args.fused,
     )
 
     def job() -> int:
@@ -326,8 +397,10 @@ def _predict(args: argparse.Namespace) -> int:
         else:
             truth = [classes.index(v) if classes else v for v in y] if classes else y
             if any(t not in range(max(n_outputs, 2)) for t in truth):
-                raise ValueError(f"{args.data}: labels in column {label!r} are not classes "
-                                 f"this model knows ({classes or list(range(max(n_outputs, 2)))})")
+                raise ValueError(
+                    f"{args.data}: labels in column {label!r} are not classes "
+                    f"this model knows ({classes or list(range(max(n_outputs, 2)))})"
+                )
             acc = accuracy(outputs, _targets(truth, loss), loss)
             summary += f", accuracy {acc:.1%}"
     if args.out:
@@ -342,7 +415,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _targets(truth: list, loss: str) -> list:
     from micrograd.train import targets_for_loss
 
-    return targets_for_loss(truth, loss, 0)
+    return targets_for_loss(truth, loss)
 
 
 def _n_outputs(model) -> int:

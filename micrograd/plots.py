@@ -12,9 +12,10 @@ Used by `micrograd/train.py`.
 from __future__ import annotations
 
 import io
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
-__all__ = ["decision_boundary_png", "curves_png"]
+__all__ = ["curves_png", "decision_boundary_png"]
 
 # Colour-blind-friendly class colours (Okabe-Ito), cycled for many classes.
 _COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -83,8 +84,15 @@ def decision_boundary_png(
     for c in range(n_classes):
         sel = y == c
         if sel.any():
-            ax.scatter(X[sel, 0], X[sel, 1], s=28, c=colors[c], edgecolors="k", linewidths=0.5,
-                       label=f"class {c}")
+            ax.scatter(
+                X[sel, 0],
+                X[sel, 1],
+                s=28,
+                c=colors[c],
+                edgecolors="k",
+                linewidths=0.5,
+                label=f"class {c}",
+            )
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
     ax.set_xlabel("x0")

@@ -32,11 +32,11 @@ from typing import Any
 __all__ = [
     "FORMAT",
     "VERSION",
-    "save_model",
-    "load_model",
-    "load_checkpoint",
-    "model_to_json",
     "atomic_write",
+    "load_checkpoint",
+    "load_model",
+    "model_to_json",
+    "save_model",
 ]
 
 FORMAT = "micrograd-model"
@@ -85,7 +85,9 @@ def model_to_json(model: Any, metadata: dict | None = None) -> str:
     try:
         return json.dumps(document, indent=1, allow_nan=False) + "\n"
     except (TypeError, ValueError) as e:
-        raise ValueError(f"save_model: the metadata or architecture is not JSON-able: {e}") from None
+        raise ValueError(
+            f"save_model: the metadata or architecture is not JSON-able: {e}"
+        ) from None
 
 
 def atomic_write(path: str | os.PathLike, content: bytes) -> None:
@@ -162,12 +164,10 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Any, dict]:
     except ValueError as e:
         raise bad(f"corrupt model file: {e}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise bad(f"not a micrograd model file (no \"format\": \"{FORMAT}\" entry)")
+        raise bad(f'not a micrograd model file (no "format": "{FORMAT}" entry)')
     version = document.get("version")
     if version != VERSION:
-        raise bad(
-            f"model file format version {version!r}; this micrograd reads version {VERSION}"
-        )
+        raise bad(f"model file format version {version!r}; this micrograd reads version {VERSION}")
     for key in ("engine", "architecture", "parameters"):
         if key not in document:
             raise bad(f"corrupt model file: the {key!r} entry is missing")

@@ -49,22 +49,23 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 __all__ = [
-    "TrainConfig",
-    "ConfigError",
-    "TrainingError",
-    "ScalarEngine",
-    "LOSS_NAMES",
     "ENGINES",
+    "LOSS_NAMES",
+    "ConfigError",
+    "ScalarEngine",
+    "TrainConfig",
+    "TrainingError",
+    "accuracy",
+    "decide",
     "get_engine",
     "load_data",
-    "targets_for_loss",
-    "decide",
-    "accuracy",
     "run",
+    "targets_for_loss",
 ]
 
 # The losses the job knows, and the label form each one trains on (see `targets_for_loss`).
@@ -136,8 +137,9 @@ class ScalarEngine:
         from micrograd import losses
 
         outputs = [model(row) for row in Xb]
-        data_loss = _LOSS_FUNCTIONS[config.loss](losses)(outputs, yb)
-        total = data_loss + losses.l2(model.parameters(), config.alpha) if config.alpha else data_loss
+        total = losses.LOSSES[config.loss](outputs, yb)
+        if config.alpha:
+            total = total + losses.l2(model.parameters(), config.alpha)  # the demo's order
         if config.loss == "cross_entropy":
             values = [[v.data for v in row] for row in outputs]
         else:
@@ -231,18 +233,10 @@ def _sigmoid(x: float) -> float:
 
 
 _FLOAT_ACTIVATIONS = {
-    "relu": lambda x: 0 if x < 0 else x,
+    "relu": lambda x: max(x, 0),
     "linear": lambda x: x,
     "tanh": math.tanh,
     "sigmoid": _sigmoid,
-}
-
-
-_LOSS_FUNCTIONS = {
-    "hinge": lambda m: m.hinge,
-    "bce": lambda m: m.binary_cross_entropy_with_logits,
-    "cross_entropy": lambda m: m.cross_entropy,
-    "mse": lambda m: m.mse,
 }
 
 
@@ -264,7 +258,7 @@ def get_engine(name: str):
 # -- labels, decisions, accuracy ------------------------------------------------------------
 
 
-def targets_for_loss(y: Sequence, loss: str, n_classes: int) -> list:
+def targets_for_loss(y: Sequence, loss: str) -> list:
     """The labels (class indices 0..K-1, or numbers for "mse") in the form `loss` trains on."""
     if loss == "hinge":
         return [1 if c == 1 else -1 for c in y]
@@ -293,7 +287,7 @@ def decide(outputs: Any, loss: str, n_classes: int | None = None) -> list:
 
 def _nearest(s: float) -> int | None:
     """The nearest whole number (halves round up); None for NaN or an infinity."""
-    return int(math.floor(s + 0.5)) if math.isfinite(s) else None
+    return math.floor(s + 0.5) if math.isfinite(s) else None
 
 
 def _scalar(s: Any) -> float:
@@ -372,7 +366,11 @@ def load_data(config: TrainConfig) -> Data:
         index = {v: i for i, v in enumerate(classes)}
         classes = [int(v) for v in classes]
         return Data(
-            name, X, [index[v] for v in y], feature_names=list(features), classes=classes,
+            name,
+            X,
+            [index[v] for v in y],
+            feature_names=list(features),
+            classes=classes,
             n_classes=len(classes),
         )
     known = ", ".join(sorted([*datasets.DATASETS, "digits"]))
@@ -418,9 +416,13 @@ def _check_config(config: TrainConfig) -> None:
         raise ConfigError(f"steps must be a whole number >= 1, got {config.steps!r}")
     if not (isinstance(config.lr, (int, float)) and math.isfinite(config.lr) and config.lr > 0):
         raise ConfigError(f"learning rate must be a finite number > 0, got {config.lr!r}")
-    if not (isinstance(config.alpha, (int, float)) and math.isfinite(config.alpha) and config.alpha >= 0):
+    if not (
+        isinstance(config.alpha, (int, float)) and math.isfinite(config.alpha) and config.alpha >= 0
+    ):
         raise ConfigError(f"alpha (L2) must be a finite number >= 0, got {config.alpha!r}")
-    if config.batch_size is not None and (not isinstance(config.batch_size, int) or config.batch_size < 0):
+    if config.batch_size is not None and (
+        not isinstance(config.batch_size, int) or config.batch_size < 0
+    ):
         raise ConfigError(f"batch size must be a whole number >= 0, got {config.batch_size!r}")
     if not (0 <= config.val_split < 1):
         raise ConfigError(f"validation split must be in [0, 1), got {config.val_split!r}")
@@ -502,7 +504,7 @@ def run(config: TrainConfig | None = None, progress: bool = True) -> dict:
                 f"validation split {config.val_split} leaves an empty train or validation set "
                 f"of {len(data.X)} samples"
             )
-    targets = targets_for_loss(y, config.loss, data.n_classes)
+    targets = targets_for_loss(y, config.loss)
 
     # 2. model: seeded here, as the demo seeds `random` just before building it
     random.seed(config.seed)
@@ -558,7 +560,7 @@ def run(config: TrainConfig | None = None, progress: bool = True) -> dict:
 
     # 5. evaluate the trained model
     def evaluate(Xs: list, ys: list) -> float:
-        return accuracy(engine.predict(model, Xs), targets_for_loss(ys, config.loss, 0), config.loss)
+        return accuracy(engine.predict(model, Xs), targets_for_loss(ys, config.loss), config.loss)
 
     metrics: dict[str, Any] = {
         "final_loss": history["loss"][-1],
@@ -605,19 +607,24 @@ def _write_outputs(config, engine, model, data, X, y, metrics, t_start, train_se
 
     files: dict[str, bytes] = {}
     files["curves.png"] = plots.curves_png(
-        metrics["history"]["loss"], metrics["history"]["accuracy"],
+        metrics["history"]["loss"],
+        metrics["history"]["accuracy"],
         title=f"{data.name}: loss and accuracy per step",
     )
     if len(X[0]) == 2:
         outputs = _grid_outputs(engine, model)
         score = None
         if config.loss in _BINARY_LOSSES:  # one score, class 1 where > 0: a smooth boundary
+
             def score(points):
                 out = outputs(points)
                 return [_scalar(s) for s in (out.tolist() if hasattr(out, "tolist") else out)]
+
         files["decision_boundary.png"] = plots.decision_boundary_png(
             lambda points: decide(outputs(points), config.loss, data.n_classes or None),
-            X, y, title=f"{data.name}: train accuracy {metrics['train_accuracy']:.0%}",
+            X,
+            y,
+            title=f"{data.name}: train accuracy {metrics['train_accuracy']:.0%}",
             score=score,
         )
     metadata = {

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +24,11 @@ def cli(*args: str, cwd=None, timeout=120) -> subprocess.CompletedProcess:
     """`python -m micrograd ARGS` in a fresh process (stderr is not a terminal: no bar)."""
     return subprocess.run(
         [sys.executable, "-m", "micrograd", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=timeout,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -47,7 +52,7 @@ def blobs_csv(path, n_classes=2, n=40, seed=3) -> str:
 def folder_state(folder) -> dict:
     if not os.path.exists(folder):
         return {}
-    return {n: open(os.path.join(folder, n), "rb").read() for n in sorted(os.listdir(folder))}
+    return {n: Path(folder, n).read_bytes() for n in sorted(os.listdir(folder))}
 
 
 # -- the default job ------------------------------------------------------------------------
@@ -78,7 +83,10 @@ def test_default_job_writes_valid_files(default_run):
     Image = pytest.importorskip("PIL.Image")
     _, out = default_run
     assert sorted(os.listdir(out)) == [
-        "curves.png", "decision_boundary.png", "metrics.json", "model.json"
+        "curves.png",
+        "decision_boundary.png",
+        "metrics.json",
+        "model.json",
     ]
     for name in ("curves.png", "decision_boundary.png"):
         data = (out / name).read_bytes()
@@ -115,15 +123,40 @@ def test_same_seed_twice_gives_identical_metrics(default_run, tmp_path):
 
 def test_in_process_train_with_flags(tmp_path, capsys):
     out = tmp_path / "o"
-    code = main(["train", *SMALL, "--dataset", "circles", "--optimizer", "adam", "--lr", "0.05",
-                 "--schedule", "cosine", "--batch-size", "10", "--val-split", "0.25",
-                 "--activation", "tanh", "--seed", "3", "--out", str(out)])
+    code = main(
+        [
+            "train",
+            *SMALL,
+            "--dataset",
+            "circles",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--schedule",
+            "cosine",
+            "--batch-size",
+            "10",
+            "--val-split",
+            "0.25",
+            "--activation",
+            "tanh",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     metrics = json.loads((out / "metrics.json").read_text())
     cfg = metrics["config"]
     assert (cfg["dataset"], cfg["optimizer"], cfg["schedule"], cfg["batch_size"]) == (
-        "circles", "adam", "cosine", 10)
+        "circles",
+        "adam",
+        "cosine",
+        10,
+    )
     assert (cfg["activation"], cfg["seed"], cfg["val_split"]) == ("tanh", 3, 0.25)
     assert "val_accuracy" in metrics
     assert "val accuracy" in captured.out
@@ -138,13 +171,29 @@ def test_no_fused_flag(tmp_path):
 def test_predict_scores_a_csv_and_reports_accuracy(tmp_path, capsys):
     data = blobs_csv(tmp_path / "train.csv")
     out = tmp_path / "run"
-    assert main(["train", "--dataset", data, "--steps", "40", "--layers", "8", "--no-progress",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                data,
+                "--steps",
+                "40",
+                "--layers",
+                "8",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     trained = json.loads((out / "metrics.json").read_text())
     capsys.readouterr()
     preds = tmp_path / "preds.csv"
-    code = main(["predict", "--model", str(out / "model.json"), "--data", data,
-                 "--out", str(preds)])
+    code = main(
+        ["predict", "--model", str(out / "model.json"), "--data", data, "--out", str(preds)]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert f"accuracy {trained['train_accuracy']:.1%}" in captured.out
@@ -164,9 +213,33 @@ def test_predict_with_a_tensor_engine_model(tmp_path, capsys):
     pytest.importorskip("micrograd.tensor.training")
     data = blobs_csv(tmp_path / "train.csv", n_classes=3, n=60)
     out = tmp_path / "run"
-    assert main(["train", "--dataset", data, "--engine", "tensor", "--loss", "cross_entropy",
-                 "--optimizer", "adam", "--lr", "0.05", "--steps", "60", "--layers", "8",
-                 "--init", "he", "--no-progress", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                data,
+                "--engine",
+                "tensor",
+                "--loss",
+                "cross_entropy",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.05",
+                "--steps",
+                "60",
+                "--layers",
+                "8",
+                "--init",
+                "he",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     trained = json.loads((out / "metrics.json").read_text())
     assert json.loads((out / "model.json").read_text())["engine"] == "tensor"
     capsys.readouterr()
@@ -180,8 +253,23 @@ def test_predict_with_a_tensor_engine_model(tmp_path, capsys):
 def test_predict_without_labels_writes_csv_to_stdout(tmp_path, capsys):
     data = blobs_csv(tmp_path / "train.csv")
     out = tmp_path / "run"
-    assert main(["train", "--dataset", data, "--steps", "5", "--layers", "4", "--no-progress",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                data,
+                "--steps",
+                "5",
+                "--layers",
+                "4",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     unlabelled = write_csv(tmp_path / "new.csv", ["b", "a"], [["0.1", "0.2"], ["-2.0", "3.0"]])
     capsys.readouterr()
     assert main(["predict", "--model", str(out / "model.json"), "--data", unlabelled]) == 0
@@ -210,17 +298,35 @@ def test_help_does_not_import_heavy_libraries():
         "import sys; from micrograd.cli import build_parser; build_parser(); "
         "print(sorted(m for m in ('numpy', 'matplotlib', 'tqdm', 'graphviz') if m in sys.modules))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.stdout.strip() == "[]", proc.stderr
 
 
 def test_train_help_explains_every_flag(capsys):
     assert main(["train", "--help"]) == 0
     text = capsys.readouterr().out
-    for flag in ("--dataset", "--label", "--samples", "--noise", "--layers", "--activation", "--init",
-                 "--loss", "--optimizer", "--lr", "--schedule", "--steps", "--batch-size",
-                 "--val-split", "--seed", "--alpha", "--out", "--engine", "--no-fused",
-                 "--no-progress"):
+    for flag in (
+        "--dataset",
+        "--label",
+        "--samples",
+        "--noise",
+        "--layers",
+        "--activation",
+        "--init",
+        "--loss",
+        "--optimizer",
+        "--lr",
+        "--schedule",
+        "--steps",
+        "--batch-size",
+        "--val-split",
+        "--seed",
+        "--alpha",
+        "--out",
+        "--engine",
+        "--no-fused",
+        "--no-progress",
+    ):
         assert flag in text
     assert "default: moons" in text
 
@@ -229,7 +335,7 @@ def test_console_script_is_installed():
     exe = shutil.which("micrograd")
     if exe is None:
         pytest.skip("the micrograd console script is not on PATH")
-    proc = subprocess.run([exe, "predict", "--help"], capture_output=True, text=True)
+    proc = subprocess.run([exe, "predict", "--help"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and "--model" in proc.stdout
 
 
@@ -255,7 +361,9 @@ ERROR_CASES = {
     "missing csv": (lambda t: ["--dataset", str(t / "missing.csv")], 1, "no such file"),
     "malformed csv": (lambda t: ["--dataset", bad_csv(t)], 1, "line 3"),
     "labels do not fit": (
-        lambda t: ["--dataset", blobs_csv(t / "three.csv", n_classes=3)], 1, "exactly 2 classes"
+        lambda t: ["--dataset", blobs_csv(t / "three.csv", n_classes=3)],
+        1,
+        "exactly 2 classes",
     ),
     "nan loss": (nan_args, 1, "loss became"),
 }
@@ -313,8 +421,23 @@ def test_predict_with_a_bad_model_file(tmp_path, capsys, content):
 def test_predict_with_missing_feature_columns(tmp_path, capsys):
     data = blobs_csv(tmp_path / "train.csv")
     out = tmp_path / "run"
-    assert main(["train", "--dataset", data, "--steps", "3", "--layers", "4", "--no-progress",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                data,
+                "--steps",
+                "3",
+                "--layers",
+                "4",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     other = write_csv(tmp_path / "other.csv", ["a", "c"], [["1", "2"]])
     capsys.readouterr()
     assert main(["predict", "--model", str(out / "model.json"), "--data", other]) == 1
@@ -334,8 +457,23 @@ def test_no_command_prints_help_and_fails(capsys):
 def test_predict_on_a_bad_unlabelled_csv(tmp_path, capsys, content, message):
     data = blobs_csv(tmp_path / "train.csv")
     out = tmp_path / "run"
-    assert main(["train", "--dataset", data, "--steps", "2", "--layers", "4", "--no-progress",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                data,
+                "--steps",
+                "2",
+                "--layers",
+                "4",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     bad = tmp_path / "new.csv"
     bad.write_text(content)
     capsys.readouterr()

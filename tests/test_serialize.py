@@ -193,7 +193,8 @@ BAD_FILES = {
     "other version": (lambda t: edited(t, _set("version", 2)), "version 2"),
     "no architecture": (lambda t: edited(t, lambda d: d.pop("architecture")), "architecture"),
     "bad architecture": (
-        lambda t: edited(t, lambda d: d["architecture"].__setitem__("nouts", "x")), "architecture"
+        lambda t: edited(t, lambda d: d["architecture"].__setitem__("nouts", "x")),
+        "architecture",
     ),
     "unknown engine": (lambda t: edited(t, _set("engine", "gpu")), "engine"),
     "missing parameter": (lambda t: edited(t, lambda d: d["parameters"].pop()), "parameters"),

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import random
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ from micrograd.train import ConfigError, ScalarEngine, TrainConfig, TrainingErro
 
 def small(tmp_path, **kw) -> TrainConfig:
     """A quick job: fewer samples and steps than the demo where the defaults are not the point."""
-    base = dict(n_samples=40, steps=15, layers=(8,), out=str(tmp_path / "out"))
+    base = {"n_samples": 40, "steps": 15, "layers": (8,), "out": str(tmp_path / "out")}
     base.update(kw)
     return TrainConfig(**base)
 
@@ -45,7 +46,7 @@ def three_class_csv(path) -> str:
 def folder_state(folder) -> dict:
     if not os.path.exists(folder):
         return {}
-    return {n: open(os.path.join(folder, n), "rb").read() for n in sorted(os.listdir(folder))}
+    return {n: Path(folder, n).read_bytes() for n in sorted(os.listdir(folder))}
 
 
 # -- the default job is the original demo ---------------------------------------------------
@@ -63,7 +64,7 @@ def demo_loop(X, y, steps):
         scores = list(map(model, inputs))
         losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
         data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = 1e-4 * sum((p * p for p in model.parameters()))
+        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
         total_loss = data_loss + reg_loss
         accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
         acc = sum(accuracy) / len(accuracy)
@@ -102,7 +103,8 @@ def test_original_demo_numbers_on_scikit_learn_moons(tmp_path):
     np.random.seed(1337)
     X, y = datasets.make_moons(n_samples=100, noise=0.1)
     path = write_csv(
-        tmp_path / "moons.csv", ["x0", "x1", "label"],
+        tmp_path / "moons.csv",
+        ["x0", "x1", "label"],
         [[repr(float(a)), repr(float(b)), int(c)] for (a, b), c in zip(X, y)],
     )
     m = run(TrainConfig(dataset=path, out=str(tmp_path / "out")), progress=False)
@@ -126,7 +128,9 @@ def test_same_seed_gives_identical_metrics_files(tmp_path):
         metrics["config"].pop("out")
         files.append(metrics)
     assert files[0] == files[1]
-    assert (tmp_path / "a" / "model.json").read_bytes() == (tmp_path / "b" / "model.json").read_bytes()
+    assert (tmp_path / "a" / "model.json").read_bytes() == (
+        tmp_path / "b" / "model.json"
+    ).read_bytes()
 
 
 def test_different_seed_gives_different_run(tmp_path):
@@ -153,7 +157,10 @@ def test_outputs_are_written_and_valid(tmp_path):
     metrics = run(cfg, progress=False)
     out = cfg.out
     assert sorted(os.listdir(out)) == [
-        "curves.png", "decision_boundary.png", "metrics.json", "model.json"
+        "curves.png",
+        "decision_boundary.png",
+        "metrics.json",
+        "model.json",
     ]
     for name in ("curves.png", "decision_boundary.png"):
         with open(os.path.join(out, name), "rb") as f:
@@ -163,7 +170,7 @@ def test_outputs_are_written_and_valid(tmp_path):
             assert im.width > 300 and im.height > 300
             # Not a blank picture: a plot has many colours.
             assert len(im.convert("RGB").getcolors(1 << 20)) > 20
-    saved = json.loads(open(os.path.join(out, "metrics.json")).read())
+    saved = json.loads(Path(out, "metrics.json").read_text())
     for key in ("final_loss", "train_accuracy", "val_accuracy", "steps", "seed", "config"):
         assert key in saved
     assert saved["steps"] == 15 and saved["seed"] == 1337
@@ -207,8 +214,10 @@ def test_nan_loss_stops_with_clear_error_and_writes_nothing(tmp_path):
     (out / "old.txt").write_text("previous run")
     before = folder_state(out)
     with pytest.raises(TrainingError, match=r"loss became (nan|inf)"):
-        run(small(tmp_path, out=str(out), loss="mse", lr=1e6, schedule="constant", steps=60),
-            progress=False)
+        run(
+            small(tmp_path, out=str(out), loss="mse", lr=1e6, schedule="constant", steps=60),
+            progress=False,
+        )
     assert folder_state(out) == before
 
 
@@ -238,8 +247,16 @@ def test_binary_losses_refuse_three_classes(tmp_path):
 
 def test_cross_entropy_on_three_classes(tmp_path):
     path = three_class_csv(tmp_path / "three.csv")
-    cfg = small(tmp_path, dataset=path, loss="cross_entropy", optimizer="adam", lr=0.05,
-                schedule="constant", steps=60, alpha=0)
+    cfg = small(
+        tmp_path,
+        dataset=path,
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=0.05,
+        schedule="constant",
+        steps=60,
+        alpha=0,
+    )
     m = run(cfg, progress=False)
     assert m["n_classes"] == 3
     assert m["train_accuracy"] > 0.9  # three well-separated blobs
@@ -268,25 +285,36 @@ def test_non_integer_labels_need_mse(tmp_path):
 def test_mse_regression_on_numbers(tmp_path):
     rows = [[repr(x / 10), repr(0.5 * x / 10)] for x in range(-10, 11)]
     path = write_csv(tmp_path / "lin.csv", ["x", "label"], rows)
-    m = run(small(tmp_path, dataset=path, loss="mse", optimizer="adam", lr=0.02, alpha=0,
-                  schedule="constant", steps=80), progress=False)
+    m = run(
+        small(
+            tmp_path,
+            dataset=path,
+            loss="mse",
+            optimizer="adam",
+            lr=0.02,
+            alpha=0,
+            schedule="constant",
+            steps=80,
+        ),
+        progress=False,
+    )
     assert m["final_loss"] < m["history"]["loss"][0] / 10
 
 
 @pytest.mark.parametrize(
     "change, message",
     [
-        (dict(dataset="nope"), "unknown data set 'nope'"),
-        (dict(loss="huber"), "unknown loss"),
-        (dict(optimizer="lbfgs"), "unknown optimizer"),
-        (dict(schedule="warm"), "unknown schedule"),
-        (dict(engine="gpu"), "unknown engine"),
-        (dict(steps=0), "steps"),
-        (dict(lr=float("nan")), "learning rate"),
-        (dict(lr=-1.0), "learning rate"),
-        (dict(val_split=1.0), "validation split"),
-        (dict(layers=()), "layers"),
-        (dict(batch_size=-3), "batch size"),
+        ({"dataset": "nope"}, "unknown data set 'nope'"),
+        ({"loss": "huber"}, "unknown loss"),
+        ({"optimizer": "lbfgs"}, "unknown optimizer"),
+        ({"schedule": "warm"}, "unknown schedule"),
+        ({"engine": "gpu"}, "unknown engine"),
+        ({"steps": 0}, "steps"),
+        ({"lr": float("nan")}, "learning rate"),
+        ({"lr": -1.0}, "learning rate"),
+        ({"val_split": 1.0}, "validation split"),
+        ({"layers": ()}, "layers"),
+        ({"batch_size": -3}, "batch size"),
     ],
 )
 def test_bad_config_is_a_config_error(tmp_path, change, message):
@@ -339,8 +367,8 @@ def test_decide_and_accuracy():
     assert train.accuracy([0.5, -0.1, 0.2], [1, -1, -1], "hinge") == 2 / 3
     assert train.accuracy([0.5, -0.1, 0.2], [1, 0, 0], "bce") == 2 / 3
     assert train.accuracy([[0.0, 1.0], [3.0, 1.0]], [1, 1], "cross_entropy") == 0.5
-    assert train.targets_for_loss([0, 1, 1], "hinge", 2) == [-1, 1, 1]
-    assert train.targets_for_loss([0, 1, 1], "bce", 2) == [0, 1, 1]
+    assert train.targets_for_loss([0, 1, 1], "hinge") == [-1, 1, 1]
+    assert train.targets_for_loss([0, 1, 1], "bce") == [0, 1, 1]
 
 
 def test_tensor_engine_runs_the_same_job(tmp_path):
