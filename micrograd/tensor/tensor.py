@@ -103,7 +103,9 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         try:
             arr = np.array(data, dtype=np.float64 if dtype is None else dtype)
         except (ValueError, TypeError) as err:
-            raise TypeError(f"Tensor: data must be a number or a (nested) list of numbers: {err}")
+            raise TypeError(
+                f"Tensor: data must be a number or a (nested) list of numbers: {err}"
+            ) from None
         return arr
     raise TypeError(
         f"Tensor: data must be a number, a list of numbers or a numpy array, "
