@@ -49,7 +49,7 @@ def test_digits_from_the_command_line_reaches_95_percent(tmp_path):
         sys.executable, "-m", "micrograd", "train", "--engine", "tensor", "--dataset", "digits",
         "--loss", "cross_entropy", "--optimizer", "adam", "--lr", "0.001",
         "--schedule", "constant", "--batch-size", "64", "--layers", "128,64",
-        "--activation", "sigmoid", "--steps", "2000", "--alpha", "0", "--no-progress",
+        "--init", "he", "--steps", "1000", "--alpha", "0", "--no-progress",
         "--out", str(out),
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
