@@ -12,6 +12,8 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
@@ -494,3 +496,43 @@ def test_repr_and_helpers():
     assert Tensor(2.5).item() == 2.5
     d = t.detach()
     assert d.data is t.data and not d.requires_grad
+
+
+# -- broadcasting, on random shape pairs ---------------------------------------------------------
+
+
+@st.composite
+def broadcastable_shapes(draw):
+    """Two shapes numpy can broadcast: a common shape, each side dropping leading axes and
+    setting some lengths to 1."""
+    full = draw(st.lists(st.integers(1, 3), min_size=0, max_size=4))
+    sides = []
+    for _ in range(2):
+        keep = draw(st.integers(0, len(full)))
+        shape = [n if not draw(st.booleans()) else 1 for n in full[len(full) - keep :]]
+        sides.append(tuple(shape))
+    return sides
+
+
+@settings(max_examples=60, deadline=None)
+@given(shapes=broadcastable_shapes(), op=st.sampled_from(["+", "-", "*", "/", "**"]))
+def test_broadcast_gradients_match_torch_on_random_shapes(shapes, op):
+    rng = np.random.default_rng(abs(hash((tuple(shapes), op))) % 2**32)
+    a = rng.uniform(0.5, 2.0, size=shapes[0])
+    b = rng.uniform(0.5, 2.0, size=shapes[1])
+    fns = {
+        "+": lambda x, y: x + y,
+        "-": lambda x, y: x - y,
+        "*": lambda x, y: x * y,
+        "/": lambda x, y: x / y,
+        "**": lambda x, y: x**y,
+    }
+    ta, tb = Tensor(a.copy()), Tensor(b.copy())
+    out = fns[op](ta, tb)
+    w = _weights(out.shape)
+    (out * Tensor(w, requires_grad=False)).sum().backward()
+    xa, xb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (fns[op](xa, xb) * torch.from_numpy(w)).sum().backward()
+    assert ta.grad.shape == a.shape and tb.grad.shape == b.shape
+    np.testing.assert_allclose(ta.grad, xa.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(tb.grad, xb.grad.numpy(), rtol=1e-10, atol=1e-12)
