@@ -162,7 +162,7 @@ def _ours(name, arrays):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradient_matches_torch(name):
-    fn, tfn, arrays = CASES[name]
+    _, tfn, arrays = CASES[name]
     ts, out, w = _ours(name, arrays)
     (out * Tensor(w, requires_grad=False)).sum().backward()
     tts = [torch.tensor(a, requires_grad=True) for a in arrays]
