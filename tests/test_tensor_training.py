@@ -21,7 +21,7 @@ from micrograd.train import TrainConfig, run
 def test_tensor_engine_follows_the_scalar_engine_on_the_demo_job(tmp_path):
     """Same config, same initial weights (drawn from the same seeded `random`): float64 tensors
     must give the scalar engine's losses step by step, up to rounding."""
-    common = dict(steps=15, out=str(tmp_path / "x"))
+    common = {"steps": 15, "out": str(tmp_path / "x")}
     scalar = run(TrainConfig(engine="scalar", **common), progress=False)
     common["out"] = str(tmp_path / "y")
     tensor = run(TrainConfig(engine="tensor", **common), progress=False)
