@@ -52,7 +52,7 @@ def test_digits_from_the_command_line_reaches_95_percent(tmp_path):
         "--init", "he", "--steps", "1000", "--alpha", "0", "--no-progress",
         "--out", str(out),
     ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= 0.95
