@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import importlib.util
 import inspect
 import math
 import os
@@ -488,6 +489,11 @@ def run(config: TrainConfig | None = None, progress: bool = True) -> dict:
     t_start = time.perf_counter()
     _check_config(config)
     check_writable(config.out)  # before training, so that a long run is not wasted
+    for package in ("numpy", "matplotlib"):  # the pictures need them; found, not yet imported
+        if importlib.util.find_spec(package) is None:
+            raise ImportError(
+                f"the training job's plots need {package}: pip install 'micrograd[train]'"
+            )
     engine = get_engine(config.engine)
 
     # 1. data

@@ -500,3 +500,21 @@ def test_readme_digits_command_reaches_95_percent_test_accuracy(tmp_path):
     assert metrics["test_accuracy"] >= 0.95
     assert metrics["n_classes"] == 10 and metrics["steps"] == 460
     assert "test accuracy" in proc.stdout
+
+
+def test_missing_matplotlib_is_reported_before_training(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    from micrograd import train
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real_find_spec(name, *a),
+    )
+    monkeypatch.setattr(train, "load_data", lambda c: pytest.fail("trained without matplotlib"))
+    assert main(["train", *SMALL, "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "matplotlib" in err[0] and "pip install" in err[0]
+    assert not (tmp_path / "o").exists()
