@@ -27,15 +27,16 @@ __all__ = ["DTYPE", "build_model", "loss_and_accuracy", "predict"]
 # job's models are small and the per-step cost is the Python work, not the arithmetic.)
 DTYPE = np.float64
 
-# The last batch converted to an array, kept with the list it came from: in full-batch training
-# the loop passes the same list at every step, and converting it once is enough.
+# The last training batch converted to an array, kept with the list it came from: in full-batch
+# training the loop passes the same (never modified) list at every step, and converting it once
+# is enough. Only `loss_and_accuracy` uses it; `predict` always converts.
 _last_batch: list = [None, None]
 
 
-def _array(rows: Any) -> np.ndarray:
+def _array(rows: Any, cache: bool = False) -> np.ndarray:
     if isinstance(rows, np.ndarray):
         return rows.astype(DTYPE, copy=False)
-    if _last_batch[0] is rows:
+    if cache and _last_batch[0] is rows:
         return _last_batch[1]
     try:
         arr = np.asarray(rows, dtype=DTYPE)
@@ -43,7 +44,8 @@ def _array(rows: Any) -> np.ndarray:
         raise ValueError(f"tensor engine: the batch is not a table of numbers: {e}") from None
     if arr.ndim != 2:
         raise ValueError(f"tensor engine: expected a batch of rows (n, features), got {arr.shape}")
-    _last_batch[0], _last_batch[1] = rows, arr
+    if cache:
+        _last_batch[0], _last_batch[1] = rows, arr
     return arr
 
 
@@ -90,7 +92,7 @@ def _batch_accuracy(out: np.ndarray, y: np.ndarray, loss: str) -> float:
 
 def loss_and_accuracy(model: MLP, Xb: Any, yb: Any, config: Any) -> tuple:
     """The forward pass on one batch: (loss Tensor, batch accuracy)."""
-    X = _array(Xb)
+    X = _array(Xb, cache=True)
     y = np.asarray(yb)
     out = model(Tensor(X, requires_grad=False))
     loss = losses.LOSSES[config.loss](out, y)
