@@ -24,7 +24,7 @@ import math
 import numbers
 import os
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Callable
 
 __all__ = [
@@ -68,7 +68,8 @@ def _rng(seed: object, owner: str) -> random.Random:
     """A private generator: the global `random` state is left alone."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise TypeError(f"{owner}: seed must be an int or None, got {type(seed).__name__}")
-    return random.Random(seed)
+    # int(): random.Random refuses numpy integers (only int, float, str, bytes are seeds)
+    return random.Random(None if seed is None else int(seed))
 
 
 def _linspace(start: float, stop: float, n: int, endpoint: bool = True) -> list[float]:
@@ -145,14 +146,36 @@ def make_blobs(
         d = _count(n_features, "n_features", "make_blobs")
         points_c = [[rng.uniform(-10.0, 10.0) for _ in range(d)] for _ in range(k)]
     else:
-        points_c = [[float(c) for c in center] for center in centers]
-        if not points_c or len({len(c) for c in points_c}) != 1 or not points_c[0]:
-            raise ValueError("make_blobs: centers must be a count or a list of equal-length points")
+        points_c = _points(centers, "make_blobs")
     points, labels = [], []
     for j, (center, m) in enumerate(zip(points_c, _split_evenly(n, len(points_c)))):
         points += [list(center) for _ in range(m)]
         labels += [j] * m
     return _shuffled_with_noise(points, labels, std, rng)
+
+
+def _points(centers: object, owner: str) -> list[list[float]]:
+    """A non-empty list of equal-length points of finite numbers, or an error naming the entry."""
+    if isinstance(centers, (str, bytes)) or not isinstance(centers, Iterable):
+        raise TypeError(
+            f"{owner}: centers must be a count or a list of points, got {type(centers).__name__}"
+        )
+    points = []
+    for i, center in enumerate(centers):
+        if isinstance(center, (str, bytes)) or not isinstance(center, Iterable):
+            raise TypeError(
+                f"{owner}: centers[{i}] must be a point (a list of numbers), "
+                f"got {type(center).__name__}"
+            )
+        point = []
+        for j, c in enumerate(center):
+            if isinstance(c, bool) or not isinstance(c, numbers.Real) or not math.isfinite(c):
+                raise ValueError(f"{owner}: centers[{i}][{j}] must be a finite number, got {c!r}")
+            point.append(float(c))
+        points.append(point)
+    if not points or len({len(p) for p in points}) != 1 or not points[0]:
+        raise ValueError(f"{owner}: centers must be a count or a list of equal-length points")
+    return points
 
 
 def make_spirals(
@@ -189,6 +212,12 @@ def make_xor(n_samples: int = 100, noise: float = 0.1, seed: int | None = None) 
 
 
 def _check_pair(X: Sequence[Any], y: Sequence[Any], owner: str) -> int:
+    for data in (X, y):
+        if not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
+            raise TypeError(
+                f"{owner}: X and y must be sequences, got {type(data).__name__} "
+                f"(pass list(...) of it)"
+            )
     if len(X) != len(y):
         raise ValueError(f"{owner}: X has {len(X)} samples but y has {len(y)}")
     return len(X)
@@ -226,6 +255,8 @@ def batches(
     Shuffled with `random.Random(seed)` unless `shuffle=False`. Arguments are checked at the
     call, not at the first batch."""
     n = _check_pair(X, y, "batches")
+    if n == 0:
+        raise ValueError("batches: no samples (X and y are empty)")
     size = _count(batch_size, "batch_size", "batches")
     order = list(range(n))
     if shuffle:
@@ -252,6 +283,9 @@ def load_csv(
     lines are skipped. Every problem is a ValueError naming the file, and for a bad cell its
     line number and column name: a missing file, an empty file, no label column, a row with the
     wrong number of cells, a cell that is not a finite number."""
+    if not isinstance(path, (str, os.PathLike)):
+        # open() would take an int as a file descriptor (1 is stdout)
+        raise TypeError(f"load_csv: path must be a str or os.PathLike, got {type(path).__name__}")
     reader = None
     try:
         # utf-8-sig: drop the byte-order mark that spreadsheet programs write

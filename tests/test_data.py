@@ -237,3 +237,43 @@ def test_importing_data_loads_no_numpy():
     code += "print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_numpy_integer_seeds_work_like_ints():
+    np = pytest.importorskip("numpy")
+    assert make_moons(20, seed=np.int64(3)) == make_moons(20, seed=3)
+    X = [[float(i)] for i in range(6)]
+    assert train_val_split(X, list(range(6)), 0.5, seed=np.int32(2)) == train_val_split(
+        X, list(range(6)), 0.5, seed=2
+    )
+
+
+@pytest.mark.parametrize(
+    "centers,exc,match",
+    [
+        ([[0.0, float("nan")]], ValueError, r"centers\[0\]\[1\] must be a finite number, got nan"),
+        ([[0.0, 1.0], [math.inf, 1.0]], ValueError, r"centers\[1\]\[0\] must be a finite number"),
+        ([["a", 0.0]], ValueError, r"centers\[0\]\[0\] must be a finite number, got 'a'"),
+        ([1.0, 2.0], TypeError, r"centers\[0\] must be a point \(a list of numbers\), got float"),
+        (2.5, TypeError, "centers must be a count or a list of points, got float"),
+    ],
+)
+def test_blob_centers_are_checked(centers, exc, match):
+    with pytest.raises(exc, match=match):
+        make_blobs(10, centers=centers, seed=0)
+
+
+def test_split_and_batches_name_bad_arguments():
+    with pytest.raises(TypeError, match="train_val_split: X and y must be sequences, got generator"):
+        train_val_split((r for r in [[1.0]]), [0])
+    with pytest.raises(TypeError, match="batches: X and y must be sequences, got NoneType"):
+        batches(None, None, 2)
+    with pytest.raises(ValueError, match="batches: no samples"):
+        batches([], [], 2)
+
+
+@pytest.mark.parametrize("path", [None, 1, True, 2.5])
+def test_load_csv_refuses_a_path_that_is_not_a_path(path):
+    # open(1) would read file descriptor 1 (stdout), and open(None) raise a bare TypeError
+    with pytest.raises(TypeError, match="load_csv: path must be a str or os.PathLike"):
+        load_csv(path)
