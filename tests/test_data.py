@@ -264,7 +264,9 @@ def test_blob_centers_are_checked(centers, exc, match):
 
 
 def test_split_and_batches_name_bad_arguments():
-    with pytest.raises(TypeError, match="train_val_split: X and y must be sequences, got generator"):
+    with pytest.raises(
+        TypeError, match="train_val_split: X and y must be sequences, got generator"
+    ):
         train_val_split((r for r in [[1.0]]), [0])
     with pytest.raises(TypeError, match="batches: X and y must be sequences, got NoneType"):
         batches(None, None, 2)
