@@ -15,6 +15,7 @@ Read `micrograd/optim.py` next.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable
@@ -52,15 +53,26 @@ def _pair(outputs: Iterable[Any], labels: Iterable[Any], names: tuple[str, str],
     return outputs, labels
 
 
-def _single(x: Any, i: int, loss: str) -> Any:
+def _single(x: Any, i: int, loss: str) -> Value:
     """A model with one output returns a Value; accept a one-element list too."""
     if isinstance(x, (list, tuple)):
         if len(x) != 1:
             raise ValueError(
                 f"{loss}: output {i} has {len(x)} values; this loss needs one score per sample"
             )
-        return x[0]
-    return x
+        x = x[0]
+    return _as_value(x, i, loss)
+
+
+def _as_value(x: Any, i: int, loss: str) -> Value:
+    """A model output as a Value (a plain number becomes a leaf), or a TypeError naming it."""
+    if isinstance(x, Value):
+        return x
+    if not _is_number(x):
+        raise TypeError(
+            f"{loss}: output {i} is a {type(x).__name__}, not a Value or a number: {x!r}"
+        )
+    return Value(x)
 
 
 def _is_number(y: Any) -> bool:
@@ -98,12 +110,15 @@ def mse(predictions: Sequence[Any], targets: Sequence[Any]) -> Value:
             raise ValueError(
                 f"mse: sample {i} has {len(p_row)} predictions but {len(t_row)} targets"
             )
+        if not p_row:
+            raise ValueError(f"mse: sample {i} has no predictions")
         for tj in t_row:
-            if not (_is_number(tj) or isinstance(tj, Value)):
-                raise ValueError(f"mse: target {tj!r} at index {i} is not a number")
-        terms += [(pj - tj) ** 2 for pj, tj in zip(p_row, t_row)]
-    out = sum(terms) * (1.0 / len(terms))
-    return out if isinstance(out, Value) else Value(out)  # all plain numbers: still a Value
+            if isinstance(tj, Value):
+                continue
+            if not _is_number(tj) or not math.isfinite(tj):
+                raise ValueError(f"mse: target {tj!r} at index {i} is not a finite number")
+        terms += [(_as_value(pj, i, "mse") - tj) ** 2 for pj, tj in zip(p_row, t_row)]
+    return sum(terms) * (1.0 / len(terms))
 
 
 def binary_cross_entropy_with_logits(logits: Sequence[Value], labels: Sequence[Any]) -> Value:
@@ -122,10 +137,16 @@ def binary_cross_entropy_with_logits(logits: Sequence[Value], labels: Sequence[A
     terms = []
     for i, (z, yi) in enumerate(zip(logits, labels)):
         z = _single(z, i, "binary_cross_entropy")
-        if not isinstance(z, Value):
-            z = Value(z)
+        if math.isnan(z.data):
+            # A diverged model's NaN: the loss is NaN, as in PyTorch (the engine's log refuses
+            # NaN, so the formula below would raise a puzzling "log(nan)")
+            terms.append(z * math.nan)
+            continue
         abs_z = z if z.data > 0 else -z  # branch on the data: the graph is built per sample
-        terms.append(z.relu() - z * yi + (1 + (-abs_z).exp()).log())
+        # `- z * y` only where y == 1: with y == 0 it adds -0.0 (no change to any float), but
+        # for z = inf it would add inf * 0 = NaN where PyTorch gives the loss inf
+        data_term = z.relu() - z if yi else z.relu()
+        terms.append(data_term + (1 + (-abs_z).exp()).log())
     return sum(terms) * (1.0 / len(terms))
 
 
@@ -167,7 +188,12 @@ def cross_entropy(logits: Sequence[Sequence[Value]], labels: Sequence[Any]) -> V
                 f"cross_entropy: label {yi!r} at index {i} is not a class index in "
                 f"0..{n_classes - 1}"
             )
-        row = [z if isinstance(z, Value) else Value(z) for z in row]
+        row = [_as_value(z, i, "cross_entropy") for z in row]
+        if any(math.isnan(z.data) or z.data == math.inf for z in row):
+            # log-sum-exp of NaN or +inf is NaN (inf - inf), as in PyTorch; built without log,
+            # which refuses NaN
+            terms.append(sum(row[1:], row[0]) * math.nan)
+            continue
         m = max(z.data for z in row)
         shifted = [z - m for z in row]
         exps = [s.exp() for s in shifted]
@@ -181,8 +207,16 @@ def l2(parameters: Iterable[Value] | Any, alpha: float) -> Value:
     `parameters` may be a list of Values or a model (anything with `.parameters()`)."""
     if hasattr(parameters, "parameters") and callable(parameters.parameters):
         parameters = parameters.parameters()
-    if not _is_number(alpha) or alpha < 0:
-        raise ValueError(f"l2: alpha must be a number >= 0, got {alpha!r}")
+    if not _is_number(alpha) or isinstance(alpha, bool) or not math.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"l2: alpha must be a finite number >= 0, got {alpha!r}")
+    if isinstance(parameters, (Value, str)) or not isinstance(parameters, Iterable):
+        raise TypeError(
+            f"l2: parameters must be a list of Values or a model, got {type(parameters).__name__}"
+        )
+    parameters = list(parameters)
+    for i, p in enumerate(parameters):
+        if not isinstance(p, Value):
+            raise TypeError(f"l2: parameter {i} is a {type(p).__name__}, not a Value")
     squares = [p * p for p in parameters]
     if not squares:
         return Value(0.0)

@@ -3,6 +3,7 @@ demo's exact floats for hinge + l2, numerical stability at large logits, and inp
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -185,7 +186,7 @@ def test_losses_accept_one_element_lists_and_plain_number_logits():
         (lambda: mse([Value(1)], ["a"]), ValueError, "target 'a' at index 0"),
         (lambda: hinge([[Value(1), Value(2)]], [1]), ValueError, "output 0 has 2 values"),
         (lambda: hinge(Value(1.0), [1]), TypeError, "scores must be a sequence"),
-        (lambda: l2([Value(1.0)], -1.0), ValueError, "alpha must be a number >= 0"),
+        (lambda: l2([Value(1.0)], -1.0), ValueError, "alpha must be a finite number >= 0"),
     ],
 )
 def test_bad_inputs_raise_clear_errors(call, exc, match):
@@ -211,3 +212,54 @@ def test_losses_pass_finite_difference_gradcheck():
     assert gradcheck(lambda *v: bce_with_logits(list(v), [1, 0, 0, 1]), z)
     assert gradcheck(lambda *v: cross_entropy([list(v[:2]), list(v[2:])], [1, 0]), z)
     assert gradcheck(lambda *v: l2(list(v), 0.1), z)
+
+
+def test_hinge_accepts_plain_number_scores_like_the_other_losses():
+    # bce and cross_entropy take plain numbers as outputs; hinge raised AttributeError (no relu)
+    assert hinge([0.5, -2.0], [1, -1]).data == pytest.approx(0.25, rel=1e-15)
+    assert hinge([Value(0.5), -2.0], [1, -1]).data == pytest.approx(0.25, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (lambda: hinge(["a"], [1]), TypeError, "hinge: output 0 is a str, not a Value or a number"),
+        (lambda: hinge([None], [1]), TypeError, "hinge: output 0 is a NoneType"),
+        (lambda: mse([None], [1.0]), TypeError, "mse: output 0 is a NoneType"),
+        (lambda: mse([[Value(1.0), "x"]], [[1.0, 2.0]]), TypeError, "mse: output 0 is a str"),
+        (lambda: mse([[]], [[]]), ValueError, "mse: sample 0 has no predictions"),
+        (lambda: mse([Value(1.0)], [float("nan")]), ValueError, "target nan at index 0 is not a"),
+        (lambda: mse([Value(1.0)], [math.inf]), ValueError, "target inf at index 0 is not a"),
+        (lambda: cross_entropy([[Value(1.0), None]], [0]), TypeError, "output 0 is a NoneType"),
+        (lambda: l2([Value(1.0)], float("nan")), ValueError, "alpha must be a finite number >= 0"),
+        (lambda: l2([Value(1.0)], math.inf), ValueError, "alpha must be a finite number >= 0"),
+        (lambda: l2([Value(1.0)], True), ValueError, "alpha must be a finite number >= 0"),
+        (lambda: l2(Value(1.0), 0.1), TypeError, "l2: parameters must be a list of Values or a"),
+        (lambda: l2(None, 0.1), TypeError, "l2: parameters must be a list of Values or a"),
+        (lambda: l2([Value(1.0), 2.0], 0.1), TypeError, "l2: parameter 1 is a float, not a Value"),
+    ],
+)
+def test_more_bad_inputs_raise_clear_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_nan_and_infinite_logits_give_the_torch_loss_not_a_log_error():
+    # A diverged model outputs NaN or inf; PyTorch's loss is then NaN (or inf), which the
+    # training loop reports. The engine's log refuses NaN, so these raised "log(nan): ...".
+    nan, inf = float("nan"), math.inf
+    cases = [([[nan, 1.0]], [1]), ([[inf, 1.0]], [1]), ([[inf, 1.0]], [0])]
+    cases += [([[-inf, 1.0]], [1]), ([[-inf, 1.0]], [0]), ([[1.0, 2.0], [nan, 0.0]], [0, 1])]
+    for rows, labels in cases:
+        expected = F.cross_entropy(torch.tensor(rows, dtype=torch.float64), torch.tensor(labels))
+        got = cross_entropy([_values(r) for r in rows], labels).data
+        assert got == pytest.approx(expected.item(), nan_ok=True), (rows, labels)
+    for z, label in [(nan, 1), (nan, 0)]:
+        assert math.isnan(bce_with_logits([Value(z)], [label]).data)
+    # a confidently wrong infinite logit: the loss is inf (PyTorch agrees for inf, label 0)
+    assert bce_with_logits([Value(inf)], [0]).data == inf
+    assert bce_with_logits([Value(-inf)], [1]).data == inf
+    # a confidently right one: the limit is 0; PyTorch gives NaN (inf - inf); either is fine
+    for z, label in [(inf, 1), (-inf, 0)]:
+        got = bce_with_logits([Value(z)], [label]).data
+        assert got == 0.0 or math.isnan(got)
