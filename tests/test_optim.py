@@ -303,3 +303,70 @@ def test_bad_hyper_parameters_raise_value_errors(make, match):
 def test_non_parameters_raise_type_error():
     with pytest.raises(TypeError, match="parameter 1 is a float, which has no .data/.grad"):
         SGD([Value(1.0), 2.0], lr=0.1)
+
+
+def _state_with(opt, **changes):
+    """`opt.state_dict()` with some entries replaced: `hyper__lr=...`, `state__m=...`, `top=...`."""
+    state = opt.state_dict()
+    for key, value in changes.items():
+        if "__" in key:
+            part, name = key.split("__")
+            state[part][name] = value
+        else:
+            state[key] = value
+    return state
+
+
+@pytest.mark.parametrize(
+    "make,changes,match",
+    [
+        (lambda ps: SGD(ps, lr=0.1), {"hyper__lr": "abc"}, "lr must be a number >= 0, got 'abc'"),
+        (lambda ps: SGD(ps, lr=0.1), {"hyper__lr": -1.0}, "lr must be a number >= 0"),
+        (
+            lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+            {"hyper__momentum": 0.0},
+            "nesterov=True needs momentum > 0",
+        ),
+        (lambda ps: Adam(ps), {"hyper__betas": [0.9, 2.0]}, r"betas\[1\] must be a number"),
+        (lambda ps: SGD(ps, lr=0.1), {"steps": "x"}, "steps must be an int >= 0, got 'x'"),
+        (lambda ps: SGD(ps, lr=0.1), {"steps": -1}, "steps must be an int >= 0"),
+        (lambda ps: SGD(ps, lr=0.1), {"state": None}, "'state' must be a dict"),
+        (lambda ps: SGD(ps, lr=0.1), {"hyper": None}, "'hyper' must be a dict"),
+        (lambda ps: Adam(ps), {"state__m": ["a", 0.0]}, r"state 'm'\[0\] is 'a', not a number"),
+        (lambda ps: Adam(ps), {"state__v": [0.0, None]}, r"state 'v'\[1\] is None"),
+        (lambda ps: Adam(ps), {"state__t": [1, 0.5]}, r"state 't'\[1\] is 0.5, not a step count"),
+    ],
+)
+def test_load_state_dict_checks_values_and_changes_nothing_on_error(make, changes, match):
+    ps = [Value(1.0), Value(2.0)]
+    opt = make(ps)
+    for p in ps:
+        p.grad = 0.5
+    opt.step()
+    before = opt.state_dict()
+    bad = _state_with(make([Value(1.0), Value(2.0)]), **changes)
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(bad)
+    assert opt.state_dict() == before
+
+
+def test_load_state_dict_from_json_gives_a_working_optimizer():
+    import json
+
+    ps = [Value(1.0), Value(2.0)]
+    opt = Adam(ps, lr=0.1, betas=(0.8, 0.9))
+    for p in ps:
+        p.grad = 0.5
+    opt.step()
+    restored = Adam([Value(1.0), Value(2.0)])
+    restored.load_state_dict(json.loads(json.dumps(opt.state_dict())))
+    assert restored.betas == (0.8, 0.9) and restored.lr == 0.1 and restored.t == [1, 1]
+
+
+def test_schedules_and_optimizers_name_bad_objects():
+    with pytest.raises(TypeError, match="LinearDecay: expected an optimizer .* got NoneType"):
+        LinearDecay(None, 10)
+    with pytest.raises(TypeError, match="SGD: params must be an iterable of parameters or a model"):
+        SGD(Value(1.0), lr=0.1)
+    with pytest.raises(TypeError, match="Adam: params must be an iterable .* got NoneType"):
+        Adam(None)
