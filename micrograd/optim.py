@@ -91,6 +91,11 @@ class Optimizer:
         owner = type(self).__name__
         if hasattr(params, "parameters") and callable(params.parameters):
             params = params.parameters()
+        if isinstance(params, (str, bytes)) or not isinstance(params, Iterable):
+            raise TypeError(
+                f"{owner}: params must be an iterable of parameters or a model, "
+                f"got {type(params).__name__}"
+            )
         params = list(params)
         if not params:
             raise ValueError(f"{owner}: got an empty parameter list")
@@ -152,27 +157,53 @@ class Optimizer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore `state_dict()` output; checked first, so a mismatch changes nothing."""
+        """Restore `state_dict()` output (also after a JSON round trip); everything is checked
+        first, hyper-parameters by the constructor's own checks, so a bad dict raises ValueError
+        and changes nothing."""
         owner = type(self).__name__
+        where = f"{owner}.load_state_dict"
         if not isinstance(state, dict) or state.get("type") != owner:
             got = state.get("type") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"{owner}.load_state_dict: this is the state of a {got}")
-        for name in self._state:
-            saved = state.get("state", {}).get(name)
-            if not isinstance(saved, list) or len(saved) != len(self.params):
-                raise ValueError(
-                    f"{owner}.load_state_dict: state {name!r} must list {len(self.params)} "
-                    f"entries, one per parameter"
-                )
-        hyper = state.get("hyper", {})
+            raise ValueError(f"{where}: this is the state of a {got}")
+        hyper, saved = state.get("hyper"), state.get("state")
+        for part, value in (("hyper", hyper), ("state", saved)):
+            if not isinstance(value, dict):
+                raise ValueError(f"{where}: {part!r} must be a dict, got {type(value).__name__}")
         missing = [name for name in self._hyper if name not in hyper]
         if missing:
-            raise ValueError(f"{owner}.load_state_dict: missing hyper-parameters {missing}")
-        for name in self._hyper:
-            setattr(self, name, hyper[name])
+            raise ValueError(f"{where}: missing hyper-parameters {missing}")
+        try:  # a throwaway optimizer runs every check the constructor makes (and converts)
+            checked = type(self)(self.params, **{name: hyper[name] for name in self._hyper})
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{where}: {e}") from None
         for name in self._state:
-            setattr(self, name, [_copy(s) for s in state["state"][name]])
-        self.steps = state.get("steps", 0)
+            entries = saved.get(name)
+            if not isinstance(entries, list) or len(entries) != len(self.params):
+                raise ValueError(
+                    f"{where}: state {name!r} must list {len(self.params)} entries, "
+                    f"one per parameter"
+                )
+            for i, entry in enumerate(entries):
+                problem = self._check_state_entry(name, entry)
+                if problem:
+                    raise ValueError(f"{where}: state {name!r}[{i}] is {entry!r}, {problem}")
+        steps = state.get("steps", 0)
+        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+            raise ValueError(f"{where}: steps must be an int >= 0, got {steps!r}")
+        for name in self._hyper:
+            setattr(self, name, getattr(checked, name))
+        for name in self._state:
+            setattr(self, name, [_copy(s) for s in saved[name]])
+        self.steps = int(steps)
+
+    def _check_state_entry(self, name: str, entry: Any) -> str | None:
+        """Why `entry` cannot be a value of the per-parameter state `name`, or None if it can:
+        a number, or an array (the numpy engine's state)."""
+        if hasattr(entry, "shape"):
+            return None
+        if isinstance(entry, bool) or not isinstance(entry, numbers.Real):
+            return "not a number or an array"
+        return None
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyper)
@@ -210,6 +241,10 @@ class SGD(Optimizer):
         if self.nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening == 0")
         self.buffers: list[Any] = [None] * len(self.params)
+
+    def _check_state_entry(self, name: str, entry: Any) -> str | None:
+        # None: no momentum buffer yet (the parameter has not had a gradient)
+        return None if entry is None else super()._check_state_entry(name, entry)
 
     def _update(self, i: int, p: Any, g: Any) -> None:
         if self.weight_decay:
@@ -265,6 +300,12 @@ class Adam(Optimizer):
         self.v: list[Any] = [0.0] * n
         self.t: list[int] = [0] * n
 
+    def _check_state_entry(self, name: str, entry: Any) -> str | None:
+        if name == "t":
+            ok = not isinstance(entry, bool) and isinstance(entry, numbers.Integral) and entry >= 0
+            return None if ok else "not a step count (an int >= 0)"
+        return super()._check_state_entry(name, entry)
+
     def _decay(self, p: Any, g: Any) -> Any:
         """Adam folds weight decay into the gradient; AdamW overrides this."""
         return g + self.weight_decay * p.data if self.weight_decay else g
@@ -315,6 +356,11 @@ class Schedule:
     """
 
     def __init__(self, optimizer: Optimizer) -> None:
+        if not hasattr(optimizer, "lr"):
+            raise TypeError(
+                f"{type(self).__name__}: expected an optimizer (an object with .lr), "
+                f"got {type(optimizer).__name__}"
+            )
         self.optimizer = optimizer
         self.base_lr = optimizer.lr
         self.k = 0
