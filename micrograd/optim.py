@@ -167,8 +167,8 @@ class Optimizer:
             raise ValueError(f"{where}: this is the state of a {got}")
         hyper, saved = state.get("hyper"), state.get("state")
         for part, value in (("hyper", hyper), ("state", saved)):
-            if not isinstance(value, dict):
-                raise ValueError(f"{where}: {part!r} must be a dict, got {type(value).__name__}")
+            if not isinstance(value, dict):  # saved state is data: a bad one is a ValueError
+                raise ValueError(f"{where}: {part!r} must be a dict, got {type(value).__name__}")  # noqa: TRY004
         missing = [name for name in self._hyper if name not in hyper]
         if missing:
             raise ValueError(f"{where}: missing hyper-parameters {missing}")
