@@ -327,3 +327,37 @@ def test_fused_is_bit_identical_when_an_input_value_repeats():
             grads.append(v.grad)
         differ += grads[0] != grads[1]
     assert differ == 0
+
+
+@pytest.mark.parametrize(
+    "make,exc,match",
+    [
+        (lambda: Neuron(2, activation=["relu"]), ValueError, r"unknown activation \['relu'\]"),
+        (lambda: Neuron(2, init=["he"]), ValueError, r"unknown init \['he'\]"),
+        (lambda: MLP(2, [3, 1], init={}), ValueError, r"unknown init \{\}"),
+        (lambda: MLP(2, [3, 1], activation=None), TypeError, "activation must be a name or a list"),
+        (lambda: MLP(2, [3, 1], activation=3), TypeError, "activation must be a name or a list"),
+        (lambda: Neuron(2)(None), TypeError, r"ReLUNeuron\(2\) takes a sequence of 2 inputs, got"),
+        (lambda: Layer(2, 2)(None), TypeError, "takes a sequence of 2 inputs, got a NoneType"),
+        (lambda: from_config({"type": ["MLP"]}), ValueError, r"unknown model type \['MLP'\]"),
+    ],
+)
+def test_bad_option_types_raise_errors_that_name_them(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
+
+
+def test_setting_nonlin_after_construction_changes_the_neuron_as_in_the_original():
+    # The original reads `self.nonlin` at every call: code that flips it keeps working.
+    random.seed(0)
+    n = Neuron(2)
+    for w, v in zip(n.w, [1.0, 1.0]):
+        w.data = v
+    assert n([-1.0, -2.0]).data == 0  # ReLU
+    n.nonlin = False
+    assert n([-1.0, -2.0]).data == -3.0 and repr(n) == "LinearNeuron(2)"
+    n.nonlin = True
+    assert n([-1.0, -2.0]).data == 0 and repr(n) == "ReLUNeuron(2)"
+    t = Neuron(2, activation="tanh")
+    t.nonlin = True  # already nonlinear: stays tanh
+    assert repr(t) == "TanhNeuron(2)" and t.nonlin is True
