@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from micrograd.engine import Value, dot
@@ -59,7 +59,7 @@ def _check_size(value: object, name: str, owner: str) -> int:
 
 
 def _check_activation(activation: object, owner: str) -> str:
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(
             f"{owner}: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}"
         )
@@ -67,7 +67,7 @@ def _check_activation(activation: object, owner: str) -> str:
 
 
 def _check_init(init: object, owner: str) -> str:
-    if init not in INITS:
+    if not isinstance(init, str) or init not in INITS:
         raise ValueError(f"{owner}: unknown init {init!r}; choose one of {sorted(INITS)}")
     return INITS[init]  # type: ignore[index]
 
@@ -178,7 +178,6 @@ class Neuron(Module):
         if activation is None:
             activation = "relu" if nonlin else "linear"
         self.activation = _check_activation(activation, "Neuron")
-        self.nonlin = self.activation != "linear"  # the original's attribute, kept readable
         self.init = _check_init(init, "Neuron")
         self.fused = bool(fused)
         bound = _init_bound(self.init, self.activation, nin, fan_out)
@@ -190,12 +189,28 @@ class Neuron(Module):
             self.w = [Value(random.uniform(-bound, bound)) for _ in range(nin)]
         self.b = Value(0)
 
+    @property
+    def nonlin(self) -> bool:
+        """The original's flag: True for a nonlinear neuron."""
+        return self.activation != "linear"
+
+    @nonlin.setter
+    def nonlin(self, value: bool) -> None:
+        # The original reads `nonlin` at every call, so code that flips it after construction
+        # changes the neuron: False makes it linear, True makes a linear one ReLU again.
+        if bool(value) != self.nonlin:
+            self.activation = "relu" if value else "linear"
+
     def __call__(self, x: Sequence[Any]) -> Value:
         if not hasattr(x, "__len__"):
             if isinstance(x, (Value, numbers.Number)):
                 raise TypeError(
                     f"{self!r} takes a sequence of {len(self.w)} inputs, got a single "
                     f"{type(x).__name__} (wrap it in a list: [x])"
+                )
+            if not isinstance(x, Iterable):
+                raise TypeError(
+                    f"{self!r} takes a sequence of {len(self.w)} inputs, got a {type(x).__name__}"
                 )
             x = list(x)
         if len(x) != len(self.w):
@@ -244,7 +259,7 @@ class Layer(Module):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def __call__(self, x: Sequence[Any]) -> Value | list[Value]:
-        if not hasattr(x, "__len__") and not isinstance(x, (Value, numbers.Number)):
+        if not hasattr(x, "__len__") and isinstance(x, Iterable):
             x = list(x)  # a generator would be used up by the first neuron
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
@@ -301,6 +316,11 @@ class MLP(Module):
         if isinstance(activation, str):
             _check_activation(activation, "MLP")
             activations = [activation] * (len(nouts) - 1) + ["linear"]
+        elif not isinstance(activation, Sequence):
+            raise TypeError(
+                f"MLP: activation must be a name or a list of names (one per layer), "
+                f"got {type(activation).__name__}"
+            )
         else:
             activations = list(activation)
             if len(activations) != len(nouts):
@@ -398,7 +418,7 @@ def from_config(cfg: dict[str, Any]) -> Module:
         "Layer": {"type", "nin", "nout", "activation", "init", "fused"},
         "Neuron": {"type", "nin", "activation", "init", "fused"},
     }
-    if kind not in known:
+    if not isinstance(kind, str) or kind not in known:  # (a list cannot even be looked up)
         raise ValueError(
             f"from_config: unknown model type {kind!r}; expected one of {sorted(known)}"
         )
