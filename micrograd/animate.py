@@ -92,6 +92,8 @@ def backward_frames(root: Any, max_nodes: int | None = viz.DEFAULT_MAX_NODES) ->
     Afterwards the grads are what `root.backward()` would have left. Graphs with more than
     `max_nodes` nodes raise a ValueError (each frame keeps a copy of every grad).
     """
+    viz.check_node(root, "backward_frames")
+    viz.check_max_nodes(max_nodes, "backward_frames")
     visit = backward_order(root)
     if max_nodes is not None and len(visit) > max_nodes:
         raise ValueError(
@@ -130,6 +132,8 @@ def html_page(
 
 
 def _html_page(root: Any, rankdir: str, max_nodes: int | None, title: str, who: str) -> str:
+    if not isinstance(title, str):
+        raise TypeError(f"{who}: title must be a str, got {type(title).__name__}")
     frames = _frames(root, max_nodes, who)
     figures = []
     for frame in frames:
@@ -176,6 +180,8 @@ def save_gif(
     """Write the animation as a looping GIF, one frame per node, `duration` ms each (needs
     Pillow), atomically. Like `html_page`, it shows one fresh backward pass and leaves the grads
     as they were. Returns the path."""
+    if isinstance(duration, bool) or not isinstance(duration, int) or duration < 1:
+        raise ValueError(f"save_gif: duration must be a positive int (ms), got {duration!r}")
     try:
         from PIL import Image
     except ImportError as err:  # pragma: no cover - only without the viz extra
@@ -220,6 +226,8 @@ def _frames(root: Any, max_nodes: int | None, who: str) -> list[Frame]:
     """The frames of one fresh backward pass, for a page or a GIF, leaving every grad as it
     was: drawing should not change the graph, and leaf grads left by an earlier `backward()`
     would otherwise show up added into this pass's."""
+    viz.check_node(root, who)
+    viz.check_max_nodes(max_nodes, who)
     order = topological_order(root)
     if max_nodes is not None and len(order) > max_nodes:
         raise ValueError(

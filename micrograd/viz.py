@@ -23,6 +23,7 @@ Read `micrograd/animate.py` next: it reuses `build_digraph` to draw each step of
 
 from __future__ import annotations
 
+import numbers
 import os
 import tempfile
 from collections import deque
@@ -108,6 +109,7 @@ def trace(root: Any) -> tuple[set, set]:
     The original notebook's `trace`, walked without recursion (through the shared
     `topological_order`) so that deep graphs work.
     """
+    check_node(root, "trace")
     nodes = topological_order(root)
     try:
         edges = {(child, node) for node in nodes for child in node._prev}
@@ -135,11 +137,9 @@ def draw_dot(
     summarize: draw only the `max_nodes` nodes nearest to `root`, with a '...' marker where
         inputs are left out, instead of raising.
     """
+    check_node(root, "draw_dot")
     _check_rankdir(rankdir)
-    if max_nodes is not None and (
-        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
-    ):
-        raise ValueError(f"draw_dot: max_nodes must be a positive int or None, got {max_nodes!r}")
+    check_max_nodes(max_nodes, "draw_dot")
     order = topological_order(root)
     total = len(order)
     hidden: dict[int, int] = {}
@@ -303,6 +303,25 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+# -- argument checks (shared with micrograd.animate) -------------------------------------------
+
+
+def check_node(root: Any, who: str) -> None:
+    """A TypeError naming what `root` is, unless it is a graph node (see micrograd/graph.py)."""
+    if not (hasattr(root, "_prev") and hasattr(root, "data")):
+        raise TypeError(
+            f"{who}: expected a Value (or a Tensor), the output of a computation, "
+            f"got {type(root).__name__}: {root!r:.60}"
+        )
+
+
+def check_max_nodes(max_nodes: Any, who: str) -> None:
+    if max_nodes is not None and (
+        isinstance(max_nodes, bool) or not isinstance(max_nodes, numbers.Integral) or max_nodes < 1
+    ):
+        raise ValueError(f"{who}: max_nodes must be a positive int or None, got {max_nodes!r}")
 
 
 # -- helpers --------------------------------------------------------------------------------

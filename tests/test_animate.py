@@ -367,3 +367,37 @@ def test_unlabelled_nodes_are_named_by_op_and_data_in_captions():
         "derivative * 1.0000, so now grad of the * node (data 6.0000) = 1.0000, grad of the "
         "leaf (data 1.0000) = 1.0000."
     )
+
+
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (lambda: animate.backward_frames(1.0), TypeError, "backward_frames: expected a Value"),
+        (lambda: animate.html_page(None), TypeError, "html_page: expected a Value .* NoneType"),
+        (
+            lambda: animate.backward_frames(Value(1.0), max_nodes="5"),
+            ValueError,
+            "backward_frames: max_nodes must be a positive int or None, got '5'",
+        ),
+        (
+            lambda: animate.html_page(Value(1.0), max_nodes=0),
+            ValueError,
+            "html_page: max_nodes must be a positive int or None, got 0",
+        ),
+        (
+            lambda: animate.html_page(Value(1.0), title=None),
+            TypeError,
+            "html_page: title must be a str, got NoneType",
+        ),
+    ],
+)
+def test_bad_arguments_name_what_was_wrong(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+@pytest.mark.parametrize("duration", [0, -5, 2.5, "100", True])
+def test_save_gif_checks_the_frame_duration_and_writes_nothing(tmp_path, duration):
+    with pytest.raises(ValueError, match="save_gif: duration must be a positive int"):
+        animate.save_gif(Value(1.0), tmp_path / "a.gif", duration=duration)
+    assert list(tmp_path.iterdir()) == []

@@ -453,3 +453,16 @@ def test_unicode_labels_and_odd_grads_draw():
         "data 1.0000",
         "grad n/a",
     ]
+
+
+@pytest.mark.parametrize("root", [1.0, None, "a*b", [Value(1.0)]])
+def test_drawing_something_that_is_not_a_node_names_its_type(root):
+    kind = type(root).__name__
+    for call in (viz.trace, viz.draw_dot):
+        with pytest.raises(TypeError, match=f"{call.__name__}: expected a Value .* got {kind}"):
+            call(root)
+
+
+def test_numpy_integer_max_nodes_is_accepted():
+    np = pytest.importorskip("numpy")
+    assert "n0" in viz.draw_dot(Value(1.0), max_nodes=np.int64(5)).source
