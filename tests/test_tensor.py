@@ -364,6 +364,28 @@ def test_graph_is_freed_after_backward():
         loss.backward()
 
 
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: Tensor([1.0, 0.0, 2.0]).log(), ["log", "positive", "1 of 3", "0.0"]),
+        (lambda: Tensor([[1.0], [-2.0]]).log(), ["log", "positive", "-2.0"]),
+        (lambda: Tensor([4.0, -8.0]) ** 0.5, ["**0.5", "negative base", "-8.0"]),
+        (lambda: Tensor([-2.0]) ** Tensor([2.0]), ["**", "negative base", "-2.0"]),
+    ],
+)
+def test_undefined_math_raises_value_error_instead_of_nan(make, words):
+    with pytest.raises(ValueError) as info:
+        make()
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_integral_powers_of_negative_numbers_are_fine():
+    out = Tensor([-2.0, 3.0]) ** 3
+    out.sum().backward()
+    assert out.data.tolist() == [-8.0, 27.0]
+
+
 def test_second_backward_through_a_freed_part_raises():
     x = Tensor([1.0, 2.0])
     y = x.exp()

@@ -156,6 +156,11 @@ class Div(Function):
         return ga, gb
 
 
+class DomainError(ValueError):
+    """An op's input is outside the op's domain (log of 0, a negative base with a fractional
+    exponent): a ValueError, kept apart from the shape errors the front end rewords."""
+
+
 class Pow(Function):
     """a ** b with both sides tensors; the exponent's gradient needs a > 0 (log a)."""
 
@@ -163,6 +168,11 @@ class Pow(Function):
     op = "**"
 
     def forward(self, a, b):
+        if (a < 0).any():
+            raise DomainError(
+                f"**: a negative base ({a[a < 0].flat[0]}) is not allowed with a tensor "
+                f"exponent: the exponent's gradient a**b * log(a) needs a >= 0"
+            )
         self.a = a
         self.b = b
         self.out = out = a**b
@@ -251,6 +261,11 @@ class PowScalar(Function):
     __slots__ = ("a", "k")
 
     def forward(self, a, k):
+        if not float(k).is_integer() and (a < 0).any():
+            raise DomainError(
+                f"**{k}: a negative base ({a[a < 0].flat[0]}) with a fractional exponent has no "
+                f"real result"
+            )
         self.a = a
         self.k = k
         return a**k
@@ -307,13 +322,20 @@ class Exp(Function):
 
 
 class Log(Function):
-    """Natural log. Like numpy and PyTorch, log(0) is -inf and log(x < 0) is nan (no check,
-    which would cost a pass over the array on every call)."""
+    """Natural log. numpy would return -inf for 0 and a silent nan for negative numbers; here
+    they are a ValueError, as for `Value.log` (one comparison pass, cheap next to the log)."""
 
     __slots__ = ("a",)
     op = "log"
 
     def forward(self, a):
+        positive = a > 0
+        if not positive.all():
+            bad = a[~positive]
+            raise DomainError(
+                f"log: the logarithm needs positive numbers; {bad.size} of {a.size} elements "
+                f"are not (the first is {bad.flat[0]})"
+            )
         self.a = a
         return np.log(a)
 

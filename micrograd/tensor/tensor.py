@@ -196,6 +196,8 @@ def _binary(cls: type, a: Tensor, b: Tensor, name: str) -> Tensor:
     fn = _new(cls)
     try:
         data = fn.forward(a.data, b.data)
+    except F.DomainError:
+        raise
     except ValueError:
         sep = "@" if cls is F.MatMul else "and"
         raise ValueError(
