@@ -361,3 +361,14 @@ def test_setting_nonlin_after_construction_changes_the_neuron_as_in_the_original
     t = Neuron(2, activation="tanh")
     t.nonlin = True  # already nonlinear: stays tanh
     assert repr(t) == "TanhNeuron(2)" and t.nonlin is True
+
+
+def test_layer_passes_the_originals_nonlin_keyword_to_its_neurons():
+    # The original's MLP builds `Layer(nin, nout, nonlin=...)`; user code does the same.
+    random.seed(0)
+    layer = Layer(2, 3, nonlin=False)
+    assert repr(layer) == "Layer of [LinearNeuron(2), LinearNeuron(2), LinearNeuron(2)]"
+    for n in layer.neurons:
+        for w in n.w:
+            w.data = 1.0
+    assert [o.data for o in layer([-1.0, -2.0])] == [-3.0, -3.0, -3.0]  # no ReLU clamp
