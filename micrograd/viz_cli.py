@@ -141,6 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         root = build_neuron(args.neuron, values, args.activation)
     else:
         root = build_expression(args.expression, values)
+    _check_size(root, args.animate)
     if args.animate:
         if args.no_backward:
             raise InputError("--no-backward and --animate do not go together")
@@ -158,6 +159,27 @@ def _run(args: argparse.Namespace) -> int:
         viz.atomic_write(args.output, data)
     print(args.output)
     return 0
+
+
+def _check_size(root: Value, animate: bool) -> None:
+    """Refuse a graph too big to draw with advice for this command (the library's own message
+    suggests keyword arguments that the command has no flags for)."""
+    from micrograd.graph import topological_order
+
+    if animate:
+        from micrograd.animate import DEFAULT_MAX_FRAMES as limit
+
+        what = "an animation (one frame per node)"
+    else:
+        from micrograd.viz import DEFAULT_MAX_NODES as limit
+
+        what = "a drawing"
+    count = len(topological_order(root))
+    if count > limit:
+        raise InputError(
+            f"the expression's graph has {count:,} nodes, more than {limit} for {what}; "
+            f"draw a smaller expression (from Python, micrograd.viz.draw_dot can raise the cap)"
+        )
 
 
 def _fail(err: BaseException, code: int) -> int:

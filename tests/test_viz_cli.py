@@ -263,3 +263,23 @@ def test_an_expression_starting_with_minus_goes_after_double_dash(tmp_path):
     out = tmp_path / "g.svg"
     assert run("-o", str(out), "--values", "a=2,b=3", "--", "-a*b") == 0
     assert records(out)["a"] == ["data 2.0000", "grad -3.0000"]
+
+
+@pytest.mark.parametrize(
+    "terms,animate,limit",
+    [(260, False, 500), (60, True, 100)],
+)
+def test_too_big_a_graph_is_refused_with_advice_for_the_command_line(
+    tmp_path, capsys, terms, animate, limit
+):
+    # The library's message suggests `summarize=True` / `max_nodes=`, which the command has no
+    # flags for; the command says what to do instead, before any drawing work.
+    out = tmp_path / ("g.html" if animate else "g.svg")
+    expr = " + ".join(f"a*{i}" for i in range(terms))
+    argv = [expr, "--values", "a=1", "-o", str(out)] + (["--animate"] if animate else [])
+    assert run(*argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("micrograd graph: error: the expression's graph has")
+    assert f"more than {limit}" in err and "max_nodes" not in err and "summarize" not in err
+    assert len(err.splitlines()) == 1
+    assert not out.exists()
