@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import tempfile
 from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -282,27 +281,16 @@ def escape(text: str) -> str:
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and a rename, so that
-    the file is either complete or untouched, never half-written."""
-    path = Path(path)
+    """Write `data` to `path` atomically (`micrograd.serialize.atomic_write`: a temporary file in
+    the same folder, then a rename), so the file is complete or untouched. An error names `path`,
+    not the temporary file."""
+    from micrograd.serialize import atomic_write as write
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        write(path, data)
     except OSError as err:
+        # OSError(errno, ...) comes back as the matching subclass (FileNotFoundError, ...)
         raise OSError(err.errno, f"cannot write {path}: {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        # mkstemp creates the file readable by its owner only; give it the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # -- argument checks (shared with micrograd.animate) -------------------------------------------
