@@ -34,7 +34,7 @@ __all__ = [
 
 
 def _as_list(xs: Iterable[Any], what: str, loss: str) -> list[Any]:
-    if isinstance(xs, (Value, numbers.Number, str)):
+    if isinstance(xs, (Value, numbers.Number, str)) or not isinstance(xs, Iterable):
         raise TypeError(f"{loss}: {what} must be a sequence (one entry per sample), got {xs!r}")
     return list(xs)
 

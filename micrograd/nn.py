@@ -138,6 +138,11 @@ class Module:
 
         Everything is checked first (same names, every value a real number), so a bad dict
         raises ValueError and leaves the model unchanged."""
+        if not isinstance(state, dict):
+            raise TypeError(
+                f"load_state_dict: expected a dict of parameter values (from state_dict()), "
+                f"got {type(state).__name__}"
+            )
         named = self.named_parameters()
         names = [n for n, _ in named]
         missing = [n for n in names if n not in state]

@@ -445,7 +445,7 @@ SCHEDULES: dict[str, type[Schedule]] = {
 
 def make_optimizer(name: str, params: Iterable[Any] | Any, lr: float, **kwargs: Any) -> Optimizer:
     """`OPTIMIZERS[name](params, lr=lr, **kwargs)`, with a ValueError listing the names."""
-    if name not in OPTIMIZERS:
+    if not isinstance(name, str) or name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
     return OPTIMIZERS[name](params, lr=lr, **kwargs)
 
@@ -453,7 +453,7 @@ def make_optimizer(name: str, params: Iterable[Any] | Any, lr: float, **kwargs: 
 def make_schedule(name: str, optimizer: Optimizer, total_steps: int, **kwargs: Any) -> Schedule:
     """A schedule by name over a run of `total_steps` updates. Defaults: 'linear' ends at 0.1x
     (the demo's), 'step' divides by 10 every third of the run, 'cosine' ends at 0."""
-    if name not in SCHEDULES:
+    if not isinstance(name, str) or name not in SCHEDULES:
         raise ValueError(f"unknown schedule {name!r}; choose one of {sorted(SCHEDULES)}")
     if name == "constant":
         return Constant(optimizer, **kwargs)

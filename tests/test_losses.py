@@ -263,3 +263,10 @@ def test_nan_and_infinite_logits_give_the_torch_loss_not_a_log_error():
     for z, label in [(inf, 1), (-inf, 0)]:
         got = bce_with_logits([Value(z)], [label]).data
         assert got == 0.0 or math.isnan(got)
+
+
+def test_a_batch_that_is_not_iterable_names_its_type():
+    with pytest.raises(TypeError, match="hinge: scores must be a sequence .* got None"):
+        hinge(None, [1])
+    with pytest.raises(TypeError, match="mse: targets must be a sequence .* got 3"):
+        mse([Value(1.0)], 3)

@@ -385,3 +385,9 @@ def test_load_state_dict_is_linear_in_the_number_of_parameters():
     start = time.perf_counter()
     model.load_state_dict(state)
     assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize("state", [None, [1.0, 2.0], "w.0"])
+def test_load_state_dict_of_a_non_dict_names_its_type(state):
+    with pytest.raises(TypeError, match="load_state_dict: expected a dict of parameter values"):
+        Neuron(1).load_state_dict(state)

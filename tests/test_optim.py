@@ -370,3 +370,10 @@ def test_schedules_and_optimizers_name_bad_objects():
         SGD(Value(1.0), lr=0.1)
     with pytest.raises(TypeError, match="Adam: params must be an iterable .* got NoneType"):
         Adam(None)
+
+
+def test_factories_name_a_bad_name():
+    with pytest.raises(ValueError, match=r"unknown optimizer \['sgd'\]"):
+        make_optimizer(["sgd"], [Value(1.0)], 0.1)
+    with pytest.raises(ValueError, match=r"unknown schedule \{\}"):
+        make_schedule({}, SGD([Value(1.0)], 0.1), 10)
