@@ -294,6 +294,8 @@ class Adam(Optimizer):
         owner = type(self).__name__
         self.betas = _check_betas(betas, owner)
         self.eps = _number(eps, "eps", owner)
+        if self.eps == 0:  # it keeps the step finite where a gradient (so v) is 0
+            raise ValueError(f"{owner}: eps must be > 0, got {eps!r}")
         self.weight_decay = _number(weight_decay, "weight_decay", owner)
         n = len(self.params)
         self.m: list[Any] = [0.0] * n

@@ -288,6 +288,9 @@ def test_optimizer_accepts_a_model():
         (lambda ps: AdamW(ps, betas=(0.9, -0.1)), r"AdamW: betas\[1\]"),
         (lambda ps: Adam(ps, betas=0.9), "betas must be a pair"),
         (lambda ps: Adam(ps, eps=-1.0), "eps must be"),
+        # eps=0 divided 0 by 0 (ZeroDivisionError) at the first zero gradient
+        (lambda ps: Adam(ps, eps=0), "Adam: eps must be > 0, got 0"),
+        (lambda ps: AdamW(ps, eps=0.0), "AdamW: eps must be > 0, got 0.0"),
         (lambda ps: SGD([], lr=0.1), "empty parameter list"),
         (lambda ps: SGD(ps + ps[:1], lr=0.1), "parameter 2 is the same object as parameter 0"),
         (lambda ps: LinearDecay(SGD(ps, lr=1.0), 0), "total_steps must be a positive int"),
