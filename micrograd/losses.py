@@ -117,7 +117,10 @@ def mse(predictions: Sequence[Any], targets: Sequence[Any]) -> Value:
                 continue
             if not _is_number(tj) or not math.isfinite(tj):
                 raise ValueError(f"mse: target {tj!r} at index {i} is not a finite number")
-        terms += [(_as_value(pj, i, "mse") - tj) ** 2 for pj, tj in zip(p_row, t_row)]
+        diffs = [_as_value(pj, i, "mse") - tj for pj, tj in zip(p_row, t_row)]
+        # d * d, not d ** 2: a float product overflows to inf (PyTorch's loss) where ** raises;
+        # the gradient d*g + d*g is the same float as ** 2's (2*d)*g (doubling is exact)
+        terms += [d * d for d in diffs]
     return sum(terms) * (1.0 / len(terms))
 
 

@@ -270,3 +270,11 @@ def test_a_batch_that_is_not_iterable_names_its_type():
         hinge(None, [1])
     with pytest.raises(TypeError, match="mse: targets must be a sequence .* got 3"):
         mse([Value(1.0)], 3)
+
+
+def test_mse_of_a_huge_prediction_is_inf_as_in_torch_not_an_overflow_error():
+    # `d ** 2` raised OverflowError("Numerical result out of range") from inside the engine
+    expected = F.mse_loss(
+        torch.tensor([1e200], dtype=torch.float64), torch.zeros(1, dtype=torch.float64)
+    )
+    assert mse([Value(1e200)], [0.0]).data == expected.item() == math.inf
