@@ -38,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _layers(text: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(s) for s in text.replace(" ", "").split(",") if s)
+        sizes = tuple(int(s) for s in text.replace(" ", "").split(","))  # '16,,16' is a typo
     except ValueError:
         sizes = ()
     if not sizes or any(n < 1 for n in sizes):

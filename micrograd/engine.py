@@ -58,10 +58,26 @@ def _check_power(base: object, exponent: object, op: str) -> None:
     """Refuse the powers that have no real result, instead of a complex number or a crash."""
     if base < 0 and not float(exponent).is_integer():
         raise ValueError(
-            f"{op}: a negative base ({base}) with a fractional exponent has no real result"
+            f"{op}: a negative base ({base}) with a non-integer exponent has no real result"
         )
     if base == 0 and exponent < 0:
         raise ZeroDivisionError(f"{op}: zero base with a negative exponent ({exponent})")
+
+
+def _power(x: object, k: object, op: str) -> tuple[object, object]:
+    """x ** k and its derivative d(x**k)/dx, or a ValueError naming the op if either is too
+    large for a float (Python raises a bare OverflowError there)."""
+    try:
+        return x**k, _power_derivative(x, k)
+    except OverflowError:
+        raise ValueError(f"{op}: {x} ** {k} is too large for a float") from None
+
+
+def _check_divisor(divisor: object, dividend: object) -> None:
+    """`a / b` is `a * b**-1`, as in the original; say "division" when b is 0."""
+    value = divisor.data if isinstance(divisor, Value) else divisor
+    if isinstance(value, numbers.Real) and value == 0:
+        raise ZeroDivisionError(f"division by zero: {dividend!r} / {divisor!r}")
 
 
 def _power_derivative(x: object, k: object) -> object:
@@ -181,8 +197,10 @@ class Value:
                 f"got {type(other).__name__}"
             )
         x = self.data
-        _check_power(x, other, f"Value ** {other}")
-        return _node(x**other, f"**{other}", self, _power_derivative(x, other))
+        op = f"Value ** {other}"
+        _check_power(x, other, op)
+        out, derivative = _power(x, other, op)
+        return _node(out, f"**{other}", self, derivative)
 
     def _pow_value(self, exponent: "Value") -> "Value":
         """x ** y where the exponent is a Value too: the gradient flows into both."""
@@ -193,10 +211,10 @@ class Value:
                 f"x**y * log(x) needs a positive base (use a number exponent instead)"
             )
         _check_power(x, y, "Value ** Value")
-        out = x**y
+        out, dx = _power(x, y, "Value ** Value")
         # d(x**y)/dy = x**y * log(x), taken as 0 at x == 0 as PyTorch does
         dy = out * math.log(x) if x > 0 else 0.0
-        return _node(out, "**", self, _power_derivative(x, y), exponent, dy)
+        return _node(out, "**", self, dx, exponent, dy)
 
     def relu(self) -> "Value":
         x = self.data
@@ -255,9 +273,11 @@ class Value:
         return self * other
 
     def __truediv__(self, other) -> "Value":  # self / other
+        _check_divisor(other, self)
         return self * other**-1
 
     def __rtruediv__(self, other) -> "Value":  # other / self
+        _check_divisor(self, other)
         return other * self**-1
 
     def __rpow__(self, other) -> "Value":  # other ** self

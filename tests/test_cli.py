@@ -356,6 +356,7 @@ ERROR_CASES = {
     "unknown data set": (lambda t: ["--dataset", "nope"], 2, "unknown data set 'nope'"),
     "unknown flag": (lambda t: ["--colour", "red"], 2, "unrecognized arguments: --colour"),
     "bad layers": (lambda t: ["--layers", "16,x"], 2, "invalid layer sizes"),
+    "empty layer size": (lambda t: ["--layers", "16,,16"], 2, "invalid layer sizes"),
     "bad loss": (lambda t: ["--loss", "huber"], 2, "invalid choice: 'huber'"),
     "bad split": (lambda t: ["--val-split", "1.5"], 2, "invalid fraction"),
     "missing csv": (lambda t: ["--dataset", str(t / "missing.csv")], 1, "no such file"),

@@ -436,3 +436,19 @@ def test_dot_equals_the_unfused_sum_bit_for_bit():
 def test_dot_length_mismatch():
     with pytest.raises(ValueError, match="2 weights but 1 inputs"):
         dot([Value(1.0), Value(2.0)], [1.0], Value(0.0))
+
+
+def test_power_overflow_raises_value_error_naming_the_op():
+    with pytest.raises(ValueError, match=r"Value \*\* 400: 10.0 \*\* 400 is too large"):
+        Value(10.0) ** 400
+    with pytest.raises(ValueError, match=r"Value \*\* Value: 2 \*\* 5000.0 is too large"):
+        2 ** Value(5000.0)
+
+
+@pytest.mark.parametrize(
+    "divide",
+    [lambda: Value(1.0) / 0, lambda: Value(1.0) / Value(0.0), lambda: 3 / Value(0)],
+)
+def test_division_by_zero_says_division(divide):
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        divide()

@@ -86,7 +86,8 @@ class _TensorModule(Module):
         named = self.named_parameters()
         names = [n for n, _ in named]
         missing = [n for n in names if n not in state]
-        unexpected = [n for n in state if n not in set(names)]
+        known = set(names)
+        unexpected = [n for n in state if n not in known]
         if missing or unexpected:
             raise ValueError(
                 f"load_state_dict: missing parameters {missing[:5]}, unexpected {unexpected[:5]}"
