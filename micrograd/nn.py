@@ -72,6 +72,34 @@ def _check_init(init: object, owner: str) -> str:
     return INITS[init]  # type: ignore[index]
 
 
+def mlp_layers(
+    nin: object, nouts: object, activation: object, owner: str = "MLP"
+) -> tuple[int, list[int], list[str]]:
+    """Check an MLP's arguments (both engines' MLPs take the same ones) and return the input
+    size, the layer sizes and one activation per layer: `activation` for the hidden layers and
+    'linear' for the last, as in the original, or a list with one entry per layer."""
+    nin = _check_size(nin, "nin", owner)
+    if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence):
+        raise TypeError(f"{owner}: nouts must be a list of layer sizes, got {type(nouts).__name__}")
+    if len(nouts) == 0:
+        raise ValueError(f"{owner}: nouts must list at least one layer size")
+    nouts = [_check_size(n, f"nouts[{i}]", owner) for i, n in enumerate(nouts)]
+    if isinstance(activation, str):
+        _check_activation(activation, owner)
+        return nin, nouts, [activation] * (len(nouts) - 1) + ["linear"]
+    if not isinstance(activation, Sequence):
+        raise TypeError(
+            f"{owner}: activation must be a name or a list of names (one per layer), "
+            f"got {type(activation).__name__}"
+        )
+    activations = list(activation)
+    if len(activations) != len(nouts):
+        raise ValueError(f"{owner}: {len(activations)} activations given for {len(nouts)} layers")
+    for a in activations:
+        _check_activation(a, owner)
+    return nin, nouts, activations
+
+
 def _init_bound(init: str, activation: str, fan_in: int, fan_out: int) -> float:
     """Half-width of the uniform distribution the weights are drawn from.
 
@@ -298,7 +326,32 @@ class Layer(Module):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
-class MLP(Module):
+class LayerStack(Module):
+    """A module that is a list of layers, `self.layers`, applied in order: the part of an MLP
+    that both engines share. Parameters are named 'layers.<i>.<name in the layer>'."""
+
+    layers: list
+
+    def __call__(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self) -> list:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def children(self) -> list[Module]:
+        return list(self.layers)
+
+    def named_parameters(self) -> list[tuple[str, Any]]:
+        return [
+            (f"layers.{i}.{name}", p)
+            for i, layer in enumerate(self.layers)
+            for name, p in layer.named_parameters()
+        ]
+
+
+class MLP(LayerStack):
     """A multi-layer perceptron: layers of sizes `[nin] + nouts`, the last one linear.
 
     `activation` is the hidden layers' activation (the last layer stays linear, as in the
@@ -313,51 +366,12 @@ class MLP(Module):
         fused: bool = False,
         init: str = "uniform",
     ) -> None:
-        nin = _check_size(nin, "nin", "MLP")
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence):
-            raise TypeError(f"MLP: nouts must be a list of layer sizes, got {type(nouts).__name__}")
-        if len(nouts) == 0:
-            raise ValueError("MLP: nouts must list at least one layer size")
-        nouts = [_check_size(n, f"nouts[{i}]", "MLP") for i, n in enumerate(nouts)]
-        if isinstance(activation, str):
-            _check_activation(activation, "MLP")
-            activations = [activation] * (len(nouts) - 1) + ["linear"]
-        elif not isinstance(activation, Sequence):
-            raise TypeError(
-                f"MLP: activation must be a name or a list of names (one per layer), "
-                f"got {type(activation).__name__}"
-            )
-        else:
-            activations = list(activation)
-            if len(activations) != len(nouts):
-                raise ValueError(
-                    f"MLP: {len(activations)} activations given for {len(nouts)} layers"
-                )
-            for a in activations:
-                _check_activation(a, "MLP")
+        nin, nouts, activations = mlp_layers(nin, nouts, activation)
         self._activation = activation if isinstance(activation, str) else activations
         sz = [nin] + nouts
         self.layers = [
             Layer(sz[i], sz[i + 1], activation=activations[i], init=init, fused=fused)
             for i in range(len(nouts))
-        ]
-
-    def __call__(self, x: Sequence[Any]) -> Value | list[Value]:
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def parameters(self) -> list[Value]:
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def children(self) -> list[Module]:
-        return list(self.layers)
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [
-            (f"layers.{i}.{name}", p)
-            for i, layer in enumerate(self.layers)
-            for name, p in layer.named_parameters()
         ]
 
     def config(self) -> dict[str, Any]:

@@ -19,24 +19,23 @@ Read `micrograd/tensor/losses.py` next.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from micrograd.nn import ACTIVATIONS, INITS, Module, _init_bound
+from micrograd.nn import (
+    ACTIVATIONS,
+    INITS,
+    LayerStack,
+    Module,
+    _check_size,
+    _init_bound,
+    mlp_layers,
+)
 from micrograd.tensor.tensor import Tensor, as_tensor, linear
 
 __all__ = ["MLP", "Linear", "from_config"]
-
-
-def _check_size(value: object, name: str, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{owner}: {name} must be a positive int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {value}")
-    return int(value)
 
 
 def _check_choice(value: object, table: dict, what: str, owner: str) -> str:
@@ -174,7 +173,7 @@ def _activate(x: Tensor, activation: str) -> Tensor:
     return x.sigmoid()
 
 
-class MLP(_TensorModule):
+class MLP(_TensorModule, LayerStack):
     """Layers of sizes `[nin] + nouts` with `activation` between them, the last layer linear
     (or a list of one activation per layer, the last included) -- `micrograd.nn.MLP` on arrays.
 
@@ -191,23 +190,7 @@ class MLP(_TensorModule):
         dtype: Any = np.float64,
         rng: Any = None,
     ) -> None:
-        nin = _check_size(nin, "nin", "MLP")
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence):
-            raise TypeError(f"MLP: nouts must be a list of layer sizes, got {type(nouts).__name__}")
-        if len(nouts) == 0:
-            raise ValueError("MLP: nouts must list at least one layer size")
-        nouts = [_check_size(n, f"nouts[{i}]", "MLP") for i, n in enumerate(nouts)]
-        if isinstance(activation, str):
-            _check_choice(activation, ACTIVATIONS, "activation", "MLP")
-            activations = [activation] * (len(nouts) - 1) + ["linear"]
-        else:
-            activations = list(activation)
-            if len(activations) != len(nouts):
-                raise ValueError(
-                    f"MLP: {len(activations)} activations given for {len(nouts)} layers"
-                )
-            for a in activations:
-                _check_choice(a, ACTIVATIONS, "activation", "MLP")
+        nin, nouts, activations = mlp_layers(nin, nouts, activation)
         self._activation = activation if isinstance(activation, str) else activations
         self.activations = activations
         gen = _generator(rng)
@@ -226,19 +209,6 @@ class MLP(_TensorModule):
             else:
                 x = _activate(linear(x, layer.weight, layer.bias), activation)
         return x
-
-    def parameters(self) -> list[Tensor]:
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def children(self) -> list[Module]:
-        return list(self.layers)
-
-    def named_parameters(self) -> list[tuple[str, Tensor]]:
-        return [
-            (f"layers.{i}.{name}", p)
-            for i, layer in enumerate(self.layers)
-            for name, p in layer.named_parameters()
-        ]
 
     def config(self) -> dict[str, Any]:
         """A JSON-able description; `from_config(model.config())` builds the same architecture."""
