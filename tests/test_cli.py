@@ -66,6 +66,15 @@ def default_run(tmp_path_factory):
     return proc, out
 
 
+def train_on_blobs(tmp_path, flags, blobs=None):
+    """Train a model with `micrograd train` on a blobs CSV; return the CSV path and run folder."""
+    data = blobs_csv(tmp_path / "train.csv", **(blobs or {}))
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", data, *flags, "--no-progress", "--out", str(out)])
+    assert code == 0
+    return data, out
+
+
 def test_default_job_reaches_full_training_accuracy(default_run):
     proc, out = default_run
     assert proc.returncode == 0, proc.stderr
@@ -169,25 +178,7 @@ def test_no_fused_flag(tmp_path):
 
 
 def test_predict_scores_a_csv_and_reports_accuracy(tmp_path, capsys):
-    data = blobs_csv(tmp_path / "train.csv")
-    out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--dataset",
-                data,
-                "--steps",
-                "40",
-                "--layers",
-                "8",
-                "--no-progress",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    data, out = train_on_blobs(tmp_path, ["--steps", "40", "--layers", "8"])
     trained = json.loads((out / "metrics.json").read_text())
     capsys.readouterr()
     preds = tmp_path / "preds.csv"
@@ -211,34 +202,25 @@ def test_predict_scores_a_csv_and_reports_accuracy(tmp_path, capsys):
 
 def test_predict_with_a_tensor_engine_model(tmp_path, capsys):
     pytest.importorskip("micrograd.tensor.training")
-    data = blobs_csv(tmp_path / "train.csv", n_classes=3, n=60)
-    out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--dataset",
-                data,
-                "--engine",
-                "tensor",
-                "--loss",
-                "cross_entropy",
-                "--optimizer",
-                "adam",
-                "--lr",
-                "0.05",
-                "--steps",
-                "60",
-                "--layers",
-                "8",
-                "--init",
-                "he",
-                "--no-progress",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
+    data, out = train_on_blobs(
+        tmp_path,
+        [
+            "--engine",
+            "tensor",
+            "--loss",
+            "cross_entropy",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--steps",
+            "60",
+            "--layers",
+            "8",
+            "--init",
+            "he",
+        ],
+        blobs={"n_classes": 3, "n": 60},
     )
     trained = json.loads((out / "metrics.json").read_text())
     assert json.loads((out / "model.json").read_text())["engine"] == "tensor"
@@ -251,25 +233,7 @@ def test_predict_with_a_tensor_engine_model(tmp_path, capsys):
 
 
 def test_predict_without_labels_writes_csv_to_stdout(tmp_path, capsys):
-    data = blobs_csv(tmp_path / "train.csv")
-    out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--dataset",
-                data,
-                "--steps",
-                "5",
-                "--layers",
-                "4",
-                "--no-progress",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    _data, out = train_on_blobs(tmp_path, ["--steps", "5", "--layers", "4"])
     unlabelled = write_csv(tmp_path / "new.csv", ["b", "a"], [["0.1", "0.2"], ["-2.0", "3.0"]])
     capsys.readouterr()
     assert main(["predict", "--model", str(out / "model.json"), "--data", unlabelled]) == 0
@@ -420,25 +384,7 @@ def test_predict_with_a_bad_model_file(tmp_path, capsys, content):
 
 
 def test_predict_with_missing_feature_columns(tmp_path, capsys):
-    data = blobs_csv(tmp_path / "train.csv")
-    out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--dataset",
-                data,
-                "--steps",
-                "3",
-                "--layers",
-                "4",
-                "--no-progress",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    _data, out = train_on_blobs(tmp_path, ["--steps", "3", "--layers", "4"])
     other = write_csv(tmp_path / "other.csv", ["a", "c"], [["1", "2"]])
     capsys.readouterr()
     assert main(["predict", "--model", str(out / "model.json"), "--data", other]) == 1
@@ -456,25 +402,7 @@ def test_no_command_prints_help_and_fails(capsys):
     [("", "empty"), ("\na,b\n0.5,0.2\n\n1,oops\n", "line 5, column 'b'")],
 )
 def test_predict_on_a_bad_unlabelled_csv(tmp_path, capsys, content, message):
-    data = blobs_csv(tmp_path / "train.csv")
-    out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--dataset",
-                data,
-                "--steps",
-                "2",
-                "--layers",
-                "4",
-                "--no-progress",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    _data, out = train_on_blobs(tmp_path, ["--steps", "2", "--layers", "4"])
     bad = tmp_path / "new.csv"
     bad.write_text(content)
     capsys.readouterr()
