@@ -181,14 +181,23 @@ class Module:
                 f"load_state_dict: missing parameters {missing[:5]}{'...' if len(missing) > 5 else ''}"
                 f", unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
             )
-        for name in names:
-            v = state[name]
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-                raise ValueError(
-                    f"load_state_dict: parameter {name!r} is {v!r}, not a finite number"
-                )
-        for name, p in named:
-            p.data = state[name]
+        values = [self._checked_value(name, p, state[name]) for name, p in named]
+        for (_, p), v in zip(named, values):
+            p.data = v
+
+    def _checked_value(self, name: str, parameter: Any, value: Any) -> Any:
+        """What `load_state_dict` stores in `parameter` for `value`, or a ValueError naming
+        the parameter. A scalar parameter takes a finite real number; the tensor engine's
+        modules override this for arrays."""
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+        ):
+            raise ValueError(
+                f"load_state_dict: parameter {name!r} is {value!r}, not a finite number"
+            )
+        return value
 
 
 class Neuron(Module):

@@ -79,31 +79,17 @@ class _TensorModule(Module):
         """`{name: copy of the parameter's array}`."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy arrays from `state_dict()` output into the parameters; everything is checked
-        first (names, shapes, finite floats), so a bad dict leaves the model unchanged."""
-        named = self.named_parameters()
-        names = [n for n, _ in named]
-        missing = [n for n in names if n not in state]
-        known = set(names)
-        unexpected = [n for n in state if n not in known]
-        if missing or unexpected:
+    def _checked_value(self, name: str, parameter: Any, value: Any) -> np.ndarray:
+        """An array of the parameter's shape, finite, cast to its dtype (for `load_state_dict`)."""
+        v = np.asarray(value)
+        if v.shape != parameter.data.shape:
             raise ValueError(
-                f"load_state_dict: missing parameters {missing[:5]}, unexpected {unexpected[:5]}"
+                f"load_state_dict: parameter {name!r} has shape {v.shape}, the model needs "
+                f"{parameter.data.shape}"
             )
-        values = []
-        for name, p in named:
-            v = np.asarray(state[name])
-            if v.shape != p.data.shape:
-                raise ValueError(
-                    f"load_state_dict: parameter {name!r} has shape {v.shape}, the model needs "
-                    f"{p.data.shape}"
-                )
-            if v.dtype.kind not in "fiu" or not np.isfinite(v).all():
-                raise ValueError(f"load_state_dict: parameter {name!r} is not finite numbers")
-            values.append(v.astype(p.data.dtype))
-        for (_, p), v in zip(named, values):
-            p.data = v
+        if v.dtype.kind not in "fiu" or not np.isfinite(v).all():
+            raise ValueError(f"load_state_dict: parameter {name!r} is not finite numbers")
+        return v.astype(parameter.data.dtype)
 
 
 class Linear(_TensorModule):
