@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import REPO, median, peer_python  # noqa: E402
+from peers import median, peer_python  # noqa: E402
 
 UNITS = 50_000
 CHAIN = 1_000_000
