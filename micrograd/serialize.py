@@ -34,6 +34,7 @@ __all__ = [
     "FORMAT",
     "VERSION",
     "atomic_write",
+    "check_writable_file",
     "load_checkpoint",
     "load_model",
     "model_to_json",
@@ -118,6 +119,28 @@ def atomic_write(path: str | os.PathLike, content: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def check_writable_file(path: str | os.PathLike) -> None:
+    """Raise OSError, before any work is done, if `atomic_write(path, ...)` would fail: `path` is
+    empty or a folder, its folder does not exist, or files cannot be created there. Nothing is
+    left behind (the check creates and removes a temporary file)."""
+    path = os.fspath(path)
+    if not path.strip():
+        raise OSError("no file name given (an empty path)")
+    if os.path.isdir(path):
+        raise OSError(f"cannot write {path}: it is a folder")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        shown = os.path.dirname(path)
+        what = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise OSError(f"cannot write {path}: the folder {shown} {what}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=folder)
+    except OSError as e:
+        raise OSError(f"cannot write {path}: {e.strerror or e}") from None
+    os.close(fd)
+    os.remove(probe)
 
 
 def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None) -> None:
@@ -301,7 +324,7 @@ def architecture_size(cfg: Any) -> int:
     describes, computed from its sizes without building anything. Raises ValueError for sizes
     that are not whole numbers >= 1 or a model type it does not know."""
     if not isinstance(cfg, dict):
-        raise ValueError(f"expected an object, got {_json_type(cfg)}")
+        raise ValueError(f"expected an object, got {_json_type(cfg)}")  # noqa: TRY004 (bad data)
     kind = cfg.get("type")
 
     def size(value: Any, key: str) -> int:

@@ -239,8 +239,8 @@ def test_predict_without_labels_writes_csv_to_stdout(tmp_path, capsys):
     assert main(["predict", "--model", str(out / "model.json"), "--data", unlabelled]) == 0
     captured = capsys.readouterr()
     lines = captured.out.strip().splitlines()
-    assert lines[0] == "a,b,prediction,score"  # columns in the model's order
-    assert lines[1].startswith("0.2,0.1,")
+    assert lines[0] == "b,a,prediction,score"  # the input's columns as they are, then ours
+    assert lines[1].startswith("0.1,0.2,")
     assert "2 rows scored" in captured.err
 
 
