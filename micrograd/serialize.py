@@ -218,8 +218,9 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Any, dict]:
         raise bad(f"bad architecture: {e}") from None
     held = sum(len(values) for _, _, values in saved)
     if needed != held:
+        shown = f"{needed:,}" if needed < 10**18 else "more than 10^18"
         raise bad(
-            f"corrupt model file: the architecture has {needed:,} parameters but the file "
+            f"corrupt model file: the architecture has {shown} parameters but the file "
             f"holds {held:,} (a model file lists every parameter)"
         )
     model = _build(from_config, architecture, engine, bad)
@@ -452,7 +453,8 @@ def _tensor_value(name: str, p: Any, shape: list, data: list, bad) -> Any:
             f"corrupt model file: parameter {name!r} has shape {shape}, the architecture needs "
             f"{needed}"
         )
-    value = np.array(data, dtype=np.float64).reshape(shape).astype(p.data.dtype)
-    if not np.isfinite(value).all():  # a float64 beyond float32's range becomes inf
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused
+        value = np.array(data, dtype=np.float64).reshape(shape).astype(p.data.dtype)
+    if not np.isfinite(value).all():
         raise bad(f"corrupt model file: parameter {name!r} has values beyond {p.data.dtype}")
     return value
