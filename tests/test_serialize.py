@@ -369,7 +369,10 @@ def _tparam(i, key, value):
 TENSOR_CASES = {
     "huge dtype": (_tparam(0, "dtype", "S2000000000"), "dtype 'S2000000000'; a model file holds"),
     "object dtype": (_tparam(0, "dtype", "O"), "dtype 'O'"),
-    "huge layers": (_arch("nouts", [100000, 100000, 3]), "has 10,000,700,003 parameters but the file holds 99"),
+    "huge layers": (
+        _arch("nouts", [100000, 100000, 3]),
+        "has 10,000,700,003 parameters but the file holds 99",
+    ),
     "declared shape": (_tparam(0, "shape", [3, 16]), "declares shape [3, 16] but its data has"),
     "ragged rows": (
         lambda d: d["parameters"][0]["data"][1].pop(),
