@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,10 +190,19 @@ def predict_table(
     X = [[parse_number(row[i], data, line, header[i]) for i in columns] for line, row in rows]
     truth = _truth(rows, header.index(label), data, label, saved) if has_label else None
 
-    outputs = saved.engine.predict(saved.model, X)
+    with warnings.catch_warnings():
+        # numpy's overflow warnings: a non-finite output is reported below, in one line
+        warnings.simplefilter("ignore", RuntimeWarning)
+        outputs = saved.engine.predict(saved.model, X)
     if hasattr(outputs, "tolist"):
         outputs = outputs.tolist()
     scores = [row if isinstance(row, list) else [row] for row in outputs]
+    for (line, _), row in zip(rows, scores):
+        if not all(math.isfinite(v) for v in row):
+            raise ValueError(
+                f"{saved.path}: the model's output for {data}, line {line} is {row} (weights too "
+                f"large for these inputs)"
+            )
     if classes is None:  # regression: the prediction is the model's output
         predicted = [s[0] for s in scores]
     else:

@@ -12,6 +12,7 @@ import re
 import shlex
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -445,3 +446,29 @@ def test_readme_train_examples_write_distinct_folders():
             model = args[args.index("--model") + 1]
             assert str(Path(model).parent) in outs, f"{model} is written by no earlier example"
     assert len(outs) == len(set(outs)), outs
+
+
+@pytest.mark.parametrize("engine", ["scalar", "tensor"])
+def test_outputs_that_overflow_are_an_error_not_nan_predictions(tmp_path, capsys, engine):
+    if engine == "tensor":
+        pytest.importorskip("numpy")
+    from micrograd.nn import MLP
+    from micrograd.serialize import save_model
+
+    random.seed(0)
+    model = MLP(2, [4, 1])
+    for p in model.parameters():
+        p.data = 1e150  # finite weights; the second row's outputs overflow float64
+    if engine == "tensor":
+        from micrograd.tensor.nn import MLP as TensorMLP
+
+        model = TensorMLP.from_scalar(model)
+    save_model(model, tmp_path / "m.json", metadata={"loss": "hinge", "features": ["a", "b"]})
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n0.5,0.5\n1e10,1e10\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning must not reach the user
+        code = main(["predict", "--model", str(tmp_path / "m.json"), "--data", str(data)])
+    assert code == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert f"{data}, line 3 is [inf]" in line and "weights too large" in line
