@@ -81,9 +81,9 @@ def _unrecognized(extras: list[str], parser: argparse.ArgumentParser) -> str:
 
 
 class _HelpFormatter(argparse.HelpFormatter):
-    """`(default: X)` after a flag's help only where it tells something: not on required flags,
-    on on/off switches (`--no-fused`), on defaults decided at run time (None: say so in the help
-    text), or where the help already says it; lists shown as typed (`16,16`)."""
+    """`(default: X)` after a flag's help only where it tells something; never for a required
+    flag, an on/off switch (`--no-fused`), a default decided at run time (None: the help text
+    says what happens), or where the help already says it. Lists are shown as typed (`16,16`)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -178,7 +178,7 @@ def _add_train(subparsers) -> None:
         "--dataset",
         default=d.dataset,
         help="a built-in data set (moons, circles, blobs, spirals, xor, digits) or the path of "
-        "a CSV file with a header row: number features, and labels that are numbers or class "
+        "a CSV file with a header row: numeric features, and labels that are numbers or class "
         "names (dog, cat)",
     )
     p.add_argument("--label", default=d.label, help="the label column of a CSV data set")
