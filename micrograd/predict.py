@@ -123,6 +123,13 @@ def _short(values: Any, limit: int = 10) -> str:
     return f"[{', '.join(map(repr, values[:limit]))}, ... ({len(values)} in all)]"
 
 
+def _names(names: list[str]) -> str:
+    """Column names for a message: all of a few, or the first two and the last of many."""
+    if len(names) <= 4:
+        return ", ".join(names)
+    return f"{names[0]}, {names[1]}, ..., {names[-1]}: {len(names)} columns"
+
+
 def predict_table(
     saved: SavedModel,
     data: str | os.PathLike,
@@ -152,6 +159,11 @@ def predict_table(
     has_label = label in header
     if saved.features:
         missing = [f for f in saved.features if f not in header]
+        if len(missing) == len(saved.features):
+            raise ValueError(
+                f"{data}: none of the model's feature columns ({_names(saved.features)}) is in "
+                f"the file, which has the columns {_names(header)}"
+            )
         if missing:
             raise ValueError(
                 f"{data}: the model needs the feature columns {_short(saved.features)}; "

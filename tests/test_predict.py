@@ -472,3 +472,14 @@ def test_outputs_that_overflow_are_an_error_not_nan_predictions(tmp_path, capsys
     assert code == 1
     line = one_line_error(capsys.readouterr().err)
     assert f"{data}, line 3 is [inf]" in line and "weights too large" in line
+
+
+def test_a_file_for_another_model_names_both_column_sets_once(pets_model, tmp_path, capsys):
+    _data, model, _ = pets_model
+    other = tmp_path / "pixels.csv"
+    other.write_text(",".join(f"pixel_{i}" for i in range(64)) + ",label\n" + "0," * 64 + "1\n")
+    assert main(["predict", "--model", str(model), "--data", str(other)]) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert "none of the model's feature columns (weight, height) is in the file" in line
+    assert "pixel_0, pixel_1, ..., label: 65 columns" in line
+    assert line.count("pixel_") == 2
