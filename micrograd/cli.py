@@ -1,14 +1,16 @@
-"""The `micrograd` command: `train`, `predict` and `graph` subcommands.
+"""The `micrograd` command: `train`, `predict`, `data` and `graph` subcommands.
 
     micrograd train                        # the original demo: moons, MLP(2, [16, 16, 1]), 100 steps
     micrograd train --dataset circles --layers 32,32 --optimizer adam --lr 0.05 --steps 300
     micrograd train --dataset data.csv --label y --loss cross_entropy --val-split 0.2
     micrograd train --dataset digits --engine tensor --loss cross_entropy --optimizer adam ...
+    micrograd data moons --samples 20 --seed 7 --out new.csv     # columns x0, x1, label
     micrograd predict --model runs/latest/model.json --data new.csv --out predictions.csv
     micrograd graph "a*b + c" --values a=2,b=-3,c=10 -o graph.svg
 
-This file only turns flags into calls: the job is `micrograd/train.py`, saving and loading
-`micrograd/serialize.py`, drawing `micrograd/viz_cli.py`. Handlers import what they need when
+This file only turns flags into calls: the job is `micrograd/train.py`, scoring
+`micrograd/predict.py`, saving and loading `micrograd/serialize.py`, data sets
+`micrograd/data.py`, drawing `micrograd/viz_cli.py`. Handlers import what they need when
 they run, so `micrograd --help` stays fast.
 
 Errors are one line on stderr, `micrograd: error: ...`, and a non-zero exit code: 2 for input the
@@ -20,6 +22,7 @@ model file). Nothing is written unless the job succeeds.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Sequence
@@ -30,10 +33,74 @@ USAGE_ERROR, FAILED = 2, 1
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (`micrograd: error: ...`), not usage + error."""
+    """argparse, with: a usage error on one line (`micrograd: error: ...`) that points to the
+    command's own help (`micrograd train --help`); no abbreviated flags (`--step 5` is an error,
+    not `--steps 5`: an abbreviation would change meaning when a flag is added); and "did you
+    mean" for a misspelled flag, command or choice."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # also for the subcommands' parsers
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(USAGE_ERROR, f"micrograd: error: {message} (see '{self.prog} --help')\n")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        # Unknown flags are collected by the top-level parser; report them against the
+        # subcommand they were given to, with its flags as suggestions.
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            commands = getattr(self, "commands", {})
+            parser = commands.get(getattr(namespace, "command", None), self)
+            parser.error(_unrecognized(extras, parser))
+        return namespace
+
+    def _check_value(self, action, value):
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as e:
+            choices = [str(c) for c in action.choices or ()]
+            close = difflib.get_close_matches(str(value), choices, n=1)
+            if close and "did you mean" not in e.message:
+                raise argparse.ArgumentError(
+                    action, f"{e.message}; did you mean {close[0]!r}?"
+                ) from None
+            raise
+
+
+def _unrecognized(extras: list[str], parser: argparse.ArgumentParser) -> str:
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    # Compared without the leading "--", which every flag shares.
+    names = [f[2:] for f in parser._option_string_actions if f.startswith("--")]
+    for arg in extras:
+        if arg.startswith("--"):
+            close = difflib.get_close_matches(arg[2:].split("=", 1)[0], names, n=1, cutoff=0.7)
+            if close:
+                return f"{message}; did you mean --{close[0]}?"
+    return message
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """`(default: X)` after a flag's help only where it tells something; never for a required
+    flag, an on/off switch (`--no-fused`), a default decided at run time (None: the help text
+    says what happens), or where the help already says it. Lists are shown as typed (`16,16`)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or action.required
+            or default is None
+            or default is argparse.SUPPRESS
+            or isinstance(default, bool)
+            or "default:" in text
+            or "%(default)" in text
+        ):
+            return text
+        if isinstance(default, (list, tuple)):
+            default = ",".join(map(str, default))
+        return f"{text} (default: {str(default).replace('%', '%%')})"
 
 
 def _layers(text: str) -> tuple[int, ...]:
@@ -105,13 +172,14 @@ def _add_train(subparsers) -> None:
             "learning-rate decay, 100 steps, seed 1337. At the end the output folder gets "
             "model.json, metrics.json, curves.png and (for 2-D data) decision_boundary.png."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     p.add_argument(
         "--dataset",
         default=d.dataset,
-        help="a built-in data set (moons, circles, blobs, spirals, xor, digits) or "
-        "the path of a numeric CSV file with a header row",
+        help="a built-in data set (moons, circles, blobs, spirals, xor, digits) or the path of "
+        "a CSV file with a header row: numeric features, and labels that are numbers or class "
+        "names (dog, cat)",
     )
     p.add_argument("--label", default=d.label, help="the label column of a CSV data set")
     p.add_argument(
@@ -211,21 +279,77 @@ def _add_predict(subparsers) -> None:
         "predict",
         help="score a CSV file with a saved model",
         description=(
-            "Load a model saved by 'micrograd train' and predict a class for every row of a "
-            "CSV file whose columns include the model's features. If the label column is "
-            "present, print the accuracy. Predictions go to --out, or to stdout as CSV."
+            "Load a model saved by 'micrograd train' and predict a class for every row of a CSV "
+            "file that has the model's feature columns (by name, in any order). The output is "
+            "the input table, every column copied as it is (an id, the label, ...), plus "
+            "'prediction' (the class label the model was trained with) and the scores: 'score' "
+            "for a one-output model, else 'score_<class>' per class, or with --proba "
+            "'proba_<class>'. If the label column is present, the accuracy is printed. The "
+            "table goes to --out, or to stdout."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
-    p.add_argument("--model", required=True, help="a model.json written by 'micrograd train'")
-    p.add_argument("--data", required=True, help="a numeric CSV file with a header row")
+    p.add_argument(
+        "--model", required=True, metavar="FILE", help="a model.json written by 'micrograd train'"
+    )
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="FILE",
+        help="the CSV file to score (a header row naming the columns)",
+    )
     p.add_argument(
         "--label",
-        default=None,
-        help="the label column (default: the one the model was trained with)",
+        metavar="COLUMN",
+        help="the label column, for the accuracy (default: the one the model was trained with, "
+        "if the file has it)",
     )
-    p.add_argument("--out", default=None, help="write predictions to this CSV file")
+    p.add_argument(
+        "--out", metavar="FILE", help="write the table to this CSV file (default: stdout)"
+    )
+    p.add_argument(
+        "--proba",
+        action="store_true",
+        help="give each class's probability (columns proba_<class>) instead of the raw "
+        "scores: softmax for a cross_entropy model, sigmoid for bce (a hinge or mse model "
+        "gives no probabilities)",
+    )
     p.set_defaults(func=_run_predict)
+
+
+def _add_data(subparsers) -> None:
+    from micrograd.data import DATASETS
+    from micrograd.train import TrainConfig
+
+    d = TrainConfig()
+    p = subparsers.add_parser(
+        "data",
+        help="write a built-in data set (moons, digits, ...) to a CSV file",
+        description=(
+            "Write a built-in data set to a CSV file: the features x0, x1, ... (pixel_0 .. "
+            "pixel_63 for digits) and the class in the column 'label'. The same --samples, "
+            "--noise and --seed give the points 'micrograd train --dataset NAME' trains on; "
+            "the file can be scored with 'micrograd predict' or trained on with "
+            "'micrograd train --dataset FILE'."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument(
+        "name",
+        choices=sorted(DATASETS),
+        metavar="NAME",
+        help=f"one of {', '.join(sorted(DATASETS))}",
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="the CSV file to write")
+    p.add_argument(
+        "--samples",
+        type=_positive_int,
+        metavar="N",
+        help=f"number of points (default: {d.n_samples}; digits: all 1,797 images)",
+    )
+    p.add_argument("--noise", type=_number, default=d.noise, help="noise of a generated data set")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the generator")
+    p.set_defaults(func=_run_data)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,9 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     _add_train(subparsers)
     _add_predict(subparsers)
+    _add_data(subparsers)
     from micrograd import viz_cli
 
     viz_cli.add_subparser(subparsers)
+    parser.commands = subparsers.choices  # for error messages: the parser of each command
     return parser
 
 
@@ -337,74 +463,22 @@ def _predict(args: argparse.Namespace) -> int:
     import csv
     import io
 
-    from micrograd.data import load_csv
-    from micrograd.serialize import atomic_write, load_checkpoint
-    from micrograd.train import accuracy, decide, get_engine
+    from micrograd.predict import load_for_prediction, predict_table
+    from micrograd.serialize import atomic_write, check_writable_file
 
-    if args.out:  # fail before the work, not after it
-        from micrograd.train import check_writable
-
-        check_writable(os.path.dirname(os.path.abspath(args.out)))
-    model, meta = load_checkpoint(args.model)
-    first = next(iter(model.parameters()))
-    engine_name = "tensor" if hasattr(first.data, "shape") else "scalar"
-    engine = get_engine(engine_name)
-    n_outputs = _n_outputs(model)
-    loss = meta.get("loss") or ("hinge" if n_outputs == 1 else "cross_entropy")
-    classes = meta.get("classes")
-    features = meta.get("features") or []
-    label = args.label or meta.get("label") or "label"
-
-    header = _csv_header(args.data)
-    has_label = label in header
-    if has_label:
-        X, y, names = load_csv(args.data, label=label)
-    else:
-        X, names = _load_unlabelled(args.data, header, label, load_csv)
-        y = None
-    if features:
-        missing = [f for f in features if f not in names]
-        if missing:
-            raise ValueError(
-                f"{args.data}: the model needs the feature columns {features}; missing {missing}"
-            )
-        order = [names.index(f) for f in features]
-        X = [[row[i] for i in order] for row in X]
-        names = list(features)
-    nin = model.config().get("nin")
-    if nin is not None and X and len(X[0]) != nin:
-        raise ValueError(f"{args.data}: the model takes {nin} features, the file has {len(X[0])}")
-
-    outputs = engine.predict(model, X)
-    if hasattr(outputs, "tolist"):
-        outputs = outputs.tolist()
-    predicted = decide(outputs, loss, meta.get("n_classes") or None)
-    if classes:
-        predicted = [classes[c] for c in predicted]
-
+    if args.out is not None:  # fail before the work, not after it
+        check_writable_file(args.out)
+        for flag, given in (("--model", args.model), ("--data", args.data)):
+            both = os.path.exists(given) and os.path.exists(args.out)
+            if both and os.path.samefile(given, args.out):
+                raise ValueError(f"--out {args.out} would overwrite the {flag} file")
+    saved = load_for_prediction(args.model)
+    header, rows, summary = predict_table(saved, args.data, label=args.label, proba=args.proba)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    score_cols = ["score"] if n_outputs == 1 else [f"score_{i}" for i in range(n_outputs)]
-    writer.writerow([*names, *([label] if has_label else []), "prediction", *score_cols])
-    for i, row in enumerate(X):
-        out = outputs[i] if n_outputs > 1 else [outputs[i]]
-        writer.writerow([*row, *([y[i]] if has_label else []), predicted[i], *out])
-
-    summary = f"{len(X)} rows scored"
-    if has_label:
-        if loss == "mse":
-            err = sum((float(o) - t) ** 2 for o, t in zip(outputs, y)) / len(y)
-            summary += f", mean squared error {err:.6g}"
-        else:
-            truth = [classes.index(v) if classes else v for v in y] if classes else y
-            if any(t not in range(max(n_outputs, 2)) for t in truth):
-                raise ValueError(
-                    f"{args.data}: labels in column {label!r} are not classes "
-                    f"this model knows ({classes or list(range(max(n_outputs, 2)))})"
-                )
-            acc = accuracy(outputs, _targets(truth, loss), loss)
-            summary += f", accuracy {acc:.1%}"
-    if args.out:
+    writer.writerow(header)
+    writer.writerows(rows)
+    if args.out is not None:
         atomic_write(args.out, buf.getvalue().encode())
         print(f"{summary}; wrote {args.out}")
     else:
@@ -413,57 +487,16 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _targets(truth: list, loss: str) -> list:
-    from micrograd.train import targets_for_loss
+def _run_data(args: argparse.Namespace) -> int:
+    def job() -> int:
+        from micrograd.data import generate, save_csv
+        from micrograd.serialize import check_writable_file
 
-    return targets_for_loss(truth, loss)
+        check_writable_file(args.out)
+        X, y, names = generate(args.name, args.samples, args.noise, args.seed)
+        save_csv(args.out, X, y, names)
+        shown = ", ".join(names) if len(names) <= 3 else f"{names[0]} .. {names[-1]}"
+        print(f"wrote {args.out}: {len(X)} rows, columns {shown}, label")
+        return 0
 
-
-def _n_outputs(model) -> int:
-    cfg = model.config()
-    if "nouts" in cfg:
-        return int(cfg["nouts"][-1])
-    return int(cfg.get("nout", 1))
-
-
-def _csv_header(path: str) -> list[str]:
-    import csv
-
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            for row in csv.reader(f):
-                if any(cell.strip() for cell in row):
-                    return [h.strip() for h in row]
-            return []
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text CSV file") from None
-
-
-def _load_unlabelled(path: str, header: list[str], label: str, load_csv) -> tuple[list, list]:
-    """Features of a CSV without a label column (load_csv wants one: add a dummy column)."""
-    import csv
-    import tempfile
-
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    if not rows or not header:
-        raise ValueError(f"{path}: the file is empty (a header row naming the columns is needed)")
-    dummy = "__micrograd_no_label__"
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = os.path.join(tmp, os.path.basename(path))
-        with open(copy, "w", newline="") as f:
-            w = csv.writer(f)
-            seen_header = False
-            for r in rows:
-                # Blank rows stay blank (skipped by load_csv) so that line numbers in its
-                # error messages are those of the user's file.
-                if not any(cell.strip() for cell in r):
-                    w.writerow([])
-                else:
-                    w.writerow([*r, "0" if seen_header else dummy])
-                    seen_header = True
-        try:
-            X, _, names = load_csv(copy, label=dummy)
-        except ValueError as e:
-            raise ValueError(str(e).replace(copy, path)) from None
-    return X, names
+    return _guarded(job)

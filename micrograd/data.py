@@ -9,10 +9,11 @@ change a model's initial weights). The same seed gives the same data, on every p
     X_train, y_train, X_val, y_val = train_val_split(X, y, val_fraction=0.2, seed=0)
     for Xb, yb in batches(X_train, y_train, batch_size=32, seed=0): ...
 
-`load_csv` reads a numeric table with a header; its errors name the file, the line and the
-column. `load_digits` needs scikit-learn (`pip install micrograd[datasets]`), imported only when
-called. `DATASETS` maps names to generators for the command line; every entry accepts
-`n_samples=` and `seed=`.
+`load_csv` reads a table of numbers with a header (labels may be numbers or class names),
+`read_table` any CSV as text, `save_csv` writes one; their errors name the file, the line and
+the column. `load_digits` needs scikit-learn (`pip install 'micrograd-plus[datasets]'`),
+imported only when called. `DATASETS` maps names to generators for the command line; every
+entry accepts `n_samples=` and `seed=`; `generate(name, ...)` also names the features.
 
 Standard library only. Read `micrograd/cli.py` next (the training command that uses all this).
 """
@@ -20,6 +21,8 @@ Standard library only. Read `micrograd/cli.py` next (the training command that u
 from __future__ import annotations
 
 import csv
+import inspect
+import io
 import math
 import numbers
 import os
@@ -31,6 +34,7 @@ __all__ = [
     "DATASETS",
     "batches",
     "digits",
+    "generate",
     "load_csv",
     "load_digits",
     "make_blobs",
@@ -38,6 +42,9 @@ __all__ = [
     "make_moons",
     "make_spirals",
     "make_xor",
+    "parse_number",
+    "read_table",
+    "save_csv",
     "train_val_split",
 ]
 
@@ -275,23 +282,59 @@ def batches(
 
 def load_csv(
     path: str | os.PathLike, label: str = "label"
-) -> tuple[list[list[float]], list[int] | list[float], list[str]]:
-    """Read a numeric CSV with a header row: returns `(X, y, feature_names)`.
+) -> tuple[list[list[float]], list[int] | list[float] | list[str], list[str]]:
+    """Read a CSV with a header row: returns `(X, y, feature_names)`.
 
-    `label` names the column that holds the targets; every other column is a feature. Labels
-    come back as ints when they are all whole numbers (class indices), else as floats. Blank
+    `label` names the column that holds the targets; every other column is a feature and must
+    hold numbers. Labels come back as ints when they are all whole numbers (class indices), as
+    floats when they are all numbers, and as strings when they are all text (class names such as
+    `dog`, `cat`); a column that mixes numbers and text is an error (a typo, most likely). Blank
     lines are skipped. Every problem is a ValueError naming the file, and for a bad cell its
     line number and column name: a missing file, an empty file, no label column, a row with the
-    wrong number of cells, a cell that is not a finite number."""
+    wrong number of cells, a feature cell that is not a finite number."""
+    header, rows = read_table(path, owner="load_csv")
+    if label not in header:
+        raise ValueError(
+            f"{path}: no label column {label!r}; the header has the columns {header} "
+            f"(choose the label column by name)"
+        )
+    if len(header) < 2:
+        raise ValueError(f"{path}: only the label column {label!r}; there are no features")
+    label_at = header.index(label)
+    feature_names = [name for i, name in enumerate(header) if i != label_at]
+    X: list[list[float]] = []
+    labels: list[tuple[int, str]] = []
+    for line, row in rows:
+        X.append(
+            [
+                parse_number(c, path, line, n)
+                for i, (n, c) in enumerate(zip(header, row))
+                if i != label_at
+            ]
+        )
+        labels.append((line, row[label_at].strip()))
+    if not X:
+        raise ValueError(f"{path}: no data rows after the header")
+    return X, _label_values(labels, path, label), feature_names
+
+
+def read_table(
+    path: str | os.PathLike, owner: str = "read_table"
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the data rows of a CSV file, as text: `(header, [(line, cells), ...])`,
+    `line` being the row's line number in the file (for error messages). Blank lines are
+    skipped; header names are stripped of spaces. Every problem is a ValueError naming the
+    file (and the line): a missing or unreadable file, not UTF-8, not CSV, an empty file, a
+    header column with no name or named twice, a row with the wrong number of cells."""
     if not isinstance(path, (str, os.PathLike)):
         # open() would take an int as a file descriptor (1 is stdout)
-        raise TypeError(f"load_csv: path must be a str or os.PathLike, got {type(path).__name__}")
+        raise TypeError(f"{owner}: path must be a str or os.PathLike, got {type(path).__name__}")
     reader = None
     try:
         # utf-8-sig: drop the byte-order mark that spreadsheet programs write
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
-            return _read_table(reader, path, label)
+            return _read_rows(reader, path)
     except OSError as e:
         raise ValueError(f"{path}: cannot read the file ({e.strerror or e})") from e
     except csv.Error as e:
@@ -300,7 +343,7 @@ def load_csv(
         raise ValueError(f"{path}: not a UTF-8 text file ({e.reason})") from e
 
 
-def _read_table(reader, path, label: str):
+def _read_rows(reader, path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     header = None
     for row in reader:
         if any(cell.strip() for cell in row):
@@ -314,45 +357,68 @@ def _read_table(reader, path, label: str):
             raise ValueError(f"{path}, line {line}: column {i + 1} of the header has no name")
         if header.index(name) != i:
             raise ValueError(f"{path}, line {line}: the header names column {name!r} twice")
-    if label not in header:
-        raise ValueError(
-            f"{path}: no label column {label!r}; the header has the columns {header} "
-            f"(choose the label column by name)"
-        )
-    if len(header) < 2:
-        raise ValueError(f"{path}: only the label column {label!r}; there are no features")
-    label_at = header.index(label)
-    feature_names = [name for i, name in enumerate(header) if i != label_at]
-    X: list[list[float]] = []
-    targets: list[float] = []
+    rows = []
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue  # blank line
-        line = reader.line_num
         if len(row) != len(header):
             raise ValueError(
-                f"{path}, line {line}: {len(row)} cells but the header has {len(header)} columns"
+                f"{path}, line {reader.line_num}: {len(row)} cells but the header has "
+                f"{len(header)} columns"
             )
-        values = []
-        for name, cell in zip(header, row):
-            try:
-                v = float(cell)
-            except ValueError:
-                raise ValueError(
-                    f"{path}, line {line}, column {name!r}: {cell.strip()!r} is not a number"
-                ) from None
-            if not math.isfinite(v):
-                raise ValueError(
-                    f"{path}, line {line}, column {name!r}: {cell.strip()!r} is not a finite number"
-                )
-            values.append(v)
-        targets.append(values.pop(label_at))
-        X.append(values)
-    if not X:
-        raise ValueError(f"{path}: no data rows after the header")
-    y: list[int] | list[float]
-    y = [int(t) for t in targets] if all(t.is_integer() for t in targets) else targets
-    return X, y, feature_names
+        rows.append((reader.line_num, row))
+    return header, rows
+
+
+def parse_number(cell: str, path: str | os.PathLike, line: int, column: str) -> float:
+    """The finite number in a CSV cell, or a ValueError naming the file, line and column."""
+    try:
+        v = float(cell)
+    except ValueError:
+        raise ValueError(
+            f"{path}, line {line}, column {column!r}: {cell.strip()!r} is not a number"
+        ) from None
+    if not math.isfinite(v):
+        raise ValueError(
+            f"{path}, line {line}, column {column!r}: {cell.strip()!r} is not a finite number"
+        )
+    return v
+
+
+def _label_values(
+    labels: list[tuple[int, str]], path: str | os.PathLike, column: str
+) -> list[int] | list[float] | list[str]:
+    """Numbers when every label is a number (ints when all are whole), text when none is."""
+    numbers_: list[float] = []
+    text_at = number_at = None  # the first line of each kind, for the error message
+    for line, cell in labels:
+        if not cell:
+            raise ValueError(f"{path}, line {line}, column {column!r}: the label is empty")
+        try:
+            v = float(cell)
+        except ValueError:
+            text_at = text_at or (line, cell)
+            continue
+        if not math.isfinite(v):
+            raise ValueError(
+                f"{path}, line {line}, column {column!r}: {cell!r} is not a finite number"
+            )
+        number_at = number_at or (line, cell)
+        numbers_.append(v)
+    if text_at is None:
+        if all(v.is_integer() for v in numbers_):
+            return [int(v) for v in numbers_]
+        return numbers_
+    if number_at is None:
+        return [cell for _, cell in labels]
+    # Both kinds: name a cell of the rarer kind (the odd one out is the likely typo).
+    n_text = len(labels) - len(numbers_)
+    line, cell = text_at if n_text <= len(numbers_) else number_at
+    kind = "text" if n_text <= len(numbers_) else "a number"
+    raise ValueError(
+        f"{path}, line {line}, column {column!r}: the label {cell!r} is {kind} but other labels "
+        f"are not (a label column holds numbers or class names, not both)"
+    )
 
 
 def _sklearn_digits():
@@ -398,3 +464,51 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
     "xor": make_xor,
     "digits": digits,
 }
+
+
+def generate(
+    name: str, n_samples: int | None = None, noise: float | None = None, seed: int | None = None
+) -> tuple[list[list[float]], list[int], list[str]]:
+    """`(X, y, feature_names)` of the data set `name` in `DATASETS`, as `micrograd train` and
+    `micrograd data` make it: features named x0, x1, ... (pixel_0 .. pixel_63 for digits).
+    `noise` is ignored by the data sets that have no noise (blobs, digits); `n_samples=None`
+    gives every digits image, or 100 points of a generated set."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}: choose one of {', '.join(sorted(DATASETS))}")
+    make = DATASETS[name]
+    kwargs: dict[str, Any] = {"seed": seed}
+    if n_samples is not None or name != "digits":
+        kwargs["n_samples"] = 100 if n_samples is None else n_samples
+    if noise is not None and "noise" in inspect.signature(make).parameters:
+        kwargs["noise"] = noise
+    X, y = make(**kwargs)
+    prefix = "pixel_" if name == "digits" else "x"
+    return X, y, [f"{prefix}{i}" for i in range(len(X[0]))]
+
+
+def save_csv(
+    path: str | os.PathLike,
+    X: Sequence[Sequence[float]],
+    y: Sequence[Any],
+    feature_names: Sequence[str],
+    label: str = "label",
+) -> None:
+    """Write `X` and `y` as a CSV file with a header (the features, then the label column) that
+    `load_csv` reads back exactly (floats are written with `repr` precision). The file is
+    written atomically (`micrograd.serialize.atomic_write`): a failure leaves no partial file."""
+    from micrograd.serialize import atomic_write
+
+    n = _check_pair(X, y, "save_csv")
+    names = [*feature_names, label]
+    if len(set(names)) != len(names):
+        raise ValueError(f"save_csv: the column names {names} are not all different")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(names)
+    for i in range(n):
+        if len(X[i]) != len(feature_names):
+            raise ValueError(
+                f"save_csv: row {i} has {len(X[i])} features, the header names {len(feature_names)}"
+            )
+        writer.writerow([*X[i], y[i]])
+    atomic_write(path, buf.getvalue().encode("utf-8"))

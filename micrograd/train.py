@@ -43,7 +43,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import importlib.util
-import inspect
 import math
 import os
 import random
@@ -342,30 +341,33 @@ def load_data(config: TrainConfig) -> Data:
             raise ConfigError(f"n_samples must be at least 2, got {config.n_samples}")
         if not (config.noise >= 0 and math.isfinite(config.noise)):
             raise ConfigError(f"noise must be a finite number >= 0, got {config.noise}")
-        make = datasets.DATASETS[name]
-        kwargs = {"n_samples": config.n_samples, "seed": config.seed}
-        if "noise" in inspect.signature(make).parameters:  # blobs has a spread of its own
-            kwargs["noise"] = config.noise
-        X, y = make(**kwargs)
-        features = [f"x{i}" for i in range(len(X[0]))]
+        X, y, features = datasets.generate(name, config.n_samples, config.noise, config.seed)
         return Data(name, X, y, feature_names=features, n_classes=max(y) + 1)
     if name.lower().endswith(".csv") or os.path.exists(name):
+        if os.path.isdir(name):
+            raise ValueError(f"cannot read the data set {name!r}: it is a folder, not a CSV file")
         if not os.path.isfile(name):
             raise ValueError(f"cannot read the data set {name!r}: no such file")
         X, y, features = datasets.load_csv(name, label=config.label)
-        if not X:
-            raise ValueError(f"{name}: the file has no data rows")
+        text_labels = isinstance(y[0], str)
         if config.loss == "mse":
+            if text_labels:
+                raise ValueError(
+                    f"{name}: column {config.label!r} holds class names ({y[0]!r}, ...), not the "
+                    f"numbers loss 'mse' fits; choose a classification loss"
+                )
             return Data(name, X, [float(v) for v in y], feature_names=list(features))
         classes = sorted(set(y))
         for v in classes:
-            if float(v) != int(v):
+            if not text_labels and float(v) != int(v):
                 raise ValueError(
                     f"{name}: label {v!r} in column {config.label!r} is not a class "
-                    f"(a whole number); use --loss mse for numeric targets"
+                    f"(a whole number or a name); use --loss mse for numeric targets"
                 )
+        # Class index i stands for classes[i] (numbers in order, or names in sorted order);
+        # the model file keeps the list, so that `micrograd predict` prints the labels back.
         index = {v: i for i, v in enumerate(classes)}
-        classes = [int(v) for v in classes]
+        classes = classes if text_labels else [int(v) for v in classes]
         return Data(
             name,
             X,
@@ -374,7 +376,7 @@ def load_data(config: TrainConfig) -> Data:
             classes=classes,
             n_classes=len(classes),
         )
-    known = ", ".join(sorted([*datasets.DATASETS, "digits"]))
+    known = ", ".join(sorted(datasets.DATASETS))  # (digits is one of them)
     raise ConfigError(f"unknown data set {name!r}: choose one of {known}, or a path to a CSV file")
 
 

@@ -133,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from micrograd.serialize import check_writable_file
+
     fmt = _output_format(args)
+    check_writable_file(args.output)  # before drawing; names a missing folder (not `[Errno 2]`)
     values = parse_values(args.values)
     if (args.expression is None) == (args.neuron is None):
         raise InputError("give either an expression or --neuron N (exactly one of them)")

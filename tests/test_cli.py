@@ -239,8 +239,8 @@ def test_predict_without_labels_writes_csv_to_stdout(tmp_path, capsys):
     assert main(["predict", "--model", str(out / "model.json"), "--data", unlabelled]) == 0
     captured = capsys.readouterr()
     lines = captured.out.strip().splitlines()
-    assert lines[0] == "a,b,prediction,score"  # columns in the model's order
-    assert lines[1].startswith("0.2,0.1,")
+    assert lines[0] == "b,a,prediction,score"  # the input's columns as they are, then ours
+    assert lines[1].startswith("0.1,0.2,")
     assert "2 rows scored" in captured.err
 
 
@@ -447,3 +447,88 @@ def test_missing_matplotlib_is_reported_before_training(tmp_path, capsys, monkey
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "matplotlib" in err[0] and "pip install" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+# -- help and usage errors (issue 9, item 14) -----------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["train", "predict", "data"])
+def test_help_shows_only_defaults_that_mean_something(capsys, command):
+    assert main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # lines unwrapped
+    for wrong in ("(default: None)", "(default: True)", "(default: False)", "(default: ("):
+        assert wrong not in text
+    if command == "train":
+        assert "(default: 16,16)" in text  # as it is typed, not a Python tuple
+        assert "times slower) --no-progress" in text  # --no-fused: an on/off switch, no default
+    if command == "predict":
+        assert "--model FILE a model.json written by 'micrograd train' --data" in text
+        assert "(default: stdout)" in text and "--proba" in text
+
+
+USAGE_ERRORS = {
+    "abbreviation": (
+        ["train", "--step", "5"],
+        "unrecognized arguments: --step 5; did you mean --steps?",
+    ),
+    "misspelled flag": (["train", "--batchsize", "3"], "did you mean --batch-size?"),
+    "no close flag": (["train", "--colour", "red"], "unrecognized arguments: --colour red (see"),
+    "predict flag": (
+        ["predict", "--model", "m.json", "--data", "d.csv", "--prob"],
+        "did you mean --proba? (see 'micrograd predict --help')",
+    ),
+    "graph flag": (["graph", "-o", "g.svg", "--neuorn", "2"], "did you mean --neuron?"),
+    "command": (["trian"], "invalid choice: 'trian'"),
+    "choice": (["train", "--loss", "hinj"], "invalid choice: 'hinj'"),
+}
+USAGE_HELP = {"command": "did you mean 'train'? (see 'micrograd --help')"}
+
+
+@pytest.mark.parametrize("case", sorted(USAGE_ERRORS))
+def test_usage_errors_suggest_a_fix_and_name_the_commands_help(capsys, case):
+    argv, message = USAGE_ERRORS[case]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("micrograd: error: "), err
+    assert message in lines[0]
+    command = argv[0] if argv[0] != "trian" else None
+    help_hint = f"(see 'micrograd {command} --help')" if command else USAGE_HELP["command"]
+    assert lines[0].endswith(help_hint)
+    if case == "choice":
+        assert "did you mean 'hinge'?" in lines[0]
+
+
+def test_abbreviated_flags_are_not_taken(tmp_path, capsys):
+    # --step is not --steps, --out-dir is not --out: nothing runs, nothing is written.
+    assert main(["train", "--step", "5", "--out", str(tmp_path / "o")]) == 2
+    assert main(["train", *SMALL, "--ou", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+# -- messages (issue 9, item 9) -------------------------------------------------------------
+
+
+def test_unknown_data_set_lists_each_name_once(capsys):
+    assert main(["train", "--dataset", "mons", *SMALL]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "choose one of blobs, circles, digits, moons, spirals, xor," in line
+    assert line.count("digits") == 1
+
+
+def test_a_folder_as_data_set_is_named_a_folder(tmp_path, capsys):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    assert main(["train", "--dataset", str(folder), *SMALL, "--out", str(tmp_path / "o")]) == 1
+    line = capsys.readouterr().err.strip()
+    assert "it is a folder, not a CSV file" in line and "no such file" not in line
+
+
+def test_graph_into_a_missing_folder_names_it(tmp_path, capsys):
+    out = tmp_path / "missing" / "g.svg"
+    assert main(["graph", "a*b", "--values", "a=1,b=2", "-o", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"micrograd graph: error: cannot write {out}: the folder {out.parent} does not exist"
+    )
+    assert "Errno" not in err and not out.parent.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +236,181 @@ def test_missing_file_is_os_error(tmp_path):
 def test_folder_instead_of_file(tmp_path):
     with pytest.raises(ValueError, match="folder"):
         load_model(tmp_path)
+
+
+# -- crafted files: checked before anything is built ----------------------------------------
+
+
+def crafted(tmp_path, edit=None, text=None):
+    """A good model file edited as a parsed document (`edit`) or as text (`text(good_text)`)."""
+    path = tmp_path / "crafted.json"
+    good = good_text(tmp_path)
+    if text is not None:
+        path.write_text(text(good))
+    else:
+        doc = json.loads(good)
+        edit(doc)
+        path.write_text(json.dumps(doc))
+    return path
+
+
+def load_error(path) -> str:
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    return message
+
+
+def _arch(key, value):
+    return lambda d: d["architecture"].__setitem__(key, value)
+
+
+HUGE_ARCHITECTURES = {
+    "huge layers": (_arch("nouts", [10000, 10000, 1]), "has 100,060,001 parameters"),
+    "huge nin": (_arch("nin", 10**12), "has 5,000,000,000,039 parameters"),
+    "many layers": (_arch("nouts", [1] * 100_000), "has 200,002 parameters"),
+    "huge int size": (_arch("nin", 10**300), "has more than 10^18 parameters"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HUGE_ARCHITECTURES))
+def test_an_architecture_larger_than_the_file_is_refused_before_building(tmp_path, case):
+    import tracemalloc
+
+    edit, problem = HUGE_ARCHITECTURES[case]
+    path = crafted(tmp_path, edit)
+    tracemalloc.start()
+    try:
+        message = load_error(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert problem in message and "the file holds 54" in message
+    # Bounded by the file (a few MB for the 100,000-layer list), not by the architecture.
+    assert peak < 100 * 2**20
+
+
+def test_a_wrong_size_in_the_architecture_is_named(tmp_path):
+    for value, shown in [(0, "got 0"), (-3, "got -3"), (2.5, "got 2.5"), (True, "got True")]:
+        message = load_error(crafted(tmp_path, _arch("nouts", [5, value, 2])))
+        assert "'nouts[1]' must be a whole number >= 1" in message and shown in message
+    message = load_error(crafted(tmp_path, _arch("type", "Transformer")))
+    assert "unknown model type 'Transformer'" in message
+
+
+def test_deeply_nested_json_is_refused_without_recursion_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    assert "nested more than 32 levels deep" in load_error(path)
+    # Brackets inside strings do not count; a nested metadata value within the limit loads.
+    nested = crafted(
+        tmp_path, lambda d: d.__setitem__("metadata", {"note": "[[[[" * 100, "x": [[[1]]]})
+    )
+    assert load_checkpoint(nested)[1]["x"] == [[[1]]]
+
+
+NON_FINITE = ["1e999", "-1e999", "NaN", "Infinity", "-Infinity", "9" * 4000, "-" + "9" * 400]
+
+
+@pytest.mark.parametrize("number", NON_FINITE, ids=lambda n: n[:12])
+def test_a_number_that_is_not_a_finite_float64_is_refused_naming_the_parameter(tmp_path, number):
+    def put(good):
+        return good.replace('"data": ', f'"data": {number}, "x": ', 3)  # the third parameter
+
+    message = load_error(crafted(tmp_path, text=put))
+    name = trained_like_model().named_parameters()[0][0]
+    assert f"parameter {name!r} holds {number[:12]}" in message
+    assert "not a finite float64 number" in message
+
+
+def test_non_finite_numbers_elsewhere_are_refused(tmp_path):
+    message = load_error(crafted(tmp_path, text=lambda g: g.replace('"nin": 3', '"nin": 1e999')))
+    assert "'nin' must be a whole number >= 1, got 1e999" in message
+    message = load_error(
+        crafted(tmp_path, text=lambda g: g.replace('"metadata": {}', '"metadata": {"a": [NaN]}'))
+    )
+    assert "metadata entry ['a'][0] is NaN" in message
+
+
+def test_largest_float64_numbers_still_load(tmp_path):
+    # The edge of the range: 1.7976931348623157e308 and a 300-digit integer are float64-sized.
+    path = tmp_path / "m.json"
+    model = trained_like_model()
+    model.parameters()[0].data = 1.7976931348623157e308
+    model.parameters()[1].data = 10**300
+    save_model(model, path)
+    loaded = load_model(path)
+    assert loaded.parameters()[0].data == 1.7976931348623157e308
+    assert loaded.parameters()[1].data == 10**300
+
+
+# -- crafted tensor files -------------------------------------------------------------------
+
+
+def tensor_file(tmp_path, edit=None) -> Path:
+    np = pytest.importorskip("numpy")
+    from micrograd.tensor.nn import MLP as TensorMLP
+
+    model = TensorMLP(2, [16, 3], rng=np.random.default_rng(0))
+    path = tmp_path / "tensor.json"
+    save_model(model, path)
+    if edit:
+        doc = json.loads(path.read_text())
+        edit(doc)
+        path.write_text(json.dumps(doc))
+    return path
+
+
+def _tparam(i, key, value):
+    return lambda d: d["parameters"][i].__setitem__(key, value)
+
+
+TENSOR_CASES = {
+    "huge dtype": (_tparam(0, "dtype", "S2000000000"), "dtype 'S2000000000'; a model file holds"),
+    "object dtype": (_tparam(0, "dtype", "O"), "dtype 'O'"),
+    "huge layers": (
+        _arch("nouts", [100000, 100000, 3]),
+        "has 10,000,700,003 parameters but the file holds 99",
+    ),
+    "declared shape": (_tparam(0, "shape", [3, 16]), "declares shape [3, 16] but its data has"),
+    "ragged rows": (
+        lambda d: d["parameters"][0]["data"][1].pop(),
+        "parameter 'layers.0.weight' has rows of different lengths",
+    ),
+    "transposed": (
+        lambda d: d["parameters"][0].update(
+            shape=[16, 2], data=[list(r) for r in zip(*d["parameters"][0]["data"])]
+        ),
+        "parameter 'layers.0.weight' has shape [16, 2], the architecture needs [2, 16]",
+    ),
+    "text value": (
+        lambda d: d["parameters"][1]["data"].__setitem__(4, "0.5"),
+        "parameter 'layers.0.bias' is '0.5', not a number",
+    ),
+    "too big for float32": (
+        lambda d: (
+            d["architecture"].update(dtype="float32"),
+            d["parameters"][1].update(dtype="float32"),
+            d["parameters"][1]["data"].__setitem__(0, 1e300),
+        ),
+        "has values beyond float32",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TENSOR_CASES))
+def test_crafted_tensor_files_give_one_clear_error(tmp_path, case):
+    edit, problem = TENSOR_CASES[case]
+    message = load_error(tensor_file(tmp_path, edit))
+    assert problem in message
+
+
+def test_loading_a_tensor_model_leaves_numpy_random_state_alone(tmp_path):
+    np = pytest.importorskip("numpy")
+    path = tensor_file(tmp_path)
+    np.random.seed(3)
+    expected = np.random.random()
+    np.random.seed(3)
+    load_model(path)
+    assert np.random.random() == expected

@@ -191,7 +191,7 @@ def test_unwritable_path_is_exit_1_naming_it(tmp_path, capsys):
     assert run("a", "--values", "a=1", "-o", str(target)) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert f"cannot write {target}: No such file or directory" in err
+    assert f"cannot write {target}: the folder {target.parent} does not exist" in err
 
 
 def test_missing_dot_is_exit_1_with_install_hint_and_keeps_the_old_file(
