@@ -326,7 +326,7 @@ ERROR_CASES = {
     "missing csv": (lambda t: ["--dataset", str(t / "missing.csv")], 1, "no such file"),
     "malformed csv": (lambda t: ["--dataset", bad_csv(t)], 1, "line 3"),
     "labels do not fit": (
-        lambda t: ["--dataset", blobs_csv(t / "three.csv", n_classes=3)],
+        lambda t: ["--dataset", blobs_csv(t / "three.csv", n_classes=3), "--loss", "hinge"],
         1,
         "exactly 2 classes",
     ),
@@ -339,7 +339,7 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, capsys, case):
     make_args, code, message = ERROR_CASES[case]
     out = tmp_path / "out"
     out.mkdir()
-    (out / "previous.txt").write_text("from an earlier run")
+    (out / "metrics.json").write_text("{\"from\": \"an earlier run\"}")
     before = folder_state(out)
     assert main(["train", *SMALL, "--out", str(out), *make_args(tmp_path)]) == code
     captured = capsys.readouterr()

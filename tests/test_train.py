@@ -80,8 +80,10 @@ def demo_loop(X, y, steps):
 def test_default_config_is_the_demo():
     c = TrainConfig()
     assert (c.dataset, c.n_samples, c.noise, tuple(c.layers)) == ("moons", 100, 0.1, (16, 16))
-    assert (c.loss, c.alpha, c.optimizer, c.lr, c.schedule) == ("hinge", 1e-4, "sgd", 1.0, "linear")
+    assert (c.loss, c.alpha, c.optimizer, c.lr, c.schedule) == (None, 1e-4, "sgd", 1.0, "linear")
     assert (c.steps, c.batch_size, c.seed, c.engine, c.fused) == (100, 0, 1337, "scalar", True)
+    # No loss given: two classes get the demo's hinge loss.
+    assert train._resolve_loss(c, train.Data("moons", [], [], n_classes=2)).loss == "hinge"
 
 
 def test_hundred_steps_match_the_demo_notebook_loop(tmp_path):
@@ -211,7 +213,7 @@ def test_output_folder_inside_a_file_is_refused_before_training(tmp_path, monkey
 def test_nan_loss_stops_with_clear_error_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "old.txt").write_text("previous run")
+    (out / "metrics.json").write_text("{\"from\": \"a previous run\"}")
     before = folder_state(out)
     with pytest.raises(TrainingError, match=r"loss became (nan|inf)"):
         run(
@@ -352,7 +354,7 @@ def test_loss_and_accuracy_adds_l2_and_counts_correct_signs():
     scores = [model(x).data for x in X]
     y = [1 if s > 0 else -1 for s in scores]
     y[0] = -y[0]  # one wrong on purpose
-    cfg = TrainConfig(alpha=0.5)
+    cfg = TrainConfig(alpha=0.5, loss="hinge")
     loss, acc = ScalarEngine.loss_and_accuracy(model, X, y, cfg)
     assert acc == 0.75
     hinge = sum(max(0.0, 1 - t * s) for t, s in zip(y, scores)) / 4
