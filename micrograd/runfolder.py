@@ -94,8 +94,10 @@ def _foreign_entries(path: str) -> list[str]:
         for e in entries:
             if e.name.startswith(".") and _OLD_TEMPORARY.match(e.name):
                 continue
-            if e.name not in RUN_FILES or e.is_dir(follow_symlinks=False):
-                foreign.append(e.name + ("/" if e.is_dir(follow_symlinks=False) else ""))
+            if e.is_dir(follow_symlinks=False):
+                foreign.append(f"{e.name} (a folder)")
+            elif e.name not in RUN_FILES:
+                foreign.append(e.name)
     return sorted(foreign)
 
 
