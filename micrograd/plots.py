@@ -169,22 +169,20 @@ def curves_figure(
 
 
 def _log_axis(axis, low: float, high: float) -> None:
-    """A log scale with at least three labelled ticks: labels at 1, 2 and 5 per decade, or at
-    every digit, when the data span less than a couple of decades (matplotlib would label one
-    power of ten, or none)."""
+    """A log scale with at least three labelled ticks. matplotlib labels powers of ten only, so
+    a loss spanning less than a couple of decades gets one label or none: then the labels go at
+    1, 2 and 5 per decade, or, within a factor of 4, at round numbers as on a linear axis."""
     import math
 
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
     axis.axes.set_yscale("log")
     decades = math.log10(high / low)
     if decades < 0.6:
-        subs: tuple[float, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9)
-    elif decades < 2:
-        subs = (1, 2, 5)
+        axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
     else:
-        subs = (1,)
-    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=30))
+        subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
+        axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=30))
     # Plain tick labels ("0.02"): the default "10^-2" labels go through mathtext, whose parser
     # takes longer to set up than the rest of the picture.
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
