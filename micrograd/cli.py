@@ -3,7 +3,8 @@
     micrograd train                        # the original demo: moons, MLP(2, [16, 16, 1]), 100 steps
     micrograd train --dataset circles --layers 32,32 --optimizer adam --lr 0.05 --steps 300
     micrograd train --dataset data.csv --label y --loss cross_entropy --val-split 0.2
-    micrograd train --dataset digits --engine tensor --loss cross_entropy --optimizer adam ...
+    micrograd train --dataset digits --engine tensor --optimizer adam ...
+    micrograd train --resume runs/latest   # continue a run stopped by Ctrl-C
     micrograd predict --model runs/latest/model.json --data new.csv --out predictions.csv
     micrograd graph "a*b + c" --values a=2,b=-3,c=10 -o graph.svg
 
@@ -14,7 +15,8 @@ they run, so `micrograd --help` stays fast.
 Errors are one line on stderr, `micrograd: error: ...`, and a non-zero exit code: 2 for input the
 command cannot use (unknown flag, data set, loss, ...), 1 when the job fails (a malformed CSV,
 labels that do not fit the loss, an output folder that cannot be written, a NaN loss, a bad
-model file). Nothing is written unless the job succeeds.
+model file). A failed job leaves the output folder as it was. Ctrl-C during `train` stops after
+the current step, saves the steps done as an interrupted run and exits with 130.
 """
 
 from __future__ import annotations
@@ -365,7 +367,9 @@ def _run_train(args: argparse.Namespace) -> int:
                 "out of memory; try a smaller --batch-size, --engine tensor, smaller --layers "
                 "or fewer --samples; nothing was written"
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
+            if getattr(e, "run_written", False):
+                return _fail(f"interrupted just after the run was written to {out}", 130)
             return _fail(f"interrupted; nothing was written to {out}", 130)
         return _report(m, out)
 

@@ -281,7 +281,9 @@ def _remove_tree(path: str) -> None:
 def write_run(out: str, files: dict[str, bytes]) -> None:
     """Replace the folder `out` by one holding exactly `files` (name -> bytes), as one step.
 
-    On any failure (OSError naming `out`, or KeyboardInterrupt) `out` is as it was."""
+    On any failure (OSError naming `out`, or KeyboardInterrupt) `out` is as it was, except for a
+    Ctrl-C that came during the swap itself: it waits until the swap is done, and the
+    KeyboardInterrupt then has the attribute `run_written = True`."""
     unknown = sorted(set(files) - set(RUN_FILES))
     if unknown:
         raise ValueError(f"write_run: {unknown} are not run files {RUN_FILES}")
@@ -315,9 +317,12 @@ def write_run(out: str, files: dict[str, bytes]) -> None:
             _remove_tree(stage)
         where = "" if swapped else f"; {out!r} still holds what it held before"
         raise OSError(f"cannot write the run into {out!r}: {e.strerror or e}{where}") from None
-    except BaseException:
+    except BaseException as e:
         if not swapped:
             _remove_tree(stage)
+        elif isinstance(e, KeyboardInterrupt):
+            # Ctrl-C waited for the swap (see _signals_deferred): the new run is in place.
+            e.run_written = True  # type: ignore[attr-defined]
         raise
 
 

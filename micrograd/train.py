@@ -3,8 +3,16 @@
 Read it top to bottom, as the seven steps of the workflow: `TrainConfig` (what to run), `load_data`
 (prepare data), the engine's `build_model` (define the network), then in `run`'s loop the forward
 pass and loss (`loss_and_accuracy`), `backward()`, the optimizer's `step()` and the schedule; at the
-end the outputs go into the output folder. `micrograd/cli.py` turns flags into a `TrainConfig`;
-`micrograd/plots.py` draws the pictures; `micrograd/serialize.py` saves the model.
+end the outputs replace the output folder's previous run as one set (`micrograd/runfolder.py`).
+`micrograd/cli.py` turns flags into a `TrainConfig`; `micrograd/plots.py` draws the pictures;
+`micrograd/serialize.py` saves the model.
+
+Before any work, the job checks what would make it fail late: the output folder
+(`runfolder.check_output_folder`), the plotting packages, and the memory the data, the model and
+one step's graph need (`micrograd/memory.py`). With no loss given, it is chosen from the data:
+hinge for two classes, cross-entropy for more. Ctrl-C stops after the current step and writes the
+steps done as a run marked interrupted, with `resume.json` (`micrograd/resume.py`); `resume()`
+continues it to the model an uninterrupted run gives, bit for bit.
 
 The defaults are the original micrograd's demo notebook: moons (100 samples, noise 0.1),
 `MLP(2, [16, 16, 1])`, hinge loss + L2 (alpha 1e-4), full batch, SGD with the learning rate
@@ -506,7 +514,7 @@ class _StopRequest:
             raise KeyboardInterrupt
         self.requested = True
 
-    def __enter__(self) -> _StopRequest:
+    def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
             self._installed = True

@@ -339,7 +339,7 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, capsys, case):
     make_args, code, message = ERROR_CASES[case]
     out = tmp_path / "out"
     out.mkdir()
-    (out / "metrics.json").write_text("{\"from\": \"an earlier run\"}")
+    (out / "metrics.json").write_text('{"from": "an earlier run"}')
     before = folder_state(out)
     assert main(["train", *SMALL, "--out", str(out), *make_args(tmp_path)]) == code
     captured = capsys.readouterr()
@@ -476,7 +476,9 @@ def _inside_a_file(t):
         (_model_json_folder, "model.json (a folder)"),
     ],
 )
-def test_unusable_output_is_refused_before_training(tmp_path, capsys, monkeypatch, make_out, message):
+def test_unusable_output_is_refused_before_training(
+    tmp_path, capsys, monkeypatch, make_out, message
+):
     from micrograd import train
 
     out = make_out(tmp_path)

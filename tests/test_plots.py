@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("matplotlib")
 pytest.importorskip("numpy")
 
-from micrograd import plots  # noqa: E402
+from micrograd import plots
 
 
 def labelled_ticks(axis) -> list[str]:

@@ -191,7 +191,8 @@ WRITER = textwrap.dedent(
     wrap(owner, point)
     try:
         runfolder.write_run(out, run_files(tag))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        print("run_written", getattr(e, "run_written", False))
         sys.exit(130)
     print("calls", calls[0])
     """
@@ -231,10 +232,13 @@ def test_a_signal_at_any_step_of_the_write(tmp_path, sig, point, n, fallback):
         # `.old` folder with no output folder): the next look at the folder repairs and cleans.
         check_output_folder(str(out))
     else:
-        # Ctrl-C: the write stops (nothing new) or, in the swap itself, completes first.
+        # Ctrl-C: the write stops (nothing new) or, in the swap itself, completes first; the
+        # KeyboardInterrupt says which.
         assert proc.returncode in (0, 130), proc.stderr
         assert "Traceback" not in proc.stderr
-    assert assert_one_complete_run(out, "old", "new")
+    held = assert_one_complete_run(out, "old", "new")
+    if sig == "SIGINT" and proc.returncode == 130:
+        assert f"run_written {held == 'new'}" in proc.stdout
     assert litter(out) == []
 
 
@@ -298,8 +302,10 @@ def test_two_runs_at_once_into_one_folder(tmp_path):
         procs = [
             subprocess.Popen(
                 [*cmd, "--seed", seed, "--out", str(out)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for seed in ("1", "2")
         ]
         for p in procs:

@@ -214,7 +214,7 @@ def test_output_folder_inside_a_file_is_refused_before_training(tmp_path, monkey
 def test_nan_loss_stops_with_clear_error_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "metrics.json").write_text("{\"from\": \"a previous run\"}")
+    (out / "metrics.json").write_text('{"from": "a previous run"}')
     before = folder_state(out)
     with pytest.raises(TrainingError, match=r"loss became (nan|inf)"):
         run(
