@@ -589,14 +589,14 @@ def _check_job_memory(config: TrainConfig, sizes: list[int], n_rows: int) -> Non
     if cost["model"] + data + cost["graph"] > free:
         room = (free - cost["model"] - data) // 2
         fits = max(1, room // cost["per_row"])
-        advice = [f"use --batch-size {min(fits, 1 << 16)} or smaller"]
+        advice = f"use --batch-size {min(fits, 1 << 16)} or smaller"
         if config.engine == "scalar":
-            advice.append("--engine tensor (a numpy array per layer, not a node per number)")
+            advice += ", or --engine tensor (a numpy array per layer, not a node per number)"
         _refuse_memory(
             cost["model"] + data + cost["graph"],
             free,
             f"one step on a batch of {batch:,} rows on the {config.engine} engine",
-            " or ".join(advice),
+            advice,
         )
 
 

@@ -76,7 +76,7 @@ def test_a_million_rows_full_batch_on_the_scalar_engine(tmp_path, monkeypatch, c
     monkeypatch.setattr(train.ScalarEngine, "build_model", lambda *a: pytest.fail("built"))
     assert main(["train", "--no-progress", "--out", str(tmp_path / "o")]) == 1
     line = one_line(capsys.readouterr().err)
-    assert "batch of 1,000,000 rows" in line and "--engine tensor" in line
+    assert "batch of 1,000,000 rows" in line and ", or --engine tensor" in line
     batch = int(line.split("--batch-size ")[1].split()[0])
     # The advised batch size fits.
     config = train.TrainConfig(batch_size=batch)
