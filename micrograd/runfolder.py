@@ -138,8 +138,11 @@ def check_output_folder(out: str) -> None:
         raise OSError(f"cannot create output folder {out!r}: {probe_in!r} is not a folder")
     name = os.path.basename(path) if probe_in == os.path.dirname(path) else "probe"
     if probe_in == os.path.dirname(path):
-        with _flock(probe_in):
-            _clean_stale(probe_in, name, path)
+        try:
+            with _flock(probe_in):
+                _clean_stale(probe_in, name, path)
+        except OSError:
+            pass  # cleaning up after dead runs is a courtesy; the probe below says what fails
     try:
         # Named like a staging folder: if this process is killed right here, the next run of
         # this output folder deletes it.

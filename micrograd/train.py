@@ -522,7 +522,11 @@ class _StopRequest:
 
     def __exit__(self, *exc) -> None:
         if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
+            # None: the previous handler was not set from Python; Python's own is the default.
+            previous = self._previous
+            signal.signal(
+                signal.SIGINT, signal.default_int_handler if previous is None else previous
+            )
 
 
 def _say(log: Callable[[str], None] | None, message: str) -> None:

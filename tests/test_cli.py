@@ -290,6 +290,8 @@ def test_train_help_explains_every_flag(capsys):
         "--engine",
         "--no-fused",
         "--no-progress",
+        "--no-plots",
+        "--resume",
     ):
         assert flag in text
     assert "default: moons" in text
