@@ -112,6 +112,11 @@ def _check_replaceable(out: str, path: str) -> None:
             f"output folder {out!r} is the current folder or contains it; a run replaces its "
             f"output folder as a whole, so choose a folder of its own (e.g. runs/latest)"
         )
+    if os.path.isdir(path) and os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev:
+        raise OSError(
+            f"output folder {out!r} is a mount point; a run replaces its output folder as a "
+            f"whole, so choose a folder inside it (e.g. {os.path.join(out, 'latest')!r})"
+        )
     if os.path.isdir(path):
         foreign = _foreign_entries(path)
         if foreign:

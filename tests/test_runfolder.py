@@ -314,3 +314,10 @@ def test_two_runs_at_once_into_one_folder(tmp_path):
         held = folder(out)
         assert any(_same_run(held, refs[s]) for s in refs), sorted(held)
         assert os.listdir(out.parent) == ["latest"]
+
+
+def test_a_mount_point_is_refused():
+    """Its staging folder would be on another file system: no atomic swap is possible."""
+    mount = next(p for p in ("/proc", "/dev/shm", "/sys") if os.path.ismount(p))
+    with pytest.raises(OSError, match="is a mount point"):
+        check_output_folder(mount)
