@@ -726,9 +726,9 @@ class _Job:
         history: dict[str, list] = {"loss": [], "accuracy": [], "lr": []}
         if X_val is not None:
             history.update(val_step=[], val_loss=[], val_accuracy=[])
-        fingerprint = resume_mod.data_fingerprint(X, targets)
         start = 0
         if self.resume_state is not None:
+            fingerprint = resume_mod.data_fingerprint(X, targets)
             start, history = self._restore(model, opt, schedule, fingerprint, history)
 
         # 4. the loop: forward, loss, backward, update
@@ -774,6 +774,7 @@ class _Job:
             # 6. outputs: rendered in memory first, then written as one set
             files = _render_outputs(config, engine, model, data, X, y, metrics)
             if interrupted:
+                fingerprint = resume_mod.data_fingerprint(X, targets)
                 files["resume.json"] = resume_mod.state_to_json(
                     steps_done, schedule.k, model, opt, fingerprint
                 ).encode()
