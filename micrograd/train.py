@@ -665,8 +665,12 @@ def resume(
     if unknown:
         raise ValueError(f"{run_folder}: metrics.json has unknown settings {unknown}")
     saved["out"] = run_folder if out is None else out
-    saved["layers"] = tuple(saved.get("layers", ()))
-    config = TrainConfig(**saved)
+    try:
+        saved["layers"] = tuple(saved.get("layers", ()))
+        config = TrainConfig(**saved)
+        _check_config(config)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{os.path.join(run_folder, 'metrics.json')}: bad settings: {e}") from None
     state = (files["resume.json"].decode("utf-8", "replace"), history, run_folder)
     return _Job(config, progress, log, state).run()
 

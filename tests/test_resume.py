@@ -232,3 +232,45 @@ def test_a_second_ctrl_c_interrupts_at_once():
         with pytest.raises(KeyboardInterrupt):
             stop._handle(signal.SIGINT, None)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m["config"].update(steps="many"), "steps must be"),
+        (lambda m: m["config"].update(layers=5), "bad settings"),
+        (lambda m: m["config"].update(colour="red"), "unknown settings ['colour']"),
+        (lambda m: m["history"].update(loss=[1.0]), "history does not match"),
+    ],
+)
+def test_resume_refuses_tampered_metrics(tmp_path, capsys, change, message):
+    run = tmp_path / "r"
+    assert interrupted_run(tmp_path, [*SMALL, "--out", str(run)], 3).returncode == 130
+    metrics = json.loads((run / "metrics.json").read_text())
+    change(metrics)
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run)]) == 1
+    line = one_error_line(capsys)
+    assert message in line and "metrics.json" in line
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.update(step=999), "step 999 is not inside"),
+        (lambda d: d["parameters"].pop(), "do not match the run's model"),
+        (lambda d: d["parameters"][0].__setitem__(1, "x"), "not a finite number"),
+        (lambda d: d["optimizer"].update(type="Adam"), "state of a Adam"),
+    ],
+)
+def test_resume_refuses_a_tampered_resume_file(tmp_path, capsys, change, message):
+    run = tmp_path / "r"
+    assert interrupted_run(tmp_path, [*SMALL, "--out", str(run)], 3).returncode == 130
+    doc = json.loads((run / "resume.json").read_text())
+    change(doc)
+    (run / "resume.json").write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run)]) == 1
+    line = one_error_line(capsys)
+    assert message in line and "resume.json" in line
