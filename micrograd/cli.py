@@ -3,7 +3,8 @@
     micrograd train                        # the original demo: moons, MLP(2, [16, 16, 1]), 100 steps
     micrograd train --dataset circles --layers 32,32 --optimizer adam --lr 0.05 --steps 300
     micrograd train --dataset data.csv --label y --loss cross_entropy --val-split 0.2
-    micrograd train --dataset digits --engine tensor --loss cross_entropy --optimizer adam ...
+    micrograd train --dataset digits --engine tensor --optimizer adam ...
+    micrograd train --resume runs/latest   # continue a run stopped by Ctrl-C
     micrograd data moons --samples 20 --seed 7 --out new.csv     # columns x0, x1, label
     micrograd predict --model runs/latest/model.json --data new.csv --out predictions.csv
     micrograd graph "a*b + c" --values a=2,b=-3,c=10 -o graph.svg
@@ -16,7 +17,8 @@ they run, so `micrograd --help` stays fast.
 Errors are one line on stderr, `micrograd: error: ...`, and a non-zero exit code: 2 for input the
 command cannot use (unknown flag, data set, loss, ...), 1 when the job fails (a malformed CSV,
 labels that do not fit the loss, an output folder that cannot be written, a NaN loss, a bad
-model file). Nothing is written unless the job succeeds.
+model file). A failed job leaves the output folder as it was. Ctrl-C during `train` stops after
+the current step, saves the steps done as an interrupted run and exits with 130.
 """
 
 from __future__ import annotations
@@ -214,7 +216,8 @@ def _add_train(subparsers) -> None:
         choices=LOSS_NAMES,
         default=d.loss,
         help="hinge (labels +-1) and bce (0/1) for two classes; cross_entropy for "
-        "two or more; mse on the label values",
+        "two or more; mse on the label values (default: hinge for two classes, "
+        "cross_entropy for more)",
     )
     p.add_argument(
         "--optimizer", choices=sorted(optim.OPTIMIZERS), default=d.optimizer, help="optimizer"
@@ -251,7 +254,12 @@ def _add_train(subparsers) -> None:
         default=d.alpha,
         help="L2 penalty: alpha * sum of squared parameters (0 turns it off)",
     )
-    p.add_argument("--out", default=d.out, help="output folder (created if needed)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help=f"output folder, created if needed; a run replaces the folder's previous run as a "
+        f"whole (default: {d.out}, or the RUN given to --resume)",
+    )
     p.add_argument(
         "--engine",
         choices=ENGINES,
@@ -270,6 +278,19 @@ def _add_train(subparsers) -> None:
         dest="progress",
         action="store_false",
         help="no progress bar (it is also off when stderr is not a terminal)",
+    )
+    p.add_argument(
+        "--no-plots",
+        dest="plots",
+        action="store_false",
+        help="write no pictures: trains without numpy and matplotlib on the scalar engine",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="RUN",
+        default=None,
+        help="continue the interrupted run in the folder RUN (stopped by Ctrl-C) with its own "
+        "settings, to the same final model as an uninterrupted run",
     )
     p.set_defaults(func=_run_train)
 
@@ -411,48 +432,105 @@ def _guarded(job) -> int:
         return _fail("interrupted; nothing was written", 130)
 
 
-def _run_train(args: argparse.Namespace) -> int:
-    from micrograd.train import TrainConfig, run
+# Flags that describe the job: with --resume, the run's own settings are used instead.
+_JOB_FLAGS = {
+    "dataset": "dataset",
+    "label": "label",
+    "samples": "n_samples",
+    "noise": "noise",
+    "layers": "layers",
+    "activation": "activation",
+    "init": "init",
+    "loss": "loss",
+    "optimizer": "optimizer",
+    "lr": "lr",
+    "schedule": "schedule",
+    "steps": "steps",
+    "batch_size": "batch_size",
+    "val_split": "val_split",
+    "seed": "seed",
+    "alpha": "alpha",
+    "engine": "engine",
+    "fused": "fused",
+    "plots": "plots",
+}
 
-    config = TrainConfig(
-        dataset=args.dataset,
-        label=args.label,
-        n_samples=args.samples,
-        noise=args.noise,
-        layers=args.layers,
-        activation=args.activation,
-        init=args.init,
-        loss=args.loss,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        schedule=args.schedule,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        val_split=args.val_split,
-        seed=args.seed,
-        alpha=args.alpha,
-        out=args.out,
-        engine=args.engine,
-        fused=args.fused,
-    )
+
+def _run_train(args: argparse.Namespace) -> int:
+    from micrograd.train import TrainConfig, resume, run
+
+    fields = {key: getattr(args, flag) for flag, key in _JOB_FLAGS.items()}
+    defaults = TrainConfig()
+    if args.resume is not None:
+        changed = [
+            "--" + flag.replace("_", "-")
+            for flag, key in _JOB_FLAGS.items()
+            if fields[key] != getattr(defaults, key)
+        ]
+        if changed:
+            return _fail(
+                f"--resume continues a run with its own settings; drop {', '.join(changed)}",
+                USAGE_ERROR,
+            )
+    out = args.out if args.out is not None else (args.resume or defaults.out)
+
+    def log(message: str) -> None:
+        print(f"micrograd: {message}", file=sys.stderr, flush=True)
 
     def job() -> int:
-        m = run(config, progress=args.progress)
-        parts = [f"final loss {m['final_loss']:.6g}", f"train accuracy {m['train_accuracy']:.1%}"]
-        for key in ("val_accuracy", "test_accuracy"):
-            if key in m:
-                parts.append(f"{key.replace('_', ' ')} {m[key]:.1%}")
-        seconds = m["timing"]["total_seconds"]
-        print(f"{', '.join(parts)} ({m['steps']} steps, {seconds:.2f} s)")
-        print(f"wrote {os.path.join(config.out, '')}{{{', '.join(sorted(_outputs(config.out)))}}}")
-        return 0
+        try:
+            if args.resume is not None:
+                m = resume(args.resume, out=out, progress=args.progress, log=log)
+            else:
+                config = TrainConfig(**fields, out=out)
+                m = run(config, progress=args.progress, log=log)
+        except MemoryError as e:
+            from micrograd.train import MemoryBudgetError
+
+            if isinstance(e, MemoryBudgetError):
+                return _fail(str(e))
+            return _fail(
+                "out of memory; try a smaller --batch-size, --engine tensor, smaller --layers "
+                "or fewer --samples; nothing was written"
+            )
+        except KeyboardInterrupt as e:
+            if getattr(e, "run_written", False):
+                return _fail(f"interrupted just after the run was written to {out}", 130)
+            return _fail(f"interrupted; nothing was written to {out}", 130)
+        return _report(m, out)
 
     return _guarded(job)
 
 
+def _report(m: dict, out: str) -> int:
+    """The run's summary on stdout; exit code 130 for a run stopped by Ctrl-C."""
+    from micrograd.train import format_accuracy
+
+    parts = [
+        f"final loss {m['final_loss']:.6g}",
+        f"train accuracy {format_accuracy(m['train_accuracy'])}",
+    ]
+    for key in ("val_accuracy", "test_accuracy"):
+        if key in m:
+            parts.append(f"{key.replace('_', ' ')} {format_accuracy(m[key])}")
+    seconds = m["timing"]["total_seconds"]
+    done = f"{m['steps_done']} of {m['steps']}" if m["interrupted"] else str(m["steps"])
+    print(f"{', '.join(parts)} ({done} steps, {seconds:.2f} s)")
+    print(f"wrote {os.path.join(out, '')}{{{', '.join(sorted(_outputs(out)))}}}")
+    if m["interrupted"]:
+        print(
+            f"micrograd: interrupted after {m['steps_done']} of {m['steps']} steps; continue "
+            f"with: micrograd train --resume {out}",
+            file=sys.stderr,
+        )
+        return 130
+    return 0
+
+
 def _outputs(folder: str) -> list[str]:
-    names = ("model.json", "metrics.json", "curves.png", "decision_boundary.png")
-    return [n for n in names if os.path.exists(os.path.join(folder, n))]
+    from micrograd.runfolder import RUN_FILES
+
+    return [n for n in RUN_FILES if os.path.exists(os.path.join(folder, n))]
 
 
 def _run_predict(args: argparse.Namespace) -> int:

@@ -383,6 +383,15 @@ class MLP(LayerStack):
             for i in range(len(nouts))
         ]
 
+    def __call__(self, x: Any) -> Value | list[Value]:
+        for layer in self.layers[:-1]:
+            x = layer(x)
+            # A one-neuron layer returns a bare Value (the original's `Layer` does, and code
+            # relies on it); the next layer takes a list of inputs.
+            if isinstance(x, Value):
+                x = [x]
+        return self.layers[-1](x)
+
     def config(self) -> dict[str, Any]:
         """A JSON-able description of the architecture; `from_config(model.config())` builds a
         fresh (untrained) model of the same shape."""

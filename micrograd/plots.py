@@ -15,7 +15,7 @@ import io
 from collections.abc import Sequence
 from typing import Callable
 
-__all__ = ["curves_png", "decision_boundary_png"]
+__all__ = ["curves_figure", "curves_png", "decision_boundary_figure", "decision_boundary_png"]
 
 # Colour-blind-friendly class colours (Okabe-Ito), cycled for many classes.
 _COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -43,14 +43,30 @@ def decision_boundary_png(
     title: str = "",
     resolution: int = 200,
     score: Callable[[list], Sequence[float]] | None = None,
+    feature_names: Sequence[str] | None = None,
 ) -> bytes:
-    """The plane coloured by the class `classify` gives each point, with the data on top.
+    """`decision_boundary_figure(...)` as PNG bytes."""
+    return _png(decision_boundary_figure(classify, X, y, title, resolution, score, feature_names))
+
+
+def decision_boundary_figure(
+    classify: Callable[[list], Sequence[int]],
+    X: Sequence[Sequence[float]],
+    y: Sequence[int],
+    title: str = "",
+    resolution: int = 200,
+    score: Callable[[list], Sequence[float]] | None = None,
+    feature_names: Sequence[str] | None = None,
+):
+    """The plane coloured by the class `classify` gives each point, with the data on top (a
+    matplotlib `Figure`).
 
     `classify` takes a list of [x0, x1] points and returns a class index per point; `X` holds
     2-D points and `y` their class indices. The grid spans the data plus a margin, at
     `resolution` points per side. For a two-class model with one output, pass `score` (one
     number per point, class 1 where it is > 0): the boundary is then drawn where the score
-    crosses 0, a smooth line instead of the edge of grid cells.
+    crosses 0, a smooth line instead of the edge of grid cells. `feature_names` label the axes
+    (a CSV's column names; default x0 and x1).
     """
     import numpy as np
     from matplotlib.colors import ListedColormap
@@ -95,36 +111,79 @@ def decision_boundary_png(
             )
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
-    ax.set_xlabel("x0")
-    ax.set_ylabel("x1")
+    names = list(feature_names) if feature_names and len(feature_names) == 2 else ["x0", "x1"]
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
     ax.legend(loc="best", fontsize=8)
     if title:
         ax.set_title(title)
-    return _png(fig)
+    return fig
 
 
-def curves_png(loss: Sequence[float], accuracy: Sequence[float], title: str = "") -> bytes:
-    """Loss (log scale when it stays positive) and accuracy per step, side by side."""
+def curves_png(
+    loss: Sequence[float],
+    accuracy: Sequence[float],
+    title: str = "",
+    validation: tuple[Sequence[int], Sequence[float], Sequence[float]] | None = None,
+) -> bytes:
+    """`curves_figure(...)` as PNG bytes."""
+    return _png(curves_figure(loss, accuracy, title, validation))
+
+
+def curves_figure(
+    loss: Sequence[float],
+    accuracy: Sequence[float],
+    title: str = "",
+    validation: tuple[Sequence[int], Sequence[float], Sequence[float]] | None = None,
+):
+    """Loss (log scale when it stays positive) and accuracy per step, side by side (a matplotlib
+    `Figure`). `validation` is `(steps, losses, accuracies)` measured on held-out data at some
+    steps, drawn over the training curves."""
     steps = range(len(loss))
     fig = _figure(10, 4)
     ax_loss, ax_acc = fig.subplots(1, 2)
-    ax_loss.plot(steps, loss, color=_COLORS[0])
-    if len(loss) and min(loss) > 0:
-        from matplotlib.ticker import FuncFormatter, NullFormatter
-
-        ax_loss.set_yscale("log")
-        # Plain tick labels ("0.01"): the default "10^-2" labels go through mathtext, whose
-        # parser takes longer to set up than the rest of the picture.
-        ax_loss.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax_loss.yaxis.set_minor_formatter(NullFormatter())
+    ax_loss.plot(steps, loss, color=_COLORS[0], label="train (batch)")
+    ax_acc.plot(steps, [100 * a for a in accuracy], color=_COLORS[2], label="train (batch)")
+    all_losses = list(loss)
+    if validation is not None:
+        val_steps, val_loss, val_acc = validation
+        ax_loss.plot(val_steps, val_loss, color=_COLORS[5], marker=".", label="validation")
+        ax_acc.plot(
+            val_steps, [100 * a for a in val_acc], color=_COLORS[5], marker=".", label="validation"
+        )
+        all_losses += list(val_loss)
+        for ax in (ax_loss, ax_acc):
+            ax.legend(loc="best", fontsize=8)
+    if all_losses and min(all_losses) > 0:
+        _log_axis(ax_loss.yaxis, min(all_losses), max(all_losses))
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("loss")
     ax_loss.grid(True, alpha=0.3)
-    ax_acc.plot(steps, [100 * a for a in accuracy], color=_COLORS[2])
     ax_acc.set_ylim(-2, 102)
     ax_acc.set_xlabel("step")
-    ax_acc.set_ylabel("batch accuracy (%)")
+    ax_acc.set_ylabel("accuracy (%)")
     ax_acc.grid(True, alpha=0.3)
     if title:
         fig.suptitle(title)
-    return _png(fig)
+    return fig
+
+
+def _log_axis(axis, low: float, high: float) -> None:
+    """A log scale with at least three labelled ticks. matplotlib labels powers of ten only, so
+    a loss spanning less than a couple of decades gets one label or none: then the labels go at
+    1, 2 and 5 per decade, or, within a factor of 4, at round numbers as on a linear axis."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+    axis.axes.set_yscale("log")
+    decades = math.log10(high / low)
+    if decades < 0.6:
+        axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    else:
+        subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
+        axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=30))
+    # Plain tick labels ("0.02"): the default "10^-2" labels go through mathtext, whose parser
+    # takes longer to set up than the rest of the picture.
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())

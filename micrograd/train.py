@@ -3,8 +3,16 @@
 Read it top to bottom, as the seven steps of the workflow: `TrainConfig` (what to run), `load_data`
 (prepare data), the engine's `build_model` (define the network), then in `run`'s loop the forward
 pass and loss (`loss_and_accuracy`), `backward()`, the optimizer's `step()` and the schedule; at the
-end the outputs go into the output folder. `micrograd/cli.py` turns flags into a `TrainConfig`;
-`micrograd/plots.py` draws the pictures; `micrograd/serialize.py` saves the model.
+end the outputs replace the output folder's previous run as one set (`micrograd/runfolder.py`).
+`micrograd/cli.py` turns flags into a `TrainConfig`; `micrograd/plots.py` draws the pictures;
+`micrograd/serialize.py` saves the model.
+
+Before any work, the job checks what would make it fail late: the output folder
+(`runfolder.check_output_folder`), the plotting packages, and the memory the data, the model and
+one step's graph need (`micrograd/memory.py`). With no loss given, it is chosen from the data:
+hinge for two classes, cross-entropy for more. Ctrl-C stops after the current step and writes the
+steps done as a run marked interrupted, with `resume.json` (`micrograd/resume.py`); `resume()`
+continues it to the model an uninterrupted run gives, bit for bit.
 
 The defaults are the original micrograd's demo notebook: moons (100 samples, noise 0.1),
 `MLP(2, [16, 16, 1])`, hinge loss + L2 (alpha 1e-4), full batch, SGD with the learning rate
@@ -43,27 +51,37 @@ from __future__ import annotations
 import dataclasses
 import gc
 import importlib.util
+import json
 import math
 import os
 import random
+import signal
 import sys
 import tempfile
+import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
+
+from micrograd import memory, runfolder
+from micrograd import resume as resume_mod
 
 __all__ = [
     "ENGINES",
     "LOSS_NAMES",
     "ConfigError",
+    "MemoryBudgetError",
     "ScalarEngine",
     "TrainConfig",
     "TrainingError",
     "accuracy",
     "decide",
+    "format_accuracy",
     "get_engine",
     "load_data",
+    "resume",
     "run",
     "targets_for_loss",
 ]
@@ -94,7 +112,7 @@ class TrainConfig:
     layers: Sequence[int] = (16, 16)  # hidden layer sizes; the output layer is added
     activation: str = "relu"
     init: str = "uniform"
-    loss: str = "hinge"
+    loss: str | None = None  # None: hinge for two classes (the demo's), cross_entropy for more
     optimizer: str = "sgd"
     lr: float = 1.0
     schedule: str = "linear"  # linear: lr * (1 - 0.9 * k / steps), the demo's
@@ -106,6 +124,7 @@ class TrainConfig:
     out: str = os.path.join("runs", "latest")
     engine: str = "scalar"
     fused: bool = True  # one graph node per neuron's weighted sum (same floats, fewer nodes)
+    plots: bool = True  # curves.png and decision_boundary.png (need numpy and matplotlib)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -403,7 +422,7 @@ def _check_labels(data: Data, loss: str) -> int:
 def _check_config(config: TrainConfig) -> None:
     from micrograd import optim
 
-    if config.loss not in LOSS_NAMES:
+    if config.loss is not None and config.loss not in LOSS_NAMES:
         raise ConfigError(f"unknown loss {config.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
     if config.optimizer not in optim.OPTIMIZERS:
         raise ConfigError(
@@ -460,181 +479,515 @@ def check_writable(folder: str) -> None:
     os.remove(probe)
 
 
-def _batch_stream(X: list, y: list, batch_size: int | None, seed: int) -> Iterator[tuple]:
-    """(Xb, yb) for every step: the full set, or shuffled mini-batches epoch after epoch, each
-    epoch shuffled with its own seed so that a run is reproducible."""
+def _batch_stream(
+    X: list, y: list, batch_size: int | None, seed: int, start: int = 0
+) -> Iterator[tuple]:
+    """(Xb, yb) for every step from step `start` on: the full set, or shuffled mini-batches epoch
+    after epoch, each epoch shuffled with its own seed. The batch of step k depends only on the
+    seed and k, so a resumed run sees the batches the uninterrupted run would have seen."""
     if not batch_size or batch_size >= len(X):
         while True:
             yield X, y
     from micrograd.data import batches
 
-    epoch = 0
+    per_epoch = -(-len(X) // batch_size)
+    epoch, skip = divmod(start, per_epoch)
     while True:
-        yield from batches(X, y, batch_size, seed=seed + epoch)
+        stream = batches(X, y, batch_size, seed=seed + epoch)
+        for _ in range(skip):
+            next(stream)
+        skip = 0
+        yield from stream
         epoch += 1
+
+
+class _StopRequest:
+    """Ctrl-C during training: the first one asks the loop to stop after the current step (the
+    steps done are then saved as an interrupted run); a second one interrupts at once. Only in
+    the main thread, where Python delivers signals."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._installed:
+            # None: the previous handler was not set from Python; Python's own is the default.
+            previous = self._previous
+            signal.signal(
+                signal.SIGINT, signal.default_int_handler if previous is None else previous
+            )
+
+
+def _say(log: Callable[[str], None] | None, message: str) -> None:
+    if log is not None:
+        log(message)
+
+
+# -- checks made before the work ------------------------------------------------------------
+
+
+def _check_plot_packages(config: TrainConfig) -> None:
+    if not config.plots:
+        return
+    for package in ("numpy", "matplotlib"):  # the pictures need them; found, not yet imported
+        if importlib.util.find_spec(package) is None:
+            raise ImportError(
+                f"the training job's plots need {package}: pip install 'micrograd-plus[train]', "
+                f"or train without plots (--no-plots)"
+            )
+
+
+def _refuse_memory(need: int, free: int, what: str, advice: str) -> None:
+    raise MemoryBudgetError(
+        f"this job needs about {memory.format_bytes(need)} of memory ({what}) but about "
+        f"{memory.format_bytes(free)} is available; {advice}"
+    )
+
+
+def _check_data_memory(config: TrainConfig) -> None:
+    """Refuse, before generating or reading it, a data set larger than the free memory."""
+    from micrograd import data as datasets
+
+    free = memory.available_bytes()
+    if free is None:
+        return
+    if config.dataset in datasets.DATASETS and config.dataset != "digits":
+        need = memory.data_bytes(config.n_samples, 2)
+        if need > free:
+            _refuse_memory(
+                need, free, f"{config.n_samples:,} samples", "ask for fewer with --samples"
+            )
+    elif os.path.isfile(config.dataset):
+        need = memory.csv_bytes(config.dataset)
+        if need > free:
+            _refuse_memory(need, free, f"reading {config.dataset}", "use a smaller file")
+
+
+def _check_job_memory(config: TrainConfig, sizes: list[int], n_rows: int) -> None:
+    """Refuse a model or a step's graph that cannot fit, with the flag that makes it fit."""
+    free = memory.available_bytes()
+    if free is None:
+        return
+    batch = n_rows if not config.batch_size else min(config.batch_size, n_rows)
+    cost = memory.job_bytes(config.engine, sizes, batch, config.fused)
+    data = memory.data_bytes(n_rows, sizes[0])
+    n_parameters = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    if cost["model"] + data > free:
+        _refuse_memory(
+            cost["model"] + data,
+            free,
+            f"a model of {n_parameters:,} parameters on the {config.engine} engine",
+            "use smaller --layers",
+        )
+    if cost["model"] + data + cost["graph"] > free:
+        room = (free - cost["model"] - data) // 2
+        fits = max(1, room // cost["per_row"])
+        advice = f"use --batch-size {min(fits, 1 << 16)} or smaller"
+        if config.engine == "scalar":
+            advice += ", or --engine tensor (a numpy array per layer, not a node per number)"
+        _refuse_memory(
+            cost["model"] + data + cost["graph"],
+            free,
+            f"one step on a batch of {batch:,} rows on the {config.engine} engine",
+            advice,
+        )
+
+
+def _resolve_loss(config: TrainConfig, data: Data) -> TrainConfig:
+    """The config with its loss chosen from the data when none was given: the demo's hinge for
+    two classes, cross-entropy for more."""
+    if config.loss is not None:
+        return config
+    loss = "hinge" if data.n_classes <= 2 else "cross_entropy"
+    return dataclasses.replace(config, loss=loss)
 
 
 # -- the job --------------------------------------------------------------------------------
 
 
-def run(config: TrainConfig | None = None, progress: bool = True) -> dict:
+def run(
+    config: TrainConfig | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict:
     """Train as `config` says, write the outputs into `config.out`, and return the metrics.
 
-    Outputs (all written at the end, each file atomically, none if anything fails):
-    `model.json` (`micrograd.serialize`), `metrics.json`, `curves.png` (loss and accuracy per step)
-    and, for 2-D data, `decision_boundary.png`. Everything in `metrics.json` except its `timing`
-    entry is the same, bit for bit, on every run with the same config.
+    Outputs: `model.json` (`micrograd.serialize`), `metrics.json`, and unless `config.plots` is
+    False `curves.png` (loss and accuracy per step) and, for 2-D data, `decision_boundary.png`;
+    an interrupted run adds `resume.json`. They replace the folder's previous run as one set
+    (`micrograd.runfolder`), or not at all if anything fails. Everything in `metrics.json` except
+    its `timing` entry is the same, bit for bit, on every run with the same config.
+
+    Ctrl-C stops after the current step and writes the steps done as a run marked
+    `"interrupted": true` (see `resume`). `log` receives notes and warnings meant for the user
+    (a long job's expected duration, a loss that got worse).
     """
-    from micrograd import optim
+    return _Job(config or TrainConfig(), progress, log).run()
 
-    config = config or TrainConfig()
-    t_start = time.perf_counter()
-    _check_config(config)
-    check_writable(config.out)  # before training, so that a long run is not wasted
-    for package in ("numpy", "matplotlib"):  # the pictures need them; found, not yet imported
-        if importlib.util.find_spec(package) is None:
-            raise ImportError(
-                f"the training job's plots need {package}: pip install 'micrograd[train]'"
-            )
-    engine = get_engine(config.engine)
 
-    # 1. data
-    data = load_data(config)
-    n_outputs = _check_labels(data, config.loss)
-    X, y = data.X, data.y
-    X_val = y_val = None
-    if config.val_split:
-        from micrograd.data import train_val_split
-
-        X, y, X_val, y_val = train_val_split(X, y, config.val_split, seed=config.seed)
-        if not X or not X_val:
-            raise ConfigError(
-                f"validation split {config.val_split} leaves an empty train or validation set "
-                f"of {len(data.X)} samples"
-            )
-    targets = targets_for_loss(y, config.loss)
-
-    # 2. model: seeded here, as the demo seeds `random` just before building it
-    random.seed(config.seed)
-    model = engine.build_model(config, len(X[0]), n_outputs)
-    parameters = list(model.parameters())
-
-    # 3. optimizer and learning-rate schedule
-    opt = optim.make_optimizer(config.optimizer, parameters, config.lr)
-    schedule = optim.make_schedule(config.schedule, opt, config.steps)
-
-    # 4. the loop: forward, loss, backward, update
-    history: dict[str, list] = {"loss": [], "accuracy": [], "lr": []}
-    stream = _batch_stream(X, targets, config.batch_size, config.seed)
-    bar = _progress_bar(config.steps, progress)
-    t_train = time.perf_counter()
-    # The engine makes no reference cycles: each step's graph is freed by reference counting
-    # when `loss` is dropped. The cyclic collector would only re-scan the live graph again and
-    # again while it is built (a third of the step time for the unfused MLP), so it is paused
-    # during the loop and restored afterwards, even on errors.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+def resume(
+    run_folder: str,
+    out: str | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Continue the interrupted run in `run_folder` to its planned number of steps, writing into
+    `out` (default: `run_folder` itself). The model, optimizer state, schedule and batch order
+    continue where they stopped: the final model is the one an uninterrupted run gives, bit for
+    bit (on the same engine and machine)."""
+    files = runfolder.read_run(run_folder, ["metrics.json", "resume.json"])
+    if "metrics.json" not in files:
+        raise ValueError(f"{run_folder}: not a micrograd run folder (no metrics.json)")
     try:
-        for k in range(config.steps):
-            Xb, yb = next(stream)
-            try:
-                loss, acc = engine.loss_and_accuracy(model, Xb, yb, config)
-                loss_value = float(loss.data)
-            except OverflowError:  # `x ** 2` of a huge float raises instead of giving inf
-                loss_value = math.inf
-            if not math.isfinite(loss_value):
-                raise TrainingError(
-                    f"the loss became {loss_value} at step {k} (learning rate {opt.lr:g}); "
-                    f"try a smaller --lr; nothing was written"
+        metrics = json.loads(files["metrics.json"])
+        saved = dict(metrics["config"])
+        history = metrics["history"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{os.path.join(run_folder, 'metrics.json')}: unreadable ({e})") from None
+    if "resume.json" not in files:
+        raise ValueError(
+            f"run {run_folder!r} was not interrupted (it has no resume.json): there is "
+            f"nothing to resume; start a new run instead"
+        )
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(saved) - known)
+    if unknown:
+        raise ValueError(f"{run_folder}: metrics.json has unknown settings {unknown}")
+    saved["out"] = run_folder if out is None else out
+    try:
+        saved["layers"] = tuple(saved.get("layers", ()))
+        config = TrainConfig(**saved)
+        _check_config(config)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{os.path.join(run_folder, 'metrics.json')}: bad settings: {e}") from None
+    state = (files["resume.json"].decode("utf-8", "replace"), history, run_folder)
+    return _Job(config, progress, log, state).run()
+
+
+class MemoryBudgetError(MemoryError):
+    """The job would need more memory than the machine has; refused before starting."""
+
+
+class _Job:
+    """One training run, in the order of the workflow (`run` is the entry point)."""
+
+    def __init__(self, config, progress, log, resume_state=None) -> None:
+        self.config = config
+        self.progress = progress
+        self.log = log
+        self.resume_state = resume_state
+
+    def run(self) -> dict:
+        from micrograd import optim
+
+        config = self.config
+        t_start = time.perf_counter()
+        _check_config(config)
+        runfolder.check_output_folder(config.out)  # before training: a long run is not wasted
+        _check_plot_packages(config)
+        engine = get_engine(config.engine)
+        _check_data_memory(config)
+
+        # 1. data, and the loss that fits it
+        data = load_data(config)
+        config = self.config = _resolve_loss(config, data)
+        n_outputs = _check_labels(data, config.loss)
+        X, y = data.X, data.y
+        X_val = y_val = None
+        if config.val_split:
+            from micrograd.data import train_val_split
+
+            X, y, X_val, y_val = train_val_split(X, y, config.val_split, seed=config.seed)
+            if not X or not X_val:
+                raise ConfigError(
+                    f"validation split {config.val_split} leaves an empty train or validation "
+                    f"set of {len(data.X)} samples"
                 )
-            history["loss"].append(loss_value)
-            history["accuracy"].append(acc)
-            history["lr"].append(opt.lr)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            schedule.step()
-            # Free this step's graph now, not when the next step's graph is already built.
-            del loss
+        targets = targets_for_loss(y, config.loss)
+        val_targets = targets_for_loss(y_val, config.loss) if y_val is not None else None
+        _check_job_memory(config, [len(X[0]), *config.layers, n_outputs], len(X))
+
+        # 2. model: seeded here, as the demo seeds `random` just before building it
+        random.seed(config.seed)
+        model = engine.build_model(config, len(X[0]), n_outputs)
+        parameters = list(model.parameters())
+
+        # 3. optimizer and learning-rate schedule
+        opt = optim.make_optimizer(config.optimizer, parameters, config.lr)
+        schedule = optim.make_schedule(config.schedule, opt, config.steps)
+
+        history: dict[str, list] = {"loss": [], "accuracy": [], "lr": []}
+        if X_val is not None:
+            history.update(val_step=[], val_loss=[], val_accuracy=[])
+        start = 0
+        if self.resume_state is not None:
+            fingerprint = resume_mod.data_fingerprint(X, targets)
+            start, history = self._restore(model, opt, schedule, fingerprint, history)
+
+        # 4. the loop: forward, loss, backward, update
+        with warnings.catch_warnings():
+            # numpy's overflow warnings: a loss that overflows is reported in one line below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            steps_done, train_seconds = self._loop(
+                engine, model, opt, schedule, history, start, X, targets, X_val, val_targets
+            )
+
+            # 5. evaluate the trained model
+            def evaluate(Xs: list, ys: list) -> float:
+                return accuracy(
+                    engine.predict(model, Xs), targets_for_loss(ys, config.loss), config.loss
+                )
+
+            interrupted = steps_done < config.steps
+            metrics: dict[str, Any] = {
+                "final_loss": history["loss"][-1],
+                "train_accuracy": evaluate(X, y),
+            }
+            if X_val is not None:
+                metrics["val_accuracy"] = evaluate(X_val, y_val)
+            if data.X_test is not None:
+                metrics["test_accuracy"] = evaluate(data.X_test, data.y_test)
+            full_batch = not config.batch_size or config.batch_size >= len(X)
+            diverged = _diverged(history["loss"], full_batch)
+            metrics.update(
+                steps=config.steps,
+                steps_done=steps_done,
+                interrupted=interrupted,
+                diverged=diverged,
+                seed=config.seed,
+                n_parameters=sum(_size(p) for p in parameters),
+                n_train=len(X),
+                n_classes=data.n_classes,
+                config=config.to_dict(),
+                history=history,
+            )
+            if diverged:
+                _say(self.log, _divergence_warning(history, config))
+
+            # 6. outputs: rendered in memory first, then written as one set
+            files = _render_outputs(config, engine, model, data, X, y, metrics)
+            if interrupted:
+                fingerprint = resume_mod.data_fingerprint(X, targets)
+                files["resume.json"] = resume_mod.state_to_json(
+                    steps_done, schedule.k, model, opt, fingerprint
+                ).encode()
+        metrics["timing"] = {
+            "train_seconds": train_seconds,
+            "seconds_per_step": train_seconds / max(steps_done - start, 1),
+            "total_seconds": time.perf_counter() - t_start,
+        }
+        files["metrics.json"] = (json.dumps(metrics, indent=2, allow_nan=False) + "\n").encode()
+        runfolder.write_run(config.out, files)
+        return metrics
+
+    def _restore(self, model, opt, schedule, fingerprint, history) -> tuple[int, dict]:
+        """Load an interrupted run's state; the step to continue from and its history."""
+        text, saved_history, folder = self.resume_state
+        where = os.path.join(folder, "resume.json")
+        state = resume_mod.load_state(text, model, opt, where)
+        if state["data_fingerprint"] != fingerprint:
+            raise ValueError(
+                f"{folder}: the training data differ from those the run was trained on "
+                f"({self.config.dataset}); resume on the same data"
+            )
+        start = state["step"]
+        if not 0 < start < self.config.steps:
+            raise ValueError(f"{where}: step {start} is not inside the run's {self.config.steps}")
+        if not isinstance(saved_history, dict) or any(
+            not isinstance(saved_history.get(k), list) or len(saved_history[k]) != start
+            for k in ("loss", "accuracy", "lr")
+        ):
+            raise ValueError(f"{folder}: metrics.json's history does not match resume.json")
+        missing = [k for k in history if k not in saved_history]
+        if missing:
+            raise ValueError(f"{folder}: metrics.json's history lacks {missing}")
+        schedule.k = state["schedule_step"]
+        opt.lr = schedule.lr_at(schedule.k)
+        return start, {k: list(saved_history[k]) for k in history}
+
+    def _loop(self, engine, model, opt, schedule, history, start, X, targets, X_val, y_val):
+        """Steps `start`..`config.steps - 1`; returns (steps done, seconds). Stops early, after
+        a whole step, on Ctrl-C."""
+        config = self.config
+        stream = _batch_stream(X, targets, config.batch_size, config.seed, start)
+        eval_every = max(1, config.steps // _VAL_POINTS)
+        bar = _progress_bar(config.steps, self.progress, start)
+        t_train = time.perf_counter()
+        # The engine makes no reference cycles: each step's graph is freed by reference counting
+        # when `loss` is dropped. The cyclic collector would only re-scan the live graph again
+        # and again while it is built (a third of the step time for the unfused MLP), so it is
+        # paused during the loop and restored afterwards, even on errors.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        k = start
+        try:
+            with _StopRequest() as stop:
+                for k in range(start, config.steps):
+                    Xb, yb = next(stream)
+                    loss, acc = _forward(engine, model, Xb, yb, config, opt, k)
+                    loss_value = float(loss.data)
+                    history["loss"].append(loss_value)
+                    history["accuracy"].append(acc)
+                    history["lr"].append(opt.lr)
+                    if X_val is not None and (k % eval_every == 0 or k == config.steps - 1):
+                        val_loss, val_acc = _forward(engine, model, X_val, y_val, config, opt, k)
+                        history["val_step"].append(k)
+                        history["val_loss"].append(float(val_loss.data))
+                        history["val_accuracy"].append(val_acc)
+                        del val_loss
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    schedule.step()
+                    # Free this step's graph now, not when the next step's graph is built.
+                    del loss
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{loss_value:.4f}", acc=f"{acc:.1%}", refresh=False)
+                    if k == start:
+                        self._note_duration(time.perf_counter() - t_train, config.steps - start)
+                    if stop.requested:
+                        break
+        finally:
+            if gc_was_enabled:
+                gc.enable()
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss_value:.4f}", acc=f"{acc:.1%}", refresh=False)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-        if bar is not None:
-            bar.close()
-    train_seconds = time.perf_counter() - t_train
+                bar.close()
+        return k + 1, time.perf_counter() - t_train
 
-    # 5. evaluate the trained model
-    def evaluate(Xs: list, ys: list) -> float:
-        return accuracy(engine.predict(model, Xs), targets_for_loss(ys, config.loss), config.loss)
+    def _note_duration(self, first_step: float, steps: int) -> None:
+        """After the first step: say so when the whole job will take long, and what helps."""
+        expected = first_step * steps
+        if expected < _LONG_JOB_SECONDS:
+            return
+        hint = ""
+        if self.config.engine == "scalar" and importlib.util.find_spec("numpy") is not None:
+            hint = "; --engine tensor runs it on numpy arrays, typically 10-100x faster"
+        _say(
+            self.log,
+            f"note: this job will take about {_duration(expected)} ({first_step:.2g} s per "
+            f"step x {steps} steps on the {self.config.engine} engine){hint}; Ctrl-C stops it "
+            f"and saves the steps done (continue with --resume)",
+        )
 
-    metrics: dict[str, Any] = {
-        "final_loss": history["loss"][-1],
-        "train_accuracy": evaluate(X, y),
-    }
-    if X_val is not None:
-        metrics["val_accuracy"] = evaluate(X_val, y_val)
-    if data.X_test is not None:
-        metrics["test_accuracy"] = evaluate(data.X_test, data.y_test)
-    metrics.update(
-        steps=config.steps,
-        seed=config.seed,
-        n_parameters=sum(_size(p) for p in parameters),
-        n_train=len(X),
-        n_classes=data.n_classes,
-        config=config.to_dict(),
-        history=history,
+
+# Validation points drawn on the curves (evaluating at every step would double the work).
+_VAL_POINTS = 50
+# Jobs expected to run longer than this are announced after their first step.
+_LONG_JOB_SECONDS = 60.0
+
+
+def _forward(engine, model, Xb, yb, config, opt, k):
+    """`engine.loss_and_accuracy`, with a loss that is not finite reported as a TrainingError."""
+    try:
+        loss, acc = engine.loss_and_accuracy(model, Xb, yb, config)
+        value = float(loss.data)
+    except OverflowError:  # `x ** 2` of a huge float raises instead of giving inf
+        value = math.inf
+    if not math.isfinite(value):
+        raise TrainingError(
+            f"the loss became {value} at step {k} (learning rate {opt.lr:g}); "
+            f"try a smaller --lr; nothing was written"
+        )
+    return loss, acc
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours"
+
+
+def _diverged(losses: list[float], full_batch: bool) -> bool:
+    """Did training make the loss worse? Full batch: the last step's loss is above step 0's (the
+    untrained model's). Mini-batches, whose losses vary from batch to batch: the median of the
+    last tenth of the steps is above 1.25x step 0's."""
+    if len(losses) < 2:
+        return False
+    if full_batch:
+        return losses[-1] > losses[0]
+    window = sorted(losses[-max(1, len(losses) // 10) :])
+    return window[len(window) // 2] > 1.25 * losses[0]
+
+
+def _divergence_warning(history: dict, config: TrainConfig) -> str:
+    first, last = history["loss"][0], history["loss"][-1]
+    return (
+        f"warning: training made the loss worse (step 0: {first:.6g}, last step: {last:.6g}); "
+        f"the learning rate {config.lr:g} is probably too large for {config.optimizer}: "
+        f"try --lr {config.lr / 10:g}"
     )
-
-    # 6. outputs: rendered in memory first, then written
-    _write_outputs(config, engine, model, data, X, y, metrics, t_start, train_seconds)
-    return metrics
 
 
 def _size(p: Any) -> int:
     return int(getattr(p.data, "size", 1))
 
 
-def _progress_bar(steps: int, progress: bool):
+def _progress_bar(steps: int, progress: bool, start: int = 0):
     if not progress or not sys.stderr.isatty():
         return None
     try:
         from tqdm import tqdm
     except ImportError:  # the bar is a nicety: train without it
         return None
-    return tqdm(total=steps, desc="train", unit="step", file=sys.stderr, leave=True)
+    return tqdm(total=steps, initial=start, desc="train", unit="step", file=sys.stderr, leave=True)
 
 
-def _write_outputs(config, engine, model, data, X, y, metrics, t_start, train_seconds) -> None:
-    import json
+def format_accuracy(a: float) -> str:
+    """An accuracy as the command line and the pictures show it (one rounding everywhere)."""
+    return f"{a:.1%}"
 
-    from micrograd import plots
-    from micrograd.serialize import atomic_write, model_to_json
+
+def _render_outputs(config, engine, model, data, X, y, metrics) -> dict[str, bytes]:
+    """Every output file's bytes but metrics.json's, made in memory (nothing written yet)."""
+    from micrograd.serialize import model_to_json
 
     files: dict[str, bytes] = {}
-    files["curves.png"] = plots.curves_png(
-        metrics["history"]["loss"],
-        metrics["history"]["accuracy"],
-        title=f"{data.name}: loss and accuracy per step",
-    )
-    if len(X[0]) == 2:
-        outputs = _grid_outputs(engine, model)
-        score = None
-        if config.loss in _BINARY_LOSSES:  # one score, class 1 where > 0: a smooth boundary
+    if config.plots:
+        from micrograd import plots
 
-            def score(points):
-                out = outputs(points)
-                return [_scalar(s) for s in (out.tolist() if hasattr(out, "tolist") else out)]
-
-        files["decision_boundary.png"] = plots.decision_boundary_png(
-            lambda points: decide(outputs(points), config.loss, data.n_classes or None),
-            X,
-            y,
-            title=f"{data.name}: train accuracy {metrics['train_accuracy']:.0%}",
-            score=score,
+        history = metrics["history"]
+        val = None
+        if "val_step" in history:
+            val = (history["val_step"], history["val_loss"], history["val_accuracy"])
+        files["curves.png"] = plots.curves_png(
+            history["loss"],
+            history["accuracy"],
+            title=f"{data.name}: loss and accuracy per step",
+            validation=val,
         )
+        if len(X[0]) == 2:
+            outputs = _grid_outputs(engine, model)
+            score = None
+            if config.loss in _BINARY_LOSSES:  # one score, class 1 where > 0: a smooth boundary
+
+                def score(points):
+                    out = outputs(points)
+                    return [_scalar(s) for s in (out.tolist() if hasattr(out, "tolist") else out)]
+
+            files["decision_boundary.png"] = plots.decision_boundary_png(
+                lambda points: decide(outputs(points), config.loss, data.n_classes or None),
+                X,
+                y,
+                title=f"{data.name}: train accuracy {format_accuracy(metrics['train_accuracy'])}",
+                score=score,
+                feature_names=data.feature_names,
+            )
     metadata = {
         "loss": config.loss,
         "features": data.feature_names,
@@ -645,12 +998,4 @@ def _write_outputs(config, engine, model, data, X, y, metrics, t_start, train_se
         "engine": config.engine,
     }
     files["model.json"] = model_to_json(model, metadata).encode()
-    metrics["timing"] = {
-        "train_seconds": train_seconds,
-        "seconds_per_step": train_seconds / config.steps,
-        "total_seconds": time.perf_counter() - t_start,
-    }
-    files["metrics.json"] = (json.dumps(metrics, indent=2, allow_nan=False) + "\n").encode()
-    os.makedirs(config.out, exist_ok=True)
-    for name, content in files.items():
-        atomic_write(os.path.join(config.out, name), content)
+    return files

@@ -290,6 +290,8 @@ def test_train_help_explains_every_flag(capsys):
         "--engine",
         "--no-fused",
         "--no-progress",
+        "--no-plots",
+        "--resume",
     ):
         assert flag in text
     assert "default: moons" in text
@@ -326,7 +328,7 @@ ERROR_CASES = {
     "missing csv": (lambda t: ["--dataset", str(t / "missing.csv")], 1, "no such file"),
     "malformed csv": (lambda t: ["--dataset", bad_csv(t)], 1, "line 3"),
     "labels do not fit": (
-        lambda t: ["--dataset", blobs_csv(t / "three.csv", n_classes=3)],
+        lambda t: ["--dataset", blobs_csv(t / "three.csv", n_classes=3), "--loss", "hinge"],
         1,
         "exactly 2 classes",
     ),
@@ -339,7 +341,7 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, capsys, case):
     make_args, code, message = ERROR_CASES[case]
     out = tmp_path / "out"
     out.mkdir()
-    (out / "previous.txt").write_text("from an earlier run")
+    (out / "metrics.json").write_text('{"from": "an earlier run"}')
     before = folder_state(out)
     assert main(["train", *SMALL, "--out", str(out), *make_args(tmp_path)]) == code
     captured = capsys.readouterr()
@@ -532,3 +534,114 @@ def test_graph_into_a_missing_folder_names_it(tmp_path, capsys):
         f"micrograd graph: error: cannot write {out}: the folder {out.parent} does not exist"
     )
     assert "Errno" not in err and not out.parent.exists()
+
+
+# -- output paths checked before training (issue 9, item 8) -------------------------------------
+
+
+def _dangling(t):
+    os.symlink(t / "nowhere", t / "link")
+    return str(t / "link")
+
+
+def _model_json_folder(t):
+    (t / "run" / "model.json").mkdir(parents=True)
+    return str(t / "run")
+
+
+def _inside_a_file(t):
+    (t / "file").write_text("x")
+    return str(t / "file" / "run")
+
+
+@pytest.mark.parametrize(
+    "make_out, message",
+    [
+        (lambda t: "", "the output folder is ''"),
+        (_dangling, "is a symbolic link to"),
+        (_inside_a_file, "not a folder"),
+        (_model_json_folder, "model.json (a folder)"),
+    ],
+)
+def test_unusable_output_is_refused_before_training(
+    tmp_path, capsys, monkeypatch, make_out, message
+):
+    from micrograd import train
+
+    out = make_out(tmp_path)
+    monkeypatch.setattr(train, "load_data", lambda c: pytest.fail("trained before checking --out"))
+    before = sorted(os.listdir(tmp_path))
+    assert main(["train", *SMALL, "--out", out]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("micrograd: error: ") and message in lines[0]
+    if out:
+        assert out in lines[0]  # the user's path, never a temporary one
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+# -- one-neuron layers, warnings, a bare install (items 6, 11, 17) ------------------------------
+
+
+@pytest.mark.parametrize("layers", ["1", "4,1", "1,4"])
+def test_one_neuron_layers_train_from_the_command_line(tmp_path, layers):
+    proc = cli("train", *SMALL, "--layers", layers, "--no-plots", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    arch = json.loads((tmp_path / "o" / "model.json").read_text())["architecture"]
+    assert arch["nouts"] == [int(n) for n in layers.split(",")] + [1]
+
+
+@pytest.mark.parametrize("engine", ["scalar", "tensor"])
+def test_divergence_is_one_warning_line_and_no_runtime_warnings(tmp_path, engine):
+    if engine == "tensor":
+        pytest.importorskip("micrograd.tensor.training")
+    proc = cli(
+        "train", "--optimizer", "adam", "--lr", "1e3", "--steps", "30", "--engine", engine,
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr  # no RuntimeWarning from numpy or matplotlib
+    assert lines[0].startswith("micrograd: warning: training made the loss worse")
+    assert json.loads((tmp_path / "o" / "metrics.json").read_text())["diverged"] is True
+
+
+BARE = (
+    "import sys\n"
+    "for name in ('numpy', 'matplotlib', 'tqdm', 'sklearn', 'torch'):\n"
+    "    sys.modules[name] = None  # as if not installed: importing it raises ImportError\n"
+    "from micrograd.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_no_plots_trains_on_a_bare_install(tmp_path):
+    out = tmp_path / "o"
+    args = [sys.executable, "-c", BARE, "train", *SMALL, "--out", str(out)]
+    proc = subprocess.run([*args, "--no-plots"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(os.listdir(out)) == ["metrics.json", "model.json"]
+    # Without --no-plots: one line saying what is missing and both ways out.
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "numpy" in proc.stderr and "--no-plots" in proc.stderr
+    assert sorted(os.listdir(out)) == ["metrics.json", "model.json"]
+
+
+def test_digits_with_no_loss_from_the_command_line(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "d"
+    flags = ["--dataset", "digits", "--steps", "2", "--batch-size", "16", "--layers", "4"]
+    assert main(["train", *flags, "--no-plots", "--no-progress", "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["config"]["loss"] == "cross_entropy"
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_an_overflowing_tensor_loss_is_one_line_without_numpy_warnings(tmp_path):
+    pytest.importorskip("micrograd.tensor.training")
+    proc = cli(
+        "train", "--engine", "tensor", *nan_args(tmp_path), "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "RuntimeWarning" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("micrograd: error: the loss became")
+    assert not (tmp_path / "o").exists()

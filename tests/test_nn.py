@@ -391,3 +391,28 @@ def test_load_state_dict_is_linear_in_the_number_of_parameters():
 def test_load_state_dict_of_a_non_dict_names_its_type(state):
     with pytest.raises(TypeError, match="load_state_dict: expected a dict of parameter values"):
         Neuron(1).load_state_dict(state)
+
+
+@pytest.mark.parametrize("nouts", [[1, 1], [1, 4], [4, 1, 1], [1, 3, 1, 2]])
+@pytest.mark.parametrize("fused", [False, True])
+def test_one_neuron_hidden_layers_feed_the_next_layer(nouts, fused):
+    """A one-neuron hidden layer returns a bare Value, as the original's Layer does; the MLP
+    passes it on as a one-input list, so the output is what the layers compute by hand."""
+    random.seed(5)
+    model = MLP(2, nouts, activation="tanh", fused=fused)  # tanh: every gradient is non-zero
+    x = [0.7, -1.3]
+    expected = x
+    for layer in model.layers:
+        out = layer(expected)
+        expected = [out] if isinstance(out, Value) else out
+    got = model(x)
+    if nouts[-1] == 1:
+        assert isinstance(got, Value) and got.data == expected[0].data
+    else:
+        assert [v.data for v in got] == [v.data for v in expected]
+    # Backward reaches the first layer's weights through the one-neuron layer.
+    total = got if isinstance(got, Value) else sum(got)
+    model.zero_grad()
+    total.backward()
+    assert all(w.grad != 0 for n in model.layers[0].neurons for w in n.w)
+    assert isinstance(model.layers[0]([1.0, 2.0]), Value) == (nouts[0] == 1)

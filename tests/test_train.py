@@ -4,6 +4,7 @@ errors before anything is written, and the files it writes."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import math
 import os
@@ -80,8 +81,10 @@ def demo_loop(X, y, steps):
 def test_default_config_is_the_demo():
     c = TrainConfig()
     assert (c.dataset, c.n_samples, c.noise, tuple(c.layers)) == ("moons", 100, 0.1, (16, 16))
-    assert (c.loss, c.alpha, c.optimizer, c.lr, c.schedule) == ("hinge", 1e-4, "sgd", 1.0, "linear")
+    assert (c.loss, c.alpha, c.optimizer, c.lr, c.schedule) == (None, 1e-4, "sgd", 1.0, "linear")
     assert (c.steps, c.batch_size, c.seed, c.engine, c.fused) == (100, 0, 1337, "scalar", True)
+    # No loss given: two classes get the demo's hinge loss.
+    assert train._resolve_loss(c, train.Data("moons", [], [], n_classes=2)).loss == "hinge"
 
 
 def test_hundred_steps_match_the_demo_notebook_loop(tmp_path):
@@ -211,7 +214,7 @@ def test_output_folder_inside_a_file_is_refused_before_training(tmp_path, monkey
 def test_nan_loss_stops_with_clear_error_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "old.txt").write_text("previous run")
+    (out / "metrics.json").write_text('{"from": "a previous run"}')
     before = folder_state(out)
     with pytest.raises(TrainingError, match=r"loss became (nan|inf)"):
         run(
@@ -352,7 +355,7 @@ def test_loss_and_accuracy_adds_l2_and_counts_correct_signs():
     scores = [model(x).data for x in X]
     y = [1 if s > 0 else -1 for s in scores]
     y[0] = -y[0]  # one wrong on purpose
-    cfg = TrainConfig(alpha=0.5)
+    cfg = TrainConfig(alpha=0.5, loss="hinge")
     loss, acc = ScalarEngine.loss_and_accuracy(model, X, y, cfg)
     assert acc == 0.75
     hinge = sum(max(0.0, 1 - t * s) for t, s in zip(y, scores)) / 4
@@ -397,3 +400,130 @@ def test_progress_bar_shows_loss_and_accuracy_on_a_terminal(tmp_path, monkeypatc
     monkeypatch.setattr(sys, "stderr", quiet)
     run(small(tmp_path, steps=5), progress=False)
     assert quiet.getvalue() == ""
+
+
+# -- a one-neuron hidden layer (issue 9, item 6) ----------------------------------------------
+
+
+@pytest.mark.parametrize("layers", [(1,), (4, 1), (1, 4)])
+def test_one_neuron_hidden_layers_train_on_both_engines(tmp_path, layers):
+    m = run(small(tmp_path, layers=layers, plots=False), progress=False)
+    assert m["steps_done"] == 15 and math.isfinite(m["final_loss"])
+    model, _ = load_checkpoint(os.path.join(tmp_path, "out", "model.json"))
+    assert model.config()["nouts"] == [*layers, 1]
+    pytest.importorskip("micrograd.tensor.training")
+    t = run(small(tmp_path, layers=layers, plots=False, engine="tensor"), progress=False)
+    # Same starting weights, same data: the same first loss up to float64 rounding.
+    assert math.isclose(t["history"]["loss"][0], m["history"]["loss"][0], rel_tol=1e-12)
+
+
+# -- divergence (item 11) ---------------------------------------------------------------------
+
+
+def test_a_loss_made_worse_by_training_is_flagged_and_told(tmp_path):
+    notes = []
+    m = run(
+        small(tmp_path, optimizer="adam", lr=1e3, steps=30, layers=(16, 16), n_samples=100),
+        progress=False,
+        log=notes.append,
+    )
+    assert m["diverged"] is True and m["final_loss"] > 100 * m["history"]["loss"][0]
+    assert len(notes) == 1 and notes[0].startswith("warning: training made the loss worse")
+    assert "--lr 100" in notes[0]
+    saved = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert saved["diverged"] is True  # the run is written, and marked
+    notes.clear()
+    ok = run(small(tmp_path), progress=False, log=notes.append)
+    assert ok["diverged"] is False and notes == []
+
+
+def test_divergence_rule():
+    assert train._diverged([1.0, 0.5, 1.01], full_batch=True)
+    assert not train._diverged([1.0, 2.0, 0.99], full_batch=True)
+    noisy = [1.0] + [0.6, 1.2] * 20  # mini-batch noise around a lower loss
+    assert not train._diverged(noisy, full_batch=False)
+    assert train._diverged([1.0] + [5.0] * 20, full_batch=False)
+    assert not train._diverged([3.0], full_batch=True)
+
+
+# -- defaults that fit the data (item 13) -----------------------------------------------------
+
+
+def test_the_loss_is_chosen_from_the_number_of_classes(tmp_path):
+    path = three_class_csv(tmp_path / "three.csv")
+    m = run(small(tmp_path, dataset=path, plots=False), progress=False)
+    assert m["config"]["loss"] == "cross_entropy" and m["n_classes"] == 3
+    m = run(small(tmp_path, plots=False), progress=False)
+    assert m["config"]["loss"] == "hinge"  # two classes: the demo's loss
+
+
+@pytest.mark.parametrize("engine", ["scalar", "tensor"])
+def test_digits_trains_with_no_loss_given(tmp_path, engine):
+    pytest.importorskip("sklearn")
+    if engine == "tensor":
+        pytest.importorskip("micrograd.tensor.training")
+    cfg = TrainConfig(
+        dataset="digits", engine=engine, layers=(8,), steps=2, batch_size=32, plots=False,
+        out=str(tmp_path / "d"),
+    )  # fmt: skip
+    m = run(cfg, progress=False)
+    assert m["config"]["loss"] == "cross_entropy" and m["n_classes"] == 10
+    assert "test_accuracy" in m
+
+
+def test_a_long_job_is_announced_after_its_first_step(tmp_path, monkeypatch):
+    notes = []
+    monkeypatch.setattr(train, "_LONG_JOB_SECONDS", 0.0)
+    run(small(tmp_path, plots=False), progress=False, log=notes.append)
+    assert len(notes) == 1 and notes[0].startswith("note: this job will take about")
+    assert "x 15 steps on the scalar engine" in notes[0] and "Ctrl-C" in notes[0]
+    if importlib.util.find_spec("numpy") is not None:
+        assert "--engine tensor" in notes[0]
+    notes.clear()
+    monkeypatch.setattr(train, "_LONG_JOB_SECONDS", 1e9)
+    run(small(tmp_path, plots=False), progress=False, log=notes.append)
+    assert notes == []
+
+
+# -- pictures match the metrics (item 16) ------------------------------------------------------
+
+
+def test_pictures_use_the_metrics_rounding_column_names_and_validation(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from micrograd import plots
+
+    seen = {}
+    real_boundary, real_curves = plots.decision_boundary_png, plots.curves_png
+
+    def boundary(*args, **kwargs):
+        seen["boundary"] = kwargs
+        return real_boundary(*args, **kwargs)
+
+    def curves(*args, **kwargs):
+        seen["curves"] = kwargs
+        return real_curves(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "decision_boundary_png", boundary)
+    monkeypatch.setattr(plots, "curves_png", curves)
+    rng = random.Random(2)
+    rows = [[repr(rng.gauss(0, 1)), repr(rng.gauss(0, 1))] for _ in range(300)]
+    for r in rows:  # a noisy boundary: an accuracy that is not a whole percent
+        r.append(int(float(r[0]) + 0.3 * rng.gauss(0, 1) > 0))
+    path = write_csv(tmp_path / "hw.csv", ["height", "weight", "label"], rows)
+    m = run(small(tmp_path, dataset=path, steps=8, val_split=0.2), progress=False)
+    accuracy_text = f"{m['train_accuracy']:.1%}"
+    assert seen["boundary"]["title"].endswith(f"train accuracy {accuracy_text}")
+    assert accuracy_text == train.format_accuracy(m["train_accuracy"])
+    assert seen["boundary"]["feature_names"] == ["height", "weight"]
+    steps, losses, accs = seen["curves"]["validation"]
+    assert steps == m["history"]["val_step"] and steps[-1] == 7
+    assert losses == m["history"]["val_loss"] and accs == m["history"]["val_accuracy"]
+
+
+# -- no plots (item 17) -------------------------------------------------------------------------
+
+
+def test_no_plots_writes_the_model_and_metrics_only(tmp_path):
+    m = run(small(tmp_path, plots=False), progress=False)
+    assert sorted(os.listdir(tmp_path / "out")) == ["metrics.json", "model.json"]
+    assert m["config"]["plots"] is False
