@@ -185,7 +185,7 @@ def save_gif(
     try:
         from PIL import Image
     except ImportError as err:  # pragma: no cover - only without the viz extra
-        raise ImportError("save_gif needs Pillow: pip install 'micrograd[viz]'") from err
+        raise ImportError("save_gif needs Pillow: pip install 'micrograd-plus[viz]'") from err
     _ADAPTIVE = getattr(Image, "Palette", Image).ADAPTIVE  # Pillow < 9.1 has no Palette enum
     frames = _frames(root, max_nodes, "save_gif")
     images = []

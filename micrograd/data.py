@@ -10,8 +10,8 @@ change a model's initial weights). The same seed gives the same data, on every p
     for Xb, yb in batches(X_train, y_train, batch_size=32, seed=0): ...
 
 `load_csv` reads a numeric table with a header; its errors name the file, the line and the
-column. `load_digits` needs scikit-learn (`pip install micrograd[datasets]`), imported only when
-called. `DATASETS` maps names to generators for the command line; every entry accepts
+column. `load_digits` needs scikit-learn (`pip install 'micrograd-plus[datasets]'`), imported
+only when called. `DATASETS` maps names to generators for the command line; every entry accepts
 `n_samples=` and `seed=`.
 
 Standard library only. Read `micrograd/cli.py` next (the training command that uses all this).
@@ -360,7 +360,7 @@ def _sklearn_digits():
         from sklearn.datasets import load_digits as sk_load_digits
     except ImportError as e:
         raise ImportError(
-            "the digits data set needs scikit-learn: pip install micrograd[datasets]"
+            "the digits data set needs scikit-learn: pip install 'micrograd-plus[datasets]'"
         ) from e
     bunch = sk_load_digits()
     # 8x8 images with pixel values 0..16, scaled to [0, 1]

@@ -181,7 +181,9 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Any, dict]:
         try:
             from micrograd.tensor.nn import from_config
         except ImportError as e:
-            raise bad(f"a tensor-engine model needs numpy (pip install 'micrograd[tensor]'): {e}")
+            raise bad(
+                f"a tensor-engine model needs numpy (pip install 'micrograd-plus[tensor]'): {e}"
+            )
     else:
         raise bad(f"corrupt model file: unknown engine {engine!r}")
 

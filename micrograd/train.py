@@ -250,7 +250,7 @@ def get_engine(name: str):
             from micrograd.tensor import training
         except ImportError as e:
             raise ConfigError(
-                f"engine 'tensor' needs numpy (pip install 'micrograd[tensor]'): {e}"
+                f"engine 'tensor' needs numpy (pip install 'micrograd-plus[tensor]'): {e}"
             ) from None
         return training
     raise ConfigError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
@@ -492,7 +492,7 @@ def run(config: TrainConfig | None = None, progress: bool = True) -> dict:
     for package in ("numpy", "matplotlib"):  # the pictures need them; found, not yet imported
         if importlib.util.find_spec(package) is None:
             raise ImportError(
-                f"the training job's plots need {package}: pip install 'micrograd[train]'"
+                f"the training job's plots need {package}: pip install 'micrograd-plus[train]'"
             )
     engine = get_engine(config.engine)
 

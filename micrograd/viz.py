@@ -35,7 +35,7 @@ try:
 except ImportError as err:  # pragma: no cover - exercised only without the viz extra
     raise ImportError(
         "micrograd.viz draws graphs with the 'graphviz' Python package: "
-        "pip install 'micrograd[viz]' (the Graphviz 'dot' program is needed too to render)"
+        "pip install 'micrograd-plus[viz]' (the Graphviz 'dot' program is needed too to render)"
     ) from err
 
 from micrograd.graph import topological_order
