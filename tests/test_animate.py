@@ -14,11 +14,11 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-import torch
-from PIL import Image
 
-from micrograd import Value, animate, viz
-from micrograd.graph import backward_order, topological_order
+pytest.importorskip("graphviz", reason="needs the graphviz package (the viz extra)")
+
+from micrograd import Value, animate, viz  # noqa: E402
+from micrograd.graph import backward_order, topological_order  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -87,6 +87,7 @@ def test_frame_grads_follow_a_real_backward(build):
 
 
 def test_neuron_frames_match_pytorch():
+    torch = pytest.importorskip("torch", reason="needs torch==2.13.0 (the test extra): gradients are checked against PyTorch")
     root, leaves = neuron()
     frames = animate.backward_frames(root)
     t = {
@@ -104,6 +105,7 @@ def test_neuron_frames_match_pytorch():
 def test_frames_on_a_graph_with_paths_of_different_lengths_match_pytorch():
     # `c` reaches the output directly (through e + c) and through d = c + a, e = d * d: a
     # correct reverse topological order visits `c` only after `d` has added into its grad.
+    torch = pytest.importorskip("torch", reason="needs torch==2.13.0 (the test extra): gradients are checked against PyTorch")
     root, leaves = shared_graph()
     frames = animate.backward_frames(root)
     a = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
@@ -289,6 +291,7 @@ def test_html_controls_step_through_the_frames(tmp_path):
 
 
 def test_gif_has_one_frame_per_node_and_is_deterministic(tmp_path):
+    Image = pytest.importorskip("PIL.Image", reason="needs Pillow (the viz extra) for GIFs")
     root, _ = neuron()
     path = animate.save_gif(root, tmp_path / "b.gif", duration=500)
     again = animate.save_gif(neuron()[0], tmp_path / "c.gif", duration=500)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+nbformat = pytest.importorskip("nbformat", reason="running the notebooks needs nbformat (test extra)")
+nbclient = pytest.importorskip("nbclient", reason="running the notebooks needs nbclient (test extra)")
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 

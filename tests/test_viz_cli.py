@@ -12,9 +12,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from micrograd import viz_cli
+pytest.importorskip("graphviz", reason="needs the graphviz package (the viz extra)")
+
+from micrograd import viz_cli  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -128,6 +129,7 @@ def test_animate_to_html_and_gif(tmp_path):
     assert "Step 1/5: &#x27;out&#x27; (op +) has grad 1.0000." in text
     gif = tmp_path / "b.gif"
     assert run("--neuron", "2", "--animate", "-o", str(gif)) == 0
+    Image = pytest.importorskip("PIL.Image", reason="needs Pillow (the viz extra) for GIFs")
     with Image.open(gif) as im:
         assert im.n_frames == 10
 
