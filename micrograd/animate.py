@@ -43,6 +43,10 @@ __all__ = [
 # past about a hundred nodes it is slow to make and too dense to follow.
 DEFAULT_MAX_FRAMES = 100
 
+# An animation lays its graph out once per frame, so the layout-size cap (`viz.layout_size`) is
+# lower than a single drawing's: a 50-factor `x*x*...*x` (2,352 bends) takes about 0.5 s a frame.
+MAX_LAYOUT_SIZE = 2_500
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -248,7 +252,7 @@ def _frames(root: Any, max_nodes: int | None, who: str) -> list[Frame]:
             f"animate a smaller sub-expression or raise max_nodes (each node is one frame)"
         )
     if max_nodes is not None:
-        viz.check_layout_size(order, who)
+        viz.check_layout_size(order, who, MAX_LAYOUT_SIZE)
     saved = [node.grad for node in order]
     try:
         for node in order:

@@ -206,7 +206,7 @@ class Drawing(graphviz.Digraph):
         fmt = format or self.format
         data = self.pipe(fmt, renderer, formatter, neato_no_op, quiet, engine=engine,
                          timeout=timeout)  # before writing anything: nothing left on failure
-        source = self.save(filename, directory)
+        source = self.save(filename, directory=directory)
         if outfile is None:
             suffix = ".".join(part for part in (formatter, renderer, fmt) if part)
             outfile = Path(f"{source}.{suffix}")
@@ -519,15 +519,16 @@ def layout_size(order: Sequence[Any]) -> LayoutSize:
     return LayoutSize(bends, order[worst], fan_out[worst], per_node_late[worst])
 
 
-def check_layout_size(order: Sequence[Any], who: str) -> None:
-    """A ValueError with advice when Graphviz would take minutes to lay out `order`."""
+def check_layout_size(order: Sequence[Any], who: str, limit: int = MAX_LAYOUT_SIZE) -> None:
+    """A ValueError with advice when Graphviz would take minutes to lay out `order` (more than
+    `limit` bends; an animation, which lays the graph out once per frame, passes less)."""
     size = layout_size(order)
-    if size.bends > MAX_LAYOUT_SIZE:
+    if size.bends > limit:
         raise ValueError(
             f"{who}: Graphviz would take minutes to lay out this graph of {len(order):,} "
             f"nodes: {describe(size.node)} feeds {size.fan_out} operations spread across it, "
             f"and each of those edges is drawn through every level it crosses ({size.bends:,} "
-            f"bends, more than {MAX_LAYOUT_SIZE:,}). Draw a sub-expression, write a repeated "
+            f"bends, more than {limit:,}). Draw a sub-expression, write a repeated "
             f"product as a power (x**80 rather than x*x*...*x), or pass max_nodes=None to try "
             f"anyway (timeout= bounds the wait)."
         )

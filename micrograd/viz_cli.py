@@ -202,10 +202,12 @@ def _check_size(root: Value, animate: bool) -> None:
 
     if animate:
         from micrograd.animate import DEFAULT_MAX_FRAMES as limit
+        from micrograd.animate import MAX_LAYOUT_SIZE as layout_limit
 
         what = "an animation (one frame per node)"
     else:
         from micrograd.viz import DEFAULT_MAX_NODES as limit
+        from micrograd.viz import MAX_LAYOUT_SIZE as layout_limit
 
         what = "a drawing"
     order = topological_order(root)
@@ -218,12 +220,13 @@ def _check_size(root: Value, animate: bool) -> None:
     from micrograd import viz
 
     size = viz.layout_size(order)
-    if size.bends > viz.MAX_LAYOUT_SIZE:
+    if size.bends > layout_limit:
         raise InputError(
-            f"Graphviz would take minutes to lay out this graph: {viz.describe(size.node)} "
-            f"feeds {size.fan_out} operations spread across it ({size.bends:,} bends in the "
-            f"drawing, more than {viz.MAX_LAYOUT_SIZE:,}); draw a shorter expression, or write "
-            f"a repeated product as a power (x**{size.fan_out + 1} rather than x*x*...*x)"
+            f"Graphviz would take minutes to lay out {what} of this graph: "
+            f"{viz.describe(size.node)} feeds {size.fan_out} operations spread across it "
+            f"({size.bends:,} bends in the drawing, more than {layout_limit:,}); draw a shorter "
+            f"expression, or write a repeated product as a power (x**{size.fan_out + 1} rather "
+            f"than x*x*...*x)"
         )
 
 
