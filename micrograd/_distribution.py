@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 __all__ = [
     "DISTRIBUTION",
@@ -29,7 +28,8 @@ __all__ = [
 DISTRIBUTION = "micrograd-plus"
 ORIGINAL = "micrograd"
 
-_PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+# The folder this package was imported from (not resolved: a symlinked package counts where it is).
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _warned = False
 
 
@@ -82,7 +82,7 @@ def warn_once(everywhere: bool) -> str | None:
     global _warned
     if _warned:
         return None
-    found = find_original(None if everywhere else [str(_PACKAGE_PARENT)])
+    found = find_original(None if everywhere else [_PACKAGE_PARENT])
     if found is None:
         return None
     _warned = True

@@ -35,7 +35,7 @@ def started_as_command() -> bool:
     if not sys.argv:
         return False
     first = sys.argv[0]
-    if os.path.basename(first).lower() in _SCRIPT_NAMES:
+    if first.replace("\\", "/").rpartition("/")[2].lower() in _SCRIPT_NAMES:  # any OS's path
         return True
     if first != "-m":
         return False
