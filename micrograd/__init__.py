@@ -17,8 +17,8 @@ _COMMAND = _interrupts.started_as_command()
 if _COMMAND:
     _interrupts.exit_quietly_on_ctrl_c()
 
-from micrograd.engine import Value, dot  # noqa: E402
-from micrograd.gradcheck import GradcheckError, gradcheck  # noqa: E402
+from micrograd.engine import Value, dot
+from micrograd.gradcheck import GradcheckError, gradcheck
 
 __version__ = "0.3.0"
 

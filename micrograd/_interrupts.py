@@ -13,6 +13,7 @@ A program that imports micrograd is never touched: its Ctrl-C stays its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -59,11 +60,11 @@ def _module_option(orig_argv: list) -> str | None:
 
 
 def _exit_130(signum: int, frame: object) -> None:
-    try:
+    # stderr closed (ValueError), gone (OSError) or in the middle of a write (RuntimeError):
+    # exit all the same.
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
         sys.stderr.write("micrograd: interrupted\n")
         sys.stderr.flush()
-    except Exception:  # stderr closed, or a write already under way: exit all the same
-        pass
     os._exit(130)  # nothing of ours to clean up outside a job: imports, or the way out
 
 

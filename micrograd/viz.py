@@ -204,8 +204,9 @@ class Drawing(graphviz.Digraph):
                 filename = outfile.with_suffix(".gv").name
                 directory = directory if directory is not None else outfile.parent
         fmt = format or self.format
-        data = self.pipe(fmt, renderer, formatter, neato_no_op, quiet, engine=engine,
-                         timeout=timeout)  # before writing anything: nothing left on failure
+        data = self.pipe(
+            fmt, renderer, formatter, neato_no_op, quiet, engine=engine, timeout=timeout
+        )  # before writing anything: nothing left on failure
         source = self.save(filename, directory=directory)
         if outfile is None:
             suffix = ".".join(part for part in (formatter, renderer, fmt) if part)
@@ -572,8 +573,9 @@ def check_timeout(timeout: Any, who: str) -> None:
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0
     ):
-        raise ValueError(f"{who}: timeout must be a positive number of seconds or None, "
-                         f"got {timeout!r}")
+        raise ValueError(
+            f"{who}: timeout must be a positive number of seconds or None, got {timeout!r}"
+        )
 
 
 def check_max_nodes(max_nodes: Any, who: str) -> None:

@@ -18,8 +18,8 @@ import pytest
 
 pytest.importorskip("graphviz", reason="needs the graphviz package (the viz extra)")
 
-from micrograd import Value, animate, viz  # noqa: E402
-from micrograd.graph import backward_order, topological_order  # noqa: E402
+from micrograd import Value, animate, viz
+from micrograd.graph import backward_order, topological_order
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -88,7 +88,10 @@ def test_frame_grads_follow_a_real_backward(build):
 
 
 def test_neuron_frames_match_pytorch():
-    torch = pytest.importorskip("torch", reason="needs torch==2.13.0 (the test extra): gradients are checked against PyTorch")
+    torch = pytest.importorskip(
+        "torch",
+        reason="needs torch==2.13.0 (the test extra): gradients are checked against PyTorch",
+    )
     root, leaves = neuron()
     frames = animate.backward_frames(root)
     t = {
@@ -106,7 +109,10 @@ def test_neuron_frames_match_pytorch():
 def test_frames_on_a_graph_with_paths_of_different_lengths_match_pytorch():
     # `c` reaches the output directly (through e + c) and through d = c + a, e = d * d: a
     # correct reverse topological order visits `c` only after `d` has added into its grad.
-    torch = pytest.importorskip("torch", reason="needs torch==2.13.0 (the test extra): gradients are checked against PyTorch")
+    torch = pytest.importorskip(
+        "torch",
+        reason="needs torch==2.13.0 (the test extra): gradients are checked against PyTorch",
+    )
     root, leaves = shared_graph()
     frames = animate.backward_frames(root)
     a = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
@@ -445,8 +451,11 @@ def test_an_animation_stops_when_its_budget_runs_out(tmp_path, monkeypatch):
     fake_dot(tmp_path, monkeypatch, 60)
     root, leaves = neuron()
     before = {k: v.grad for k, v in leaves.items()}
-    with pytest.raises(viz.GraphvizTimeout, match=r"used up the animation's time budget of 0\.5 s "
-                       r"after 0 of the 10 frames"):
+    with pytest.raises(
+        viz.GraphvizTimeout,
+        match=r"used up the animation's time budget of 0\.5 s "
+        r"after 0 of the 10 frames",
+    ):
         animate.save_html(root, tmp_path / "b.html", timeout=0.5)
     assert not (tmp_path / "b.html").exists()
     assert {k: v.grad for k, v in leaves.items()} == before  # grads put back

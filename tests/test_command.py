@@ -61,7 +61,7 @@ def interrupt(command: list, delay: float, **kwargs) -> tuple[int, list]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=as_from_a_terminal,
+        preexec_fn=as_from_a_terminal,  # noqa: PLW1509 (no threads yet when it runs)
         **kwargs,
     )
     watchdog = threading.Timer(120, proc.kill)  # a child that ignored the signal: fail, not hang
@@ -131,7 +131,7 @@ def test_ctrl_c_while_graph_renders(tmp_path, script, how):
         stdout=subprocess.PIPE,
         text=True,
         env=env(PATH=f"{folder}{os.pathsep}{os.environ['PATH']}"),
-        preexec_fn=as_from_a_terminal,
+        preexec_fn=as_from_a_terminal,  # noqa: PLW1509 (no threads yet when it runs)
     )
     deadline = time.monotonic() + 60
     while not started.exists() or not started.read_text():

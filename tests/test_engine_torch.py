@@ -13,10 +13,10 @@ torch = pytest.importorskip(
 )
 pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
 
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
-from micrograd import Value, gradcheck  # noqa: E402
+from micrograd import Value, gradcheck
 
 
 def test_sanity_check_against_torch():

@@ -37,7 +37,9 @@ def test_notebook_is_committed_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path, tmp_path):
-    nbclient = pytest.importorskip("nbclient", reason="running notebooks needs nbclient (test extra)")
+    nbclient = pytest.importorskip(
+        "nbclient", reason="running notebooks needs nbclient (test extra)"
+    )
     nb = nbformat().read(path, as_version=4)
     client = nbclient.NotebookClient(
         nb,
@@ -73,7 +75,9 @@ def imported_modules(path: Path) -> set:
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
-        source = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!")))
+        source = "\n".join(
+            ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))
+        )
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Import):
                 modules |= {alias.name.split(".")[0] for alias in node.names}
@@ -113,5 +117,5 @@ def test_the_notebooks_extra_installs_jupyter_and_what_every_notebook_imports():
 
 def test_the_readme_opens_the_notebooks_with_one_command():
     readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.DOTALL)
     assert 'pip install -e ".[notebooks]" && jupyter lab notebooks/\n' in blocks

@@ -54,8 +54,17 @@ def collect(tmp_path: Path, packages: list[str]) -> subprocess.CompletedProcess:
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.pop("CI", None)  # skips are the point here
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-rs", "-p", "no:cacheprovider",
-         str(ROOT / "tests")],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "tests"),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -71,7 +80,7 @@ def test_the_suite_is_collected_without_any_optional_package(tmp_path):
     assert proc.returncode == 0, out[-3000:]
     assert not re.search(r"ERROR collecting|\b\d+ errors?\b", out), out[-3000:]
     # Test modules that need a hidden package are skipped, each with a reason naming it.
-    skips = re.findall(r"^SKIPPED \[\d+\] (\S+): (.*)$", out, flags=re.M)
+    skips = re.findall(r"^SKIPPED \[\d+\] (\S+): (.*)$", out, flags=re.MULTILINE)
     assert skips, out[-2000:]
     for where, reason in skips:
         assert any(name in reason for name in OPTIONAL), (where, reason)

@@ -18,8 +18,8 @@ torch = pytest.importorskip(
 )
 pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from micrograd import gradcheck
 from micrograd.graph import backward_order, topological_order

@@ -11,15 +11,15 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 graphviz = pytest.importorskip("graphviz", reason="needs the graphviz package (the viz extra)")
 
-from micrograd import Value, viz  # noqa: E402
-from micrograd.graph import topological_order  # noqa: E402
+from micrograd import Value, viz
+from micrograd.graph import topological_order
 
 SVG = "{http://www.w3.org/2000/svg}"
 

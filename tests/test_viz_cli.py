@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("graphviz", reason="needs the graphviz package (the viz extra)")
 
-from micrograd import viz_cli  # noqa: E402
+from micrograd import viz_cli
 
 SVG = "{http://www.w3.org/2000/svg}"
 
