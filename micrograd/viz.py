@@ -76,7 +76,7 @@ DEFAULT_TIMEOUT = 60.0
 # k - 1 invisible nodes; its cost grows faster than linearly in those. One node feeding many
 # others far apart (`x*x*...*x`: x feeds every product) makes that count quadratic in the size of
 # the graph: 80 factors, 159 nodes, ~6,000 of them, took 765 s. Measured on a 2-core VM (Graphviz
-# 2.43): 800 bends 0.3 s, 2,400 bends 2-10 s; with `nslimit` (below) 6,000 bends 1 s and 25,000
+# 2.43): 800 bends 0.3 s, 2,400 bends 2-10 s; with `nslimit` (below) 6,000 bends 1-2 s, 25,000
 # bends 10 s. So: plain Graphviz up to FAST_LAYOUT_SIZE, a bounded layout up to MAX_LAYOUT_SIZE,
 # and beyond that a refusal with advice (`layout_size`).
 FAST_LAYOUT_SIZE = 1_000
