@@ -22,6 +22,7 @@ import io
 import os
 import re
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,10 @@ __all__ = [
 # Every frame is a full Graphviz layout of the graph, so an animation costs (nodes x layout time);
 # past about a hundred nodes it is slow to make and too dense to follow.
 DEFAULT_MAX_FRAMES = 100
+
+# An animation lays its graph out once per frame, so the layout-size cap (`viz.layout_size`) is
+# lower than a single drawing's: a 50-factor `x*x*...*x` (2,352 bends) takes about 0.5 s a frame.
+MAX_LAYOUT_SIZE = 2_500
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ def backward_frames(root: Any, max_nodes: int | None = viz.DEFAULT_MAX_NODES) ->
     viz.check_node(root, "backward_frames")
     viz.check_max_nodes(max_nodes, "backward_frames")
     visit = backward_order(root)
+    viz.check_not_freed(visit, "backward_frames")
     if max_nodes is not None and len(visit) > max_nodes:
         raise ValueError(
             f"backward_frames: the graph has {len(visit):,} nodes, more than "
@@ -123,21 +129,27 @@ def html_page(
     rankdir: str = "LR",
     max_nodes: int | None = DEFAULT_MAX_FRAMES,
     title: str = "micrograd: the backward pass, step by step",
+    timeout: float | None = viz.DEFAULT_TIMEOUT,
 ) -> str:
     """The animation as the text of one self-contained HTML page (inline SVGs and script, no
     network access): one fresh backward pass from `root` (leaf grads start at 0), after which
-    every grad is put back as it was. In a notebook, show it in an iframe:
+    every grad is put back as it was. `timeout`: seconds Graphviz may take for all the frames
+    together (None: no limit), then `viz.GraphvizTimeout`. In a notebook, show it in an iframe:
     `HTML(f'<div><iframe srcdoc="{html.escape(page)}" ...></iframe></div>')`."""
-    return _html_page(root, rankdir, max_nodes, title, "html_page")
+    return _html_page(root, rankdir, max_nodes, title, timeout, "html_page")
 
 
-def _html_page(root: Any, rankdir: str, max_nodes: int | None, title: str, who: str) -> str:
+def _html_page(
+    root: Any, rankdir: str, max_nodes: int | None, title: str, timeout: float | None, who: str
+) -> str:
     if not isinstance(title, str):
         raise TypeError(f"{who}: title must be a str, got {type(title).__name__}")
+    viz.check_timeout(timeout, who)
     frames = _frames(root, max_nodes, who)
+    budget = _Budget(timeout, len(frames))
     figures = []
     for frame in frames:
-        svg = _frame_drawing(frame, rankdir, "svg").pipe(format="svg").decode("utf-8")
+        svg = budget.pipe(_frame_drawing(frame, rankdir, "svg"), "svg").decode("utf-8")
         svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: it is inlined
         # Graphviz numbers its SVG ids from scratch in every drawing; prefix them per frame so
         # that ids stay unique in the page.
@@ -162,9 +174,10 @@ def save_html(
     rankdir: str = "LR",
     max_nodes: int | None = DEFAULT_MAX_FRAMES,
     title: str = "micrograd: the backward pass, step by step",
+    timeout: float | None = viz.DEFAULT_TIMEOUT,
 ) -> Path:
     """Write `html_page(root)` to `path` (atomically; nothing is written on error)."""
-    page = _html_page(root, rankdir, max_nodes, title, "save_html")
+    page = _html_page(root, rankdir, max_nodes, title, timeout, "save_html")
     path = Path(path)
     viz.atomic_write(path, page.encode("utf-8"))
     return path
@@ -176,24 +189,27 @@ def save_gif(
     rankdir: str = "LR",
     max_nodes: int | None = DEFAULT_MAX_FRAMES,
     duration: int = 1200,
+    timeout: float | None = viz.DEFAULT_TIMEOUT,
 ) -> Path:
     """Write the animation as a looping GIF, one frame per node, `duration` ms each (needs
-    Pillow), atomically. Like `html_page`, it shows one fresh backward pass and leaves the grads
-    as they were. Returns the path."""
+    Pillow), atomically. Like `html_page`, it shows one fresh backward pass, leaves the grads
+    as they were, and gives Graphviz `timeout` seconds for all the frames. Returns the path."""
     if isinstance(duration, bool) or not isinstance(duration, int) or duration < 1:
         raise ValueError(f"save_gif: duration must be a positive int (ms), got {duration!r}")
+    viz.check_timeout(timeout, "save_gif")
     try:
         from PIL import Image
     except ImportError as err:  # pragma: no cover - only without the viz extra
-        raise ImportError("save_gif needs Pillow: pip install 'micrograd[viz]'") from err
+        raise ImportError("save_gif needs Pillow: pip install 'micrograd-plus[viz]'") from err
     _ADAPTIVE = getattr(Image, "Palette", Image).ADAPTIVE  # Pillow < 9.1 has no Palette enum
     frames = _frames(root, max_nodes, "save_gif")
+    budget = _Budget(timeout, len(frames))
     images = []
     for frame in frames:
         drawing = _frame_drawing(frame, rankdir, "png")
         caption = textwrap.fill(frame.caption(), 90)  # a long label would widen the picture
         drawing.attr(label=viz.escape(caption), labelloc="t", fontsize="14")
-        with Image.open(io.BytesIO(drawing.pipe(format="png"))) as im:
+        with Image.open(io.BytesIO(budget.pipe(drawing, "png"))) as im:
             images.append(im.convert("RGB"))
     # Grad texts change width from frame to frame, and so may the layout: put every frame on a
     # white canvas of the largest size, since a GIF has one size.
@@ -229,11 +245,14 @@ def _frames(root: Any, max_nodes: int | None, who: str) -> list[Frame]:
     viz.check_node(root, who)
     viz.check_max_nodes(max_nodes, who)
     order = topological_order(root)
+    viz.check_not_freed(order, who)
     if max_nodes is not None and len(order) > max_nodes:
         raise ValueError(
             f"{who}: the graph has {len(order):,} nodes, more than max_nodes={max_nodes}; "
             f"animate a smaller sub-expression or raise max_nodes (each node is one frame)"
         )
+    if max_nodes is not None:
+        viz.check_layout_size(order, who, MAX_LAYOUT_SIZE)
     saved = [node.grad for node in order]
     try:
         for node in order:
@@ -243,6 +262,42 @@ def _frames(root: Any, max_nodes: int | None, who: str) -> list[Frame]:
     finally:
         for node, grad in zip(order, saved):
             node.grad = grad
+
+
+class _Budget:
+    """One time budget for all the frames of an animation: each Graphviz run gets what is left,
+    and when the frames drawn so far show that the rest cannot fit, it stops at once rather
+    than after the whole budget."""
+
+    def __init__(self, timeout: float | None, frames: int) -> None:
+        self.timeout = timeout
+        self.frames = frames
+        self.done = 0
+        self.start = time.monotonic()
+
+    def pipe(self, drawing: viz.Drawing, fmt: str) -> bytes:
+        if self.timeout is None:
+            return drawing.pipe(format=fmt, timeout=None)
+        spent = time.monotonic() - self.start
+        left = self.timeout - spent
+        expected = spent / self.done * self.frames if self.done else 0.0
+        if left <= 0 or expected > 2 * self.timeout:
+            raise viz.GraphvizTimeout(
+                f"Graphviz needed {spent:.1f} s for {self.done} of the {self.frames} frames, "
+                f"so the animation would take about {max(expected, spent):.0f} s, more than "
+                f"its time budget of {self.timeout:g} s; animate a smaller graph or give it "
+                f"more time (timeout=)"
+            )
+        try:
+            data = drawing.pipe(format=fmt, timeout=left)
+        except viz.GraphvizTimeout:
+            raise viz.GraphvizTimeout(
+                f"Graphviz used up the animation's time budget of {self.timeout:g} s after "
+                f"{self.done} of the {self.frames} frames; animate a smaller graph or give it "
+                f"more time (timeout=)"
+            ) from None
+        self.done += 1
+        return data
 
 
 def _frame_drawing(frame: Frame, rankdir: str, fmt: str) -> viz.Drawing:

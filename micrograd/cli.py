@@ -394,7 +394,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the `micrograd` command with `argv` (default: `sys.argv[1:]`); return the exit code."""
+    """Run the `micrograd` command with `argv` (default: `sys.argv[1:]`); return the exit code.
+
+    Ctrl-C at any moment gives one line on stderr and exit code 130, never a traceback (see
+    micrograd/_interrupts.py); a job may catch the KeyboardInterrupt first to stop cleanly.
+    """
+    from micrograd import _distribution, _interrupts
+
+    try:
+        _interrupts.raise_on_ctrl_c()
+        clash = _distribution.warn_once(everywhere=True)
+        if clash:
+            print(f"micrograd: warning: {clash}", file=sys.stderr)
+        return _main(argv)
+    except KeyboardInterrupt:
+        _interrupts.quiet_again()
+        print("micrograd: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        _interrupts.quiet_again()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -426,7 +447,7 @@ def _guarded(job) -> int:
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
         return _fail(f"{e.strerror or e}{where}" if e.strerror else str(e))
     except ImportError as e:
-        hint = "" if "pip install" in str(e) else " (pip install 'micrograd[train]')"
+        hint = "" if "pip install" in str(e) else " (pip install 'micrograd-plus[train]')"
         return _fail(f"a required package is missing: {e}{hint}")
     except KeyboardInterrupt:
         return _fail("interrupted; nothing was written", 130)

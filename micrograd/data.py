@@ -426,7 +426,7 @@ def _sklearn_digits():
         from sklearn.datasets import load_digits as sk_load_digits
     except ImportError as e:
         raise ImportError(
-            "the digits data set needs scikit-learn: pip install micrograd[datasets]"
+            "the digits data set needs scikit-learn: pip install 'micrograd-plus[datasets]'"
         ) from e
     bunch = sk_load_digits()
     # 8x8 images with pixel values 0..16, scaled to [0, 1]

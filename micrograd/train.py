@@ -268,7 +268,7 @@ def get_engine(name: str):
             from micrograd.tensor import training
         except ImportError as e:
             raise ConfigError(
-                f"engine 'tensor' needs numpy (pip install 'micrograd[tensor]'): {e}"
+                f"engine 'tensor' needs numpy (pip install 'micrograd-plus[tensor]'): {e}"
             ) from None
         return training
     raise ConfigError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")

@@ -20,6 +20,7 @@ import ast
 import math
 import random
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,6 +46,9 @@ _BINARY = {
 
 _STATIC_FORMATS = ("svg", "png", "pdf", "jpg", "dot")
 _ANIMATION_FORMATS = ("html", "gif")
+
+# micrograd.viz.DEFAULT_TIMEOUT (not imported here: `micrograd --help` must not load graphviz).
+_DEFAULT_TIMEOUT = 60.0
 
 # Exit codes: 2 for input the command cannot use (as argparse does), 1 when drawing or writing fails.
 _BAD_INPUT, _FAILED = 2, 1
@@ -114,12 +118,30 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
         "--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR", help="layout direction"
     )
     parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=_DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="time Graphviz may take to draw (for an animation: all its frames) before it is "
+        "stopped (default: 60)",
+    )
+    parser.add_argument(
         "--no-backward",
         action="store_true",
         help="draw without running backward (gradients stay 0); not with --animate",
     )
     parser.set_defaults(func=run)
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"invalid time {text!r}: give a number of seconds > 0")
+    return seconds
 
 
 def run(args: argparse.Namespace) -> int:
@@ -145,23 +167,35 @@ def _run(args: argparse.Namespace) -> int:
     else:
         root = build_expression(args.expression, values)
     _check_size(root, args.animate)
+    timeout = args.timeout
     if args.animate:
         if args.no_backward:
             raise InputError("--no-backward and --animate do not go together")
-        from micrograd import animate
+        from micrograd import animate, viz
 
         save = animate.save_html if fmt == "html" else animate.save_gif
-        save(root, args.output, rankdir=args.rankdir)
+        try:
+            save(root, args.output, rankdir=args.rankdir, timeout=timeout)
+        except viz.GraphvizTimeout as err:
+            raise _with_flag(err) from None
     else:
         from micrograd import viz
 
         if not args.no_backward:
             root.backward()
-        drawing = viz.draw_dot(root, format=fmt, rankdir=args.rankdir)
-        data = drawing.source.encode("utf-8") if fmt == "dot" else drawing.pipe(format=fmt)
+        drawing = viz.draw_dot(root, format=fmt, rankdir=args.rankdir, timeout=timeout)
+        try:
+            data = drawing.source.encode("utf-8") if fmt == "dot" else drawing.pipe(format=fmt)
+        except viz.GraphvizTimeout as err:
+            raise _with_flag(err) from None
         viz.atomic_write(args.output, data)
     print(args.output)
     return 0
+
+
+def _with_flag(err: TimeoutError) -> TimeoutError:
+    """The library's timeout message, naming this command's flag instead of the keyword."""
+    return type(err)(str(err).replace("(timeout=)", "(--timeout SECONDS)"))
 
 
 def _check_size(root: Value, animate: bool) -> None:
@@ -171,17 +205,31 @@ def _check_size(root: Value, animate: bool) -> None:
 
     if animate:
         from micrograd.animate import DEFAULT_MAX_FRAMES as limit
+        from micrograd.animate import MAX_LAYOUT_SIZE as layout_limit
 
         what = "an animation (one frame per node)"
     else:
         from micrograd.viz import DEFAULT_MAX_NODES as limit
+        from micrograd.viz import MAX_LAYOUT_SIZE as layout_limit
 
         what = "a drawing"
-    count = len(topological_order(root))
+    order = topological_order(root)
+    count = len(order)
     if count > limit:
         raise InputError(
             f"the expression's graph has {count:,} nodes, more than {limit} for {what}; "
             f"draw a smaller expression (from Python, micrograd.viz.draw_dot can raise the cap)"
+        )
+    from micrograd import viz
+
+    size = viz.layout_size(order)
+    if size.bends > layout_limit:
+        raise InputError(
+            f"Graphviz would take minutes to lay out {what} of this graph: "
+            f"{viz.describe(size.node)} feeds {size.fan_out} operations spread across it "
+            f"({size.bends:,} bends in the drawing, more than {layout_limit:,}); draw a shorter "
+            f"expression, or write a repeated product as a power (x**{size.fan_out + 1} rather "
+            f"than x*x*...*x)"
         )
 
 
@@ -211,7 +259,9 @@ def parse_values(text: str) -> dict[str, float]:
     values: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, sep, number = item.partition("=")
-        name = name.strip()
+        # Python reads identifiers in NFKC form (the expression's `ﬁ` is the name `fi`), so
+        # names given here are read the same way.
+        name = unicodedata.normalize("NFKC", name.strip())
         if not sep or not name.isidentifier():
             raise InputError(f"--values: expected NAME=NUMBER, got {item!r}")
         try:

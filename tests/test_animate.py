@@ -11,11 +11,12 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-import torch
-from PIL import Image
+
+pytest.importorskip("graphviz", reason="needs the graphviz package (the viz extra)")
 
 from micrograd import Value, animate, viz
 from micrograd.graph import backward_order, topological_order
@@ -87,6 +88,10 @@ def test_frame_grads_follow_a_real_backward(build):
 
 
 def test_neuron_frames_match_pytorch():
+    torch = pytest.importorskip(
+        "torch",
+        reason="needs torch==2.13.0 (the test extra): gradients are checked against PyTorch",
+    )
     root, leaves = neuron()
     frames = animate.backward_frames(root)
     t = {
@@ -104,6 +109,10 @@ def test_neuron_frames_match_pytorch():
 def test_frames_on_a_graph_with_paths_of_different_lengths_match_pytorch():
     # `c` reaches the output directly (through e + c) and through d = c + a, e = d * d: a
     # correct reverse topological order visits `c` only after `d` has added into its grad.
+    torch = pytest.importorskip(
+        "torch",
+        reason="needs torch==2.13.0 (the test extra): gradients are checked against PyTorch",
+    )
     root, leaves = shared_graph()
     frames = animate.backward_frames(root)
     a = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
@@ -289,6 +298,7 @@ def test_html_controls_step_through_the_frames(tmp_path):
 
 
 def test_gif_has_one_frame_per_node_and_is_deterministic(tmp_path):
+    Image = pytest.importorskip("PIL.Image", reason="needs Pillow (the viz extra) for GIFs")
     root, _ = neuron()
     path = animate.save_gif(root, tmp_path / "b.gif", duration=500)
     again = animate.save_gif(neuron()[0], tmp_path / "c.gif", duration=500)
@@ -401,3 +411,60 @@ def test_save_gif_checks_the_frame_duration_and_writes_nothing(tmp_path, duratio
     with pytest.raises(ValueError, match="save_gif: duration must be a positive int"):
         animate.save_gif(Value(1.0), tmp_path / "a.gif", duration=duration)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the time budget (issue 9, item 1) ------------------------------------------------------
+
+
+def fake_dot(tmp_path, monkeypatch, seconds):
+    """A `dot` on PATH that sleeps `seconds`, then runs the real one."""
+    real = shutil.which("dot")
+    if real is None:
+        pytest.skip("Graphviz's dot program is not installed")
+    folder = tmp_path / "slow-bin"
+    folder.mkdir()
+    script = folder / "dot"
+    script.write_text(
+        f"#!{sys.executable}\nimport os, sys, time\ntime.sleep({seconds})\n"
+        f"os.execv({real!r}, [{real!r}, *sys.argv[1:]])\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+
+
+def test_an_animation_that_cannot_fit_its_budget_stops_after_the_first_frames(
+    tmp_path, monkeypatch
+):
+    fake_dot(tmp_path, monkeypatch, 0.5)  # 10 frames: at least 5 s
+    for export in (animate.html_page, lambda root, **kw: animate.save_gif(root, "x.gif", **kw)):
+        with pytest.raises(viz.GraphvizTimeout) as info:
+            export(neuron()[0], timeout=2)
+        assert re.fullmatch(
+            r"Graphviz needed \d+\.\d s for 1 of the 10 frames, so the animation would take "
+            r"about \d+ s, more than its time budget of 2 s; animate a smaller graph or give it "
+            r"more time \(timeout=\)",
+            str(info.value),
+        ), str(info.value)
+
+
+def test_an_animation_stops_when_its_budget_runs_out(tmp_path, monkeypatch):
+    fake_dot(tmp_path, monkeypatch, 60)
+    root, leaves = neuron()
+    before = {k: v.grad for k, v in leaves.items()}
+    with pytest.raises(
+        viz.GraphvizTimeout,
+        match=r"used up the animation's time budget of 0\.5 s "
+        r"after 0 of the 10 frames",
+    ):
+        animate.save_html(root, tmp_path / "b.html", timeout=0.5)
+    assert not (tmp_path / "b.html").exists()
+    assert {k: v.grad for k, v in leaves.items()} == before  # grads put back
+
+
+def test_an_animation_of_a_shape_graphviz_lays_out_slowly_is_refused():
+    x = Value(1.0001, label="x")
+    y = x
+    for _ in range(59):  # 60 nodes: within the frame cap, but x feeds all 59 products
+        y = y * x
+    with pytest.raises(ValueError, match=r"html_page: .* 'x' feeds 59 .* \(3,422 bends"):
+        animate.html_page(y)

@@ -228,7 +228,7 @@ def test_missing_scikit_learn_names_the_extra(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_sklearn)
-    with pytest.raises(ImportError, match=r"pip install micrograd\[datasets\]"):
+    with pytest.raises(ImportError, match=r"pip install 'micrograd-plus\[datasets\]'"):
         load_digits()
 
 

@@ -7,12 +7,16 @@ from __future__ import annotations
 import math
 
 import pytest
+
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
+
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from micrograd import Value, gradcheck
-
-torch = pytest.importorskip("torch")
 
 
 def test_sanity_check_against_torch():

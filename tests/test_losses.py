@@ -19,7 +19,9 @@ from micrograd.losses import (
     mse,
 )
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
 F = torch.nn.functional
 
 

@@ -21,7 +21,9 @@ from micrograd.optim import (
     make_schedule,
 )
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
 
 START = [0.5, -1.5, 2.0, 0.25, -0.75]
 TARGET = [1.0, 0.0, -1.0, 3.0, 0.5]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,55 @@ def test_core_modules_import_only_the_standard_library(filename):
 def test_original_import_paths():
     from micrograd.engine import Value  # noqa: F401
     from micrograd.nn import MLP, Layer, Module, Neuron  # noqa: F401
+
+
+# -- the distribution name (issue 9, item 12) ------------------------------------------------
+
+
+def pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11+")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_the_distribution_is_micrograd_plus_and_the_import_name_micrograd():
+    project = pyproject()["project"]
+    # PyPI's `micrograd` is the original 0.1.0: `pip install 'micrograd[tensor]'` installed it.
+    assert project["name"] == "micrograd-plus"
+    assert project["version"] == micrograd.__version__ == "0.3.0"
+    assert project["scripts"] == {"micrograd": "micrograd.cli:main"}
+    assert pyproject()["tool"]["setuptools"]["packages"]["find"]["include"] == ["micrograd*"]
+
+
+def test_extras_refer_to_micrograd_plus_and_to_extras_that_exist():
+    extras = pyproject()["project"]["optional-dependencies"]
+    for extra, requirements in extras.items():
+        for requirement in requirements:
+            name = requirement.split("[")[0].split("=")[0].split(">")[0].strip()
+            assert name != "micrograd", (extra, requirement)  # that would be the original
+            if name == "micrograd-plus":
+                wanted = requirement[requirement.index("[") + 1 : requirement.index("]")]
+                assert set(wanted.split(",")) <= set(extras), (extra, requirement)
+    assert extras["all"] == ["micrograd-plus[tensor,train,viz,datasets]"]
+
+
+def install_hints() -> list[tuple[str, str]]:
+    """(file, hint) for every `pip install ...` the code, the README and the notebooks show."""
+    files = [*sorted((ROOT / "micrograd").rglob("*.py")), ROOT / "README.md"]
+    files += sorted((ROOT / "notebooks").glob("*.ipynb"))
+    hints = []
+    for path in files:
+        for match in re.finditer(r"pip install[^\n`\"]*", path.read_text(encoding="utf-8")):
+            hints.append((path.name, match.group(0)))
+    return hints
+
+
+def test_every_install_hint_names_micrograd_plus_and_a_real_extra():
+    extras = pyproject()["project"]["optional-dependencies"]
+    hints = install_hints()
+    assert len(hints) >= 8
+    for where, hint in hints:
+        assert not re.search(r"(?<![-\w])micrograd\[", hint), (where, hint)
+        for wanted in re.findall(r"micrograd-plus\[([\w,]+)\]", hint):
+            assert set(wanted.split(",")) <= set(extras), (where, hint)
+        for wanted in re.findall(r'"\.\[([\w,]+)\]"', hint):  # pip install -e ".[train]"
+            assert set(wanted.split(",")) <= set(extras), (where, hint)

@@ -10,12 +10,16 @@ import subprocess
 import sys
 import weakref
 
-import numpy as np
 import pytest
+
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-torch = pytest.importorskip("torch")
 
 from micrograd import gradcheck
 from micrograd.graph import backward_order, topological_order

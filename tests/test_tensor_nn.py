@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
 
 from micrograd import losses as scalar_losses
 from micrograd import nn as scalar_nn

@@ -8,10 +8,10 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+pytest.importorskip("sklearn", reason="the digits job needs scikit-learn (the datasets extra)")
 
 from micrograd.tensor import training
 from micrograd.tensor.nn import MLP

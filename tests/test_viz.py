@@ -12,10 +12,11 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
-import graphviz
-import numpy as np
 import pytest
+
+graphviz = pytest.importorskip("graphviz", reason="needs the graphviz package (the viz extra)")
 
 from micrograd import Value, viz
 from micrograd.graph import topological_order
@@ -303,6 +304,7 @@ class ArrayNode:
     """A minimal node of the graph protocol holding numpy arrays, like the tensor engine's."""
 
     def __init__(self, data, prev=(), op="", label=""):
+        np = pytest.importorskip("numpy", reason="array nodes hold numpy arrays")
         self.data = np.asarray(data, dtype=np.float64)
         self.grad = np.zeros_like(self.data)
         self._prev = tuple(prev)
@@ -314,7 +316,7 @@ def test_array_nodes_show_shape_and_a_summary():
     x = ArrayNode([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], label="x")
     w = ArrayNode([0.5, -0.5], label="w")
     y = ArrayNode([7.0, 8.0], (x, w), "matmul", "y")
-    y.grad = np.array([1.0, 2.0])
+    y.grad = y.data * 0 + [1.0, 2.0]
     nodes, edges = svg_nodes(viz.draw_dot(y).pipe(format="svg"))
     assert nodes["n0"] == [
         "x",
@@ -328,6 +330,7 @@ def test_array_nodes_show_shape_and_a_summary():
 
 
 def test_real_tensor_engine_draws_if_present():
+    np = pytest.importorskip("numpy", reason="the tensor engine needs numpy")
     tensor = pytest.importorskip("micrograd.tensor")
     Tensor = getattr(tensor, "Tensor", None)
     if Tensor is None:
@@ -466,3 +469,190 @@ def test_drawing_something_that_is_not_a_node_names_its_type(root):
 def test_numpy_integer_max_nodes_is_accepted():
     np = pytest.importorskip("numpy")
     assert "n0" in viz.draw_dot(Value(1.0), max_nodes=np.int64(5)).source
+
+
+# -- shapes Graphviz lays out slowly, and its time budget (issue 9, item 1) -----------------
+
+
+def power_chain(n, x=1.0001):
+    """x*x*...*x with n factors, left to right: `x` feeds every product."""
+    x = Value(x, label="x")
+    y = x
+    for _ in range(n - 1):
+        y = y * x
+    return y
+
+
+def test_layout_size_counts_the_ranks_each_edge_crosses():
+    # Drawn left to right, product k (k = 1..n-1) has its op at rank 2k-1 and its record at 2k,
+    # x sits at rank 0, so the edge x -> op k crosses 2k-2 ranks beyond its first: in all
+    # (n-1)(n-2) bends. The chain's own edges (product -> next op) cross none.
+    for n in (2, 3, 10, 80):
+        size = viz.layout_size(topological_order(power_chain(n)))
+        assert size.bends == (n - 1) * (n - 2)
+    size = viz.layout_size(topological_order(power_chain(80)))
+    assert size.node.label == "x" and size.fan_out == 79 and size.node_bends == 79 * 78
+    # A wide neuron is long but has no far-reaching edge: every weight feeds the next product.
+    xs = [Value(float(i), label=f"x{i}") for i in range(200)]
+    n = sum((x * Value(0.5) for x in xs), Value(0.0)).tanh()
+    assert viz.layout_size(topological_order(n)).bends == 0
+    assert viz.layout_size(topological_order(Value(1.0))).bends == 0
+
+
+def test_the_80_factor_product_is_drawn_within_its_time_budget():
+    """This graph (159 nodes) kept Graphviz busy for 765 s: it now gets a bounded layout. The
+    budget turns a regression into a GraphvizTimeout instead of a hung test."""
+    y = power_chain(80)
+    y.backward()
+    drawing = viz.draw_dot(y, timeout=30)
+    assert drawing.graph_attr["nslimit"] == "0.1"
+    nodes, edges = svg_nodes(drawing.pipe(format="svg"))
+    assert len([n for n in nodes if not n.endswith("_op")]) == 80
+    assert nodes["n0"][:1] == ["x"] and len(edges) == 79 * 2 + 78  # into ops, op -> record
+    # Small graphs keep Graphviz's full layout (and their byte-identical output).
+    assert "nslimit" not in viz.draw_dot(power_chain(10)).source
+
+
+def test_a_layout_that_would_take_minutes_is_refused_with_advice():
+    y = power_chain(200)
+    assert len(topological_order(y)) < viz.DEFAULT_MAX_NODES  # the node cap does not see it
+    with pytest.raises(ValueError) as info:
+        viz.draw_dot(y)
+    message = str(info.value)
+    assert "'x' feeds 199 operations" in message and "39,402 bends" in message
+    assert "x**80 rather than x*x*...*x" in message and "max_nodes=None" in message
+    assert "nslimit" in viz.draw_dot(y, max_nodes=None).source  # asked for: built, bounded
+    with pytest.raises(ValueError, match="feeds 199 operations"):
+        viz.render(y, "never-written.svg")
+
+
+@pytest.fixture
+def slow_dot(tmp_path, monkeypatch):
+    """A `dot` on PATH that never finishes (60 s) unless stopped; it notes that it started."""
+    folder = tmp_path / "slow-bin"
+    folder.mkdir()
+    script = folder / "dot"
+    started = tmp_path / "dot-started"
+    script.write_text(
+        f"#!{sys.executable}\nimport pathlib, time\n"
+        f"pathlib.Path({str(started)!r}).touch()\ntime.sleep(60)\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+    return started
+
+
+def test_every_rendering_has_a_time_budget(slow_dot, tmp_path):
+    L, _ = lecture_graph()
+    drawing = viz.draw_dot(L, timeout=0.5)
+    for call in (
+        lambda: drawing.pipe(format="svg"),
+        lambda: drawing._repr_mimebundle_(),  # Jupyter's inline display
+        lambda: drawing.render(tmp_path / "g"),
+        lambda: viz.render(L, tmp_path / "g.svg", timeout=0.5),
+    ):
+        with pytest.raises(viz.GraphvizTimeout) as info:
+            call()
+        assert str(info.value) == (
+            "Graphviz took longer than its time budget of 0.5 s to draw this graph and was "
+            "stopped; draw a smaller graph or give it more time (timeout=)"
+        )
+        assert isinstance(info.value, TimeoutError)
+    assert slow_dot.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "slow-bin") == ["dot-started"]
+    assert viz.draw_dot(L).timeout == viz.DEFAULT_TIMEOUT == 60.0
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "5", True, float("nan")])
+def test_timeout_must_be_a_positive_number(timeout):
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds or None"):
+        viz.draw_dot(Value(1.0), timeout=timeout)
+
+
+def test_a_failing_dot_is_one_line(tmp_path, monkeypatch):
+    folder = tmp_path / "bad-bin"
+    folder.mkdir()
+    (folder / "dot").write_text(
+        f"#!{sys.executable}\nimport sys\nsys.stderr.write('Error: something\\n  went wrong')\n"
+        f"sys.exit(3)\n"
+    )
+    (folder / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+    with pytest.raises(viz.GraphvizError) as info:
+        viz.draw_dot(Value(1.0)).pipe()
+    assert str(info.value) == "Graphviz's dot failed (exit status 3): Error: something went wrong"
+
+
+def test_render_method_writes_what_graphviz_would_name(tmp_path):
+    L, _ = lecture_graph()
+    drawing = viz.draw_dot(L)
+    out = drawing.render(tmp_path / "g")
+    assert out == str(tmp_path / "g.svg")
+    assert (tmp_path / "g").read_text().startswith("digraph {")  # the DOT source beside it
+    svg_nodes(Path(out).read_bytes())
+    out = drawing.render(outfile=tmp_path / "h.png", cleanup=True)
+    assert out == str(tmp_path / "h.png")
+    assert Path(out).read_bytes().startswith(b"\x89PNG")
+    assert not (tmp_path / "h.gv").exists()
+
+
+# -- labels that Graphviz cannot take as they are (issue 9, item 10) -------------------------
+
+
+@pytest.mark.parametrize(
+    "label, drawn",
+    [
+        ("a\x00b", "a\\x00b"),  # a NUL byte made dot fail with a raw CalledProcessError
+        ("tab\there", "tab\\there"),
+        ("\x1b[31mred", "\\x1b[31mred"),
+        ("bell\x07", "bell\\x07"),
+        ("del\x7f", "del\\x7f"),
+        ("sur\ud800", "sur\\ud800"),  # a lone surrogate cannot even be encoded
+    ],
+)
+def test_control_characters_in_labels_are_drawn_as_escapes(label, drawn):
+    v = Value(1.0, label=label)
+    w = v * 2
+    w.label = "w"
+    nodes, _ = svg_nodes(viz.draw_dot(w).pipe(format="svg"))
+    assert nodes["n0"] == [drawn, "data 1.0000", "grad 0.0000"]
+
+
+def test_a_label_too_long_for_graphviz_is_cut():
+    v = Value(1.0, label="x" * 100_000)  # Graphviz refuses strings over 16,384 bytes
+    nodes, _ = svg_nodes(viz.draw_dot(v).pipe(format="svg"))
+    assert nodes["n0"][0] == "x" * 1000 + "... (100,000 characters)"
+
+
+def test_an_integer_too_large_for_a_float_is_drawn():
+    nodes, _ = svg_nodes(viz.draw_dot(Value(10**400, label="big")).pipe(format="svg"))
+    assert nodes["n0"] == ["big", "data 1.0000e+400", "grad 0.0000"]
+
+
+# -- a Tensor graph freed by backward() (issue 9, item 20) ----------------------------------
+
+
+def test_a_freed_tensor_graph_is_refused_saying_what_to_pass():
+    np = pytest.importorskip("numpy", reason="the tensor engine needs numpy")
+    from micrograd import animate
+    from micrograd.tensor import Tensor
+
+    def build():
+        x = Tensor(np.array([1.0, -2.0]), label="x")
+        w = Tensor(np.array([0.5, 0.25]), label="w")
+        return ((x * w).relu() + 1.0).sum()
+
+    loss = build()
+    loss.backward()
+    for call in (viz.draw_dot, animate.backward_frames, animate.html_page):
+        with pytest.raises(RuntimeError) as info:
+            call(loss)
+        assert "freed by backward()" in str(info.value)
+        assert "backward(retain_graph=True)" in str(info.value)
+    # A new node on top of a freed graph is refused too: the drawing would be a stub below it.
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        viz.draw_dot(loss * 2)
+    kept = build()
+    kept.backward(retain_graph=True)
+    nodes, _ = svg_nodes(viz.draw_dot(kept).pipe(format="svg"))
+    assert len([n for n in nodes if not n.endswith("_op")]) == len(topological_order(kept)) > 4

@@ -12,7 +12,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from PIL import Image
+
+pytest.importorskip("graphviz", reason="needs the graphviz package (the viz extra)")
 
 from micrograd import viz_cli
 
@@ -128,6 +129,7 @@ def test_animate_to_html_and_gif(tmp_path):
     assert "Step 1/5: &#x27;out&#x27; (op +) has grad 1.0000." in text
     gif = tmp_path / "b.gif"
     assert run("--neuron", "2", "--animate", "-o", str(gif)) == 0
+    Image = pytest.importorskip("PIL.Image", reason="needs Pillow (the viz extra) for GIFs")
     with Image.open(gif) as im:
         assert im.n_frames == 10
 
@@ -283,3 +285,87 @@ def test_too_big_a_graph_is_refused_with_advice_for_the_command_line(
     assert f"more than {limit}" in err and "max_nodes" not in err and "summarize" not in err
     assert len(err.splitlines()) == 1
     assert not out.exists()
+
+
+# -- issue 9: shapes that hung Graphviz, its time budget, names in --values ------------------
+
+
+def product(n: int) -> str:
+    return "*".join(["x"] * n)
+
+
+def test_the_80_factor_product_that_hung_graphviz_is_drawn(tmp_path, capsys):
+    """`micrograd graph -o g.svg --values x=1.0001 -- "x*x*...*x"` (80 factors) ran 765 s in
+    Graphviz. The time budget makes a regression fail with a message, not hang."""
+    out = tmp_path / "g.svg"
+    assert run("-o", str(out), "--timeout", "30", "--values", "x=1.0001", "--", product(80)) == 0
+    got = records(out)
+    assert got["x"] == ["data 1.0001", f"grad {80 * 1.0001**79:.4f}"]
+    assert got["out"][0] == f"data {1.0001**80:.4f}"
+
+
+@pytest.mark.parametrize("factors, animate", [(200, False), (60, True)])
+def test_a_shape_graphviz_cannot_lay_out_quickly_is_refused_before_drawing(
+    tmp_path, capsys, factors, animate
+):
+    out = tmp_path / ("g.html" if animate else "g.svg")
+    flags = ["--animate"] if animate else []
+    assert run("-o", str(out), "--values", "x=2", *flags, "--", product(factors)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("micrograd graph: error: Graphviz would take minutes to lay out")
+    assert f"'x' feeds {factors - 1} operations spread across it" in err
+    assert f"x**{factors} rather than x*x*...*x" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("animate", [False, True])
+def test_graphviz_is_stopped_at_the_time_budget(tmp_path, capsys, monkeypatch, animate):
+    folder = tmp_path / "slow-bin"
+    folder.mkdir()
+    (folder / "dot").write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
+    (folder / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+    out = tmp_path / ("g.html" if animate else "g.svg")
+    argv = ["a*b", "--values", "a=1,b=2", "-o", str(out), "--timeout", "0.5"]
+    assert run(*argv, *(["--animate"] if animate else [])) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "time budget of 0.5 s" in err
+    assert err.rstrip().endswith("give it more time (--timeout SECONDS)")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
+def test_timeout_flag_must_be_a_positive_number(value, capsys):
+    with pytest.raises(SystemExit):
+        run("a", "--values", "a=1", "-o", "g.svg", "--timeout", value)
+    assert f"invalid time {value!r}" in capsys.readouterr().err
+
+
+def test_timeout_flag_default_is_the_library_default():
+    from micrograd import viz
+
+    assert viz_cli._DEFAULT_TIMEOUT == viz.DEFAULT_TIMEOUT
+
+
+@pytest.mark.parametrize(
+    "expression, values, label",
+    [
+        ("ﬁ*2", "ﬁ=1", "fi"),  # the ligature: Python reads the name as "fi"
+        ("fi*2", "ﬁ=1", "fi"),
+        ("ﬁ*2", "fi=1", "fi"),
+        ("𝑥*3", "𝑥=3", "x"),  # mathematical italic x
+        ("Ａ + 1", "Ａ=4", "A"),  # fullwidth
+    ],
+)
+def test_names_in_values_are_read_as_python_reads_the_expression(
+    tmp_path, expression, values, label
+):
+    out = tmp_path / "g.svg"
+    assert run(expression, "--values", values, "-o", str(out)) == 0
+    assert label in records(out)
+
+
+def test_names_that_become_the_same_are_given_twice(capsys):
+    assert run("fi", "--values", "fi=1,ﬁ=2", "-o", "never.svg") == 2
+    assert "--values: fi is given twice" in capsys.readouterr().err

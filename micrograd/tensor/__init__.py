@@ -1,7 +1,7 @@
 """The numpy tensor engine: `Tensor`, the array counterpart of `micrograd.Value`.
 
 Same graph protocol (`data`, `grad`, `_prev`, `_op`, `label`), same `backward()`, the same `Module`
-base and optimizers, on whole numpy arrays. Needs numpy (`pip install 'micrograd[tensor]'`);
+base and optimizers, on whole numpy arrays. Needs numpy (`pip install 'micrograd-plus[tensor]'`);
 `import micrograd` alone never loads it.
 
 Read in this order: `functions.py` (the primitive operations, forward and backward side by side),

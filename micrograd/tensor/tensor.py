@@ -578,6 +578,12 @@ class Tensor:
                 continue
             t.grad = np.array(gt) if t.grad is None else t.grad + gt
 
+    @property
+    def _freed(self) -> bool:
+        """True once `backward()` has freed this node (its inputs dropped): drawings and the
+        animated backward pass refuse a freed graph instead of drawing a stub."""
+        return self._fn is _FREED
+
     # -- drawing and printing -------------------------------------------------------------
 
     def draw_dot(self, **kwargs: Any):
