@@ -146,6 +146,16 @@ def test_uniform_and_normal_with_bounds_and_moments(dtype, tdtype, n):
         assert_same_state(tg, mg)
 
 
+def test_randn_exact_fma_route_gives_the_same_numbers(monkeypatch):
+    # The quick float64 FMAs fall back to exact ones when a sum is halfway between two float32s
+    # (about 1% of 27x27 draws); force the fallback everywhere and compare with torch again.
+    monkeypatch.setattr(mrandom, "_any_float32_halfway", lambda sums: True)
+    for seed in (0, 2147483647):
+        tg, mg = pair(seed)
+        assert_bits_equal(mg.normal((27, 27)), torch.randn((27, 27), generator=tg))
+        assert_bits_equal(mg.normal(37, 0.5, 3.0), torch.empty(37).normal_(0.5, 3.0, generator=tg))
+
+
 def test_scalar_normal_cache_carries_between_calls():
     # randn of fewer than 16 values makes them in pairs and keeps the odd one for the next call.
     tg, mg = pair(2147483647)
@@ -307,6 +317,35 @@ def test_multinomial_degenerate_distributions(probs):
                 torch.tensor(probs, dtype=tdtype), num_samples, replacement, generator=tg
             )
             assert_bits_equal(mg.multinomial(p, num_samples, replacement), theirs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multinomial_ties_among_zero_probabilities_come_in_torchs_order(dtype):
+    # More samples than non-zero categories: the rest are tied zeros, ordered the way torch.topk's
+    # libstdc++ sort leaves them.
+    rng = np.random.default_rng(5)
+    for n_categories in (4, 27, 100, 700):
+        probs = rng.random((3, n_categories)).astype(dtype)
+        probs[rng.random(probs.shape) < 0.7] = 0
+        probs[:, 1] = 0.5
+        for num_samples in sorted({2, min(5, n_categories), n_categories // 2, n_categories}):
+            tg, mg = pair(2147483647)
+            theirs = torch.multinomial(torch.from_numpy(probs), num_samples, False, generator=tg)
+            assert_bits_equal(mg.multinomial(probs, num_samples), theirs)
+
+
+def test_topk_tie_order_matches_torch_topk():
+    from micrograd.tensor._topk import topk_indices
+
+    rng = np.random.default_rng(0)
+    for trial in range(400):
+        n = int(rng.integers(1, 300))
+        values = rng.integers(0, int(rng.integers(1, 6)), n).astype(np.float32)
+        if trial % 4 == 0:
+            values[rng.random(n) < 0.1] = np.nan
+        for k in {1, max(1, n // 64), int(rng.integers(1, n + 1)), n}:
+            expected = torch.topk(torch.from_numpy(values), k).indices.tolist()
+            assert topk_indices(values.tolist(), k) == expected
 
 
 @pytest.mark.parametrize(

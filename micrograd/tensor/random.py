@@ -60,6 +60,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from micrograd.tensor._topk import topk_indices
+
 __all__ = [
     "Generator",
     "default_generator",
@@ -140,8 +142,11 @@ class Generator:
             raise ValueError(f"seed must be in [-2**63, 2**64), got {seed}")
         self._initial_seed = seed & _U64
         # RandomState's integer seeding is init_genrand, std::mt19937's seeding.
-        legacy = np.random.RandomState(seed & 0xFFFFFFFF)
-        self._bits.state = legacy.get_state(legacy=False)
+        if hasattr(self._bits, "_legacy_seeding"):  # numpy's own init_genrand, 2 us
+            self._bits._legacy_seeding(seed & 0xFFFFFFFF)
+        else:  # the public route, a few hundred us
+            legacy = np.random.RandomState(seed & 0xFFFFFFFF)
+            self._bits.state = legacy.get_state(legacy=False)
         self._next_double_normal: float | None = None
         self._next_float_normal: float | None = None
         return self
@@ -260,12 +265,14 @@ class Generator:
 
     def _normal_fill(self, n, mean, std, dtype, box_muller) -> np.ndarray:
         # n uniforms first, Box-Muller on the whole blocks of 16; then, if a partial block is
-        # left, 16 fresh uniforms are drawn and recomputed into the last 16 places.
-        out = box_muller(self._uniform01(n, dtype)[: n - n % 16], mean, std)
-        if n % 16:
-            tail = box_muller(self._uniform01(16, dtype), mean, std)
-            out = np.concatenate([out[: n - 16], tail])
-        return out
+        # left, 16 fresh uniforms are drawn and recomputed into the last 16 places. Both steps
+        # go through box_muller together, as one more block.
+        whole = n - n % 16
+        u = self._uniform01(n, dtype)[:whole]
+        if whole == n:
+            return box_muller(u, mean, std)
+        out = box_muller(np.concatenate([u, self._uniform01(16, dtype)]), mean, std)
+        return np.concatenate([out[: n - 16], out[-16:]])
 
     def _scalar_normal(self, mean: float, std: float) -> float:
         """torch's `normal_distribution<double>`: Box-Muller in double, one value cached."""
@@ -370,12 +377,19 @@ class Generator:
                 "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
             )
         q = self.exponential(rows.shape, dtype=rows.dtype)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            keys = rows / q
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            keys = rows / q  # q == 0 gives inf (or nan for p == 0): torch divides the same
         if num_samples == 1:
             return np.argmax(keys, axis=1)[:, None].astype(np.int64)
-        # Largest first; a NaN key (0 / 0) counts as the largest, as in torch.topk.
-        order = np.argsort(np.where(np.isnan(keys), -np.inf, -keys), axis=1, kind="stable")
+        # torch.topk: largest first, a NaN key (0 / 0) counts as the largest. Without ties the
+        # order is unique; with ties (zero probabilities, when num_samples exceeds the non-zero
+        # ones) it is whatever libstdc++'s unstable algorithms leave, replayed by `_topk`.
+        ranked = np.where(np.isnan(keys), -np.inf, -keys)
+        order = np.argsort(ranked, axis=1, kind="stable")
+        top = np.take_along_axis(ranked, order[:, : num_samples + 1], axis=1)
+        tied = (top[:, 1:] == top[:, :-1]).any(axis=1)
+        for row in np.flatnonzero(tied):
+            order[row, :num_samples] = topk_indices(keys[row].tolist(), num_samples)
         return order[:, :num_samples].astype(np.int64)
 
     def _multinomial_cdf(self, rows: np.ndarray, num_samples: int) -> np.ndarray:
@@ -447,10 +461,9 @@ def _fma(a: np.ndarray, b, c) -> np.ndarray:
     """
     if a.dtype == np.float32:
         # float32 products are exact in float64; one round-to-odd sum, then round to float32.
-        return _add_round_to_odd(a.astype(np.float64) * np.float64(b), np.float64(c)).astype(
-            np.float32
-        )
-    b, c = np.float64(b), np.float64(c)
+        product = a.astype(np.float64) * np.asarray(b, np.float64)
+        return _add_round_to_odd(product, np.asarray(c, np.float64)).astype(np.float32)
+    b, c = np.asarray(b, np.float64), np.asarray(c, np.float64)
     p = a * b
     e = _two_product_error(a, b, p)
     high = c + p
@@ -486,15 +499,47 @@ def _two_product_error(a: np.ndarray, b, p: np.ndarray) -> np.ndarray:
 
 
 def _box_muller_avx2(u: np.ndarray, mean, std) -> np.ndarray:
-    """float32 Box-Muller with avx_mathfun's log256_ps and sincos256_ps, 16 values a block."""
-    blocks = u.reshape(-1, 16)
-    radius = np.sqrt(_F32(-2.0) * _log256_ps(_F32(1.0) - blocks[:, :8]))
-    theta = _F32(2.0 * math.pi) * blocks[:, 8:]
-    sin, cos = _sincos256_ps(theta)
-    normal = np.concatenate([radius * cos, radius * sin], axis=1).ravel()
+    """float32 Box-Muller with avx_mathfun's log256_ps and sincos256_ps, 16 values a block.
+
+    The FMAs take the quick route first (exact float64 product, float64 sum, one rounding to
+    float32). That can differ from a true FMA only when a float64 sum lies exactly halfway
+    between two float32s (and was itself rounded); if any sum is halfway, the batch is redone
+    with the exact `_fma`.
+    """
+    sums = []
+
+    def quick_fma(a, b, c):
+        s = a * b  # float32 times float64: exact, a product of float32s has at most 48 bits
+        s += c
+        sums.append(s)
+        return s.astype(np.float32)
+
+    normal = _box_muller_avx2_with(u, quick_fma)
+    if _any_float32_halfway(np.concatenate(sums)):
+        normal = _box_muller_avx2_with(u, _fma)
     if std == 1 and mean == 0:
         return normal
     return _fma(normal, std, mean)
+
+
+def _any_float32_halfway(s: np.ndarray) -> bool:
+    """Whether some float64 lies exactly halfway between two float32s (29 dropped bits 10...0)."""
+    return bool(np.any((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000))
+
+
+def _fma_exact_in_float64(a, b, c) -> np.ndarray:
+    """a * b + c rounded once to float32, for operands whose exact sum fits float64's 53 bits."""
+    s = a * b  # b is float64: the product is float64
+    s += c
+    return s.astype(np.float32)
+
+
+def _box_muller_avx2_with(u: np.ndarray, fma) -> np.ndarray:
+    blocks = u.reshape(-1, 16)
+    radius = np.sqrt(_F32(-2.0) * _log256_ps(_F32(1.0) - blocks[:, :8], fma))
+    theta = _F32(2.0 * math.pi) * blocks[:, 8:]
+    sin, cos = _sincos256_ps(theta, fma)
+    return np.concatenate([radius * cos, radius * sin], axis=1).ravel()
 
 
 def _box_muller_double(u: np.ndarray, mean, std) -> np.ndarray:
@@ -535,28 +580,36 @@ _FOPI = _F32(1.27323954473516)  # 4 / pi
 _SIGN = np.uint32(0x80000000)
 
 
-def _log256_ps(x: np.ndarray) -> np.ndarray:
-    """log256_ps for x > 0: exponent split, then a degree-9 polynomial on [sqrt(1/2), sqrt(2))."""
+def _log256_ps(x: np.ndarray, fma=None) -> np.ndarray:
+    """log256_ps for x > 0: exponent split, then a degree-9 polynomial on [sqrt(1/2), sqrt(2)).
+
+    `fma(a, b, c)` computes a * b + c rounded once (where GCC fused the C code's mul and add).
+    """
+    fma = fma or _fma
     one = _F32(1.0)
     bits = np.maximum(x, _MIN_NORM_POS).view(np.uint32)
     e = ((bits >> 23).astype(np.int32) - 127).astype(_F32) + one
     m = ((bits & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(_F32)  # in [0.5, 1)
     small = m < _SQRTHF
     # if m < sqrt(1/2): e -= 1, x = 2m - 1 else x = m - 1 (written as in the C source)
-    x = (m - one) + np.where(small, m, _F32(0.0))
-    e = e - np.where(small, one, _F32(0.0))
+    x = (m - one) + m * small
+    e = e - small
     z = x * x
-    y = np.full_like(x, _LOG_P[0])
-    for coefficient in _LOG_P[1:]:  # Horner's rule, each step one FMA
-        y = _fma(y, x, coefficient)
+    x64, z64 = x.astype(np.float64), z.astype(np.float64)  # the float32 values, as FMA factors
+    y = fma(x, np.float64(_LOG_P[0]), _LOG_P[1])
+    for coefficient in _LOG_P[2:]:  # Horner's rule, each step one FMA
+        y = fma(y, x64, coefficient)
     y = y * x
-    y = _fma(y, z, e * _LOG_Q1)  # GCC fuses y*z into the add of e*q1
+    y = fma(y, z64, e * _LOG_Q1)  # GCC fuses y*z into the add of e*q1
     y = y - z * _F32(0.5)
-    return _fma(e, _LOG_Q2, x + y)
+    # fma(e, q2, x + y) in the C code; e * q2 is exact in float32 (|e| <= 24 has 5 bits, q2 =
+    # 355/512 has 9), so the fused result is a single float32 addition.
+    return (x + y) + e * _LOG_Q2
 
 
-def _sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sincos256_ps(x: np.ndarray, fma=None) -> tuple[np.ndarray, np.ndarray]:
     """sincos256_ps: reduce by multiples of pi/4 (three-part pi/4), then Cephes polynomials."""
+    fma = fma or _fma
     sign_sin = x.view(np.uint32) & _SIGN
     x = np.abs(x)
     j = (x * _FOPI).astype(np.int32)
@@ -564,19 +617,24 @@ def _sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y = j.astype(_F32)
     swap_sign_sin = ((j & 4) << 29).astype(np.uint32)
     use_sin_poly = (j & 2) == 0
+    # x - y * pi/4 in three parts (fused multiply-adds). y is an even integer <= 8 for theta in
+    # [0, 2 pi) and the parts have 8, 11 and 24 bits, so each exact sum spans at most 48 bits:
+    # float64 holds it exactly, and one rounding to float32 is the FMA's rounding.
     for dp in _DP:
-        x = _fma(y, dp, x)
+        x = _fma_exact_in_float64(y, np.float64(dp), x)
     sign_cos = ((~(j - 2) & 4) << 29).astype(np.uint32)
     sign_sin ^= swap_sign_sin
     z = x * x
-    cos_poly = _fma(_fma(np.full_like(z, _COSCOF[0]), z, _COSCOF[1]), z, _COSCOF[2])
-    cos_poly = _fma(cos_poly * z, z, -(z * _F32(0.5))) + _F32(1.0)
-    sin_poly = _fma(_fma(np.full_like(z, _SINCOF[0]), z, _SINCOF[1]), z, _SINCOF[2])
-    sin_poly = _fma(sin_poly * z, x, x)
-    # Select with and/andnot and recombine by adds, exactly as the C code (signed zeros too).
-    zero = _F32(0.0)
-    ysin2 = np.where(use_sin_poly, sin_poly, zero)
-    ysin1 = np.where(use_sin_poly, zero, cos_poly)
+    z64 = z.astype(np.float64)
+    cos_poly = fma(fma(z, np.float64(_COSCOF[0]), _COSCOF[1]), z64, _COSCOF[2])
+    cos_poly = fma(cos_poly * z, z64, -(z * _F32(0.5))) + _F32(1.0)
+    sin_poly = fma(fma(z, np.float64(_SINCOF[0]), _SINCOF[1]), z64, _SINCOF[2])
+    sin_poly = fma(sin_poly * z, x.astype(np.float64), x)
+    # Select and recombine by adds as the C code's and/andnot masks do. Multiplying by a 0/1
+    # mask gives the same values, signed zeros included: cos_poly > 0 (|x| <= pi/4), and the
+    # sign of a zero sin_poly * 0 is lost in the additions exactly as in the C code.
+    ysin2 = sin_poly * use_sin_poly
+    ysin1 = cos_poly * ~use_sin_poly
     sin_rest = sin_poly - ysin2
     cos_rest = cos_poly - ysin1
     sin = ((ysin1 + ysin2).view(np.uint32) ^ sign_sin).view(_F32)
