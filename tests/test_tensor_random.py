@@ -192,6 +192,12 @@ def test_exponential_matches_torch(seed, dtype, tdtype):
         (lambda g: g.normal(3, dtype=np.int64), TypeError),
         (lambda g: g.uniform(3, dtype=np.float16), TypeError),
         (lambda g: g.exponential(3, lambd=0.0), ValueError),
+        (lambda g: g.normal(3, 0.0, -1.0), ValueError),
+        (lambda g: g.normal(3, 0.0, float("nan")), ValueError),
+        (lambda g: g.uniform(3, 2.0, 1.0), ValueError),
+        (lambda g: g.uniform(3, 0.0, float("inf")), ValueError),
+        (lambda g: g.uniform(3, float("nan"), 1.0), ValueError),
+        (lambda g: g.uniform(3, -3e38, 3e38), ValueError),
     ],
 )
 def test_bad_sampling_arguments(call, error):
@@ -441,3 +447,35 @@ def test_default_generator_sequence_after_manual_seed_42():
     assert_bits_equal(g.normal((4, 4)), torch.randn(4, 4))
     assert_bits_equal(g.normal(3), torch.randn(3))
     assert_bits_equal(g.uniform(17), torch.rand(17))
+
+
+@pytest.mark.parametrize("seed", [0, 2147483647, -3])
+def test_random_mixed_call_sequences(seed):
+    """200 random calls of every kind on one generator: numbers and state stay torch's."""
+    plan = np.random.default_rng(seed & 0xFFFF)
+    tg, mg = pair(seed)
+    for _ in range(200):
+        kind = plan.integers(7)
+        n = int(plan.choice([1, 2, 3, 15, 16, 17, 31, 32, 33, 100, 729]))
+        dtype, tdtype = DTYPES[plan.integers(2)]
+        if kind == 0:
+            ours, theirs = mg.normal(n, dtype=dtype), torch.randn(n, generator=tg, dtype=tdtype)
+        elif kind == 1:
+            ours, theirs = mg.uniform(n, dtype=dtype), torch.rand(n, generator=tg, dtype=tdtype)
+        elif kind == 2:
+            high = int(plan.choice([2, 27, 1000, 2**30, 2**40]))
+            ours = mg.randint(-1, high, n)
+            theirs = torch.randint(-1, high, (n,), generator=tg)
+        elif kind == 3:
+            ours = mg.exponential(n, dtype=dtype)
+            theirs = torch.empty(n, dtype=tdtype).exponential_(generator=tg)
+        elif kind == 4:
+            ours, theirs = mg.randperm(n), torch.randperm(n, generator=tg)
+        else:
+            probs = plan.random((int(plan.integers(1, 4)), 27)).astype(dtype)
+            samples = int(plan.integers(1, 10))
+            replacement = bool(kind == 5)
+            ours = mg.multinomial(probs, samples, replacement)
+            theirs = torch.multinomial(torch.from_numpy(probs), samples, replacement, generator=tg)
+        assert_bits_equal(ours, theirs)
+    assert_same_state(tg, mg)

@@ -245,6 +245,14 @@ class Generator:
     def uniform(self, shape, low: float = 0.0, high: float = 1.0, dtype=np.float32) -> np.ndarray:
         """Uniform samples in [low, high): `torch.rand` and `Tensor.uniform_`."""
         dims, dtype = _shape(shape), _float_dtype(dtype, "uniform")
+        limit = float(np.finfo(dtype).max)
+        for name, bound in (("low", low), ("high", high)):
+            if not -limit <= bound <= limit:
+                raise ValueError(f"uniform: {name}={bound} is out of bounds for {dtype}")
+        if low > high:
+            raise ValueError(f"uniform expects low <= high, but found low={low} > high={high}")
+        if high - low > limit:
+            raise ValueError(f"uniform: high - low = {high - low} exceeds the largest {dtype}")
         x = self._uniform01(math.prod(dims), dtype)
         if low != 0.0 or high != 1.0:
             lo, hi = dtype.type(low), dtype.type(high)
@@ -254,6 +262,8 @@ class Generator:
     def normal(self, shape, mean: float = 0.0, std: float = 1.0, dtype=np.float32) -> np.ndarray:
         """Normal samples: `torch.randn` (mean 0, std 1) and `Tensor.normal_`."""
         dims, dtype = _shape(shape), _float_dtype(dtype, "normal")
+        if not std >= 0:
+            raise ValueError(f"normal expects std >= 0.0, but found std={std}")
         n = math.prod(dims)
         if n < 16:
             out = np.array([self._scalar_normal(mean, std) for _ in range(n)]).astype(dtype)
