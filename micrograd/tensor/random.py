@@ -52,6 +52,7 @@ Read `micrograd/tensor/tensor.py` for the Tensor these numbers fill.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
@@ -102,6 +103,8 @@ STATE_SIZE = _STATE_DTYPE.itemsize  # 5056, as torch.Generator().get_state().num
 
 def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     """A shape as a tuple of non-negative ints (an int is a 1-D shape)."""
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        return shape  # the common case, checked quickly
     dims = (shape,) if isinstance(shape, numbers.Integral) else shape
     try:
         if any(isinstance(d, bool) for d in dims):
@@ -245,7 +248,7 @@ class Generator:
     def uniform(self, shape, low: float = 0.0, high: float = 1.0, dtype=np.float32) -> np.ndarray:
         """Uniform samples in [low, high): `torch.rand` and `Tensor.uniform_`."""
         dims, dtype = _shape(shape), _float_dtype(dtype, "uniform")
-        limit = float(np.finfo(dtype).max)
+        limit = _float_max(dtype)
         for name, bound in (("low", low), ("high", high)):
             if not -limit <= bound <= limit:
                 raise ValueError(f"uniform: {name}={bound} is out of bounds for {dtype}")
@@ -266,7 +269,7 @@ class Generator:
             raise ValueError(f"normal expects std >= 0.0, but found std={std}")
         n = math.prod(dims)
         if n < 16:
-            out = np.array([self._scalar_normal(mean, std) for _ in range(n)]).astype(dtype)
+            out = self._scalar_normals(n, float(mean), float(std)).astype(dtype)
         elif dtype == np.float32:
             out = self._normal_fill(n, _F32(mean), _F32(std), np.float32, _box_muller_avx2)
         else:
@@ -284,19 +287,27 @@ class Generator:
         out = box_muller(np.concatenate([u, self._uniform01(16, dtype)]), mean, std)
         return np.concatenate([out[: n - 16], out[-16:]])
 
-    def _scalar_normal(self, mean: float, std: float) -> float:
-        """torch's `normal_distribution<double>`: Box-Muller in double, one value cached."""
-        if self._next_double_normal is not None:
-            z, self._next_double_normal = self._next_double_normal, None
-        else:
-            u1, u2 = self._uniform01(2, np.float64).tolist()
-            r = math.sqrt(-2.0 * math.log1p(-u2))
-            theta = 2.0 * math.pi * u1
-            self._next_double_normal = r * math.sin(theta)
-            z = r * math.cos(theta)
+    def _scalar_normals(self, n: int, mean: float, std: float) -> np.ndarray:
+        """n calls of torch's `normal_distribution<double>`: Box-Muller in double, each pair of
+        uniforms (u1, u2) giving r cos(theta) now and r sin(theta) cached for the next call."""
+        values = []
+        if n and self._next_double_normal is not None:
+            values.append(self._next_double_normal)
+            self._next_double_normal = None
+        fresh = n - len(values)
+        if fresh:
+            # math's log1p/sin/cos are the C library's, the functions torch calls.
+            u = self._uniform01(2 * ((fresh + 1) // 2), np.float64).tolist()
+            for u1, u2 in zip(u[0::2], u[1::2]):
+                r = math.sqrt(-2.0 * math.log1p(-u2))
+                theta = 2.0 * math.pi * u1
+                values += (r * math.cos(theta), r * math.sin(theta))
+            if fresh % 2:
+                self._next_double_normal = values.pop()
+        out = np.array(values, np.float64)
         if std == 1 and mean == 0:
-            return z
-        return _fma(np.array([z]), std, mean).item()
+            return out
+        return _fma(out, std, mean)
 
     def exponential(self, shape, lambd: float = 1.0, dtype=np.float32) -> np.ndarray:
         """Exponential samples with rate `lambd`: `Tensor.exponential_`."""
@@ -449,17 +460,27 @@ def _float_int_range(low: int, high: int, dtype: np.dtype) -> tuple[int, int]:
 
 
 def _check_fits(low: int, high: int, dtype: np.dtype) -> None:
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        lo, hi = info.min, info.max
-    elif dtype.kind == "f":  # torch only warns past 2**digits; values round to the dtype
-        lo, hi = -(1 << 63), (1 << 63) - 1
-    elif dtype == np.bool_:
-        lo, hi = 0, 1
-    else:
-        raise TypeError(f"randint does not support dtype {dtype}")
+    lo, hi = _int_bounds(dtype)
     if low < lo or high > hi:
         raise ValueError(f"randint: [{low}, {high}] is out of bounds for dtype {dtype}")
+
+
+@functools.cache
+def _int_bounds(dtype: np.dtype) -> tuple[int, int]:
+    """The integers randint may produce in a dtype (as torch's check_from_to_in_range)."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return int(info.min), int(info.max)
+    if dtype.kind == "f":  # torch only warns past 2**digits; values round to the dtype
+        return -(1 << 63), (1 << 63) - 1
+    if dtype == np.bool_:
+        return 0, 1
+    raise TypeError(f"randint does not support dtype {dtype}")
+
+
+@functools.cache
+def _float_max(dtype: np.dtype) -> float:
+    return float(np.finfo(dtype).max)
 
 
 def _fma(a: np.ndarray, b, c) -> np.ndarray:
