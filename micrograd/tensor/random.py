@@ -540,7 +540,8 @@ def _box_muller_avx2(u: np.ndarray, mean, std) -> np.ndarray:
     sums = []
 
     def quick_fma(a, b, c):
-        s = a * b  # float32 times float64: exact, a product of float32s has at most 48 bits
+        s = a.astype(np.float64)
+        s *= b  # exact: a product of float32s has at most 48 bits
         s += c
         sums.append(s)
         return s.astype(np.float32)
@@ -599,7 +600,6 @@ _LOG_P = [
 ]
 _LOG_Q1, _LOG_Q2 = _F32(-2.12194440e-4), _F32(0.693359375)
 _SQRTHF = _F32(0.707106781186547524)
-_MIN_NORM_POS = np.array(0x00800000, np.uint32).view(_F32)
 _DP = [_F32(-0.78515625), _F32(-2.4187564849853515625e-4), _F32(-3.77489497744594108e-8)]
 _SINCOF = [_F32(-1.9515295891e-4), _F32(8.3321608736e-3), _F32(-1.6666654611e-1)]
 _COSCOF = [
@@ -608,68 +608,77 @@ _COSCOF = [
     _F32(4.166664568298827e-002),
 ]
 _FOPI = _F32(1.27323954473516)  # 4 / pi
-_SIGN = np.uint32(0x80000000)
+# The same float32 values as float64, the type the quick FMAs compute in.
+_LOG_P64 = [np.float64(c) for c in _LOG_P]
+_SINCOF64 = [np.float64(c) for c in _SINCOF]
+_COSCOF64 = [np.float64(c) for c in _COSCOF]
 
 
 def _log256_ps(x: np.ndarray, fma=None) -> np.ndarray:
-    """log256_ps for x > 0: exponent split, then a degree-9 polynomial on [sqrt(1/2), sqrt(2)).
+    """log256_ps for x in [2**-24, 1] (1 - u for a float32 uniform u), as avx_mathfun computes it.
 
-    `fma(a, b, c)` computes a * b + c rounded once (where GCC fused the C code's mul and add).
+    Exponent split, then a degree-9 polynomial on [sqrt(1/2) - 1, sqrt(2) - 1). `fma(a, b, c)`
+    computes a * b + c rounded once (where GCC fused the C code's mul and add), with b given in
+    float64.
     """
     fma = fma or _fma
-    one = _F32(1.0)
-    bits = np.maximum(x, _MIN_NORM_POS).view(np.uint32)
-    e = ((bits >> 23).astype(np.int32) - 127).astype(_F32) + one
-    m = ((bits & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(_F32)  # in [0.5, 1)
-    small = m < _SQRTHF
-    # if m < sqrt(1/2): e -= 1, x = 2m - 1 else x = m - 1 (written as in the C source)
-    x = (m - one) + m * small
-    e = e - small
+    # The C code masks the exponent bits: x = m * 2**e with m in [0.5, 1), which is frexp (x is
+    # never denormal here, so the C code's clamp to the smallest normal float does nothing).
+    m, e = np.frexp(x)
+    small = (m < _SQRTHF).astype(_F32)  # 1.0 or 0.0, the C code's and-mask
+    # if m < sqrt(1/2): e -= 1, x = 2m - 1 else x = m - 1 (in the C code's order of operations)
+    x = (m - _F32(1.0)) + m * small
+    e = e.astype(_F32) - small
     z = x * x
     x64, z64 = x.astype(np.float64), z.astype(np.float64)  # the float32 values, as FMA factors
-    y = fma(x, np.float64(_LOG_P[0]), _LOG_P[1])
-    for coefficient in _LOG_P[2:]:  # Horner's rule, each step one FMA
+    y = fma(x, _LOG_P64[0], _LOG_P64[1])
+    for coefficient in _LOG_P64[2:]:  # Horner's rule, each step one FMA
         y = fma(y, x64, coefficient)
     y = y * x
-    y = fma(y, z64, e * _LOG_Q1)  # GCC fuses y*z into the add of e*q1
+    y = fma(y, z64, (e * _LOG_Q1).astype(np.float64))  # GCC fuses y*z into the add of e*q1
     y = y - z * _F32(0.5)
     # fma(e, q2, x + y) in the C code; e * q2 is exact in float32 (|e| <= 24 has 5 bits, q2 =
     # 355/512 has 9), so the fused result is a single float32 addition.
     return (x + y) + e * _LOG_Q2
 
 
+# sincos256_ps's octant bookkeeping for x >= 0, by k = j / 2 for the even octant j = 0, 2, .., 8:
+# the sign of the sine (j & 4), the sign of the cosine (~(j - 2) & 4) and whether the sine gets
+# the sine polynomial ((j & 2) == 0). Multiplying by -1 flips the sign bit as the C code's xor.
+_SIN_SIGN = np.array([1, 1, -1, -1, 1], _F32)
+_COS_SIGN = np.array([1, -1, -1, 1, 1], _F32)
+_SIN_POLY_FOR_SIN = np.array([1, 0, 1, 0, 1], _F32)  # and its complement, as 0/1 masks:
+_COS_POLY_FOR_SIN = 1 - _SIN_POLY_FOR_SIN
+
+
 def _sincos256_ps(x: np.ndarray, fma=None) -> tuple[np.ndarray, np.ndarray]:
-    """sincos256_ps: reduce by multiples of pi/4 (three-part pi/4), then Cephes polynomials."""
+    """sincos256_ps for x in [0, 2 pi): reduce by multiples of pi/4, then Cephes polynomials."""
     fma = fma or _fma
-    sign_sin = x.view(np.uint32) & _SIGN
-    x = np.abs(x)
     j = (x * _FOPI).astype(np.int32)
-    j = (j + 1) & ~1  # round the octant up to even
+    j = (j + 1) & ~1  # the octant, rounded up to even
     y = j.astype(_F32)
-    swap_sign_sin = ((j & 4) << 29).astype(np.uint32)
-    use_sin_poly = (j & 2) == 0
-    # x - y * pi/4 in three parts (fused multiply-adds). y is an even integer <= 8 for theta in
-    # [0, 2 pi) and the parts have 8, 11 and 24 bits, so each exact sum spans at most 48 bits:
-    # float64 holds it exactly, and one rounding to float32 is the FMA's rounding.
-    for dp in _DP:
-        x = _fma_exact_in_float64(y, np.float64(dp), x)
-    sign_cos = ((~(j - 2) & 4) << 29).astype(np.uint32)
-    sign_sin ^= swap_sign_sin
+    k = j >> 1
+    # x - y * pi/4 in three parts, each a fused multiply-add in the C code. y is an even integer
+    # <= 8 and the parts have 8, 11 and 24 bits: y * dp1 and y * dp2 are exact in float32 (so a
+    # float32 addition is the FMA), and the last exact sum spans at most 48 bits, so float64
+    # holds it exactly and one rounding to float32 is the FMA's rounding.
+    x = x + y * _DP[0]
+    x = x + y * _DP[1]
+    x = _fma_exact_in_float64(y, np.float64(_DP[2]), x)
     z = x * x
     z64 = z.astype(np.float64)
-    cos_poly = fma(fma(z, np.float64(_COSCOF[0]), _COSCOF[1]), z64, _COSCOF[2])
-    cos_poly = fma(cos_poly * z, z64, -(z * _F32(0.5))) + _F32(1.0)
-    sin_poly = fma(fma(z, np.float64(_SINCOF[0]), _SINCOF[1]), z64, _SINCOF[2])
-    sin_poly = fma(sin_poly * z, x.astype(np.float64), x)
+    cos_poly = fma(fma(z, _COSCOF64[0], _COSCOF64[1]), z64, _COSCOF64[2])
+    cos_poly = fma(cos_poly * z, z64, (z * _F32(-0.5)).astype(np.float64)) + _F32(1.0)
+    sin_poly = fma(fma(z, _SINCOF64[0], _SINCOF64[1]), z64, _SINCOF64[2])
+    x64 = x.astype(np.float64)
+    sin_poly = fma(sin_poly * z, x64, x64)
     # Select and recombine by adds as the C code's and/andnot masks do. Multiplying by a 0/1
     # mask gives the same values, signed zeros included: cos_poly > 0 (|x| <= pi/4), and the
     # sign of a zero sin_poly * 0 is lost in the additions exactly as in the C code.
-    ysin2 = sin_poly * use_sin_poly
-    ysin1 = cos_poly * ~use_sin_poly
-    sin_rest = sin_poly - ysin2
-    cos_rest = cos_poly - ysin1
-    sin = ((ysin1 + ysin2).view(np.uint32) ^ sign_sin).view(_F32)
-    cos = ((cos_rest + sin_rest).view(np.uint32) ^ sign_cos).view(_F32)
+    ysin2 = sin_poly * _SIN_POLY_FOR_SIN[k]
+    ysin1 = cos_poly * _COS_POLY_FOR_SIN[k]
+    sin = (ysin1 + ysin2) * _SIN_SIGN[k]
+    cos = ((cos_poly - ysin1) + (sin_poly - ysin2)) * _COS_SIGN[k]
     return sin, cos
 
 
