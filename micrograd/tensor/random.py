@@ -2,9 +2,10 @@
 
 A learner following the makemore lectures writes `g = torch.Generator().manual_seed(2147483647)`
 and expects the video's numbers. This module reproduces what torch 2.13's CPU generator does
-(`aten/src/ATen/CPUGeneratorImpl.cpp`), draw for draw, with numpy's own MT19937 doing the
-heavy lifting, so a 27x27 `randn` costs microseconds. Numpy arrays in, numpy arrays out: the
-torch-shaped factories (`randn`, `rand`, `randint`, `multinomial`, ...) are built on top of it.
+(`aten/src/ATen/CPUGeneratorImpl.cpp`), draw for draw, with numpy's own MT19937 drawing the raw
+32-bit numbers in bulk and whole-array numpy doing the rest (`benchmarks/bench_random.py` times it
+against torch). Numpy arrays in, numpy arrays out: the torch-shaped factories (`randn`, `rand`,
+`randint`, `multinomial`, ...) are built on top of it.
 
 How torch turns the Mersenne Twister into numbers (paths are in the pytorch repository):
 
@@ -28,7 +29,9 @@ How torch turns the Mersenne Twister into numbers (paths are in the pytorch repo
     is not a multiple of 16, 16 fresh uniforms replace the last 16 values and that block is
     recomputed. log, sin and cos are Julien Pommier's Cephes polynomials in float32
     (`aten/src/ATen/native/cpu/avx_mathfun.h`), ported here operation by operation, with the
-    multiply-adds that GCC fuses into FMA instructions fused the same way;
+    multiply-adds that GCC fuses into FMA instructions fused the same way (emulated in float64,
+    `_box_muller_avx2` says how that stays exact). Torch's kernels for other CPUs differ in the
+    last bits (the README's "Same numbers as the lectures" says where);
   - float64 with 16 or more: the same blocks of 16 in double with the C library's log/cos/sin
     (numpy's float64 functions call the same glibc routines).
 * Exponential (`transformation::exponential`): -log1p(-u) / lambda from a 53-bit uniform,
@@ -37,10 +40,11 @@ How torch turns the Mersenne Twister into numbers (paths are in the pytorch repo
   low`, or `random64()` when the range is 2**28 or more -- the modulo bias included.
 * multinomial (`aten/src/ATen/native/Distributions.cpp`): without replacement, or with one
   sample, it is the Gumbel trick: q ~ Exp(1) of the probabilities' shape and dtype, then the
-  top `num_samples` of p / q (argmax for one). With replacement and more than one sample
-  (`aten/src/ATen/native/cpu/MultinomialKernel.cpp`): a float cumulative sum normalised by the
-  row total, last bucket forced to 1, one 53-bit uniform per sample, and a binary search for
-  the first bucket >= u.
+  top `num_samples` of p / q (argmax for one; tied values come in the order libstdc++'s sort
+  leaves them, which `micrograd/tensor/_topk.py` replays). With replacement and more than one
+  sample (`aten/src/ATen/native/cpu/MultinomialKernel.cpp`): a float cumulative sum normalised
+  by the row total, last bucket forced to 1, one 53-bit uniform per sample, and a binary search
+  for the first bucket >= u.
 * randperm (`aten/src/ATen/native/TensorFactories.cpp`, `randperm_cpu`): Fisher-Yates with
   `random() % (n - i)` swaps.
 
@@ -290,7 +294,7 @@ class Generator:
     def _scalar_normals(self, n: int, mean: float, std: float) -> np.ndarray:
         """n calls of torch's `normal_distribution<double>`: Box-Muller in double, each pair of
         uniforms (u1, u2) giving r cos(theta) now and r sin(theta) cached for the next call."""
-        values = []
+        values: list[float] = []
         if n and self._next_double_normal is not None:
             values.append(self._next_double_normal)
             self._next_double_normal = None
