@@ -215,6 +215,20 @@ def test_randn_exact_fma_route_gives_the_same_numbers(monkeypatch):
         assert_bits_equal(mg.normal(37, 0.5, 3.0), torch.empty(37).normal_(0.5, 3.0, generator=tg))
 
 
+@pytest.mark.parametrize(
+    "low, high, mean, std",
+    [(0.0, 1e308, 1e-310, 1e-300), (-1e307, 1e307, 0.0, 1e300), (0.0, 1e-310, 5.0, 1e-320)],
+)
+def test_extreme_bounds_and_moments_in_float64(low, high, mean, std):
+    # The exact FMA emulation's split would overflow or lose bits there: it computes exactly.
+    for n in (5, 100):
+        tg, mg = pair(1)
+        theirs = torch.empty(n, dtype=torch.float64).uniform_(low, high, generator=tg)
+        assert_bits_equal(mg.uniform(n, low, high, dtype=np.float64), theirs)
+        theirs = torch.empty(n, dtype=torch.float64).normal_(mean, std, generator=tg)
+        assert_bits_equal(mg.normal(n, mean, std, dtype=np.float64), theirs)
+
+
 def test_scalar_normal_cache_carries_between_calls():
     # randn of fewer than 16 values makes them in pairs and keeps the odd one for the next call.
     tg, mg = pair(2147483647)

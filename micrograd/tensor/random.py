@@ -62,6 +62,7 @@ import numbers
 import operator
 import secrets
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 
@@ -498,12 +499,36 @@ def _fma(a: np.ndarray, b, c) -> np.ndarray:
         # float32 products are exact in float64; one round-to-odd sum, then round to float32.
         product = a.astype(np.float64) * np.asarray(b, np.float64)
         return _add_round_to_odd(product, np.asarray(c, np.float64)).astype(np.float32)
-    b, c = np.asarray(b, np.float64), np.asarray(c, np.float64)
+    a, b, c = np.broadcast_arrays(a, np.asarray(b, np.float64), np.asarray(c, np.float64))
     p = a * b
-    e = _two_product_error(a, b, p)
-    high = c + p
-    low = (c - (high - (high - c))) + (p - (high - c))  # TwoSum: high + low == c + p exactly
-    return high + _add_round_to_odd(e, low)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = _two_product_error(a, b, p)
+        high = c + p
+        low = (c - (high - (high - c))) + (p - (high - c))  # TwoSum: high + low == c + p exactly
+        result = high + _add_round_to_odd(e, low)
+    # Dekker's split overflows near the largest doubles and loses the product's low part among
+    # denormals: there, compute exactly with fractions (only ever a few odd values).
+    magnitude = np.abs(p)
+    safe = (magnitude < 2.0**990) & ((magnitude > 2.0**-960) | (p == 0)) & (np.abs(c) < 2.0**1000)
+    if not safe.all():
+        result = np.array(result)
+        for i in zip(*np.nonzero(~safe)):
+            result[i] = _exact_fma(float(a[i]), float(b[i]), float(c[i]))
+    return result
+
+
+def _exact_fma(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once, by exact rational arithmetic (int / int rounds correctly)."""
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return a * b + c  # inf and nan propagate as in the FMA instruction
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    try:
+        value = exact.numerator / exact.denominator
+    except OverflowError:
+        return math.copysign(math.inf, exact)
+    if value == 0:  # a zero keeps the sign of what was rounded to it
+        return math.copysign(0.0, exact) if exact else a * b + c
+    return value
 
 
 def _add_round_to_odd(x: np.ndarray, y) -> np.ndarray:
