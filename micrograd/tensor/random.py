@@ -590,7 +590,8 @@ def _any_float32_halfway(s: np.ndarray) -> bool:
 
 def _fma_exact_in_float64(a, b, c) -> np.ndarray:
     """a * b + c rounded once to float32, for operands whose exact sum fits float64's 53 bits."""
-    s = a * b  # b is float64: the product is float64
+    s = a.astype(np.float64)
+    s *= b  # in float64 whatever numpy's promotion rules (1.x would keep a float32 * scalar)
     s += c
     return s.astype(np.float32)
 
