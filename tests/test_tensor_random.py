@@ -164,6 +164,8 @@ assert same(torch.rand(100, generator=tg), mg.uniform(100))
 assert same(torch.randn(10, generator=tg), mg.normal(10))
 assert same(torch.randn(100, generator=tg, dtype=torch.float64), mg.normal(100, dtype=np.float64))
 assert same(torch.randint(0, 27, (100,), generator=tg), mg.randint(0, 27, 100))
+assert same(torch.randperm(50, generator=tg), mg.randperm(50))
+assert same(torch.empty(100).exponential_(generator=tg), mg.exponential(100))
 p = np.random.default_rng(0).random((5, 27)).astype(np.float32)
 for n, r in [(1, True), (20, True), (20, False)]:
     assert same(torch.multinomial(torch.from_numpy(p), n, r, generator=tg), mg.multinomial(p, n, r))
