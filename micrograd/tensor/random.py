@@ -349,10 +349,11 @@ class Generator:
         if n >= 0xFFFFFFFF // 20:
             raise ValueError(f"randperm supports n < {0xFFFFFFFF // 20}, got {n}")
         # Every draw is known in advance (random() % (n - i)); only the swaps are sequential.
-        offsets = (self._random(max(n - 1, 0)) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+        steps = max(n - 1, 0)
+        offsets = self._random(steps) % np.arange(n, 1, -1, dtype=np.uint64)
+        targets = (offsets.astype(np.int64) + np.arange(steps)).tolist()
         perm = list(range(n))
-        for i, z in enumerate(offsets):
-            j = i + z
+        for i, j in enumerate(targets):  # swap i with i + random() % (n - i)
             perm[i], perm[j] = perm[j], perm[i]
         return np.array(perm, dtype=np.int64)
 
