@@ -395,15 +395,18 @@ class Generator:
 
     def _multinomial_gumbel(self, rows: np.ndarray, num_samples: int) -> np.ndarray:
         # argmax / top-k of p / q with q ~ Exp(1): each index is picked with probability p_i.
-        if not (rows.max() < np.inf and rows.min() >= 0):
+        row_max = rows.max(axis=1)  # nan if a row has a nan
+        if not (row_max.max() < np.inf and rows.min() >= 0):
             raise ValueError(
                 "multinomial: probability tensor contains either `inf`, `nan` or element < 0"
             )
-        if np.any(rows.sum(axis=1) == 0):
+        if not row_max.all():  # a row of non-negative numbers sums to 0 when its max is 0
             raise ValueError(
                 "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
             )
-        q = self.exponential(rows.shape, dtype=rows.dtype)
+        # q = exponential_(1) of the probabilities' shape and dtype
+        q = (-np.log1p(-self._uniform01(rows.size, np.float64))).astype(rows.dtype)
+        q = q.reshape(rows.shape)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             keys = rows / q  # q == 0 gives inf (or nan for p == 0): torch divides the same
         if num_samples == 1:
