@@ -253,6 +253,8 @@ class Generator:
     def uniform(self, shape, low: float = 0.0, high: float = 1.0, dtype=np.float32) -> np.ndarray:
         """Uniform samples in [low, high): `torch.rand` and `Tensor.uniform_`."""
         dims, dtype = _shape(shape), _float_dtype(dtype, "uniform")
+        if low == 0.0 and high == 1.0:  # torch.rand
+            return self._uniform01(math.prod(dims), dtype).reshape(dims)
         limit = _float_max(dtype)
         for name, bound in (("low", low), ("high", high)):
             if not -limit <= bound <= limit:
@@ -262,10 +264,8 @@ class Generator:
         if high - low > limit:
             raise ValueError(f"uniform: high - low = {high - low} exceeds the largest {dtype}")
         x = self._uniform01(math.prod(dims), dtype)
-        if low != 0.0 or high != 1.0:
-            lo, hi = dtype.type(low), dtype.type(high)
-            x = _fma(x, hi - lo, lo)
-        return x.reshape(dims)
+        lo, hi = dtype.type(low), dtype.type(high)
+        return _fma(x, hi - lo, lo).reshape(dims)
 
     def normal(self, shape, mean: float = 0.0, std: float = 1.0, dtype=np.float32) -> np.ndarray:
         """Normal samples: `torch.randn` (mean 0, std 1) and `Tensor.normal_`."""
