@@ -181,7 +181,21 @@ def relu_inputs_away_from_zero(program) -> bool:
 
 
 def close(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
+    # The absolute part matters near 0: tanh is the lecture's (exp(2x) - 1) / (exp(2x) + 1),
+    # whose subtraction cancels there (an absolute error of about 1e-16, so a relative one that
+    # grows without bound as x -> 0), where torch.tanh is accurate relative to x itself.
     return abs(a - b) <= abs_ + rel * max(abs(a), abs(b))
+
+
+@pytest.mark.parametrize("x", [0.0, 1e-300, -1e-12, 3e-9, -2e-6, 1e-3, 0.3, -0.8813735870195432])
+def test_tanh_near_zero_is_within_an_absolute_2e_16_of_torch(x):
+    # Not relative: exp(2x) - 1 loses the digits of x below 1e-16 (tanh(1e-300) is 0.0 here),
+    # the price of printing the lecture's numbers (see test_cengine's lecture neuron).
+    t = Value(x).tanh()
+    expected = torch.tanh(torch.tensor(x, dtype=torch.float64)).item()
+    assert abs(t.data - expected) <= 2e-16
+    t.backward()
+    assert abs(t._prev[0].grad - (1 - expected**2)) <= 4e-16
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
