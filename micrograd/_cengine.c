@@ -264,7 +264,8 @@ static inline void unlist(ValueObject *v)
  * not imported, as in engine.py. */
 static inline int is_numpy(PyObject *o, const char *name)
 {
-    return strcmp(Py_TYPE(o)->tp_name, name) == 0;
+    /* numpy's scalar types are static types, whose tp_name is "module.name" */
+    return !(Py_TYPE(o)->tp_flags & Py_TPFLAGS_HEAPTYPE) && strcmp(Py_TYPE(o)->tp_name, name) == 0;
 }
 
 /* A Python object made a Num: a Python float becomes a double. Steals `o`. */
@@ -567,7 +568,10 @@ static PyObject *Value_mul(ValueObject *self, PyObject *other)
 }
 
 /* The name of a type as type(x).__name__ gives it (a new reference). */
-static inline PyObject *type_name(PyObject *x) { return PyType_GetName(Py_TYPE(x)); }
+static inline PyObject *type_name(PyObject *x)
+{
+    return PyObject_GetAttrString((PyObject *)Py_TYPE(x), "__name__");
+}
 
 /* x ** k for a number k (engine.py's __pow__ after its type check). */
 static PyObject *pow_number(ValueObject *self, PyObject *k)
@@ -1378,14 +1382,14 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
     if (!children || !derivatives || PyList_Append(children, bias) < 0 ||
         PyList_Append(derivatives, ONE) < 0) /* d/d bias = 1 */
         goto done_bias;
-    if (!(ws = PySequence_Fast(weights, "zip argument #1 must support iteration")) ||
-        !(xs = PySequence_Fast(inputs, "zip argument #2 must support iteration")))
+    /* Tuples (copies of lists): code run by a check below cannot change what is iterated. */
+    if (!(ws = PySequence_Tuple(weights)) || !(xs = PySequence_Tuple(inputs)))
         goto done_bias;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(ws);
-    if (PySequence_Fast_GET_SIZE(xs) < n)
-        n = PySequence_Fast_GET_SIZE(xs);
+    Py_ssize_t n = PyTuple_GET_SIZE(ws);
+    if (PyTuple_GET_SIZE(xs) < n)
+        n = PyTuple_GET_SIZE(xs);
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *w = PySequence_Fast_GET_ITEM(ws, i), *x = PySequence_Fast_GET_ITEM(xs, i);
+        PyObject *w = PyTuple_GET_ITEM(ws, i), *x = PyTuple_GET_ITEM(xs, i);
         Num y, wd, product, sum;
         if (!Value_Check(w)) {
             PyObject *name = type_name(w);
@@ -1917,6 +1921,8 @@ static int set_links(ValueObject *self, PyObject *a, PyObject *b, PyObject *da, 
     return 0;
 }
 
+static PyObject *restore(ValueObject *self, PyObject *dict, PyObject *slots);
+
 static PyObject *Value_setstate(ValueObject *self, PyObject *state)
 {
     if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != 2)
@@ -1925,13 +1931,24 @@ static PyObject *Value_setstate(ValueObject *self, PyObject *state)
     if ((dict != Py_None && !PyDict_Check(dict)) || (slots != Py_None && !PyDict_Check(slots)))
         return bad_state("expected a (dict, slots) pair") ? NULL : NULL;
     start_tracking(); /* links made after birth: they could form a cycle */
+    /* copies: setting an attribute runs code that could change the dicts being read */
+    dict = dict == Py_None ? NULL : PyDict_Copy(dict);
+    slots = slots == Py_None ? NULL : PyDict_Copy(slots);
+    PyObject *r = PyErr_Occurred() ? NULL : restore(self, dict, slots);
+    Py_XDECREF(dict);
+    Py_XDECREF(slots);
+    return r;
+}
+
+static PyObject *restore(ValueObject *self, PyObject *dict, PyObject *slots)
+{
     Py_ssize_t pos = 0;
     PyObject *key, *value;
-    if (dict != Py_None)
+    if (dict)
         while (PyDict_Next(dict, &pos, &key, &value))
             if (PyObject_SetAttr((PyObject *)self, key, value) < 0)
                 return NULL;
-    if (slots == Py_None)
+    if (!slots)
         Py_RETURN_NONE;
     PyObject *a = NULL, *b = NULL, *da = NULL, *db = NULL;
     pos = 0;

@@ -48,7 +48,7 @@ import os
 import sys
 from typing import Iterable, Sequence
 
-__all__ = ["Value", "dot", "IMPLEMENTATION", "PureValue", "pure_dot"]
+__all__ = ["IMPLEMENTATION", "PureValue", "Value", "dot", "pure_dot"]
 
 
 def _from_numpy(x: object) -> object:
@@ -315,7 +315,9 @@ class Value:
         try:
             e = math.exp(_as_float(x, "exp"))
         except OverflowError:
-            raise ValueError(f"exp({x}): the result is too large for a float (x > 709.78)") from None
+            raise ValueError(
+                f"exp({x}): the result is too large for a float (x > 709.78)"
+            ) from None
         # d exp(x)/dx = exp(x)
         return _node(e, "exp", self, e)
 
@@ -465,6 +467,7 @@ def _node(data, op, a, da, b=None, db=None) -> Value:
     out._b = b
     out._db = db
     return out
+
 
 # Marks, on the stack of `_topological_order`, the point where a node's inputs are all done.
 _FINISHED = object()

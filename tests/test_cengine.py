@@ -10,7 +10,6 @@ graphs, the collector's tracking switch (cycles are collected, memory stays flat
 from __future__ import annotations
 
 import copy
-import gc
 import math
 import os
 import pickle
@@ -23,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import micrograd.engine as engine
+from micrograd import engine
 from micrograd.engine import PureValue, pure_dot
 
 try:
@@ -37,7 +36,9 @@ REQUIRED = os.environ.get("MICROGRAD_REQUIRE_COMPILED") == "1"
 def test_the_engine_in_use_is_the_one_expected():
     pure_asked = os.environ.get("MICROGRAD_PURE", "") not in ("", "0")
     if REQUIRED:
-        assert _cengine is not None, "MICROGRAD_REQUIRE_COMPILED=1 but micrograd._cengine is not built"
+        assert _cengine is not None, (
+            "MICROGRAD_REQUIRE_COMPILED=1 but micrograd._cengine is not built"
+        )
     expected = "compiled" if _cengine is not None and not pure_asked else "pure"
     assert engine.IMPLEMENTATION == expected
     assert (engine.Value is PureValue) == (expected == "pure")
@@ -45,7 +46,10 @@ def test_the_engine_in_use_is_the_one_expected():
 
     assert micrograd.Value is engine.Value and micrograd.dot is engine.dot
     out = subprocess.run(
-        [sys.executable, "-m", "micrograd", "--version"], capture_output=True, text=True
+        [sys.executable, "-m", "micrograd", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0 and f"({expected} scalar engine)" in out.stdout
 
@@ -86,7 +90,17 @@ constants = st.one_of(
 
 UNARY = ["relu", "tanh", "exp", "log", "sigmoid", "neg", "pow_c"]
 BINARY = ["add", "mul", "sub", "div", "pow"]
-WITH_CONSTANT = ["add_c", "radd_c", "sub_c", "rsub_c", "mul_c", "rmul_c", "div_c", "rdiv_c", "rpow_c"]
+WITH_CONSTANT = [
+    "add_c",
+    "radd_c",
+    "sub_c",
+    "rsub_c",
+    "mul_c",
+    "rmul_c",
+    "div_c",
+    "rdiv_c",
+    "rpow_c",
+]
 
 
 def apply(op, x, y, c, make, dot):
@@ -124,8 +138,12 @@ def programs(draw):
         available = len(inputs) + k
         op = draw(st.sampled_from(UNARY + BINARY + WITH_CONSTANT + ["dot"]))
         steps.append(
-            (op, draw(st.integers(0, available - 1)), draw(st.integers(0, available - 1)),
-             draw(constants))
+            (
+                op,
+                draw(st.integers(0, available - 1)),
+                draw(st.integers(0, available - 1)),
+                draw(constants),
+            )
         )
     return inputs, steps
 
@@ -136,7 +154,7 @@ def run(program, make, dot):
     record = []
     nodes = [make(x) for x in inputs]
     for op, i, j, c in steps:
-        result = outcome(lambda: apply(op, nodes[i], nodes[j], c, make, dot))
+        result = outcome(lambda: apply(op, nodes[i], nodes[j], c, make, dot))  # noqa: B023
         if result[0] == "error":
             record.append(result)
             break
@@ -217,16 +235,54 @@ def test_data_changed_between_forward_and_backward_uses_the_forward_value():
 def _hostile_operands():
     from micrograd.tensor import Tensor
 
-    out = [0, 1, -1, 2**62, 10**400, -(10**400), 0.5, -0.0, math.nan, math.inf, -math.inf, True,
-           False, "2", "", None, [1.0], (1.0,), {"a": 1}, 1 + 2j, object(), Tensor([1.0, 2.0]),
-           Tensor(3.0), b"1"]
+    out = [
+        0,
+        1,
+        -1,
+        2**62,
+        10**400,
+        -(10**400),
+        0.5,
+        -0.0,
+        math.nan,
+        math.inf,
+        -math.inf,
+        True,
+        False,
+        "2",
+        "",
+        None,
+        [1.0],
+        (1.0,),
+        {"a": 1},
+        1 + 2j,
+        object(),
+        Tensor([1.0, 2.0]),
+        Tensor(3.0),
+        b"1",
+    ]
     try:
         import numpy as np
     except ImportError:
         return out
-    for name in ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                 "uint64", "longlong", "float16", "float32", "float64", "longdouble",
-                 "complex64", "complex128"):
+    for name in (
+        "bool_",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "longlong",
+        "float16",
+        "float32",
+        "float64",
+        "longdouble",
+        "complex64",
+        "complex128",
+    ):
         kind = getattr(np, name)
         out += [kind(0), kind(1), kind(-1) if "uint" not in name and name != "bool_" else kind(3)]
     out += [np.float64("nan"), np.float32("inf"), np.str_("1"), np.array(2.0), np.array([1.0])]
@@ -280,8 +336,8 @@ def test_any_operand_gives_the_same_result_or_the_same_error():
     with _quiet_numpy():
         for x in _hostile_operands():
             for name in ours:
-                a = _described(outcome(lambda: ours[name](x)))
-                b = _described(outcome(lambda: spec[name](x)))
+                a = _described(outcome(lambda: ours[name](x)))  # noqa: B023
+                b = _described(outcome(lambda: spec[name](x)))  # noqa: B023
                 assert a == b, (name, repr(x))
 
 
@@ -304,8 +360,8 @@ def test_constructor_and_dot_argument_errors_are_the_pure_ones():
         lambda V, d: d([V(1.0), V(2.0)], [1.0], V(0.0)),
     ]
     for call in calls:
-        a = _described(outcome(lambda: call(CValue, cdot)))
-        b = _described(outcome(lambda: call(PureValue, pure_dot)))
+        a = _described(outcome(lambda: call(CValue, cdot)))  # noqa: B023
+        b = _described(outcome(lambda: call(PureValue, pure_dot)))  # noqa: B023
         assert a == b
 
 
@@ -325,12 +381,12 @@ def test_ints_too_large_for_a_float_raise_a_value_error_naming_the_op():
     for make, dot in ENGINES if _cengine else ENGINES[:1]:
         big = make(10**400)
         for op, name in [
-            (lambda: big.tanh(), "tanh"),
-            (lambda: big.sigmoid(), "sigmoid"),
-            (lambda: big.exp(), "exp"),
-            (lambda: big * 1.5, r"x \* y"),
-            (lambda: 0.5 + big, r"x \+ y"),
-            (lambda: dot([make(1.5)], [10**400], make(0.0)), "dot"),
+            (big.tanh, "tanh"),
+            (big.sigmoid, "sigmoid"),
+            (big.exp, "exp"),
+            (lambda big=big: big * 1.5, r"x \* y"),
+            (lambda big=big: 0.5 + big, r"x \+ y"),
+            (lambda make=make, dot=dot: dot([make(1.5)], [10**400], make(0.0)), "dot"),
         ]:
             with pytest.raises(ValueError, match=name + ": an int of 1329 bits is too large"):
                 op()
@@ -414,17 +470,24 @@ def test_a_pickle_loads_in_the_other_engine():
     program = textwrap.dedent(
         """
         import pickle, sys
-        import micrograd.engine as engine
+        from micrograd import engine
         x, y = pickle.loads(sys.stdin.buffer.read())
         print(engine.IMPLEMENTATION, x.label, x.grad, y.data, [p.data for p in y._prev])
         y.backward()
         print(x.grad)
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", program], input=data, capture_output=True,
-        env={**os.environ, "MICROGRAD_PURE": other}, check=True,
-    ).stdout.decode().split("\n")
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", program],
+            input=data,
+            capture_output=True,
+            env={**os.environ, "MICROGRAD_PURE": other},
+            check=True,
+        )
+        .stdout.decode()
+        .split("\n")
+    )
     if _cengine is not None:
         assert out[0].split()[0] == ("pure" if other == "1" else "compiled")
     assert out[0].split()[1:] == ["x", "3", "7.0", "[6.0,", "1]"]
@@ -434,9 +497,14 @@ def test_a_pickle_loads_in_the_other_engine():
 @compiled
 def test_crafted_state_is_refused_not_crashed():
     v = CValue(1.0)
-    for state in [None, (1, 2), ({}, {"_a": 5}), ({}, {"_a": (CValue(1.0), 3)}),
-                  ({}, {"_a": (CValue(1.0), CValue(2.0)), "_da": 1.0}),
-                  ({}, {"_a": CValue(1.0), "_b": "text"})]:
+    for state in [
+        None,
+        (1, 2),
+        ({}, {"_a": 5}),
+        ({}, {"_a": (CValue(1.0), 3)}),
+        ({}, {"_a": (CValue(1.0), CValue(2.0)), "_da": 1.0}),
+        ({}, {"_a": CValue(1.0), "_b": "text"}),
+    ]:
         with pytest.raises(TypeError):
             v.__setstate__(state)
     v.backward()  # still a usable node
@@ -462,15 +530,17 @@ def _fresh(code: str) -> str:
     """Run `code` in a new interpreter (the tracking switch is one way, per process)."""
     prelude = "import gc\nfrom micrograd import _cengine\nfrom micrograd._cengine import Value\n"
     out = subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)], capture_output=True, text=True
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
 
 CYCLES = {
-    "a Value as an attribute of a Value computed from it":
-        "a = Value(1.0); b = a * 2; a.later = b",
+    "a Value as an attribute of a Value computed from it": "a = Value(1.0); b = a * 2; a.later = b",
     "a list filled later": "a = Value(1.0); a.items = []; b = a + 1; a.items.append(b)",
     "_prev reassigned": "a = Value(1.0); b = a * 2; a._prev = (b,)",
     "a closure as _backward": "a = Value(1.0); out = a * 2; out._backward = lambda: out.grad",

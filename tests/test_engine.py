@@ -12,8 +12,7 @@ import sys
 
 import pytest
 
-import micrograd.engine as engine
-from micrograd import Value
+from micrograd import Value, engine
 from micrograd.engine import dot
 from micrograd.graph import topological_order
 

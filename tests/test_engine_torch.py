@@ -79,8 +79,21 @@ def test_more_ops_against_torch():
 # same program runs on Values and on float64 torch tensors. Inputs of ops with a restricted
 # domain are made safe by construction (log of a*a + 0.5, exp of tanh) so every step is defined.
 
-UNARY = ["neg", "relu", "tanh", "sigmoid", "exp_tanh", "log_pos", "pow2", "pow3", "powhalf_pos",
-         "powneg1_pos", "rsub", "rdiv_pos", "rpow"]
+UNARY = [
+    "neg",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "exp_tanh",
+    "log_pos",
+    "pow2",
+    "pow3",
+    "powhalf_pos",
+    "powneg1_pos",
+    "rsub",
+    "rdiv_pos",
+    "rpow",
+]
 BINARY = ["add", "sub", "mul", "div_pos", "valpow_pos", "radd_const", "rmul_const"]
 
 
@@ -145,7 +158,8 @@ def programs(draw):
     inputs = draw(
         st.lists(
             st.floats(-2.0, 2.0, allow_nan=False).filter(lambda x: abs(x) > 1e-3),
-            min_size=n_inputs, max_size=n_inputs,
+            min_size=n_inputs,
+            max_size=n_inputs,
         )
     )
     steps = []
@@ -175,9 +189,7 @@ def run_program(program, make_leaf, lib):
 def relu_inputs_away_from_zero(program) -> bool:
     """Finite differences are meaningless at a kink; keep relu inputs off zero."""
     _, nodes, _ = run_program(program, Value, Methods)
-    return all(
-        abs(n._prev[0].data) > 1e-4 for n in nodes if getattr(n, "_op", "") == "ReLU"
-    )
+    return all(abs(n._prev[0].data) > 1e-4 for n in nodes if getattr(n, "_op", "") == "ReLU")
 
 
 def close(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
@@ -225,7 +237,7 @@ def test_random_graphs_match_finite_differences(program):
         for op, i, j, c in program[1]:
             nodes.append(apply(op, nodes[i], nodes[j], c, Methods))
         out = nodes[-1]
-        for extra in nodes[-program[2]:-1]:
+        for extra in nodes[-program[2] : -1]:
             out = out + extra
         return out
 
