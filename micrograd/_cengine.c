@@ -1332,7 +1332,8 @@ static PyObject *Value_backward(ValueObject *self, PyObject *unused)
         return NULL;
     slot_set(self, GRAD, num_object(ONE));
     for (Py_ssize_t i = order.n - 1; i >= 0; i--) {
-        if (run_backward(order.items[i]) < 0) {
+        /* Ctrl-C stops a long backward pass (every node is held by `order` meanwhile) */
+        if (((i & 0xFFFF) == 0 && PyErr_CheckSignals() < 0) || run_backward(order.items[i]) < 0) {
             release_order(&order);
             return NULL;
         }

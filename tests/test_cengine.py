@@ -625,3 +625,81 @@ def test_nodes_are_untracked_until_needed_and_tracked_after():
         """
     )
     assert out == "(False, False) True True True"
+
+
+@compiled
+def test_ctrl_c_stops_a_long_backward_pass():
+    out = _fresh(
+        """
+        import os, signal, threading, time
+        x = Value(1.0)
+        y = x
+        for _ in range(5_000_000):
+            y = y + 1
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+        start = time.perf_counter()
+        try:
+            y.backward()
+            print("finished")
+        except KeyboardInterrupt:
+            print("interrupted")
+        y.backward()  # the graph is intact: a full pass afterwards gives the right gradient
+        print(x.grad >= 1, y.data)
+        """
+    )
+    assert out.split("\n") == ["interrupted", "True 5000001.0"]
+
+
+@compiled
+def test_threads_building_and_dropping_graphs_at_once():
+    out = _fresh(
+        """
+        import threading
+        base = _cengine.live_values()
+        def work(seed):
+            for _ in range(20):
+                xs = [Value(seed + i / 7) for i in range(50)]
+                out = xs[0]
+                for i in range(2000):
+                    out = (out * 0.5 + xs[i % 50]).tanh()
+                out.backward()
+        threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(_cengine.live_values() - base)
+        """
+    )
+    assert out == "0"
+
+
+@compiled
+def test_the_collectors_own_functions_on_untracked_nodes():
+    out = _fresh(
+        """
+        a = Value(1.0, label="a")
+        b = a * 2 + 1
+        refs = gc.get_referents(b)
+        print(gc.is_tracked(b), a in gc.get_referents(b._prev[0]), len(gc.get_objects()) > 0)
+        gc.collect()
+        b.backward()
+        print(a.grad)
+        """
+    )
+    assert out.split("\n") == ["False True True", "2"]
+
+
+@compiled
+def test_wide_and_deep_dot_graphs():
+    n = 200_000
+    ws = [CValue(1.0) for _ in range(n)]
+    total = cdot(ws, [0.5] * (n - 1) + [ws[0]], CValue(0.0))
+    total.backward()
+    # ws[0] is a weight (times 0.5) and the last input (times ws[-1] == 1.0)
+    assert total.data == 0.5 * (n - 1) + 1.0 and ws[0].grad == 0.5 + 1.0
+    chain = CValue(1.0)
+    for _ in range(100_000):
+        chain = cdot([chain], [1.0], 0.0)
+    chain.backward()
+    assert chain.data == 1.0
