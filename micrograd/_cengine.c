@@ -1116,6 +1116,72 @@ static int Value_set_prev(ValueObject *self, PyObject *children, void *closure)
  * Backpropagation
  */
 
+/* The local derivatives of a `dot` node whose inputs are all floats or small ints, as a C array
+ * instead of engine.py's tuple of numbers: no float object is made per input. Item 0 belongs to
+ * the bias, whose derivative is always the int 1 (engine.py's `derivatives = [1]`). Seen from
+ * Python (pickling) it is the tuple engine.py has. */
+typedef struct {
+    PyObject_VAR_HEAD
+    double d[1]; /* n doubles, then n kind bytes: 0 a float, 1 an int of that exact value */
+} DerivativesObject;
+
+static PyTypeObject DerivativesType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "micrograd._cengine._Derivatives",
+    .tp_basicsize = offsetof(DerivativesObject, d),
+    .tp_itemsize = sizeof(double) + 1,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)PyObject_Free,
+};
+
+#define KINDS(D) ((unsigned char *)((D)->d + Py_SIZE(D)))
+
+/* Derivative i as a number with a reference of its own. */
+static Num derivative(DerivativesObject *D, Py_ssize_t i)
+{
+    if (i == 0)
+        return num_object(ONE);
+    if (KINDS(D)[i] == 0)
+        return num_float(D->d[i]);
+    Num n = {PyLong_FromLongLong((long long)D->d[i]), 0.0};
+    return n;
+}
+
+/* engine.py's tuple of derivatives (a new reference). */
+static PyObject *derivatives_tuple(DerivativesObject *D)
+{
+    PyObject *t = PyTuple_New(Py_SIZE(D));
+    for (Py_ssize_t i = 0; t && i < Py_SIZE(D); i++) {
+        Num n = derivative(D, i);
+        PyObject *o = n.o ? n.o : PyFloat_FromDouble(n.f); /* (takes n's reference) */
+        if (!o) {
+            Py_CLEAR(t);
+            break;
+        }
+        PyTuple_SET_ITEM(t, i, o);
+    }
+    return t;
+}
+
+/* A number a Derivatives array can hold: 1 (and its double) if so. */
+static inline int small_number(Num n, double *out, unsigned char *kind)
+{
+    if (!n.o) {
+        *out = n.f;
+        *kind = 0;
+        return 1;
+    }
+    if (!PyLong_CheckExact(n.o))
+        return 0;
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(n.o, &overflow);
+    if (overflow || v > (1LL << 53) || v < -(1LL << 53))
+        return 0;
+    *out = (double)v;
+    *kind = 1;
+    return 1;
+}
+
 /* child.grad += d * g */
 static inline int accumulate(ValueObject *child, Num d, Num g)
 {
@@ -1156,10 +1222,15 @@ static int local_backward(ValueObject *self)
          * replaces would add into them, so a Value used twice gets the same float. */
         PyObject *da = self->num[DA].o;
         Py_INCREF(da);
-        Py_ssize_t na = PyTuple_GET_SIZE(a), nd = PyTuple_GET_SIZE(da);
+        int array = Py_TYPE(da) == &DerivativesType;
+        Py_ssize_t na = PyTuple_GET_SIZE(a), nd = array ? Py_SIZE(da) : PyTuple_GET_SIZE(da);
         for (Py_ssize_t i = 1; i <= na && i <= nd && e == 0; i++) {
-            Num d = num_of(PyTuple_GET_ITEM(da, nd - i));
-            e = accumulate((ValueObject *)PyTuple_GET_ITEM(a, na - i), d, g);
+            Num d = array ? derivative((DerivativesObject *)da, nd - i)
+                          : num_of(PyTuple_GET_ITEM(da, nd - i));
+            if (array && d.o == NULL && KINDS((DerivativesObject *)da)[nd - i])
+                e = -1; /* an int that could not be made (no memory) */
+            else
+                e = accumulate((ValueObject *)PyTuple_GET_ITEM(a, na - i), d, g);
             num_release(d);
         }
         Py_DECREF(da);
@@ -1346,6 +1417,91 @@ static PyObject *Value_backward(ValueObject *self, PyObject *unused)
  * dot: the fused weighted sum
  */
 
+/* dot's fast path, when every weight and input holds a float or a small int: the same additions
+ * in the same order, the derivatives kept in a C array. Returns Py_None (a new reference) when
+ * the general path below must be taken (it also raises the errors). */
+static PyObject *dot_of_numbers(PyObject *weights, PyObject *inputs, ValueObject *bias)
+{
+    if (!PyList_CheckExact(weights) && !PyTuple_CheckExact(weights))
+        Py_RETURN_NONE;
+    if (!PyList_CheckExact(inputs) && !PyTuple_CheckExact(inputs))
+        Py_RETURN_NONE;
+    PyObject **ws = PySequence_Fast_ITEMS(weights), **xs = PySequence_Fast_ITEMS(inputs);
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(weights), count = 1;
+    if (PySequence_Fast_GET_SIZE(inputs) != n)
+        Py_RETURN_NONE;
+    double v;
+    unsigned char kind;
+    if (!small_number(slot_get(bias, DATA), &v, &kind))
+        Py_RETURN_NONE;
+    /* Look first (no code runs here, so the lists cannot change) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *w = ws[i], *x = xs[i];
+        if (!Value_Check(w) || !small_number(slot_get((ValueObject *)w, DATA), &v, &kind))
+            Py_RETURN_NONE;
+        if (Value_Check(x)) {
+            if (!small_number(slot_get((ValueObject *)x, DATA), &v, &kind))
+                Py_RETURN_NONE;
+            count += 2;
+        }
+        else if (PyFloat_CheckExact(x) ||
+                 (PyLong_CheckExact(x) && small_number((Num){x, 0.0}, &v, &kind)))
+            count += 1;
+        else
+            Py_RETURN_NONE;
+    }
+    PyObject *children = PyTuple_New(count);
+    DerivativesObject *D = PyObject_NewVar(DerivativesObject, &DerivativesType, count);
+    if (!children || !D) {
+        Py_XDECREF(children);
+        Py_XDECREF(D);
+        return NULL;
+    }
+    unsigned char *kinds = KINDS(D);
+    Py_INCREF(bias);
+    PyTuple_SET_ITEM(children, 0, (PyObject *)bias);
+    D->d[0] = 1.0; /* the bias's derivative, the int 1 (see derivative()) */
+    kinds[0] = 1;
+    Num total = slot_copy(bias, DATA);
+    Py_ssize_t k = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *w = ws[i], *x = xs[i];
+        Num wd = slot_get((ValueObject *)w, DATA), y, product, sum;
+        Py_INCREF(w);
+        PyTuple_SET_ITEM(children, k, w);
+        if (Value_Check(x)) {
+            y = slot_get((ValueObject *)x, DATA);
+            /* d/dw = x, d/dx = w */
+            small_number(y, &D->d[k], &kinds[k]);
+            Py_INCREF(x);
+            PyTuple_SET_ITEM(children, k + 1, x);
+            small_number(wd, &D->d[k + 1], &kinds[k + 1]);
+            k += 2;
+        }
+        else {
+            y = PyFloat_CheckExact(x) ? num_float(PyFloat_AS_DOUBLE(x)) : (Num){x, 0.0};
+            small_number(y, &D->d[k], &kinds[k]);
+            k += 1;
+        }
+        /* total = total + w.data * y: floats and small ints, nothing can fail but memory */
+        if (num_binop(MUL, wd, y, &product) < 0 || num_binop(ADD, total, product, &sum) < 0) {
+            num_release(total);
+            Py_DECREF(children);
+            Py_DECREF(D);
+            return NULL;
+        }
+        num_release(product);
+        num_release(total);
+        total = sum;
+    }
+    PyObject *r = node(total, OP_DOT, children, NONE, NULL, NONE);
+    if (r) /* n inputs: the derivatives are kept in `_da` */
+        slot_set((ValueObject *)r, DA, (Num){(PyObject *)D, 0.0});
+    else
+        Py_DECREF(D);
+    return r;
+}
+
 /* `bias + weights[0]*inputs[0] + weights[1]*inputs[1] + ...` as one graph node, adding in the
  * same order as the unfused sum (engine.py's dot). */
 static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t nargsf,
@@ -1377,6 +1533,10 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
     }
     if (!(bias = as_value(bias)))
         goto done;
+    if ((r = dot_of_numbers(weights, inputs, (ValueObject *)bias)) != Py_None)
+        goto done_bias; /* done (or failed) on the fast path */
+    Py_DECREF(r);
+    r = NULL;
     total = slot_copy((ValueObject *)bias, DATA);
     children = PyList_New(0);
     derivatives = PyList_New(0);
@@ -1839,7 +1999,10 @@ static PyObject *Value_reduce_ex(ValueObject *self, PyObject *protocol)
         {STR_OP, Value_get_op(self, NULL)},
         {STR_A, self->a ? self->a : Py_None},
         {STR_B, self->b ? self->b : Py_None},
-        {STR_DA, slot_is_none(self, DA) ? Py_None : num_box(slot_get(self, DA))},
+        {STR_DA, slot_is_none(self, DA) ? Py_None
+                 : (self->flags & IS_OBJ(DA)) && Py_TYPE(self->num[DA].o) == &DerivativesType
+                     ? derivatives_tuple((DerivativesObject *)self->num[DA].o)
+                     : num_box(slot_get(self, DA))},
         {STR_DB, slot_is_none(self, DB) ? Py_None : num_box(slot_get(self, DB))},
     };
     Py_INCREF(items[3][1]);
@@ -2104,7 +2267,7 @@ PyMODINIT_FUNC PyInit__cengine(void)
     Py_DECREF(math);
     if (!NUMBERS_REAL || !MATH_LOG)
         return NULL;
-    if (PyType_Ready(&ValueType) < 0)
+    if (PyType_Ready(&ValueType) < 0 || PyType_Ready(&DerivativesType) < 0)
         return NULL;
     /* `label` is a class attribute that an instance may shadow, as in engine.py */
     if (PyDict_SetItemString(ValueType.tp_dict, "label", EMPTY) < 0)

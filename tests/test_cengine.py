@@ -703,3 +703,22 @@ def test_wide_and_deep_dot_graphs():
         chain = cdot([chain], [1.0], 0.0)
     chain.backward()
     assert chain.data == 1.0
+
+
+@compiled
+def test_dot_state_is_engine_pys_tuple_of_derivatives():
+    # The compiled dot keeps float and small-int derivatives in a C array; its state (pickles,
+    # copies) shows the tuple engine.py keeps.
+    def state(make, dot):
+        ws = [make(0.5), make(2), make(-0.0)]
+        node = dot(ws, [make(3), 1.5, make(0.25)], make(0))
+        slots = node.__reduce_ex__(4)[2][1]
+        return [bits(d) for d in slots["_da"]], [bits(v.data) for v in slots["_a"]]
+
+    assert state(CValue, cdot) == state(PureValue, pure_dot)
+    ws = [CValue(0.5), CValue(2)]
+    node = cdot(ws, [CValue(3), 1.5], CValue(0))
+    clone = pickle.loads(pickle.dumps(node)) if engine.IMPLEMENTATION == "compiled" else None
+    for n in (node, clone) if clone is not None else (node,):
+        n.backward()
+        assert [bits(p.grad) for p in n._prev] == [bits(1), bits(3), bits(0.5), bits(1.5)]
