@@ -385,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version",
         action="version",
-        version=f"micrograd {__version__} ({IMPLEMENTATION} scalar engine)",
+        version=f"micrograd-plus {__version__} ({IMPLEMENTATION} scalar engine)",
     )
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     _add_train(subparsers)
