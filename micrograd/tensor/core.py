@@ -336,9 +336,26 @@ class Tensor:
         "requires_grad",
     )
 
-    # numpy must not treat a Tensor as an array-like: `ndarray * Tensor` and
-    # `np.float64 * Tensor` then fall back to Tensor.__rmul__ and build a node.
-    __array_ufunc__ = None
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy meeting a Tensor. `ndarray * Tensor` and `np.float64 * Tensor` become the
+        Tensor's operator (a graph node), not an array. An in-place numpy operation
+        (`p.data += -lr * grad` with a Tensor `grad`, as the makemore lectures write) works on
+        the arrays: its target is numpy's, outside any graph."""
+        out = kwargs.get("out")
+        if out is not None:
+            if not all(type(o) is np.ndarray for o in out):
+                return NotImplemented
+            args = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            return getattr(ufunc, method)(*args, **kwargs)
+        names = _UFUNC_OPERATORS.get(ufunc)
+        if method != "__call__" or names is None or kwargs:
+            return NotImplemented
+        if len(inputs) == 1:
+            return getattr(inputs[0], names[0])()
+        a, b = inputs
+        if isinstance(a, Tensor):
+            return getattr(a, names[0])(b)
+        return getattr(b, names[1])(a)
 
     # Comparisons are elementwise (below), so hashing stays by identity: graphs keep Tensors
     # in sets and dicts.
@@ -1201,6 +1218,29 @@ class Tensor:
             f"Tensor has no attribute or method {name!r} (micrograd.tensor implements a subset "
             f"of PyTorch's Tensor{hint}; see dir(Tensor))"
         )
+
+
+# numpy ufuncs that a Tensor implements: ufunc -> (method, reflected method).
+_UFUNC_OPERATORS = {
+    np.add: ("__add__", "__radd__"),
+    np.subtract: ("__sub__", "__rsub__"),
+    np.multiply: ("__mul__", "__rmul__"),
+    np.true_divide: ("__truediv__", "__rtruediv__"),
+    np.power: ("__pow__", "__rpow__"),
+    np.matmul: ("__matmul__", "__rmatmul__"),
+    np.equal: ("__eq__", "__eq__"),
+    np.not_equal: ("__ne__", "__ne__"),
+    np.less: ("__lt__", "__gt__"),
+    np.less_equal: ("__le__", "__ge__"),
+    np.greater: ("__gt__", "__lt__"),
+    np.greater_equal: ("__ge__", "__le__"),
+    np.negative: ("__neg__", None),
+    np.exp: ("exp", None),
+    np.log: ("log", None),
+    np.tanh: ("tanh", None),
+    np.sqrt: ("sqrt", None),
+    np.absolute: ("abs", None),
+}
 
 
 def _interior_nodes(root: Tensor) -> list:
