@@ -546,7 +546,8 @@ def test_leaf_gradient_is_its_own_array():
     np.testing.assert_array_equal(b.grad, [1.0, 1.0])
     c = Tensor([[1.0, 2.0]], requires_grad=True)
     c.reshape(2).sum().backward()
-    assert c.grad.flags.writeable and c.grad.base is None
+    assert c.grad.data.flags.writeable and c.grad.data.base is None
+    assert type(c.grad) is Tensor and not c.grad.requires_grad  # a Tensor, as in PyTorch
 
 
 def test_backward_with_explicit_gradient_matches_torch():

@@ -1,7 +1,8 @@
 """`Tensor`: a numpy array that remembers how it was computed -- `Value`, one array at a time.
 
 A Tensor is a node of the same kind of graph as `micrograd.engine.Value`: `data` (a numpy array),
-`grad` (an array of the same shape and dtype, None until a backward pass reaches it), `_prev`
+`grad` (a Tensor of the same shape and dtype, as in PyTorch; None until a backward pass reaches
+it; tools may also store a plain array there), `_prev`
 (the input Tensors, in order), `_op` (the operation's name, '' for a leaf) and `label`. So
 `micrograd.graph`, `micrograd.viz.draw_dot` and `micrograd.gradcheck` work on it unchanged.
 
@@ -1127,12 +1128,16 @@ class Tensor:
                 "requires_grad=True, or it was computed under no_grad())"
             )
         if self._fn is None:  # a leaf: d self / d self
-            self.grad = seed if self.grad is None else self.grad + seed
+            old = self.grad
+            self.grad = _const(seed if old is None else _array_of(old) + seed)
             return
         order = _interior_nodes(self)
         for node in order:
             node.grad = None
         self.grad = seed
+        # Nodes that keep their gradient (leaves, retain_grad()): it is accumulated as an
+        # array and handed to the user as a Tensor at the end.
+        kept = []
         for node in order:
             g = node.grad
             if g is None:
@@ -1144,19 +1149,27 @@ class Tensor:
                     continue
                 old = t.grad
                 if old is None:
-                    # A leaf's gradient must be an array of its own: the user (or an
-                    # optimizer) may change it in place. Passed-through or view gradients are
-                    # shared with other nodes, so those get copied.
-                    if (t._fn is None or t._retains) and (gt is g or gt.base is not None):
-                        gt = gt.copy()
+                    if t._fn is None or t._retains:
+                        # A kept gradient must be an array of its own: the user (or an
+                        # optimizer) may change it in place. Passed-through or view
+                        # gradients are shared with other nodes, so those get copied.
+                        if gt is g or gt.base is not None:
+                            gt = gt.copy()
+                        kept.append(t)
                     t.grad = gt
                 else:
+                    if type(old) is not np.ndarray:  # a Tensor from an earlier pass
+                        old = old.data
+                        kept.append(t)
                     t.grad = old + gt
             if not node._retains:
                 node.grad = None
             if not retain_graph:
                 node._fn = _FREED
                 node._prev = ()
+        for t in kept:
+            if type(t.grad) is np.ndarray:
+                t.grad = _const(t.grad)
 
     def _backward(self) -> None:
         """Apply the chain rule at this node only: add this node's contribution to its inputs'
@@ -1165,10 +1178,10 @@ class Tensor:
         g = self.grad
         if fn is None or g is None:
             return
-        for t, gt in zip(self._prev, fn.backward(g, self._prev)):
+        for t, gt in zip(self._prev, fn.backward(_array_of(g), self._prev)):
             if gt is None or not t.requires_grad:
                 continue
-            t.grad = np.array(gt) if t.grad is None else t.grad + gt
+            t.grad = np.array(gt) if t.grad is None else _array_of(t.grad) + gt
 
     # -- drawing and printing -------------------------------------------------------------
 
@@ -1241,6 +1254,12 @@ _UFUNC_OPERATORS = {
     np.sqrt: ("sqrt", None),
     np.absolute: ("abs", None),
 }
+
+
+def _array_of(g: Any) -> np.ndarray:
+    """A gradient as an array: backward() leaves Tensors, tools (optimizers, the animation)
+    may store arrays."""
+    return g.data if type(g) is Tensor else np.asarray(g)
 
 
 def _interior_nodes(root: Tensor) -> list:
