@@ -25,7 +25,7 @@ def load_words() -> list[str]:
 
 
 def vocabulary(words):
-    chars = sorted(list(set("".join(words))))
+    chars = sorted(list(set("".join(words))))  # noqa: C414 (the lecture's line)
     stoi = {s: i + 1 for i, s in enumerate(chars)}
     stoi["."] = 0
     itos = {i: s for s, i in stoi.items()}

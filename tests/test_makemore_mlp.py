@@ -20,11 +20,12 @@ WORDS = lectures.load_words()[:4000]
 
 def test_dataset_tensors_are_torchs():
     for mod in (mt, torch):
-        (Xtr, Ytr), (Xdev, _), _ = lectures.splits(mod, WORDS)
+        (Xtr, Ytr), _, _ = lectures.splits(mod, WORDS)
         assert tuple(Xtr.shape) == (len(Ytr), 3) and Xtr.dtype == mod.int64
     (a, b), _, _ = lectures.splits(mt, WORDS)
     (ta, tb), _, _ = lectures.splits(torch, WORDS)
     np.testing.assert_array_equal(a.numpy(), ta.numpy())
+    np.testing.assert_array_equal(b.numpy(), tb.numpy())
 
 
 def test_mlp_training_matches_torch():
@@ -40,5 +41,5 @@ def test_mlp_training_matches_torch():
     # differences have grown to ~1e-4
     for p, tp in zip(ours["params"], theirs["params"]):
         np.testing.assert_allclose(p, tp, rtol=1e-3, atol=1e-3)
-    np.testing.assert_allclose(ours["dev_loss"], theirs["dev_loss"], rtol=1e-5)
+    np.testing.assert_allclose(ours["dev_loss"], theirs["dev_loss"], rtol=1e-4)
     assert ours["names"] == theirs["names"]
