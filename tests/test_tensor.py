@@ -263,6 +263,26 @@ def test_gradient_matches_torch(name):
         )
 
 
+@pytest.mark.parametrize(
+    "name", sorted(n for n in CASES if "float32" not in n and "array" not in n and "large" not in n)
+)
+def test_float32_gradient_matches_torch_float32(name):
+    """The same cases in float32 on both sides: values and gradients to float32 precision."""
+    _, tfn, arrays = CASES[name]
+    arrays = [a.astype(np.float32) for a in arrays]
+    ts = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = CASES[name][0](*ts)
+    w = _weights(out.shape).astype(np.float32)
+    (out * Tensor(w)).sum().backward()
+    tts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    tout = tfn(*tts)
+    (tout * torch.from_numpy(w).to(tout.dtype)).sum().backward()
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=2e-5, atol=1e-6)
+    for t, tt in zip(ts, tts):
+        assert t.grad.dtype == tt.grad.numpy().dtype
+        np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=2e-4, atol=2e-5)
+
+
 @pytest.mark.parametrize("name", sorted(set(CASES) - FD_SKIP))
 def test_gradient_matches_finite_differences(name):
     fn, _, arrays = CASES[name]

@@ -1066,6 +1066,9 @@ class Tensor:
                 old._seq = self._seq
                 old._retains = False
             vt = value if isinstance(value, Tensor) else _const(np.asarray(v))
+            # `t[i] -= 1` reads t[i] before writing it: the read's node refers to self, which
+            # is about to become the write. Point it (and anything between) at the old value.
+            _redirect(vt, self, old, self._seq if self._fn is not None else -1)
             fn = _new(F.IndexPut)
             self.data = fn.forward(self.data, index, np.asarray(vt.data, dtype=self.data.dtype))
             self.grad = None
@@ -1256,6 +1259,22 @@ _UFUNC_OPERATORS = {
 }
 
 
+def _redirect(value: Tensor, target: Tensor, replacement: Tensor, min_seq: int) -> None:
+    """Replace `target` by `replacement` among the inputs of the nodes `value` was computed from
+    (only nodes newer than `min_seq` can have used target)."""
+    stack = [value]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node._fn is None or node is target or id(node) in seen or node._seq <= min_seq:
+            continue
+        seen.add(id(node))
+        prev = node._prev
+        if any(p is target for p in prev):
+            node._prev = prev = tuple(replacement if p is target else p for p in prev)
+        stack.extend(prev)
+
+
 def _array_of(g: Any) -> np.ndarray:
     """A gradient as an array: backward() leaves Tensors, tools (optimizers, the animation)
     may store arrays."""
@@ -1275,13 +1294,15 @@ def _interior_nodes(root: Tensor) -> list:
     while stack:
         node = stack.pop()
         for child in node._prev:
-            if child._fn is not None and child not in visited:
+            if child._fn is not None:
                 if child._seq > node._seq:
                     raise RuntimeError(
                         f"backward: an input of a {node._op!r} node was changed in place (by "
                         f"t[...] = ...) after that node used it; its gradient would be wrong. "
                         f"Assign to a clone() instead"
                     )
+                if child in visited:
+                    continue
                 visited.add(child)
                 order.append(child)
                 stack.append(child)
