@@ -344,8 +344,13 @@ class Tensor:
         the arrays: its target is numpy's, outside any graph."""
         out = kwargs.get("out")
         if out is not None:
-            if not all(type(o) is np.ndarray for o in out):
+            if len(out) != 1 or type(out[0]) is not np.ndarray:
                 return NotImplemented
+            if method == "__call__" and len(inputs) == 2:  # `array += tensor`: the fast path
+                a, b = inputs
+                return ufunc(
+                    a.data if type(a) is Tensor else a, b.data if type(b) is Tensor else b, **kwargs
+                )
             args = [x.data if isinstance(x, Tensor) else x for x in inputs]
             return getattr(ufunc, method)(*args, **kwargs)
         names = _UFUNC_OPERATORS.get(ufunc)
@@ -522,8 +527,10 @@ class Tensor:
         c = _number(other)
         if c is not None:
             a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            if not (a.requires_grad and _grad_enabled):
+                return _const(a.data + c)
             fn = _new(F.AddScalar)
-            return _unary(fn, a, fn.forward(a.data, c))
+            return _node(fn.forward(a.data, c), (a,), fn, fn.op)
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Add, self, other, "add")
 
@@ -535,8 +542,10 @@ class Tensor:
         c = _number(other)
         if c is not None:
             a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            if not (a.requires_grad and _grad_enabled):
+                return _const(a.data - c)
             fn = _new(F.AddScalar)
-            return _unary(fn, a, fn.forward(a.data, -c))
+            return _node(fn.forward(a.data, -c), (a,), fn, fn.op)
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Sub, self, other, "sub")
 
@@ -553,8 +562,10 @@ class Tensor:
         c = _number(other)
         if c is not None:
             a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            if not (a.requires_grad and _grad_enabled):
+                return _const(a.data * c)
             fn = _new(F.MulScalar)
-            return _unary(fn, a, fn.forward(a.data, c))
+            return _node(fn.forward(a.data, c), (a,), fn, fn.op)
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Mul, self, other, "mul")
 
@@ -817,12 +828,9 @@ class Tensor:
             raise TypeError(
                 f"mean: needs a float tensor, got dtype {a.dtype} (convert with .float())"
             )
-        shape = np.shape(a.data)
-        axes = F.normalize_axes(dim, len(shape), "mean")
-        n = 1
-        for i in axes:
-            n *= shape[i]
-        return a.sum(axes, keepdim) * (1.0 / n if n else float("nan"))
+        axes = F.normalize_axes(dim, a.data.ndim, "mean")
+        fn = _new(F.Mean)
+        return _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
 
     def var(
         self,
@@ -1117,7 +1125,7 @@ class Tensor:
                     f"backward: the output has shape {self.shape}; call it on one number "
                     f"(e.g. .sum()) or pass backward(gradient) of that shape"
                 )
-            seed = np.ones(np.shape(data), dtype=data.dtype)
+            seed = np.full(np.shape(data), 1, dtype=data.dtype)
         else:
             g = gradient.data if isinstance(gradient, Tensor) else gradient
             seed = np.array(_as_array(g), dtype=data.dtype)  # a copy: grads we own
