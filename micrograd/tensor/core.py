@@ -1125,7 +1125,9 @@ class Tensor:
                     f"backward: the output has shape {self.shape}; call it on one number "
                     f"(e.g. .sum()) or pass backward(gradient) of that shape"
                 )
-            seed = np.full(np.shape(data), 1, dtype=data.dtype)
+            seed = np.array(1, dtype=data.dtype)  # d self / d self
+            if data.ndim:
+                seed = seed.reshape(np.shape(data)).copy()
         else:
             g = gradient.data if isinstance(gradient, Tensor) else gradient
             seed = np.array(_as_array(g), dtype=data.dtype)  # a copy: grads we own

@@ -39,8 +39,10 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     if g.ndim == 2 and (shape == g.shape[1:] or shape == (1, g.shape[1])):
         # a bias over a batch of rows, the common case: the column sums through BLAS
         # (`ones @ g`), several times faster than g.sum(axis=0) on small batches
-        out = _ones(g.shape[0], g.dtype) @ g
-        return out if len(shape) == 1 else out.reshape(shape)  # (a reshape makes a view)
+        ones = _ones(g.shape[0], g.dtype)
+        # (1, n) @ g gives the (1, k) shape directly: a reshape would make a view, and leaf
+        # gradients that are views get copied
+        return ones @ g if len(shape) == 1 else ones[None, :] @ g
     lead = g.ndim - len(shape)
     if lead:
         g = g.sum(axis=tuple(range(lead)))
