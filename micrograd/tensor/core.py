@@ -844,16 +844,7 @@ class Tensor:
     ) -> Tensor:
         """Variance over `dim`: sum((x - mean)**2) / (n - correction); `correction=1` (the
         default, `unbiased=True`) is the unbiased estimate, 0 the population variance."""
-        if isinstance(dim, bool):  # var(True): the old positional `unbiased`
-            dim, unbiased = None, dim
-        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
-        if correction is not None and unbiased is not None:
-            raise TypeError("var: give `unbiased` or `correction`, not both")
-        corr = correction if correction is not None else (0 if unbiased is False else 1)
-        a = self._float_input("var")
-        axes = F.normalize_axes(dim, a.data.ndim, "var")
-        fn = _new(F.Var)
-        return _unary(fn, a, np.asarray(fn.forward(a.data, axes, corr, keepdim)))
+        return self._spread(F.Var, dim, unbiased, keepdim, correction, axis, keepdims)
 
     def std(
         self,
@@ -865,10 +856,21 @@ class Tensor:
         axis: Any = None,
         keepdims: Any = None,
     ) -> Tensor:
-        """Standard deviation: the square root of `var` (same arguments)."""
-        return self.var(
-            dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims
-        ).sqrt()
+        """Standard deviation: the square root of `var` (same arguments), one node."""
+        return self._spread(F.Std, dim, unbiased, keepdim, correction, axis, keepdims)
+
+    def _spread(self, cls, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor:
+        op = cls.op
+        if isinstance(dim, bool):  # var(True): the old positional `unbiased`
+            dim, unbiased = None, dim
+        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        if correction is not None and unbiased is not None:
+            raise TypeError(f"{op}: give `unbiased` or `correction`, not both")
+        corr = correction if correction is not None else (0 if unbiased is False else 1)
+        a = self._float_input(op)
+        axes = F.normalize_axes(dim, a.data.ndim, op)
+        fn = _new(cls)
+        return _unary(fn, a, np.asarray(fn.forward(a.data, axes, corr, keepdim)))
 
     def _extreme(self, dim: Any, keepdim: bool, axis: Any, keepdims: Any, largest: bool) -> Any:
         name = "max" if largest else "min"

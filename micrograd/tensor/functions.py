@@ -124,7 +124,9 @@ class Sub(Function):
         return out
 
     def backward(self, g, prev):
-        return unbroadcast(g, self.sa), unbroadcast(-g, self.sb)
+        # negate after summing back: a broadcast operand's gradient is the smaller array
+        gb = -unbroadcast(g, self.sb) if prev[1].requires_grad else None
+        return unbroadcast(g, self.sa), gb
 
 
 class Mul(Function):
@@ -159,7 +161,7 @@ class Div(Function):
         gb_ = g / b
         # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2 = -(a/b)/b
         ga = unbroadcast(gb_, a.shape) if prev[0].requires_grad else None
-        gb = unbroadcast(-gb_ * self.out, b.shape) if prev[1].requires_grad else None
+        gb = -unbroadcast(gb_ * self.out, b.shape) if prev[1].requires_grad else None
         return ga, gb
 
 
@@ -549,7 +551,7 @@ class MaxDim(Function):
 
 class Var(Function):
     """Variance over axes, sum((a - mean)**2) / (n - correction) (correction=1: the unbiased
-    estimate, PyTorch's default; 0: the population variance)."""
+    estimate, PyTorch's default; 0: the population variance). `Std` is its square root."""
 
     __slots__ = ("centered", "denom", "kept")
     op = "var"
@@ -575,6 +577,27 @@ class Var(Function):
         # cancels, since the centered values sum to zero
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = g * (2.0 / self.denom if self.denom else np.inf)
+        return ((self.centered * scale).astype(self.centered.dtype, copy=False),)
+
+
+class Std(Var):
+    """Standard deviation over axes, sqrt(var) in one node (BatchNorm takes it every step)."""
+
+    __slots__ = ("out",)
+    op = "std"
+
+    def forward(self, a, axes, correction, keepdims):
+        self.out = out = np.sqrt(Var.forward(self, a, axes, correction, keepdims))
+        return out
+
+    def backward(self, g, prev):
+        out = self.out if self.kept is None else np.reshape(self.out, self.kept)
+        if self.kept is not None:
+            g = np.reshape(g, self.kept)
+        # d std / d a_i = (a_i - mean) / ((n - correction) * std); inf/nan where std is 0, as
+        # in PyTorch
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g / (out * self.denom)
         return ((self.centered * scale).astype(self.centered.dtype, copy=False),)
 
 
@@ -944,7 +967,7 @@ FUNCTIONS: dict[str, type] = {
         Add, Sub, Mul, Div, Pow, MatMul,
         AddScalar, MulScalar, PowScalar, RPowScalar,
         Neg, Exp, Log, Tanh, ReLU, Sigmoid, Sqrt, Abs, Cast,
-        Sum, Mean, Max, MaxDim, Var, Reshape, Transpose, Index, Embedding, IndexPut, Concatenate,
+        Sum, Mean, Max, MaxDim, Var, Std, Reshape, Transpose, Index, Embedding, IndexPut, Concatenate,
         Softmax, LogSoftmax,
         Linear, LinearT, CrossEntropy, Hinge, MSE, BCEWithLogits, SumOfSquares,
     ]
