@@ -2,9 +2,10 @@
 
 A learner following the makemore lectures writes `g = torch.Generator().manual_seed(2147483647)`
 and expects the video's numbers. This module reproduces what torch 2.13's CPU generator does
-(`aten/src/ATen/CPUGeneratorImpl.cpp`), draw for draw, with numpy's own MT19937 doing the
-heavy lifting, so a 27x27 `randn` costs microseconds. Numpy arrays in, numpy arrays out: the
-torch-shaped factories (`randn`, `rand`, `randint`, `multinomial`, ...) are built on top of it.
+(`aten/src/ATen/CPUGeneratorImpl.cpp`), draw for draw, with numpy's own MT19937 drawing the raw
+32-bit numbers in bulk and whole-array numpy doing the rest (`benchmarks/bench_random.py` times it
+against torch). Numpy arrays in, numpy arrays out: the torch-shaped factories (`randn`, `rand`,
+`randint`, `multinomial`, ...) are built on top of it.
 
 How torch turns the Mersenne Twister into numbers (paths are in the pytorch repository):
 
@@ -28,7 +29,9 @@ How torch turns the Mersenne Twister into numbers (paths are in the pytorch repo
     is not a multiple of 16, 16 fresh uniforms replace the last 16 values and that block is
     recomputed. log, sin and cos are Julien Pommier's Cephes polynomials in float32
     (`aten/src/ATen/native/cpu/avx_mathfun.h`), ported here operation by operation, with the
-    multiply-adds that GCC fuses into FMA instructions fused the same way;
+    multiply-adds that GCC fuses into FMA instructions fused the same way (emulated in float64,
+    `_box_muller_avx2` says how that stays exact). Torch's kernels for other CPUs differ in the
+    last bits (the README's "Same numbers as the lectures" says where);
   - float64 with 16 or more: the same blocks of 16 in double with the C library's log/cos/sin
     (numpy's float64 functions call the same glibc routines).
 * Exponential (`transformation::exponential`): -log1p(-u) / lambda from a 53-bit uniform,
@@ -37,10 +40,11 @@ How torch turns the Mersenne Twister into numbers (paths are in the pytorch repo
   low`, or `random64()` when the range is 2**28 or more -- the modulo bias included.
 * multinomial (`aten/src/ATen/native/Distributions.cpp`): without replacement, or with one
   sample, it is the Gumbel trick: q ~ Exp(1) of the probabilities' shape and dtype, then the
-  top `num_samples` of p / q (argmax for one). With replacement and more than one sample
-  (`aten/src/ATen/native/cpu/MultinomialKernel.cpp`): a float cumulative sum normalised by the
-  row total, last bucket forced to 1, one 53-bit uniform per sample, and a binary search for
-  the first bucket >= u.
+  top `num_samples` of p / q (argmax for one; tied values come in the order libstdc++'s sort
+  leaves them, which `micrograd/tensor/_topk.py` replays). With replacement and more than one
+  sample (`aten/src/ATen/native/cpu/MultinomialKernel.cpp`): a float cumulative sum normalised
+  by the row total, last bucket forced to 1, one 53-bit uniform per sample, and a binary search
+  for the first bucket >= u.
 * randperm (`aten/src/ATen/native/TensorFactories.cpp`, `randperm_cpu`): Fisher-Yates with
   `random() % (n - i)` swaps.
 
@@ -52,13 +56,17 @@ Read `micrograd/tensor/tensor.py` for the Tensor these numbers fill.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
 import secrets
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
+
+from micrograd.tensor._topk import topk_indices
 
 __all__ = [
     "Generator",
@@ -100,6 +108,8 @@ STATE_SIZE = _STATE_DTYPE.itemsize  # 5056, as torch.Generator().get_state().num
 
 def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     """A shape as a tuple of non-negative ints (an int is a 1-D shape)."""
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        return shape  # the common case, checked quickly
     dims = (shape,) if isinstance(shape, numbers.Integral) else shape
     try:
         if any(isinstance(d, bool) for d in dims):
@@ -140,8 +150,11 @@ class Generator:
             raise ValueError(f"seed must be in [-2**63, 2**64), got {seed}")
         self._initial_seed = seed & _U64
         # RandomState's integer seeding is init_genrand, std::mt19937's seeding.
-        legacy = np.random.RandomState(seed & 0xFFFFFFFF)
-        self._bits.state = legacy.get_state(legacy=False)
+        if hasattr(self._bits, "_legacy_seeding"):  # numpy's own init_genrand, 2 us
+            self._bits._legacy_seeding(seed & 0xFFFFFFFF)
+        else:  # the public route, a few hundred us
+            legacy = np.random.RandomState(seed & 0xFFFFFFFF)
+            self._bits.state = legacy.get_state(legacy=False)
         self._next_double_normal: float | None = None
         self._next_float_normal: float | None = None
         return self
@@ -240,18 +253,28 @@ class Generator:
     def uniform(self, shape, low: float = 0.0, high: float = 1.0, dtype=np.float32) -> np.ndarray:
         """Uniform samples in [low, high): `torch.rand` and `Tensor.uniform_`."""
         dims, dtype = _shape(shape), _float_dtype(dtype, "uniform")
+        if low == 0.0 and high == 1.0:  # torch.rand
+            return self._uniform01(math.prod(dims), dtype).reshape(dims)
+        limit = _float_max(dtype)
+        for name, bound in (("low", low), ("high", high)):
+            if not -limit <= bound <= limit:
+                raise ValueError(f"uniform: {name}={bound} is out of bounds for {dtype}")
+        if low > high:
+            raise ValueError(f"uniform expects low <= high, but found low={low} > high={high}")
+        if high - low > limit:
+            raise ValueError(f"uniform: high - low = {high - low} exceeds the largest {dtype}")
         x = self._uniform01(math.prod(dims), dtype)
-        if low != 0.0 or high != 1.0:
-            lo, hi = dtype.type(low), dtype.type(high)
-            x = _fma(x, hi - lo, lo)
-        return x.reshape(dims)
+        lo, hi = dtype.type(low), dtype.type(high)
+        return _fma(x, hi - lo, lo).reshape(dims)
 
     def normal(self, shape, mean: float = 0.0, std: float = 1.0, dtype=np.float32) -> np.ndarray:
         """Normal samples: `torch.randn` (mean 0, std 1) and `Tensor.normal_`."""
         dims, dtype = _shape(shape), _float_dtype(dtype, "normal")
+        if not std >= 0:
+            raise ValueError(f"normal expects std >= 0.0, but found std={std}")
         n = math.prod(dims)
         if n < 16:
-            out = np.array([self._scalar_normal(mean, std) for _ in range(n)]).astype(dtype)
+            out = self._scalar_normals(n, float(mean), float(std)).astype(dtype)
         elif dtype == np.float32:
             out = self._normal_fill(n, _F32(mean), _F32(std), np.float32, _box_muller_avx2)
         else:
@@ -260,26 +283,36 @@ class Generator:
 
     def _normal_fill(self, n, mean, std, dtype, box_muller) -> np.ndarray:
         # n uniforms first, Box-Muller on the whole blocks of 16; then, if a partial block is
-        # left, 16 fresh uniforms are drawn and recomputed into the last 16 places.
-        out = box_muller(self._uniform01(n, dtype)[: n - n % 16], mean, std)
-        if n % 16:
-            tail = box_muller(self._uniform01(16, dtype), mean, std)
-            out = np.concatenate([out[: n - 16], tail])
-        return out
+        # left, 16 fresh uniforms are drawn and recomputed into the last 16 places. Both steps
+        # go through box_muller together, as one more block.
+        whole = n - n % 16
+        u = self._uniform01(n, dtype)[:whole]
+        if whole == n:
+            return box_muller(u, mean, std)
+        out = box_muller(np.concatenate([u, self._uniform01(16, dtype)]), mean, std)
+        return np.concatenate([out[: n - 16], out[-16:]])
 
-    def _scalar_normal(self, mean: float, std: float) -> float:
-        """torch's `normal_distribution<double>`: Box-Muller in double, one value cached."""
-        if self._next_double_normal is not None:
-            z, self._next_double_normal = self._next_double_normal, None
-        else:
-            u1, u2 = self._uniform01(2, np.float64).tolist()
-            r = math.sqrt(-2.0 * math.log1p(-u2))
-            theta = 2.0 * math.pi * u1
-            self._next_double_normal = r * math.sin(theta)
-            z = r * math.cos(theta)
+    def _scalar_normals(self, n: int, mean: float, std: float) -> np.ndarray:
+        """n calls of torch's `normal_distribution<double>`: Box-Muller in double, each pair of
+        uniforms (u1, u2) giving r cos(theta) now and r sin(theta) cached for the next call."""
+        values: list[float] = []
+        if n and self._next_double_normal is not None:
+            values.append(self._next_double_normal)
+            self._next_double_normal = None
+        fresh = n - len(values)
+        if fresh:
+            # math's log1p/sin/cos are the C library's, the functions torch calls.
+            u = self._uniform01(2 * ((fresh + 1) // 2), np.float64).tolist()
+            for u1, u2 in zip(u[0::2], u[1::2]):
+                r = math.sqrt(-2.0 * math.log1p(-u2))
+                theta = 2.0 * math.pi * u1
+                values += (r * math.cos(theta), r * math.sin(theta))
+            if fresh % 2:
+                self._next_double_normal = values.pop()
+        out = np.array(values, np.float64)
         if std == 1 and mean == 0:
-            return z
-        return _fma(np.array([z]), std, mean).item()
+            return out
+        return _fma(out, std, mean)
 
     def exponential(self, shape, lambd: float = 1.0, dtype=np.float32) -> np.ndarray:
         """Exponential samples with rate `lambd`: `Tensor.exponential_`."""
@@ -316,10 +349,11 @@ class Generator:
         if n >= 0xFFFFFFFF // 20:
             raise ValueError(f"randperm supports n < {0xFFFFFFFF // 20}, got {n}")
         # Every draw is known in advance (random() % (n - i)); only the swaps are sequential.
-        offsets = (self._random(max(n - 1, 0)) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+        steps = max(n - 1, 0)
+        offsets = self._random(steps) % np.arange(n, 1, -1, dtype=np.uint64)
+        targets = (offsets.astype(np.int64) + np.arange(steps)).tolist()
         perm = list(range(n))
-        for i, z in enumerate(offsets):
-            j = i + z
+        for i, j in enumerate(targets):  # swap i with i + random() % (n - i)
             perm[i], perm[j] = perm[j], perm[i]
         return np.array(perm, dtype=np.int64)
 
@@ -361,21 +395,31 @@ class Generator:
 
     def _multinomial_gumbel(self, rows: np.ndarray, num_samples: int) -> np.ndarray:
         # argmax / top-k of p / q with q ~ Exp(1): each index is picked with probability p_i.
-        if not (rows.max() < np.inf and rows.min() >= 0):
+        row_max = rows.max(axis=1)  # nan if a row has a nan
+        if not (row_max.max() < np.inf and rows.min() >= 0):
             raise ValueError(
                 "multinomial: probability tensor contains either `inf`, `nan` or element < 0"
             )
-        if np.any(rows.sum(axis=1) == 0):
+        if not row_max.all():  # a row of non-negative numbers sums to 0 when its max is 0
             raise ValueError(
                 "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
             )
-        q = self.exponential(rows.shape, dtype=rows.dtype)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            keys = rows / q
+        # q = exponential_(1) of the probabilities' shape and dtype
+        q = (-np.log1p(-self._uniform01(rows.size, np.float64))).astype(rows.dtype)
+        q = q.reshape(rows.shape)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            keys = rows / q  # q == 0 gives inf (or nan for p == 0): torch divides the same
         if num_samples == 1:
             return np.argmax(keys, axis=1)[:, None].astype(np.int64)
-        # Largest first; a NaN key (0 / 0) counts as the largest, as in torch.topk.
-        order = np.argsort(np.where(np.isnan(keys), -np.inf, -keys), axis=1, kind="stable")
+        # torch.topk: largest first, a NaN key (0 / 0) counts as the largest. Without ties the
+        # order is unique; with ties (zero probabilities, when num_samples exceeds the non-zero
+        # ones) it is whatever libstdc++'s unstable algorithms leave, replayed by `_topk`.
+        ranked = np.where(np.isnan(keys), -np.inf, -keys)
+        order = np.argsort(ranked, axis=1, kind="stable")
+        top = np.take_along_axis(ranked, order[:, : num_samples + 1], axis=1)
+        tied = (top[:, 1:] == top[:, :-1]).any(axis=1)
+        for row in np.flatnonzero(tied):
+            order[row, :num_samples] = topk_indices(keys[row].tolist(), num_samples)
         return order[:, :num_samples].astype(np.int64)
 
     def _multinomial_cdf(self, rows: np.ndarray, num_samples: int) -> np.ndarray:
@@ -425,17 +469,27 @@ def _float_int_range(low: int, high: int, dtype: np.dtype) -> tuple[int, int]:
 
 
 def _check_fits(low: int, high: int, dtype: np.dtype) -> None:
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        lo, hi = info.min, info.max
-    elif dtype.kind == "f":  # torch only warns past 2**digits; values round to the dtype
-        lo, hi = -(1 << 63), (1 << 63) - 1
-    elif dtype == np.bool_:
-        lo, hi = 0, 1
-    else:
-        raise TypeError(f"randint does not support dtype {dtype}")
+    lo, hi = _int_bounds(dtype)
     if low < lo or high > hi:
         raise ValueError(f"randint: [{low}, {high}] is out of bounds for dtype {dtype}")
+
+
+@functools.cache
+def _int_bounds(dtype: np.dtype) -> tuple[int, int]:
+    """The integers randint may produce in a dtype (as torch's check_from_to_in_range)."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return int(info.min), int(info.max)
+    if dtype.kind == "f":  # torch only warns past 2**digits; values round to the dtype
+        return -(1 << 63), (1 << 63) - 1
+    if dtype == np.bool_:
+        return 0, 1
+    raise TypeError(f"randint does not support dtype {dtype}")
+
+
+@functools.cache
+def _float_max(dtype: np.dtype) -> float:
+    return float(np.finfo(dtype).max)
 
 
 def _fma(a: np.ndarray, b, c) -> np.ndarray:
@@ -447,15 +501,38 @@ def _fma(a: np.ndarray, b, c) -> np.ndarray:
     """
     if a.dtype == np.float32:
         # float32 products are exact in float64; one round-to-odd sum, then round to float32.
-        return _add_round_to_odd(a.astype(np.float64) * np.float64(b), np.float64(c)).astype(
-            np.float32
-        )
-    b, c = np.float64(b), np.float64(c)
+        product = a.astype(np.float64) * np.asarray(b, np.float64)
+        return _add_round_to_odd(product, np.asarray(c, np.float64)).astype(np.float32)
+    a, b, c = np.broadcast_arrays(a, np.asarray(b, np.float64), np.asarray(c, np.float64))
     p = a * b
-    e = _two_product_error(a, b, p)
-    high = c + p
-    low = (c - (high - (high - c))) + (p - (high - c))  # TwoSum: high + low == c + p exactly
-    return high + _add_round_to_odd(e, low)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = _two_product_error(a, b, p)
+        high = c + p
+        low = (c - (high - (high - c))) + (p - (high - c))  # TwoSum: high + low == c + p exactly
+        result = high + _add_round_to_odd(e, low)
+    # Dekker's split overflows near the largest doubles and loses the product's low part among
+    # denormals: there, compute exactly with fractions (only ever a few odd values).
+    magnitude = np.abs(p)
+    safe = (magnitude < 2.0**990) & ((magnitude > 2.0**-960) | (p == 0)) & (np.abs(c) < 2.0**1000)
+    if not safe.all():
+        result = np.array(result)
+        for i in zip(*np.nonzero(~safe)):
+            result[i] = _exact_fma(float(a[i]), float(b[i]), float(c[i]))
+    return result
+
+
+def _exact_fma(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once, by exact rational arithmetic (int / int rounds correctly)."""
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return a * b + c  # inf and nan propagate as in the FMA instruction
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    try:
+        value = exact.numerator / exact.denominator
+    except OverflowError:
+        return math.copysign(math.inf, exact)
+    if value == 0:  # a zero keeps the sign of what was rounded to it
+        return math.copysign(0.0, exact) if exact else a * b + c
+    return value
 
 
 def _add_round_to_odd(x: np.ndarray, y) -> np.ndarray:
@@ -486,15 +563,49 @@ def _two_product_error(a: np.ndarray, b, p: np.ndarray) -> np.ndarray:
 
 
 def _box_muller_avx2(u: np.ndarray, mean, std) -> np.ndarray:
-    """float32 Box-Muller with avx_mathfun's log256_ps and sincos256_ps, 16 values a block."""
-    blocks = u.reshape(-1, 16)
-    radius = np.sqrt(_F32(-2.0) * _log256_ps(_F32(1.0) - blocks[:, :8]))
-    theta = _F32(2.0 * math.pi) * blocks[:, 8:]
-    sin, cos = _sincos256_ps(theta)
-    normal = np.concatenate([radius * cos, radius * sin], axis=1).ravel()
+    """float32 Box-Muller with avx_mathfun's log256_ps and sincos256_ps, 16 values a block.
+
+    The FMAs take the quick route first (exact float64 product, float64 sum, one rounding to
+    float32). That can differ from a true FMA only when a float64 sum lies exactly halfway
+    between two float32s (and was itself rounded); if any sum is halfway, the batch is redone
+    with the exact `_fma`.
+    """
+    sums = []
+
+    def quick_fma(a, b, c):
+        s = a.astype(np.float64)
+        s *= b  # exact: a product of float32s has at most 48 bits
+        s += c
+        sums.append(s)
+        return s.astype(np.float32)
+
+    normal = _box_muller_avx2_with(u, quick_fma)
+    if _any_float32_halfway(np.concatenate(sums)):
+        normal = _box_muller_avx2_with(u, _fma)
     if std == 1 and mean == 0:
         return normal
     return _fma(normal, std, mean)
+
+
+def _any_float32_halfway(s: np.ndarray) -> bool:
+    """Whether some float64 lies exactly halfway between two float32s (29 dropped bits 10...0)."""
+    return bool(np.any((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000))
+
+
+def _fma_exact_in_float64(a, b, c) -> np.ndarray:
+    """a * b + c rounded once to float32, for operands whose exact sum fits float64's 53 bits."""
+    s = a.astype(np.float64)
+    s *= b  # in float64 whatever numpy's promotion rules (1.x would keep a float32 * scalar)
+    s += c
+    return s.astype(np.float32)
+
+
+def _box_muller_avx2_with(u: np.ndarray, fma) -> np.ndarray:
+    blocks = u.reshape(-1, 16)
+    radius = np.sqrt(_F32(-2.0) * _log256_ps(_F32(1.0) - blocks[:, :8], fma))
+    theta = _F32(2.0 * math.pi) * blocks[:, 8:]
+    sin, cos = _sincos256_ps(theta, fma)
+    return np.concatenate([radius * cos, radius * sin], axis=1).ravel()
 
 
 def _box_muller_double(u: np.ndarray, mean, std) -> np.ndarray:
@@ -523,7 +634,6 @@ _LOG_P = [
 ]
 _LOG_Q1, _LOG_Q2 = _F32(-2.12194440e-4), _F32(0.693359375)
 _SQRTHF = _F32(0.707106781186547524)
-_MIN_NORM_POS = np.array(0x00800000, np.uint32).view(_F32)
 _DP = [_F32(-0.78515625), _F32(-2.4187564849853515625e-4), _F32(-3.77489497744594108e-8)]
 _SINCOF = [_F32(-1.9515295891e-4), _F32(8.3321608736e-3), _F32(-1.6666654611e-1)]
 _COSCOF = [
@@ -532,55 +642,77 @@ _COSCOF = [
     _F32(4.166664568298827e-002),
 ]
 _FOPI = _F32(1.27323954473516)  # 4 / pi
-_SIGN = np.uint32(0x80000000)
+# The same float32 values as float64, the type the quick FMAs compute in.
+_LOG_P64 = [np.float64(c) for c in _LOG_P]
+_SINCOF64 = [np.float64(c) for c in _SINCOF]
+_COSCOF64 = [np.float64(c) for c in _COSCOF]
 
 
-def _log256_ps(x: np.ndarray) -> np.ndarray:
-    """log256_ps for x > 0: exponent split, then a degree-9 polynomial on [sqrt(1/2), sqrt(2))."""
-    one = _F32(1.0)
-    bits = np.maximum(x, _MIN_NORM_POS).view(np.uint32)
-    e = ((bits >> 23).astype(np.int32) - 127).astype(_F32) + one
-    m = ((bits & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(_F32)  # in [0.5, 1)
-    small = m < _SQRTHF
-    # if m < sqrt(1/2): e -= 1, x = 2m - 1 else x = m - 1 (written as in the C source)
-    x = (m - one) + np.where(small, m, _F32(0.0))
-    e = e - np.where(small, one, _F32(0.0))
+def _log256_ps(x: np.ndarray, fma=None) -> np.ndarray:
+    """log256_ps for x in [2**-24, 1] (1 - u for a float32 uniform u), as avx_mathfun computes it.
+
+    Exponent split, then a degree-9 polynomial on [sqrt(1/2) - 1, sqrt(2) - 1). `fma(a, b, c)`
+    computes a * b + c rounded once (where GCC fused the C code's mul and add), with b given in
+    float64.
+    """
+    fma = fma or _fma
+    # The C code masks the exponent bits: x = m * 2**e with m in [0.5, 1), which is frexp (x is
+    # never denormal here, so the C code's clamp to the smallest normal float does nothing).
+    m, e = np.frexp(x)
+    small = (m < _SQRTHF).astype(_F32)  # 1.0 or 0.0, the C code's and-mask
+    # if m < sqrt(1/2): e -= 1, x = 2m - 1 else x = m - 1 (in the C code's order of operations)
+    x = (m - _F32(1.0)) + m * small
+    e = e.astype(_F32) - small
     z = x * x
-    y = np.full_like(x, _LOG_P[0])
-    for coefficient in _LOG_P[1:]:  # Horner's rule, each step one FMA
-        y = _fma(y, x, coefficient)
+    x64, z64 = x.astype(np.float64), z.astype(np.float64)  # the float32 values, as FMA factors
+    y = fma(x, _LOG_P64[0], _LOG_P64[1])
+    for coefficient in _LOG_P64[2:]:  # Horner's rule, each step one FMA
+        y = fma(y, x64, coefficient)
     y = y * x
-    y = _fma(y, z, e * _LOG_Q1)  # GCC fuses y*z into the add of e*q1
+    y = fma(y, z64, (e * _LOG_Q1).astype(np.float64))  # GCC fuses y*z into the add of e*q1
     y = y - z * _F32(0.5)
-    return _fma(e, _LOG_Q2, x + y)
+    # fma(e, q2, x + y) in the C code; e * q2 is exact in float32 (|e| <= 24 has 5 bits, q2 =
+    # 355/512 has 9), so the fused result is a single float32 addition.
+    return (x + y) + e * _LOG_Q2
 
 
-def _sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """sincos256_ps: reduce by multiples of pi/4 (three-part pi/4), then Cephes polynomials."""
-    sign_sin = x.view(np.uint32) & _SIGN
-    x = np.abs(x)
+# sincos256_ps's octant bookkeeping for x >= 0, by k = j / 2 for the even octant j = 0, 2, .., 8:
+# the sign of the sine (j & 4), the sign of the cosine (~(j - 2) & 4) and whether the sine gets
+# the sine polynomial ((j & 2) == 0). Multiplying by -1 flips the sign bit as the C code's xor.
+_SIN_SIGN = np.array([1, 1, -1, -1, 1], _F32)
+_COS_SIGN = np.array([1, -1, -1, 1, 1], _F32)
+_SIN_POLY_FOR_SIN = np.array([1, 0, 1, 0, 1], _F32)  # and its complement, as 0/1 masks:
+_COS_POLY_FOR_SIN = 1 - _SIN_POLY_FOR_SIN
+
+
+def _sincos256_ps(x: np.ndarray, fma=None) -> tuple[np.ndarray, np.ndarray]:
+    """sincos256_ps for x in [0, 2 pi): reduce by multiples of pi/4, then Cephes polynomials."""
+    fma = fma or _fma
     j = (x * _FOPI).astype(np.int32)
-    j = (j + 1) & ~1  # round the octant up to even
+    j = (j + 1) & ~1  # the octant, rounded up to even
     y = j.astype(_F32)
-    swap_sign_sin = ((j & 4) << 29).astype(np.uint32)
-    use_sin_poly = (j & 2) == 0
-    for dp in _DP:
-        x = _fma(y, dp, x)
-    sign_cos = ((~(j - 2) & 4) << 29).astype(np.uint32)
-    sign_sin ^= swap_sign_sin
+    k = j >> 1
+    # x - y * pi/4 in three parts, each a fused multiply-add in the C code. y is an even integer
+    # <= 8 and the parts have 8, 11 and 24 bits: y * dp1 and y * dp2 are exact in float32 (so a
+    # float32 addition is the FMA), and the last exact sum spans at most 48 bits, so float64
+    # holds it exactly and one rounding to float32 is the FMA's rounding.
+    x = x + y * _DP[0]
+    x = x + y * _DP[1]
+    x = _fma_exact_in_float64(y, np.float64(_DP[2]), x)
     z = x * x
-    cos_poly = _fma(_fma(np.full_like(z, _COSCOF[0]), z, _COSCOF[1]), z, _COSCOF[2])
-    cos_poly = _fma(cos_poly * z, z, -(z * _F32(0.5))) + _F32(1.0)
-    sin_poly = _fma(_fma(np.full_like(z, _SINCOF[0]), z, _SINCOF[1]), z, _SINCOF[2])
-    sin_poly = _fma(sin_poly * z, x, x)
-    # Select with and/andnot and recombine by adds, exactly as the C code (signed zeros too).
-    zero = _F32(0.0)
-    ysin2 = np.where(use_sin_poly, sin_poly, zero)
-    ysin1 = np.where(use_sin_poly, zero, cos_poly)
-    sin_rest = sin_poly - ysin2
-    cos_rest = cos_poly - ysin1
-    sin = ((ysin1 + ysin2).view(np.uint32) ^ sign_sin).view(_F32)
-    cos = ((cos_rest + sin_rest).view(np.uint32) ^ sign_cos).view(_F32)
+    z64 = z.astype(np.float64)
+    cos_poly = fma(fma(z, _COSCOF64[0], _COSCOF64[1]), z64, _COSCOF64[2])
+    cos_poly = fma(cos_poly * z, z64, (z * _F32(-0.5)).astype(np.float64)) + _F32(1.0)
+    sin_poly = fma(fma(z, _SINCOF64[0], _SINCOF64[1]), z64, _SINCOF64[2])
+    x64 = x.astype(np.float64)
+    sin_poly = fma(sin_poly * z, x64, x64)
+    # Select and recombine by adds as the C code's and/andnot masks do. Multiplying by a 0/1
+    # mask gives the same values, signed zeros included: cos_poly > 0 (|x| <= pi/4), and the
+    # sign of a zero sin_poly * 0 is lost in the additions exactly as in the C code.
+    ysin2 = sin_poly * _SIN_POLY_FOR_SIN[k]
+    ysin1 = cos_poly * _COS_POLY_FOR_SIN[k]
+    sin = (ysin1 + ysin2) * _SIN_SIGN[k]
+    cos = ((cos_poly - ysin1) + (sin_poly - ysin2)) * _COS_SIGN[k]
     return sin, cos
 
 
