@@ -480,3 +480,18 @@ def test_missing_attribute_errors_are_attribute_errors():
     # getattr with a default and hasattr must keep working
     assert getattr(mt.tensor([1.0]), "nonexistent", None) is None
     assert not hasattr(mt, "conv2d") and not hasattr(F, "gelu_new")
+
+
+def test_fill_and_zero_in_place_like_torch():
+    for m in (mt, torch):
+        t = m.tensor([float("inf"), 1.0])
+        assert t.fill_(2.5) is t and t.tolist() == [2.5, 2.5]
+        n = m.ones(3, dtype=m.int64)
+        n.zero_()
+        assert n.tolist() == [0, 0, 0]
+        w = m.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="leaf"):
+            w.zero_()
+        with m.no_grad():
+            w.zero_()
+        assert w.tolist() == [0.0, 0.0] and w.requires_grad

@@ -742,24 +742,26 @@ class Tensor:
         return self._inplace(other, Tensor.__truediv__, "div_")
 
     def zero_(self) -> Tensor:
-        return self._inplace(0, Tensor.__mul__, "zero_")
+        return self.fill_(0)
 
     def fill_(self, value: Any) -> Tensor:
-        return self._inplace(value, lambda t, v: t * 0 + v, "fill_")
+        """Set every element to `value` (an assignment `t[...] = value`, with its rules)."""
+        self[...] = value
+        return self
 
     # -- elementwise functions ------------------------------------------------------------
 
-    def _float_input(self, op: str) -> Tensor:
+    def _float_input(self) -> Tensor:
         # exp/log/tanh... of an integer tensor are float32, as in PyTorch
         return self if self.data.dtype.kind == "f" else _cast(self, np.float32)
 
     def exp(self) -> Tensor:
-        a = self if self.data.dtype.kind == "f" else self._float_input("exp")
+        a = self if self.data.dtype.kind == "f" else self._float_input()
         fn = _new(F.Exp)
         return _unary(fn, a, fn.forward(a.data))
 
     def log(self) -> Tensor:
-        a = self if self.data.dtype.kind == "f" else self._float_input("log")
+        a = self if self.data.dtype.kind == "f" else self._float_input()
         fn = _new(F.Log)
         return _unary(fn, a, fn.forward(a.data))
 
@@ -770,12 +772,12 @@ class Tensor:
         return self.log() * (1.0 / math.log(2.0))
 
     def sqrt(self) -> Tensor:
-        a = self if self.data.dtype.kind == "f" else self._float_input("sqrt")
+        a = self if self.data.dtype.kind == "f" else self._float_input()
         fn = _new(F.Sqrt)
         return _unary(fn, a, fn.forward(a.data))
 
     def tanh(self) -> Tensor:
-        a = self if self.data.dtype.kind == "f" else self._float_input("tanh")
+        a = self if self.data.dtype.kind == "f" else self._float_input()
         fn = _new(F.Tanh)
         return _unary(fn, a, fn.forward(a.data))
 
@@ -784,7 +786,7 @@ class Tensor:
         return _unary(fn, self, fn.forward(self.data))
 
     def sigmoid(self) -> Tensor:
-        a = self if self.data.dtype.kind == "f" else self._float_input("sigmoid")
+        a = self if self.data.dtype.kind == "f" else self._float_input()
         fn = _new(F.Sigmoid)
         return _unary(fn, a, fn.forward(a.data))
 
@@ -867,7 +869,7 @@ class Tensor:
         if correction is not None and unbiased is not None:
             raise TypeError(f"{op}: give `unbiased` or `correction`, not both")
         corr = correction if correction is not None else (0 if unbiased is False else 1)
-        a = self._float_input(op)
+        a = self._float_input()
         axes = F.normalize_axes(dim, a.data.ndim, op)
         fn = _new(cls)
         return _unary(fn, a, np.asarray(fn.forward(a.data, axes, corr, keepdim)))
@@ -1098,14 +1100,14 @@ class Tensor:
 
     def softmax(self, dim: int = -1, *, axis: Any = None) -> Tensor:
         dim = axis if axis is not None else dim
-        a = self._float_input("softmax")
+        a = self._float_input()
         (dim,) = F.normalize_axes(dim, a.data.ndim, "softmax")
         fn = _new(F.Softmax)
         return _unary(fn, a, fn.forward(a.data, dim))
 
     def log_softmax(self, dim: int = -1, *, axis: Any = None) -> Tensor:
         dim = axis if axis is not None else dim
-        a = self._float_input("log_softmax")
+        a = self._float_input()
         (dim,) = F.normalize_axes(dim, a.data.ndim, "log_softmax")
         fn = _new(F.LogSoftmax)
         return _unary(fn, a, fn.forward(a.data, dim))
