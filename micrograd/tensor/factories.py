@@ -118,7 +118,10 @@ def _infer(data: Any, op: str) -> np.ndarray:
         return arr.astype(_LONG, copy=False)
     if kind == "f":
         return arr.astype(_FLOAT, copy=False)
-    raise TypeError(f"{op}: data must be numbers, got {arr.dtype} elements")
+    raise TypeError(
+        f"{op}: data must be numbers (bools, ints that fit int64, floats); numpy read it as "
+        f"{arr.dtype} elements (a None, a string or an integer too large?)"
+    )
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
