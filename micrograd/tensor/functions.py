@@ -36,6 +36,13 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     """
     if g.shape == shape:
         return g
+    if g.ndim == 2 and (shape == g.shape[1:] or shape == (1, g.shape[1])):
+        # a bias over a batch of rows, the common case: the column sums through BLAS
+        # (`ones @ g`), several times faster than g.sum(axis=0) on small batches
+        ones = _ones(g.shape[0], g.dtype)
+        # (1, n) @ g gives the (1, k) shape directly: a reshape would make a view, and leaf
+        # gradients that are views get copied
+        return ones @ g if len(shape) == 1 else ones[None, :] @ g
     lead = g.ndim - len(shape)
     if lead:
         g = g.sum(axis=tuple(range(lead)))
@@ -117,7 +124,9 @@ class Sub(Function):
         return out
 
     def backward(self, g, prev):
-        return unbroadcast(g, self.sa), unbroadcast(-g, self.sb)
+        # negate after summing back: a broadcast operand's gradient is the smaller array
+        gb = -unbroadcast(g, self.sb) if prev[1].requires_grad else None
+        return unbroadcast(g, self.sa), gb
 
 
 class Mul(Function):
@@ -152,7 +161,7 @@ class Div(Function):
         gb_ = g / b
         # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2 = -(a/b)/b
         ga = unbroadcast(gb_, a.shape) if prev[0].requires_grad else None
-        gb = unbroadcast(-gb_ * self.out, b.shape) if prev[1].requires_grad else None
+        gb = -unbroadcast(gb_ * self.out, b.shape) if prev[1].requires_grad else None
         return ga, gb
 
 
@@ -352,8 +361,11 @@ class Tanh(Function):
         return out
 
     def backward(self, g, prev):
-        out = self.out
-        return (g * (1 - out * out),)
+        # g * (1 - out**2), with one temporary array instead of three
+        t = self.out * self.out
+        np.subtract(1, t, out=t)
+        t *= g
+        return (t,)
 
 
 class ReLU(Function):
@@ -385,6 +397,37 @@ class Sigmoid(Function):
         return (g * (s * (1 - s)),)
 
 
+class Sqrt(Function):
+    """Square root; a negative input is a ValueError (numpy would give a silent nan)."""
+
+    __slots__ = ("out",)
+    op = "sqrt"
+
+    def forward(self, a):
+        if (a < 0).any():
+            raise DomainError(f"sqrt: the square root needs numbers >= 0, got {a[a < 0].flat[0]}")
+        self.out = out = np.sqrt(a)
+        return out
+
+    def backward(self, g, prev):
+        # d sqrt(a)/da = 1 / (2 sqrt(a)) (inf at 0, as in PyTorch)
+        with np.errstate(divide="ignore"):
+            return (g / (2 * self.out),)
+
+
+class Abs(Function):
+    __slots__ = ("a",)
+    op = "abs"
+
+    def forward(self, a):
+        self.a = a
+        return np.abs(a)
+
+    def backward(self, g, prev):
+        # the sign of a; 0 at a == 0, as PyTorch takes it
+        return (g * np.sign(self.a),)
+
+
 class Cast(Function):
     """Convert to another float dtype (inserted when a float32 and a float64 operand meet); the
     gradient is converted back, so every gradient has its tensor's dtype."""
@@ -403,6 +446,14 @@ class Cast(Function):
 # -- reductions --------------------------------------------------------------------------------
 
 
+def _expand(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """g broadcast to `shape` as a new array (np.broadcast_to is a Python-level function, about
+    three times slower than this on the small arrays of this engine)."""
+    out = np.empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
+
+
 class Sum(Function):
     __slots__ = ("kept", "shape")
     op = "sum"
@@ -411,13 +462,36 @@ class Sum(Function):
         self.shape = a.shape
         # the gradient's shape before broadcasting back; None when keepdims already gives it
         self.kept = None if keepdims else _kept_shape(a.shape, axes)
-        return a.sum(axis=axes, keepdims=keepdims)
+        return np.add.reduce(a, axis=axes, keepdims=keepdims)
 
     def backward(self, g, prev):
         if self.kept is not None:
             g = np.reshape(g, self.kept)
         # every element of the input contributed once to its sum
-        return (np.broadcast_to(g, self.shape),)
+        return (_expand(g, self.shape),)
+
+
+class Mean(Function):
+    """The mean over axes: the sum times 1/n in one node."""
+
+    __slots__ = ("kept", "scale", "shape")
+    op = "mean"
+
+    def forward(self, a, axes, keepdims):
+        n = 1
+        for i in axes:
+            n *= a.shape[i]
+        self.shape = a.shape
+        self.kept = None if keepdims else _kept_shape(a.shape, axes)
+        # a Python float keeps float32 float32; an empty reduction is nan, as in PyTorch
+        self.scale = scale = 1.0 / n if n else float("nan")
+        return np.add.reduce(a, axis=axes, keepdims=keepdims) * scale
+
+    def backward(self, g, prev):
+        if self.kept is not None:
+            g = np.reshape(g, self.kept)
+        # each element contributed 1/n of itself to the mean
+        return (_expand(g * self.scale, self.shape),)
 
 
 class Max(Function):
@@ -440,6 +514,91 @@ class Max(Function):
         if self.kept is not None:
             g = np.reshape(g, self.kept)
         return ((g * self.mask).astype(g.dtype, copy=False),)
+
+
+class MaxDim(Function):
+    """The maximum along one axis and where it is (`t.max(dim)`: values and indices). The
+    gradient goes to the element the index names only (the first maximum, as PyTorch)."""
+
+    __slots__ = ("axis", "indices", "keepdims", "shape")
+    op = "max"
+
+    def forward(self, a, axis, keepdims, largest=True):
+        if a.shape[axis] == 0:
+            raise ValueError(f"max: cannot reduce an empty axis {axis} of shape {a.shape}")
+        idx = (
+            np.argmax(a, axis=axis, keepdims=True)
+            if largest
+            else np.argmin(a, axis=axis, keepdims=True)
+        )
+        values = np.take_along_axis(a, idx, axis=axis)
+        self.shape = a.shape
+        self.axis = axis
+        self.keepdims = keepdims
+        self.indices = idx
+        if not keepdims:
+            values = values.squeeze(axis)
+            idx = idx.squeeze(axis)
+        return values, idx
+
+    def backward(self, g, prev):
+        ga = np.zeros(self.shape, dtype=g.dtype)
+        if not self.keepdims:
+            g = np.expand_dims(g, self.axis)
+        np.put_along_axis(ga, self.indices, g, axis=self.axis)
+        return (ga,)
+
+
+class Var(Function):
+    """Variance over axes, sum((a - mean)**2) / (n - correction) (correction=1: the unbiased
+    estimate, PyTorch's default; 0: the population variance). `Std` is its square root."""
+
+    __slots__ = ("centered", "denom", "kept")
+    op = "var"
+
+    def forward(self, a, axes, correction, keepdims):
+        n = 1
+        for i in axes:
+            n *= a.shape[i]
+        mean = np.add.reduce(a, axis=axes, keepdims=True) * (1.0 / n if n else float("nan"))
+        self.centered = c = a - mean
+        self.denom = denom = max(n - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.add.reduce(c * c, axis=axes, keepdims=keepdims) / np.asarray(
+                denom, dtype=a.dtype
+            )
+        self.kept = None if keepdims else _kept_shape(a.shape, axes)
+        return out
+
+    def backward(self, g, prev):
+        if self.kept is not None:
+            g = np.reshape(g, self.kept)
+        # d var / d a_i = 2 (a_i - mean) / (n - correction): the mean's own dependence on a_i
+        # cancels, since the centered values sum to zero
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g * (2.0 / self.denom if self.denom else np.inf)
+        return ((self.centered * scale).astype(self.centered.dtype, copy=False),)
+
+
+class Std(Var):
+    """Standard deviation over axes, sqrt(var) in one node (BatchNorm takes it every step)."""
+
+    __slots__ = ("out",)
+    op = "std"
+
+    def forward(self, a, axes, correction, keepdims):
+        self.out = out = np.sqrt(Var.forward(self, a, axes, correction, keepdims))
+        return out
+
+    def backward(self, g, prev):
+        out = self.out if self.kept is None else np.reshape(self.out, self.kept)
+        if self.kept is not None:
+            g = np.reshape(g, self.kept)
+        # d std / d a_i = (a_i - mean) / ((n - correction) * std); inf/nan where std is 0, as
+        # in PyTorch
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g / (out * self.denom)
+        return ((self.centered * scale).astype(self.centered.dtype, copy=False),)
 
 
 # -- shape operations --------------------------------------------------------------------------
@@ -481,7 +640,9 @@ class Index(Function):
         self.dtype = a.dtype
         self.index = index
         self.advanced = advanced
-        return a[index]
+        out = a[index]
+        # a single element comes back as a numpy scalar: keep data an array
+        return out if type(out) is np.ndarray else np.asarray(out)
 
     def backward(self, g, prev):
         ga = np.zeros(self.shape, dtype=self.dtype)
@@ -492,6 +653,60 @@ class Index(Function):
         else:
             ga[self.index] = g  # basic indexing never repeats an element
         return (ga,)
+
+
+class Embedding(Function):
+    """`table[indices]` for an integer array of any shape: the rows of `table` (V, ...) the
+    indices pick, e.g. C[X] with X of shape (n, 3). Backward adds each picked row's gradient
+    back into its row (a row picked twice gets both)."""
+
+    __slots__ = ("indices", "shape")
+    op = "embedding"
+
+    def forward(self, table, indices):
+        self.shape = table.shape
+        self.indices = indices
+        return table[indices]
+
+    def backward(self, g, prev):
+        shape = self.shape
+        idx = self.indices.reshape(-1)
+        rows = g.reshape(idx.size, -1)
+        if shape[0] <= 1024 and idx.size <= 4096:
+            # scatter-add as a product with a one-hot matrix: one BLAS call, faster than
+            # np.add.at for the vocabulary sizes of the makemore lectures
+            onehot = np.zeros((idx.size, shape[0]), dtype=g.dtype)
+            onehot[_arange(idx.size), idx] = 1
+            out = onehot.T @ rows
+            return (out if out.shape == shape else out.reshape(shape),)
+        ga = np.zeros((shape[0], rows.shape[1]), dtype=g.dtype)
+        np.add.at(ga, idx, rows)
+        return (ga.reshape(shape),)
+
+
+class IndexPut(Function):
+    """`a[index] = v` as a new value (`out` = a copy of a with those elements replaced): what
+    an in-place assignment into a tensor inside the graph becomes. The replaced elements pass
+    no gradient to `a`; `v` gets the gradient of the elements it wrote."""
+
+    __slots__ = ("index", "vshape")
+    op = "index_put"
+
+    def forward(self, a, index, v):
+        out = a.copy()
+        out[index] = v
+        self.index = index
+        self.vshape = np.shape(v)
+        return out
+
+    def backward(self, g, prev):
+        ga = gv = None
+        if prev[0].requires_grad:
+            ga = g.copy()
+            ga[self.index] = 0
+        if prev[1].requires_grad:
+            gv = unbroadcast(np.asarray(g[self.index]), self.vshape)
+        return ga, gv
 
 
 class Concatenate(Function):
@@ -603,6 +818,33 @@ class Linear(Function):
         return gx, gw, gb
 
 
+class LinearT(Function):
+    """x @ W.T + b in one node with W of shape (nout, nin), PyTorch's layout for
+    `nn.Linear.weight`. x is (..., nin), b (nout,) or absent."""
+
+    __slots__ = ("w", "x")
+    op = "linear"
+
+    def forward(self, x, w, b=None):
+        self.x = x
+        self.w = w
+        out = x @ w.T
+        if b is not None:
+            out += b  # in place: `out` is a fresh array
+        return out
+
+    def backward(self, g, prev):
+        x, w = self.x, self.w
+        gx = g @ w if prev[0].requires_grad else None
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        gw = g2.T @ x2 if prev[1].requires_grad else None
+        if len(prev) == 2:
+            return gx, gw
+        gb = _ones(g2.shape[0], g2.dtype) @ g2 if prev[2].requires_grad else None
+        return gx, gw, gb
+
+
 def _arange(n: int) -> np.ndarray:
     """A cached `np.arange(n)` (the row numbers of a batch, for picking each row's label)."""
     rows = _ARANGE.get(n)
@@ -624,20 +866,22 @@ class CrossEntropy(Function):
     op = "cross_entropy"
 
     def forward(self, logits, labels):
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        self.e = e = np.exp(shifted)  # <= 1: no overflow
-        self.sums = sums = e.sum(axis=1, keepdims=True)  # >= 1: its log is safe
-        self.labels = labels
         n = len(labels)
+        shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
         # -log softmax[label] = log sum exp(shifted) - shifted[label], averaged over the rows
-        return (np.log(sums).sum() - shifted[_arange(n), labels].sum()) * (1.0 / n)
+        picked = np.add.reduce(shifted[_arange(n), labels], axis=None)
+        self.e = e = np.exp(shifted, out=shifted)  # <= 1: no overflow (in place: a fresh array)
+        self.sums = sums = np.add.reduce(e, axis=1, keepdims=True)  # >= 1: its log is safe
+        self.labels = labels
+        # an array (not a numpy scalar), in the logits' dtype
+        return np.asarray((np.add.reduce(np.log(sums), axis=None) - picked) * (1.0 / n))
 
     def backward(self, g, prev):
-        d = self.e / self.sums  # softmax, a fresh array
-        n = d.shape[0]
-        # d loss / d logits = (softmax - onehot(label)) / N
-        d[_arange(n), self.labels] -= 1
-        d *= g * (1.0 / n)
+        n = self.e.shape[0]
+        scale = g * (1.0 / n)
+        # d loss / d logits = (softmax - onehot(label)) / N, the 1/N folded into the division
+        d = self.e * (scale / self.sums)  # a fresh array
+        d[_arange(n), self.labels] -= scale
         return (d,)
 
 
@@ -722,8 +966,9 @@ FUNCTIONS: dict[str, type] = {
     for cls in [
         Add, Sub, Mul, Div, Pow, MatMul,
         AddScalar, MulScalar, PowScalar, RPowScalar,
-        Neg, Exp, Log, Tanh, ReLU, Sigmoid, Cast,
-        Sum, Max, Reshape, Transpose, Index, Concatenate, Softmax, LogSoftmax,
-        Linear, CrossEntropy, Hinge, MSE, BCEWithLogits, SumOfSquares,
+        Neg, Exp, Log, Tanh, ReLU, Sigmoid, Sqrt, Abs, Cast,
+        Sum, Mean, Max, MaxDim, Var, Std, Reshape, Transpose, Index, Embedding, IndexPut, Concatenate,
+        Softmax, LogSoftmax,
+        Linear, LinearT, CrossEntropy, Hinge, MSE, BCEWithLogits, SumOfSquares,
     ]
 }  # fmt: skip
