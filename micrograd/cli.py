@@ -243,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     from micrograd import viz_cli
 
     viz_cli.add_subparser(subparsers)
+    from micrograd import export_cli
+
+    export_cli.add_subparser(subparsers)
     return parser
 
 

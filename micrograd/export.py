@@ -51,7 +51,11 @@ INSTALL_HINT = "pip install 'micrograd-plus[export]'"
 ONNX_OPSET = 17
 
 # Our activation name -> (torch.nn class name, ONNX operator). 'linear' has neither.
-_ACTIVATIONS = {"relu": ("ReLU", "Relu"), "tanh": ("Tanh", "Tanh"), "sigmoid": ("Sigmoid", "Sigmoid")}
+_ACTIVATIONS = {
+    "relu": ("ReLU", "Relu"),
+    "tanh": ("Tanh", "Tanh"),
+    "sigmoid": ("Sigmoid", "Sigmoid"),
+}
 _TORCH_ACTIVATIONS = {torch_name: ours for ours, (torch_name, _) in _ACTIVATIONS.items()}
 
 
@@ -274,7 +278,9 @@ def _read_sequential(module: Any, engine: str) -> tuple[list, list[str], str]:
     Sequential; errors name the layer that cannot be taken."""
     torch = _require("torch")
     if not isinstance(module, torch.nn.Sequential):
-        hint = " (wrap it: torch.nn.Sequential(module))" if isinstance(module, torch.nn.Linear) else ""
+        hint = (
+            " (wrap it: torch.nn.Sequential(module))" if isinstance(module, torch.nn.Linear) else ""
+        )
         raise TypeError(
             f"from_torch: expected a torch.nn.Sequential of Linear and activation layers, "
             f"got {type(module).__name__}{hint}"
@@ -373,8 +379,9 @@ def from_torch(module: Any, engine: str = "tensor", fused: bool = True) -> Any:
     else:
         from micrograd.tensor.nn import MLP
 
-        model = MLP(nin, nouts, activation=activation, bias=params[0][1] is not None,
-                    dtype=dtype, rng=0)
+        model = MLP(
+            nin, nouts, activation=activation, bias=params[0][1] is not None, dtype=dtype, rng=0
+        )
     layers, _ = _dense_layers(model)
     for dense, (weight, bias) in zip(layers, params):
         _set_dense(dense, weight, bias)
@@ -396,10 +403,14 @@ def onnx_model(model: Any, opset: int = ONNX_OPSET) -> Any:
     `Tanh` or `Sigmoid`. Initializers are named as torch's state dict keys ('0.weight', ...).
     Element type DOUBLE for scalar and float64 models, FLOAT for float32 models.
     """
-    if isinstance(opset, bool) or not isinstance(opset, int) or opset < 13:
-        raise ValueError(f"to_onnx: opset must be an int >= 13, got {opset!r}")
     layers, dtype = _dense_layers(model)
     onnx = _require("onnx")
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not 13 <= opset <= newest:
+        raise ValueError(
+            f"to_onnx: opset must be an int from 13 to {newest} (the newest this onnx "
+            f"{onnx.__version__} knows), got {opset!r}"
+        )
     from onnx import helper, numpy_helper
 
     import micrograd
