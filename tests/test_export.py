@@ -20,12 +20,12 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from micrograd import nn as snn  # noqa: E402
-from micrograd.engine import Value  # noqa: E402
-from micrograd.export import (  # noqa: E402
+from micrograd import nn as snn
+from micrograd.engine import Value
+from micrograd.export import (
     INSTALL_HINT,
     from_torch,
     load_torch_state_dict,
@@ -34,7 +34,7 @@ from micrograd.export import (  # noqa: E402
     to_torch,
     torch_state_dict,
 )
-from micrograd.tensor import nn as tnn  # noqa: E402
+from micrograd.tensor import nn as tnn
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-6}
 
