@@ -616,3 +616,14 @@ def test_a_missing_package_says_how_to_install_it(missing, call, tmp_path):
     assert f"needs the {missing!r} package" in proc.stdout
     assert INSTALL_HINT in proc.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_extra_pins_torch_and_the_tests_install_it():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    extra = re.search(r"^export = \[(.*)\]$", text, flags=re.M).group(1)
+    assert '"torch==2.13.0"' in extra and '"onnx>=' in extra and '"onnxruntime>=' in extra
+    test_extra = re.search(r"^test = \[(.*?)^\]", text, flags=re.M | re.S).group(1)
+    assert "[export]" in test_extra
