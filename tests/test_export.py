@@ -623,7 +623,7 @@ def test_export_extra_pins_torch_and_the_tests_install_it():
     from pathlib import Path
 
     text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
-    extra = re.search(r"^export = \[(.*)\]$", text, flags=re.M).group(1)
+    extra = re.search(r"^export = \[(.*)\]$", text, flags=re.MULTILINE).group(1)
     assert '"torch==2.13.0"' in extra and '"onnx>=' in extra and '"onnxruntime>=' in extra
-    test_extra = re.search(r"^test = \[(.*?)^\]", text, flags=re.M | re.S).group(1)
+    test_extra = re.search(r"^test = \[(.*?)^\]", text, flags=re.MULTILINE | re.DOTALL).group(1)
     assert "[export]" in test_extra
