@@ -277,6 +277,8 @@ def _read_sequential(module: Any, engine: str) -> tuple[list, list[str], str]:
     """[(weight, bias) numpy pairs], [activation per Linear], dtype name, from a torch
     Sequential; errors name the layer that cannot be taken."""
     torch = _require("torch")
+    import numpy as np
+
     if not isinstance(module, torch.nn.Sequential):
         hint = (
             " (wrap it: torch.nn.Sequential(module))" if isinstance(module, torch.nn.Linear) else ""
@@ -288,12 +290,20 @@ def _read_sequential(module: Any, engine: str) -> tuple[list, list[str], str]:
     params: list = []
     activations: list[str] = []
     dtypes: set[str] = set()
-    children = list(module.named_children())
+    # Not named_children(): it skips a module's second appearance (weights shared by two layers).
+    children = list(module._modules.items())
     if not children:
         raise ValueError("from_torch: the Sequential is empty")
+    seen: dict[int, int] = {}
     for index, (name, layer) in enumerate(children):
         where = _describe(index, name, layer)
         kind = type(layer).__name__
+        if id(layer) in seen and list(layer.parameters()):
+            raise ValueError(
+                f"from_torch: {where} is the same module as layer {seen[id(layer)]}; micrograd "
+                f"layers do not share weights"
+            )
+        seen.setdefault(id(layer), index)
         if isinstance(layer, torch.nn.Linear) and type(layer) is torch.nn.Linear:
             weight = layer.weight
             if weight.is_meta:
@@ -321,6 +331,8 @@ def _read_sequential(module: Any, engine: str) -> tuple[list, list[str], str]:
                 )
             w = weight.detach().cpu().numpy().copy()
             b = layer.bias.detach().cpu().numpy().copy() if has_bias else None
+            if not (np.isfinite(w).all() and (b is None or np.isfinite(b).all())):
+                raise ValueError(f"from_torch: {where} has NaN or infinite weights")
             params.append((w, b))
             activations.append("linear")
             dtypes.add(str(weight.dtype).replace("torch.", ""))

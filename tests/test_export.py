@@ -297,6 +297,10 @@ def _seq(*layers):
 
 
 L = torch.nn.Linear
+SHARED = L(3, 3)
+NAN = L(4, 1)
+with torch.no_grad():
+    NAN.bias[0] = float("inf")
 
 
 @pytest.mark.parametrize(
@@ -355,6 +359,13 @@ L = torch.nn.Linear
         (_seq(L(2, 4), L(4, 1).double()), "tensor", ValueError, "mix dtypes"),
         (_seq(torch.nn.LazyLinear(3)), "tensor", ValueError, r"layer 0 \(LazyLinear\)"),
         (_seq(), "tensor", ValueError, "the Sequential is empty"),
+        (
+            _seq(SHARED, torch.nn.ReLU(), SHARED),
+            "tensor",
+            ValueError,
+            r"layer 2 \(Linear\) is the same module as layer 0; micrograd layers do not share",
+        ),
+        (_seq(L(2, 4), NAN), "scalar", ValueError, r"layer 1 \(Linear\) has NaN or infinite"),
         (L(2, 4), "tensor", TypeError, r"got Linear \(wrap it: torch.nn.Sequential\(module\)\)"),
         ("model.pt", "tensor", TypeError, "got str"),
         (_seq(L(2, 4)), "gpu", ValueError, "engine must be 'tensor' or 'scalar', got 'gpu'"),
