@@ -319,8 +319,8 @@ def test_real_tensor_engine_frames_match_its_backward():
     np = pytest.importorskip("numpy")
 
     def build():
-        x = tensor.Tensor(np.array([[1.0, -2.0], [3.0, 0.5]]), label="x")
-        w = tensor.Tensor(np.array([0.5, -1.0]), label="w")
+        x = tensor.Tensor(np.array([[1.0, -2.0], [3.0, 0.5]]), label="x", requires_grad=True)
+        w = tensor.Tensor(np.array([0.5, -1.0]), label="w", requires_grad=True)
         y = (x * w).tanh()
         y.label = "y"
         loss = y.sum()

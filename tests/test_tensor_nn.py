@@ -17,7 +17,7 @@ from micrograd import optim
 from micrograd.engine import Value
 from micrograd.tensor import Tensor, no_grad
 from micrograd.tensor import losses as L
-from micrograd.tensor.nn import MLP, Linear, from_config
+from micrograd.tensor.nn import MLP, Dense, from_config
 
 
 def _scalar_grads(smlp):
@@ -108,8 +108,8 @@ def test_module_api():
     assert all(p.grad is None for p in model.parameters())
     assert model.eval() is model and not model.training and not model.layers[0].training
     assert model.train().training
-    assert repr(model) == "MLP of [Linear(3, 4), ReLU, Linear(4, 2)]"
-    assert Linear(2, 3, bias=False).parameters()[0].shape == (2, 3)
+    assert repr(model) == "MLP of [Dense(3, 4), ReLU, Dense(4, 2)]"
+    assert Dense(2, 3, bias=False).parameters()[0].shape == (2, 3)
 
 
 def test_init_and_dtype():
@@ -134,7 +134,7 @@ def test_init_and_dtype():
         (lambda: MLP(2, []), ValueError, "nouts"),
         (lambda: MLP(2, [3], activation="gelu"), ValueError, "gelu"),
         (lambda: MLP(2, [3], init="zeros"), ValueError, "zeros"),
-        (lambda: Linear(2, 3, dtype=np.int32), ValueError, "int32"),
+        (lambda: Dense(2, 3, dtype=np.int32), ValueError, "int32"),
         (lambda: MLP(2, [3])(np.ones((4, 5))), ValueError, "(4, 5)"),
     ],
 )
@@ -215,7 +215,7 @@ def test_fused_losses_equal_their_elementary_definitions():
     classes = rng.integers(0, 4, size=6)
 
     def pair(fused, elementary, x):
-        a, b = Tensor(x.copy()), Tensor(x.copy())
+        a, b = Tensor(x.copy(), requires_grad=True), Tensor(x.copy(), requires_grad=True)
         fa, fb = fused(a), elementary(b)
         fa.backward()
         fb.backward()
@@ -242,15 +242,21 @@ def test_fused_losses_equal_their_elementary_definitions():
 @pytest.mark.parametrize(
     "make, word",
     [
-        (lambda: L.hinge(Tensor(np.zeros((3, 1))), [1, 0, -1]), "-1 or +1"),
-        (lambda: L.hinge(Tensor(np.zeros((3, 1))), [1, -1]), "(3, 1)"),
-        (lambda: L.bce_with_logits(Tensor(np.zeros(2)), [1, 2]), "0 or 1"),
-        (lambda: L.cross_entropy(Tensor(np.zeros((2, 3))), [0, 3]), "label 3"),
-        (lambda: L.cross_entropy(Tensor(np.zeros((2, 3))), [0, -1]), "label -1"),
-        (lambda: L.cross_entropy(Tensor(np.zeros((2, 3))), [0.5, 1]), "class indices"),
-        (lambda: L.cross_entropy(Tensor(np.zeros(3)), [0]), "(n, K)"),
-        (lambda: L.l2([Tensor([1.0])], -1), "alpha"),
-        (lambda: L.mse(Tensor(np.zeros((0,))), []), "empty"),
+        (lambda: L.hinge(Tensor(np.zeros((3, 1)), requires_grad=True), [1, 0, -1]), "-1 or +1"),
+        (lambda: L.hinge(Tensor(np.zeros((3, 1)), requires_grad=True), [1, -1]), "(3, 1)"),
+        (lambda: L.bce_with_logits(Tensor(np.zeros(2), requires_grad=True), [1, 2]), "0 or 1"),
+        (lambda: L.cross_entropy(Tensor(np.zeros((2, 3)), requires_grad=True), [0, 3]), "label 3"),
+        (
+            lambda: L.cross_entropy(Tensor(np.zeros((2, 3)), requires_grad=True), [0, -1]),
+            "label -1",
+        ),
+        (
+            lambda: L.cross_entropy(Tensor(np.zeros((2, 3)), requires_grad=True), [0.5, 1]),
+            "class indices",
+        ),
+        (lambda: L.cross_entropy(Tensor(np.zeros(3), requires_grad=True), [0]), "(n, K)"),
+        (lambda: L.l2([Tensor([1.0], requires_grad=True)], -1), "alpha"),
+        (lambda: L.mse(Tensor(np.zeros((0,)), requires_grad=True), []), "empty"),
     ],
 )
 def test_loss_errors(make, word):

@@ -332,7 +332,7 @@ def test_real_tensor_engine_draws_if_present():
     Tensor = getattr(tensor, "Tensor", None)
     if Tensor is None:
         pytest.skip("micrograd.tensor has no Tensor yet")
-    a = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    a = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
     loss = (a * a).sum()
     nodes, _ = svg_nodes(viz.draw_dot(loss).pipe(format="svg"))
     texts = [t for texts in nodes.values() for t in texts]

@@ -385,6 +385,37 @@ class Sigmoid(Function):
         return (g * (s * (1 - s)),)
 
 
+class Sqrt(Function):
+    """Square root; a negative input is a ValueError (numpy would give a silent nan)."""
+
+    __slots__ = ("out",)
+    op = "sqrt"
+
+    def forward(self, a):
+        if (a < 0).any():
+            raise DomainError(f"sqrt: the square root needs numbers >= 0, got {a[a < 0].flat[0]}")
+        self.out = out = np.sqrt(a)
+        return out
+
+    def backward(self, g, prev):
+        # d sqrt(a)/da = 1 / (2 sqrt(a)) (inf at 0, as in PyTorch)
+        with np.errstate(divide="ignore"):
+            return (g / (2 * self.out),)
+
+
+class Abs(Function):
+    __slots__ = ("a",)
+    op = "abs"
+
+    def forward(self, a):
+        self.a = a
+        return np.abs(a)
+
+    def backward(self, g, prev):
+        # the sign of a; 0 at a == 0, as PyTorch takes it
+        return (g * np.sign(self.a),)
+
+
 class Cast(Function):
     """Convert to another float dtype (inserted when a float32 and a float64 operand meet); the
     gradient is converted back, so every gradient has its tensor's dtype."""
@@ -442,6 +473,68 @@ class Max(Function):
         return ((g * self.mask).astype(g.dtype, copy=False),)
 
 
+class MaxDim(Function):
+    """The maximum along one axis and where it is (`t.max(dim)`: values and indices). The
+    gradient goes to the element the index names only (the first maximum, as PyTorch)."""
+
+    __slots__ = ("axis", "indices", "keepdims", "shape")
+    op = "max"
+
+    def forward(self, a, axis, keepdims, largest=True):
+        if a.shape[axis] == 0:
+            raise ValueError(f"max: cannot reduce an empty axis {axis} of shape {a.shape}")
+        idx = (
+            np.argmax(a, axis=axis, keepdims=True)
+            if largest
+            else np.argmin(a, axis=axis, keepdims=True)
+        )
+        values = np.take_along_axis(a, idx, axis=axis)
+        self.shape = a.shape
+        self.axis = axis
+        self.keepdims = keepdims
+        self.indices = idx
+        if not keepdims:
+            values = values.squeeze(axis)
+            idx = idx.squeeze(axis)
+        return values, idx
+
+    def backward(self, g, prev):
+        ga = np.zeros(self.shape, dtype=g.dtype)
+        if not self.keepdims:
+            g = np.expand_dims(g, self.axis)
+        np.put_along_axis(ga, self.indices, g, axis=self.axis)
+        return (ga,)
+
+
+class Var(Function):
+    """Variance over axes, sum((a - mean)**2) / (n - correction) (correction=1: the unbiased
+    estimate, PyTorch's default; 0: the population variance)."""
+
+    __slots__ = ("centered", "denom", "kept")
+    op = "var"
+
+    def forward(self, a, axes, correction, keepdims):
+        n = 1
+        for i in axes:
+            n *= a.shape[i]
+        mean = a.mean(axis=axes, keepdims=True)
+        self.centered = c = a - mean
+        self.denom = denom = max(n - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = (c * c).sum(axis=axes, keepdims=keepdims) / np.asarray(denom, dtype=a.dtype)
+        self.kept = None if keepdims else _kept_shape(a.shape, axes)
+        return out
+
+    def backward(self, g, prev):
+        if self.kept is not None:
+            g = np.reshape(g, self.kept)
+        # d var / d a_i = 2 (a_i - mean) / (n - correction): the mean's own dependence on a_i
+        # cancels, since the centered values sum to zero
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g * (2.0 / self.denom if self.denom else np.inf)
+        return ((self.centered * scale).astype(self.centered.dtype, copy=False),)
+
+
 # -- shape operations --------------------------------------------------------------------------
 
 
@@ -481,7 +574,9 @@ class Index(Function):
         self.dtype = a.dtype
         self.index = index
         self.advanced = advanced
-        return a[index]
+        out = a[index]
+        # a single element comes back as a numpy scalar: keep data an array
+        return out if type(out) is np.ndarray else np.asarray(out)
 
     def backward(self, g, prev):
         ga = np.zeros(self.shape, dtype=self.dtype)
@@ -492,6 +587,59 @@ class Index(Function):
         else:
             ga[self.index] = g  # basic indexing never repeats an element
         return (ga,)
+
+
+class Embedding(Function):
+    """`table[indices]` for an integer array of any shape: the rows of `table` (V, ...) the
+    indices pick, e.g. C[X] with X of shape (n, 3). Backward adds each picked row's gradient
+    back into its row (a row picked twice gets both)."""
+
+    __slots__ = ("indices", "shape")
+    op = "embedding"
+
+    def forward(self, table, indices):
+        self.shape = table.shape
+        self.indices = indices
+        return table[indices]
+
+    def backward(self, g, prev):
+        shape = self.shape
+        idx = self.indices.reshape(-1)
+        rows = g.reshape(idx.size, -1)
+        if shape[0] <= 1024 and idx.size <= 4096:
+            # scatter-add as a product with a one-hot matrix: one BLAS call, faster than
+            # np.add.at for the vocabulary sizes of the makemore lectures
+            onehot = np.zeros((idx.size, shape[0]), dtype=g.dtype)
+            onehot[_arange(idx.size), idx] = 1
+            return ((onehot.T @ rows).reshape(shape),)
+        ga = np.zeros((shape[0], rows.shape[1]), dtype=g.dtype)
+        np.add.at(ga, idx, rows)
+        return (ga.reshape(shape),)
+
+
+class IndexPut(Function):
+    """`a[index] = v` as a new value (`out` = a copy of a with those elements replaced): what
+    an in-place assignment into a tensor inside the graph becomes. The replaced elements pass
+    no gradient to `a`; `v` gets the gradient of the elements it wrote."""
+
+    __slots__ = ("index", "vshape")
+    op = "index_put"
+
+    def forward(self, a, index, v):
+        out = a.copy()
+        out[index] = v
+        self.index = index
+        self.vshape = np.shape(v)
+        return out
+
+    def backward(self, g, prev):
+        ga = gv = None
+        if prev[0].requires_grad:
+            ga = g.copy()
+            ga[self.index] = 0
+        if prev[1].requires_grad:
+            gv = unbroadcast(np.asarray(g[self.index]), self.vshape)
+        return ga, gv
 
 
 class Concatenate(Function):
@@ -597,6 +745,33 @@ class Linear(Function):
             x2 = x.reshape(-1, x.shape[-1])
             g2 = g.reshape(-1, g.shape[-1])
             gw = x2.T @ g2 if prev[1].requires_grad else None
+        if len(prev) == 2:
+            return gx, gw
+        gb = _ones(g2.shape[0], g2.dtype) @ g2 if prev[2].requires_grad else None
+        return gx, gw, gb
+
+
+class LinearT(Function):
+    """x @ W.T + b in one node with W of shape (nout, nin), PyTorch's layout for
+    `nn.Linear.weight`. x is (..., nin), b (nout,) or absent."""
+
+    __slots__ = ("w", "x")
+    op = "linear"
+
+    def forward(self, x, w, b=None):
+        self.x = x
+        self.w = w
+        out = x @ w.T
+        if b is not None:
+            out += b  # in place: `out` is a fresh array
+        return out
+
+    def backward(self, g, prev):
+        x, w = self.x, self.w
+        gx = g @ w if prev[0].requires_grad else None
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        gw = g2.T @ x2 if prev[1].requires_grad else None
         if len(prev) == 2:
             return gx, gw
         gb = _ones(g2.shape[0], g2.dtype) @ g2 if prev[2].requires_grad else None
@@ -722,8 +897,9 @@ FUNCTIONS: dict[str, type] = {
     for cls in [
         Add, Sub, Mul, Div, Pow, MatMul,
         AddScalar, MulScalar, PowScalar, RPowScalar,
-        Neg, Exp, Log, Tanh, ReLU, Sigmoid, Cast,
-        Sum, Max, Reshape, Transpose, Index, Concatenate, Softmax, LogSoftmax,
-        Linear, CrossEntropy, Hinge, MSE, BCEWithLogits, SumOfSquares,
+        Neg, Exp, Log, Tanh, ReLU, Sigmoid, Sqrt, Abs, Cast,
+        Sum, Max, MaxDim, Var, Reshape, Transpose, Index, Embedding, IndexPut, Concatenate,
+        Softmax, LogSoftmax,
+        Linear, LinearT, CrossEntropy, Hinge, MSE, BCEWithLogits, SumOfSquares,
     ]
 }  # fmt: skip

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from micrograd.tensor import core as _t
 from micrograd.tensor import functions as F
-from micrograd.tensor import tensor as _t
-from micrograd.tensor.tensor import Tensor, as_tensor
+from micrograd.tensor.core import Tensor, as_tensor
 
 __all__ = [
     "LOSSES",

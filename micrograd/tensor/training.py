@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from micrograd.tensor import losses
+from micrograd.tensor.core import Tensor, no_grad
 from micrograd.tensor.nn import MLP
-from micrograd.tensor.tensor import Tensor, no_grad
 
 __all__ = ["DTYPE", "build_model", "loss_and_accuracy", "predict"]
 

@@ -1,6 +1,7 @@
-"""Neural networks on the tensor engine: `Linear` and `MLP`, on the same `Module` as the scalar ones.
+"""The scalar engine's MLP on the tensor engine: `Dense` layers and `MLP`, on the same `Module` as the
+scalar ones (the PyTorch-shaped layers are in `modules.py`).
 
-A `Linear(nin, nout)` layer holds a weight Tensor of shape (nin, nout) and a bias of shape (nout,)
+A `Dense(nin, nout)` layer holds a weight Tensor of shape (nin, nout) and a bias of shape (nout,)
 and computes `x @ W + b` for a batch `x` of shape (n, nin) as one graph node. An `MLP` is a list
 of them with an activation between, the last layer linear, exactly as `micrograd.nn.MLP` is built
 from neurons: `MLP.from_scalar(scalar_mlp)` copies a scalar MLP's weights (neuron j's weights
@@ -14,7 +15,7 @@ touches only `p.data` and `p.grad`). `config()` / `from_config()` describe the a
 Weights are drawn from numpy's global generator (`np.random.seed(...)` makes them repeatable) or
 from `rng=` (a `numpy.random.Generator` or a seed), with the scalar engine's init rules.
 
-Read `micrograd/tensor/losses.py` next.
+Read `micrograd/tensor/nn/modules.py` for the PyTorch-shaped layers.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from micrograd.nn import (
     _init_bound,
     mlp_layers,
 )
-from micrograd.tensor.tensor import Tensor, as_tensor, linear
+from micrograd.tensor.core import Tensor, as_tensor, linear
 
-__all__ = ["MLP", "Linear", "from_config"]
+__all__ = ["MLP", "Dense", "from_config"]
 
 
 def _check_choice(value: object, table: dict, what: str, owner: str) -> str:
@@ -92,9 +93,10 @@ class _TensorModule(Module):
         return v.astype(parameter.data.dtype)
 
 
-class Linear(_TensorModule):
+class Dense(_TensorModule):
     """`x @ W + b`: W of shape (nin, nout), b of shape (nout,) (zeros, as the scalar neurons'
-    biases). `activation` names the activation that follows, which only sets the init's gain."""
+    biases). `activation` names the activation that follows, which only sets the init's gain.
+    (PyTorch's layout, W of shape (nout, nin), is `micrograd.tensor.nn.Linear`.)"""
 
     def __init__(
         self,
@@ -106,15 +108,17 @@ class Linear(_TensorModule):
         dtype: Any = np.float64,
         rng: Any = None,
     ) -> None:
-        nin = _check_size(nin, "nin", "Linear")
-        nout = _check_size(nout, "nout", "Linear")
-        self.init = INITS[_check_choice(init, INITS, "init", "Linear")]
-        self.activation = _check_choice(activation, ACTIVATIONS, "activation", "Linear")
-        dt = _dtype(dtype, "Linear")
+        nin = _check_size(nin, "nin", "Dense")
+        nout = _check_size(nout, "nout", "Dense")
+        self.init = INITS[_check_choice(init, INITS, "init", "Dense")]
+        self.activation = _check_choice(activation, ACTIVATIONS, "activation", "Dense")
+        dt = _dtype(dtype, "Dense")
         bound = _init_bound(self.init, self.activation, nin, nout)
         w = _generator(rng).uniform(-bound, bound, size=(nin, nout))
-        self.weight = Tensor(w.astype(dt, copy=False), label="weight")
-        self.bias = Tensor(np.zeros(nout, dtype=dt), label="bias") if bias else None
+        self.weight = Tensor(w.astype(dt, copy=False), requires_grad=True, label="weight")
+        self.bias = (
+            Tensor(np.zeros(nout, dtype=dt), requires_grad=True, label="bias") if bias else None
+        )
 
     @property
     def nin(self) -> int:
@@ -136,7 +140,7 @@ class Linear(_TensorModule):
 
     def config(self) -> dict[str, Any]:
         return {
-            "type": "Linear",
+            "type": "Dense",
             "nin": self.nin,
             "nout": self.nout,
             "bias": self.bias is not None,
@@ -146,7 +150,7 @@ class Linear(_TensorModule):
         }
 
     def __repr__(self) -> str:
-        return f"Linear({self.nin}, {self.nout}{'' if self.bias is not None else ', bias=False'})"
+        return f"Dense({self.nin}, {self.nout}{'' if self.bias is not None else ', bias=False'})"
 
 
 def _activate(x: Tensor, activation: str) -> Tensor:
@@ -182,7 +186,7 @@ class MLP(_TensorModule, LayerStack):
         gen = _generator(rng)
         sizes = [nin] + nouts
         self.layers = [
-            Linear(sizes[i], sizes[i + 1], bias, init, activations[i], dtype, gen)
+            Dense(sizes[i], sizes[i + 1], bias, init, activations[i], dtype, gen)
             for i in range(len(nouts))
         ]
 
@@ -244,16 +248,19 @@ class MLP(_TensorModule, LayerStack):
 
 _KEYS = {
     "MLP": {"type", "nin", "nouts", "activation", "init", "bias", "dtype"},
-    "Linear": {"type", "nin", "nout", "activation", "init", "bias", "dtype"},
+    "Dense": {"type", "nin", "nout", "activation", "init", "bias", "dtype"},
 }
 
 
 def from_config(cfg: dict[str, Any]) -> Module:
-    """A fresh, untrained `MLP` or `Linear` from `config()` output (load the trained weights
+    """A fresh, untrained `MLP` or `Dense` from `config()` output (load the trained weights
     afterwards, e.g. with `load_state_dict`). Errors name the missing or bad key."""
     if not isinstance(cfg, dict):
         raise TypeError(f"from_config: expected a dict, got {type(cfg).__name__}")
     kind = cfg.get("type")
+    if kind == "Linear":  # the name this layer had before the PyTorch-shaped Linear came
+        kind = "Dense"
+        cfg = {**cfg, "type": "Dense"}
     if kind not in _KEYS:
         raise ValueError(
             f"from_config: unknown model type {kind!r}; expected one of {sorted(_KEYS)}"
@@ -278,4 +285,4 @@ def from_config(cfg: dict[str, Any]) -> Module:
         if not isinstance(nouts, list):
             raise ValueError(f"from_config: 'nouts' must be a list of ints, got {nouts!r}")
         return MLP(cfg["nin"], nouts, activation=cfg.get("activation", "relu"), **common)
-    return Linear(cfg["nin"], cfg["nout"], activation=cfg.get("activation", "linear"), **common)
+    return Dense(cfg["nin"], cfg["nout"], activation=cfg.get("activation", "linear"), **common)

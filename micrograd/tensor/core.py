@@ -1,0 +1,1376 @@
+"""`Tensor`: a numpy array that remembers how it was computed -- `Value`, one array at a time.
+
+A Tensor is a node of the same kind of graph as `micrograd.engine.Value`: `data` (a numpy array),
+`grad` (an array of the same shape and dtype, None until a backward pass reaches it), `_prev`
+(the input Tensors, in order), `_op` (the operation's name, '' for a leaf) and `label`. So
+`micrograd.graph`, `micrograd.viz.draw_dot` and `micrograd.gradcheck` work on it unchanged.
+
+Each operator calls one primitive `Function` from `micrograd/tensor/functions.py` (forward and
+backward side by side) or is built from a few of them in one line. `backward()` visits the graph
+in reverse topological order and calls each node's function with the node's gradient.
+
+Semantics, as in PyTorch where the original micrograd has nothing to say:
+
+* numpy broadcasting everywhere; the gradient of a broadcast operand is summed back to its
+  shape (`functions.unbroadcast`);
+* dtype: `Tensor(...)` makes Python lists and numbers float64 and keeps float arrays as they
+  are (float32 in, float32 data and gradients out; integer arrays become float64); the factory
+  `micrograd.tensor.tensor(...)` follows PyTorch instead (ints int64, floats float32, bools
+  bool). Mixed dtypes follow PyTorch's promotion (float32 with float64 is float64, an integer
+  tensor with a float one takes the float's dtype, a 0-d tensor does not widen a dimensioned
+  one); the gradient is converted back for each input's dtype. Only float tensors take part
+  in gradients;
+* gradients, PyTorch's rule: no tensor gets a gradient until asked (`requires_grad=True`, or
+  `t.requires_grad = True`); a result needs one when any input does. Leaf gradients accumulate
+  over backward passes (set `p.grad = None`, or `model.zero_grad()`, between steps); interior
+  nodes keep theirs only after `retain_grad()`;
+* `backward()` frees the graph as it goes (each node drops its inputs and saved arrays), so
+  memory is released right away; `backward(retain_graph=True)` keeps it for another pass or a
+  drawing. A second pass through a freed graph raises RuntimeError instead of silently
+  stopping;
+* `with no_grad():` computes results without building a graph (evaluation, optimizer steps).
+
+The Python work per operation is kept short on purpose (no per-op validation of values, no
+conversions of arrays that are already arrays): on small models it, not numpy, is the cost.
+
+Read `micrograd/tensor/factories.py` (`tensor`, `zeros`, `randn`...) and
+`micrograd/tensor/nn/` next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import itertools
+import math
+import numbers
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from micrograd.tensor import functions as F
+
+__all__ = [
+    "Tensor",
+    "as_tensor",
+    "cat",
+    "concatenate",
+    "is_grad_enabled",
+    "linear",
+    "no_grad",
+    "stack",
+]
+
+# `t.max(dim)` / `t.min(dim)` return (values, indices), PyTorch's `torch.return_types.max`.
+from collections import namedtuple as _namedtuple
+
+MaxResult = _namedtuple("max", ["values", "indices"])
+MinResult = _namedtuple("min", ["values", "indices"])
+
+# Whether operations record a graph; `no_grad()` switches it off. A module global because the
+# hot path reads it once per operation and a global lookup is the cheapest read there is.
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class no_grad(contextlib.ContextDecorator):
+    """`with no_grad():` (or `@no_grad()`) -- operations inside build no graph: their results
+    have `requires_grad=False` and keep no references to their inputs."""
+
+    def __enter__(self) -> no_grad:  # noqa: PYI034
+        global _grad_enabled
+        self._saved = _grad_enabled
+        _grad_enabled = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self._saved
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """`data` as a float numpy array: float arrays kept as they are (no copy), lists and numbers
+    as float64, integer and bool arrays converted to float64. Anything else is a TypeError."""
+    if type(data) is np.ndarray:
+        kind = data.dtype.kind
+        if kind == "f":
+            return data if dtype is None else data.astype(dtype, copy=False)
+        if kind in "biu":
+            return data.astype(np.float64 if dtype is None else dtype)
+        raise TypeError(f"Tensor: data must be numbers, got a numpy array of dtype {data.dtype}")
+    if isinstance(data, np.generic) and data.dtype.kind in "biuf":
+        return np.asarray(
+            data,
+            dtype=dtype
+            if dtype is not None
+            else (data.dtype if data.dtype.kind == "f" else np.float64),
+        )
+    if isinstance(data, Tensor):
+        raise TypeError("Tensor: data is already a Tensor; use t.detach() or Tensor(t.data)")
+    if isinstance(data, (numbers.Real, list, tuple)) and not isinstance(data, (str, bytes)):
+        try:
+            arr = np.array(data, dtype=np.float64 if dtype is None else dtype)
+        except (ValueError, TypeError) as err:
+            raise TypeError(
+                f"Tensor: data must be a number or a (nested) list of numbers: {err}"
+            ) from None
+        return arr
+    raise TypeError(
+        f"Tensor: data must be a number, a list of numbers or a numpy array, "
+        f"got {type(data).__name__}"
+    )
+
+
+def _check_requires_grad(data: np.ndarray, requires_grad: Any) -> bool:
+    flag = bool(requires_grad)
+    if flag and data.dtype.kind != "f":
+        raise RuntimeError(
+            f"requires_grad: only float tensors can require gradients, this one is {data.dtype}"
+        )
+    return flag
+
+
+def _np_dtype(dtype: Any, op: str) -> np.dtype:
+    """A dtype argument (micrograd.tensor.float32, a numpy dtype or type, a name) as numpy's."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: {dtype!r} is not a dtype") from None
+
+
+def _dim_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> tuple:
+    """PyTorch's `dim`/`keepdim` with numpy's `axis`/`keepdims` accepted as the same thing."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("give `dim` or `axis`, not both")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, bool(keepdim)
+
+
+def _maximum(a: Tensor, b: Tensor, largest: bool) -> Tensor:
+    """Elementwise maximum (or minimum) of two tensors: where a wins, a's value and gradient,
+    elsewhere b's (a tie goes to a)."""
+    take_a = (a.data >= b.data) if largest else (a.data <= b.data)
+    a, b = (a, b) if a.data.dtype == b.data.dtype else _promote(a, b)
+    mask = _const(take_a.astype(a.data.dtype))
+    return a * mask + b * (1 - mask)
+
+
+def _number(x: Any) -> Any:
+    """A Python number for `x` if it is a real number (Python or numpy scalar), else None.
+
+    numpy scalars become Python numbers so that numpy treats them as "weak": a float32 Tensor
+    times `np.float64(2)` stays float32, as it does with `2.0`."""
+    t = type(x)
+    if t is float or t is int:
+        return x
+    if isinstance(x, np.generic):
+        return x.item() if x.dtype.kind in "biuf" else None
+    if isinstance(x, numbers.Real):
+        return float(x) if isinstance(x, bool) else x
+    return None
+
+
+_new = object.__new__
+
+
+def _node(data: Any, prev: tuple, fn: F.Function, op: str) -> Tensor:
+    """An operation's result inside the graph (the constructor's checks skipped: `data` comes
+    from numpy operations on arrays that were checked when they became Tensors)."""
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out.requires_grad = True
+    out._prev = prev
+    out._fn = fn
+    out._op = op
+    out.label = ""
+    out._seq = _next_seq()
+    out._retains = False
+    return out
+
+
+# Creation numbers of graph nodes: an input is always numbered before the nodes that use it.
+_next_seq = itertools.count().__next__
+
+
+def _const(data: Any) -> Tensor:
+    """An operation's result outside any graph (no input needs a gradient, or `no_grad`)."""
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out.requires_grad = False
+    out._prev = ()
+    out._fn = None
+    out._op = ""
+    out.label = ""
+    return out
+
+
+def _unary(fn: F.Function, a: Tensor, data: Any) -> Tensor:
+    """Wrap `data`, computed by `fn.forward` from `a`, as a node (or a constant)."""
+    if a.requires_grad and _grad_enabled:
+        return _node(data, (a,), fn, fn.op)
+    return _const(data)
+
+
+# PyTorch's type categories: bool < integer < float.
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
+
+
+def _result_dtype(a: np.ndarray, b: np.ndarray) -> np.dtype:
+    """PyTorch's promotion of two tensors: a higher category wins outright (an int64 tensor
+    with a float32 one is float32, where numpy says float64); within a category a 0-d tensor
+    does not widen a dimensioned one; otherwise the wider dtype."""
+    da, db = a.dtype, b.dtype
+    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    if ca != cb:
+        return da if ca > cb else db
+    if a.ndim == 0 and b.ndim:
+        return db
+    if b.ndim == 0 and a.ndim:
+        return da
+    return np.result_type(da, db)
+
+
+def _promote(a: Tensor, b: Tensor) -> tuple:
+    """Give two operands one dtype (PyTorch's rule, `_result_dtype`), through a Cast node so
+    that the gradient comes back in each tensor's own dtype."""
+    da, db = a.data.dtype, b.data.dtype
+    if da == db:
+        return a, b
+    target = _result_dtype(a.data, b.data)
+    if da != target:
+        a = _cast(a, target)
+    if db != target:
+        b = _cast(b, target)
+    return a, b
+
+
+def _cast(a: Tensor, dtype: Any) -> Tensor:
+    fn = _new(F.Cast)
+    return _unary(fn, a, fn.forward(a.data, dtype))
+
+
+def _weak(a: Tensor, c: Any) -> Tensor:
+    """An integer or bool tensor meeting a Python number, as in PyTorch: a float number makes
+    the tensor float32 (numpy would say float64), an int makes a bool tensor int64."""
+    kind = a.data.dtype.kind
+    if kind in "iu" and type(c) is float:
+        return _cast(a, np.float32)
+    if kind == "b":
+        return _cast(a, np.float32 if type(c) is float else np.int64)
+    return a
+
+
+def _binary(cls: type, a: Tensor, b: Tensor, name: str) -> Tensor:
+    """Apply a broadcasting binary primitive; a shape mismatch names the op and both shapes."""
+    if a.data.dtype is not b.data.dtype:
+        a, b = _promote(a, b)
+    fn = _new(cls)
+    try:
+        data = fn.forward(a.data, b.data)
+    except F.DomainError:
+        raise
+    except ValueError:
+        sep = "@" if cls is F.MatMul else "and"
+        raise ValueError(
+            f"{name}: shapes {tuple(np.shape(a.data))} {sep} {tuple(np.shape(b.data))} "
+            + ("do not match" if cls is F.MatMul else "cannot be broadcast together")
+        ) from None
+    if (a.requires_grad or b.requires_grad) and _grad_enabled:
+        return _node(data, (a, b), fn, cls.op)
+    return _const(data)
+
+
+def _operand(x: Any) -> Tensor | None:
+    """The other side of an operator as a Tensor without gradient (arrays, lists), or None for
+    types we do not handle (the operator then returns NotImplemented, so Python raises its
+    usual TypeError naming both types)."""
+    if type(x) is np.ndarray or isinstance(x, (list, tuple)):
+        return _const(_as_array(x))
+    return None
+
+
+def as_tensor(x: Any, requires_grad: bool = False) -> Tensor:
+    """`x` itself if it is a Tensor, else a new Tensor of it (no gradient by default: data)."""
+    return x if isinstance(x, Tensor) else Tensor(x, requires_grad=requires_grad)
+
+
+# Freed nodes get this as their function: a second backward pass through them is an error.
+class _Freed(F.Function):
+    __slots__ = ()
+    op = "freed"
+
+    def backward(self, g, prev):
+        raise RuntimeError(
+            "backward: this graph was freed by an earlier backward(); pass retain_graph=True "
+            "to the first backward() to go through it again"
+        )
+
+
+_FREED = _Freed()
+
+
+class Tensor:
+    """A numpy array and its gradient; a node of the computation graph."""
+
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_fn",
+        "_op",
+        "_prev",
+        "_retains",
+        "_seq",
+        "data",
+        "grad",
+        "label",
+        "requires_grad",
+    )
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy meeting a Tensor. `ndarray * Tensor` and `np.float64 * Tensor` become the
+        Tensor's operator (a graph node), not an array. An in-place numpy operation
+        (`p.data += -lr * grad` with a Tensor `grad`, as the makemore lectures write) works on
+        the arrays: its target is numpy's, outside any graph."""
+        out = kwargs.get("out")
+        if out is not None:
+            if not all(type(o) is np.ndarray for o in out):
+                return NotImplemented
+            args = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            return getattr(ufunc, method)(*args, **kwargs)
+        names = _UFUNC_OPERATORS.get(ufunc)
+        if method != "__call__" or names is None or kwargs:
+            return NotImplemented
+        if len(inputs) == 1:
+            return getattr(inputs[0], names[0])()
+        a, b = inputs
+        if isinstance(a, Tensor):
+            return getattr(a, names[0])(b)
+        return getattr(b, names[1])(a)
+
+    # Comparisons are elementwise (below), so hashing stays by identity: graphs keep Tensors
+    # in sets and dicts.
+    __hash__ = object.__hash__
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        *,
+        dtype: Any = None,
+        label: str = "",
+    ) -> None:
+        self.data = _as_array(data, dtype)
+        self.grad = None
+        self.requires_grad = _check_requires_grad(self.data, requires_grad)
+        self._prev = ()
+        self._fn = None
+        self._op = ""
+        self.label = label
+
+    # -- array attributes ----------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple:
+        return np.shape(self.data)
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(self.data)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a tensor no operation made (or made outside any graph), as in PyTorch."""
+        return self._fn is None
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (a tuple), or the length of axis `dim` (PyTorch's `size()`)."""
+        shape = np.shape(self.data)
+        if dim is None:
+            return shape
+        (dim,) = F.normalize_axes(dim, len(shape), "size")
+        return shape[dim]
+
+    def dim(self) -> int:
+        return np.ndim(self.data)
+
+    def numel(self) -> int:
+        return int(np.size(self.data))
+
+    nelement = numel
+
+    def __len__(self) -> int:
+        if np.ndim(self.data) == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Any:
+        """The tensor's rows (`t[0]`, `t[1]`, ...), as in PyTorch."""
+        if np.ndim(self.data) == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def item(self) -> Any:
+        if np.size(self.data) != 1:
+            raise ValueError(
+                f"item: only a tensor with one element can be converted to a Python number, "
+                f"this one has shape {self.shape}"
+            )
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # numpy and matplotlib read a tensor as its data (`plt.plot(t)`, `np.asarray(t)`)
+        data = np.asarray(self.data)
+        return data if dtype is None else data.astype(dtype, copy=False)
+
+    def tolist(self) -> Any:
+        return np.asarray(self.data).tolist()
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __index__(self) -> int:
+        # `itos[ix]` and `range(t)` with a one-element integer tensor
+        if self.data.dtype.kind not in "iub" or np.size(self.data) != 1:
+            raise TypeError(
+                f"only an integer tensor with one element can be used as an index, got "
+                f"dtype {self.dtype} and shape {self.shape}"
+            )
+        return int(self.data.item())
+
+    def __format__(self, spec: str) -> str:
+        if spec and np.size(self.data) == 1:
+            return format(self.data.item(), spec)
+        return format(repr(self), spec)
+
+    def detach(self) -> Tensor:
+        """The same data (shared, not copied) as a new leaf outside the graph."""
+        return _const(self.data)
+
+    def clone(self) -> Tensor:
+        """A copy of the data that stays in the graph (its gradient flows back to self)."""
+        return self * 1 if self.data.dtype.kind == "f" else _const(self.data.copy())
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = _check_requires_grad(self.data, requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep this interior node's gradient after `backward()` (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require a gradient")
+        if self._fn is not None:
+            self._retains = True
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # -- dtype conversions ----------------------------------------------------------------
+
+    def to(self, dtype: Any) -> Tensor:
+        """The tensor in another dtype (`t.to(torch.float64)`); itself if it already is."""
+        dt = _np_dtype(dtype, "to")
+        if dt == self.data.dtype:
+            return self
+        return _cast(self, dt)
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            return f"torch.{self.data.dtype}"
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(np.bool_)
+
+    # -- arithmetic -----------------------------------------------------------------------
+
+    def __add__(self, other: Any) -> Tensor:
+        if type(other) is Tensor:
+            return _binary(F.Add, self, other, "add")
+        c = _number(other)
+        if c is not None:
+            a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            fn = _new(F.AddScalar)
+            return _unary(fn, a, fn.forward(a.data, c))
+        other = _operand(other)
+        return NotImplemented if other is None else _binary(F.Add, self, other, "add")
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Tensor:
+        if type(other) is Tensor:
+            return _binary(F.Sub, self, other, "sub")
+        c = _number(other)
+        if c is not None:
+            a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            fn = _new(F.AddScalar)
+            return _unary(fn, a, fn.forward(a.data, -c))
+        other = _operand(other)
+        return NotImplemented if other is None else _binary(F.Sub, self, other, "sub")
+
+    def __rsub__(self, other: Any) -> Tensor:  # other - self
+        c = _number(other)
+        if c is not None:
+            return (-self) + c
+        other = _operand(other)
+        return NotImplemented if other is None else _binary(F.Sub, other, self, "sub")
+
+    def __mul__(self, other: Any) -> Tensor:
+        if type(other) is Tensor:
+            return _binary(F.Mul, self, other, "mul")
+        c = _number(other)
+        if c is not None:
+            a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            fn = _new(F.MulScalar)
+            return _unary(fn, a, fn.forward(a.data, c))
+        other = _operand(other)
+        return NotImplemented if other is None else _binary(F.Mul, self, other, "mul")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> Tensor:
+        if type(other) is Tensor:
+            if self.data.dtype.kind != "f" and other.data.dtype.kind != "f":
+                # integer / integer is float32, as in PyTorch
+                return _binary(F.Div, _cast(self, np.float32), other, "div")
+            return _binary(F.Div, self, other, "div")
+        c = _number(other)
+        if c is not None:
+            if c == 0:
+                raise ZeroDivisionError("div: division of a Tensor by zero")
+            # x * (1/c), as Value computes x / c: the same floats as the scalar engine
+            return self * (1.0 / c)
+        other = _operand(other)
+        return NotImplemented if other is None else _binary(F.Div, self, other, "div")
+
+    def __rtruediv__(self, other: Any) -> Tensor:  # other / self
+        c = _number(other)
+        if c is not None:
+            a = self if self.data.dtype.kind == "f" else _cast(self, np.float32)
+            return a**-1 * c
+        other = _operand(other)
+        return NotImplemented if other is None else _binary(F.Div, other, self, "div")
+
+    def __pow__(self, other: Any) -> Tensor:
+        if type(other) is Tensor:
+            return _binary(F.Pow, self, other, "pow")
+        k = _number(other)
+        if k is not None:
+            a = self if self.data.dtype.kind == "f" else _weak(self, k)
+            fn = _new(F.PowScalar)
+            data = fn.forward(a.data, k)
+            if a.requires_grad and _grad_enabled:
+                return _node(data, (a,), fn, f"**{k}")
+            return _const(data)
+        other = _operand(other)
+        return NotImplemented if other is None else _binary(F.Pow, self, other, "pow")
+
+    def __rpow__(self, other: Any) -> Tensor:  # other ** self
+        c = _number(other)
+        if c is not None:
+            a = self if self.data.dtype.kind == "f" else _cast(self, np.float32)
+            fn = _new(F.RPowScalar)
+            return _unary(fn, a, fn.forward(a.data, c))
+        other = _operand(other)
+        return NotImplemented if other is None else _binary(F.Pow, other, self, "pow")
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self**exponent
+
+    def __matmul__(self, other: Any) -> Tensor:
+        if type(other) is not Tensor:
+            other = _operand(other)
+            if other is None:
+                return NotImplemented
+        return _binary(F.MatMul, self, other, "matmul")
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        other = _operand(other)
+        return NotImplemented if other is None else _binary(F.MatMul, other, self, "matmul")
+
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
+
+    def __neg__(self) -> Tensor:
+        fn = _new(F.Neg)
+        return _unary(fn, self, fn.forward(self.data))
+
+    def neg(self) -> Tensor:
+        return -self
+
+    # -- comparisons: bool tensors outside the graph ----------------------------------------
+
+    def _compare(self, other: Any, op: Any) -> Tensor:
+        o = other.data if isinstance(other, Tensor) else other
+        if not isinstance(o, (np.ndarray, np.generic, numbers.Number, list, tuple)):
+            return NotImplemented
+        return _const(np.asarray(op(self.data, o)))
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        return self._compare(other, operator.eq)
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        return self._compare(other, operator.ne)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, operator.lt)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, operator.le)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, operator.gt)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, operator.ge)
+
+    def __invert__(self) -> Tensor:
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"~: needs a bool or integer tensor, got dtype {self.dtype}")
+        return _const(~self.data)
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._compare(other, operator.and_)
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._compare(other, operator.or_)
+
+    # -- in-place arithmetic --------------------------------------------------------------
+
+    def _inplace(self, other: Any, op: Any, name: str) -> Tensor:
+        """`self op= other`. Outside the graph (data, or under `no_grad()`) the data array is
+        changed in place, so every alias sees it (PyTorch's semantics). A leaf that requires a
+        gradient refuses it, as in PyTorch; on an interior node the name is rebound to a new
+        node, which is what the chain rule needs."""
+        in_graph = _grad_enabled and (
+            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+        )
+        if in_graph:
+            if self._fn is None and self.requires_grad:
+                raise RuntimeError(
+                    f"{name}: a leaf tensor that requires grad cannot be changed in place; do it "
+                    f"under `with torch.no_grad():` (as an optimizer step does) or on `.data`"
+                )
+            return op(self, other)
+        with no_grad():
+            result = op(self, other)
+        if result is NotImplemented:
+            return NotImplemented
+        data = self.data
+        new = result.data
+        if new.dtype != data.dtype and not np.can_cast(new.dtype, data.dtype, "same_kind"):
+            raise RuntimeError(
+                f"{name}: the result has dtype {new.dtype}, which cannot be stored in place in "
+                f"a tensor of dtype {data.dtype} (convert first, e.g. t = t.float())"
+            )
+        if new.shape != data.shape:
+            raise RuntimeError(
+                f"{name}: the result has shape {new.shape}, which cannot be stored in place in "
+                f"a tensor of shape {data.shape}"
+            )
+        if data.ndim == 0 or not data.flags.writeable:
+            self.data = new.astype(data.dtype, copy=False)
+        else:
+            data[...] = new
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:  # noqa: PYI034
+        return self._inplace(other, Tensor.__add__, "+=")
+
+    def __isub__(self, other: Any) -> Tensor:  # noqa: PYI034
+        return self._inplace(other, Tensor.__sub__, "-=")
+
+    def __imul__(self, other: Any) -> Tensor:  # noqa: PYI034
+        return self._inplace(other, Tensor.__mul__, "*=")
+
+    def __itruediv__(self, other: Any) -> Tensor:  # noqa: PYI034
+        return self._inplace(other, Tensor.__truediv__, "/=")
+
+    def add_(self, other: Any) -> Tensor:
+        return self._inplace(other, Tensor.__add__, "add_")
+
+    def sub_(self, other: Any) -> Tensor:
+        return self._inplace(other, Tensor.__sub__, "sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(other, Tensor.__mul__, "mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(other, Tensor.__truediv__, "div_")
+
+    def zero_(self) -> Tensor:
+        return self._inplace(0, Tensor.__mul__, "zero_")
+
+    def fill_(self, value: Any) -> Tensor:
+        return self._inplace(value, lambda t, v: t * 0 + v, "fill_")
+
+    # -- elementwise functions ------------------------------------------------------------
+
+    def _float_input(self, op: str) -> Tensor:
+        # exp/log/tanh... of an integer tensor are float32, as in PyTorch
+        return self if self.data.dtype.kind == "f" else _cast(self, np.float32)
+
+    def exp(self) -> Tensor:
+        a = self if self.data.dtype.kind == "f" else self._float_input("exp")
+        fn = _new(F.Exp)
+        return _unary(fn, a, fn.forward(a.data))
+
+    def log(self) -> Tensor:
+        a = self if self.data.dtype.kind == "f" else self._float_input("log")
+        fn = _new(F.Log)
+        return _unary(fn, a, fn.forward(a.data))
+
+    def log10(self) -> Tensor:
+        return self.log() * (1.0 / math.log(10.0))
+
+    def log2(self) -> Tensor:
+        return self.log() * (1.0 / math.log(2.0))
+
+    def sqrt(self) -> Tensor:
+        a = self if self.data.dtype.kind == "f" else self._float_input("sqrt")
+        fn = _new(F.Sqrt)
+        return _unary(fn, a, fn.forward(a.data))
+
+    def tanh(self) -> Tensor:
+        a = self if self.data.dtype.kind == "f" else self._float_input("tanh")
+        fn = _new(F.Tanh)
+        return _unary(fn, a, fn.forward(a.data))
+
+    def relu(self) -> Tensor:
+        fn = _new(F.ReLU)
+        return _unary(fn, self, fn.forward(self.data))
+
+    def sigmoid(self) -> Tensor:
+        a = self if self.data.dtype.kind == "f" else self._float_input("sigmoid")
+        fn = _new(F.Sigmoid)
+        return _unary(fn, a, fn.forward(a.data))
+
+    def abs(self) -> Tensor:
+        fn = _new(F.Abs)
+        return _unary(fn, self, fn.forward(self.data))
+
+    __abs__ = abs
+
+    # -- reductions -----------------------------------------------------------------------
+
+    def sum(
+        self,
+        dim: Any = None,
+        keepdim: bool = False,
+        *,
+        axis: Any = None,
+        keepdims: Any = None,
+        dtype: Any = None,
+    ) -> Tensor:
+        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        axes = F.normalize_axes(dim, self.data.ndim, "sum")
+        a = self if dtype is None else self.to(dtype)
+        if a.data.dtype.kind in "biu" and a.data.dtype != np.int64:
+            a = _cast(a, np.int64)  # integer sums are int64, as in PyTorch
+        fn = _new(F.Sum)
+        return _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
+
+    def mean(
+        self,
+        dim: Any = None,
+        keepdim: bool = False,
+        *,
+        axis: Any = None,
+        keepdims: Any = None,
+        dtype: Any = None,
+    ) -> Tensor:
+        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        a = self if dtype is None else self.to(dtype)
+        if a.data.dtype.kind != "f":
+            raise TypeError(
+                f"mean: needs a float tensor, got dtype {a.dtype} (convert with .float())"
+            )
+        shape = np.shape(a.data)
+        axes = F.normalize_axes(dim, len(shape), "mean")
+        n = 1
+        for i in axes:
+            n *= shape[i]
+        return a.sum(axes, keepdim) * (1.0 / n if n else float("nan"))
+
+    def var(
+        self,
+        dim: Any = None,
+        unbiased: Any = None,
+        keepdim: bool = False,
+        *,
+        correction: Any = None,
+        axis: Any = None,
+        keepdims: Any = None,
+    ) -> Tensor:
+        """Variance over `dim`: sum((x - mean)**2) / (n - correction); `correction=1` (the
+        default, `unbiased=True`) is the unbiased estimate, 0 the population variance."""
+        if isinstance(dim, bool):  # var(True): the old positional `unbiased`
+            dim, unbiased = None, dim
+        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        if correction is not None and unbiased is not None:
+            raise TypeError("var: give `unbiased` or `correction`, not both")
+        corr = correction if correction is not None else (0 if unbiased is False else 1)
+        a = self._float_input("var")
+        axes = F.normalize_axes(dim, a.data.ndim, "var")
+        fn = _new(F.Var)
+        return _unary(fn, a, np.asarray(fn.forward(a.data, axes, corr, keepdim)))
+
+    def std(
+        self,
+        dim: Any = None,
+        unbiased: Any = None,
+        keepdim: bool = False,
+        *,
+        correction: Any = None,
+        axis: Any = None,
+        keepdims: Any = None,
+    ) -> Tensor:
+        """Standard deviation: the square root of `var` (same arguments)."""
+        return self.var(
+            dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims
+        ).sqrt()
+
+    def _extreme(self, dim: Any, keepdim: bool, axis: Any, keepdims: Any, largest: bool) -> Any:
+        name = "max" if largest else "min"
+        if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
+            return _maximum(self, dim, largest)
+        given = dim is not None or axis is not None
+        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        if given and not isinstance(dim, (tuple, list)):
+            (axis_,) = F.normalize_axes(dim, self.data.ndim, name)
+            fn = _new(F.MaxDim)
+            values, indices = fn.forward(self.data, axis_, keepdim, largest)
+            out = _unary(fn, self, values)
+            result = MaxResult if largest else MinResult
+            return result(out, _const(indices))
+        axes = F.normalize_axes(dim, self.data.ndim, name)
+        src = self if largest else -self
+        fn = _new(F.Max)
+        out = _unary(fn, src, np.asarray(fn.forward(src.data, axes, keepdim)))
+        return out if largest else -out
+
+    def max(
+        self,
+        dim: Any = None,
+        keepdim: bool = False,
+        *,
+        axis: Any = None,
+        keepdims: Any = None,
+    ) -> Any:
+        """The largest element (a 0-d tensor); with an int `dim`, `(values, indices)` along it
+        (the gradient goes to the first maximum, as in PyTorch); with another tensor, the
+        elementwise maximum."""
+        return self._extreme(dim, keepdim, axis, keepdims, True)
+
+    def min(
+        self,
+        dim: Any = None,
+        keepdim: bool = False,
+        *,
+        axis: Any = None,
+        keepdims: Any = None,
+    ) -> Any:
+        """As `max`, for the smallest."""
+        return self._extreme(dim, keepdim, axis, keepdims, False)
+
+    def amax(self, dim: Any = (), keepdim: bool = False) -> Tensor:
+        """The maximum over `dim` (int or tuple; all when empty); ties share the gradient."""
+        dim = None if dim == () else dim
+        axes = F.normalize_axes(dim, self.data.ndim, "amax")
+        fn = _new(F.Max)
+        return _unary(fn, self, np.asarray(fn.forward(self.data, axes, keepdim)))
+
+    def amin(self, dim: Any = (), keepdim: bool = False) -> Tensor:
+        return -((-self).amax(dim, keepdim))
+
+    def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Index of the (first) largest element, over the flattened tensor when `dim` is None."""
+        if dim is None:
+            return _const(np.asarray(np.argmax(self.data), dtype=np.int64))
+        (axis,) = F.normalize_axes(dim, self.data.ndim, "argmax")
+        return _const(np.argmax(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+    def argmin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return _const(np.asarray(np.argmin(self.data), dtype=np.int64))
+        (axis,) = F.normalize_axes(dim, self.data.ndim, "argmin")
+        return _const(np.argmin(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        axes = None if dim is None else F.normalize_axes(dim, self.data.ndim, "all")
+        return _const(np.asarray(np.all(self.data, axis=axes, keepdims=keepdim)))
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        axes = None if dim is None else F.normalize_axes(dim, self.data.ndim, "any")
+        return _const(np.asarray(np.any(self.data, axis=axes, keepdims=keepdim)))
+
+    # -- shapes ---------------------------------------------------------------------------
+
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        fn = _new(F.Reshape)
+        try:
+            data = fn.forward(self.data, shape)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"reshape: cannot reshape shape {self.shape} ({self.numel()} elements) "
+                f"into shape {shape}"
+            ) from None
+        return _unary(fn, self, data)
+
+    def view(self, *shape: Any) -> Tensor:
+        """`reshape` (PyTorch's `view` shares storage and needs a contiguous tensor; here the
+        data is shared whenever numpy can, and any tensor can be viewed)."""
+        if len(shape) == 1 and isinstance(shape[0], (np.dtype, type)):
+            raise TypeError("view: viewing as another dtype is not supported; use .to(dtype)")
+        return self.reshape(*shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        shape = self.shape
+        if not shape:
+            return self.reshape(1)
+        start, end = (
+            F.normalize_axes((start_dim,), len(shape), "flatten")[0],
+            F.normalize_axes((end_dim,), len(shape), "flatten")[0],
+        )
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        """Remove axes of length 1 (all of them, or `dim` if it has length 1, as in PyTorch)."""
+        shape = self.shape
+        if dim is None:
+            new = tuple(n for n in shape if n != 1)
+        else:
+            axes = F.normalize_axes(dim, len(shape), "squeeze") if shape else ()
+            new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
+        return self if new == shape else self.reshape(new)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        shape = self.shape
+        (axis,) = F.normalize_axes(dim, len(shape) + 1, "unsqueeze")
+        return self.reshape(shape[:axis] + (1,) + shape[axis:])
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """numpy's `transpose(*axes)` (a permutation; none reverses the axes), and PyTorch's
+        `transpose(dim0, dim1)` (swap two axes) when given two axes of a tensor that has more or
+        fewer than two (on a matrix the two readings agree)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        ndim = self.data.ndim
+        if len(axes) == 2 and ndim != 2:
+            d0, d1 = (
+                F.normalize_axes(axes[0], ndim, "transpose")[0],
+                F.normalize_axes(axes[1], ndim, "transpose")[0],
+            )
+            perm = list(range(ndim))
+            perm[d0], perm[d1] = perm[d1], perm[d0]
+            axes = tuple(perm)
+        if axes:
+            if sorted(a % ndim if -ndim <= a < ndim else a for a in axes) != list(range(ndim)):
+                raise ValueError(
+                    f"transpose: axes {axes} are not a permutation of the {ndim} axes of "
+                    f"shape {self.shape}"
+                )
+            axes = tuple(a % ndim for a in axes)
+        fn = _new(F.Transpose)
+        return _unary(fn, self, fn.forward(self.data, axes or None))
+
+    def permute(self, *dims: Any) -> Tensor:
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if len(dims) != self.data.ndim:
+            raise ValueError(
+                f"permute: {len(dims)} dims given for a tensor with {self.data.ndim} dimensions"
+            )
+        return self.transpose(*dims) if len(dims) != 2 else self.transpose(tuple(dims))
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def t(self) -> Tensor:
+        if self.data.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {self.shape}")
+        return self.transpose()
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def unbind(self, dim: int = 0) -> tuple:
+        (axis,) = F.normalize_axes(dim, self.data.ndim, "unbind")
+        lead = (slice(None),) * axis
+        return tuple(self[lead + (i,)] for i in range(self.shape[axis]))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        if type(index) is Tensor and index.data.dtype.kind in "iu" and self.data.ndim:
+            # C[X]: rows of a table picked by an integer tensor (the embedding lookup)
+            fn = _new(F.Embedding)
+            return _unary(fn, self, fn.forward(self.data, index.data))
+        index, advanced = _index(index)
+        fn = _new(F.Index)
+        return _unary(fn, self, fn.forward(self.data, index, advanced))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """`t[index] = value`. Outside the graph, the data changes in place; in the graph (the
+        tensor or the value requires a gradient) the tensor becomes a new node whose gradient
+        flows to the old value (except at the written elements) and to `value`."""
+        index, _ = _index(index)
+        v = value.data if isinstance(value, Tensor) else value
+        if _grad_enabled and (
+            self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        ):
+            if self._fn is None and self.requires_grad:
+                raise RuntimeError(
+                    "setitem: a leaf tensor that requires grad cannot be changed in place; do "
+                    "it under `with torch.no_grad():` or on `.data`"
+                )
+            old = _new(Tensor)
+            for name in ("data", "grad", "requires_grad", "_prev", "_fn", "_op", "label"):
+                setattr(old, name, getattr(self, name))
+            if self._fn is not None:
+                old._seq = self._seq
+                old._retains = False
+            vt = value if isinstance(value, Tensor) else _const(np.asarray(v))
+            fn = _new(F.IndexPut)
+            self.data = fn.forward(self.data, index, np.asarray(vt.data, dtype=self.data.dtype))
+            self.grad = None
+            self.requires_grad = True
+            self._prev = (old, vt)
+            self._fn = fn
+            self._op = fn.op
+            self._seq = _next_seq()
+            self._retains = False
+            return
+        data = self.data
+        if data.ndim == 0 or not data.flags.writeable:
+            data = self.data = np.array(data)
+        data[index] = v
+
+    # -- softmax --------------------------------------------------------------------------
+
+    def softmax(self, dim: int = -1, *, axis: Any = None) -> Tensor:
+        dim = axis if axis is not None else dim
+        a = self._float_input("softmax")
+        (dim,) = F.normalize_axes(dim, a.data.ndim, "softmax")
+        fn = _new(F.Softmax)
+        return _unary(fn, a, fn.forward(a.data, dim))
+
+    def log_softmax(self, dim: int = -1, *, axis: Any = None) -> Tensor:
+        dim = axis if axis is not None else dim
+        a = self._float_input("log_softmax")
+        (dim,) = F.normalize_axes(dim, a.data.ndim, "log_softmax")
+        fn = _new(F.LogSoftmax)
+        return _unary(fn, a, fn.forward(a.data, dim))
+
+    # -- backpropagation ------------------------------------------------------------------
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Compute d self / d t into `t.grad` for every tensor t this one depends on.
+
+        `gradient` is d loss / d self; it may be left out when self holds one number (it is
+        then 1). Leaf gradients accumulate over calls; interior ones are recomputed and kept
+        only by nodes that called `retain_grad()`. The graph is freed as it is walked unless
+        `retain_graph=True`.
+        """
+        data = self.data
+        if gradient is None:
+            if np.size(data) != 1:
+                raise ValueError(
+                    f"backward: the output has shape {self.shape}; call it on one number "
+                    f"(e.g. .sum()) or pass backward(gradient) of that shape"
+                )
+            seed = np.ones(np.shape(data), dtype=data.dtype)
+        else:
+            g = gradient.data if isinstance(gradient, Tensor) else gradient
+            seed = np.array(_as_array(g), dtype=data.dtype)  # a copy: grads we own
+            if seed.shape != np.shape(data):
+                raise ValueError(
+                    f"backward: gradient of shape {seed.shape} for an output of shape {self.shape}"
+                )
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require a gradient (no input had "
+                "requires_grad=True, or it was computed under no_grad())"
+            )
+        if self._fn is None:  # a leaf: d self / d self
+            self.grad = seed if self.grad is None else self.grad + seed
+            return
+        order = _interior_nodes(self)
+        for node in order:
+            node.grad = None
+        self.grad = seed
+        for node in order:
+            g = node.grad
+            if g is None:
+                continue
+            prev = node._prev
+            grads = node._fn.backward(g, prev)
+            for t, gt in zip(prev, grads):
+                if gt is None or not t.requires_grad:
+                    continue
+                old = t.grad
+                if old is None:
+                    # A leaf's gradient must be an array of its own: the user (or an
+                    # optimizer) may change it in place. Passed-through or view gradients are
+                    # shared with other nodes, so those get copied.
+                    if (t._fn is None or t._retains) and (gt is g or gt.base is not None):
+                        gt = gt.copy()
+                    t.grad = gt
+                else:
+                    t.grad = old + gt
+            if not node._retains:
+                node.grad = None
+            if not retain_graph:
+                node._fn = _FREED
+                node._prev = ()
+
+    def _backward(self) -> None:
+        """Apply the chain rule at this node only: add this node's contribution to its inputs'
+        grads (the graph protocol's per-node step, used by the animated backward pass)."""
+        fn = self._fn
+        g = self.grad
+        if fn is None or g is None:
+            return
+        for t, gt in zip(self._prev, fn.backward(g, self._prev)):
+            if gt is None or not t.requires_grad:
+                continue
+            t.grad = np.array(gt) if t.grad is None else t.grad + gt
+
+    # -- drawing and printing -------------------------------------------------------------
+
+    def draw_dot(self, **kwargs: Any):
+        """Draw the graph that computed this Tensor (`micrograd.viz.draw_dot`; needs graphviz).
+        Draw before `backward()`, or pass `retain_graph=True` to it: backward frees the graph."""
+        from micrograd.viz import draw_dot
+
+        return draw_dot(self, **kwargs)
+
+    def __repr__(self) -> str:
+        """PyTorch's format: `tensor([1., 2.], requires_grad=True)`, 4 decimals."""
+        data = np.asarray(self.data)
+        kind = data.dtype.kind
+        opts: dict = {"separator": ", ", "prefix": "tensor(", "threshold": 1000, "edgeitems": 3}
+        if kind == "f":
+            finite = data[np.isfinite(data)]
+            integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+            opts["precision"] = 4
+            opts["floatmode"] = "maxprec" if integral else "fixed"
+        text = np.array2string(data, **opts)
+        extra = []
+        if data.dtype not in (np.float32, np.int64, np.bool_):
+            extra.append(f"dtype=torch.{data.dtype}")
+        if self._fn is not None and self.requires_grad:
+            extra.append(f"grad_fn=<{self._op or self._fn.op}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + text + "".join(", " + e for e in extra) + ")"
+
+    def __bool__(self) -> bool:
+        if np.size(self.data) != 1:
+            raise RuntimeError(
+                f"bool: the truth value of a tensor with {np.size(self.data)} elements is "
+                f"ambiguous; use .any() or .all()"
+            )
+        return bool(self.data)
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only when normal lookup fails: name the missing op and what exists.
+        if name.startswith("_"):
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+        public = [n for n in dir(Tensor) if not n.startswith("_")]
+        close = difflib.get_close_matches(name, public, n=5, cutoff=0.6)
+        hint = f"; similar: {', '.join(close)}" if close else ""
+        raise AttributeError(
+            f"Tensor has no attribute or method {name!r} (micrograd.tensor implements a subset "
+            f"of PyTorch's Tensor{hint}; see dir(Tensor))"
+        )
+
+
+# numpy ufuncs that a Tensor implements: ufunc -> (method, reflected method).
+_UFUNC_OPERATORS = {
+    np.add: ("__add__", "__radd__"),
+    np.subtract: ("__sub__", "__rsub__"),
+    np.multiply: ("__mul__", "__rmul__"),
+    np.true_divide: ("__truediv__", "__rtruediv__"),
+    np.power: ("__pow__", "__rpow__"),
+    np.matmul: ("__matmul__", "__rmatmul__"),
+    np.equal: ("__eq__", "__eq__"),
+    np.not_equal: ("__ne__", "__ne__"),
+    np.less: ("__lt__", "__gt__"),
+    np.less_equal: ("__le__", "__ge__"),
+    np.greater: ("__gt__", "__lt__"),
+    np.greater_equal: ("__ge__", "__le__"),
+    np.negative: ("__neg__", None),
+    np.exp: ("exp", None),
+    np.log: ("log", None),
+    np.tanh: ("tanh", None),
+    np.sqrt: ("sqrt", None),
+    np.absolute: ("abs", None),
+}
+
+
+def _interior_nodes(root: Tensor) -> list:
+    """The non-leaf nodes `root` depends on, each before all of its inputs (the order backward
+    visits them). Leaves are not listed: nothing to do at a leaf but receive a gradient.
+
+    Every node is created after its inputs and numbered in creation order (`_seq`), so sorting
+    the reachable nodes newest first is a valid order; it is cheaper than a depth-first walk
+    with post-order bookkeeping, and this runs once per training step."""
+    order = [root]
+    visited = {root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in node._prev:
+            if child._fn is not None and child not in visited:
+                if child._seq > node._seq:
+                    raise RuntimeError(
+                        f"backward: an input of a {node._op!r} node was changed in place (by "
+                        f"t[...] = ...) after that node used it; its gradient would be wrong. "
+                        f"Assign to a clone() instead"
+                    )
+                visited.add(child)
+                order.append(child)
+                stack.append(child)
+    if len(order) > 1:
+        order.sort(key=_seq_of, reverse=True)
+    return order
+
+
+_seq_of = operator.attrgetter("_seq")
+
+
+def _index(index: Any) -> tuple:
+    """Normalise an index for numpy: Tensors become their data, lists integer arrays. Returns
+    (index, advanced) where `advanced` says an array is involved (elements may repeat)."""
+    items = index if type(index) is tuple else (index,)
+    advanced = False
+    out = []
+    for item in items:
+        if isinstance(item, Tensor):
+            item = item.data
+        elif type(item) is range:
+            item = np.arange(item.start, item.stop, item.step)
+        if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iu":
+            item = int(item)  # a one-element integer tensor indexes like an int
+        if isinstance(item, (list, np.ndarray)):
+            item = np.asarray(item)
+            if item.dtype.kind not in "biu":
+                raise TypeError(
+                    f"Tensor index: arrays used as indices must hold integers or booleans, "
+                    f"got dtype {item.dtype}"
+                )
+            advanced = True
+        elif not (item is None or item is Ellipsis or isinstance(item, (slice, int, np.integer))):
+            raise TypeError(f"Tensor index: cannot index with {type(item).__name__}")
+        out.append(item)
+    return (tuple(out) if type(index) is tuple else out[0]), advanced
+
+
+def _tensors(tensors: Any, op: str) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        if not isinstance(tensors, Tensor) and hasattr(tensors, "__iter__"):
+            return _tensors(list(tensors), op)
+        raise TypeError(f"{op}: expected a list of Tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: needs at least one tensor")
+    return [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
+
+
+def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: Any = None) -> Tensor:
+    """Join tensors along an existing axis (`torch.cat`, np.concatenate); the gradient is split
+    back."""
+    axis = dim if axis is None else axis
+    ts = _tensors(tensors, "concatenate")
+    dtype = np.result_type(*[t.data.dtype for t in ts])
+    ts = [t if t.data.dtype == dtype else _cast(t, dtype) for t in ts]
+    ndim = ts[0].data.ndim
+    if ndim == 0:
+        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
+    (axis,) = F.normalize_axes(axis, ndim, "concatenate")
+    fn = _new(F.Concatenate)
+    try:
+        data = fn.forward([t.data for t in ts], axis)
+    except ValueError:
+        shapes = ", ".join(str(t.shape) for t in ts)
+        raise ValueError(f"concatenate: shapes {shapes} do not match along axis {axis}") from None
+    if _grad_enabled and any(t.requires_grad for t in ts):
+        return _node(data, tuple(ts), fn, fn.op)
+    return _const(data)
+
+
+cat = concatenate
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Any = None) -> Tensor:
+    """Join tensors along a new axis: each gets a length-1 axis there, then `concatenate`."""
+    axis = dim if axis is None else axis
+    ts = _tensors(tensors, "stack")
+    shape = ts[0].shape
+    for t in ts:
+        if t.shape != shape:
+            shapes = ", ".join(str(t.shape) for t in ts)
+            raise ValueError(f"stack: all tensors need the same shape, got {shapes}")
+    (axis,) = F.normalize_axes(axis, len(shape) + 1, "stack")
+    new_shape = shape[:axis] + (1,) + shape[axis:]
+    return concatenate([t.reshape(new_shape) for t in ts], axis)
+
+
+def linear(x: Any, weight: Tensor, bias: Tensor | None = None, relu: bool = False) -> Tensor:
+    """`x @ weight + bias` as one graph node (x: (..., nin), weight: (nin, nout), bias: (nout,)),
+    followed by ReLU inside the same node when `relu=True` (what an MLP's hidden layer does)."""
+    if type(x) is not Tensor:
+        x = as_tensor(x)
+    wd = weight.data
+    if x.data.dtype is not wd.dtype and x.data.dtype != wd.dtype:
+        x = _cast(x, wd.dtype)
+    fn = _new(F.Linear)
+    try:
+        if bias is None:
+            prev: tuple = (x, weight)
+            data = fn.forward(x.data, wd, None, relu)
+        else:
+            prev = (x, weight, bias)
+            data = fn.forward(x.data, wd, bias.data, relu)
+    except ValueError:
+        shapes = f"{x.shape} @ {weight.shape}" + ("" if bias is None else f" + {bias.shape}")
+        raise ValueError(f"linear: shapes {shapes} do not match") from None
+    if _grad_enabled and (
+        weight.requires_grad or x.requires_grad or (bias is not None and bias.requires_grad)
+    ):
+        return _node(data, prev, fn, "linear_relu" if relu else "linear")
+    return _const(data)

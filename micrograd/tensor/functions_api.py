@@ -1,0 +1,197 @@
+"""Module-level functions in PyTorch's shape: `torch.tanh(x)`, `torch.allclose(a, b)`, ...
+
+Each is the Tensor method of the same name (or a few numpy calls for the ones outside the graph:
+`allclose`, `histogram`), so there is one implementation per operation. Several names here
+(`all`, `any`, `abs`, `max`, `min`, `sum`) shadow Python builtins inside this module, as they do
+in PyTorch's namespace; nothing here uses those builtins.
+
+Read `micrograd/tensor/nn/functional.py` for the `F.` functions.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from micrograd.tensor.core import Tensor, _const, _maximum
+
+__all__ = [
+    "abs",
+    "all",
+    "allclose",
+    "any",
+    "argmax",
+    "exp",
+    "histogram",
+    "is_tensor",
+    "log",
+    "log_softmax",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "numel",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "sqrt",
+    "squeeze",
+    "std",
+    "sum",
+    "tanh",
+    "unsqueeze",
+    "var",
+]
+
+
+def _t(x: Any, op: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):  # a gradient (numpy) where PyTorch would have a tensor
+        return _const(x)
+    raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return _t(input, "numel").numel()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return _t(input, "tanh").tanh()
+
+
+def exp(input: Tensor) -> Tensor:
+    return _t(input, "exp").exp()
+
+
+def log(input: Tensor) -> Tensor:
+    return _t(input, "log").log()
+
+
+def sqrt(input: Tensor) -> Tensor:
+    return _t(input, "sqrt").sqrt()
+
+
+def abs(input: Tensor) -> Tensor:
+    return _t(input, "abs").abs()
+
+
+def relu(input: Tensor) -> Tensor:
+    return _t(input, "relu").relu()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return _t(input, "sigmoid").sigmoid()
+
+
+def softmax(input: Tensor, dim: int) -> Tensor:
+    return _t(input, "softmax").softmax(dim)
+
+
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    return _t(input, "log_softmax").log_softmax(dim)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    return _t(input, "matmul") @ other
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    return _t(input, "squeeze").squeeze(dim)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    return _t(input, "unsqueeze").unsqueeze(dim)
+
+
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _t(input, "sum").sum(dim, keepdim)
+
+
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _t(input, "mean").mean(dim, keepdim)
+
+
+def std(
+    input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, **kw
+) -> Tensor:
+    return _t(input, "std").std(dim, unbiased, keepdim, **kw)
+
+
+def var(
+    input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, **kw
+) -> Tensor:
+    return _t(input, "var").var(dim, unbiased, keepdim, **kw)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    return _t(input, "max").max(dim, keepdim)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    return _t(input, "min").min(dim, keepdim)
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    return _maximum(_t(input, "maximum"), _t(other, "maximum"), True)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    return _maximum(_t(input, "minimum"), _t(other, "minimum"), False)
+
+
+def argmax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _t(input, "argmax").argmax(dim, keepdim)
+
+
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """True where every element is true (nonzero), as a bool tensor."""
+    return _t(input, "all").all(dim, keepdim)
+
+
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _t(input, "any").any(dim, keepdim)
+
+
+def allclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan=False
+) -> bool:
+    """|input - other| <= atol + rtol * |other| everywhere (PyTorch's and numpy's test)."""
+    a = _t(input, "allclose").data
+    b = _t(other, "allclose").data
+    try:
+        return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    except ValueError:
+        raise ValueError(
+            f"allclose: shapes {np.shape(a)} and {np.shape(b)} cannot be broadcast together"
+        ) from None
+
+
+HistogramResult = namedtuple("histogram", ["hist", "bin_edges"])
+
+
+def histogram(
+    input: Tensor,
+    bins: Any = 100,
+    *,
+    range: Any = None,
+    weight: Tensor | None = None,
+    density: bool = False,
+) -> HistogramResult:
+    """Counts of `input`'s elements in `bins` equal bins between its min and max (or `range`),
+    and the bin edges, as float tensors of input's dtype (`hy, hx = torch.histogram(t)`)."""
+    a = _t(input, "histogram").data
+    if a.dtype.kind != "f":
+        raise TypeError(f"histogram: needs a float tensor, got dtype {a.dtype}")
+    b = bins.data if isinstance(bins, Tensor) else bins
+    w = None if weight is None else _t(weight, "histogram").data.ravel()
+    hist, edges = np.histogram(a.ravel(), bins=b, range=range, weights=w, density=density)
+    return HistogramResult(_const(hist.astype(a.dtype)), _const(edges.astype(a.dtype)))
