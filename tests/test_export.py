@@ -29,6 +29,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import micrograd.tensor as mt
 from micrograd import nn as snn
 from micrograd.engine import Value
 from micrograd.export import (
@@ -58,7 +59,7 @@ def ours(model, X: np.ndarray) -> np.ndarray:
             out = out if isinstance(out, list) else [out]
             rows.append([v.data for v in out])
         return np.array(rows, dtype=np.float64)
-    return model(X).data
+    return model(mt.from_numpy(X)).data
 
 
 def torch_out(module, X: np.ndarray) -> np.ndarray:
@@ -114,7 +115,7 @@ MODELS = {
     "tensor float32 tanh, no bias": lambda: tnn.MLP(
         4, [8, 3], "tanh", bias=False, dtype=np.float32, rng=3
     ),
-    "tensor Linear": lambda: tnn.Linear(6, 3, rng=4),
+    "tensor Dense": lambda: tnn.Dense(6, 3, rng=4),
 }
 
 
@@ -240,14 +241,19 @@ def test_to_torch_refuses_what_it_cannot_describe():
 def test_round_trip_keeps_every_weight_bit_for_bit(name):
     model = MODELS[name]()
     module = to_torch(model)
-    engine = "tensor" if type(model).__module__.startswith("micrograd.tensor") else "scalar"
-    back = from_torch(module, engine=engine)
-    again = to_torch(back).state_dict()
+    if type(model).__module__.startswith("micrograd.tensor"):
+        backs = [from_torch(module), from_torch(module, mlp=True)]
+        assert isinstance(backs[0], tnn.Sequential) and isinstance(backs[1], tnn.MLP)
+    else:
+        backs = [from_torch(module, engine="scalar")]
+        assert isinstance(backs[0], snn.MLP)
     state = module.state_dict()
-    assert list(again) == list(state)
-    for key in state:
-        assert again[key].dtype == state[key].dtype
-        assert torch.equal(again[key], state[key]), key
+    for back in backs:
+        again = to_torch(back).state_dict()
+        assert list(again) == list(state)
+        for key in state:
+            assert again[key].dtype == state[key].dtype
+            assert torch.equal(again[key], state[key]), key
 
 
 def test_from_torch_keeps_the_architecture():
@@ -261,7 +267,7 @@ def test_from_torch_keeps_the_architecture():
         "sigmoid",
     ]
     tmodel = tnn.MLP(3, [4, 4, 2], "sigmoid", bias=False, dtype=np.float32, rng=0)
-    assert from_torch(to_torch(tmodel)).config() == tmodel.config()
+    assert from_torch(to_torch(tmodel), mlp=True).config() == tmodel.config()
 
 
 def test_from_torch_takes_a_model_built_in_torch():
@@ -276,11 +282,21 @@ def test_from_torch_takes_a_model_built_in_torch():
         torch.nn.Sigmoid(),
     )
     X = random_inputs(0, 20, 4, np.float32)
-    tmodel = from_torch(module)
+    tmodel = from_torch(module, mlp=True)
     assert isinstance(tmodel, tnn.MLP)
     assert tmodel.activations == ["relu", "tanh", "sigmoid"]
     assert tmodel.layers[0].weight.data.dtype == np.float32
     assert_close(ours(tmodel, X), torch_out(module, X), "float32")
+    seq = from_torch(module)  # the torch-shaped Sequential: the same layers and names
+    assert [name for name, _ in seq.named_children()] == [
+        "0",
+        "1",
+        "3",
+        "4",
+        "5",
+        "6",
+    ]  # no Identity
+    assert_close(seq(mt.from_numpy(X)).data, torch_out(module, X), "float32")
     # the scalar engine computes in float64 from the float32 weights, kept exactly
     smodel = from_torch(module, engine="scalar")
     assert isinstance(smodel, snn.MLP) and smodel.config()["fused"] is True
@@ -322,36 +338,48 @@ with torch.no_grad():
             _seq(L(2, 4), torch.nn.ReLU(), torch.nn.Dropout(0.5), L(4, 1)),
             "tensor",
             ValueError,
-            r"layer 2 \(Dropout\) is not supported",
+            r"layer 2 \(Dropout\) is not supported; the tensor engine takes Linear, ReLU",
+        ),
+        (
+            _seq(L(2, 4), torch.nn.Dropout(0.5)),
+            "scalar",
+            ValueError,
+            r"layer 1 \(Dropout\) is not supported; the scalar engine takes Linear, ReLU",
         ),
         (
             _seq(L(2, 4), torch.nn.BatchNorm1d(4), L(4, 1)),
             "scalar",
             ValueError,
-            r"layer 1 \(BatchNorm1d\) is not supported",
+            r"layer 1 \(BatchNorm1d\) is not supported; the scalar engine",
         ),
         (
             _seq(L(2, 4), _seq(L(4, 4)), L(4, 1)),
+            "scalar",
+            ValueError,
+            r"layer 1 \(Sequential\) is not supported in an MLP \(a nested Sequential",
+        ),
+        (
+            _seq(L(2, 4), _seq(L(4, 4), torch.nn.LayerNorm(4))),
             "tensor",
             ValueError,
-            r"layer 1 \(Sequential\) is not supported",
+            r"layer 1.1 \(LayerNorm\) is not supported",
         ),
         (_seq(L(2, 4), torch.nn.GELU()), "tensor", ValueError, r"layer 1 \(GELU\)"),
         (
             _seq(torch.nn.ReLU(), L(2, 4)),
-            "tensor",
+            "scalar",
             ValueError,
             r"layer 0 \(ReLU\) comes before any Linear",
         ),
         (
             _seq(L(2, 4), torch.nn.ReLU(), torch.nn.Tanh()),
-            "tensor",
+            "scalar",
             ValueError,
             r"layer 2 \(Tanh\) follows another activation",
         ),
         (
             _seq(L(2, 4), L(5, 1)),
-            "tensor",
+            "scalar",
             ValueError,
             r"layer 1 \(Linear\) takes 5 inputs, the layer before gives 4",
         ),
@@ -363,29 +391,56 @@ with torch.no_grad():
         ),
         (
             _seq(L(2, 4), L(4, 1, bias=False)),
-            "tensor",
+            "tensor-mlp",
             ValueError,
             r"layer 1 \(Linear\) has no bias, unlike the first",
         ),
         (_seq(L(2, 4).half()), "tensor", ValueError, r"layer 0 \(Linear\) has dtype torch.float16"),
-        (_seq(L(2, 4), L(4, 1).double()), "tensor", ValueError, "mix dtypes"),
-        (_seq(torch.nn.LazyLinear(3)), "tensor", ValueError, r"layer 0 \(LazyLinear\)"),
-        (_seq(), "tensor", ValueError, "the Sequential is empty"),
+        (_seq(L(2, 4), L(4, 1).double()), "scalar", ValueError, "the Linear layers mix dtypes"),
         (
-            _seq(SHARED, torch.nn.ReLU(), SHARED),
+            _seq(L(2, 4), L(4, 1).double()),
             "tensor",
             ValueError,
-            r"layer 2 \(Linear\) is the same module as layer 0; micrograd layers do not share",
+            r"mixes dtypes \(float32 in layer 0 \(Linear\), float64 in layer 1 \(Linear\)\)",
+        ),
+        (_seq(torch.nn.LazyLinear(3)), "tensor", ValueError, r"layer 0 \(LazyLinear\)"),
+        (
+            _seq(torch.nn.BatchNorm1d(4, bias=False)),
+            "tensor",
+            ValueError,
+            r"layer 0 \(BatchNorm1d\) sets bias=False",
+        ),
+        (
+            _seq(torch.nn.Embedding(5, 2, padding_idx=0)),
+            "tensor",
+            ValueError,
+            r"layer 0 \(Embedding\) sets padding_idx=0",
+        ),
+        (_seq(torch.nn.Embedding(5, 2, max_norm=1.0)), "tensor", ValueError, "sets max_norm=1.0"),
+        (_seq(), "tensor", ValueError, "the Sequential is empty"),
+        (_seq(torch.nn.Identity()), "scalar", ValueError, "the Sequential has no Linear layer"),
+        (
+            _seq(SHARED, torch.nn.ReLU(), SHARED),
+            "scalar",
+            ValueError,
+            (
+                r"layer 2 \(Linear\) is the same module as layer 0; the layers of a micrograd "
+                r"MLP do not share weights"
+            ),
         ),
         (_seq(L(2, 4), NAN), "scalar", ValueError, r"layer 1 \(Linear\) has NaN or infinite"),
+        (_seq(_seq(NAN)), "tensor", ValueError, r"layer 0.0 \(Linear\) has NaN or infinite"),
         (L(2, 4), "tensor", TypeError, r"got Linear \(wrap it: torch.nn.Sequential\(module\)\)"),
-        ("model.pt", "tensor", TypeError, "got str"),
+        ("model.pt", "tensor", TypeError, "expected a torch.nn.Sequential, got str"),
         (_seq(L(2, 4)), "gpu", ValueError, "engine must be 'tensor' or 'scalar', got 'gpu'"),
     ],
 )
 def test_from_torch_refuses_other_layers_naming_them(module, engine, error, message):
     with pytest.raises(error, match=message):
-        from_torch(module, engine=engine)
+        if engine == "tensor-mlp":
+            from_torch(module, engine="tensor", mlp=True)
+        else:
+            from_torch(module, engine=engine)
 
 
 def test_from_torch_names_a_named_layer():
@@ -394,7 +449,7 @@ def test_from_torch_names_a_named_layer():
     module = torch.nn.Sequential(
         OrderedDict([("fc1", L(2, 4)), ("drop", torch.nn.Dropout()), ("fc2", L(4, 1))])
     )
-    with pytest.raises(ValueError, match=r"layer 1 'drop' \(Dropout\)"):
+    with pytest.raises(ValueError, match=r"layer 'drop' \(Dropout\)"):
         from_torch(module)
 
 
@@ -417,11 +472,13 @@ def test_state_dicts_load_across(engine):
     # torch -> ours, torch tensors or numpy arrays
     load_torch_state_dict(other, to_torch(model).state_dict())
     assert np.array_equal(ours(other, X), ours(model, X))
-    other = from_torch(to_torch(other))  # (any weights)
-    arrays = {k: v.numpy() for k, v in torch_state_dict(model).items()}
-    target = model if engine == "scalar" else other
-    load_torch_state_dict(target, arrays)
-    assert np.array_equal(ours(target, X), ours(model, X))
+    third = (
+        scalar_mlp(2, 3, [5, 2], "tanh")
+        if engine == "scalar"
+        else tnn.MLP(3, [5, 2], "tanh", dtype=engine, rng=2)
+    )
+    load_torch_state_dict(third, {k: v.numpy() for k, v in torch_state_dict(model).items()})
+    assert np.array_equal(ours(third, X), ours(model, X))
 
 
 def test_load_torch_state_dict_checks_everything_first():
@@ -515,6 +572,7 @@ def test_fine_tuned_in_torch_and_imported_back_equals_the_same_steps_here(engine
         torch_opt.zero_grad()
         torch.nn.functional.mse_loss(module(Xt)[:, 0], yt).backward()
         torch_opt.step()
+    # back as our own kind of model (a scalar MLP; the torch-shaped Sequential for tensors)
     imported = from_torch(module, engine="scalar" if engine == "scalar" else "tensor")
 
     _sgd_here(model, X, y, dtype, steps=steps, lr=0.1, **options)  # the same steps here
@@ -603,7 +661,7 @@ def _run(code: str) -> subprocess.CompletedProcess:
 
 def test_importing_loads_no_optional_package():
     code = (
-        "import sys, micrograd, micrograd.export, micrograd.export_cli\n"
+        "import sys, micrograd, micrograd.export, micrograd.export_cli, micrograd.export_onnx\n"
         "from micrograd.cli import build_parser\n"
         "build_parser()\n"
         "print(sorted(m for m in ('torch', 'onnx', 'onnxruntime', 'numpy') if m in sys.modules))"
