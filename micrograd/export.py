@@ -38,6 +38,7 @@ from __future__ import annotations
 import importlib
 import os
 import random
+import sys
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -118,7 +119,9 @@ def _scalar_dense(layer: Any, where: str) -> Dense:
 
 
 def _is_tensor_model(model: Any) -> bool:
-    return type(model).__module__.startswith("micrograd.tensor")
+    """Whether `model` may be a tensor-engine module: only if that engine has been imported (so
+    that exporting a scalar model never imports numpy's engine)."""
+    return "micrograd.tensor.nn" in sys.modules
 
 
 def mlp_layers(model: Any) -> tuple[list[Dense], str] | None:
