@@ -118,6 +118,12 @@ def _scalar_dense(layer: Any, where: str) -> Dense:
     return Dense(layer, weight, bias, activations[0])
 
 
+def _same_computation(model: Any, cls: type, method: str = "__call__") -> bool:
+    """`model` is a `cls`, or a subclass that computes the same (does not override `method`):
+    a subclass with its own forward pass cannot be translated layer by layer."""
+    return isinstance(model, cls) and getattr(type(model), method) is getattr(cls, method)
+
+
 def _is_tensor_model(model: Any) -> bool:
     """Whether `model` may be a tensor-engine module: only if that engine has been imported (so
     that exporting a scalar model never imports numpy's engine)."""
@@ -129,19 +135,19 @@ def mlp_layers(model: Any) -> tuple[list[Dense], str] | None:
     'float32'); None if `model` is not one of the MLP kinds."""
     from micrograd import nn as scalar_nn
 
-    if isinstance(model, scalar_nn.MLP):
+    if _same_computation(model, scalar_nn.MLP):
         return [
             _scalar_dense(layer, f"layer {i}") for i, layer in enumerate(model.layers)
         ], "float64"
-    if isinstance(model, (scalar_nn.Layer, scalar_nn.Neuron)):
+    if _same_computation(model, scalar_nn.Layer) or _same_computation(model, scalar_nn.Neuron):
         return [_scalar_dense(model, type(model).__name__)], "float64"
     if not _is_tensor_model(model):
         return None
     from micrograd.tensor.nn import mlp
 
-    if isinstance(model, mlp.MLP):
+    if _same_computation(model, mlp.MLP):
         pairs = list(zip(model.layers, model.activations))
-    elif isinstance(model, mlp.Dense):
+    elif _same_computation(model, mlp.Dense):
         pairs = [(model, "linear")]  # its `activation` only chose the init's gain
     else:
         return None
@@ -470,7 +476,7 @@ def _read_mlp(module: Any, engine: str, torch: Any) -> tuple[list, list[str], st
     seen: dict[int, str] = {}
     for path, layer in _top_layers(module):
         where = describe(path, layer)
-        if type(layer) is torch.nn.Sequential:
+        if _same_computation(layer, torch.nn.Sequential, "forward"):
             raise ValueError(
                 f"from_torch: {where} is not supported in an MLP (a nested Sequential; "
                 f"engine='tensor' takes it)"
@@ -560,7 +566,7 @@ def _torch_shaped_from_torch(module: Any, torch: Any) -> Any:
     def build(layer: Any, path: str) -> Any:
         if id(layer) in made:  # shared in torch, shared here
             return made[id(layer)]
-        if type(layer) is torch.nn.Sequential:
+        if _same_computation(layer, torch.nn.Sequential, "forward"):
             children = OrderedDict()
             for name, child in _top_layers(layer):
                 if type(child) is not torch.nn.Identity:
@@ -628,10 +634,13 @@ def from_torch(module: Any, engine: str = "tensor", mlp: bool = False, fused: bo
     torch = _require("torch")
     if engine not in ("tensor", "scalar"):
         raise ValueError(f"from_torch: engine must be 'tensor' or 'scalar', got {engine!r}")
-    if not isinstance(module, torch.nn.Sequential):
-        hint = (
-            " (wrap it: torch.nn.Sequential(module))" if isinstance(module, torch.nn.Module) else ""
-        )
+    if not _same_computation(module, torch.nn.Sequential, "forward"):
+        if isinstance(module, torch.nn.Sequential):
+            hint = " (a Sequential subclass with its own forward())"
+        elif isinstance(module, torch.nn.Module):
+            hint = " (wrap it: torch.nn.Sequential(module))"
+        else:
+            hint = ""
         raise TypeError(
             f"from_torch: expected a torch.nn.Sequential, got {type(module).__name__}{hint}"
         )

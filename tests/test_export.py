@@ -708,3 +708,38 @@ def test_export_extra_pins_torch_and_the_tests_install_it():
     assert '"torch==2.13.0"' in extra and '"onnx>=' in extra and '"onnxruntime>=' in extra
     test_extra = re.search(r"^test = \[(.*?)^\]", text, flags=re.MULTILINE | re.DOTALL).group(1)
     assert "[export]" in test_extra
+
+
+class _Doubling(torch.nn.Sequential):
+    def forward(self, x):
+        return super().forward(x) * 2
+
+
+class _Named(torch.nn.Sequential):
+    """A subclass that computes what Sequential computes."""
+
+
+def test_subclasses_are_taken_only_when_they_compute_the_same():
+    with pytest.raises(TypeError, match=r"got _Doubling \(a Sequential subclass with its own"):
+        from_torch(_Doubling(L(2, 3)))
+    with pytest.raises(ValueError, match=r"layer 1 \(_Doubling\) is not supported"):
+        from_torch(_seq(L(2, 3), _Doubling(L(3, 1))))
+    module = _Named(L(2, 3), torch.nn.Tanh(), _Named(L(3, 1)))
+    X = random_inputs(0, 5, 2, np.float32)
+    assert_close(ours(from_torch(module), X), torch_out(module, X), "float32")
+    assert from_torch(_Named(L(2, 3)), engine="scalar").config()["nouts"] == [3]
+
+    class Tweaked(snn.MLP):
+        def __call__(self, x):
+            return super().__call__(x) * 2
+
+    class Plain(snn.MLP):
+        def describe(self):
+            return "same numbers"
+
+    random.seed(0)
+    with pytest.raises(TypeError, match="cannot export a Tweaked"):
+        to_torch(Tweaked(2, [3, 1]))
+    plain = Plain(2, [3, 1])
+    X = random_inputs(1, 4, 2)
+    assert_close(torch_out(to_torch(plain), X), ours(plain, X), "float64")
