@@ -137,6 +137,8 @@ class Optimizer:
         for i, p in enumerate(self.params):
             g = p.grad
             if g is not None:
+                if hasattr(g, "numpy"):  # a tensor engine's gradient Tensor: update with its array
+                    g = g.numpy()
                 self._update(i, p, g)
 
     def _update(self, i: int, p: Any, g: Any) -> None:

@@ -263,6 +263,26 @@ def test_gradient_matches_torch(name):
         )
 
 
+@pytest.mark.parametrize(
+    "name", sorted(n for n in CASES if "float32" not in n and "array" not in n and "large" not in n)
+)
+def test_float32_gradient_matches_torch_float32(name):
+    """The same cases in float32 on both sides: values and gradients to float32 precision."""
+    _, tfn, arrays = CASES[name]
+    arrays = [a.astype(np.float32) for a in arrays]
+    ts = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = CASES[name][0](*ts)
+    w = _weights(out.shape).astype(np.float32)
+    (out * Tensor(w)).sum().backward()
+    tts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    tout = tfn(*tts)
+    (tout * torch.from_numpy(w).to(tout.dtype)).sum().backward()
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=2e-5, atol=1e-6)
+    for t, tt in zip(ts, tts):
+        assert t.grad.dtype == tt.grad.numpy().dtype
+        np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=2e-4, atol=2e-5)
+
+
 @pytest.mark.parametrize("name", sorted(set(CASES) - FD_SKIP))
 def test_gradient_matches_finite_differences(name):
     fn, _, arrays = CASES[name]
@@ -546,7 +566,8 @@ def test_leaf_gradient_is_its_own_array():
     np.testing.assert_array_equal(b.grad, [1.0, 1.0])
     c = Tensor([[1.0, 2.0]], requires_grad=True)
     c.reshape(2).sum().backward()
-    assert c.grad.flags.writeable and c.grad.base is None
+    assert c.grad.data.flags.writeable and c.grad.data.base is None
+    assert type(c.grad) is Tensor and not c.grad.requires_grad  # a Tensor, as in PyTorch
 
 
 def test_backward_with_explicit_gradient_matches_torch():

@@ -1,7 +1,8 @@
 """`Tensor`: a numpy array that remembers how it was computed -- `Value`, one array at a time.
 
 A Tensor is a node of the same kind of graph as `micrograd.engine.Value`: `data` (a numpy array),
-`grad` (an array of the same shape and dtype, None until a backward pass reaches it), `_prev`
+`grad` (a Tensor of the same shape and dtype, as in PyTorch; None until a backward pass reaches
+it; tools may also store a plain array there), `_prev`
 (the input Tensors, in order), `_op` (the operation's name, '' for a leaf) and `label`. So
 `micrograd.graph`, `micrograd.viz.draw_dot` and `micrograd.gradcheck` work on it unchanged.
 
@@ -343,8 +344,13 @@ class Tensor:
         the arrays: its target is numpy's, outside any graph."""
         out = kwargs.get("out")
         if out is not None:
-            if not all(type(o) is np.ndarray for o in out):
+            if len(out) != 1 or type(out[0]) is not np.ndarray:
                 return NotImplemented
+            if method == "__call__" and len(inputs) == 2:  # `array += tensor`: the fast path
+                a, b = inputs
+                return ufunc(
+                    a.data if type(a) is Tensor else a, b.data if type(b) is Tensor else b, **kwargs
+                )
             args = [x.data if isinstance(x, Tensor) else x for x in inputs]
             return getattr(ufunc, method)(*args, **kwargs)
         names = _UFUNC_OPERATORS.get(ufunc)
@@ -521,8 +527,10 @@ class Tensor:
         c = _number(other)
         if c is not None:
             a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            if not (a.requires_grad and _grad_enabled):
+                return _const(a.data + c)
             fn = _new(F.AddScalar)
-            return _unary(fn, a, fn.forward(a.data, c))
+            return _node(fn.forward(a.data, c), (a,), fn, fn.op)
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Add, self, other, "add")
 
@@ -534,8 +542,10 @@ class Tensor:
         c = _number(other)
         if c is not None:
             a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            if not (a.requires_grad and _grad_enabled):
+                return _const(a.data - c)
             fn = _new(F.AddScalar)
-            return _unary(fn, a, fn.forward(a.data, -c))
+            return _node(fn.forward(a.data, -c), (a,), fn, fn.op)
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Sub, self, other, "sub")
 
@@ -552,8 +562,10 @@ class Tensor:
         c = _number(other)
         if c is not None:
             a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            if not (a.requires_grad and _grad_enabled):
+                return _const(a.data * c)
             fn = _new(F.MulScalar)
-            return _unary(fn, a, fn.forward(a.data, c))
+            return _node(fn.forward(a.data, c), (a,), fn, fn.op)
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Mul, self, other, "mul")
 
@@ -816,12 +828,9 @@ class Tensor:
             raise TypeError(
                 f"mean: needs a float tensor, got dtype {a.dtype} (convert with .float())"
             )
-        shape = np.shape(a.data)
-        axes = F.normalize_axes(dim, len(shape), "mean")
-        n = 1
-        for i in axes:
-            n *= shape[i]
-        return a.sum(axes, keepdim) * (1.0 / n if n else float("nan"))
+        axes = F.normalize_axes(dim, a.data.ndim, "mean")
+        fn = _new(F.Mean)
+        return _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
 
     def var(
         self,
@@ -1065,6 +1074,9 @@ class Tensor:
                 old._seq = self._seq
                 old._retains = False
             vt = value if isinstance(value, Tensor) else _const(np.asarray(v))
+            # `t[i] -= 1` reads t[i] before writing it: the read's node refers to self, which
+            # is about to become the write. Point it (and anything between) at the old value.
+            _redirect(vt, self, old, self._seq if self._fn is not None else -1)
             fn = _new(F.IndexPut)
             self.data = fn.forward(self.data, index, np.asarray(vt.data, dtype=self.data.dtype))
             self.grad = None
@@ -1113,7 +1125,9 @@ class Tensor:
                     f"backward: the output has shape {self.shape}; call it on one number "
                     f"(e.g. .sum()) or pass backward(gradient) of that shape"
                 )
-            seed = np.ones(np.shape(data), dtype=data.dtype)
+            seed = np.array(1, dtype=data.dtype)  # d self / d self
+            if data.ndim:
+                seed = seed.reshape(np.shape(data)).copy()
         else:
             g = gradient.data if isinstance(gradient, Tensor) else gradient
             seed = np.array(_as_array(g), dtype=data.dtype)  # a copy: grads we own
@@ -1127,12 +1141,16 @@ class Tensor:
                 "requires_grad=True, or it was computed under no_grad())"
             )
         if self._fn is None:  # a leaf: d self / d self
-            self.grad = seed if self.grad is None else self.grad + seed
+            old = self.grad
+            self.grad = _const(seed if old is None else _array_of(old) + seed)
             return
         order = _interior_nodes(self)
         for node in order:
             node.grad = None
         self.grad = seed
+        # Nodes that keep their gradient (leaves, retain_grad()): it is accumulated as an
+        # array and handed to the user as a Tensor at the end.
+        kept = []
         for node in order:
             g = node.grad
             if g is None:
@@ -1144,19 +1162,27 @@ class Tensor:
                     continue
                 old = t.grad
                 if old is None:
-                    # A leaf's gradient must be an array of its own: the user (or an
-                    # optimizer) may change it in place. Passed-through or view gradients are
-                    # shared with other nodes, so those get copied.
-                    if (t._fn is None or t._retains) and (gt is g or gt.base is not None):
-                        gt = gt.copy()
+                    if t._fn is None or t._retains:
+                        # A kept gradient must be an array of its own: the user (or an
+                        # optimizer) may change it in place. Passed-through or view
+                        # gradients are shared with other nodes, so those get copied.
+                        if gt is g or gt.base is not None:
+                            gt = gt.copy()
+                        kept.append(t)
                     t.grad = gt
                 else:
+                    if type(old) is not np.ndarray:  # a Tensor from an earlier pass
+                        old = old.data
+                        kept.append(t)
                     t.grad = old + gt
             if not node._retains:
                 node.grad = None
             if not retain_graph:
                 node._fn = _FREED
                 node._prev = ()
+        for t in kept:
+            if type(t.grad) is np.ndarray:
+                t.grad = _const(t.grad)
 
     def _backward(self) -> None:
         """Apply the chain rule at this node only: add this node's contribution to its inputs'
@@ -1165,10 +1191,10 @@ class Tensor:
         g = self.grad
         if fn is None or g is None:
             return
-        for t, gt in zip(self._prev, fn.backward(g, self._prev)):
+        for t, gt in zip(self._prev, fn.backward(_array_of(g), self._prev)):
             if gt is None or not t.requires_grad:
                 continue
-            t.grad = np.array(gt) if t.grad is None else t.grad + gt
+            t.grad = np.array(gt) if t.grad is None else _array_of(t.grad) + gt
 
     # -- drawing and printing -------------------------------------------------------------
 
@@ -1243,6 +1269,28 @@ _UFUNC_OPERATORS = {
 }
 
 
+def _redirect(value: Tensor, target: Tensor, replacement: Tensor, min_seq: int) -> None:
+    """Replace `target` by `replacement` among the inputs of the nodes `value` was computed from
+    (only nodes newer than `min_seq` can have used target)."""
+    stack = [value]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node._fn is None or node is target or id(node) in seen or node._seq <= min_seq:
+            continue
+        seen.add(id(node))
+        prev = node._prev
+        if any(p is target for p in prev):
+            node._prev = prev = tuple(replacement if p is target else p for p in prev)
+        stack.extend(prev)
+
+
+def _array_of(g: Any) -> np.ndarray:
+    """A gradient as an array: backward() leaves Tensors, tools (optimizers, the animation)
+    may store arrays."""
+    return g.data if type(g) is Tensor else np.asarray(g)
+
+
 def _interior_nodes(root: Tensor) -> list:
     """The non-leaf nodes `root` depends on, each before all of its inputs (the order backward
     visits them). Leaves are not listed: nothing to do at a leaf but receive a gradient.
@@ -1256,13 +1304,15 @@ def _interior_nodes(root: Tensor) -> list:
     while stack:
         node = stack.pop()
         for child in node._prev:
-            if child._fn is not None and child not in visited:
+            if child._fn is not None:
                 if child._seq > node._seq:
                     raise RuntimeError(
                         f"backward: an input of a {node._op!r} node was changed in place (by "
                         f"t[...] = ...) after that node used it; its gradient would be wrong. "
                         f"Assign to a clone() instead"
                     )
+                if child in visited:
+                    continue
                 visited.add(child)
                 order.append(child)
                 stack.append(child)

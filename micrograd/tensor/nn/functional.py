@@ -14,7 +14,7 @@ import numpy as np
 
 from micrograd.tensor import core as _core
 from micrograd.tensor import functions as _F
-from micrograd.tensor.core import Tensor, _const
+from micrograd.tensor.core import Tensor, _const, _new
 from micrograd.tensor.nn.modules import linear_t
 
 __all__ = [
@@ -103,13 +103,22 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return _const(out)
 
 
+_UNSIGNED = {
+    1: np.dtype(np.uint8),
+    2: np.dtype(np.uint16),
+    4: np.dtype(np.uint32),
+    8: np.dtype(np.uint64),
+}
+
+
 def _targets(target: Any, n: int, classes: int, op: str) -> np.ndarray:
     y = target.data if isinstance(target, Tensor) else np.asarray(target)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must be class indices (an integer tensor), got {y.dtype}")
     if y.shape != (n,):
         raise ValueError(f"{op}: input of {n} rows needs a target of shape ({n},), got {y.shape}")
-    if n and (y.min() < 0 or y.max() >= classes):
+    # one pass: as unsigned numbers, negative labels are huge (y.min() and y.max() are two)
+    if n and np.maximum.reduce(y.view(_UNSIGNED[y.itemsize]), axis=None) >= classes:
         bad = y.min() if y.min() < 0 else y.max()
         raise IndexError(f"{op}: target {bad} is out of bounds for {classes} classes")
     return y
@@ -120,19 +129,19 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
     per row) of -log softmax(input)[i, target[i]]. The mean is one fused node, computed with
     the row maximum taken out (no overflow for logits of any size)."""
     x = _tensor(input, "cross_entropy")
-    reduction = _reduction(reduction, "cross_entropy")
-    if x.ndim != 2:
+    z = x.data
+    if z.ndim != 2:
         raise ValueError(f"cross_entropy: input must be (N, C) logits, got shape {x.shape}")
-    n, c = x.shape
+    n, c = z.shape
     if n == 0:
         raise ValueError("cross_entropy: the batch is empty")
     y = _targets(target, n, c, "cross_entropy")
-    if x.data.dtype.kind != "f":
+    if z.dtype.kind != "f":
         raise TypeError(f"cross_entropy: input must be float logits, got {x.dtype}")
     if reduction != "mean":
-        return nll_loss(x.log_softmax(1), y, reduction=reduction)
-    fn = object.__new__(_F.CrossEntropy)
-    return _core._unary(fn, x, np.asarray(fn.forward(x.data, y)))
+        return nll_loss(x.log_softmax(1), y, reduction=_reduction(reduction, "cross_entropy"))
+    fn = _new(_F.CrossEntropy)
+    return _core._unary(fn, x, fn.forward(z, y))
 
 
 def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:

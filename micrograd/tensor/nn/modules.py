@@ -192,7 +192,7 @@ class Module(_BaseModule):
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad = np.zeros_like(p.grad)
+                p.grad = _const(np.zeros_like(p.grad.data))
 
     def num_parameters(self) -> int:
         return sum(p.data.size for p in self.parameters())

@@ -1,0 +1,276 @@
+"""The makemore lectures' training steps: `micrograd.tensor` against PyTorch and hand-written numpy.
+
+    python benchmarks/bench_makemore.py                 # 5 interleaved rounds of 200 steps
+    python benchmarks/bench_makemore.py --rounds 9 --steps 500
+    python benchmarks/bench_makemore.py --quick         # a few steps: checks that it runs
+
+Jobs, both on the names data set (block size 3, batch 32, vocabulary 27), the same batches and the
+same initial weights for every engine:
+
+* mlp: the MLP lecture's step -- embedding lookup `C[Xb]` (C 27x10), `view`, `tanh(emb @ W1 + b1)`
+  (hidden 200), `h @ W2 + b2`, `F.cross_entropy`, `p.grad = None`, `backward()`, SGD on `p.data`.
+* batchnorm: the BatchNorm lecture's step -- the same with `hpreact` normalised by its batch mean
+  and std (`bngain * (hpreact - mean) / std + bnbias`) and the running statistics updated under
+  `no_grad()`.
+
+Engines: `micrograd.tensor` (the lecture code with only the imports changed), PyTorch 2.13 on one
+thread (`torch.set_num_threads(1)`: on small tensors more threads only wait for each other), and
+the same step with its backward pass written by hand in numpy (the floor for a numpy engine).
+numpy's BLAS runs on one thread too (`OPENBLAS_NUM_THREADS=1`, set before numpy loads).
+
+All engines run in one process, interleaved: each round runs every engine for `--steps` steps in
+turn; a step's time is the median over a round, and the report gives the median over rounds and
+the ratio to PyTorch. The issue's target: micrograd at most 0.5x PyTorch's time per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy (and torch) load their BLAS
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+NAMES = REPO / "tests" / "data" / "names.txt"
+BLOCK, EMB, HIDDEN, VOCAB, BATCH = 3, 10, 200, 27, 32
+LR = 0.1
+
+
+# -- shared data and weights ---------------------------------------------------------------------
+
+
+def dataset():
+    words = NAMES.read_text().splitlines()
+    chars = sorted(set("".join(words)))
+    stoi = {s: i + 1 for i, s in enumerate(chars)}
+    stoi["."] = 0
+    X, Y = [], []
+    for w in words:
+        context = [0] * BLOCK
+        for ch in w + ".":
+            X.append(context)
+            Y.append(stoi[ch])
+            context = context[1:] + [stoi[ch]]
+    return np.array(X, dtype=np.int64), np.array(Y, dtype=np.int64)
+
+
+def initial_weights():
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    return {
+        "C": rng.standard_normal((VOCAB, EMB)).astype(f32),
+        "W1": (rng.standard_normal((EMB * BLOCK, HIDDEN)) * (5 / 3) / (EMB * BLOCK) ** 0.5).astype(
+            f32
+        ),
+        "b1": (rng.standard_normal(HIDDEN) * 0.01).astype(f32),
+        "W2": (rng.standard_normal((HIDDEN, VOCAB)) * 0.01).astype(f32),
+        "b2": np.zeros(VOCAB, dtype=f32),
+        "bngain": np.ones((1, HIDDEN), dtype=f32),
+        "bnbias": np.zeros((1, HIDDEN), dtype=f32),
+    }
+
+
+# -- the lecture's step, for micrograd.tensor and PyTorch (same code) ------------------------------
+
+
+def lecture_engine(torch, F, job, weights, Xtr, Ytr, batches):
+    """The lecture's training step with `torch`/`F` being either library. Returns a function
+    that runs steps i..j and the list of losses it appends to."""
+    names = ["C", "W1", "b1", "W2", "b2"] + (["bngain", "bnbias"] if job == "batchnorm" else [])
+    params = {k: torch.tensor(weights[k]) for k in names}
+    parameters = list(params.values())
+    for p in parameters:
+        p.requires_grad = True
+    C, W1, b1, W2, b2 = (params[k] for k in ["C", "W1", "b1", "W2", "b2"])
+    bngain, bnbias = params.get("bngain"), params.get("bnbias")
+    Xtr, Ytr = torch.tensor(Xtr), torch.tensor(Ytr)
+    ixs = [torch.tensor(ix) for ix in batches]
+    state = {
+        "bnmean_running": torch.zeros((1, HIDDEN)),
+        "bnstd_running": torch.ones((1, HIDDEN)),
+    }
+    losses = []
+
+    def mlp_step(ix):
+        Xb, Yb = Xtr[ix], Ytr[ix]
+        emb = C[Xb]
+        h = torch.tanh(emb.view(-1, EMB * BLOCK) @ W1 + b1)
+        logits = h @ W2 + b2
+        loss = F.cross_entropy(logits, Yb)
+        for p in parameters:
+            p.grad = None
+        loss.backward()
+        for p in parameters:
+            p.data += -LR * p.grad
+        return loss
+
+    def batchnorm_step(ix):
+        Xb, Yb = Xtr[ix], Ytr[ix]
+        emb = C[Xb]
+        embcat = emb.view(emb.shape[0], -1)
+        hpreact = embcat @ W1 + b1
+        bnmeani = hpreact.mean(0, keepdim=True)
+        bnstdi = hpreact.std(0, keepdim=True)
+        hpreact = bngain * (hpreact - bnmeani) / bnstdi + bnbias
+        with torch.no_grad():
+            state["bnmean_running"] = 0.999 * state["bnmean_running"] + 0.001 * bnmeani
+            state["bnstd_running"] = 0.999 * state["bnstd_running"] + 0.001 * bnstdi
+        h = torch.tanh(hpreact)
+        logits = h @ W2 + b2
+        loss = F.cross_entropy(logits, Yb)
+        for p in parameters:
+            p.grad = None
+        loss.backward()
+        for p in parameters:
+            p.data += -LR * p.grad
+        return loss
+
+    step = mlp_step if job == "mlp" else batchnorm_step
+
+    def run(i, j, times):
+        for k in range(i, j):
+            t0 = time.perf_counter()
+            loss = step(ixs[k])
+            times.append(time.perf_counter() - t0)
+            losses.append(loss.item())
+
+    return run, losses
+
+
+# -- the same step written by hand in numpy (the floor) -----------------------------------------
+
+
+def numpy_engine(job, weights, Xtr, Ytr, batches):
+    w = {k: v.copy() for k, v in weights.items()}
+    running = {"mean": np.zeros((1, HIDDEN), np.float32), "std": np.ones((1, HIDDEN), np.float32)}
+    losses = []
+
+    def step(ix):
+        C, W1, b1, W2, b2 = w["C"], w["W1"], w["b1"], w["W2"], w["b2"]
+        Xb, Yb = Xtr[ix], Ytr[ix]
+        n = len(ix)
+        embcat = C[Xb].reshape(n, -1)
+        hpre = embcat @ W1 + b1
+        if job == "batchnorm":
+            mean = hpre.mean(0, keepdims=True)
+            diff = hpre - mean
+            std = np.sqrt((diff * diff).sum(0, keepdims=True) / (n - 1))
+            raw = diff / std
+            hpreact = w["bngain"] * raw + w["bnbias"]
+            running["mean"] = 0.999 * running["mean"] + 0.001 * mean
+            running["std"] = 0.999 * running["std"] + 0.001 * std
+        else:
+            hpreact = hpre
+        h = np.tanh(hpreact)
+        logits = h @ W2 + b2
+        shifted = logits - logits.max(1, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(1, keepdims=True)
+        loss = (np.log(s).sum() - shifted[np.arange(n), Yb].sum()) / n
+        # backward
+        dlogits = e / s
+        dlogits[np.arange(n), Yb] -= 1
+        dlogits /= n
+        grads = {"W2": h.T @ dlogits, "b2": dlogits.sum(0)}
+        dh = dlogits @ W2.T
+        dhpreact = (1 - h * h) * dh
+        if job == "batchnorm":
+            grads["bngain"] = (raw * dhpreact).sum(0, keepdims=True)
+            grads["bnbias"] = dhpreact.sum(0, keepdims=True)
+            draw = w["bngain"] * dhpreact
+            # d raw / d hpre for raw = (x - mean) / std with the unbiased std
+            dhpre = (draw - draw.mean(0, keepdims=True) - raw * (draw * raw).sum(0, keepdims=True)
+                     / (n - 1)) / std  # fmt: skip
+        else:
+            dhpre = dhpreact
+        grads["W1"] = embcat.T @ dhpre
+        grads["b1"] = dhpre.sum(0)
+        demb = (dhpre @ W1.T).reshape(n, BLOCK, EMB)
+        dC = np.zeros_like(C)
+        np.add.at(dC, Xb, demb)
+        grads["C"] = dC
+        for k, g in grads.items():
+            w[k] += -LR * g
+        return loss
+
+    def run(i, j, times):
+        for k in range(i, j):
+            t0 = time.perf_counter()
+            loss = step(batches[k])
+            times.append(time.perf_counter() - t0)
+            losses.append(float(loss))
+
+    return run, losses
+
+
+# -- driver ------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=200, help="steps per engine per round")
+    ap.add_argument("--job", choices=["mlp", "batchnorm", "both"], default="both")
+    ap.add_argument("--quick", action="store_true", help="2 rounds of 5 steps (a smoke test)")
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.steps = 2, 5
+    if args.rounds < 1 or args.steps < 1:
+        ap.error("--rounds and --steps must be positive")
+
+    import torch
+    import torch.nn.functional as TF
+
+    import micrograd.tensor as mt
+    import micrograd.tensor.nn.functional as MF
+
+    torch.set_num_threads(1)
+    Xtr, Ytr = dataset()
+    weights = initial_weights()
+    rng = np.random.default_rng(1)
+    total = args.rounds * args.steps
+    batches = [rng.integers(0, len(Xtr), BATCH) for _ in range(total)]
+    jobs = ["mlp", "batchnorm"] if args.job == "both" else [args.job]
+    print(f"torch {torch.__version__}, 1 thread; numpy {np.__version__}; "
+          f"{args.rounds} rounds x {args.steps} steps, interleaved")  # fmt: skip
+    failed = False
+    for job in jobs:
+        engines = {
+            "micrograd.tensor": lecture_engine(mt, MF, job, weights, Xtr, Ytr, batches),
+            "PyTorch (1 thread)": lecture_engine(torch, TF, job, weights, Xtr, Ytr, batches),
+            "numpy by hand": numpy_engine(job, weights, Xtr, Ytr, batches),
+        }
+        medians = {name: [] for name in engines}
+        for r in range(args.rounds):
+            for name, (run, _) in engines.items():
+                times: list = []
+                run(r * args.steps, (r + 1) * args.steps, times)
+                medians[name].append(statistics.median(times))
+        per_step = {name: statistics.median(m) for name, m in medians.items()}
+        losses = {name: losses for name, (_, losses) in engines.items()}
+        ref = np.array(losses["PyTorch (1 thread)"])
+        torch_time = per_step["PyTorch (1 thread)"]
+        print(f"\n{job} step (batch {BATCH}, hidden {HIDDEN}):")
+        for name, t in per_step.items():
+            drift = np.abs(np.array(losses[name]) - ref).max()
+            print(f"  {name:20s} {t * 1e6:8.1f} us/step   {t / torch_time:5.2f}x PyTorch   "
+                  f"max |loss - PyTorch's| {drift:.1e}")  # fmt: skip
+            if not np.allclose(losses[name], ref, rtol=1e-3, atol=1e-3):
+                print(f"  ERROR: {name} does not train like PyTorch", file=sys.stderr)
+                failed = True
+        ratio = per_step["micrograd.tensor"] / torch_time
+        verdict = "meets" if ratio <= 0.5 else "misses"
+        print(f"  micrograd.tensor / PyTorch = {ratio:.2f} ({verdict} the 0.5x target)")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
