@@ -124,9 +124,9 @@ def _same_computation(model: Any, cls: type, method: str = "__call__") -> bool:
     return isinstance(model, cls) and getattr(type(model), method) is getattr(cls, method)
 
 
-def _is_tensor_model(model: Any) -> bool:
-    """Whether `model` may be a tensor-engine module: only if that engine has been imported (so
-    that exporting a scalar model never imports numpy's engine)."""
+def _tensor_engine_loaded() -> bool:
+    """Whether a model may be a tensor-engine module: only if that engine has been imported (so
+    exporting a scalar model never imports the numpy engine)."""
     return "micrograd.tensor.nn" in sys.modules
 
 
@@ -136,12 +136,11 @@ def mlp_layers(model: Any) -> tuple[list[Dense], str] | None:
     from micrograd import nn as scalar_nn
 
     if _same_computation(model, scalar_nn.MLP):
-        return [
-            _scalar_dense(layer, f"layer {i}") for i, layer in enumerate(model.layers)
-        ], "float64"
+        layers = [_scalar_dense(layer, f"layer {i}") for i, layer in enumerate(model.layers)]
+        return layers, "float64"
     if _same_computation(model, scalar_nn.Layer) or _same_computation(model, scalar_nn.Neuron):
         return [_scalar_dense(model, type(model).__name__)], "float64"
-    if not _is_tensor_model(model):
+    if not _tensor_engine_loaded():
         return None
     from micrograd.tensor.nn import mlp
 
@@ -183,7 +182,7 @@ def sequential_index(layers: list[Dense]) -> list[tuple[int, Dense]]:
 
 def is_torch_shaped(model: Any) -> bool:
     """Whether `model` is one of `micrograd.tensor.nn`'s PyTorch-shaped modules (or a subclass)."""
-    if not _is_tensor_model(model):
+    if not _tensor_engine_loaded():
         return False
     from micrograd.tensor.nn.modules import Module
 
