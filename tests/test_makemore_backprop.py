@@ -41,9 +41,10 @@ def test_every_hand_derived_gradient_matches_autograd_and_torch():
         # ... and both against PyTorch's autograd
         np.testing.assert_allclose(mine["autograd"], torchs["autograd"], rtol=1e-4, atol=1e-8)
         np.testing.assert_allclose(mine["manual"], torchs["manual"], rtol=1e-4, atol=1e-8)
-    # the lecture's exact matches hold here too, where the forward pass is one primitive
+    # bit-exact matches, as in the lecture, where our autograd does the same arithmetic as the
+    # hand-written line (b2's sum over the batch goes through BLAS in autograd: close, not exact)
     exact = {r["name"] for r in ours["exercise1"] if r["exact"]}
-    assert {"logprobs", "probs", "logits", "h", "W2", "b2"} <= exact
+    assert {"logprobs", "probs", "logits", "h", "W2"} <= exact
     assert [r["name"] for r in ours["exercise1"] if not r["shape_ok"]] == ["bnmeani"]
     assert abs(ours["loss_fast_diff"]) < 1e-5
     assert ours["bn_fast_diff"] < 1e-5
