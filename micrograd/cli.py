@@ -394,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     from micrograd import viz_cli
 
     viz_cli.add_subparser(subparsers)
+    from micrograd import export_cli
+
+    export_cli.add_subparser(subparsers)
     parser.commands = subparsers.choices  # for error messages: the parser of each command
     return parser
 
