@@ -618,6 +618,9 @@ def _summary(x: Any) -> str:
     """A short text for an array: its values when there are at most 4, else mean/min/max."""
     if x is None:
         return "None"
+    to_numpy = getattr(x, "numpy", None)
+    if callable(to_numpy):  # a Tensor (a tensor's `.grad` is one, as in PyTorch): its array
+        x = to_numpy()
     if _array_shape(x) is None:
         return _number(x)
     if x.size == 0:

@@ -19,6 +19,8 @@ import sys
 import textwrap
 
 import pytest
+
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

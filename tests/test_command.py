@@ -13,6 +13,7 @@ runs the environment's .pth files -- and no package can catch a Ctrl-C there.)
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -228,7 +229,7 @@ def test_the_command_warns_once_when_the_original_is_installed_too(tmp_path, scr
         check=False,
     )
     assert out.returncode == 0
-    assert out.stdout == "micrograd 0.3.0\n"
+    assert re.fullmatch(r"micrograd-plus 0\.3\.0 \((compiled|pure) scalar engine\)\n", out.stdout)
     assert out.stderr.splitlines() == [CLASH.format(site=site)]
 
 

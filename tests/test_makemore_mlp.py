@@ -5,10 +5,13 @@ minibatches from a seeded `randint`, sampling with `F.softmax` and `multinomial`
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
 import makemore_lectures as lectures
 import torch.nn.functional as TF
 

@@ -129,7 +129,7 @@ def test_ctrl_c_at_a_random_moment(tmp_path):
     """A real Ctrl-C from outside at a random moment of `micrograd train`: exit code 130 and
     either nothing written (before the first step) or an interrupted run that resumes to the
     uninterrupted model; or the job had already finished."""
-    flags = ["--samples", "40", "--steps", "150", "--layers", "8", "--no-plots", "--no-progress"]
+    flags = ["--samples", "40", "--steps", "600", "--layers", "8", "--no-plots", "--no-progress"]
     cmd = [sys.executable, "-m", "micrograd", "train", *flags]
     whole = tmp_path / "whole"
     t0 = time.perf_counter()
@@ -150,9 +150,17 @@ def test_ctrl_c_at_a_random_moment(tmp_path):
             assert (part / "model.json").read_bytes() == (whole / "model.json").read_bytes()
             outcomes.append("finished")
             continue
+        if proc.returncode == -signal.SIGINT and not err:
+            # The signal came while Python itself was starting, before any handler existed
+            # (no package can catch it there): killed by it, silently, nothing written.
+            assert not part.exists()
+            outcomes.append("before start")
+            continue
         assert proc.returncode == 130, err
         if not part.exists():
-            assert "nothing was written" in err
+            # Interrupted while starting (the command's own one line) or before the first step
+            # ended (the training job's): either way nothing was written.
+            assert "nothing was written" in err or err.strip() == "micrograd: interrupted", err
             outcomes.append("before training")
             continue
         assert json.loads((part / "metrics.json").read_text())["interrupted"] is True

@@ -5,10 +5,13 @@ errors that name what is missing."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
 import torch.nn.functional as TF
 
 import micrograd.tensor as mt

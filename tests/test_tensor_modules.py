@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
 
 import micrograd.tensor as mt
 from micrograd.optim import SGD

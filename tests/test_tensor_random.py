@@ -3,13 +3,16 @@ for bit, and the same generator state (torch's 5056 bytes) after every call."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
 
 from micrograd.tensor import random as mrandom
 from micrograd.tensor.random import Generator
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
 
 SEEDS = [0, 1, 7, 42, 2147483647, -1, -12345, 2**32 + 5, 2**64 - 1, -(2**63)]
 SIZES = list(range(1, 41)) + [729, 1000, 1001, 4099]

@@ -638,8 +638,8 @@ def test_a_freed_tensor_graph_is_refused_saying_what_to_pass():
     from micrograd.tensor import Tensor
 
     def build():
-        x = Tensor(np.array([1.0, -2.0]), label="x")
-        w = Tensor(np.array([0.5, 0.25]), label="w")
+        x = Tensor(np.array([1.0, -2.0]), label="x", requires_grad=True)
+        w = Tensor(np.array([0.5, 0.25]), label="w", requires_grad=True)
         return ((x * w).relu() + 1.0).sum()
 
     loss = build()
