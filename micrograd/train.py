@@ -57,7 +57,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -460,31 +459,6 @@ def _check_config(config: TrainConfig) -> None:
         raise ConfigError(
             f"layers must be one or more whole numbers >= 1, got {list(config.layers)!r}"
         )
-
-
-def check_writable(folder: str) -> None:
-    """Raise OSError unless files can be created in `folder` (or where it would be created).
-
-    Checked by creating and removing a file, since `os.access` says yes to root everywhere.
-    Nothing is left behind: if the folder does not exist yet, it is not created here.
-    """
-    path = os.path.abspath(folder)
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise OSError(f"output folder {folder!r} is a file, not a folder")
-    probe_in = path
-    while not os.path.exists(probe_in):
-        parent = os.path.dirname(probe_in)
-        if parent == probe_in:
-            break
-        probe_in = parent
-    if not os.path.isdir(probe_in):
-        raise OSError(f"cannot create output folder {folder!r}: {probe_in!r} is not a folder")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".micrograd-probe-", dir=probe_in)
-    except OSError as e:
-        raise OSError(f"cannot write to output folder {folder!r}: {e.strerror or e}") from None
-    os.close(fd)
-    os.remove(probe)
 
 
 def _batch_stream(
