@@ -559,6 +559,12 @@ class Tensor:
     def __mul__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
             return _binary(F.Mul, self, other, "mul")
+        if type(other) is float and not (self.requires_grad and _grad_enabled):
+            # `-lr * p.grad` in an optimizer step: a number times a constant, nothing to record
+            # (an integer tensor still needs `_weak`'s float32 below)
+            data = self.data
+            if data.dtype.kind == "f":
+                return _const(data * other)
         c = _number(other)
         if c is not None:
             a = self if self.data.dtype.kind == "f" else _weak(self, c)
@@ -1122,16 +1128,16 @@ class Tensor:
         only by nodes that called `retain_grad()`. The graph is freed as it is walked unless
         `retain_graph=True`.
         """
-        data = self.data
+        data = self.data  # always an ndarray (the constructor and every Function make one)
         if gradient is None:
-            if np.size(data) != 1:
+            if data.size != 1:
                 raise ValueError(
                     f"backward: the output has shape {self.shape}; call it on one number "
                     f"(e.g. .sum()) or pass backward(gradient) of that shape"
                 )
             seed = np.array(1, dtype=data.dtype)  # d self / d self
             if data.ndim:
-                seed = seed.reshape(np.shape(data)).copy()
+                seed = seed.reshape(data.shape).copy()
         else:
             g = gradient.data if isinstance(gradient, Tensor) else gradient
             seed = np.array(_as_array(g), dtype=data.dtype)  # a copy: grads we own

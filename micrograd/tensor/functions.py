@@ -675,9 +675,12 @@ class Embedding(Function):
         if shape[0] <= 1024 and idx.size <= 4096:
             # scatter-add as a product with a one-hot matrix: one BLAS call, faster than
             # np.add.at for the vocabulary sizes of the makemore lectures
-            onehot = np.zeros((idx.size, shape[0]), dtype=g.dtype)
-            onehot[_arange(idx.size), idx] = 1
-            out = onehot.T @ rows
+            # The one-hot matrix is built transposed, (V, n), through flat positions: one index
+            # array into a flat buffer is cheaper than the pair (idx, rows) into a 2-D one.
+            n = idx.size
+            onehot = np.zeros(shape[0] * n, dtype=g.dtype)
+            onehot[idx * n + _arange(n)] = 1
+            out = onehot.reshape(shape[0], n) @ rows
             return (out if out.shape == shape else out.reshape(shape),)
         ga = np.zeros((shape[0], rows.shape[1]), dtype=g.dtype)
         np.add.at(ga, idx, rows)
@@ -862,17 +865,20 @@ _ARANGE: dict = {}
 class CrossEntropy(Function):
     """Mean softmax cross-entropy of logits (N, C) against class indices (N,), in one node."""
 
-    __slots__ = ("e", "labels", "sums")
+    __slots__ = ("e", "picks", "sums")
     op = "cross_entropy"
 
     def forward(self, logits, labels):
-        n = len(labels)
-        shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
+        n, c = logits.shape
+        shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)  # a fresh C-order array
+        # Each row's label element as a position in the flattened (N*C) array: picking through
+        # one index array on a flat view is several times faster than the pair (rows, labels),
+        # and the backward pass reuses it.
+        self.picks = picks = _arange(n) * c + labels
         # -log softmax[label] = log sum exp(shifted) - shifted[label], averaged over the rows
-        picked = np.add.reduce(shifted[_arange(n), labels], axis=None)
+        picked = np.add.reduce(shifted.ravel()[picks], axis=None)
         self.e = e = np.exp(shifted, out=shifted)  # <= 1: no overflow (in place: a fresh array)
         self.sums = sums = np.add.reduce(e, axis=1, keepdims=True)  # >= 1: its log is safe
-        self.labels = labels
         # an array (not a numpy scalar), in the logits' dtype
         return np.asarray((np.add.reduce(np.log(sums), axis=None) - picked) * (1.0 / n))
 
@@ -880,8 +886,8 @@ class CrossEntropy(Function):
         n = self.e.shape[0]
         scale = g * (1.0 / n)
         # d loss / d logits = (softmax - onehot(label)) / N, the 1/N folded into the division
-        d = self.e * (scale / self.sums)  # a fresh array
-        d[_arange(n), self.labels] -= scale
+        d = self.e * (scale / self.sums)  # a fresh C-order array: ravel() is a view of it
+        d.ravel()[self.picks] -= scale
         return (d,)
 
 
