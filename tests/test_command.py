@@ -113,7 +113,10 @@ def test_ctrl_c_during_a_short_command_is_never_a_traceback(tmp_path, script, ho
     # `--version` may finish before the signal: then it printed the version and exited 0.
     code, err = interrupt([*entry(how, script), "--version"], delay, env=env(), cwd=tmp_path)
     assert not any("Traceback" in line for line in err), err
-    assert (code, err) == (0, []) or (code == 130 and err == ["micrograd: interrupted"]), err
+    # Or the signal lands while the interpreter is already shutting down, after the version was
+    # printed: Python then dies of it silently (-SIGINT), as every Python program does there.
+    finished = code in (0, -signal.SIGINT) and err == []
+    assert finished or (code == 130 and err == ["micrograd: interrupted"]), (code, err)
 
 
 @pytest.mark.parametrize("how", ["module", "script"])
