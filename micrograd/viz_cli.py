@@ -234,7 +234,9 @@ def _check_size(root: Value, animate: bool) -> None:
 
 
 def _fail(err: BaseException, code: int) -> int:
-    message = " ".join(str(err).split()) or type(err).__name__
+    # An OSError's own text, without the "[Errno 28]" that str() puts in front of it.
+    text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    message = " ".join(text.split()) or type(err).__name__
     print(f"micrograd graph: error: {message}", file=sys.stderr)
     return code
 
