@@ -151,6 +151,11 @@ def test_ctrl_c_at_a_random_moment(tmp_path):
             outcomes.append("finished")
             continue
         assert proc.returncode == 130, err
+        if "just after the run was written" in err:  # Ctrl-C after the last step
+            assert json.loads((part / "metrics.json").read_text())["interrupted"] is False
+            assert (part / "model.json").read_bytes() == (whole / "model.json").read_bytes()
+            outcomes.append("finished")
+            continue
         if not part.exists():
             assert "nothing was written" in err
             outcomes.append("before training")
@@ -222,6 +227,26 @@ def test_resume_of_a_folder_that_is_no_run(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["train", "--resume", str(tmp_path / "empty")]) == 1
     assert "not a micrograd run folder" in one_error_line(capsys)
+
+
+def test_ctrl_c_after_the_last_step_still_writes_the_finished_run(tmp_path, capsys, monkeypatch):
+    # issue 9 trial: a Ctrl-C while the finished run's pictures were drawn (about a second of
+    # matplotlib) said "interrupted; nothing was written" and lost the whole training.
+    real_render = train._render_outputs
+
+    def render_after_ctrl_c(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(train, "_render_outputs", render_after_ctrl_c)
+    out = tmp_path / "r"
+    assert main(["train", *SMALL, "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"micrograd: error: interrupted just after the run was written to {out}"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["interrupted"] is False and metrics["steps_done"] == 12
+    assert sorted(os.listdir(out)) == ["metrics.json", "model.json"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_second_ctrl_c_interrupts_at_once():
