@@ -151,6 +151,10 @@ def run(args: argparse.Namespace) -> int:
     except InputError as err:
         return _fail(err, _BAD_INPUT)
     except Exception as err:  # a drawing or writing failure: one line, no traceback
+        from micrograd.cli import _caused_by_ctrl_c
+
+        if _caused_by_ctrl_c(err):  # a Ctrl-C wrapped by Python: `cli.main` reports it
+            raise
         return _fail(err, _FAILED)
 
 
