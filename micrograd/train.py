@@ -673,8 +673,24 @@ def resume(
         _check_config(config)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{os.path.join(run_folder, 'metrics.json')}: bad settings: {e}") from None
+    _check_resumed_data(config, run_folder)
     state = (files["resume.json"].decode("utf-8", "replace"), history, run_folder)
     return _Job(config, progress, log, state).run()
+
+
+def _check_resumed_data(config: TrainConfig, run_folder: str) -> None:
+    """A run keeps its CSV path as it was given; relative, it only resolves from the folder the
+    run was started in. Say so, rather than "no such file"."""
+    from micrograd.data import DATASETS
+
+    name = config.dataset
+    relative = name not in DATASETS and not os.path.isabs(name)
+    if relative and not os.path.exists(name):
+        raise ValueError(
+            f"{run_folder}: the run was trained on {name!r}, a path relative to the folder it "
+            f"was started in, and there is no {name!r} here ({os.getcwd()}); run --resume "
+            f"from that folder"
+        )
 
 
 class MemoryBudgetError(MemoryError):

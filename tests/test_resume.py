@@ -210,6 +210,27 @@ def test_resume_refuses_other_data(tmp_path, capsys):
     assert json.loads((run / "metrics.json").read_text())["steps_done"] == 3
 
 
+def test_resume_from_another_folder_names_the_relative_data_path(tmp_path, capsys, monkeypatch):
+    # issue 9 trial: a run trained on `--dataset pets.csv`, resumed from another folder, said
+    # only "cannot read the data set 'pets.csv': no such file".
+    rows = [f"{i / 10!r},{(i * 7 % 5) / 5!r},{('dog', 'cat')[i % 2]}" for i in range(30)]
+    (tmp_path / "pets.csv").write_text("a,b,species\n" + "\n".join(rows) + "\n")
+    flags = ["--dataset", "pets.csv", "--label", "species", "--steps", "10", "--layers", "4"]
+    script_flags = [*flags, "--no-plots", "--out", "r"]
+    monkeypatch.chdir(tmp_path)
+    assert interrupted_run(tmp_path, script_flags, 3).returncode == 130
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["train", "--resume", str(tmp_path / "r"), "--no-progress"]) == 1
+    line = one_error_line(capsys)
+    assert "the run was trained on 'pets.csv', a path relative to the folder it was" in line
+    assert f"({elsewhere}); run --resume from that folder" in line
+    monkeypatch.chdir(tmp_path)  # from where it was started, it resumes (text labels and all)
+    assert main(["train", "--resume", "r", "--no-progress"]) == 0
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["steps_done"] == 10
+
+
 @pytest.mark.parametrize("content", ["", "{", '{"format": "micrograd-resume", "version": 1}'])
 def test_resume_refuses_a_broken_resume_file(tmp_path, capsys, content):
     run = tmp_path / "r"
