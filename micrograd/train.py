@@ -422,6 +422,9 @@ def _check_labels(data: Data, loss: str) -> int:
 def _check_config(config: TrainConfig) -> None:
     from micrograd import optim
 
+    for key in ("dataset", "label"):
+        if not isinstance(getattr(config, key), str):
+            raise ConfigError(f"{key} must be a string, got {getattr(config, key)!r}")
     if config.loss is not None and config.loss not in LOSS_NAMES:
         raise ConfigError(f"unknown loss {config.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
     if config.optimizer not in optim.OPTIMIZERS:

@@ -286,6 +286,8 @@ def test_a_second_ctrl_c_interrupts_at_once():
         (lambda m: m["config"].update(steps="many"), "steps must be"),
         (lambda m: m["config"].update(layers=5), "bad settings"),
         (lambda m: m["config"].update(colour="red"), "unknown settings ['colour']"),
+        (lambda m: m["config"].update(dataset=5), "bad settings: dataset must be a string"),
+        (lambda m: m["config"].update(label=None), "bad settings: label must be a string"),
         (lambda m: m["history"].update(loss=[1.0]), "history does not match"),
     ],
 )
