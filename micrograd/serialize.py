@@ -219,7 +219,9 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Any, dict]:
         with open(path, "rb") as f:
             raw = f.read()
     except IsADirectoryError:
-        raise bad("is a folder, not a model file") from None
+        inside = os.path.join(path, "model.json")
+        hint = f"; a training run's model is {inside}" if os.path.isfile(inside) else ""
+        raise bad(f"is a folder, not a model file{hint}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

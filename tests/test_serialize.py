@@ -296,6 +296,17 @@ def test_folder_instead_of_file(tmp_path):
         load_model(tmp_path)
 
 
+def test_a_run_folder_instead_of_its_model_file_names_the_file(tmp_path):
+    # issue 9 trial: `predict --model runs/latest` said only "is a folder, not a model file".
+    save_model(trained_like_model(), tmp_path / "model.json")
+    with pytest.raises(ValueError) as info:
+        load_model(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path}: is a folder, not a model file; a training run's model is "
+        f"{tmp_path / 'model.json'}"
+    )
+
+
 # -- crafted files: checked before anything is built ----------------------------------------
 
 
