@@ -415,12 +415,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         if clash:
             print(f"micrograd: warning: {clash}", file=sys.stderr)
         return _main(argv)
+    except Exception as e:
+        # Python 3.11 wraps a Ctrl-C that lands in a class's `__set_name__` (a dataclass being
+        # defined while a module imports) in a RuntimeError: still a Ctrl-C.
+        if not _caused_by_ctrl_c(e):
+            raise
+        return _interrupted()
     except KeyboardInterrupt:
-        _interrupts.quiet_again()
-        print("micrograd: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     finally:
         _interrupts.quiet_again()
+
+
+def _interrupted() -> int:
+    from micrograd import _interrupts
+
+    _interrupts.quiet_again()
+    print("micrograd: interrupted", file=sys.stderr)
+    return 130
+
+
+def _caused_by_ctrl_c(error: BaseException) -> bool:
+    """True if a KeyboardInterrupt is among the exceptions `error` was raised from or during."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _main(argv: Sequence[str] | None) -> int:

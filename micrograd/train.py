@@ -429,6 +429,9 @@ def _check_labels(data: Data, loss: str) -> int:
 def _check_config(config: TrainConfig) -> None:
     from micrograd import optim
 
+    for key in ("dataset", "label"):
+        if not isinstance(getattr(config, key), str):
+            raise ConfigError(f"{key} must be a string, got {getattr(config, key)!r}")
     if config.loss is not None and config.loss not in LOSS_NAMES:
         raise ConfigError(f"unknown loss {config.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
     if config.optimizer not in optim.OPTIMIZERS:
@@ -655,8 +658,24 @@ def resume(
         _check_config(config)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{os.path.join(run_folder, 'metrics.json')}: bad settings: {e}") from None
+    _check_resumed_data(config, run_folder)
     state = (files["resume.json"].decode("utf-8", "replace"), history, run_folder)
     return _Job(config, progress, log, state).run()
+
+
+def _check_resumed_data(config: TrainConfig, run_folder: str) -> None:
+    """A run keeps its CSV path as it was given; relative, it only resolves from the folder the
+    run was started in. Say so, rather than "no such file"."""
+    from micrograd.data import DATASETS
+
+    name = config.dataset
+    relative = name not in DATASETS and not os.path.isabs(name)
+    if relative and not os.path.exists(name):
+        raise ValueError(
+            f"{run_folder}: the run was trained on {name!r}, a path relative to the folder it "
+            f"was started in, and there is no {name!r} here ({os.getcwd()}); run --resume "
+            f"from that folder"
+        )
 
 
 class MemoryBudgetError(MemoryError):
@@ -719,12 +738,15 @@ class _Job:
             fingerprint = resume_mod.data_fingerprint(X, targets)
             start, history = self._restore(model, opt, schedule, fingerprint, history)
 
-        # 4. the loop: forward, loss, backward, update
-        with warnings.catch_warnings():
+        # 4. the loop: forward, loss, backward, update. Ctrl-C stops it after the current step
+        # (`_StopRequest`); from the end of the loop until the run is written, Ctrl-C waits for
+        # the outputs, so a finished training is not lost while its pictures are drawn. A second
+        # Ctrl-C stops at once.
+        with _StopRequest() as stop, warnings.catch_warnings():
             # numpy's overflow warnings: a loss that overflows is reported in one line below
             warnings.simplefilter("ignore", RuntimeWarning)
             steps_done, train_seconds = self._loop(
-                engine, model, opt, schedule, history, start, X, targets, X_val, val_targets
+                engine, model, opt, schedule, history, start, X, targets, X_val, val_targets, stop
             )
 
             # 5. evaluate the trained model
@@ -766,13 +788,18 @@ class _Job:
                 files["resume.json"] = resume_mod.state_to_json(
                     steps_done, schedule.k, model, opt, fingerprint
                 ).encode()
-        metrics["timing"] = {
-            "train_seconds": train_seconds,
-            "seconds_per_step": train_seconds / max(steps_done - start, 1),
-            "total_seconds": time.perf_counter() - t_start,
-        }
-        files["metrics.json"] = (json.dumps(metrics, indent=2, allow_nan=False) + "\n").encode()
-        runfolder.write_run(config.out, files)
+            metrics["timing"] = {
+                "train_seconds": train_seconds,
+                "seconds_per_step": train_seconds / max(steps_done - start, 1),
+                "total_seconds": time.perf_counter() - t_start,
+            }
+            files["metrics.json"] = (json.dumps(metrics, indent=2, allow_nan=False) + "\n").encode()
+            runfolder.write_run(config.out, files)
+        if stop.requested and not interrupted:
+            # Ctrl-C after the last step: the whole run is written; report the interruption.
+            stopped = KeyboardInterrupt()
+            stopped.run_written = True  # type: ignore[attr-defined]
+            raise stopped
         return metrics
 
     def _restore(self, model, opt, schedule, fingerprint, history) -> tuple[int, dict]:
@@ -800,9 +827,9 @@ class _Job:
         opt.lr = schedule.lr_at(schedule.k)
         return start, {k: list(saved_history[k]) for k in history}
 
-    def _loop(self, engine, model, opt, schedule, history, start, X, targets, X_val, y_val):
+    def _loop(self, engine, model, opt, schedule, history, start, X, targets, X_val, y_val, stop):
         """Steps `start`..`config.steps - 1`; returns (steps done, seconds). Stops early, after
-        a whole step, on Ctrl-C."""
+        a whole step, once Ctrl-C set `stop.requested`."""
         config = self.config
         stream = _batch_stream(X, targets, config.batch_size, config.seed, start)
         eval_every = max(1, config.steps // _VAL_POINTS)
@@ -816,33 +843,32 @@ class _Job:
         gc.disable()
         k = start
         try:
-            with _StopRequest() as stop:
-                for k in range(start, config.steps):
-                    Xb, yb = next(stream)
-                    loss, acc = _forward(engine, model, Xb, yb, config, opt, k)
-                    loss_value = float(loss.data)
-                    history["loss"].append(loss_value)
-                    history["accuracy"].append(acc)
-                    history["lr"].append(opt.lr)
-                    if X_val is not None and (k % eval_every == 0 or k == config.steps - 1):
-                        val_loss, val_acc = _forward(engine, model, X_val, y_val, config, opt, k)
-                        history["val_step"].append(k)
-                        history["val_loss"].append(float(val_loss.data))
-                        history["val_accuracy"].append(val_acc)
-                        del val_loss
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    schedule.step()
-                    # Free this step's graph now, not when the next step's graph is built.
-                    del loss
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(loss=f"{loss_value:.4f}", acc=f"{acc:.1%}", refresh=False)
-                    if k == start:
-                        self._note_duration(time.perf_counter() - t_train, config.steps - start)
-                    if stop.requested:
-                        break
+            for k in range(start, config.steps):
+                Xb, yb = next(stream)
+                loss, acc = _forward(engine, model, Xb, yb, config, opt, k)
+                loss_value = float(loss.data)
+                history["loss"].append(loss_value)
+                history["accuracy"].append(acc)
+                history["lr"].append(opt.lr)
+                if X_val is not None and (k % eval_every == 0 or k == config.steps - 1):
+                    val_loss, val_acc = _forward(engine, model, X_val, y_val, config, opt, k)
+                    history["val_step"].append(k)
+                    history["val_loss"].append(float(val_loss.data))
+                    history["val_accuracy"].append(val_acc)
+                    del val_loss
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                schedule.step()
+                # Free this step's graph now, not when the next step's graph is built.
+                del loss
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss_value:.4f}", acc=f"{acc:.1%}", refresh=False)
+                if k == start:
+                    self._note_duration(time.perf_counter() - t_train, config.steps - start)
+                if stop.requested:
+                    break
         finally:
             if gc_was_enabled:
                 gc.enable()

@@ -442,11 +442,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     not the temporary file."""
     from micrograd.serialize import atomic_write as write
 
-    try:
-        write(path, data)
-    except OSError as err:
-        # OSError(errno, ...) comes back as the matching subclass (FileNotFoundError, ...)
-        raise OSError(err.errno, f"cannot write {path}: {err.strerror}") from None
+    write(path, data)
 
 
 @dataclass(frozen=True)

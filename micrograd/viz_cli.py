@@ -151,6 +151,10 @@ def run(args: argparse.Namespace) -> int:
     except InputError as err:
         return _fail(err, _BAD_INPUT)
     except Exception as err:  # a drawing or writing failure: one line, no traceback
+        from micrograd.cli import _caused_by_ctrl_c
+
+        if _caused_by_ctrl_c(err):  # a Ctrl-C wrapped by Python: `cli.main` reports it
+            raise
         return _fail(err, _FAILED)
 
 
@@ -234,7 +238,9 @@ def _check_size(root: Value, animate: bool) -> None:
 
 
 def _fail(err: BaseException, code: int) -> int:
-    message = " ".join(str(err).split()) or type(err).__name__
+    # An OSError's own text, without the "[Errno 28]" that str() puts in front of it.
+    text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    message = " ".join(text.split()) or type(err).__name__
     print(f"micrograd graph: error: {message}", file=sys.stderr)
     return code
 

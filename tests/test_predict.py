@@ -7,11 +7,14 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import random
 import re
 import shlex
+import stat
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -316,6 +319,46 @@ def test_a_missing_output_folder_is_named(pets_model, tmp_path, capsys):
     assert main(["predict", "--model", str(model), "--data", data, "--out", str(out)]) == 1
     line = one_line_error(capsys.readouterr().err)
     assert f"cannot write {out}: the folder {out.parent} does not exist" in line
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
+@pytest.mark.parametrize("command", ["predict", "data"])
+def test_out_to_a_pipe_writes_into_it_and_keeps_it(pets_model, tmp_path, capsys, command):
+    # issue 9 trial: `--out /dev/null` (as root) replaced the device node with a regular file.
+    data, model, _ = pets_model
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_text()), daemon=True)
+    reader.start()
+    if command == "predict":
+        argv = ["predict", "--model", str(model), "--data", data, "--out", str(pipe)]
+    else:
+        argv = ["data", "moons", "--samples", "5", "--out", str(pipe)]
+    assert main(argv) == 0
+    reader.join(10)
+    assert got and got[0].splitlines()[0].startswith(("weight,height,species", "x0,x1,label"))
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode) and os.listdir(tmp_path) == ["pipe"]
+
+
+def test_out_through_a_link_writes_its_target(pets_model, tmp_path, capsys):
+    data, model, _ = pets_model
+    (tmp_path / "real.csv").write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to("real.csv")
+    assert main(["predict", "--model", str(model), "--data", data, "--out", str(link)]) == 0
+    assert link.is_symlink()
+    assert (tmp_path / "real.csv").read_text().startswith("weight,height,species,prediction")
+
+
+def test_out_as_a_dangling_link_is_refused_before_the_work(pets_model, tmp_path, capsys):
+    data, model, _ = pets_model
+    link = tmp_path / "out.csv"
+    link.symlink_to(tmp_path / "gone" / "out.csv")
+    assert main(["predict", "--model", str(model), "--data", data, "--out", str(link)]) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert f"cannot write {link}: it is a symbolic link to" in line
+    assert link.is_symlink() and not (tmp_path / "gone").exists()
 
 
 CRAFTED_FILES = {

@@ -157,6 +157,11 @@ def test_ctrl_c_at_a_random_moment(tmp_path):
             outcomes.append("before start")
             continue
         assert proc.returncode == 130, err
+        if "just after the run was written" in err:  # Ctrl-C after the last step
+            assert json.loads((part / "metrics.json").read_text())["interrupted"] is False
+            assert (part / "model.json").read_bytes() == (whole / "model.json").read_bytes()
+            outcomes.append("finished")
+            continue
         if not part.exists():
             # Interrupted while starting (the command's own one line) or before the first step
             # ended (the training job's): either way nothing was written.
@@ -213,6 +218,27 @@ def test_resume_refuses_other_data(tmp_path, capsys):
     assert json.loads((run / "metrics.json").read_text())["steps_done"] == 3
 
 
+def test_resume_from_another_folder_names_the_relative_data_path(tmp_path, capsys, monkeypatch):
+    # issue 9 trial: a run trained on `--dataset pets.csv`, resumed from another folder, said
+    # only "cannot read the data set 'pets.csv': no such file".
+    rows = [f"{i / 10!r},{(i * 7 % 5) / 5!r},{('dog', 'cat')[i % 2]}" for i in range(30)]
+    (tmp_path / "pets.csv").write_text("a,b,species\n" + "\n".join(rows) + "\n")
+    flags = ["--dataset", "pets.csv", "--label", "species", "--steps", "10", "--layers", "4"]
+    script_flags = [*flags, "--no-plots", "--out", "r"]
+    monkeypatch.chdir(tmp_path)
+    assert interrupted_run(tmp_path, script_flags, 3).returncode == 130
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["train", "--resume", str(tmp_path / "r"), "--no-progress"]) == 1
+    line = one_error_line(capsys)
+    assert "the run was trained on 'pets.csv', a path relative to the folder it was" in line
+    assert f"({elsewhere}); run --resume from that folder" in line
+    monkeypatch.chdir(tmp_path)  # from where it was started, it resumes (text labels and all)
+    assert main(["train", "--resume", "r", "--no-progress"]) == 0
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["steps_done"] == 10
+
+
 @pytest.mark.parametrize("content", ["", "{", '{"format": "micrograd-resume", "version": 1}'])
 def test_resume_refuses_a_broken_resume_file(tmp_path, capsys, content):
     run = tmp_path / "r"
@@ -232,6 +258,26 @@ def test_resume_of_a_folder_that_is_no_run(tmp_path, capsys):
     assert "not a micrograd run folder" in one_error_line(capsys)
 
 
+def test_ctrl_c_after_the_last_step_still_writes_the_finished_run(tmp_path, capsys, monkeypatch):
+    # issue 9 trial: a Ctrl-C while the finished run's pictures were drawn (about a second of
+    # matplotlib) said "interrupted; nothing was written" and lost the whole training.
+    real_render = train._render_outputs
+
+    def render_after_ctrl_c(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(train, "_render_outputs", render_after_ctrl_c)
+    out = tmp_path / "r"
+    assert main(["train", *SMALL, "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"micrograd: error: interrupted just after the run was written to {out}"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["interrupted"] is False and metrics["steps_done"] == 12
+    assert sorted(os.listdir(out)) == ["metrics.json", "model.json"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_a_second_ctrl_c_interrupts_at_once():
     stop = train._StopRequest()
     with stop:
@@ -248,6 +294,8 @@ def test_a_second_ctrl_c_interrupts_at_once():
         (lambda m: m["config"].update(steps="many"), "steps must be"),
         (lambda m: m["config"].update(layers=5), "bad settings"),
         (lambda m: m["config"].update(colour="red"), "unknown settings ['colour']"),
+        (lambda m: m["config"].update(dataset=5), "bad settings: dataset must be a string"),
+        (lambda m: m["config"].update(label=None), "bad settings: label must be a string"),
         (lambda m: m["history"].update(loss=[1.0]), "history does not match"),
     ],
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -131,6 +133,62 @@ def test_failure_at_the_rename_leaves_no_file(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
+def test_a_write_error_names_the_users_path_not_the_temporary_file(tmp_path, monkeypatch):
+    # A full disk at the rename (issue 9 trial: `micrograd data ... --out` on a full tmpfs said
+    # only "No space left on device").
+    def full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(serialize.os, "replace", full)
+    path = tmp_path / "model.json"
+    with pytest.raises(OSError) as info:
+        save_model(trained_like_model(), path)
+    assert info.value.errno == 28
+    assert info.value.strerror == f"cannot write {path}: No space left on device"
+    assert ".tmp" not in str(info.value) and os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
+def test_a_pipe_or_device_is_written_in_place_not_replaced(tmp_path):
+    # `--out /dev/null` run as root used to rename a regular file over the device node itself.
+    # A FIFO stands in for a device here: it is not a regular file, and must stay a FIFO.
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    serialize.check_writable_file(pipe)  # no probe file beside it, nothing that blocks
+    serialize.atomic_write(pipe, b"abc")
+    reader.join(10)
+    assert got == [b"abc"]
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    assert os.listdir(tmp_path) == ["pipe"]
+
+
+def test_a_symbolic_link_is_written_through_and_stays_a_link(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to("real.json")
+    serialize.check_writable_file(link)
+    save_model(trained_like_model(), link)
+    assert link.is_symlink() and os.readlink(link) == "real.json"
+    assert outputs(load_model(real)) == outputs(trained_like_model())
+    assert sorted(os.listdir(tmp_path)) == ["link.json", "real.json"]
+
+
+def test_a_link_into_a_missing_folder_is_refused_before_the_work(tmp_path):
+    link = tmp_path / "out.csv"
+    link.symlink_to(tmp_path / "gone" / "out.csv")
+    with pytest.raises(OSError) as info:
+        serialize.check_writable_file(link)
+    assert str(info.value) == (
+        f"cannot write {link}: it is a symbolic link to {tmp_path / 'gone' / 'out.csv'}, whose "
+        f"folder {tmp_path / 'gone'} does not exist"
+    )
+    assert link.is_symlink() and os.listdir(tmp_path) == ["out.csv"]
+
+
 def test_non_finite_parameter_is_refused_before_writing(tmp_path):
     path = tmp_path / "model.json"
     save_model(trained_like_model(), path)
@@ -236,6 +294,17 @@ def test_missing_file_is_os_error(tmp_path):
 def test_folder_instead_of_file(tmp_path):
     with pytest.raises(ValueError, match="folder"):
         load_model(tmp_path)
+
+
+def test_a_run_folder_instead_of_its_model_file_names_the_file(tmp_path):
+    # issue 9 trial: `predict --model runs/latest` said only "is a folder, not a model file".
+    save_model(trained_like_model(), tmp_path / "model.json")
+    with pytest.raises(ValueError) as info:
+        load_model(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path}: is a folder, not a model file; a training run's model is "
+        f"{tmp_path / 'model.json'}"
+    )
 
 
 # -- crafted files: checked before anything is built ----------------------------------------

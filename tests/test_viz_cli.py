@@ -196,6 +196,21 @@ def test_unwritable_path_is_exit_1_naming_it(tmp_path, capsys):
     assert f"cannot write {target}: the folder {target.parent} does not exist" in err
 
 
+def test_a_full_disk_is_one_line_naming_the_file_without_errno(tmp_path, capsys, monkeypatch):
+    # issue 9 trial: `-o` on a full tmpfs printed "[Errno 28] cannot write ...".
+    from micrograd import serialize
+
+    def full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(serialize.os, "replace", full)
+    target = tmp_path / "g.dot"
+    assert run("a*b", "--values", "a=1,b=2", "-o", str(target)) == 1
+    err = capsys.readouterr().err
+    assert err == f"micrograd graph: error: cannot write {target}: No space left on device\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_dot_is_exit_1_with_install_hint_and_keeps_the_old_file(
     tmp_path, capsys, monkeypatch
 ):
