@@ -42,7 +42,7 @@ TARGET_CHAIN_S = 1.0
 
 
 def build_graph(Value, units: int):
-    """6*units Values: `units` x (3 leaves + mul + add + relu), then a balanced tree of additions."""
+    """6*units Values: `units` x (3 leaves, mul, add, relu), then a balanced tree of additions."""
     import random
 
     rng = random.Random(0)

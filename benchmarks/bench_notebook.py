@@ -20,8 +20,9 @@ Each variant runs in a fresh process, the variants alternate within a round (the
 every round). A process runs the setup cells and the first `--steps` steps of the loop (the
 loop's `print` stops it there: the loop's code stays as it is, learning rates included). We
 report the median seconds per step, the ratios to the original measured in the same run, and
-check that every variant printed exactly the same lines (losses and accuracies, to the last
-digit; the first loss is 0.8958441028683222).
+check the printed lines: ours (pure and compiled, fused or not) identical to the last digit; the
+original the same first loss (0.8958441028683222) and accuracies, and losses equal up to rounding
+(its gradient sums follow the order of a set of Values: see `compare_outputs`).
 
 Targets (issue 8): compiled unfused at least 20x the original, compiled fused at least 60x.
 """
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -37,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peers import choose_engines, implementation, median, rotated, run_worker
 
 FIRST_LOSS_LINE = "Value(data=0.8958441028683222, grad=0) 0.5"
+LOSS_RTOL = 1e-9  # the original vs ours: rounding in the last digits (see compare_outputs)
 TARGET_UNFUSED = 20.0
 TARGET_FUSED = 60.0
 
@@ -172,6 +175,66 @@ def worker(fused: bool, steps: int) -> dict:
     }
 
 
+STEP_LINE = re.compile(r"^step (\d+) loss (\S+), accuracy (\S+)%$")
+
+
+def _first_difference(a: list[str], b: list[str]) -> str:
+    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+    return f"{len(b)} lines instead of {len(a)}" if i is None else f"{a[i]!r} vs {b[i]!r}"
+
+
+def compare_outputs(results: dict[str, list[dict]], variants: list[str], steps: int) -> bool:
+    """Print how the variants' outputs compare; True if they agree.
+
+    Ours (pure and compiled, fused or not) must print exactly the same lines in every process:
+    same floats to the last bit. The original must print the same model, parameter count and
+    first loss (0.8958441028683222, a forward pass), the same accuracies, and the same losses
+    up to rounding: its backward pass adds the gradients of a shared input in the order of a
+    set of Values, which follows memory addresses, so its own runs differ in the last digits.
+    """
+    ours = [v for v in variants if v != "original"]
+    reference = results[ours[0]][0]["printed"]
+    ok = FIRST_LOSS_LINE in reference
+    print(
+        f"\nprinted output, {len(reference)} lines (model, parameter count, first loss, {steps} "
+        f"steps); first loss line {FIRST_LOSS_LINE!r} {'printed' if ok else 'NOT PRINTED'}"
+    )
+    different = [(v, m["printed"]) for v in ours for m in results[v] if m["printed"] != reference]
+    print(
+        f"  ours ({', '.join(ours)}): "
+        + ("identical in every variant and process" if not different else "DIFFERENT")
+    )
+    for v, theirs in different[:3]:
+        print(f"    {ours[0]} vs {v}: {_first_difference(reference, theirs)}")
+    print(f"  last step: {reference[-1]}")
+    ok = ok and not different
+    if "original" not in variants:
+        return ok
+    worst, runs = 0.0, results["original"]
+    for m in runs:
+        theirs = m["printed"]
+        same_text = [a == b for a, b in zip(reference, theirs) if not STEP_LINE.match(a)]
+        steps_ours = [STEP_LINE.match(line).groups() for line in reference if STEP_LINE.match(line)]
+        steps_orig = [STEP_LINE.match(line).groups() for line in theirs if STEP_LINE.match(line)]
+        if len(theirs) != len(reference) or not all(same_text) or len(steps_orig) != steps:
+            print(f"    original vs ours: {_first_difference(reference, theirs)}")
+            return False
+        for (k, loss_a, acc_a), (j, loss_b, acc_b) in zip(steps_ours, steps_orig):
+            if k != j or acc_a != acc_b:
+                print(f"    step {k}: accuracy {acc_a}% (ours) vs {acc_b}% (original)")
+                return False
+            worst = max(worst, abs(float(loss_a) - float(loss_b)) / abs(float(loss_a)))
+    own = {tuple(m["printed"]) for m in runs}
+    agree = worst <= LOSS_RTOL
+    print(
+        f"  original: same model, parameter count, first loss and accuracies; losses within "
+        f"{worst:.1e} relative of ours ({'ok' if agree else 'TOO FAR'}, "
+        f"tolerance {LOSS_RTOL:.0e}); "
+        f"its own {len(runs)} runs printed {len(own)} different output(s)"
+    )
+    return ok and agree
+
+
 VARIANTS = {  # name -> (engine, fused)
     "original": ("original", False),
     "pure": ("pure", False),
@@ -233,21 +296,7 @@ def main() -> None:
             line += f"{step['original'] / step[v]:11.1f}x"
         print(line)
 
-    # Every variant must print the same lines as every other (and the original's first loss).
-    reference = results[variants[0]][0]["printed"]
-    different = [v for v in variants for m in results[v] if m["printed"] != reference]
-    first_ok = FIRST_LOSS_LINE in reference
-    print(
-        f"\nprinted output ({len(reference)} lines: model, parameter count, first loss, "
-        f"{steps} steps): "
-        + (
-            "identical in every variant and process"
-            if not different
-            else f"DIFFERS in {sorted(set(different))}"
-        )
-    )
-    print(f"first loss line {FIRST_LOSS_LINE!r}: {'printed' if first_ok else 'NOT printed'}")
-    print(f"last step: {reference[-1]}")
+    printed_ok = compare_outputs(results, variants, steps)
 
     missed = []
     if has_original and "compiled" in variants:
@@ -257,7 +306,7 @@ def main() -> None:
             ok = x >= target
             print(f"  {v} >= {target:.0f}x the original: {x:.1f}x  {'met' if ok else 'MISSED'}")
             missed += [] if ok else [v]
-    if different or not first_ok:
+    if not printed_ok:
         raise SystemExit("the variants did not print the same output")
     if missed:
         print(f"targets missed: {', '.join(missed)}")
