@@ -116,6 +116,7 @@ def worker(case: str, units: int, chain: int) -> dict:
         )
         return result
     if case == "chain":
+        c0 = time.process_time()  # CPU time too: on a shared machine the wall time waits for others
         t0 = time.perf_counter()
         x = Value(1.0)
         try:
@@ -138,9 +139,10 @@ def worker(case: str, units: int, chain: int) -> dict:
                     return result
                 depth += 1
         t2 = time.perf_counter()
+        cpu = time.process_time() - c0
         if x.data != 1.0 + chain:
             raise AssertionError(f"chain: got {x.data}, expected {1.0 + chain}")
-        result.update(build_s=t1 - t0, backward_s=t2 - t1, total_s=t2 - t0)
+        result.update(build_s=t1 - t0, backward_s=t2 - t1, total_s=t2 - t0, cpu_s=cpu)
         return result
     raise ValueError(f"unknown case {case!r}")
 
@@ -276,15 +278,19 @@ def main() -> None:
             print(f"  {engine:10} RecursionError at a chain of {runs[0]['recursion_error_at']} ops")
             continue
         total = median([c["total_s"] for c in runs])
+        cpu = median([c["cpu_s"] for c in runs])
         print(
             f"  {engine:10} build {median([c['build_s'] for c in runs]):.2f} s, "
-            f"backward {median([c['backward_s'] for c in runs]):.2f} s, total {total:.2f} s"
+            f"backward {median([c['backward_s'] for c in runs]):.2f} s, total {total:.2f} s "
+            f"(CPU time {cpu:.2f} s)"
         )
         if engine == "compiled" and chain == CHAIN:
             ok = total <= TARGET_CHAIN_S
+            verdict = "met" if ok else "MISSED"
+            if not ok and cpu <= TARGET_CHAIN_S:
+                verdict += f" in wall time, met in CPU time ({cpu:.2f} s): a busy machine"
             print(
-                f"  target (issue 8): the 1,000,000-op chain in <= {TARGET_CHAIN_S:.0f} s: "
-                f"{'met' if ok else 'MISSED'}"
+                f"  target (issue 8): the 1,000,000-op chain in <= {TARGET_CHAIN_S:.0f} s: {verdict}"
             )
             missed += [] if ok else ["chain"]
     if missed:
