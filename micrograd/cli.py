@@ -235,8 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'micrograd COMMAND --help' for a command's flags.",
     )
     from micrograd import __version__
+    from micrograd.engine import IMPLEMENTATION
 
-    parser.add_argument("--version", action="version", version=f"micrograd {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"micrograd {__version__} ({IMPLEMENTATION} scalar engine)",
+    )
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     _add_train(subparsers)
     _add_predict(subparsers)

@@ -26,6 +26,17 @@ Storage layout, for speed and memory (see the README's benchmark section for the
 
 `_prev` presents all of this as the tuple of input Values the original had.
 
+Numbers are kept as given (an int stays an int, so `Value(2) * 3` prints `Value(data=6, ...)` as in
+the original) with one exception: numpy's `float64` and `int64` scalars, which the original demo
+feeds everywhere, become the Python float and int with the same value when they enter a Value (as
+data, an operand or a `dot` input). They print the same digits and compute the same bits; other
+numpy scalars (`float32`, ...) keep numpy's arithmetic.
+
+This file is the specification of the engine. `micrograd/_cengine.c` is the same engine compiled:
+the same ops, op by op under the same names, giving the same floats bit for bit. When it is built,
+`Value` and `dot` name the compiled ones (see the end of this file); `MICROGRAD_PURE=1` in the
+environment keeps the ones defined here.
+
 Only the standard library is used here. Read `micrograd/nn.py` next.
 """
 
@@ -33,18 +44,36 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
 from typing import Iterable, Sequence
 
-__all__ = ["Value", "dot"]
+__all__ = ["IMPLEMENTATION", "PureValue", "Value", "dot", "pure_dot"]
+
+
+def _from_numpy(x: object) -> object:
+    """numpy's float64 and int64 scalars as the Python float and int of the same value; any
+    other object unchanged. (Checked by the type's name: this module does not import numpy.)"""
+    kind = type(x)
+    if kind.__module__ == "numpy":
+        if kind.__name__ == "float64":
+            return float(x)
+        if kind.__name__ == "int64":
+            return int(x)
+    return x
 
 
 def _check_number(data: object) -> object:
-    """Return `data` unchanged if it is a real number; otherwise raise a TypeError naming its type.
+    """Return the number a Value keeps for `data`, or raise a TypeError naming its type.
 
-    The number is kept as given (an int stays an int, a numpy float stays a numpy float) so that
-    programs print exactly what they printed with the original micrograd.
+    The number is kept as given (an int stays an int, a numpy float32 stays a numpy float32) so
+    that programs print exactly what they printed with the original micrograd; numpy's float64
+    and int64 become Python numbers (see the module docstring).
     """
-    if type(data) is float or type(data) is int or isinstance(data, numbers.Real):
+    if type(data) is float or type(data) is int:
+        return data
+    data = _from_numpy(data)
+    if isinstance(data, numbers.Real):
         return data
     if type(data).__module__ == "numpy" and type(data).__name__ in ("bool", "bool_"):
         return data  # numpy's bool scalar is not registered as numbers.Real
@@ -64,6 +93,26 @@ def _check_power(base: object, exponent: object, op: str) -> None:
         raise ZeroDivisionError(f"{op}: zero base with a negative exponent ({exponent})")
 
 
+def _too_large(op: str, *operands: object) -> ValueError:
+    """The error for `op` when Python raised a bare OverflowError, typically "int too large to
+    convert to float" for an int operand (`Value(10**400) * 1.5`)."""
+    for x in operands:
+        if isinstance(x, int):
+            try:
+                float(x)
+            except OverflowError:
+                return ValueError(f"{op}: an int of {x.bit_length()} bits is too large for a float")
+    return ValueError(f"{op}: the result is too large for a float")
+
+
+def _as_float(x: object, op: str) -> float:
+    """float(x), or a ValueError naming `op` if x is an int too large for a float."""
+    try:
+        return float(x)
+    except OverflowError:
+        raise _too_large(op, x) from None
+
+
 def _power(x: object, k: object, op: str) -> tuple[object, object]:
     """x ** k and its derivative d(x**k)/dx, or a ValueError naming the op if either is too
     large for a float (Python raises a bare OverflowError there)."""
@@ -78,6 +127,20 @@ def _check_divisor(divisor: object, dividend: object) -> None:
     value = divisor.data if isinstance(divisor, Value) else divisor
     if isinstance(value, numbers.Real) and value == 0:
         raise ZeroDivisionError(f"division by zero: {dividend!r} / {divisor!r}")
+
+
+def _power_both(x: object, y: object) -> tuple[object, object, object]:
+    """x ** y for a Value exponent y, and its derivatives with respect to x and to y."""
+    if x < 0:
+        raise ValueError(
+            f"Value ** Value: a negative base ({x}) is not allowed: the exponent's gradient "
+            f"x**y * log(x) needs a positive base (use a number exponent instead)"
+        )
+    _check_power(x, y, "Value ** Value")
+    out, dx = _power(x, y, "Value ** Value")
+    # d(x**y)/dy = x**y * log(x), taken as 0 at x == 0 as PyTorch does
+    dy = out * math.log(x) if x > 0 else 0.0
+    return out, dx, dy
 
 
 def _power_derivative(x: object, k: object) -> object:
@@ -176,17 +239,27 @@ class Value:
 
     def __add__(self, other) -> "Value":
         if isinstance(other, Value):
-            # d(a+b)/da = 1, d(a+b)/db = 1
-            return _node(self.data + other.data, "+", self, 1, other, 1)
-        other = _check_number(other)  # a constant: see "Storage layout" above
-        return _node(self.data + other, "+", self, 1, other, 1)
+            y = other.data
+        else:
+            y = other = _check_number(other)  # a constant: see "Storage layout" above
+        try:
+            out = self.data + y
+        except OverflowError:  # an int too large for a float, added to a float
+            raise _too_large("x + y", self.data, y) from None
+        # d(a+b)/da = 1, d(a+b)/db = 1
+        return _node(out, "+", self, 1, other, 1)
 
     def __mul__(self, other) -> "Value":
         if isinstance(other, Value):
-            # d(a*b)/da = b, d(a*b)/db = a
-            return _node(self.data * other.data, "*", self, other.data, other, self.data)
-        other = _check_number(other)
-        return _node(self.data * other, "*", self, other, other, self.data)
+            y = other.data
+        else:
+            y = other = _check_number(other)
+        try:
+            out = self.data * y
+        except OverflowError:
+            raise _too_large("x * y", self.data, y) from None
+        # d(a*b)/da = b, d(a*b)/db = a
+        return _node(out, "*", self, y, other, self.data)
 
     def __pow__(self, other) -> "Value":
         if isinstance(other, Value):
@@ -196,6 +269,7 @@ class Value:
                 f"Value ** exponent: the exponent must be an int, float or Value, "
                 f"got {type(other).__name__}"
             )
+        other = _from_numpy(other)
         x = self.data
         op = f"Value ** {other}"
         _check_power(x, other, op)
@@ -204,16 +278,7 @@ class Value:
 
     def _pow_value(self, exponent: "Value") -> "Value":
         """x ** y where the exponent is a Value too: the gradient flows into both."""
-        x, y = self.data, exponent.data
-        if x < 0:
-            raise ValueError(
-                f"Value ** Value: a negative base ({x}) is not allowed: the exponent's gradient "
-                f"x**y * log(x) needs a positive base (use a number exponent instead)"
-            )
-        _check_power(x, y, "Value ** Value")
-        out, dx = _power(x, y, "Value ** Value")
-        # d(x**y)/dy = x**y * log(x), taken as 0 at x == 0 as PyTorch does
-        dy = out * math.log(x) if x > 0 else 0.0
+        out, dx, dy = _power_both(self.data, exponent.data)
         return _node(out, "**", self, dx, exponent, dy)
 
     def relu(self) -> "Value":
@@ -223,12 +288,19 @@ class Value:
         return _node(out, "ReLU", self, 1 if out > 0 else 0)
 
     def tanh(self) -> "Value":
-        t = math.tanh(self.data)  # math.tanh saturates at +-1; exp(2x) would overflow
+        x = _as_float(self.data, "tanh")
+        if x > 354.0:
+            t = 1.0  # exp(2x) would overflow (2x > 709.78); tanh(x) rounds to 1.0 long before
+        else:
+            # The lecture's formula, so that its numbers print the same (math.tanh can differ in
+            # the last bit: 0.7071067811865477 instead of the lecture's ...476)
+            e = math.exp(2 * x)
+            t = (e - 1) / (e + 1)
         # d tanh(x)/dx = 1 - tanh(x)**2
         return _node(t, "tanh", self, 1 - t**2)
 
     def sigmoid(self) -> "Value":
-        x = self.data
+        x = _as_float(self.data, "sigmoid")
         # Two forms so that exp never sees a large positive argument (no overflow).
         if x >= 0:
             s = 1.0 / (1.0 + math.exp(-x))
@@ -241,9 +313,11 @@ class Value:
     def exp(self) -> "Value":
         x = self.data
         try:
-            e = math.exp(x)
+            e = math.exp(_as_float(x, "exp"))
         except OverflowError:
-            raise ValueError(f"exp({x}): the result is too large for a float (x > 709.78)")
+            raise ValueError(
+                f"exp({x}): the result is too large for a float (x > 709.78)"
+            ) from None
         # d exp(x)/dx = exp(x)
         return _node(e, "exp", self, e)
 
@@ -394,6 +468,7 @@ def _node(data, op, a, da, b=None, db=None) -> Value:
     out._db = db
     return out
 
+
 # Marks, on the stack of `_topological_order`, the point where a node's inputs are all done.
 _FINISHED = object()
 
@@ -412,15 +487,75 @@ def dot(weights: Sequence[Value], inputs: Sequence[object], bias: Value) -> Valu
     total = bias.data
     children: list[Value] = [bias]
     derivatives: list[object] = [1]  # d/d bias = 1
-    for w, x in zip(weights, inputs):
+    for i, (w, x) in enumerate(zip(weights, inputs)):
+        if not isinstance(w, Value):
+            raise TypeError(f"dot: weights[{i}] must be a Value, got {type(w).__name__}")
         if isinstance(x, Value):
-            total = total + w.data * x.data
+            y = x.data
             # d/dw = x, d/dx = w
             children += (w, x)
-            derivatives += (x.data, w.data)
+            derivatives += (y, w.data)
         else:
-            _check_number(x)
-            total = total + w.data * x
+            y = x = _check_number(x)
             children.append(w)
             derivatives.append(x)
+        try:
+            total = total + w.data * y
+        except OverflowError:
+            raise _too_large("dot", total, w.data, y) from None
     return _node(total, "dot", tuple(children), tuple(derivatives))
+
+
+def _constructor_arguments(self, data, _children=(), _op="", label="", *, _prev=None):
+    """The compiled Value's constructor reads its arguments through this function when they are
+    not plain positional ones, so that a wrong call raises the pure `Value.__init__`'s TypeError."""
+    return data, _children, _op, label, _prev
+
+
+def _dot_arguments(weights, inputs, bias):
+    """The same for the compiled `dot`."""
+    return weights, inputs, bias
+
+
+_constructor_arguments.__qualname__ = "Value.__init__"
+_dot_arguments.__qualname__ = "dot"
+
+
+# -- which implementation `Value` and `dot` name ----------------------------------------------
+# Everything above is the pure-Python engine. If the compiled one (micrograd/_cengine.c) was built
+# and MICROGRAD_PURE=1 is not set, `Value` and `dot` become the compiled ones. The pure ones stay
+# reachable as `PureValue` and `pure_dot` (the tests compare the two): their code looks `Value`
+# up in its module, so they then come from a second, pure copy of this file,
+# `micrograd._pure_engine`.
+
+IMPLEMENTATION = "pure"
+PureValue, pure_dot = Value, dot
+
+
+def _compiled_engine():
+    """The compiled module, or None if it is not built or MICROGRAD_PURE=1 asks for the pure one."""
+    if __name__ != "micrograd.engine" or os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
+        return None
+    try:
+        from micrograd import _cengine
+    except ImportError:
+        return None
+    return _cengine
+
+
+def _pure_copy():
+    """This file loaded again as the module `micrograd._pure_engine`, which stays pure."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("micrograd._pure_engine", __file__)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if _compiled_engine() is not None:
+    _pure = _pure_copy()
+    PureValue, pure_dot = _pure.Value, _pure.dot
+    Value, dot = _compiled_engine().Value, _compiled_engine().dot
+    IMPLEMENTATION = "compiled"

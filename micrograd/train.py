@@ -233,10 +233,18 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
+def _tanh(x: float) -> float:
+    # The engine's: the lecture's formula, 1.0 where exp(2x) would overflow (see Value.tanh).
+    if x > 354.0:
+        return 1.0
+    e = math.exp(2 * x)
+    return (e - 1) / (e + 1)
+
+
 _FLOAT_ACTIVATIONS = {
     "relu": lambda x: max(x, 0),
     "linear": lambda x: x,
-    "tanh": math.tanh,
+    "tanh": _tanh,
     "sigmoid": _sigmoid,
 }
 

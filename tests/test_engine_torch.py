@@ -79,8 +79,21 @@ def test_more_ops_against_torch():
 # same program runs on Values and on float64 torch tensors. Inputs of ops with a restricted
 # domain are made safe by construction (log of a*a + 0.5, exp of tanh) so every step is defined.
 
-UNARY = ["neg", "relu", "tanh", "sigmoid", "exp_tanh", "log_pos", "pow2", "pow3", "powhalf_pos",
-         "powneg1_pos", "rsub", "rdiv_pos", "rpow"]
+UNARY = [
+    "neg",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "exp_tanh",
+    "log_pos",
+    "pow2",
+    "pow3",
+    "powhalf_pos",
+    "powneg1_pos",
+    "rsub",
+    "rdiv_pos",
+    "rpow",
+]
 BINARY = ["add", "sub", "mul", "div_pos", "valpow_pos", "radd_const", "rmul_const"]
 
 
@@ -145,7 +158,8 @@ def programs(draw):
     inputs = draw(
         st.lists(
             st.floats(-2.0, 2.0, allow_nan=False).filter(lambda x: abs(x) > 1e-3),
-            min_size=n_inputs, max_size=n_inputs,
+            min_size=n_inputs,
+            max_size=n_inputs,
         )
     )
     steps = []
@@ -175,13 +189,25 @@ def run_program(program, make_leaf, lib):
 def relu_inputs_away_from_zero(program) -> bool:
     """Finite differences are meaningless at a kink; keep relu inputs off zero."""
     _, nodes, _ = run_program(program, Value, Methods)
-    return all(
-        abs(n._prev[0].data) > 1e-4 for n in nodes if getattr(n, "_op", "") == "ReLU"
-    )
+    return all(abs(n._prev[0].data) > 1e-4 for n in nodes if getattr(n, "_op", "") == "ReLU")
 
 
 def close(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
+    # The absolute part matters near 0: tanh is the lecture's (exp(2x) - 1) / (exp(2x) + 1),
+    # whose subtraction cancels there (an absolute error of about 1e-16, so a relative one that
+    # grows without bound as x -> 0), where torch.tanh is accurate relative to x itself.
     return abs(a - b) <= abs_ + rel * max(abs(a), abs(b))
+
+
+@pytest.mark.parametrize("x", [0.0, 1e-300, -1e-12, 3e-9, -2e-6, 1e-3, 0.3, -0.8813735870195432])
+def test_tanh_near_zero_is_within_an_absolute_2e_16_of_torch(x):
+    # Not relative: exp(2x) - 1 loses the digits of x below 1e-16 (tanh(1e-300) is 0.0 here),
+    # the price of printing the lecture's numbers (see test_cengine's lecture neuron).
+    t = Value(x).tanh()
+    expected = torch.tanh(torch.tensor(x, dtype=torch.float64)).item()
+    assert abs(t.data - expected) <= 2e-16
+    t.backward()
+    assert abs(t._prev[0].grad - (1 - expected**2)) <= 4e-16
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -211,7 +237,7 @@ def test_random_graphs_match_finite_differences(program):
         for op, i, j, c in program[1]:
             nodes.append(apply(op, nodes[i], nodes[j], c, Methods))
         out = nodes[-1]
-        for extra in nodes[-program[2]:-1]:
+        for extra in nodes[-program[2] : -1]:
             out = out + extra
         return out
 
