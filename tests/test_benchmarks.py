@@ -55,8 +55,9 @@ def test_bench_engine_quick_reports_every_engine_and_the_chain():
 def test_bench_notebook_quick_runs_the_notebook_and_compares_outputs():
     out = bench("bench_notebook.py", "--quick", "--no-original")
     for variant in OURS:
-        assert re.search(rf"^{variant} +\d+\.\d+ +\d+\.\d+$", out, re.MULTILINE), out
-        assert re.search(rf"^{variant} fused +\d+\.\d+ +\d+\.\d+$", out, re.MULTILINE), out
+        row = r" +\d+\.\d{4} +- +\d+\.\d{4} +- +\d+\.\d{3}$"
+        assert re.search(rf"^{variant}{row}", out, re.MULTILINE), out
+        assert re.search(rf"^{variant} fused{row}", out, re.MULTILINE), out
     assert "identical in every variant and process" in out
     assert "'Value(data=0.8958441028683222, grad=0) 0.5' printed" in out
     assert "last step: step 1 loss 1.723590533697202, accuracy 81.0%" in out
