@@ -68,7 +68,7 @@ def test_bench_train_quick_runs_the_cli_job_fused_and_unfused():
     for engine in OURS:
         assert re.search(rf"^{engine}, fused .* 0\.85$", out, re.MULTILINE), out
         assert re.search(rf"^{engine}, --no-fused .* 0\.85$", out, re.MULTILINE), out
-    assert "final losses: identical" in out
+    assert "final losses of ours: identical" in out
 
 
 def test_notebook_cells_change_only_the_model_line_when_fused():
