@@ -1,35 +1,48 @@
-"""The scalar engine against the original micrograd 0.1.0, side by side in one run.
+"""The scalar engine per Value: our pure and compiled `Value` against micrograd 0.1.0, in one run.
 
-    python benchmarks/bench_engine.py            # 5 interleaved rounds, medians and ratios
+    python benchmarks/bench_engine.py                  # 5 interleaved rounds, medians and ratios
     python benchmarks/bench_engine.py --rounds 3
+    python benchmarks/bench_engine.py --engines pure,compiled --no-original
+    python benchmarks/bench_engine.py --quick --no-original   # a smoke test (small sizes)
 
-Each measurement runs in a fresh process (ours with this interpreter, the original in its own
-virtual environment, see peers.py), alternating between the two, with the garbage collector left
-on as users run it. Cases:
+Every measurement runs in a fresh process: ours with this interpreter (`MICROGRAD_PURE=1` for the
+pure engine), the original in its own virtual environment (see peers.py). The engines alternate
+within each round, in an order that rotates from round to round, and the garbage collector stays
+on, as users run it. Cases:
 
 * graph: 50,000 units of `(a*b + c).relu()` summed by a tree of additions: 200k operation nodes,
-  350k Values with the leaves; time to build it and to run backward(), per Value;
-* memory: bytes per Value of that graph by tracemalloc, after building and after backward();
-* chain: `x = x + 1` repeated 1,000,000 times, then backward() (the original stops at about 1,000).
+  350k Values with the leaves. Four graphs in a row in one process, as a training loop builds
+  them: the first one (a fresh process) and the steady state (the median of graphs 2-4, each
+  built after the previous one was dropped). Time to build and to run backward(), per Value;
+* memory: bytes per Value of that graph, by tracemalloc and by the process's resident size,
+  after building it and after backward();
+* chain: `x = x + 1` repeated 1,000,000 times, then backward() (the original's recursive
+  backward stops at about 1,000 ops: we report where).
+
+Targets (issue 8): compiled at least 20x the original on a first graph (aim 30x), at most 160 B
+per node, the 1,000,000-op chain in at most 1 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import median, peer_python  # noqa: E402
+from peers import choose_engines, implementation, median, rotated, run_worker
 
 UNITS = 50_000
 CHAIN = 1_000_000
+GRAPHS = 4  # graphs built in a row by one process: the first, then the steady state
+TARGET_FIRST_GRAPH = 20.0  # compiled vs original, first graph (issue 8; aim for 30x)
+TARGET_BYTES = 160.0
+TARGET_CHAIN_S = 1.0
 
 
-def build_graph(Value, units: int = UNITS):
-    """350k Values: `units` x (3 leaves + mul + add + relu), then a balanced tree of additions."""
+def build_graph(Value, units: int):
+    """6*units Values: `units` x (3 leaves, mul, add, relu), then a balanced tree of additions."""
     import random
 
     rng = random.Random(0)
@@ -43,54 +56,78 @@ def build_graph(Value, units: int = UNITS):
     return outs[0]
 
 
-def values_in_graph(units: int = UNITS) -> int:
+def values_in_graph(units: int) -> int:
     return 6 * units + (units - 1)  # leaves and ops of every unit, plus the tree's additions
 
 
-def worker(case: str) -> dict:
+def _rss_bytes() -> int:
+    """This process's resident set size (Linux), 0 where /proc is missing."""
+    try:
+        with open("/proc/self/statm") as f:
+            import os
+
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def worker(case: str, units: int, chain: int) -> dict:
     """Run one case in this process and return its measurements."""
+    import gc
     import time
 
     from micrograd.engine import Value
 
+    result = {"implementation": implementation(), "gc_enabled": gc.isenabled()}
+    n = values_in_graph(units)
     if case == "graph":
-        # Three graphs in a row, as a training loop builds them: the first in a fresh process,
-        # the third after the previous graphs were dropped (the original's wait for the cyclic
-        # garbage collector, ours are freed at once).
-        n = values_in_graph()
-        result = {}
-        for i in (1, 2, 3):
+        for i in range(1, GRAPHS + 1):
             t0 = time.perf_counter()
-            root = build_graph(Value)
+            root = build_graph(Value, units)
             t1 = time.perf_counter()
             root.backward()
             t2 = time.perf_counter()
             del root
-            if i in (1, 3):
-                result[f"build_ns_{i}"] = (t1 - t0) / n * 1e9
-                result[f"backward_ns_{i}"] = (t2 - t1) / n * 1e9
+            result[f"build_ns_{i}"] = (t1 - t0) / n * 1e9
+            result[f"backward_ns_{i}"] = (t2 - t1) / n * 1e9
         return result
     if case == "memory":
         import tracemalloc
 
+        # The resident size first, without tracemalloc (its own bookkeeping would count), then
+        # tracemalloc on a second graph (which reuses the memory the first one freed).
+        rss0 = _rss_bytes()
+        root = build_graph(Value, units)
+        rss_built = _rss_bytes()
+        root.backward()
+        rss_after = _rss_bytes()
+        del root
         tracemalloc.start()
-        root = build_graph(Value)
+        root = build_graph(Value, units)
         built = tracemalloc.get_traced_memory()[0]
         root.backward()
         after = tracemalloc.get_traced_memory()[0]
-        n = values_in_graph()
-        return {"bytes_built": built / n, "bytes_after_backward": after / n}
+        tracemalloc.stop()
+        result.update(
+            bytes_built=built / n,
+            bytes_after_backward=after / n,
+            rss_built=(rss_built - rss0) / n,
+            rss_after_backward=(rss_after - rss0) / n,
+        )
+        return result
     if case == "chain":
+        c0 = time.process_time()  # CPU time too: on a shared machine the wall time waits for others
         t0 = time.perf_counter()
         x = Value(1.0)
         try:
-            for _ in range(CHAIN):
+            for _ in range(chain):
                 x = x + 1
             t1 = time.perf_counter()
             x.backward()
         except RecursionError:
-            # Find the depth at which the original's recursive backward gives up.
-            depth = 1
+            # The original's recursive backward: find the depth at which it gives up.
+            del x
+            depth = 900
             while True:
                 y = Value(1.0)
                 for _ in range(depth):
@@ -98,65 +135,165 @@ def worker(case: str) -> dict:
                 try:
                     y.backward()
                 except RecursionError:
-                    return {"recursion_error_at": depth}
+                    result["recursion_error_at"] = depth
+                    return result
                 depth += 1
         t2 = time.perf_counter()
-        return {"build_s": t1 - t0, "backward_s": t2 - t1, "total_s": t2 - t0}
+        cpu = time.process_time() - c0
+        if x.data != 1.0 + chain:
+            raise AssertionError(f"chain: got {x.data}, expected {1.0 + chain}")
+        result.update(build_s=t1 - t0, backward_s=t2 - t1, total_s=t2 - t0, cpu_s=cpu)
+        return result
     raise ValueError(f"unknown case {case!r}")
 
 
-def run(python: str, case: str) -> dict:
-    out = subprocess.run(
-        [python, __file__, "--worker", case],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=str(Path(__file__).resolve().parent),  # the original must not see our package
+FIRST_GRAPH = "first graph: build + backward (ns)"
+MEMORY_BUILT = "memory after build, tracemalloc (B)"
+
+
+def _fmt_ratio(num: float, den: float) -> str:
+    return f"{num / den:.1f}x" if den else "-"
+
+
+def report(results: dict, engines: list[str], units: int, rounds: int) -> list[str]:
+    """The table of medians, and the targets; returns the targets that were missed."""
+
+    def med(engine: str, case: str, key: str) -> float:
+        return median([m[key] for m in results[engine, case]])
+
+    def steady(engine: str, key: str) -> float:
+        # per round, the median of graphs 2..GRAPHS; then the median over rounds
+        per_round = [
+            median([m[f"{key}_{i}"] for i in range(2, GRAPHS + 1)])
+            for m in results[engine, "graph"]
+        ]
+        return median(per_round)
+
+    rows: list[tuple[str, dict[str, float]]] = []
+    for label, key in (("build", "build_ns"), ("backward", "backward_ns")):
+        rows.append(
+            (f"first graph: {label} (ns)", {e: med(e, "graph", f"{key}_1") for e in engines})
+        )
+    rows.append(
+        (
+            FIRST_GRAPH,
+            {e: med(e, "graph", "build_ns_1") + med(e, "graph", "backward_ns_1") for e in engines},
+        )
     )
-    return json.loads(out.stdout)
+    rows.append(
+        (
+            "steady state: build + backward (ns)",
+            {e: steady(e, "build_ns") + steady(e, "backward_ns") for e in engines},
+        )
+    )
+    for label, key in (
+        (MEMORY_BUILT, "bytes_built"),
+        ("memory after backward, tracemalloc (B)", "bytes_after_backward"),
+        ("memory after build, RSS (B)", "rss_built"),
+        ("memory after backward, RSS (B)", "rss_after_backward"),
+    ):
+        rows.append((label, {e: med(e, "memory", key) for e in engines}))
+
+    ratios = [
+        (a, b)
+        for a, b in (("compiled", "original"), ("pure", "original"), ("compiled", "pure"))
+        if a in engines and b in engines
+    ]
+    print(
+        f"graph of {values_in_graph(units):,} Values ({4 * units - 1:,} op nodes), GC on, "
+        f"medians of {rounds} interleaved rounds, per Value (lower is better):"
+    )
+    header = f"{'':40}" + "".join(f"{e:>10}" for e in engines)
+    header += "".join(f"{a[:4] + ' vs ' + b[:4]:>14}" for a, b in ratios)
+    print(header)
+    for label, by_engine in rows:
+        line = f"{label:40}" + "".join(f"{by_engine[e]:10.0f}" for e in engines)
+        line += "".join(f"{_fmt_ratio(by_engine[b], by_engine[a]):>14}" for a, b in ratios)
+        print(line)
+
+    missed: list[str] = []
+    if "compiled" in engines:
+        first, mem = dict(rows)[FIRST_GRAPH], dict(rows)[MEMORY_BUILT]
+        print("\ntargets (issue 8), compiled engine:")
+        if "original" in engines:
+            x = first["original"] / first["compiled"]
+            ok = x >= TARGET_FIRST_GRAPH
+            print(
+                f"  first graph >= {TARGET_FIRST_GRAPH:.0f}x the original (aim 30x): "
+                f"{x:.1f}x  {'met' if ok else 'MISSED'}"
+            )
+            missed += [] if ok else ["first graph"]
+        ok = mem["compiled"] <= TARGET_BYTES
+        print(
+            f"  <= {TARGET_BYTES:.0f} B per node (tracemalloc, built): "
+            f"{mem['compiled']:.0f} B  {'met' if ok else 'MISSED'}"
+        )
+        missed += [] if ok else ["memory"]
+    return missed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--engines", help="comma-separated: pure,compiled,original (default: all)")
+    parser.add_argument(
+        "--no-original",
+        action="store_true",
+        help="leave out micrograd 0.1.0 (no peer virtual environment needed)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 1 round, 2,000 units, a 20,000-op chain"
+    )
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker)))
+        case, units, chain = args.worker
+        print(json.dumps(worker(case, int(units), int(chain))))
         return
 
-    engines = {"ours": sys.executable, "original": peer_python()}
-    results: dict = {(e, c): [] for e in engines for c in ("graph", "memory")}
-    for r in range(args.rounds):
-        for case in ("graph", "memory"):
-            for engine, python in engines.items():
-                results[engine, case].append(run(python, case))
-        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+    units, chain, rounds = (2_000, 20_000, 1) if args.quick else (UNITS, CHAIN, args.rounds)
+    engines = choose_engines(args.engines, original=not args.no_original)
+    script = str(Path(__file__).resolve())
+    sizes = [str(units), str(chain)]
+    results: dict = {(e, c): [] for e in engines for c in ("graph", "memory", "chain")}
+    for r in range(rounds):
+        for case in ("graph", "memory", "chain"):
+            for engine in rotated(engines, r):
+                if case == "chain" and engine == "original" and results[engine, case]:
+                    continue  # its recursion limit does not change from round to round
+                results[engine, case].append(run_worker(engine, script, [case, *sizes]))
+        print(f"round {r + 1}/{rounds} done", file=sys.stderr)
 
-    def med(engine, case, key):
-        return median([m[key] for m in results[engine, case]])
+    for engine in engines:
+        if not all(m["gc_enabled"] for c in ("graph", "memory") for m in results[engine, c]):
+            raise SystemExit(f"{engine}: the garbage collector was off in a worker")
+    missed = report(results, engines, units, rounds)
 
-    print(f"graph of {values_in_graph():,} Values ({4 * UNITS - 1:,} op nodes), GC on, "
-          f"medians of {args.rounds} interleaved rounds, per Value:")
-    print(f"{'':34}{'ours':>10}{'original':>10}{'ratio':>8}")
-    for i, which in ((1, "first graph"), (3, "third graph")):
-        for label, key in (("build (ns)", "build_ns"), ("backward (ns)", "backward_ns")):
-            o, p = med("ours", "graph", f"{key}_{i}"), med("original", "graph", f"{key}_{i}")
-            print(f"{which + ', ' + label:34}{o:10.0f}{p:10.0f}{p / o:7.1f}x")
-        o = med("ours", "graph", f"build_ns_{i}") + med("ours", "graph", f"backward_ns_{i}")
-        p = med("original", "graph", f"build_ns_{i}") + med("original", "graph", f"backward_ns_{i}")
-        print(f"{which + ', build + backward (ns)':34}{o:10.0f}{p:10.0f}{p / o:7.1f}x")
-    for label, key in (("memory built (B)", "bytes_built"), ("after backward (B)", "bytes_after_backward")):
-        o, p = med("ours", "memory", key), med("original", "memory", key)
-        print(f"{label:34}{o:10.0f}{p:10.0f}{p / o:7.1f}x")
-
-    chains = [run(sys.executable, "chain") for _ in range(3)]
-    original_chain = run(engines["original"], "chain")
-    print(f"\nchain of {CHAIN:,} additions (ours, median of 3): "
-          f"build {median([c['build_s'] for c in chains]):.2f} s, "
-          f"backward {median([c['backward_s'] for c in chains]):.2f} s, "
-          f"total {median([c['total_s'] for c in chains]):.2f} s")
-    print(f"original: RecursionError at a chain of {original_chain['recursion_error_at']} ops")
+    print(
+        f"\nchain of {chain:,} additions (x = x + 1), then backward(), GC on, median of {rounds}:"
+    )
+    for engine in engines:
+        runs = results[engine, "chain"]
+        if "recursion_error_at" in runs[0]:
+            print(f"  {engine:10} RecursionError at a chain of {runs[0]['recursion_error_at']} ops")
+            continue
+        total = median([c["total_s"] for c in runs])
+        cpu = median([c["cpu_s"] for c in runs])
+        print(
+            f"  {engine:10} build {median([c['build_s'] for c in runs]):.2f} s, "
+            f"backward {median([c['backward_s'] for c in runs]):.2f} s, total {total:.2f} s "
+            f"(CPU time {cpu:.2f} s)"
+        )
+        if engine == "compiled" and chain == CHAIN:
+            ok = total <= TARGET_CHAIN_S
+            verdict = "met" if ok else "MISSED"
+            if not ok and cpu <= TARGET_CHAIN_S:
+                verdict += f" in wall time, met in CPU time ({cpu:.2f} s): a busy machine"
+            limit = f"{TARGET_CHAIN_S:.0f} s"
+            print(f"  target (issue 8): the 1,000,000-op chain in <= {limit}: {verdict}")
+            missed += [] if ok else ["chain"]
+    if missed:
+        print(f"\ntargets missed: {', '.join(missed)}")
 
 
 if __name__ == "__main__":

@@ -261,7 +261,11 @@ class Neuron(Module):
         if self.fused:
             act = dot(self.w, x, self.b)  # one node, same floats as the sum below
         else:
-            act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+            # The original's `sum((wi * xi for ...), self.b)`: the same nodes in the same order,
+            # written as a loop, which skips a generator per neuron call (a fifth of the call).
+            act = self.b
+            for wi, xi in zip(self.w, x):
+                act = act + wi * xi
         a = self.activation
         if a == "relu":
             return act.relu()

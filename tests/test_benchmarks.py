@@ -1,0 +1,132 @@
+"""The scalar benchmarks keep working: each script runs in its quick mode on our engines (never
+the original's virtual environment, which the quick modes leave out), and the helpers that run
+each engine in its own process give it the environment it needs. No timing is asserted here:
+speed is measured by the benchmarks themselves, side by side, never by a timed test."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "benchmarks"
+sys.path.insert(0, str(BENCH))
+import peers
+
+OURS = ["pure", "compiled"] if peers.compiled_available() else ["pure"]
+
+
+def bench(script: str, *args: str) -> str:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO)
+    out = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "creating" not in out.stderr  # never the peer environment in tests
+    return out.stdout
+
+
+def test_bench_engine_quick_reports_every_engine_and_the_chain():
+    out = bench("bench_engine.py", "--quick", "--no-original")
+    header = next(line for line in out.splitlines() if line.strip().startswith(OURS[0]))
+    assert header.split()[: len(OURS)] == OURS
+    for row in ("first graph: build + backward (ns)", "steady state", "tracemalloc"):
+        line = next(line for line in out.splitlines() if row in line)
+        numbers = re.findall(r"\d+", line[40:])
+        assert len(numbers) >= len(OURS) and all(int(n) > 0 for n in numbers[: len(OURS)])
+    assert "original" not in header
+    for engine in OURS:
+        assert re.search(
+            rf"^  {engine} +build \d+\.\d\d s, backward \d+\.\d\d s", out, re.MULTILINE
+        )
+
+
+def test_bench_notebook_quick_runs_the_notebook_and_compares_outputs():
+    out = bench("bench_notebook.py", "--quick", "--no-original")
+    for variant in OURS:
+        row = r" +\d+\.\d{4} +- +\d+\.\d{4} +- +\d+\.\d{3}$"
+        assert re.search(rf"^{variant}{row}", out, re.MULTILINE), out
+        assert re.search(rf"^{variant} fused{row}", out, re.MULTILINE), out
+    assert "identical in every variant and process" in out
+    assert "'Value(data=0.8958441028683222, grad=0) 0.5' printed" in out
+    assert "last step: step 1 loss 1.723590533697202, accuracy 81.0%" in out
+
+
+def test_bench_train_quick_runs_the_cli_job_fused_and_unfused():
+    out = bench("bench_train.py", "--quick")
+    for engine in OURS:
+        assert re.search(rf"^{engine}, fused .* 0\.85$", out, re.MULTILINE), out
+        assert re.search(rf"^{engine}, --no-fused .* 0\.85$", out, re.MULTILINE), out
+    assert "final losses of ours: identical" in out
+
+
+def test_notebook_cells_change_only_the_model_line_when_fused():
+    import bench_notebook
+
+    plain, loop = bench_notebook.notebook_cells(fused=False)
+    fused, fused_loop = bench_notebook.notebook_cells(fused=True)
+    assert loop == fused_loop
+    changed = [(a, b) for a, b in zip(plain, fused) if a != b]
+    assert len(changed) == 1
+    assert changed[0][1] == changed[0][0].replace(
+        "MLP(2, [16, 16, 1])", "MLP(2, [16, 16, 1], fused=True)"
+    )
+
+
+def test_the_worker_stops_after_the_steps_asked_and_times_each():
+    import bench_notebook
+
+    result = bench_notebook.worker(fused=True, steps=3)
+    assert len(result["steps_s"]) == 3 and all(s > 0 for s in result["steps_s"])
+    assert result["printed"][-1].startswith("step 2 loss ")
+    assert result["gc_enabled"]
+
+
+def test_the_original_runs_without_our_package_on_its_path(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.setenv("MICROGRAD_PURE", "1")
+    env = peers.engine_env("original")
+    assert "PYTHONPATH" not in env and "MICROGRAD_PURE" not in env
+    pure = peers.engine_env("pure")
+    assert pure["PYTHONPATH"].split(os.pathsep)[0] == str(REPO) and pure["MICROGRAD_PURE"] == "1"
+    assert "MICROGRAD_PURE" not in peers.engine_env("compiled")
+    with pytest.raises(ValueError, match="unknown engine"):
+        peers.engine_env("torch")
+
+
+def test_a_worker_that_ran_another_engine_is_refused(monkeypatch):
+    script = str(BENCH / "bench_engine.py")
+    result = peers.run_worker("pure", script, ["chain", "10", "100"])
+    assert result["implementation"] == "pure" and result["total_s"] > 0
+    # A 'compiled' run that silently got the pure engine must not be reported as compiled.
+    real_env = peers.engine_env
+    monkeypatch.setattr(peers, "engine_env", lambda engine: real_env("pure"))
+    with pytest.raises(SystemExit, match="asked for the compiled engine, the worker ran 'pure'"):
+        peers.run_worker("compiled", script, ["chain", "10", "100"])
+
+
+def test_compiled_is_run_when_built_and_refused_when_not():
+    if peers.compiled_available():
+        script = str(BENCH / "bench_engine.py")
+        result = peers.run_worker("compiled", script, ["chain", "10", "100"])
+        assert result["implementation"] == "compiled"
+    else:
+        with pytest.raises(SystemExit, match="not built"):
+            peers.choose_engines("compiled")
+
+
+def test_unknown_engines_are_refused():
+    with pytest.raises(SystemExit, match="unknown"):
+        peers.choose_engines("pure,numpy")
+    assert peers.choose_engines("pure,original", original=False) == ["pure"]
