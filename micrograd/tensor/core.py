@@ -1316,12 +1316,14 @@ def _interior_nodes(root: Tensor) -> list:
     with post-order bookkeeping, and this runs once per training step."""
     order = [root]
     visited = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
+    found, append = visited.add, order.append
+    # `order` doubles as the work list: the loop also visits the nodes appended while it runs
+    # (a breadth-first walk; the sort below fixes the order), so no separate stack is kept.
+    for node in order:
+        seq = node._seq
         for child in node._prev:
             if child._fn is not None:
-                if child._seq > node._seq:
+                if child._seq > seq:
                     raise RuntimeError(
                         f"backward: an input of a {node._op!r} node was changed in place (by "
                         f"t[...] = ...) after that node used it; its gradient would be wrong. "
@@ -1329,9 +1331,8 @@ def _interior_nodes(root: Tensor) -> list:
                     )
                 if child in visited:
                     continue
-                visited.add(child)
-                order.append(child)
-                stack.append(child)
+                found(child)
+                append(child)
     if len(order) > 1:
         order.sort(key=_seq_of, reverse=True)
     return order
