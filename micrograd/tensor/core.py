@@ -1057,6 +1057,9 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         if type(index) is Tensor and index.data.dtype.kind in "iu" and self.data.ndim:
             # C[X]: rows of a table picked by an integer tensor (the embedding lookup)
+            if not (self.requires_grad and _grad_enabled):
+                # a data batch (Xtr[ix]): nothing to record, so no Function object either
+                return _const(self.data[index.data])
             fn = _new(F.Embedding)
             return _unary(fn, self, fn.forward(self.data, index.data))
         index, advanced = _index(index)
