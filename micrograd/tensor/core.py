@@ -1057,6 +1057,9 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         if type(index) is Tensor and index.data.dtype.kind in "iu" and self.data.ndim:
             # C[X]: rows of a table picked by an integer tensor (the embedding lookup)
+            if not (self.requires_grad and _grad_enabled):
+                # a data batch (Xtr[ix]): nothing to record, so no Function object either
+                return _const(self.data[index.data])
             fn = _new(F.Embedding)
             return _unary(fn, self, fn.forward(self.data, index.data))
         index, advanced = _index(index)
@@ -1316,12 +1319,14 @@ def _interior_nodes(root: Tensor) -> list:
     with post-order bookkeeping, and this runs once per training step."""
     order = [root]
     visited = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
+    found, append = visited.add, order.append
+    # `order` doubles as the work list: the loop also visits the nodes appended while it runs
+    # (a breadth-first walk; the sort below fixes the order), so no separate stack is kept.
+    for node in order:
+        seq = node._seq
         for child in node._prev:
             if child._fn is not None:
-                if child._seq > node._seq:
+                if child._seq > seq:
                     raise RuntimeError(
                         f"backward: an input of a {node._op!r} node was changed in place (by "
                         f"t[...] = ...) after that node used it; its gradient would be wrong. "
@@ -1329,9 +1334,8 @@ def _interior_nodes(root: Tensor) -> list:
                     )
                 if child in visited:
                     continue
-                visited.add(child)
-                order.append(child)
-                stack.append(child)
+                found(child)
+                append(child)
     if len(order) > 1:
         order.sort(key=_seq_of, reverse=True)
     return order
