@@ -374,17 +374,19 @@ def test_layer_passes_the_originals_nonlin_keyword_to_its_neurons():
     assert [o.data for o in layer([-1.0, -2.0])] == [-3.0, -3.0, -3.0]  # no ReLU clamp
 
 
-def test_load_state_dict_is_linear_in_the_number_of_parameters():
-    # It rebuilt set(names) for every key: 30 s for a 26,000-parameter model. A regression guard
-    # with a wide margin (linear: about 0.05 s here), not a speed target.
-    import time
-
+def test_load_state_dict_lists_the_parameters_once():
+    # It once rebuilt its lists of names for every key (30 s for a 26,000-parameter model). This
+    # was a timed test; timings belong in benchmarks/, so it now checks the structure instead:
+    # the parameters are listed once per call, however many there are, and every value lands.
     random.seed(0)
     model = MLP(64, [128, 128, 10], fused=True)
-    state = model.state_dict()
-    start = time.perf_counter()
+    state = {name: 0.5 for name in model.state_dict()}
+    listings = []
+    named_parameters = model.named_parameters
+    model.named_parameters = lambda: listings.append(1) or named_parameters()
     model.load_state_dict(state)
-    assert time.perf_counter() - start < 2.0
+    assert len(listings) == 1
+    assert all(p.data == 0.5 for p in model.parameters())
 
 
 @pytest.mark.parametrize("state", [None, [1.0, 2.0], "w.0"])
