@@ -14,9 +14,8 @@ modules in `modules.py`, the scalar engine's `MLP` in `mlp.py`), `losses.py`, `t
 adapter the training CLI uses for `--engine tensor`).
 """
 
-import difflib as _difflib
-
 from micrograd.tensor import nn
+from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.core import (
     Tensor,
     as_tensor,
@@ -163,11 +162,10 @@ __all__ = [
 
 def __getattr__(name: str):
     # Only reached for a name the package does not have: say so, with the nearest ones.
-    if name.startswith("__"):
-        raise AttributeError(f"module 'micrograd.tensor' has no attribute {name!r}")
-    close = _difflib.get_close_matches(name, __all__, n=5, cutoff=0.6)
-    hint = f"; similar: {', '.join(close)}" if close else ""
-    raise AttributeError(
-        f"micrograd.tensor has no {name!r} (it implements the part of PyTorch the makemore "
-        f"lectures use{hint}; see micrograd.tensor.__all__)"
+    raise _missing_name(
+        "micrograd.tensor",
+        name,
+        __all__,
+        "{module} has no {name!r} (it implements the part of PyTorch the makemore lectures "
+        "use{hint}; see micrograd.tensor.__all__)",
     )

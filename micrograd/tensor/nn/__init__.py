@@ -5,8 +5,7 @@ PyTorch-shaped layers (`Module`, `Linear`, `Embedding`, `BatchNorm1d`, `Tanh`, `
 engine's `MLP` built from `Dense` layers and `from_config` (`mlp.py`).
 """
 
-import difflib as _difflib
-
+from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.nn import functional
 from micrograd.tensor.nn.mlp import MLP, Dense, from_config
 from micrograd.tensor.nn.modules import (
@@ -41,8 +40,6 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name.startswith("__"):
-        raise AttributeError(f"module 'micrograd.tensor.nn' has no attribute {name!r}")
-    close = _difflib.get_close_matches(name, __all__, n=5, cutoff=0.6)
-    hint = f"; similar: {', '.join(close)}" if close else ""
-    raise AttributeError(f"micrograd.tensor.nn has no {name!r}{hint}; see its __all__")
+    raise _missing_name(
+        "micrograd.tensor.nn", name, __all__, "{module} has no {name!r}{hint}; see its __all__"
+    )

@@ -7,13 +7,13 @@ rest are Tensor methods. Read `micrograd/tensor/losses.py` for the engine's own 
 
 from __future__ import annotations
 
-import difflib as _difflib
 from typing import Any
 
 import numpy as np
 
 from micrograd.tensor import core as _core
 from micrograd.tensor import functions as _F
+from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.core import Tensor, _const, _new
 from micrograd.tensor.nn.modules import linear_t
 
@@ -176,8 +176,9 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 
 
 def __getattr__(name: str):
-    if name.startswith("__"):
-        raise AttributeError(f"module 'micrograd.tensor.nn.functional' has no attribute {name!r}")
-    close = _difflib.get_close_matches(name, __all__, n=5, cutoff=0.6)
-    hint = f"; similar: {', '.join(close)}" if close else ""
-    raise AttributeError(f"micrograd.tensor.nn.functional has no {name!r}{hint}; see its __all__")
+    raise _missing_name(
+        "micrograd.tensor.nn.functional",
+        name,
+        __all__,
+        "{module} has no {name!r}{hint}; see its __all__",
+    )
