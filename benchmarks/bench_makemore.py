@@ -1,7 +1,7 @@
 """The makemore lectures' training steps: `micrograd.tensor` against PyTorch and hand-written numpy.
 
-    python benchmarks/bench_makemore.py                 # 5 interleaved rounds of 200 steps
-    python benchmarks/bench_makemore.py --rounds 9 --steps 500
+    python benchmarks/bench_makemore.py                 # 40 interleaved rounds of 25 steps
+    python benchmarks/bench_makemore.py --rounds 100 --steps 25
     python benchmarks/bench_makemore.py --quick         # a few steps: checks that it runs
 
 Jobs, both on the names data set (block size 3, batch 32, vocabulary 27), the same batches and the
@@ -19,8 +19,12 @@ the same step with its backward pass written by hand in numpy (the floor for a n
 numpy's BLAS runs on one thread too (`OPENBLAS_NUM_THREADS=1`, set before numpy loads).
 
 All engines run in one process, interleaved: each round runs every engine for `--steps` steps in
-turn; a step's time is the median over a round, and the report gives the median over rounds and
-the ratio to PyTorch. The issue's target: micrograd at most 0.5x PyTorch's time per step.
+turn, and a step's time is the median over a round. These machines change speed by up to 1.7x
+from one second to the next (other virtual machines on the host), so the ratio to PyTorch is taken
+within each round, where both engines ran within milliseconds of each other, and the report gives
+the median of those ratios (and the median step time over rounds, for scale). Many short rounds
+beat a few long ones for the same reason. The issue's target: micrograd at most 0.5x PyTorch's
+time per step.
 """
 
 from __future__ import annotations
@@ -216,8 +220,8 @@ def numpy_engine(job, weights, Xtr, Ytr, batches):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=200, help="steps per engine per round")
+    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--steps", type=int, default=25, help="steps per engine per round")
     ap.add_argument("--job", choices=["mlp", "batchnorm", "both"], default="both")
     ap.add_argument("--quick", action="store_true", help="2 rounds of 5 steps (a smoke test)")
     args = ap.parse_args()
@@ -255,18 +259,22 @@ def main() -> None:
                 run(r * args.steps, (r + 1) * args.steps, times)
                 medians[name].append(statistics.median(times))
         per_step = {name: statistics.median(m) for name, m in medians.items()}
+        # the ratio within each round (both engines ran moments apart), then its median
+        ratios = {
+            name: statistics.median(a / b for a, b in zip(m, medians["PyTorch (1 thread)"]))
+            for name, m in medians.items()
+        }
         losses = {name: losses for name, (_, losses) in engines.items()}
         ref = np.array(losses["PyTorch (1 thread)"])
-        torch_time = per_step["PyTorch (1 thread)"]
         print(f"\n{job} step (batch {BATCH}, hidden {HIDDEN}):")
         for name, t in per_step.items():
             drift = np.abs(np.array(losses[name]) - ref).max()
-            print(f"  {name:20s} {t * 1e6:8.1f} us/step   {t / torch_time:5.2f}x PyTorch   "
+            print(f"  {name:20s} {t * 1e6:8.1f} us/step   {ratios[name]:5.2f}x PyTorch   "
                   f"max |loss - PyTorch's| {drift:.1e}")  # fmt: skip
             if not np.allclose(losses[name], ref, rtol=1e-3, atol=1e-3):
                 print(f"  ERROR: {name} does not train like PyTorch", file=sys.stderr)
                 failed = True
-        ratio = per_step["micrograd.tensor"] / torch_time
+        ratio = ratios["micrograd.tensor"]
         verdict = "meets" if ratio <= 0.5 else "misses"
         print(f"  micrograd.tensor / PyTorch = {ratio:.2f} ({verdict} the 0.5x target)")
     sys.exit(1 if failed else 0)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+from heapq import heappop, heappush
 import itertools
 import math
 import numbers
@@ -218,7 +219,18 @@ def _const(data: Any) -> Tensor:
 def _unary(fn: F.Function, a: Tensor, data: Any) -> Tensor:
     """Wrap `data`, computed by `fn.forward` from `a`, as a node (or a constant)."""
     if a.requires_grad and _grad_enabled:
-        return _node(data, (a,), fn, fn.op)
+        # `_node`, written out: this runs for every operation with one input
+        out = _new(Tensor)
+        out.data = data
+        out.grad = None
+        out.requires_grad = True
+        out._prev = (a,)
+        out._fn = fn
+        out._op = fn.op
+        out.label = ""
+        out._seq = _next_seq()
+        out._retains = False
+        return out
     return _const(data)
 
 
@@ -273,22 +285,47 @@ def _weak(a: Tensor, c: Any) -> Tensor:
 
 def _binary(cls: type, a: Tensor, b: Tensor, name: str) -> Tensor:
     """Apply a broadcasting binary primitive; a shape mismatch names the op and both shapes."""
-    if a.data.dtype is not b.data.dtype:
+    ad = a.data
+    bd = b.data
+    if ad.dtype is not bd.dtype:
         a, b = _promote(a, b)
+        ad = a.data
+        bd = b.data
+    if not ((a.requires_grad or b.requires_grad) and _grad_enabled):
+        # nothing to record (data, or under no_grad): the primitive's forward is the numpy
+        # operator itself, so skip the Function object
+        try:
+            return _const(cls.compute(ad, bd))
+        except (ValueError, TypeError) as err:
+            _binary_error(cls, name, ad, bd, err)
     fn = _new(cls)
     try:
-        data = fn.forward(a.data, b.data)
-    except F.DomainError:
-        raise
-    except ValueError:
-        sep = "@" if cls is F.MatMul else "and"
-        raise ValueError(
-            f"{name}: shapes {tuple(np.shape(a.data))} {sep} {tuple(np.shape(b.data))} "
-            + ("do not match" if cls is F.MatMul else "cannot be broadcast together")
-        ) from None
-    if (a.requires_grad or b.requires_grad) and _grad_enabled:
-        return _node(data, (a, b), fn, cls.op)
-    return _const(data)
+        data = fn.forward(ad, bd)
+    except (ValueError, TypeError) as err:
+        _binary_error(cls, name, ad, bd, err)
+    # `_node`, written out: this runs for every operation with two inputs
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out.requires_grad = True
+    out._prev = (a, b)
+    out._fn = fn
+    out._op = cls.op
+    out.label = ""
+    out._seq = _next_seq()
+    out._retains = False
+    return out
+
+
+def _binary_error(cls: type, name: str, ad: np.ndarray, bd: np.ndarray, err: Exception) -> None:
+    """Re-raise a binary primitive's error: a shape mismatch names the op and both shapes."""
+    if isinstance(err, F.DomainError) or not isinstance(err, ValueError):
+        raise err
+    sep = "@" if cls is F.MatMul else "and"
+    raise ValueError(
+        f"{name}: shapes {tuple(np.shape(ad))} {sep} {tuple(np.shape(bd))} "
+        + ("do not match" if cls is F.MatMul else "cannot be broadcast together")
+    ) from None
 
 
 def _operand(x: Any) -> Tensor | None:
@@ -337,22 +374,26 @@ class Tensor:
         "requires_grad",
     )
 
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    def __array_ufunc__(
+        self, ufunc: Any, method: str, *inputs: Any, out: Any = None, **kwargs: Any
+    ) -> Any:
         """numpy meeting a Tensor. `ndarray * Tensor` and `np.float64 * Tensor` become the
         Tensor's operator (a graph node), not an array. An in-place numpy operation
         (`p.data += -lr * grad` with a Tensor `grad`, as the makemore lectures write) works on
         the arrays: its target is numpy's, outside any graph."""
-        out = kwargs.get("out")
         if out is not None:
             if len(out) != 1 or type(out[0]) is not np.ndarray:
                 return NotImplemented
-            if method == "__call__" and len(inputs) == 2:  # `array += tensor`: the fast path
+            if len(inputs) == 2 and method == "__call__" and not kwargs:
+                # `array += tensor`: every optimizer step of the lectures, so no list below
                 a, b = inputs
-                return ufunc(
-                    a.data if type(a) is Tensor else a, b.data if type(b) is Tensor else b, **kwargs
-                )
+                if type(a) is Tensor:
+                    a = a.data
+                if type(b) is Tensor:
+                    b = b.data
+                return ufunc(a, b, out=out)
             args = [x.data if isinstance(x, Tensor) else x for x in inputs]
-            return getattr(ufunc, method)(*args, **kwargs)
+            return getattr(ufunc, method)(*args, out=out, **kwargs)
         names = _UFUNC_OPERATORS.get(ufunc)
         if method != "__call__" or names is None or kwargs:
             return NotImplemented
@@ -575,7 +616,13 @@ class Tensor:
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Mul, self, other, "mul")
 
-    __rmul__ = __mul__
+    def __rmul__(self, other: Any) -> Tensor:  # other * self
+        if type(other) is float and not (self.requires_grad and _grad_enabled):
+            # `-lr * p.grad` in the lectures' optimizer step: nothing to record
+            data = self.data
+            if data.dtype.kind == "f":
+                return _const(data * other)
+        return self.__mul__(other)  # multiplication commutes
 
     def __truediv__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
@@ -875,7 +922,7 @@ class Tensor:
         if correction is not None and unbiased is not None:
             raise TypeError(f"{op}: give `unbiased` or `correction`, not both")
         corr = correction if correction is not None else (0 if unbiased is False else 1)
-        a = self._float_input()
+        a = self if self.data.dtype.kind == "f" else self._float_input()
         axes = F.normalize_axes(dim, a.data.ndim, op)
         fn = _new(cls)
         return _unary(fn, a, np.asarray(fn.forward(a.data, axes, corr, keepdim)))
@@ -957,8 +1004,14 @@ class Tensor:
     # -- shapes ---------------------------------------------------------------------------
 
     def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        """The same elements in another shape (`t.reshape(2, -1)` or `t.reshape((2, -1))`);
+        `view` is the same (PyTorch's `view` shares storage and needs a contiguous tensor; here
+        the data is shared whenever numpy can, and any tensor can be viewed)."""
+        if len(shape) == 1 and type(shape[0]) is not int:
+            if isinstance(shape[0], (tuple, list)):
+                shape = tuple(shape[0])
+            elif isinstance(shape[0], (np.dtype, type)):
+                raise TypeError("view: viewing as another dtype is not supported; use .to(dtype)")
         fn = _new(F.Reshape)
         try:
             data = fn.forward(self.data, shape)
@@ -969,12 +1022,7 @@ class Tensor:
             ) from None
         return _unary(fn, self, data)
 
-    def view(self, *shape: Any) -> Tensor:
-        """`reshape` (PyTorch's `view` shares storage and needs a contiguous tensor; here the
-        data is shared whenever numpy can, and any tensor can be viewed)."""
-        if len(shape) == 1 and isinstance(shape[0], (np.dtype, type)):
-            raise TypeError("view: viewing as another dtype is not supported; use .to(dtype)")
-        return self.reshape(*shape)
+    view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         shape = self.shape
@@ -1157,37 +1205,53 @@ class Tensor:
             old = self.grad
             self.grad = _const(seed if old is None else _array_of(old) + seed)
             return
-        order = _interior_nodes(self)
-        for node in order:
-            node.grad = None
+        # Nodes are visited newest first (`_seq`, their creation number): every node is created
+        # after its inputs, so by the time a node is taken from the heap, every node that uses
+        # it has passed its gradient down. A node enters the heap when its first gradient
+        # arrives, so one pass finds the graph and applies the chain rule.
         self.grad = seed
+        heap = [(-self._seq, self)]
+        queued = {self}
         # Nodes that keep their gradient (leaves, retain_grad()): it is accumulated as an
         # array and handed to the user as a Tensor at the end.
-        kept = []
-        for node in order:
+        kept = [self] if self._retains else []
+        while heap:
+            node = heappop(heap)[1]
             g = node.grad
-            if g is None:
-                continue
             prev = node._prev
             grads = node._fn.backward(g, prev)
             for t, gt in zip(prev, grads):
                 if gt is None or not t.requires_grad:
                     continue
-                old = t.grad
-                if old is None:
-                    if t._fn is None or t._retains:
-                        # A kept gradient must be an array of its own: the user (or an
-                        # optimizer) may change it in place. Passed-through or view
-                        # gradients are shared with other nodes, so those get copied.
-                        if gt is g or gt.base is not None:
-                            gt = gt.copy()
+                if t._fn is None:  # a leaf: gradients accumulate over backward() calls
+                    old = t.grad
+                    if old is None:
+                        # a kept gradient must be an array of its own: the user (or an
+                        # optimizer) may change it in place; passed-through or view
+                        # gradients are shared with other nodes, so those get copied
+                        t.grad = gt.copy() if gt is g or gt.base is not None else gt
                         kept.append(t)
-                    t.grad = gt
-                else:
-                    if type(old) is not np.ndarray:  # a Tensor from an earlier pass
-                        old = old.data
+                    elif type(old) is np.ndarray:  # a second gradient in this pass
+                        t.grad = old + gt
+                    else:  # the Tensor of an earlier pass
+                        t.grad = old.data + gt
                         kept.append(t)
-                    t.grad = old + gt
+                elif t._seq > node._seq:  # newer than the node that used it
+                    raise RuntimeError(
+                        f"backward: an input of a {node._op!r} node was changed in place (by "
+                        f"t[...] = ...) after that node used it; its gradient would be wrong. "
+                        f"Assign to a clone() instead"
+                    )
+                elif t in queued:  # an interior node's further gradients in this pass
+                    t.grad = t.grad + gt
+                else:  # an interior node's first gradient in this pass
+                    if t._retains:
+                        t.grad = gt.copy() if gt is g or gt.base is not None else gt
+                        kept.append(t)
+                    else:
+                        t.grad = gt
+                    queued.add(t)
+                    heappush(heap, (-t._seq, t))
             if not node._retains:
                 node.grad = None
             if not retain_graph:
@@ -1308,40 +1372,6 @@ def _array_of(g: Any) -> np.ndarray:
     """A gradient as an array: backward() leaves Tensors, tools (optimizers, the animation)
     may store arrays."""
     return g.data if type(g) is Tensor else np.asarray(g)
-
-
-def _interior_nodes(root: Tensor) -> list:
-    """The non-leaf nodes `root` depends on, each before all of its inputs (the order backward
-    visits them). Leaves are not listed: nothing to do at a leaf but receive a gradient.
-
-    Every node is created after its inputs and numbered in creation order (`_seq`), so sorting
-    the reachable nodes newest first is a valid order; it is cheaper than a depth-first walk
-    with post-order bookkeeping, and this runs once per training step."""
-    order = [root]
-    visited = {root}
-    found, append = visited.add, order.append
-    # `order` doubles as the work list: the loop also visits the nodes appended while it runs
-    # (a breadth-first walk; the sort below fixes the order), so no separate stack is kept.
-    for node in order:
-        seq = node._seq
-        for child in node._prev:
-            if child._fn is not None:
-                if child._seq > seq:
-                    raise RuntimeError(
-                        f"backward: an input of a {node._op!r} node was changed in place (by "
-                        f"t[...] = ...) after that node used it; its gradient would be wrong. "
-                        f"Assign to a clone() instead"
-                    )
-                if child in visited:
-                    continue
-                found(child)
-                append(child)
-    if len(order) > 1:
-        order.sort(key=_seq_of, reverse=True)
-    return order
-
-
-_seq_of = operator.attrgetter("_seq")
 
 
 def _index(index: Any) -> tuple:

@@ -7,19 +7,20 @@ the result) and returns one gradient per input, in input order (`None` for an in
 none). `prev` is the node's tuple of input Tensors, so that a function can skip the work for an
 input that does not require a gradient (the data batch `x` of a `Linear`).
 
-Everything else in `micrograd/tensor/tensor.py` is built from these, usually in one line (`mean`
+Everything else in `micrograd/tensor/core.py` is built from these, usually in one line (`mean`
 is `sum` times `1/n`, `stack` is `reshape` + `Concatenate`). A few fused functions (`Linear`,
 the losses) exist only for speed: on small models the cost is the Python work per node, so one
 node for `x @ W + b` instead of two is worth its few lines.
 
 `FUNCTIONS` lists every primitive; the tests enumerate it and fail if one has no gradient check.
 
-Read `micrograd/tensor/tensor.py` next for how a Tensor calls these and runs `backward()`.
+Read `micrograd/tensor/core.py` next for how a Tensor calls these and runs `backward()`.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -36,13 +37,16 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     """
     if g.shape == shape:
         return g
-    if g.ndim == 2 and (shape == g.shape[1:] or shape == (1, g.shape[1])):
-        # a bias over a batch of rows, the common case: the column sums through BLAS
-        # (`ones @ g`), several times faster than g.sum(axis=0) on small batches
-        ones = _ones(g.shape[0], g.dtype)
-        # (1, n) @ g gives the (1, k) shape directly: a reshape would make a view, and leaf
-        # gradients that are views get copied
-        return ones @ g if len(shape) == 1 else ones[None, :] @ g
+    if g.ndim == 2:
+        # the common cases: a bias over a batch of rows (column sums), a per-row statistic
+        # (row sums); `reduce_sum` gives the kept shape directly (a reshape would make a view,
+        # and leaf gradients that are views get copied)
+        if shape == g.shape[1:]:
+            return reduce_sum(g, (0,), False)
+        if shape == (1, g.shape[1]):
+            return reduce_sum(g, (0,), True)
+        if shape == (g.shape[0], 1):
+            return reduce_sum(g, (1,), True)
     lead = g.ndim - len(shape)
     if lead:
         g = g.sum(axis=tuple(range(lead)))
@@ -53,9 +57,28 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g if type(g) is np.ndarray else np.asarray(g)
 
 
+def reduce_sum(a: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
+    """`np.add.reduce(a, axis=axes, keepdims=keepdims)`; a float matrix summed over its rows or
+    its columns goes through BLAS instead (a product with a vector of ones), about three times
+    faster on the small batches of this engine (BatchNorm's batch statistics, the row sums of
+    a softmax). The order of the additions differs, so the last bits may too."""
+    if a.ndim == 2 and len(axes) == 1 and a.dtype in _BLAS_DTYPES:
+        if axes[0] == 0:
+            ones = _ones(a.shape[0], a.dtype)
+            return ones[None, :] @ a if keepdims else ones @ a
+        ones = _ones(a.shape[1], a.dtype)
+        return a @ ones[:, None] if keepdims else a @ ones
+    return np.add.reduce(a, axis=axes, keepdims=keepdims)
+
+
+_BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def normalize_axes(axis: Any, ndim: int, op: str) -> tuple:
     """`axis` (None, an int or a tuple of ints, negative allowed) as a sorted tuple of
     non-negative axes; None means all of them. Errors name the op."""
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, one valid axis
+        return (axis % ndim,)
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
@@ -83,7 +106,9 @@ def _kept_shape(shape: tuple, axes: tuple) -> tuple:
 
 class Function:
     """One primitive operation. Subclasses set `op` (the name a graph drawing shows) and
-    implement `forward(*arrays, **params)` and `backward(g, prev)`."""
+    implement `forward(*arrays, **params)` and `backward(g, prev)`. The binary operators also
+    have `compute(a, b)`: the forward value alone, for results outside any graph (no Function
+    object, nothing kept)."""
 
     __slots__ = ()
     op = ""
@@ -101,6 +126,7 @@ class Function:
 class Add(Function):
     __slots__ = ("sa", "sb")
     op = "+"
+    compute = staticmethod(operator.add)
 
     def forward(self, a, b):
         out = a + b
@@ -116,6 +142,7 @@ class Add(Function):
 class Sub(Function):
     __slots__ = ("sa", "sb")
     op = "-"
+    compute = staticmethod(operator.sub)
 
     def forward(self, a, b):
         out = a - b
@@ -132,6 +159,7 @@ class Sub(Function):
 class Mul(Function):
     __slots__ = ("a", "b")
     op = "*"
+    compute = staticmethod(operator.mul)
 
     def forward(self, a, b):
         self.a = a
@@ -149,6 +177,7 @@ class Mul(Function):
 class Div(Function):
     __slots__ = ("a", "b", "out")
     op = "/"
+    compute = staticmethod(operator.truediv)
 
     def forward(self, a, b):
         self.a = a
@@ -175,6 +204,10 @@ class Pow(Function):
 
     __slots__ = ("a", "b", "out")
     op = "**"
+
+    @staticmethod
+    def compute(a, b):
+        return Pow().forward(a, b)  # the same domain check as in a graph
 
     def forward(self, a, b):
         if (a < 0).any():
@@ -207,6 +240,7 @@ class MatMul(Function):
 
     __slots__ = ("a", "b")
     op = "@"
+    compute = staticmethod(operator.matmul)
 
     def forward(self, a, b):
         self.a = a
@@ -462,7 +496,7 @@ class Sum(Function):
         self.shape = a.shape
         # the gradient's shape before broadcasting back; None when keepdims already gives it
         self.kept = None if keepdims else _kept_shape(a.shape, axes)
-        return np.add.reduce(a, axis=axes, keepdims=keepdims)
+        return reduce_sum(a, axes, keepdims)
 
     def backward(self, g, prev):
         if self.kept is not None:
@@ -485,7 +519,7 @@ class Mean(Function):
         self.kept = None if keepdims else _kept_shape(a.shape, axes)
         # a Python float keeps float32 float32; an empty reduction is nan, as in PyTorch
         self.scale = scale = 1.0 / n if n else float("nan")
-        return np.add.reduce(a, axis=axes, keepdims=keepdims) * scale
+        return reduce_sum(a, axes, keepdims) * scale
 
     def backward(self, g, prev):
         if self.kept is not None:
@@ -560,43 +594,51 @@ class Var(Function):
         n = 1
         for i in axes:
             n *= a.shape[i]
-        mean = np.add.reduce(a, axis=axes, keepdims=True) * (1.0 / n if n else float("nan"))
+        mean = reduce_sum(a, axes, True) * (1.0 / n if n else float("nan"))
         self.centered = c = a - mean
         self.denom = denom = max(n - correction, 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.add.reduce(c * c, axis=axes, keepdims=keepdims) / np.asarray(
-                denom, dtype=a.dtype
-            )
         self.kept = None if keepdims else _kept_shape(a.shape, axes)
-        return out
+        squares = reduce_sum(c * c, axes, keepdims)
+        if denom == 0:  # one sample, unbiased: 0/0, nan as in PyTorch (no warning)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return squares / np.asarray(denom, dtype=a.dtype)
+        return squares / np.asarray(denom, dtype=a.dtype)
 
     def backward(self, g, prev):
         if self.kept is not None:
             g = np.reshape(g, self.kept)
         # d var / d a_i = 2 (a_i - mean) / (n - correction): the mean's own dependence on a_i
         # cancels, since the centered values sum to zero
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = g * (2.0 / self.denom if self.denom else np.inf)
+        if self.denom:
+            scale = g * (2.0 / self.denom)
+        else:  # one sample, unbiased: the variance is nan, and so is its gradient
+            with np.errstate(invalid="ignore"):
+                scale = g * np.inf
         return ((self.centered * scale).astype(self.centered.dtype, copy=False),)
 
 
 class Std(Var):
     """Standard deviation over axes, sqrt(var) in one node (BatchNorm takes it every step)."""
 
-    __slots__ = ("out",)
+    __slots__ = ("out", "zero")
     op = "std"
 
     def forward(self, a, axes, correction, keepdims):
         self.out = out = np.sqrt(Var.forward(self, a, axes, correction, keepdims))
+        # where the spread is 0 the gradient is inf/nan, as in PyTorch; numpy would also warn,
+        # so backward silences it, but only then (np.errstate costs as much as the division)
+        self.zero = self.denom == 0 or not out.all()
         return out
 
     def backward(self, g, prev):
         out = self.out if self.kept is None else np.reshape(self.out, self.kept)
         if self.kept is not None:
             g = np.reshape(g, self.kept)
-        # d std / d a_i = (a_i - mean) / ((n - correction) * std); inf/nan where std is 0, as
-        # in PyTorch
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # d std / d a_i = (a_i - mean) / ((n - correction) * std)
+        if self.zero:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = g / (out * self.denom)
+        else:
             scale = g / (out * self.denom)
         return ((self.centered * scale).astype(self.centered.dtype, copy=False),)
 
@@ -675,12 +717,12 @@ class Embedding(Function):
         if shape[0] <= 1024 and idx.size <= 4096:
             # scatter-add as a product with a one-hot matrix: one BLAS call, faster than
             # np.add.at for the vocabulary sizes of the makemore lectures
-            # The one-hot matrix is built transposed, (V, n), through flat positions: one index
-            # array into a flat buffer is cheaper than the pair (idx, rows) into a 2-D one.
-            n = idx.size
-            onehot = np.zeros(shape[0] * n, dtype=g.dtype)
-            onehot[idx * n + _arange(n)] = 1
-            out = onehot.reshape(shape[0], n) @ rows
+            # The one-hot matrix (n, V) is set through flat positions: one index array into a
+            # flat buffer is cheaper than the pair (rows, idx) into a 2-D one.
+            n, vocab = idx.size, shape[0]
+            onehot = np.zeros(n * vocab, dtype=g.dtype)
+            onehot[_row_starts(n, vocab) + idx] = 1
+            out = onehot.reshape(n, vocab).T @ rows
             return (out if out.shape == shape else out.reshape(shape),)
         ga = np.zeros((shape[0], rows.shape[1]), dtype=g.dtype)
         np.add.at(ga, idx, rows)
@@ -862,6 +904,36 @@ def _arange(n: int) -> np.ndarray:
 _ARANGE: dict = {}
 
 
+def _row_starts(n: int, c: int) -> np.ndarray:
+    """A cached `np.arange(n) * c`: where each row of an (n, c) array starts in its flat view."""
+    key = (n, c)
+    starts = _ROW_STARTS.get(key)
+    if starts is None:
+        if len(_ROW_STARTS) > 64:
+            _ROW_STARTS.clear()
+        starts = _ROW_STARTS[key] = np.arange(n) * c
+        starts.setflags(write=False)
+    return starts
+
+
+_ROW_STARTS: dict = {}
+
+
+def _fractions(n: int, dtype: Any) -> np.ndarray:
+    """A cached vector of n copies of 1/n: a dot product with it is a mean through BLAS."""
+    key = (n, dtype)
+    weights = _FRACTIONS.get(key)
+    if weights is None:
+        if len(_FRACTIONS) > 64:
+            _FRACTIONS.clear()
+        weights = _FRACTIONS[key] = np.full(n, 1.0 / n, dtype=dtype)
+        weights.setflags(write=False)
+    return weights
+
+
+_FRACTIONS: dict = {}
+
+
 class CrossEntropy(Function):
     """Mean softmax cross-entropy of logits (N, C) against class indices (N,), in one node."""
 
@@ -874,19 +946,19 @@ class CrossEntropy(Function):
         # Each row's label element as a position in the flattened (N*C) array: picking through
         # one index array on a flat view is several times faster than the pair (rows, labels),
         # and the backward pass reuses it.
-        self.picks = picks = _arange(n) * c + labels
-        # -log softmax[label] = log sum exp(shifted) - shifted[label], averaged over the rows
-        picked = np.add.reduce(shifted.ravel()[picks], axis=None)
+        self.picks = picks = _row_starts(n, c) + labels
+        picked = shifted.ravel()[picks]  # a copy: `shifted` is overwritten next
         self.e = e = np.exp(shifted, out=shifted)  # <= 1: no overflow (in place: a fresh array)
-        self.sums = sums = np.add.reduce(e, axis=1, keepdims=True)  # >= 1: its log is safe
-        # an array (not a numpy scalar), in the logits' dtype
-        return np.asarray((np.add.reduce(np.log(sums), axis=None) - picked) * (1.0 / n))
+        self.sums = sums = reduce_sum(e, (1,), False)  # >= 1: its log is safe
+        # -log softmax[label] = log sum exp(shifted) - shifted[label], averaged over the rows
+        # (the average as one dot product with a vector of 1/n); an array, not a numpy scalar
+        return np.asarray(np.dot(np.log(sums) - picked, _fractions(n, e.dtype)))
 
     def backward(self, g, prev):
         n = self.e.shape[0]
         scale = g * (1.0 / n)
         # d loss / d logits = (softmax - onehot(label)) / N, the 1/N folded into the division
-        d = self.e * (scale / self.sums)  # a fresh C-order array: ravel() is a view of it
+        d = self.e * (scale / self.sums)[:, None]  # a fresh C-order array: ravel() views it
         d.ravel()[self.picks] -= scale
         return (d,)
 

@@ -128,7 +128,7 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
     """Softmax cross-entropy of logits (N, C) against class indices (N,): the mean (or sum, or
     per row) of -log softmax(input)[i, target[i]]. The mean is one fused node, computed with
     the row maximum taken out (no overflow for logits of any size)."""
-    x = _tensor(input, "cross_entropy")
+    x = input if type(input) is Tensor else _tensor(input, "cross_entropy")
     z = x.data
     if z.ndim != 2:
         raise ValueError(f"cross_entropy: input must be (N, C) logits, got shape {x.shape}")
