@@ -63,10 +63,13 @@ def reduce_sum(a: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
     faster on the small batches of this engine (BatchNorm's batch statistics, the row sums of
     a softmax). The order of the additions differs, so the last bits may too."""
     if a.ndim == 2 and len(axes) == 1 and a.dtype in _BLAS_DTYPES:
-        if axes[0] == 0:
-            ones = _ones(a.shape[0], a.dtype)
+        axis = axes[0]
+        n = a.shape[axis]
+        ones = _ONES.get((n, a.dtype))  # `_ones`, without a call for the common cache hit
+        if ones is None:
+            ones = _ones(n, a.dtype)
+        if axis == 0:
             return ones[None, :] @ a if keepdims else ones @ a
-        ones = _ones(a.shape[1], a.dtype)
         return a @ ones[:, None] if keepdims else a @ ones
     return np.add.reduce(a, axis=axes, keepdims=keepdims)
 
@@ -524,8 +527,9 @@ class Mean(Function):
     def backward(self, g, prev):
         if self.kept is not None:
             g = np.reshape(g, self.kept)
-        # each element contributed 1/n of itself to the mean
-        return (_expand(g * self.scale, self.shape),)
+        # each element contributed 1/n of itself to the mean (one ufunc call that broadcasts g
+        # into a new array of the input's shape)
+        return (np.multiply(g, self.scale, out=np.empty(self.shape, dtype=g.dtype)),)
 
 
 class Max(Function):
