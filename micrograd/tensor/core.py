@@ -1220,6 +1220,7 @@ class Tensor:
             g = node.grad
             prev = node._prev
             grads = node._fn.backward(g, prev)
+            seq = node._seq
             for t, gt in zip(prev, grads):
                 if gt is None or not t.requires_grad:
                     continue
@@ -1236,7 +1237,7 @@ class Tensor:
                     else:  # the Tensor of an earlier pass
                         t.grad = old.data + gt
                         kept.append(t)
-                elif t._seq > node._seq:  # newer than the node that used it
+                elif t._seq > seq:  # newer than the node that used it
                     raise RuntimeError(
                         f"backward: an input of a {node._op!r} node was changed in place (by "
                         f"t[...] = ...) after that node used it; its gradient would be wrong. "
