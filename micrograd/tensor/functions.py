@@ -606,7 +606,7 @@ class Var(Function):
         if denom == 0:  # one sample, unbiased: 0/0, nan as in PyTorch (no warning)
             with np.errstate(divide="ignore", invalid="ignore"):
                 return squares / np.asarray(denom, dtype=a.dtype)
-        return squares / np.asarray(denom, dtype=a.dtype)
+        return squares / denom  # a Python int keeps the array's dtype
 
     def backward(self, g, prev):
         if self.kept is not None:

@@ -65,7 +65,8 @@ def numel(input: Tensor) -> int:
 
 
 def tanh(input: Tensor) -> Tensor:
-    return _t(input, "tanh").tanh()
+    # `torch.tanh(h)` is in every makemore step: the usual case without the `_t` call
+    return (input if type(input) is Tensor else _t(input, "tanh")).tanh()
 
 
 def exp(input: Tensor) -> Tensor:
