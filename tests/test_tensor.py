@@ -563,6 +563,66 @@ def test_second_backward_through_a_freed_part_raises():
         (y * 2.0).sum().backward()
 
 
+def test_a_copied_node_and_its_original_backpropagate_together():
+    # copies share the creation number the backward pass orders nodes by; ties must not compare
+    # the tensors themselves (elementwise) and the gradients must still be right
+    import copy
+
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2.0
+    c = copy.deepcopy(b)  # a new graph: its own copy of `a`
+    a_copy = c._prev[0]
+    assert a_copy is not a and c._seq == b._seq
+    (b * 3.0 + c).sum().backward()
+    np.testing.assert_array_equal(a.grad, [6.0, 6.0])
+    np.testing.assert_array_equal(a_copy.grad, [2.0, 2.0])
+
+
+def test_retained_root_gradient_is_a_tensor_of_ones():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.retain_grad()
+    loss.backward()
+    assert type(loss.grad) is Tensor and loss.grad.item() == 1.0  # as torch's loss.grad
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(32, 200), (5, 3), (1, 4), (0, 3), (4, 0)])
+def test_row_and_column_sums_match_numpy_and_torch(shape, dtype):
+    # 2-D sums over one axis go through BLAS (reduce_sum): same values, same shapes
+    a = RNG.standard_normal(shape).astype(dtype)
+    t, ta = Tensor(a), torch.from_numpy(a)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for dim in (0, 1, -1):
+        for keepdim in (False, True):
+            for op in ("sum", "mean"):
+                ours = getattr(t, op)(dim, keepdim=keepdim)
+                theirs = getattr(ta, op)(dim, keepdim=keepdim).numpy()
+                assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+                np.testing.assert_allclose(ours.data, theirs, rtol=rtol, atol=1e-6)
+
+
+def test_std_of_a_constant_column_gives_torchs_zero_gradient_without_a_warning():
+    import warnings
+
+    a = np.array([[1.0, 2.0], [1.0, 3.0], [1.0, 5.0]])
+    x, tx = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's RuntimeWarning would fail the test
+        x.std(0).sum().backward()
+    tx.std(0).sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    assert (x.grad.data[:, 0] == 0).all()  # PyTorch masks the 0/0 where the spread is 0
+    x1, tx1 = Tensor(a[:1], requires_grad=True), torch.tensor(a[:1], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x1.std(0).sum().backward()  # one row: the unbiased std is nan, and so is its gradient
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch warns that one row has no degrees of freedom
+        tx1.std(0).sum().backward()
+    np.testing.assert_allclose(x1.grad.data, tx1.grad.numpy(), equal_nan=True)
+
+
 def test_leaf_gradient_is_its_own_array():
     a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()

@@ -219,18 +219,7 @@ def _const(data: Any) -> Tensor:
 def _unary(fn: F.Function, a: Tensor, data: Any) -> Tensor:
     """Wrap `data`, computed by `fn.forward` from `a`, as a node (or a constant)."""
     if a.requires_grad and _grad_enabled:
-        # `_node`, written out: this runs for every operation with one input
-        out = _new(Tensor)
-        out.data = data
-        out.grad = None
-        out.requires_grad = True
-        out._prev = (a,)
-        out._fn = fn
-        out._op = fn.op
-        out.label = ""
-        out._seq = _next_seq()
-        out._retains = False
-        return out
+        return _node(data, (a,), fn, fn.op)
     return _const(data)
 
 
@@ -303,18 +292,7 @@ def _binary(cls: type, a: Tensor, b: Tensor, name: str) -> Tensor:
         data = fn.forward(ad, bd)
     except (ValueError, TypeError) as err:
         _binary_error(cls, name, ad, bd, err)
-    # `_node`, written out: this runs for every operation with two inputs
-    out = _new(Tensor)
-    out.data = data
-    out.grad = None
-    out.requires_grad = True
-    out._prev = (a, b)
-    out._fn = fn
-    out._op = cls.op
-    out.label = ""
-    out._seq = _next_seq()
-    out._retains = False
-    return out
+    return _node(data, (a, b), fn, cls.op)
 
 
 def _binary_error(cls: type, name: str, ad: np.ndarray, bd: np.ndarray, err: Exception) -> None:
@@ -1210,13 +1188,13 @@ class Tensor:
         # it has passed its gradient down. A node enters the heap when its first gradient
         # arrives, so one pass finds the graph and applies the chain rule.
         self.grad = seed
-        heap = [(-self._seq, self)]
+        heap = [(-self._seq, id(self), self)]  # id(): no tie between copies of one node
         queued = {self}
         # Nodes that keep their gradient (leaves, retain_grad()): it is accumulated as an
         # array and handed to the user as a Tensor at the end.
         kept = [self] if self._retains else []
         while heap:
-            node = heappop(heap)[1]
+            node = heappop(heap)[2]
             g = node.grad
             prev = node._prev
             grads = node._fn.backward(g, prev)
@@ -1252,7 +1230,7 @@ class Tensor:
                     else:
                         t.grad = gt
                     queued.add(t)
-                    heappush(heap, (-t._seq, t))
+                    heappush(heap, (-t._seq, id(t), t))
             if not node._retains:
                 node.grad = None
             if not retain_graph:

@@ -65,7 +65,7 @@ def reduce_sum(a: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
     if a.ndim == 2 and len(axes) == 1 and a.dtype in _BLAS_DTYPES:
         axis = axes[0]
         n = a.shape[axis]
-        ones = _ONES.get((n, a.dtype))  # `_ones`, without a call for the common cache hit
+        ones = _CACHE.get(("ones", n, a.dtype))  # `_ones` without a call, when cached
         if ones is None:
             ones = _ones(n, a.dtype)
         if axis == 0:
@@ -629,8 +629,8 @@ class Std(Var):
 
     def forward(self, a, axes, correction, keepdims):
         self.out = out = np.sqrt(Var.forward(self, a, axes, correction, keepdims))
-        # where the spread is 0 the gradient is inf/nan, as in PyTorch; numpy would also warn,
-        # so backward silences it, but only then (np.errstate costs as much as the division)
+        # where the spread is 0, backward needs a mask and no warning from numpy; it checks only
+        # then (np.errstate costs as much as the division)
         self.zero = self.denom == 0 or not out.all()
         return out
 
@@ -639,9 +639,9 @@ class Std(Var):
         if self.kept is not None:
             g = np.reshape(g, self.kept)
         # d std / d a_i = (a_i - mean) / ((n - correction) * std)
-        if self.zero:
+        if self.zero:  # where the spread is 0 the gradient is 0, as PyTorch masks it
             with np.errstate(divide="ignore", invalid="ignore"):
-                scale = g / (out * self.denom)
+                scale = np.where(out == 0, 0, g / (out * self.denom))
         else:
             scale = g / (out * self.denom)
         return ((self.centered * scale).astype(self.centered.dtype, copy=False),)
@@ -815,17 +815,25 @@ class LogSoftmax(Function):
 def _ones(n: int, dtype: Any) -> np.ndarray:
     """A cached vector of n ones: `ones @ g` sums the rows of g through BLAS, several times
     faster than `g.sum(axis=0)` on the small batches this engine is for."""
-    key = (n, dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) > 64:
-            _ONES.clear()
-        ones = _ONES[key] = np.ones(n, dtype=dtype)
-        ones.setflags(write=False)
-    return ones
+    key = ("ones", n, dtype)
+    ones = _CACHE.get(key)
+    return ones if ones is not None else _remember(key, np.ones(n, dtype=dtype))
 
 
-_ONES: dict = {}
+# Small constant arrays (vectors of ones, row numbers...) that every training step needs again,
+# made once: numpy's per-call cost, not the arithmetic, is what they save. Read-only, because
+# every caller shares them.
+_CACHE: dict = {}
+
+
+def _remember(key: tuple, array: np.ndarray) -> np.ndarray:
+    """Keep `array`, made read-only, in `_CACHE` under `key` (the cache is emptied when it grows
+    past 256 entries: batch sizes and dtypes that no longer occur)."""
+    if len(_CACHE) > 256:
+        _CACHE.clear()
+    array.setflags(write=False)
+    _CACHE[key] = array
+    return array
 
 
 class Linear(Function):
@@ -896,46 +904,23 @@ class LinearT(Function):
 
 def _arange(n: int) -> np.ndarray:
     """A cached `np.arange(n)` (the row numbers of a batch, for picking each row's label)."""
-    rows = _ARANGE.get(n)
-    if rows is None:
-        if len(_ARANGE) > 64:
-            _ARANGE.clear()
-        rows = _ARANGE[n] = np.arange(n)
-        rows.setflags(write=False)
-    return rows
-
-
-_ARANGE: dict = {}
+    key = ("arange", n)
+    rows = _CACHE.get(key)
+    return rows if rows is not None else _remember(key, np.arange(n))
 
 
 def _row_starts(n: int, c: int) -> np.ndarray:
     """A cached `np.arange(n) * c`: where each row of an (n, c) array starts in its flat view."""
-    key = (n, c)
-    starts = _ROW_STARTS.get(key)
-    if starts is None:
-        if len(_ROW_STARTS) > 64:
-            _ROW_STARTS.clear()
-        starts = _ROW_STARTS[key] = np.arange(n) * c
-        starts.setflags(write=False)
-    return starts
-
-
-_ROW_STARTS: dict = {}
+    key = ("row_starts", n, c)
+    starts = _CACHE.get(key)
+    return starts if starts is not None else _remember(key, np.arange(n) * c)
 
 
 def _fractions(n: int, dtype: Any) -> np.ndarray:
     """A cached vector of n copies of 1/n: a dot product with it is a mean through BLAS."""
-    key = (n, dtype)
-    weights = _FRACTIONS.get(key)
-    if weights is None:
-        if len(_FRACTIONS) > 64:
-            _FRACTIONS.clear()
-        weights = _FRACTIONS[key] = np.full(n, 1.0 / n, dtype=dtype)
-        weights.setflags(write=False)
-    return weights
-
-
-_FRACTIONS: dict = {}
+    key = ("fractions", n, dtype)
+    weights = _CACHE.get(key)
+    return weights if weights is not None else _remember(key, np.full(n, 1.0 / n, dtype=dtype))
 
 
 class CrossEntropy(Function):
