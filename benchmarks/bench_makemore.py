@@ -3,6 +3,7 @@
     python benchmarks/bench_makemore.py                 # 40 interleaved rounds of 25 steps
     python benchmarks/bench_makemore.py --rounds 100 --steps 25
     python benchmarks/bench_makemore.py --quick         # a few steps: checks that it runs
+    python benchmarks/bench_makemore.py --getattr-cost  # what Tensor.__getattr__ costs a step
 
 Jobs, both on the names data set (block size 3, batch 32, vocabulary 27), the same batches and the
 same initial weights for every engine:
@@ -215,6 +216,40 @@ def numpy_engine(job, weights, Xtr, Ytr, batches):
     return run, losses
 
 
+# -- the price of Tensor.__getattr__ ------------------------------------------------------------
+
+
+def getattr_cost(job, weights, Xtr, Ytr, batches, rounds, steps) -> float:
+    """Our step with and without `Tensor.__getattr__` (the "did you mean" error for a missing
+    method), alternating round by round in this process; returns the median ratio without/with.
+
+    A class that defines `__getattr__` loses Python 3.11's specialised attribute lookups on
+    every instance, so each `t.data`, `t.grad`... takes the slow path. Deleting the method from
+    the class (and putting it back) switches that, as the lookups find the class changed."""
+    import micrograd.tensor as mt
+    import micrograd.tensor.nn.functional as MF
+    from micrograd.tensor.core import Tensor
+
+    hook = Tensor.__dict__["__getattr__"]
+    run, _ = lecture_engine(mt, MF, job, weights, Xtr, Ytr, batches)
+    times: dict = {"with": [], "without": []}
+    k = 0
+    try:
+        for _ in range(rounds):
+            for variant in ("with", "without"):
+                if variant == "with":
+                    Tensor.__getattr__ = hook
+                else:
+                    del Tensor.__getattr__
+                round_times: list = []
+                run(k, k + steps, round_times)
+                k += steps
+                times[variant].append(statistics.median(round_times))
+    finally:
+        Tensor.__getattr__ = hook
+    return statistics.median(a / b for a, b in zip(times["without"], times["with"]))
+
+
 # -- driver ------------------------------------------------------------------------------------
 
 
@@ -224,11 +259,26 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=25, help="steps per engine per round")
     ap.add_argument("--job", choices=["mlp", "batchnorm", "both"], default="both")
     ap.add_argument("--quick", action="store_true", help="2 rounds of 5 steps (a smoke test)")
+    ap.add_argument(
+        "--getattr-cost",
+        action="store_true",
+        help="instead: our step with and without Tensor.__getattr__, alternating",
+    )
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.steps = 2, 5
     if args.rounds < 1 or args.steps < 1:
         ap.error("--rounds and --steps must be positive")
+    if args.getattr_cost:
+        Xtr, Ytr = dataset()
+        weights = initial_weights()
+        rng = np.random.default_rng(1)
+        batches = [rng.integers(0, len(Xtr), BATCH) for _ in range(2 * args.rounds * args.steps)]
+        for job in ["mlp", "batchnorm"] if args.job == "both" else [args.job]:
+            ratio = getattr_cost(job, weights, Xtr, Ytr, batches, args.rounds, args.steps)
+            print(f"{job} step without Tensor.__getattr__ / with it: {ratio:.3f} "
+                  f"(median of {args.rounds} alternating rounds of {args.steps} steps)")  # fmt: skip
+        return
 
     import torch
     import torch.nn.functional as TF

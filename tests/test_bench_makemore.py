@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+np = pytest.importorskip("numpy")
+
 pytest.importorskip("torch")
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_makemore.py"
@@ -40,3 +42,27 @@ def test_bad_arguments_exit_with_one_line():
         check=False,
     )
     assert proc.returncode == 2 and "--rounds and --steps must be positive" in proc.stderr
+
+
+def test_getattr_cost_mode_runs_and_puts_the_method_back():
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--getattr-cost", "--quick", "--job", "mlp"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "mlp step without Tensor.__getattr__ / with it:" in proc.stdout
+    # in this process too: the function restores the method even when a round fails
+    sys.path.insert(0, str(SCRIPT.parent))
+    import bench_makemore as bm
+
+    from micrograd.tensor.core import Tensor
+
+    hook = Tensor.__dict__["__getattr__"]
+    X, Y = bm.dataset()
+    batches = [np.arange(bm.BATCH)] * 3  # too few for two rounds of two steps: IndexError
+    with pytest.raises(IndexError):
+        bm.getattr_cost("mlp", bm.initial_weights(), X, Y, batches, rounds=2, steps=2)
+    assert Tensor.__dict__["__getattr__"] is hook
