@@ -42,12 +42,12 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from heapq import heappop, heappush
 import itertools
 import math
 import numbers
 import operator
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
