@@ -623,6 +623,34 @@ def test_std_of_a_constant_column_gives_torchs_zero_gradient_without_a_warning()
     np.testing.assert_allclose(x1.grad.data, tx1.grad.numpy(), equal_nan=True)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.uint64, np.int64])
+def test_any_integer_labels_and_indices_train_like_int64(dtype):
+    # uint64 plus the int64 row positions would be float64: the pick and the scatter must not
+    logits = RNG.standard_normal((4, 3))
+    table = RNG.standard_normal((5, 2))
+    labels, idx = np.array([0, 2, 1, 1]), np.array([[0, 4], [4, 3]])
+    grads = {}
+    for dt in (np.int64, dtype):
+        x, c = Tensor(logits, requires_grad=True), Tensor(table, requires_grad=True)
+        loss = (
+            MF.cross_entropy(x, mt.tensor(labels.astype(dt))) + c[mt.tensor(idx.astype(dt))].sum()
+        )
+        loss.backward()
+        grads[dt] = (loss.item(), x.grad.data, c.grad.data)
+    assert grads[dtype][0] == grads[np.int64][0]
+    np.testing.assert_array_equal(grads[dtype][1], grads[np.int64][1])
+    np.testing.assert_array_equal(grads[dtype][2], grads[np.int64][2])
+
+
+def test_long_sums_are_not_cached():
+    # the BLAS sums keep their vectors of ones for batch-sized axes only
+    F._CACHE.clear()
+    Tensor(np.ones((100_000, 3))).sum(0)
+    Tensor(np.ones((3, 100_000))).mean(1)
+    assert all(a.size <= F._CACHED_SIZE for a in F._CACHE.values())
+    assert Tensor(np.ones((100_000, 3))).sum(0).tolist() == [100_000.0] * 3
+
+
 def test_leaf_gradient_is_its_own_array():
     a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()

@@ -65,12 +65,13 @@ def reduce_sum(a: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
     if a.ndim == 2 and len(axes) == 1 and a.dtype in _BLAS_DTYPES:
         axis = axes[0]
         n = a.shape[axis]
-        ones = _CACHE.get(("ones", n, a.dtype))  # `_ones` without a call, when cached
-        if ones is None:
-            ones = _ones(n, a.dtype)
-        if axis == 0:
-            return ones[None, :] @ a if keepdims else ones @ a
-        return a @ ones[:, None] if keepdims else a @ ones
+        if n <= _CACHED_SIZE:  # longer sums: numpy's own reduction is as fast
+            ones = _CACHE.get(("ones", n, a.dtype))  # `_ones` without a call, when cached
+            if ones is None:
+                ones = _ones(n, a.dtype)
+            if axis == 0:
+                return ones[None, :] @ a if keepdims else ones @ a
+            return a @ ones[:, None] if keepdims else a @ ones
     return np.add.reduce(a, axis=axes, keepdims=keepdims)
 
 
@@ -711,7 +712,8 @@ class Embedding(Function):
 
     def forward(self, table, indices):
         self.shape = table.shape
-        self.indices = indices
+        # backward adds them to int64 positions: uint64 + int64 would be float
+        self.indices = indices if indices.dtype != np.uint64 else indices.astype(np.int64)
         return table[indices]
 
     def backward(self, g, prev):
@@ -826,12 +828,19 @@ def _ones(n: int, dtype: Any) -> np.ndarray:
 _CACHE: dict = {}
 
 
+# Arrays longer than this are made anew each time (their making costs little next to the work
+# they serve), so the cache holds at most 256 x 4096 elements.
+_CACHED_SIZE = 4096
+
+
 def _remember(key: tuple, array: np.ndarray) -> np.ndarray:
     """Keep `array`, made read-only, in `_CACHE` under `key` (the cache is emptied when it grows
     past 256 entries: batch sizes and dtypes that no longer occur)."""
+    array.setflags(write=False)
+    if array.size > _CACHED_SIZE:
+        return array
     if len(_CACHE) > 256:
         _CACHE.clear()
-    array.setflags(write=False)
     _CACHE[key] = array
     return array
 
@@ -900,13 +909,6 @@ class LinearT(Function):
             return gx, gw
         gb = _ones(g2.shape[0], g2.dtype) @ g2 if prev[2].requires_grad else None
         return gx, gw, gb
-
-
-def _arange(n: int) -> np.ndarray:
-    """A cached `np.arange(n)` (the row numbers of a batch, for picking each row's label)."""
-    key = ("arange", n)
-    rows = _CACHE.get(key)
-    return rows if rows is not None else _remember(key, np.arange(n))
 
 
 def _row_starts(n: int, c: int) -> np.ndarray:

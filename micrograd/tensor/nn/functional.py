@@ -121,7 +121,8 @@ def _targets(target: Any, n: int, classes: int, op: str) -> np.ndarray:
     if n and np.maximum.reduce(y.view(_UNSIGNED[y.itemsize]), axis=None) >= classes:
         bad = y.min() if y.min() < 0 else y.max()
         raise IndexError(f"{op}: target {bad} is out of bounds for {classes} classes")
-    return y
+    # uint64 labels would make the flat positions (int64 + uint64) float; they fit int64 now
+    return y.astype(np.int64) if y.dtype == np.uint64 else y
 
 
 def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
