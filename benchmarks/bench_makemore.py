@@ -276,8 +276,8 @@ def main() -> None:
         batches = [rng.integers(0, len(Xtr), BATCH) for _ in range(2 * args.rounds * args.steps)]
         for job in ["mlp", "batchnorm"] if args.job == "both" else [args.job]:
             ratio = getattr_cost(job, weights, Xtr, Ytr, batches, args.rounds, args.steps)
-            print(f"{job} step without Tensor.__getattr__ / with it: {ratio:.3f} "
-                  f"(median of {args.rounds} alternating rounds of {args.steps} steps)")  # fmt: skip
+            rounds = f"median of {args.rounds} alternating rounds of {args.steps} steps"
+            print(f"{job} step without Tensor.__getattr__ / with it: {ratio:.3f} ({rounds})")
         return
 
     import torch

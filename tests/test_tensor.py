@@ -651,6 +651,27 @@ def test_long_sums_are_not_cached():
     assert Tensor(np.ones((100_000, 3))).sum(0).tolist() == [100_000.0] * 3
 
 
+def test_an_interrupted_backward_leaves_tensor_gradients_that_accumulate():
+    class CtrlC(F.Function):  # a Ctrl-C arriving inside a node's backward
+        __slots__ = ()
+
+        def backward(self, g, prev):
+            raise KeyboardInterrupt
+
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    e = (a * b).exp()
+    e._fn = CtrlC()
+    with pytest.raises(KeyboardInterrupt):
+        (e + b).sum().backward()  # b's gradient from `+ b` arrives before the interruption
+    assert type(b.grad) is Tensor and a.grad is None
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+    (a * b).sum().backward()  # a new graph: accumulates onto the kept gradient
+    assert type(b.grad) is Tensor and type(a.grad) is Tensor
+    np.testing.assert_array_equal(b.grad, [2.0, 3.0])
+    np.testing.assert_array_equal(a.grad, [3.0, 4.0])
+
+
 def test_leaf_gradient_is_its_own_array():
     a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()

@@ -1193,52 +1193,56 @@ class Tensor:
         # Nodes that keep their gradient (leaves, retain_grad()): it is accumulated as an
         # array and handed to the user as a Tensor at the end.
         kept = [self] if self._retains else []
-        while heap:
-            node = heappop(heap)[2]
-            g = node.grad
-            prev = node._prev
-            grads = node._fn.backward(g, prev)
-            seq = node._seq
-            for t, gt in zip(prev, grads):
-                if gt is None or not t.requires_grad:
-                    continue
-                if t._fn is None:  # a leaf: gradients accumulate over backward() calls
-                    old = t.grad
-                    if old is None:
-                        # a kept gradient must be an array of its own: the user (or an
-                        # optimizer) may change it in place; passed-through or view
-                        # gradients are shared with other nodes, so those get copied
-                        t.grad = gt.copy() if gt is g or gt.base is not None else gt
-                        kept.append(t)
-                    elif type(old) is np.ndarray:  # a second gradient in this pass
-                        t.grad = old + gt
-                    else:  # the Tensor of an earlier pass
-                        t.grad = old.data + gt
-                        kept.append(t)
-                elif t._seq > seq:  # newer than the node that used it
-                    raise RuntimeError(
-                        f"backward: an input of a {node._op!r} node was changed in place (by "
-                        f"t[...] = ...) after that node used it; its gradient would be wrong. "
-                        f"Assign to a clone() instead"
-                    )
-                elif t in queued:  # an interior node's further gradients in this pass
-                    t.grad = t.grad + gt
-                else:  # an interior node's first gradient in this pass
-                    if t._retains:
-                        t.grad = gt.copy() if gt is g or gt.base is not None else gt
-                        kept.append(t)
-                    else:
-                        t.grad = gt
-                    queued.add(t)
-                    heappush(heap, (-t._seq, id(t), t))
-            if not node._retains:
-                node.grad = None
-            if not retain_graph:
-                node._fn = _FREED
-                node._prev = ()
-        for t in kept:
-            if type(t.grad) is np.ndarray:
-                t.grad = _const(t.grad)
+        try:
+            while heap:
+                node = heappop(heap)[2]
+                g = node.grad
+                prev = node._prev
+                grads = node._fn.backward(g, prev)
+                seq = node._seq
+                for t, gt in zip(prev, grads):
+                    if gt is None or not t.requires_grad:
+                        continue
+                    if t._fn is None:  # a leaf: gradients accumulate over backward() calls
+                        old = t.grad
+                        if old is None:
+                            # a kept gradient must be an array of its own: the user (or an
+                            # optimizer) may change it in place; passed-through or view
+                            # gradients are shared with other nodes, so those get copied
+                            t.grad = gt.copy() if gt is g or gt.base is not None else gt
+                            kept.append(t)
+                        elif type(old) is np.ndarray:  # a second gradient in this pass
+                            t.grad = old + gt
+                        else:  # the Tensor of an earlier pass
+                            t.grad = old.data + gt
+                            kept.append(t)
+                    elif t._seq > seq:  # newer than the node that used it
+                        raise RuntimeError(
+                            f"backward: an input of a {node._op!r} node was changed in place "
+                            f"(by t[...] = ...) after that node used it; its gradient would be "
+                            f"wrong. Assign to a clone() instead"
+                        )
+                    elif t in queued:  # an interior node's further gradients in this pass
+                        t.grad = t.grad + gt
+                    else:  # an interior node's first gradient in this pass
+                        if t._retains:
+                            t.grad = gt.copy() if gt is g or gt.base is not None else gt
+                            kept.append(t)
+                        else:
+                            t.grad = gt
+                        queued.add(t)
+                        heappush(heap, (-t._seq, id(t), t))
+                if not node._retains:
+                    node.grad = None
+                if not retain_graph:
+                    node._fn = _FREED
+                    node._prev = ()
+        finally:
+            # also after an error or a Ctrl-C inside a Function: the gradients kept so far are
+            # Tensors, so the next backward() accumulates onto them the usual way
+            for t in kept:
+                if type(t.grad) is np.ndarray:
+                    t.grad = _const(t.grad)
 
     def _backward(self) -> None:
         """Apply the chain rule at this node only: add this node's contribution to its inputs'
