@@ -41,7 +41,6 @@ Read `micrograd/tensor/factories.py` (`tensor`, `zeros`, `randn`...) and
 from __future__ import annotations
 
 import contextlib
-import difflib
 import itertools
 import math
 import numbers
@@ -53,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from micrograd.tensor import functions as F
+from micrograd.tensor._missing import similar
 
 __all__ = [
     "Tensor",
@@ -1303,9 +1303,7 @@ class Tensor:
         # Reached only when normal lookup fails: name the missing op and what exists.
         if name.startswith("_"):
             raise AttributeError(f"'Tensor' object has no attribute {name!r}")
-        public = [n for n in dir(Tensor) if not n.startswith("_")]
-        close = difflib.get_close_matches(name, public, n=5, cutoff=0.6)
-        hint = f"; similar: {', '.join(close)}" if close else ""
+        hint = similar(name, [n for n in dir(Tensor) if not n.startswith("_")])
         raise AttributeError(
             f"Tensor has no attribute or method {name!r} (micrograd.tensor implements a subset "
             f"of PyTorch's Tensor{hint}; see dir(Tensor))"

@@ -66,9 +66,7 @@ def reduce_sum(a: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
         axis = axes[0]
         n = a.shape[axis]
         if n <= _CACHED_SIZE:  # longer sums: numpy's own reduction is as fast
-            ones = _CACHE.get(("ones", n, a.dtype))  # `_ones` without a call, when cached
-            if ones is None:
-                ones = _ones(n, a.dtype)
+            ones = _ones(n, a.dtype)
             if axis == 0:
                 return ones[None, :] @ a if keepdims else ones @ a
             return a @ ones[:, None] if keepdims else a @ ones
@@ -528,9 +526,8 @@ class Mean(Function):
     def backward(self, g, prev):
         if self.kept is not None:
             g = np.reshape(g, self.kept)
-        # each element contributed 1/n of itself to the mean (one ufunc call that broadcasts g
-        # into a new array of the input's shape)
-        return (np.multiply(g, self.scale, out=np.empty(self.shape, dtype=g.dtype)),)
+        # each element contributed 1/n of itself to the mean
+        return (_expand(g * self.scale, self.shape),)
 
 
 class Max(Function):
@@ -604,10 +601,10 @@ class Var(Function):
         self.denom = denom = max(n - correction, 0)
         self.kept = None if keepdims else _kept_shape(a.shape, axes)
         squares = reduce_sum(c * c, axes, keepdims)
-        if denom == 0:  # one sample, unbiased: 0/0, nan as in PyTorch (no warning)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return squares / np.asarray(denom, dtype=a.dtype)
-        return squares / denom  # a Python int keeps the array's dtype
+        if denom:
+            return squares / denom  # a Python int keeps the array's dtype
+        with np.errstate(divide="ignore", invalid="ignore"):  # one sample, unbiased: 0/0 = nan,
+            return squares / denom  # as in PyTorch, without numpy's warning
 
     def backward(self, g, prev):
         if self.kept is not None:
@@ -625,14 +622,11 @@ class Var(Function):
 class Std(Var):
     """Standard deviation over axes, sqrt(var) in one node (BatchNorm takes it every step)."""
 
-    __slots__ = ("out", "zero")
+    __slots__ = ("out",)
     op = "std"
 
     def forward(self, a, axes, correction, keepdims):
         self.out = out = np.sqrt(Var.forward(self, a, axes, correction, keepdims))
-        # where the spread is 0, backward needs a mask and no warning from numpy; it checks only
-        # then (np.errstate costs as much as the division)
-        self.zero = self.denom == 0 or not out.all()
         return out
 
     def backward(self, g, prev):
@@ -640,7 +634,9 @@ class Std(Var):
         if self.kept is not None:
             g = np.reshape(g, self.kept)
         # d std / d a_i = (a_i - mean) / ((n - correction) * std)
-        if self.zero:  # where the spread is 0 the gradient is 0, as PyTorch masks it
+        if self.denom == 0 or not out.all():
+            # where the spread is 0 the gradient is 0, as PyTorch masks it, without numpy's
+            # warnings (np.errstate costs as much as the division, so only then)
             with np.errstate(divide="ignore", invalid="ignore"):
                 scale = np.where(out == 0, 0, g / (out * self.denom))
         else:
@@ -712,8 +708,7 @@ class Embedding(Function):
 
     def forward(self, table, indices):
         self.shape = table.shape
-        # backward adds them to int64 positions: uint64 + int64 would be float
-        self.indices = indices if indices.dtype != np.uint64 else indices.astype(np.int64)
+        self.indices = indices
         return table[indices]
 
     def backward(self, g, prev):
@@ -727,7 +722,7 @@ class Embedding(Function):
             # flat buffer is cheaper than the pair (rows, idx) into a 2-D one.
             n, vocab = idx.size, shape[0]
             onehot = np.zeros(n * vocab, dtype=g.dtype)
-            onehot[_row_starts(n, vocab) + idx] = 1
+            onehot[_flat_positions(n, vocab, idx)] = 1
             out = onehot.reshape(n, vocab).T @ rows
             return (out if out.shape == shape else out.reshape(shape),)
         ga = np.zeros((shape[0], rows.shape[1]), dtype=g.dtype)
@@ -911,11 +906,15 @@ class LinearT(Function):
         return gx, gw, gb
 
 
-def _row_starts(n: int, c: int) -> np.ndarray:
-    """A cached `np.arange(n) * c`: where each row of an (n, c) array starts in its flat view."""
+def _flat_positions(n: int, c: int, columns: np.ndarray) -> np.ndarray:
+    """Where element (i, columns[i]) of an (n, c) array sits in its flat view: one index array
+    into a flat buffer is several times cheaper than the pair (rows, columns) into a 2-D one.
+    Always int64 (numpy would make uint64 columns plus int64 row starts float)."""
     key = ("row_starts", n, c)
     starts = _CACHE.get(key)
-    return starts if starts is not None else _remember(key, np.arange(n) * c)
+    if starts is None:
+        starts = _remember(key, np.arange(n) * c)
+    return np.add(starts, columns, dtype=np.int64)
 
 
 def _fractions(n: int, dtype: Any) -> np.ndarray:
@@ -937,7 +936,7 @@ class CrossEntropy(Function):
         # Each row's label element as a position in the flattened (N*C) array: picking through
         # one index array on a flat view is several times faster than the pair (rows, labels),
         # and the backward pass reuses it.
-        self.picks = picks = _row_starts(n, c) + labels
+        self.picks = picks = _flat_positions(n, c, labels)
         picked = shifted.ravel()[picks]  # a copy: `shifted` is overwritten next
         self.e = e = np.exp(shifted, out=shifted)  # <= 1: no overflow (in place: a fresh array)
         self.sums = sums = reduce_sum(e, (1,), False)  # >= 1: its log is safe

@@ -65,8 +65,7 @@ def numel(input: Tensor) -> int:
 
 
 def tanh(input: Tensor) -> Tensor:
-    # `torch.tanh(h)` is in every makemore step: the usual case without the `_t` call
-    return (input if type(input) is Tensor else _t(input, "tanh")).tanh()
+    return _t(input, "tanh").tanh()
 
 
 def exp(input: Tensor) -> Tensor:

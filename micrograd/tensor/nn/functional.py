@@ -121,15 +121,14 @@ def _targets(target: Any, n: int, classes: int, op: str) -> np.ndarray:
     if n and np.maximum.reduce(y.view(_UNSIGNED[y.itemsize]), axis=None) >= classes:
         bad = y.min() if y.min() < 0 else y.max()
         raise IndexError(f"{op}: target {bad} is out of bounds for {classes} classes")
-    # uint64 labels would make the flat positions (int64 + uint64) float; they fit int64 now
-    return y.astype(np.int64) if y.dtype == np.uint64 else y
+    return y
 
 
 def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of logits (N, C) against class indices (N,): the mean (or sum, or
     per row) of -log softmax(input)[i, target[i]]. The mean is one fused node, computed with
     the row maximum taken out (no overflow for logits of any size)."""
-    x = input if type(input) is Tensor else _tensor(input, "cross_entropy")
+    x = _tensor(input, "cross_entropy")
     z = x.data
     if z.ndim != 2:
         raise ValueError(f"cross_entropy: input must be (N, C) logits, got shape {x.shape}")

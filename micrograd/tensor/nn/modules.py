@@ -18,7 +18,6 @@ others. Read `micrograd/tensor/nn/functional.py` next.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections import OrderedDict, namedtuple
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from micrograd.nn import Module as _BaseModule
 from micrograd.tensor import core as _core
 from micrograd.tensor import functions as F
 from micrograd.tensor import random as _random
+from micrograd.tensor._missing import similar
 from micrograd.tensor.core import Tensor, _const, _new, _node, _np_dtype, no_grad
 
 __all__ = [
@@ -102,9 +102,7 @@ class Module(_BaseModule):
         # Only reached when an attribute is missing: name it and the nearest ones.
         if name.startswith("_"):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        names = [n for n in dir(self) if not n.startswith("_")]
-        close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
-        hint = f"; similar: {', '.join(close)}" if close else ""
+        hint = similar(name, [n for n in dir(self) if not n.startswith("_")])
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}{hint}")
 
     def register_buffer(self, name: str, tensor: Tensor | None) -> None:
