@@ -1084,8 +1084,9 @@ class Tensor:
         if type(index) is Tensor and index.data.dtype.kind in "iu" and self.data.ndim:
             # C[X]: rows of a table picked by an integer tensor (the embedding lookup)
             if not (self.requires_grad and _grad_enabled):
-                # a data batch (Xtr[ix]): nothing to record, so no Function object either
-                return _const(self.data[index.data])
+                # a data batch (Xtr[ix]): nothing to record, so no Function object either.
+                # `take` picks the same rows as `data[index]`, several times faster
+                return _const(self.data.take(index.data, 0))
             fn = _new(F.Embedding)
             return _unary(fn, self, fn.forward(self.data, index.data))
         index, advanced = _index(index)

@@ -709,7 +709,9 @@ class Embedding(Function):
     def forward(self, table, indices):
         self.shape = table.shape
         self.indices = indices
-        return table[indices]
+        # the same rows as `table[indices]`; numpy's `take` (axis given positionally) is
+        # several times faster than its fancy indexing on these small tables
+        return table.take(indices, 0)
 
     def backward(self, g, prev):
         shape = self.shape
