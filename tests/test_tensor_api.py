@@ -260,6 +260,23 @@ def test_in_place_on_leaves_that_require_grad():
     assert isinstance(w.data, np.ndarray)
 
 
+def test_numpy_ufuncs_writing_into_an_array_take_a_tensors_data():
+    # `array += tensor` has a short path; the other forms with `out=` take the general one
+    t = mt.tensor([1.0, 2.0, 3.0])
+    a = np.array([10.0, 20.0, 30.0], dtype=np.float32)
+    a += t
+    a -= 2 * t
+    np.multiply(a, t, out=a)
+    assert a.tolist() == [9.0, 36.0, 81.0]
+    b, c = np.array([1.0, 1.0, 1.0], dtype=np.float32), np.zeros(3, dtype=np.float32)
+    np.add(b, t, out=c)  # the target is not an input
+    np.add(t, b, out=b)  # the tensor comes first
+    d = np.zeros(3, dtype=np.float32)
+    np.negative(t, out=d)  # one input
+    assert c.tolist() == [2.0, 3.0, 4.0] and b.tolist() == [2.0, 3.0, 4.0]
+    assert d.tolist() == [-1.0, -2.0, -3.0]
+
+
 def test_assignment_into_a_node_in_the_graph_backpropagates_like_torch():
     a = RNG.normal(size=(4, 3))
     x, tx = mt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)

@@ -193,9 +193,7 @@ def _node(data: Any, prev: tuple, fn: F.Function, op: str) -> Tensor:
     out._prev = prev
     out._fn = fn
     out._op = op
-    out.label = ""
     out._seq = _next_seq()
-    out._retains = False
     return out
 
 
@@ -212,7 +210,6 @@ def _const(data: Any) -> Tensor:
     out._prev = ()
     out._fn = None
     out._op = ""
-    out.label = ""
     return out
 
 
@@ -344,13 +341,16 @@ class Tensor:
         "_fn",
         "_op",
         "_prev",
-        "_retains",
         "_seq",
         "data",
         "grad",
-        "label",
         "requires_grad",
     )
+
+    # Rarely set, so class-level defaults rather than slots: an operation's result is made
+    # without storing them (the user's `t.label = ...` and `retain_grad()` go to the instance)
+    label = ""
+    _retains = False
 
     def __array_ufunc__(
         self, ufunc: Any, method: str, *inputs: Any, out: Any = None, **kwargs: Any
@@ -360,16 +360,14 @@ class Tensor:
         (`p.data += -lr * grad` with a Tensor `grad`, as the makemore lectures write) works on
         the arrays: its target is numpy's, outside any graph."""
         if out is not None:
+            if method == "__call__" and len(inputs) == 2 and not kwargs:
+                a, b = inputs
+                if type(a) is np.ndarray and type(b) is Tensor and out[0] is a:
+                    # `array += tensor`: every optimizer step of the lectures (`p.data += -lr
+                    # * p.grad`), so the shortest path
+                    return ufunc(a, b.data, out=out)
             if len(out) != 1 or type(out[0]) is not np.ndarray:
                 return NotImplemented
-            if len(inputs) == 2 and method == "__call__" and not kwargs:
-                # `array += tensor`: every optimizer step of the lectures, so no list below
-                a, b = inputs
-                if type(a) is Tensor:
-                    a = a.data
-                if type(b) is Tensor:
-                    b = b.data
-                return ufunc(a, b, out=out)
             args = [x.data if isinstance(x, Tensor) else x for x in inputs]
             return getattr(ufunc, method)(*args, out=out, **kwargs)
         names = _UFUNC_OPERATORS.get(ufunc)
@@ -400,7 +398,8 @@ class Tensor:
         self._prev = ()
         self._fn = None
         self._op = ""
-        self.label = label
+        if label:
+            self.label = label
 
     # -- array attributes ----------------------------------------------------------------
 
@@ -1112,7 +1111,6 @@ class Tensor:
                 setattr(old, name, getattr(self, name))
             if self._fn is not None:
                 old._seq = self._seq
-                old._retains = False
             vt = value if isinstance(value, Tensor) else _const(np.asarray(v))
             # `t[i] -= 1` reads t[i] before writing it: the read's node refers to self, which
             # is about to become the write. Point it (and anything between) at the old value.

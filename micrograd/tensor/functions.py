@@ -62,14 +62,19 @@ def reduce_sum(a: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
     its columns goes through BLAS instead (a product with a vector of ones), about three times
     faster on the small batches of this engine (BatchNorm's batch statistics, the row sums of
     a softmax). The order of the additions differs, so the last bits may too."""
-    if a.ndim == 2 and len(axes) == 1 and a.dtype in _BLAS_DTYPES:
+    if a.ndim == 2 and len(axes) == 1:
         axis = axes[0]
         n = a.shape[axis]
-        if n <= _CACHED_SIZE:  # longer sums: numpy's own reduction is as fast
-            ones = _ones(n, a.dtype)
-            if axis == 0:
-                return ones[None, :] @ a if keepdims else ones @ a
-            return a @ ones[:, None] if keepdims else a @ ones
+        # the ones already shaped so that the product has the result's shape: (1, n) @ a or
+        # a @ (n, 1) keeps the summed axis, a 1-D vector drops it
+        key = ("sum", n, a.dtype.char, axis, keepdims)
+        ones = _CACHE.get(key)
+        if ones is None and a.dtype in _BLAS_DTYPES and n <= _CACHED_SIZE:
+            # longer sums are not cached: numpy's own reduction is as fast
+            shape = ((1, n) if axis == 0 else (n, 1)) if keepdims else (n,)
+            ones = _remember(key, np.ones(shape, dtype=a.dtype))
+        if ones is not None:
+            return ones @ a if axis == 0 else a @ ones
     return np.add.reduce(a, axis=axes, keepdims=keepdims)
 
 
@@ -944,7 +949,7 @@ class CrossEntropy(Function):
         self.sums = sums = reduce_sum(e, (1,), False)  # >= 1: its log is safe
         # -log softmax[label] = log sum exp(shifted) - shifted[label], averaged over the rows
         # (the average as one dot product with a vector of 1/n); an array, not a numpy scalar
-        return np.asarray(np.dot(np.log(sums) - picked, _fractions(n, e.dtype)))
+        return np.asarray((np.log(sums) - picked).dot(_fractions(n, e.dtype)))
 
     def backward(self, g, prev):
         n = self.e.shape[0]
