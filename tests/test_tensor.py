@@ -623,6 +623,18 @@ def test_std_of_a_constant_column_gives_torchs_zero_gradient_without_a_warning()
     np.testing.assert_allclose(x1.grad.data, tx1.grad.numpy(), equal_nan=True)
 
 
+@pytest.mark.parametrize("vocab", [5, 100, 2000])  # the three ways the backward scatters
+def test_embedding_lookup_with_negative_indices_backpropagates_like_torch(vocab):
+    # -1 is the last row, as in the lookup; the gradient must reach that row
+    table = RNG.standard_normal((vocab, 2)).astype(np.float32)
+    idx = np.array([[-1, 0], [2, -2], [-vocab, vocab - 1]])
+    weights = RNG.standard_normal((3, 2, 2)).astype(np.float32)
+    c, tc = mt.tensor(table, requires_grad=True), torch.tensor(table, requires_grad=True)
+    (c[mt.tensor(idx)] * mt.tensor(weights)).sum().backward()
+    (tc[torch.tensor(idx)] * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(c.grad.data, tc.grad.numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.uint64, np.int64])
 def test_any_integer_labels_and_indices_train_like_int64(dtype):
     # uint64 plus the int64 row positions would be float64: the pick and the scatter must not

@@ -725,16 +725,29 @@ class Embedding(Function):
         if shape[0] <= 1024 and idx.size <= 4096:
             # scatter-add as a product with a one-hot matrix: one BLAS call, faster than
             # np.add.at for the vocabulary sizes of the makemore lectures
-            # The one-hot matrix (n, V) is set through flat positions: one index array into a
-            # flat buffer is cheaper than the pair (rows, idx) into a 2-D one.
-            n, vocab = idx.size, shape[0]
-            onehot = np.zeros(n * vocab, dtype=g.dtype)
-            onehot[_flat_positions(n, vocab, idx)] = 1
-            out = onehot.reshape(n, vocab).T @ rows
+            out = _one_hot(idx, shape[0], g.dtype).T @ rows
             return (out if out.shape == shape else out.reshape(shape),)
         ga = np.zeros((shape[0], rows.shape[1]), dtype=g.dtype)
         np.add.at(ga, idx, rows)
         return (ga.reshape(shape),)
+
+
+def _one_hot(idx: np.ndarray, vocab: int, dtype: Any) -> np.ndarray:
+    """The (n, vocab) matrix whose row i is 1 at column idx[i] (indices in -vocab..vocab-1,
+    negative ones counting from the end, as the lookup that took them)."""
+    if vocab * vocab <= _CACHED_SIZE:
+        # rows of a cached identity matrix: one `take`
+        key = ("eye", vocab, dtype)
+        eye = _CACHE.get(key)
+        if eye is None:
+            eye = _remember(key, np.eye(vocab, dtype=dtype))
+        return eye.take(idx, 0)
+    # set through flat positions: one index array into a flat buffer is cheaper than the
+    # pair (rows, idx) into a 2-D one
+    n = idx.size
+    onehot = np.zeros(n * vocab, dtype=dtype)
+    onehot[_flat_positions(n, vocab, np.remainder(idx, vocab))] = 1
+    return onehot.reshape(n, vocab)
 
 
 class IndexPut(Function):
