@@ -25,7 +25,9 @@ from one second to the next (other virtual machines on the host), so the ratio t
 within each round, where both engines ran within milliseconds of each other, and the report gives
 the median of those ratios (and the median step time over rounds, for scale). Many short rounds
 beat a few long ones for the same reason. The issue's target: micrograd at most 0.5x PyTorch's
-time per step.
+time per step. The report also splits each engine's step into its forward pass (to the loss),
+backward pass (`p.grad = None` and `backward()`) and update (the SGD loop), as medians over all
+steps: where our step spends more than the hand-written one.
 """
 
 from __future__ import annotations
@@ -104,20 +106,22 @@ def lecture_engine(torch, F, job, weights, Xtr, Ytr, batches):
     }
     losses = []
 
-    def mlp_step(ix):
+    def mlp_step(ix, laps):
         Xb, Yb = Xtr[ix], Ytr[ix]
         emb = C[Xb]
         h = torch.tanh(emb.view(-1, EMB * BLOCK) @ W1 + b1)
         logits = h @ W2 + b2
         loss = F.cross_entropy(logits, Yb)
+        laps.append(time.perf_counter())  # forward done
         for p in parameters:
             p.grad = None
         loss.backward()
+        laps.append(time.perf_counter())  # backward done
         for p in parameters:
             p.data += -LR * p.grad
         return loss
 
-    def batchnorm_step(ix):
+    def batchnorm_step(ix, laps):
         Xb, Yb = Xtr[ix], Ytr[ix]
         emb = C[Xb]
         embcat = emb.view(emb.shape[0], -1)
@@ -131,20 +135,25 @@ def lecture_engine(torch, F, job, weights, Xtr, Ytr, batches):
         h = torch.tanh(hpreact)
         logits = h @ W2 + b2
         loss = F.cross_entropy(logits, Yb)
+        laps.append(time.perf_counter())
         for p in parameters:
             p.grad = None
         loss.backward()
+        laps.append(time.perf_counter())
         for p in parameters:
             p.data += -LR * p.grad
         return loss
 
     step = mlp_step if job == "mlp" else batchnorm_step
 
-    def run(i, j, times):
+    def run(i, j, times, phases=None):
         for k in range(i, j):
-            t0 = time.perf_counter()
-            loss = step(ixs[k])
-            times.append(time.perf_counter() - t0)
+            laps = [time.perf_counter()]
+            loss = step(ixs[k], laps)
+            laps.append(time.perf_counter())
+            times.append(laps[-1] - laps[0])
+            if phases is not None:
+                phases.append(np.diff(laps))
             losses.append(loss.item())
 
     return run, losses
@@ -158,7 +167,7 @@ def numpy_engine(job, weights, Xtr, Ytr, batches):
     running = {"mean": np.zeros((1, HIDDEN), np.float32), "std": np.ones((1, HIDDEN), np.float32)}
     losses = []
 
-    def step(ix):
+    def step(ix, laps):
         C, W1, b1, W2, b2 = w["C"], w["W1"], w["b1"], w["W2"], w["b2"]
         Xb, Yb = Xtr[ix], Ytr[ix]
         n = len(ix)
@@ -180,6 +189,7 @@ def numpy_engine(job, weights, Xtr, Ytr, batches):
         e = np.exp(shifted)
         s = e.sum(1, keepdims=True)
         loss = (np.log(s).sum() - shifted[np.arange(n), Yb].sum()) / n
+        laps.append(time.perf_counter())
         # backward
         dlogits = e / s
         dlogits[np.arange(n), Yb] -= 1
@@ -202,15 +212,19 @@ def numpy_engine(job, weights, Xtr, Ytr, batches):
         dC = np.zeros_like(C)
         np.add.at(dC, Xb, demb)
         grads["C"] = dC
+        laps.append(time.perf_counter())
         for k, g in grads.items():
             w[k] += -LR * g
         return loss
 
-    def run(i, j, times):
+    def run(i, j, times, phases=None):
         for k in range(i, j):
-            t0 = time.perf_counter()
-            loss = step(batches[k])
-            times.append(time.perf_counter() - t0)
+            laps = [time.perf_counter()]
+            loss = step(batches[k], laps)
+            laps.append(time.perf_counter())
+            times.append(laps[-1] - laps[0])
+            if phases is not None:
+                phases.append(np.diff(laps))
             losses.append(float(loss))
 
     return run, losses
@@ -303,10 +317,11 @@ def main() -> None:
             "numpy by hand": numpy_engine(job, weights, Xtr, Ytr, batches),
         }
         medians = {name: [] for name in engines}
+        phases: dict = {name: [] for name in engines}  # per step: forward, backward, update
         for r in range(args.rounds):
             for name, (run, _) in engines.items():
                 times: list = []
-                run(r * args.steps, (r + 1) * args.steps, times)
+                run(r * args.steps, (r + 1) * args.steps, times, phases[name])
                 medians[name].append(statistics.median(times))
         per_step = {name: statistics.median(m) for name, m in medians.items()}
         # the ratio within each round (both engines ran moments apart), then its median
@@ -324,6 +339,11 @@ def main() -> None:
             if not np.allclose(losses[name], ref, rtol=1e-3, atol=1e-3):
                 print(f"  ERROR: {name} does not train like PyTorch", file=sys.stderr)
                 failed = True
+        print("  median us per phase   forward  backward  update (forward ends with the loss;")
+        print("                        backward includes p.grad = None; update is the SGD loop)")
+        for name, per_step in phases.items():
+            f, b, u = np.median(np.array(per_step), axis=0) * 1e6
+            print(f"  {name:20s} {f:8.1f} {b:9.1f} {u:7.1f}")
         ratio = ratios["micrograd.tensor"]
         verdict = "meets" if ratio <= 0.5 else "misses"
         print(f"  micrograd.tensor / PyTorch = {ratio:.2f} ({verdict} the 0.5x target)")

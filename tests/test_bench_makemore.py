@@ -31,6 +31,21 @@ def test_quick_mode_runs_and_reports_ratios():
     assert out.count("micrograd.tensor / PyTorch =") == 2
     for engine in ("micrograd.tensor", "PyTorch (1 thread)", "numpy by hand"):
         assert out.count(engine) >= 2
+    # each job splits every engine's step into forward, backward and update: three positive
+    # times per engine, which add up to no more than a step (medians of the same steps)
+    assert out.count("median us per phase") == 2
+    for job in out.split("\n\n")[1:]:
+        steps = {}
+        for line in job.splitlines():
+            fields = line.split()
+            if "us/step" in fields:
+                steps[line[:22].strip()] = float(fields[fields.index("us/step") - 1])
+        phase_lines = job.split("update is the SGD loop)")[1].splitlines()[1:4]
+        assert len(phase_lines) == 3
+        for line in phase_lines:
+            name, times = line[:22].strip(), [float(x) for x in line[22:].split()]
+            assert len(times) == 3 and all(t > 0 for t in times)
+            assert sum(times) <= steps[name] * 1.5
 
 
 def test_bad_arguments_exit_with_one_line():
