@@ -145,18 +145,7 @@ def lecture_engine(torch, F, job, weights, Xtr, Ytr, batches):
         return loss
 
     step = mlp_step if job == "mlp" else batchnorm_step
-
-    def run(i, j, times, phases=None):
-        for k in range(i, j):
-            laps = [time.perf_counter()]
-            loss = step(ixs[k], laps)
-            laps.append(time.perf_counter())
-            times.append(laps[-1] - laps[0])
-            if phases is not None:
-                phases.append(np.diff(laps))
-            losses.append(loss.item())
-
-    return run, losses
+    return timed_runner(step, ixs, losses), losses
 
 
 # -- the same step written by hand in numpy (the floor) -----------------------------------------
@@ -217,6 +206,14 @@ def numpy_engine(job, weights, Xtr, Ytr, batches):
             w[k] += -LR * g
         return loss
 
+    return timed_runner(step, batches, losses), losses
+
+
+def timed_runner(step, batches, losses):
+    """`run(i, j, times, phases=None)`: steps i..j of `step` on `batches`, each step's time
+    appended to `times`, its forward/backward/update split (the step marks the two boundaries
+    in `laps`) to `phases`, and its loss to `losses`."""
+
     def run(i, j, times, phases=None):
         for k in range(i, j):
             laps = [time.perf_counter()]
@@ -225,9 +222,9 @@ def numpy_engine(job, weights, Xtr, Ytr, batches):
             times.append(laps[-1] - laps[0])
             if phases is not None:
                 phases.append(np.diff(laps))
-            losses.append(float(loss))
+            losses.append(loss.item())  # a tensor or a numpy scalar
 
-    return run, losses
+    return run
 
 
 # -- the price of Tensor.__getattr__ ------------------------------------------------------------
