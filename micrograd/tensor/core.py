@@ -405,11 +405,11 @@ class Tensor:
 
     @property
     def shape(self) -> tuple:
-        return np.shape(self.data)
+        return self.data.shape
 
     @property
     def ndim(self) -> int:
-        return np.ndim(self.data)
+        return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
@@ -422,33 +422,33 @@ class Tensor:
 
     def size(self, dim: int | None = None) -> Any:
         """The shape (a tuple), or the length of axis `dim` (PyTorch's `size()`)."""
-        shape = np.shape(self.data)
+        shape = self.data.shape
         if dim is None:
             return shape
         (dim,) = F.normalize_axes(dim, len(shape), "size")
         return shape[dim]
 
     def dim(self) -> int:
-        return np.ndim(self.data)
+        return self.data.ndim
 
     def numel(self) -> int:
-        return int(np.size(self.data))
+        return self.data.size
 
     nelement = numel
 
     def __len__(self) -> int:
-        if np.ndim(self.data) == 0:
+        if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
     def __iter__(self) -> Any:
         """The tensor's rows (`t[0]`, `t[1]`, ...), as in PyTorch."""
-        if np.ndim(self.data) == 0:
+        if self.data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self.data)))
 
     def item(self) -> Any:
-        if np.size(self.data) != 1:
+        if self.data.size != 1:
             raise ValueError(
                 f"item: only a tensor with one element can be converted to a Python number, "
                 f"this one has shape {self.shape}"
@@ -474,7 +474,7 @@ class Tensor:
 
     def __index__(self) -> int:
         # `itos[ix]` and `range(t)` with a one-element integer tensor
-        if self.data.dtype.kind not in "iub" or np.size(self.data) != 1:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
             raise TypeError(
                 f"only an integer tensor with one element can be used as an index, got "
                 f"dtype {self.dtype} and shape {self.shape}"
@@ -482,7 +482,7 @@ class Tensor:
         return int(self.data.item())
 
     def __format__(self, spec: str) -> str:
-        if spec and np.size(self.data) == 1:
+        if spec and self.data.size == 1:
             return format(self.data.item(), spec)
         return format(repr(self), spec)
 
@@ -1291,9 +1291,9 @@ class Tensor:
         return "tensor(" + text + "".join(", " + e for e in extra) + ")"
 
     def __bool__(self) -> bool:
-        if np.size(self.data) != 1:
+        if self.data.size != 1:
             raise RuntimeError(
-                f"bool: the truth value of a tensor with {np.size(self.data)} elements is "
+                f"bool: the truth value of a tensor with {self.data.size} elements is "
                 f"ambiguous; use .any() or .all()"
             )
         return bool(self.data)
