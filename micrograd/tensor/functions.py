@@ -507,7 +507,7 @@ class Sum(Function):
 
     def backward(self, g, prev):
         if self.kept is not None:
-            g = np.reshape(g, self.kept)
+            g = g.reshape(self.kept)
         # every element of the input contributed once to its sum
         return (_expand(g, self.shape),)
 
@@ -530,7 +530,7 @@ class Mean(Function):
 
     def backward(self, g, prev):
         if self.kept is not None:
-            g = np.reshape(g, self.kept)
+            g = g.reshape(self.kept)
         # each element contributed 1/n of itself to the mean
         return (_expand(g * self.scale, self.shape),)
 
@@ -553,7 +553,7 @@ class Max(Function):
 
     def backward(self, g, prev):
         if self.kept is not None:
-            g = np.reshape(g, self.kept)
+            g = g.reshape(self.kept)
         return ((g * self.mask).astype(g.dtype, copy=False),)
 
 
@@ -613,7 +613,7 @@ class Var(Function):
 
     def backward(self, g, prev):
         if self.kept is not None:
-            g = np.reshape(g, self.kept)
+            g = g.reshape(self.kept)
         # d var / d a_i = 2 (a_i - mean) / (n - correction): the mean's own dependence on a_i
         # cancels, since the centered values sum to zero
         if self.denom:
@@ -635,9 +635,9 @@ class Std(Var):
         return out
 
     def backward(self, g, prev):
-        out = self.out if self.kept is None else np.reshape(self.out, self.kept)
+        out = self.out if self.kept is None else self.out.reshape(self.kept)
         if self.kept is not None:
-            g = np.reshape(g, self.kept)
+            g = g.reshape(self.kept)
         # d std / d a_i = (a_i - mean) / ((n - correction) * std)
         if self.denom == 0 or not out.all():
             # where the spread is 0 the gradient is 0, as PyTorch masks it, without numpy's
