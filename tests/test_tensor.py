@@ -635,6 +635,19 @@ def test_embedding_lookup_with_negative_indices_backpropagates_like_torch(vocab)
     np.testing.assert_allclose(c.grad.data, tc.grad.numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("vocab", [5, 100, 2000])
+@pytest.mark.parametrize("idx_shape", [(0,), (0, 3), (2, 0)])
+def test_embedding_lookup_with_no_indices_gives_a_zero_gradient_like_torch(vocab, idx_shape):
+    table = RNG.standard_normal((vocab, 4))
+    idx = np.zeros(idx_shape, dtype=np.int64)
+    c, tc = mt.tensor(table, requires_grad=True), torch.tensor(table, requires_grad=True)
+    out, tout = c[mt.tensor(idx)], tc[torch.tensor(idx)]
+    assert out.shape == tuple(tout.shape)
+    (out.sum() + c.sum()).backward()
+    (tout.sum() + tc.sum()).backward()
+    np.testing.assert_array_equal(c.grad.data, tc.grad.numpy())
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.uint64, np.int64])
 def test_any_integer_labels_and_indices_train_like_int64(dtype):
     # uint64 plus the int64 row positions would be float64: the pick and the scatter must not

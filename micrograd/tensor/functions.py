@@ -721,7 +721,9 @@ class Embedding(Function):
     def backward(self, g, prev):
         shape = self.shape
         idx = self.indices.reshape(-1)
-        rows = g.reshape(idx.size, -1)
+        # one row of g per index (the width spelled out: -1 cannot be inferred when no index
+        # was given)
+        rows = g.reshape(idx.size, math.prod(shape[1:]))
         if shape[0] <= 1024 and idx.size <= 4096:
             # scatter-add as a product with a one-hot matrix: one BLAS call, faster than
             # np.add.at for the vocabulary sizes of the makemore lectures
