@@ -469,6 +469,21 @@ def test_functional_one_hot_and_losses_match_torch():
             ["3", "out of bounds"],
         ),
         (
+            lambda: F.cross_entropy(mt.zeros(2, 3), mt.tensor([-1, 0])),
+            IndexError,
+            ["-1", "out of bounds"],
+        ),
+        (
+            lambda: F.cross_entropy(mt.zeros(2, 3), mt.tensor(np.array([0, 200], np.uint8))),
+            IndexError,
+            ["200", "out of bounds"],
+        ),
+        (
+            lambda: F.cross_entropy(mt.zeros(2, 3), mt.tensor([0, 3]), reduction="sum"),
+            IndexError,
+            ["3", "out of bounds"],
+        ),
+        (
             lambda: F.cross_entropy(mt.zeros(2, 3), mt.tensor([0.0, 1.0])),
             TypeError,
             ["class indices"],

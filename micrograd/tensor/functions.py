@@ -931,12 +931,14 @@ class LinearT(Function):
 def _flat_positions(n: int, c: int, columns: np.ndarray) -> np.ndarray:
     """Where element (i, columns[i]) of an (n, c) array sits in its flat view: one index array
     into a flat buffer is several times cheaper than the pair (rows, columns) into a 2-D one.
-    Always int64 (numpy would make uint64 columns plus int64 row starts float)."""
-    key = ("row_starts", n, c)
-    starts = _CACHE.get(key)
-    if starts is None:
-        starts = _remember(key, np.arange(n) * c)
-    return np.add(starts, columns, dtype=np.int64)
+    A column outside 0..c-1 raises ValueError: numpy's `ravel_multi_index` checks each one as
+    it computes, so callers need no range check of their own (a separate min/max reduction
+    cost more than this whole function). The positions are int64 for any integer columns."""
+    key = ("rows", n)
+    rows = _CACHE.get(key)
+    if rows is None:
+        rows = _remember(key, np.arange(n))
+    return np.ravel_multi_index((rows, columns), (n, c))
 
 
 def _fractions(n: int, dtype: Any) -> np.ndarray:
@@ -954,11 +956,11 @@ class CrossEntropy(Function):
 
     def forward(self, logits, labels):
         n, c = logits.shape
-        shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)  # a fresh C-order array
         # Each row's label element as a position in the flattened (N*C) array: picking through
         # one index array on a flat view is several times faster than the pair (rows, labels),
-        # and the backward pass reuses it.
+        # and the backward pass reuses it. A label outside 0..C-1 raises ValueError here.
         self.picks = picks = _flat_positions(n, c, labels)
+        shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)  # a fresh C-order array
         picked = shifted.ravel()[picks]  # a copy: `shifted` is overwritten next
         self.e = e = np.exp(shifted, out=shifted)  # <= 1: no overflow (in place: a fresh array)
         self.sums = sums = reduce_sum(e, (1,), False)  # >= 1: its log is safe

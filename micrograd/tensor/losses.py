@@ -121,13 +121,18 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
         )
     if z.shape[0] == 0:
         raise ValueError("cross_entropy: the batch is empty")
-    # Negative labels would silently pick a class from the end: refuse them.
-    lo, hi = y.min(), y.max()
-    if lo < 0 or hi >= z.shape[1]:
-        bad = lo if lo < 0 else hi
-        raise ValueError(f"cross_entropy: label {bad} is not a class index in 0..{z.shape[1] - 1}")
     fn = F.CrossEntropy()
-    return _apply(fn, logits, fn.forward(z, y))
+    try:
+        data = fn.forward(z, y)  # which refuses a label outside 0..K-1 as it picks the labels
+    except ValueError:
+        lo, hi = y.min(), y.max()
+        if 0 <= lo and hi < z.shape[1]:
+            raise  # not a label's fault
+        bad = lo if lo < 0 else hi
+        raise ValueError(
+            f"cross_entropy: label {bad} is not a class index in 0..{z.shape[1] - 1}"
+        ) from None
+    return _apply(fn, logits, data)
 
 
 def l2(parameters: Iterable[Tensor] | Any, alpha: float) -> Tensor:

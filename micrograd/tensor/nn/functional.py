@@ -111,12 +111,16 @@ _UNSIGNED = {
 }
 
 
-def _targets(target: Any, n: int, classes: int, op: str) -> np.ndarray:
+def _targets(target: Any, n: int, classes: int, op: str, check_range: bool = True) -> np.ndarray:
+    """The class indices as an array, checked: integers, one per row, each in 0..classes-1
+    (`check_range=False` leaves the last check to a caller whose computation makes it)."""
     y = target.data if isinstance(target, Tensor) else np.asarray(target)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must be class indices (an integer tensor), got {y.dtype}")
     if y.shape != (n,):
         raise ValueError(f"{op}: input of {n} rows needs a target of shape ({n},), got {y.shape}")
+    if not check_range:
+        return y
     # one pass: as unsigned numbers, negative labels are huge (y.min() and y.max() are two)
     if n and np.maximum.reduce(y.view(_UNSIGNED[y.itemsize]), axis=None) >= classes:
         bad = y.min() if y.min() < 0 else y.max()
@@ -135,13 +139,18 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
     n, c = z.shape
     if n == 0:
         raise ValueError("cross_entropy: the batch is empty")
-    y = _targets(target, n, c, "cross_entropy")
+    y = _targets(target, n, c, "cross_entropy", check_range=False)
     if z.dtype.kind != "f":
         raise TypeError(f"cross_entropy: input must be float logits, got {x.dtype}")
     if reduction != "mean":
         return nll_loss(x.log_softmax(1), y, reduction=_reduction(reduction, "cross_entropy"))
     fn = _new(_F.CrossEntropy)
-    return _core._unary(fn, x, fn.forward(z, y))
+    try:
+        data = fn.forward(z, y)  # which refuses a label outside 0..C-1 as it picks the labels
+    except ValueError:
+        _targets(target, n, c, "cross_entropy")  # the IndexError that names the label
+        raise
+    return _core._unary(fn, x, data)
 
 
 def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
