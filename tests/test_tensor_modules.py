@@ -275,3 +275,26 @@ def test_existing_mlp_still_there():
     # a model file written before Dense was renamed still loads
     cfg = {**model.layers[0].config(), "type": "Linear"}
     assert repr(nn.from_config(cfg)) == "Dense(3, 4)"
+
+
+@pytest.mark.parametrize("shape", [(4,), (5, 4), (2, 5, 4)])
+def test_linear_layer_on_any_batch_shape_matches_torch_and_refuses_a_0d_input(shape):
+    # the fused node computes x @ W.T through ndarray.dot, which must keep matmul's answer for
+    # one sample, a batch and a stack of batches, and its refusal of a 0-d input
+    layer = nn.Linear(4, 3)
+    ref = torch.nn.Linear(4, 3)
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor(layer.weight.data))
+        ref.bias.copy_(torch.tensor(layer.bias.data))
+    x = RNG.standard_normal(shape).astype(np.float32)
+    ours, theirs = mt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, tout = layer(ours), ref(theirs)
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        layer.weight.grad.data, ref.weight.grad.numpy(), rtol=1e-5, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="linear"):
+        layer(mt.tensor(1.0))
