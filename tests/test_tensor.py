@@ -623,6 +623,48 @@ def test_std_of_a_constant_column_gives_torchs_zero_gradient_without_a_warning()
     np.testing.assert_allclose(x1.grad.data, tx1.grad.numpy(), equal_nan=True)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("classes", [2, 27, 7000])
+def test_cross_entropy_of_any_size_of_logits_matches_torch_without_warnings(classes, dtype):
+    # small losses take the label-shifted sums, large ones (capped differences) the row maxima
+    import warnings
+
+    for scale in (0.01, 1.0, 10.0, 100.0, 1e6):
+        z = (RNG.standard_normal((16, classes)) * scale).astype(dtype)
+        y = RNG.integers(0, classes, 16)
+        x, tx = mt.tensor(z, requires_grad=True), torch.tensor(z, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no overflow warning: PyTorch gives none
+            loss = MF.cross_entropy(x, mt.tensor(y))
+            loss.backward()
+        tloss = torch.nn.functional.cross_entropy(tx, torch.tensor(y))
+        tloss.backward()
+        rtol = 1e-6 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(loss.item(), tloss.item(), rtol=rtol)
+        np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-4, atol=rtol)
+
+
+@pytest.mark.parametrize("label", [0, 1])
+@pytest.mark.parametrize(
+    "row",
+    [[0.0, np.inf, 1.0], [np.inf, 0.0, 1.0], [-np.inf, 0.0, 1.0], [np.nan, 0.0, 1.0],
+     [-np.inf, -np.inf, -np.inf], [1e30, -1e30, 0.0]],
+)  # fmt: skip
+def test_cross_entropy_of_infinite_and_nan_logits_matches_torch(row, label):
+    import warnings
+
+    z = np.array([row, [0.5, 0.1, 0.2]], dtype=np.float32)
+    x, tx = mt.tensor(z, requires_grad=True), torch.tensor(z, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy's invalid-value warnings for inf - inf
+        loss = MF.cross_entropy(x, mt.tensor([label, 2]))
+        loss.backward()
+    tloss = torch.nn.functional.cross_entropy(tx, torch.tensor([label, 2]))
+    tloss.backward()
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6, equal_nan=True)
+
+
 @pytest.mark.parametrize("vocab", [5, 100, 2000])  # the three ways the backward scatters
 def test_embedding_lookup_with_negative_indices_backpropagates_like_torch(vocab):
     # -1 is the last row, as in the lookup; the gradient must reach that row

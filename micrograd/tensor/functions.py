@@ -972,13 +972,32 @@ class CrossEntropy(Function):
         # one index array on a flat view is several times faster than the pair (rows, labels),
         # and the backward pass reuses it. A label outside 0..C-1 raises ValueError here.
         self.picks = picks = _flat_positions(n, c, labels)
-        shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)  # a fresh C-order array
-        picked = shifted.ravel()[picks]  # a copy: `shifted` is overwritten next
-        self.e = e = np.exp(shifted, out=shifted)  # <= 1: no overflow (in place: a fresh array)
-        self.sums = sums = reduce_sum(e, (1,), False)  # >= 1: its log is safe
-        # -log softmax[label] = log sum exp(shifted) - shifted[label], averaged over the rows
-        # (the average as one dot product with a vector of 1/n); an array, not a numpy scalar
-        return np.asarray((np.log(sums) - picked).dot(_fractions(n, e.dtype)))
+        # -log softmax(x)[label] = log sum_j exp(x_j - x_label): with each row shifted by its
+        # label's logit, a row's loss is the log of its sum, which cannot underflow (the label's
+        # own term is exp(0) = 1). This needs no row maximum, a reduction that costs more than
+        # the rest. Differences are capped so that no sum can overflow (C * e**cap is below
+        # float32's largest number, about e**88.7); a capped row has a loss of at least `cap`.
+        cap = 85.0 - math.log(c)
+        shifted = logits - logits.ravel()[picks][:, None]
+        np.minimum(shifted, cap, out=shifted)
+        row_losses = self._log_sums(shifted)
+        # every row's loss is below the cap (so none was capped) when their squares sum below
+        # cap**2: one BLAS dot product instead of a maximum. nan and inf fail the test too.
+        if row_losses.dot(row_losses) < cap * cap:
+            # the mean as one dot product with a vector of 1/n; an array, not a numpy scalar
+            return np.asarray(row_losses.dot(_fractions(n, logits.dtype)))
+        # Large losses (and inf or nan logits): the usual log-sum-exp around each row's maximum
+        # (every term <= 1), which gives PyTorch's answers, inf and nan included.
+        shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
+        picked = shifted.ravel()[picks]
+        return np.asarray((self._log_sums(shifted) - picked).dot(_fractions(n, logits.dtype)))
+
+    def _log_sums(self, shifted):
+        """log(sum(exp(shifted))) of each row, keeping exp(shifted) and the row sums (the
+        softmax is their quotient) for the backward pass. `shifted` is overwritten."""
+        self.e = e = np.exp(shifted, out=shifted)
+        self.sums = sums = reduce_sum(e, (1,), False)
+        return np.log(sums)
 
     def backward(self, g, prev):
         n = self.e.shape[0]
