@@ -211,6 +211,15 @@ class DomainError(ValueError):
     exponent): a ValueError, kept apart from the shape errors the front end rewords."""
 
 
+class LabelError(ValueError):
+    """A class label outside 0..C-1; `label` is the offending one (the lowest if any is
+    negative, else the highest), for the loss to name in its own words."""
+
+    def __init__(self, label: int, classes: int) -> None:
+        super().__init__(f"label {label} is not a class index in 0..{classes - 1}")
+        self.label = label
+
+
 class Pow(Function):
     """a ** b with both sides tensors; the exponent's gradient needs a > 0 (log a)."""
 
@@ -839,14 +848,6 @@ class LogSoftmax(Function):
 # -- fused operations (one node instead of several, for speed) ---------------------------------
 
 
-def _ones(n: int, dtype: Any) -> np.ndarray:
-    """A cached vector of n ones: `ones @ g` sums the rows of g through BLAS, several times
-    faster than `g.sum(axis=0)` on the small batches this engine is for."""
-    key = ("ones", n, dtype)
-    ones = _CACHE.get(key)
-    return ones if ones is not None else _remember(key, np.ones(n, dtype=dtype))
-
-
 # Small constant arrays (vectors of ones, row numbers...) that every training step needs again,
 # made once: numpy's per-call cost, not the arithmetic, is what they save. Read-only, because
 # every caller shares them.
@@ -907,7 +908,7 @@ class Linear(Function):
             gw = x2.T.dot(g2) if prev[1].requires_grad else None
         if len(prev) == 2:
             return gx, gw
-        gb = _ones(g2.shape[0], g2.dtype).dot(g2) if prev[2].requires_grad else None
+        gb = reduce_sum(g2, (0,), False) if prev[2].requires_grad else None
         return gx, gw, gb
 
 
@@ -936,21 +937,25 @@ class LinearT(Function):
         gw = g2.T.dot(x2) if prev[1].requires_grad else None
         if len(prev) == 2:
             return gx, gw
-        gb = _ones(g2.shape[0], g2.dtype).dot(g2) if prev[2].requires_grad else None
+        gb = reduce_sum(g2, (0,), False) if prev[2].requires_grad else None
         return gx, gw, gb
 
 
 def _flat_positions(n: int, c: int, columns: np.ndarray) -> np.ndarray:
     """Where element (i, columns[i]) of an (n, c) array sits in its flat view: one index array
     into a flat buffer is several times cheaper than the pair (rows, columns) into a 2-D one.
-    A column outside 0..c-1 raises ValueError: numpy's `ravel_multi_index` checks each one as
+    A column outside 0..c-1 raises LabelError: numpy's `ravel_multi_index` checks each one as
     it computes, so callers need no range check of their own (a separate min/max reduction
     cost more than this whole function). The positions are int64 for any integer columns."""
     key = ("rows", n)
     rows = _CACHE.get(key)
     if rows is None:
         rows = _remember(key, np.arange(n))
-    return np.ravel_multi_index((rows, columns), (n, c))
+    try:
+        return np.ravel_multi_index((rows, columns), (n, c))
+    except ValueError:
+        lo = columns.min()
+        raise LabelError((lo if lo < 0 else columns.max()).item(), c) from None
 
 
 def _fractions(n: int, dtype: Any) -> np.ndarray:
@@ -970,7 +975,7 @@ class CrossEntropy(Function):
         n, c = logits.shape
         # Each row's label element as a position in the flattened (N*C) array: picking through
         # one index array on a flat view is several times faster than the pair (rows, labels),
-        # and the backward pass reuses it. A label outside 0..C-1 raises ValueError here.
+        # and the backward pass reuses it. A label outside 0..C-1 raises LabelError here.
         self.picks = picks = _flat_positions(n, c, labels)
         # -log softmax(x)[label] = log sum_j exp(x_j - x_label): with each row shifted by its
         # label's logit, a row's loss is the log of its sum, which cannot underflow (the label's

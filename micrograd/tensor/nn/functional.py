@@ -123,15 +123,18 @@ def _targets(target: Any, n: int, classes: int, op: str, check_range: bool = Tru
         return y
     # one pass: as unsigned numbers, negative labels are huge (y.min() and y.max() are two)
     if n and np.maximum.reduce(y.view(_UNSIGNED[y.itemsize]), axis=None) >= classes:
-        bad = y.min() if y.min() < 0 else y.max()
-        raise IndexError(f"{op}: target {bad} is out of bounds for {classes} classes")
+        raise _out_of_bounds(op, y.min() if y.min() < 0 else y.max(), classes)
     return y
+
+
+def _out_of_bounds(op: str, label: Any, classes: int) -> IndexError:
+    return IndexError(f"{op}: target {label} is out of bounds for {classes} classes")
 
 
 def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of logits (N, C) against class indices (N,): the mean (or sum, or
-    per row) of -log softmax(input)[i, target[i]]. The mean is one fused node, computed with
-    the row maximum taken out (no overflow for logits of any size)."""
+    per row) of -log softmax(input)[i, target[i]]. The mean is one fused node, computed without
+    overflow for logits of any size (`functions.CrossEntropy`)."""
     x = _tensor(input, "cross_entropy")
     z = x.data
     if z.ndim != 2:
@@ -147,9 +150,8 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
     fn = _new(_F.CrossEntropy)
     try:
         data = fn.forward(z, y)  # which refuses a label outside 0..C-1 as it picks the labels
-    except ValueError:
-        _targets(target, n, c, "cross_entropy")  # the IndexError that names the label
-        raise
+    except _F.LabelError as err:
+        raise _out_of_bounds("cross_entropy", err.label, c) from None
     return _core._unary(fn, x, data)
 
 
