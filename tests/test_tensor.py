@@ -321,6 +321,9 @@ NOT_DIFFERENTIABLE = {
     "argmax", "argmin", "all", "any",
     # in-place forms: tested with the tensor outside the graph, in test_tensor_api.py
     "add_", "sub_", "mul_", "div_", "zero_", "fill_",
+    # the device (always the CPU), dtype queries and the storage printout
+    "cpu", "cuda", "device", "element_size", "get_device", "is_cpu", "is_cuda",
+    "is_floating_point", "storage",
 }  # fmt: skip
 OPERATORS = {
     "__add__": "add", "__radd__": "radd", "__sub__": "sub", "__rsub__": "rsub", "__mul__": "mul",

@@ -14,8 +14,9 @@ modules in `modules.py`, the scalar engine's `MLP` in `mlp.py`), `losses.py`, `t
 adapter the training CLI uses for `--engine tensor`).
 """
 
-from micrograd.tensor import nn
+from micrograd.tensor import backends, cuda, nn
 from micrograd.tensor._missing import missing_name as _missing_name
+from micrograd.tensor._tensor_str import get_printoptions, printoptions, set_printoptions
 from micrograd.tensor.core import (
     Tensor,
     as_tensor,
@@ -26,16 +27,25 @@ from micrograd.tensor.core import (
     no_grad,
     stack,
 )
+from micrograd.tensor.device import device
 from micrograd.tensor.dtypes import (
+    bfloat16,
     bool,
     double,
+    dtype,
     float,
+    float16,
     float32,
     float64,
+    half,
     int,
+    int8,
+    int16,
     int32,
     int64,
     long,
+    short,
+    uint8,
 )
 from micrograd.tensor.factories import (
     arange,
@@ -88,9 +98,11 @@ from micrograd.tensor.functions_api import (
     var,
 )
 from micrograd.tensor.random import Generator, default_generator, manual_seed
+from micrograd.tensor.size import Size
 
 __all__ = [
     "Generator",
+    "Size",
     "Tensor",
     "abs",
     "all",
@@ -99,22 +111,32 @@ __all__ = [
     "arange",
     "argmax",
     "as_tensor",
+    "backends",
+    "bfloat16",
     "bool",
     "cat",
     "concatenate",
+    "cuda",
     "default_generator",
+    "device",
     "double",
+    "dtype",
     "empty",
     "exp",
     "eye",
     "float",
+    "float16",
     "float32",
     "float64",
     "from_numpy",
     "full",
     "full_like",
+    "get_printoptions",
+    "half",
     "histogram",
     "int",
+    "int8",
+    "int16",
     "int32",
     "int64",
     "is_grad_enabled",
@@ -137,6 +159,7 @@ __all__ = [
     "numel",
     "ones",
     "ones_like",
+    "printoptions",
     "rand",
     "rand_like",
     "randint",
@@ -144,6 +167,8 @@ __all__ = [
     "randn_like",
     "randperm",
     "relu",
+    "set_printoptions",
+    "short",
     "sigmoid",
     "softmax",
     "sqrt",
@@ -153,6 +178,7 @@ __all__ = [
     "sum",
     "tanh",
     "tensor",
+    "uint8",
     "unsqueeze",
     "var",
     "zeros",

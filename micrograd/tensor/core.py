@@ -51,8 +51,12 @@ from typing import Any
 
 import numpy as np
 
+from micrograd.tensor import _tensor_str
+from micrograd.tensor import device as _device
+from micrograd.tensor import dtypes as _dtypes
 from micrograd.tensor import functions as F
 from micrograd.tensor._missing import similar
+from micrograd.tensor.size import Size, from_shape
 
 __all__ = [
     "Tensor",
@@ -138,11 +142,9 @@ def _check_requires_grad(data: np.ndarray, requires_grad: Any) -> bool:
 
 
 def _np_dtype(dtype: Any, op: str) -> np.dtype:
-    """A dtype argument (micrograd.tensor.float32, a numpy dtype or type, a name) as numpy's."""
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{op}: {dtype!r} is not a dtype") from None
+    """A dtype argument (micrograd.tensor.float32, a numpy dtype or type, a name) as numpy's;
+    a TypeError for a dtype this engine has no tensors of (`dtypes.numpy_dtype`)."""
+    return _dtypes.numpy_dtype(dtype, op)
 
 
 def _dim_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> tuple:
@@ -392,7 +394,7 @@ class Tensor:
         dtype: Any = None,
         label: str = "",
     ) -> None:
-        self.data = _as_array(data, dtype)
+        self.data = _as_array(data, None if dtype is None else _np_dtype(dtype, "Tensor"))
         self.grad = None
         self.requires_grad = _check_requires_grad(self.data, requires_grad)
         self._prev = ()
@@ -404,16 +406,46 @@ class Tensor:
     # -- array attributes ----------------------------------------------------------------
 
     @property
-    def shape(self) -> tuple:
-        return self.data.shape
+    def shape(self) -> Size:
+        return from_shape(self.data.shape)
 
     @property
     def ndim(self) -> int:
         return self.data.ndim
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
+    def dtype(self) -> _dtypes.dtype:
+        """`torch.float32`, `torch.int64`, ...: the element type (numpy's is `t.data.dtype`)."""
+        try:
+            return _dtypes._FROM_NUMPY[self.data.dtype]
+        except KeyError:
+            return _dtypes.from_numpy_dtype(self.data.dtype)  # raises, naming the dtype
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self.data.dtype.itemsize
+
+    # -- device: always the CPU ------------------------------------------------------------
+
+    @property
+    def device(self) -> _device.device:
+        return _device.CPU
+
+    is_cuda = False
+    is_cpu = True
+
+    def get_device(self) -> int:
+        """-1: the CPU, as PyTorch answers for a CPU tensor."""
+        return -1
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        _device.check_device("cuda" if device is None else device, "cuda")
+        return self
 
     @property
     def is_leaf(self) -> bool:
@@ -421,10 +453,10 @@ class Tensor:
         return self._fn is None
 
     def size(self, dim: int | None = None) -> Any:
-        """The shape (a tuple), or the length of axis `dim` (PyTorch's `size()`)."""
+        """The shape (a `torch.Size`), or the length of axis `dim` (PyTorch's `size()`)."""
         shape = self.data.shape
         if dim is None:
-            return shape
+            return from_shape(shape)
         (dim,) = F.normalize_axes(dim, len(shape), "size")
         return shape[dim]
 
@@ -451,7 +483,7 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(
                 f"item: only a tensor with one element can be converted to a Python number, "
-                f"this one has shape {self.shape}"
+                f"this one has shape {self.data.shape}"
             )
         return self.data.item()
 
@@ -477,14 +509,16 @@ class Tensor:
         if self.data.dtype.kind not in "iub" or self.data.size != 1:
             raise TypeError(
                 f"only an integer tensor with one element can be used as an index, got "
-                f"dtype {self.dtype} and shape {self.shape}"
+                f"dtype {self.dtype} and shape {self.data.shape}"
             )
         return int(self.data.item())
 
     def __format__(self, spec: str) -> str:
-        if spec and self.data.size == 1:
-            return format(self.data.item(), spec)
-        return format(repr(self), spec)
+        # as PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}", f"{t}" is `2.5`);
+        # any other tensor as its repr, with no format spec allowed
+        if self.data.ndim == 0 and type(self) is Tensor:
+            return self.data.item().__format__(spec)
+        return object.__format__(self, spec)
 
     def detach(self) -> Tensor:
         """The same data (shared, not copied) as a new leaf outside the graph."""
@@ -510,17 +544,24 @@ class Tensor:
 
     # -- dtype conversions ----------------------------------------------------------------
 
-    def to(self, dtype: Any) -> Tensor:
-        """The tensor in another dtype (`t.to(torch.float64)`); itself if it already is."""
-        dt = _np_dtype(dtype, "to")
-        if dt == self.data.dtype:
-            return self
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """The tensor in another dtype (`t.to(torch.float64)`, `t.to(other_tensor)`), or on a
+        device (`t.to('cpu')`, `t.to(device, dtype)`; only the CPU is available here);
+        itself if nothing changes, unless `copy=True`."""
+        if len(args) == 1 and not kwargs and type(args[0]) is _dtypes.dtype:
+            dt, copy = args[0].dtype, False  # t.to(torch.float32): the common form
+        else:
+            dt, copy = _device.parse_to_args(Tensor, args, kwargs)
+        if dt is None or dt == self.data.dtype:
+            return self.clone() if copy else self
         return _cast(self, dt)
 
     def type(self, dtype: Any = None) -> Any:
+        """Without an argument, torch's type name ('torch.FloatTensor'); with a dtype (or such
+        a name), the tensor converted to it."""
         if dtype is None:
-            return f"torch.{self.data.dtype}"
-        return self.to(dtype)
+            return f"torch.{self.dtype._legacy}"
+        return self.to(_np_dtype(dtype, "type"))
 
     def float(self) -> Tensor:
         return self.to(np.float32)
@@ -987,14 +1028,14 @@ class Tensor:
         if len(shape) == 1 and type(shape[0]) is not int:
             if isinstance(shape[0], (tuple, list)):
                 shape = tuple(shape[0])
-            elif isinstance(shape[0], (np.dtype, type)):
+            elif isinstance(shape[0], (np.dtype, type, _dtypes.dtype)):
                 raise TypeError("view: viewing as another dtype is not supported; use .to(dtype)")
         fn = _new(F.Reshape)
         try:
             data = fn.forward(self.data, shape)
         except (ValueError, TypeError):
             raise ValueError(
-                f"reshape: cannot reshape shape {self.shape} ({self.numel()} elements) "
+                f"reshape: cannot reshape shape {self.data.shape} ({self.numel()} elements) "
                 f"into shape {shape}"
             ) from None
         return _unary(fn, self, data)
@@ -1047,7 +1088,7 @@ class Tensor:
             if sorted(a % ndim if -ndim <= a < ndim else a for a in axes) != list(range(ndim)):
                 raise ValueError(
                     f"transpose: axes {axes} are not a permutation of the {ndim} axes of "
-                    f"shape {self.shape}"
+                    f"shape {self.data.shape}"
                 )
             axes = tuple(a % ndim for a in axes)
         fn = _new(F.Transpose)
@@ -1068,7 +1109,9 @@ class Tensor:
 
     def t(self) -> Tensor:
         if self.data.ndim > 2:
-            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {self.shape}")
+            raise ValueError(
+                f"t: expects a tensor with <= 2 dimensions, got shape {self.data.shape}"
+            )
         return self.transpose()
 
     def contiguous(self) -> Tensor:
@@ -1160,7 +1203,7 @@ class Tensor:
         if gradient is None:
             if data.size != 1:
                 raise ValueError(
-                    f"backward: the output has shape {self.shape}; call it on one number "
+                    f"backward: the output has shape {self.data.shape}; call it on one number "
                     f"(e.g. .sum()) or pass backward(gradient) of that shape"
                 )
             seed = np.array(1, dtype=data.dtype)  # d self / d self
@@ -1171,7 +1214,7 @@ class Tensor:
             seed = np.array(_as_array(g), dtype=data.dtype)  # a copy: grads we own
             if seed.shape != np.shape(data):
                 raise ValueError(
-                    f"backward: gradient of shape {seed.shape} for an output of shape {self.shape}"
+                    f"backward: gradient of shape {seed.shape} for an output of shape {self.data.shape}"
                 )
         if not self.requires_grad:
             raise RuntimeError(
@@ -1271,24 +1314,16 @@ class Tensor:
         return draw_dot(self, **kwargs)
 
     def __repr__(self) -> str:
-        """PyTorch's format: `tensor([1., 2.], requires_grad=True)`, 4 decimals."""
-        data = np.asarray(self.data)
-        kind = data.dtype.kind
-        opts: dict = {"separator": ", ", "prefix": "tensor(", "threshold": 1000, "edgeitems": 3}
-        if kind == "f":
-            finite = data[np.isfinite(data)]
-            integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-            opts["precision"] = 4
-            opts["floatmode"] = "maxprec" if integral else "fixed"
-        text = np.array2string(data, **opts)
-        extra = []
-        if data.dtype not in (np.float32, np.int64, np.bool_):
-            extra.append(f"dtype=torch.{data.dtype}")
-        if self._fn is not None and self.requires_grad:
-            extra.append(f"grad_fn=<{self._op or self._fn.op}>")
-        elif self.requires_grad:
-            extra.append("requires_grad=True")
-        return "tensor(" + text + "".join(", " + e for e in extra) + ")"
+        """PyTorch's format, byte for byte (`micrograd/tensor/_tensor_str.py`):
+        `tensor([1.0000, 2.5000], requires_grad=True)`, `grad_fn=<TanhBackward0>`."""
+        return _tensor_str.tensor_repr(self)
+
+    def storage(self) -> Any:
+        """The elements in memory order, as PyTorch's `TypedStorage` prints them (the whole
+        array a view looks into, as in PyTorch)."""
+        from micrograd.tensor.storage import TypedStorage
+
+        return TypedStorage(self)
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
@@ -1406,7 +1441,7 @@ def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: Any = None) ->
     try:
         data = fn.forward([t.data for t in ts], axis)
     except ValueError:
-        shapes = ", ".join(str(t.shape) for t in ts)
+        shapes = ", ".join(str(t.data.shape) for t in ts)
         raise ValueError(f"concatenate: shapes {shapes} do not match along axis {axis}") from None
     if _grad_enabled and any(t.requires_grad for t in ts):
         return _node(data, tuple(ts), fn, fn.op)
@@ -1423,7 +1458,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Any = None) -> Tenso
     shape = ts[0].shape
     for t in ts:
         if t.shape != shape:
-            shapes = ", ".join(str(t.shape) for t in ts)
+            shapes = ", ".join(str(t.data.shape) for t in ts)
             raise ValueError(f"stack: all tensors need the same shape, got {shapes}")
     (axis,) = F.normalize_axes(axis, len(shape) + 1, "stack")
     new_shape = shape[:axis] + (1,) + shape[axis:]
@@ -1447,7 +1482,9 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None, relu: bool = Fals
             prev = (x, weight, bias)
             data = fn.forward(x.data, wd, bias.data, relu)
     except ValueError:
-        shapes = f"{x.shape} @ {weight.shape}" + ("" if bias is None else f" + {bias.shape}")
+        shapes = f"{x.data.shape} @ {weight.data.shape}" + (
+            "" if bias is None else f" + {bias.data.shape}"
+        )
         raise ValueError(f"linear: shapes {shapes} do not match") from None
     if _grad_enabled and (
         weight.requires_grad or x.requires_grad or (bias is not None and bias.requires_grad)

@@ -138,7 +138,7 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
     x = _tensor(input, "cross_entropy")
     z = x.data
     if z.ndim != 2:
-        raise ValueError(f"cross_entropy: input must be (N, C) logits, got shape {x.shape}")
+        raise ValueError(f"cross_entropy: input must be (N, C) logits, got shape {x.data.shape}")
     n, c = z.shape
     if n == 0:
         raise ValueError("cross_entropy: the batch is empty")
@@ -160,7 +160,7 @@ def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     x = _tensor(input, "nll_loss")
     reduction = _reduction(reduction, "nll_loss")
     if x.ndim != 2:
-        raise ValueError(f"nll_loss: input must be (N, C), got shape {x.shape}")
+        raise ValueError(f"nll_loss: input must be (N, C), got shape {x.data.shape}")
     y = _targets(target, x.shape[0], x.shape[1], "nll_loss")
     picked = -x[np.arange(x.shape[0]), y]
     if reduction == "none":
@@ -174,7 +174,9 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     reduction = _reduction(reduction, "mse_loss")
     t = target if isinstance(target, Tensor) else _const(np.asarray(target, dtype=x.dtype))
     if t.shape != x.shape:
-        raise ValueError(f"mse_loss: input of shape {x.shape} and target of shape {t.shape}")
+        raise ValueError(
+            f"mse_loss: input of shape {x.data.shape} and target of shape {t.data.shape}"
+        )
     if reduction == "mean" and not t.requires_grad and x.numel():
         fn = object.__new__(_F.MSE)
         tdata = t.data if t.data.dtype == x.data.dtype else t.data.astype(x.data.dtype)

@@ -345,8 +345,8 @@ def linear_t(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             prev = (x, weight, bias)
             data = fn.forward(x.data, wd, bias.data)
     except ValueError:
-        shapes = f"{x.shape} with weight {weight.shape}" + (
-            "" if bias is None else f" and bias {bias.shape}"
+        shapes = f"{x.data.shape} with weight {weight.data.shape}" + (
+            "" if bias is None else f" and bias {bias.data.shape}"
         )
         raise ValueError(f"linear: input {shapes} do not match") from None
     if _core._grad_enabled and (
@@ -437,7 +437,7 @@ class BatchNorm1d(Module):
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ValueError(
                 f"BatchNorm1d({self.num_features}): expected input (N, {self.num_features}) or "
-                f"(N, {self.num_features}, L), got {x.shape}"
+                f"(N, {self.num_features}, L), got {x.data.shape}"
             )
         dims = (0,) if x.ndim == 2 else (0, 2)
         shape = (1, -1) if x.ndim == 2 else (1, -1, 1)
@@ -447,7 +447,7 @@ class BatchNorm1d(Module):
             if n <= 1:
                 raise ValueError(
                     f"BatchNorm1d: training needs more than one value per feature, got input "
-                    f"{x.shape}"
+                    f"{x.data.shape}"
                 )
             mean = x.mean(dims, keepdim=True)
             var = x.var(dims, keepdim=True, correction=0)
