@@ -27,13 +27,13 @@ class OptionalBuildExt(build_ext):
     def run(self):
         try:
             super().run()
-        except Exception as e:  # no compiler at all: distutils' PlatformError and friends
+        except Exception as e:  # noqa: BLE001 -- no compiler at all: distutils' PlatformError and friends
             self._notice(e)
 
     def build_extension(self, ext):
         try:
             super().build_extension(ext)
-        except Exception as e:  # the compiler failed (missing headers, a broken toolchain)
+        except Exception as e:  # noqa: BLE001 -- the compiler failed (missing headers, a broken toolchain)
             self._notice(e)
 
     def _notice(self, error):

@@ -84,7 +84,7 @@ def files_intact() -> bool:
         import micrograd
         import micrograd.engine
         import micrograd.nn
-    except Exception:
+    except Exception:  # noqa: BLE001 -- any failure means replaced files
         return False
     modules = (micrograd, micrograd.engine, micrograd.nn)
     return all(m.__doc__ for m in modules) and hasattr(micrograd, "__version__")

@@ -121,8 +121,7 @@ def test_the_sdist_holds_every_file_its_tests_need(built):
     referenced = [
         part.split(")")[0]
         for part in readme.split("](")[1:]
-        if part.split(")")[0].endswith((".png", ".svg", ".gif"))
-        and "://" not in part.split(")")[0]
+        if part.split(")")[0].endswith((".png", ".svg", ".gif")) and "://" not in part.split(")")[0]
     ]
     assert [r for r in referenced if r not in names] == []
 
@@ -132,8 +131,17 @@ def test_part_of_the_suite_passes_from_the_unpacked_sdist(built):
         tar.extractall(built["tmp"] / "unpacked", filter="data")
     (folder,) = (built["tmp"] / "unpacked").iterdir()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-         "tests/test_engine.py", "tests/test_compat_nn.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-x",
+            "tests/test_engine.py",
+            "tests/test_compat_nn.py",
+        ],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -151,8 +159,18 @@ def fresh_venv(where: Path) -> Path:
 
 def install_and_smoke(python: Path, wheel: Path, cwd: Path) -> str:
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-         "--no-index", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
     )
