@@ -405,18 +405,25 @@ _BY_OP = {
 }
 
 
+# a freed matrix product, by the result's dimensions: 1-D @ 1-D, 2-D @ 1-D, 2-D @ 2-D
+_MATMUL_BY_NDIM = {0: "DotBackward0", 1: "MvBackward0", 2: "MmBackward0"}
+
+
 def grad_fn_name(t: Any) -> str:
     """PyTorch's name of the backward node that made `t` (`grad_fn=<...>` in its repr)."""
     fn = t._fn
     cls = type(fn).__name__
     if cls == "_Freed":  # backward() freed it: name it by the op it recorded
         op = t._op
-        if op.startswith("**"):
+        if op.startswith("**") and op != "**":  # `**k`: a tensor to a number's power
             return "PowBackward0"
         if op in _BY_OP:
             name = _BY_OP[op]
-            if name.startswith(("SumBackward", "MeanBackward")) and np.ndim(t.data) != 0:
-                name = name[:-1] + "1"
+            ndim = np.ndim(t.data)
+            if name.startswith(("SumBackward", "MeanBackward", "MaxBackward")) and ndim != 0:
+                name = name[:-1] + ("0" if name.startswith("Max") else "1")
+            elif op == "@":  # the result's dimensions tell the common cases apart
+                name = _MATMUL_BY_NDIM.get(ndim, "UnsafeViewBackward0")
             return name
         return f"{op[:1].upper()}{op[1:]}Backward0" if op else "Backward0"
     context = _CONTEXT.get(cls)

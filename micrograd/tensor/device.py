@@ -165,6 +165,8 @@ def parse_to_args(tensor_type: type, args: tuple, kwargs: dict) -> tuple:
         raise TypeError(f"to() takes at most 4 positional arguments, got {len(args) + 2}")
     copy = kwargs.get("copy", args[1] if len(args) > 1 else False)
     check_device(target_device, "to")
+    if isinstance(target_device, str) and ":" in target_device:
+        copy = True  # as torch: `to('cpu:0')` copies, `to('cpu')` does not
     np_dtype = None if target_dtype is None else _dtypes.numpy_dtype(target_dtype, "to")
     return np_dtype, bool(copy)
 

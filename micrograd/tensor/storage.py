@@ -30,20 +30,13 @@ def _memory(data: np.ndarray) -> np.ndarray:
 
 
 class TypedStorage:
-    """The flat elements of a tensor's memory: `len`, indexing (a Python number; a slice gives
-    a storage), iteration, `tolist()`, `size()`, `dtype`, `device`, and torch's printout."""
+    """The flat elements of a tensor's memory: `len`, indexing (a Python number), iteration, `tolist()`, `size()`, `dtype`, `device`, and torch's printout."""
 
     __slots__ = ("_array", "dtype")
 
-    def __init__(self, tensor: Any = None, *, _array: np.ndarray | None = None) -> None:
-        if _array is None:
-            _array = _memory(np.asarray(tensor.data))
-            self.dtype = tensor.dtype
-        else:
-            from micrograd.tensor.dtypes import from_numpy_dtype
-
-            self.dtype = from_numpy_dtype(_array.dtype)
-        self._array = _array
+    def __init__(self, tensor: Any) -> None:
+        self._array = _memory(np.asarray(tensor.data))
+        self.dtype = tensor.dtype
 
     @property
     def device(self) -> Any:
@@ -59,7 +52,10 @@ class TypedStorage:
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return TypedStorage(_array=self._array[index])
+            # as torch's TypedStorage (its untyped storage slices bytes, which we do not have)
+            raise RuntimeError(  # noqa: TRY004 -- the type torch raises
+                "slices are only supported in UntypedStorage.__getitem__"
+            )
         return self._array[index].item()
 
     def __setitem__(self, index: Any, value: Any) -> None:
