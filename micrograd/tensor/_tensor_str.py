@@ -289,10 +289,12 @@ _GRAD_FN_NAMES = {
     "Sqrt": "SqrtBackward0",
     "Abs": "AbsBackward0",
     "Cast": "ToCopyBackward0",
+    "Sum": "SumBackward0",
+    "Mean": "MeanBackward0",
     "Var": "VarBackward0",
     "Std": "StdBackward0",
     "Reshape": "ViewBackward0",
-    "Transpose": "PermuteBackward0",
+    "Transpose": "TransposeBackward0",
     "Embedding": "IndexBackward0",
     "IndexPut": "CopySlices",
     "Concatenate": "CatBackward0",
@@ -317,13 +319,6 @@ def _matmul_name(fn: Any, t: Any) -> str:
     if a.ndim == 1 and b.ndim == 2:
         return "SqueezeBackward4"
     return "UnsafeViewBackward0"
-
-
-def _reduction_name(torch_name: str, fn: Any, t: Any) -> str:
-    # torch: `x.sum()` is SumBackward0, `x.sum(dim)` SumBackward1 (also MeanBackward0/1). We
-    # know only the shapes, so a reduction to one number counts as the first form
-    reduced_all = np.ndim(t.data) == 0 and len(fn.shape) != 0
-    return f"{torch_name}Backward{0 if reduced_all else 1}"
 
 
 def _max_name(fn: Any, t: Any) -> str:
@@ -358,8 +353,6 @@ def _linear_name(fn: Any, t: Any) -> str:
 
 _CONTEXT = {
     "MatMul": _matmul_name,
-    "Sum": lambda fn, t: _reduction_name("Sum", fn, t),
-    "Mean": lambda fn, t: _reduction_name("Mean", fn, t),
     "Max": _max_name,
     "MaxDim": lambda fn, t: "MaxBackward0",
     "Index": _index_name,
@@ -387,7 +380,7 @@ _BY_OP = {
     "var": "VarBackward0",
     "std": "StdBackward0",
     "reshape": "ViewBackward0",
-    "transpose": "PermuteBackward0",
+    "transpose": "TransposeBackward0",
     "[]": "IndexBackward0",
     "embedding": "IndexBackward0",
     "index_put": "CopySlices",
@@ -409,8 +402,38 @@ _BY_OP = {
 _MATMUL_BY_NDIM = {0: "DotBackward0", 1: "MvBackward0", 2: "MmBackward0"}
 
 
+# Labels that operations built from other primitives give their result (`core._labelled`:
+# `squeeze` is a reshape, `clone` a product by 1): the name of torch's node for each
+_LABELS = {
+    "-": "SubBackward0",
+    "/": "DivBackward0",
+    "rsub": "RsubBackward1",
+    "clone": "CloneBackward0",
+    "log10": "Log10Backward0",
+    "log2": "Log2Backward0",
+    "sum_dim": "SumBackward1",
+    "mean_dim": "MeanBackward1",
+    "min": "MinBackward1",
+    "min_dim": "MinBackward0",
+    "amax": "AmaxBackward0",
+    "amin": "AminBackward0",
+    "maximum": "MaximumBackward0",
+    "minimum": "MinimumBackward0",
+    "squeeze": "SqueezeBackward0",
+    "squeeze_dim": "SqueezeBackward1",
+    "unsqueeze": "UnsqueezeBackward0",
+    "permute": "PermuteBackward0",
+    "t": "TBackward0",
+    "unbind": "UnbindBackward0",
+    "stack": "StackBackward0",
+}
+
+
 def grad_fn_name(t: Any) -> str:
     """PyTorch's name of the backward node that made `t` (`grad_fn=<...>` in its repr)."""
+    label = _LABELS.get(t._op)
+    if label is not None:
+        return label
     fn = t._fn
     cls = type(fn).__name__
     if cls == "_Freed":  # backward() freed it: name it by the op it recorded
@@ -420,8 +443,8 @@ def grad_fn_name(t: Any) -> str:
         if op in _BY_OP:
             name = _BY_OP[op]
             ndim = np.ndim(t.data)
-            if name.startswith(("SumBackward", "MeanBackward", "MaxBackward")) and ndim != 0:
-                name = name[:-1] + ("0" if name.startswith("Max") else "1")
+            if op == "max" and ndim != 0:  # max(dim); amax is labelled
+                name = "MaxBackward0"
             elif op == "@":  # the result's dimensions tell the common cases apart
                 name = _MATMUL_BY_NDIM.get(ndim, "UnsafeViewBackward0")
             return name

@@ -164,7 +164,7 @@ def _maximum(a: Tensor, b: Tensor, largest: bool) -> Tensor:
     take_a = (a.data >= b.data) if largest else (a.data <= b.data)
     a, b = (a, b) if a.data.dtype == b.data.dtype else _promote(a, b)
     mask = _const(take_a.astype(a.data.dtype))
-    return a * mask + b * (1 - mask)
+    return _labelled(a * mask + b * (1 - mask), "maximum" if largest else "minimum")
 
 
 def _number(x: Any) -> Any:
@@ -201,6 +201,15 @@ def _node(data: Any, prev: tuple, fn: F.Function, op: str) -> Tensor:
 
 # Creation numbers of graph nodes: an input is always numbered before the nodes that use it.
 _next_seq = itertools.count().__next__
+
+
+def _labelled(out: Tensor, label: str) -> Tensor:
+    """Label a graph node built from other primitives with the operation the user called
+    (`squeeze` is a reshape): drawings show it, and its repr names PyTorch's node for that
+    operation (`_tensor_str.grad_fn_name`). A result outside the graph is left alone."""
+    if out._fn is not None:
+        out._op = label
+    return out
 
 
 def _const(data: Any) -> Tensor:
@@ -526,7 +535,9 @@ class Tensor:
 
     def clone(self) -> Tensor:
         """A copy of the data that stays in the graph (its gradient flows back to self)."""
-        return self * 1 if self.data.dtype.kind == "f" else _const(self.data.copy())
+        if self.data.dtype.kind == "f":
+            return _labelled(self * 1, "clone")
+        return _const(self.data.copy())
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = _check_requires_grad(self.data, requires_grad)
@@ -604,14 +615,14 @@ class Tensor:
             if not (a.requires_grad and _grad_enabled):
                 return _const(a.data - c)
             fn = _new(F.AddScalar)
-            return _node(fn.forward(a.data, -c), (a,), fn, fn.op)
+            return _node(fn.forward(a.data, -c), (a,), fn, "-")
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Sub, self, other, "sub")
 
     def __rsub__(self, other: Any) -> Tensor:  # other - self
         c = _number(other)
         if c is not None:
-            return (-self) + c
+            return _labelled((-self) + c, "rsub")
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Sub, other, self, "sub")
 
@@ -653,7 +664,7 @@ class Tensor:
             if c == 0:
                 raise ZeroDivisionError("div: division of a Tensor by zero")
             # x * (1/c), as Value computes x / c: the same floats as the scalar engine
-            return self * (1.0 / c)
+            return _labelled(self * (1.0 / c), "/")
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Div, self, other, "div")
 
@@ -837,10 +848,10 @@ class Tensor:
         return _unary(fn, a, fn.forward(a.data))
 
     def log10(self) -> Tensor:
-        return self.log() * (1.0 / math.log(10.0))
+        return _labelled(self.log() * (1.0 / math.log(10.0)), "log10")
 
     def log2(self) -> Tensor:
-        return self.log() * (1.0 / math.log(2.0))
+        return _labelled(self.log() * (1.0 / math.log(2.0)), "log2")
 
     def sqrt(self) -> Tensor:
         a = self if self.data.dtype.kind == "f" else self._float_input()
@@ -884,7 +895,8 @@ class Tensor:
         if a.data.dtype.kind in "biu" and a.data.dtype != np.int64:
             a = _cast(a, np.int64)  # integer sums are int64, as in PyTorch
         fn = _new(F.Sum)
-        return _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
+        out = _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
+        return out if dim is None else _labelled(out, "sum_dim")
 
     def mean(
         self,
@@ -903,7 +915,8 @@ class Tensor:
             )
         axes = F.normalize_axes(dim, a.data.ndim, "mean")
         fn = _new(F.Mean)
-        return _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
+        out = _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
+        return out if dim is None else _labelled(out, "mean_dim")
 
     def var(
         self,
@@ -955,14 +968,18 @@ class Tensor:
             (axis_,) = F.normalize_axes(dim, self.data.ndim, name)
             fn = _new(F.MaxDim)
             values, indices = fn.forward(self.data, axis_, keepdim, largest)
-            out = _unary(fn, self, values)
+            out = (
+                _unary(fn, self, values)
+                if largest
+                else _labelled(_unary(fn, self, values), "min_dim")
+            )
             result = MaxResult if largest else MinResult
             return result(out, _const(indices))
         axes = F.normalize_axes(dim, self.data.ndim, name)
         src = self if largest else -self
         fn = _new(F.Max)
         out = _unary(fn, src, np.asarray(fn.forward(src.data, axes, keepdim)))
-        return out if largest else -out
+        return out if largest else _labelled(-out, "min")
 
     def max(
         self,
@@ -993,10 +1010,10 @@ class Tensor:
         dim = None if dim == () else dim
         axes = F.normalize_axes(dim, self.data.ndim, "amax")
         fn = _new(F.Max)
-        return _unary(fn, self, np.asarray(fn.forward(self.data, axes, keepdim)))
+        return _labelled(_unary(fn, self, np.asarray(fn.forward(self.data, axes, keepdim))), "amax")
 
     def amin(self, dim: Any = (), keepdim: bool = False) -> Tensor:
-        return -((-self).amax(dim, keepdim))
+        return _labelled(-((-self).amax(dim, keepdim)), "amin")
 
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Index of the (first) largest element, over the flattened tensor when `dim` is None."""
@@ -1062,12 +1079,14 @@ class Tensor:
         else:
             axes = F.normalize_axes(dim, len(shape), "squeeze") if shape else ()
             new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
-        return self if new == shape else self.reshape(new)
+        if new == shape:
+            return self
+        return _labelled(self.reshape(new), "squeeze" if dim is None else "squeeze_dim")
 
     def unsqueeze(self, dim: int) -> Tensor:
         shape = self.shape
         (axis,) = F.normalize_axes(dim, len(shape) + 1, "unsqueeze")
-        return self.reshape(shape[:axis] + (1,) + shape[axis:])
+        return _labelled(self.reshape(shape[:axis] + (1,) + shape[axis:]), "unsqueeze")
 
     def transpose(self, *axes: Any) -> Tensor:
         """numpy's `transpose(*axes)` (a permutation; none reverses the axes), and PyTorch's
@@ -1101,18 +1120,19 @@ class Tensor:
             raise ValueError(
                 f"permute: {len(dims)} dims given for a tensor with {self.data.ndim} dimensions"
             )
-        return self.transpose(*dims) if len(dims) != 2 else self.transpose(tuple(dims))
+        out = self.transpose(*dims) if len(dims) != 2 else self.transpose(tuple(dims))
+        return _labelled(out, "permute")
 
     @property
     def T(self) -> Tensor:
-        return self.transpose()
+        return _labelled(self.transpose(), "permute")
 
     def t(self) -> Tensor:
         if self.data.ndim > 2:
             raise ValueError(
                 f"t: expects a tensor with <= 2 dimensions, got shape {self.data.shape}"
             )
-        return self.transpose()
+        return _labelled(self.transpose(), "t")
 
     def contiguous(self) -> Tensor:
         return self
@@ -1120,7 +1140,7 @@ class Tensor:
     def unbind(self, dim: int = 0) -> tuple:
         (axis,) = F.normalize_axes(dim, self.data.ndim, "unbind")
         lead = (slice(None),) * axis
-        return tuple(self[lead + (i,)] for i in range(self.shape[axis]))
+        return tuple(_labelled(self[lead + (i,)], "unbind") for i in range(self.data.shape[axis]))
 
     def __getitem__(self, index: Any) -> Tensor:
         if type(index) is Tensor and index.data.dtype.kind in "iu" and self.data.ndim:
@@ -1462,7 +1482,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Any = None) -> Tenso
             raise ValueError(f"stack: all tensors need the same shape, got {shapes}")
     (axis,) = F.normalize_axes(axis, len(shape) + 1, "stack")
     new_shape = shape[:axis] + (1,) + shape[axis:]
-    return concatenate([t.reshape(new_shape) for t in ts], axis)
+    return _labelled(concatenate([t.reshape(new_shape) for t in ts], axis), "stack")
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None, relu: bool = False) -> Tensor:
