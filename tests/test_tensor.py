@@ -323,7 +323,7 @@ NOT_DIFFERENTIABLE = {
     "add_", "sub_", "mul_", "div_", "zero_", "fill_",
     # the device (always the CPU), dtype queries and the storage printout
     "cpu", "cuda", "device", "element_size", "get_device", "is_cpu", "is_cuda",
-    "is_floating_point", "storage",
+    "is_floating_point", "storage", "itemsize", "nbytes",
 }  # fmt: skip
 OPERATORS = {
     "__add__": "add", "__radd__": "radd", "__sub__": "sub", "__rsub__": "rsub", "__mul__": "mul",

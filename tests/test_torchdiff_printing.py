@@ -33,6 +33,8 @@ COVERED = {
     "Tensor.type",
     "Tensor.is_floating_point",
     "Tensor.element_size",
+    "Tensor.itemsize",
+    "Tensor.nbytes",
     "Tensor.device",
     "Tensor.is_cuda",
     "Tensor.is_cpu",
@@ -208,6 +210,20 @@ def test_printoptions_context_restores_the_options():
     with mt.printoptions(precision=2), torch._tensor_str.printoptions(precision=2):
         assert repr(ours) == repr(theirs) == "tensor([1.12, 2.50])"
     assert repr(ours) == repr(theirs) == "tensor([1.1235, 2.5000])"
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(dtypes=("float32", "float64"), max_side=3))
+def test_a_subclass_prints_its_own_name_as_in_torch(array):
+    class Scaled(mt.Tensor):
+        pass
+
+    class TorchScaled(torch.Tensor):
+        pass
+
+    TorchScaled.__name__ = "Scaled"
+    theirs = torch.from_numpy(array.copy()).as_subclass(TorchScaled)
+    assert repr(Scaled(array.copy())) == repr(theirs)
 
 
 @settings(max_examples=200, deadline=None)
@@ -400,6 +416,7 @@ def test_tensor_dtype_and_type_match_torch(array):
     assert ours.type() == theirs.type()
     assert ours.is_floating_point() == theirs.is_floating_point()
     assert ours.element_size() == theirs.element_size()
+    assert ours.itemsize == theirs.itemsize and ours.nbytes == theirs.nbytes
 
 
 @pytest.mark.parametrize("target", ["float32", "float64", "int64", "int32", "int16", "int8",

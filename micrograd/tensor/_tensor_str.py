@@ -241,23 +241,29 @@ def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
 _IMPLIED_DTYPES = ("float32", "int64", "bool")
 
 
-def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
-    """`repr(t)` as PyTorch prints it (`str` is the same)."""
+def tensor_repr(t: Any) -> str:
+    """`repr(t)` as PyTorch prints it (`str` is the same). A subclass of Tensor prints its own
+    name instead of `tensor` (`Parameter` excepted, which adds its own header), as in PyTorch."""
+    cls = type(t)
+    plain = cls.__name__ in ("Tensor", "Parameter")
+    prefix = "tensor(" if plain else f"{cls.__name__}("
     data = np.asarray(t.data)
     indent = len(prefix)
     suffixes = []
     dtype_name = data.dtype.name
+    # numpy's name where the data has a dtype that no tensor should have: a repr never raises
+    dtype_text = f"torch.{dtype_name}"
     if data.size == 0:
         if data.ndim != 1:
             suffixes.append("size=" + str(tuple(data.shape)))
         if dtype_name != "float32":  # nothing to tell an int64 tensor apart by
-            suffixes.append(f"dtype={t.dtype}")
+            suffixes.append(f"dtype={dtype_text}")
         text = "[]"
     else:
         if not PRINT_OPTS.edgeitems:
             suffixes.append("size=" + str(tuple(data.shape)))
         if dtype_name not in _IMPLIED_DTYPES:
-            suffixes.append(f"dtype={t.dtype}")
+            suffixes.append(f"dtype={dtype_text}")
         text = tensor_str(data, indent)
     if t.requires_grad and t._fn is not None:
         suffixes.append(f"grad_fn=<{grad_fn_name(t)}>")

@@ -436,6 +436,14 @@ class Tensor:
     def element_size(self) -> int:
         return self.data.dtype.itemsize
 
+    @property
+    def itemsize(self) -> int:
+        return self.data.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes
+
     # -- device: always the CPU ------------------------------------------------------------
 
     @property
