@@ -49,6 +49,7 @@ COVERED = {
     "torch.Size",
     "torch.device",
     "torch.dtype",
+    "torch.get_default_dtype",
     "torch.float32",
     "torch.float64",
     "torch.float16",
@@ -435,6 +436,11 @@ def test_to_and_type_convert_as_torch_does(target):
             a, b = convert(ours, mt), convert(theirs, torch)
         assert repr(a) == repr(b)
     assert ours.type(f"torch.{getattr(torch, target).__reduce__()}") is not None
+
+
+def test_default_dtype_is_torchs():
+    assert repr(mt.get_default_dtype()) == repr(torch.get_default_dtype())
+    assert mt.get_default_dtype() is mt.tensor([1.5]).dtype is mt.zeros(1).dtype
 
 
 def test_dtypes_work_where_numpy_dtypes_did():

@@ -35,6 +35,7 @@ __all__ = [
     "float32",
     "float64",
     "from_numpy_dtype",
+    "get_default_dtype",
     "half",
     "int",
     "int8",
@@ -148,6 +149,11 @@ _FROM_LEGACY = {
     f"torch.{d._legacy}": d
     for d in (float32, float64, float16, bfloat16, int8, int16, int32, int64, uint8, bool)
 }
+
+
+def get_default_dtype() -> dtype:
+    """torch.float32: the dtype factories give floats (changing it is not offered here)."""
+    return float32
 
 
 def from_numpy_dtype(np_dtype: Any) -> dtype:
