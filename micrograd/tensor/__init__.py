@@ -88,6 +88,7 @@ from micrograd.tensor.functions_api import (
     var,
 )
 from micrograd.tensor.random import Generator, default_generator, manual_seed
+from micrograd.tensor.serialization import load, save
 
 __all__ = [
     "Generator",
@@ -121,6 +122,7 @@ __all__ = [
     "is_tensor",
     "linear",
     "linspace",
+    "load",
     "log",
     "log_softmax",
     "long",
@@ -145,6 +147,7 @@ __all__ = [
     "randn_like",
     "randperm",
     "relu",
+    "save",
     "sigmoid",
     "softmax",
     "sqrt",
