@@ -14,7 +14,7 @@ modules in `modules.py`, the scalar engine's `MLP` in `mlp.py`), `losses.py`, `t
 adapter the training CLI uses for `--engine tensor`).
 """
 
-from micrograd.tensor import nn, optim, utils
+from micrograd.tensor import distributed, nn, optim, utils
 from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.core import (
     Tensor,
@@ -104,6 +104,7 @@ __all__ = [
     "cat",
     "concatenate",
     "default_generator",
+    "distributed",
     "double",
     "empty",
     "exp",

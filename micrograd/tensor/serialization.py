@@ -337,12 +337,15 @@ def load(
 
     Only data is loaded, whatever `weights_only` says: a file whose pickle names anything but
     tensors, numbers, strings and containers is refused with `UnpicklingError`."""
-    if map_location is not None and not isinstance(map_location, dict):
-        if str(map_location) != "cpu":
-            raise RuntimeError(
-                f"torch.load: map_location={map_location!r} is not supported: this engine runs "
-                f"on the CPU (use map_location='cpu')"
-            )
+    if (
+        map_location is not None
+        and not isinstance(map_location, dict)
+        and str(map_location) != "cpu"
+    ):
+        raise RuntimeError(
+            f"torch.load: map_location={map_location!r} is not supported: this engine runs "
+            f"on the CPU (use map_location='cpu')"
+        )
     if mmap:
         raise ValueError("torch.load: mmap=True is not supported")
     what = os.fspath(f) if isinstance(f, (str, os.PathLike)) else "the file"

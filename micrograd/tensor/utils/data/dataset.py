@@ -4,9 +4,9 @@ and torch's helpers `TensorDataset`, `Subset`, `ConcatDataset`, `random_split`."
 from __future__ import annotations
 
 import bisect
-import warnings
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
