@@ -12,11 +12,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
-from torch.utils.tensorboard import SummaryWriter as TorchWriter  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
-import micrograd.tensor as mt  # noqa: E402
-from micrograd.tensor.utils.tensorboard import SummaryWriter  # noqa: E402
+import micrograd.tensor as mt
+from micrograd.tensor.utils.tensorboard import SummaryWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 

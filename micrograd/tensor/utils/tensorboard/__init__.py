@@ -189,7 +189,7 @@ class SummaryWriter:
             writer.close()
         self._writers = {}
 
-    def __enter__(self) -> SummaryWriter:
+    def __enter__(self) -> SummaryWriter:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:
