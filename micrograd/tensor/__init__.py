@@ -14,7 +14,7 @@ modules in `modules.py`, the scalar engine's `MLP` in `mlp.py`), `losses.py`, `t
 adapter the training CLI uses for `--engine tensor`).
 """
 
-from micrograd.tensor import backends, cuda, nn
+from micrograd.tensor import backends, cuda, distributed, nn, optim, utils
 from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor._tensor_str import get_printoptions, printoptions, set_printoptions
 from micrograd.tensor.core import (
@@ -99,6 +99,7 @@ from micrograd.tensor.functions_api import (
     var,
 )
 from micrograd.tensor.random import Generator, default_generator, manual_seed
+from micrograd.tensor.serialization import load, save
 from micrograd.tensor.size import Size
 
 __all__ = [
@@ -120,6 +121,7 @@ __all__ = [
     "cuda",
     "default_generator",
     "device",
+    "distributed",
     "double",
     "dtype",
     "empty",
@@ -145,6 +147,7 @@ __all__ = [
     "is_tensor",
     "linear",
     "linspace",
+    "load",
     "log",
     "log_softmax",
     "long",
@@ -161,6 +164,7 @@ __all__ = [
     "numel",
     "ones",
     "ones_like",
+    "optim",
     "printoptions",
     "rand",
     "rand_like",
@@ -169,6 +173,7 @@ __all__ = [
     "randn_like",
     "randperm",
     "relu",
+    "save",
     "set_printoptions",
     "short",
     "sigmoid",
@@ -182,6 +187,7 @@ __all__ = [
     "tensor",
     "uint8",
     "unsqueeze",
+    "utils",
     "var",
     "zeros",
     "zeros_like",
