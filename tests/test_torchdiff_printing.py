@@ -14,9 +14,14 @@ import pickle
 import re
 import warnings
 
-import numpy as np
 import pytest
-import torch
+
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
+
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
