@@ -307,6 +307,13 @@ _GRAD_FN_NAMES = {
     "Softmax": "SoftmaxBackward0",
     "LogSoftmax": "LogSoftmaxBackward0",
     "CrossEntropy": "NllLossBackward0",
+    "DivScalar": "DivBackward0",  # tensor / number
+    "RDivScalar": "MulBackward0",  # number / tensor: torch multiplies by the reciprocal
+    "NotDifferentiable": "NotImplemented",  # `//`: torch's node raises in backward
+    "ZeroGrad": "DivBackward2",  # div(..., rounding_mode=...)
+    "Where": "WhereBackward0",
+    "AddScaled": "AddBackward0",  # add(..., alpha=)
+    "Contiguous": "CloneBackward0",
     "MSE": "MseLossBackward0",
     "BCEWithLogits": "BinaryCrossEntropyWithLogitsBackward0",
 }
@@ -357,7 +364,21 @@ def _linear_name(fn: Any, t: Any) -> str:
     return "AddmmBackward0" if len(t._prev) == 3 else "MmBackward0"
 
 
+def _remainder_name(fn: Any, t: Any) -> str:
+    # torch: `x % 2` is RemainderBackward0, `x % tensor` RemainderBackward1
+    divisor = t._prev[1]
+    scalar = np.ndim(divisor.data) == 0 and not divisor.requires_grad
+    return "RemainderBackward0" if scalar else "RemainderBackward1"
+
+
+def _clamp_name(fn: Any, t: Any) -> str:
+    # torch: number bounds are ClampBackward1, tensor bounds ClampBackward0
+    return "ClampBackward0" if fn.tensor_lo or fn.tensor_hi else "ClampBackward1"
+
+
 _CONTEXT = {
+    "Remainder": _remainder_name,
+    "Clamp": _clamp_name,
     "MatMul": _matmul_name,
     "Max": _max_name,
     "MaxDim": lambda fn, t: "MaxBackward0",
@@ -397,6 +418,11 @@ _BY_OP = {
     "mse": "MseLossBackward0",
     "bce_with_logits": "BinaryCrossEntropyWithLogitsBackward0",
     "linear": "AddmmBackward0",
+    "not_differentiable": "NotImplemented",
+    "div_rounded": "DivBackward2",
+    "%": "RemainderBackward0",
+    "where": "WhereBackward0",
+    "clamp": "ClampBackward1",
     "@": "MmBackward0",
     "sum": "SumBackward0",
     "mean": "MeanBackward0",
