@@ -95,6 +95,7 @@ class _HelpFormatter(argparse.HelpFormatter):
             or action.required
             or default is None
             or default is argparse.SUPPRESS
+            or default == ()
             or isinstance(default, bool)
             or "default:" in text
             or "%(default)" in text
@@ -115,6 +116,31 @@ def _layers(text: str) -> tuple[int, ...]:
             f"invalid layer sizes {text!r}: give hidden layer widths like 16,16"
         )
     return sizes
+
+
+def _columns(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"invalid column list {text!r}: give names like a,b,c")
+    return names
+
+
+def _per_dataset(key: str) -> str:
+    """The help's default for a setting that fits the data set: moons' value and the others'."""
+    from micrograd.train import DATASET_DEFAULTS
+
+    def shown(value) -> str:
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, tuple):
+            return ",".join(map(str, value))
+        return str(value)
+
+    by_value: dict[str, list[str]] = {}
+    for name, table in DATASET_DEFAULTS.items():
+        by_value.setdefault(shown(table[key]), []).append(name)
+    parts = [f"{' '.join(names)}: {value}" for value, names in by_value.items()]
+    return f" (default per data set: {'; '.join(parts)})"
 
 
 def _fraction(text: str) -> float:
@@ -194,9 +220,9 @@ def _add_train(subparsers) -> None:
     p.add_argument(
         "--layers",
         type=_layers,
-        default=d.layers,
+        default=None,
         help="hidden layer sizes, comma-separated; the output layer is added (1 "
-        "output, or one per class for cross_entropy)",
+        "output, or one per class for cross_entropy)" + _per_dataset("layers"),
     )
     p.add_argument(
         "--activation",
@@ -207,9 +233,10 @@ def _add_train(subparsers) -> None:
     p.add_argument(
         "--init",
         choices=sorted(INITS),
-        default=d.init,
+        default=None,
         help="weight initialisation: uniform is the original's U(-1, 1); xavier and "
-        "he scale with the layer widths (better for wide or deep networks)",
+        "he scale with the layer widths (better for wide or deep networks)"
+        + _per_dataset("init"),
     )
     p.add_argument(
         "--loss",
@@ -220,21 +247,68 @@ def _add_train(subparsers) -> None:
         "cross_entropy for more)",
     )
     p.add_argument(
-        "--optimizer", choices=sorted(optim.OPTIMIZERS), default=d.optimizer, help="optimizer"
+        "--optimizer",
+        choices=sorted(optim.OPTIMIZERS),
+        default=None,
+        help="optimizer" + _per_dataset("optimizer"),
     )
-    p.add_argument("--lr", type=_number, default=d.lr, help="initial learning rate")
+    p.add_argument(
+        "--lr",
+        type=_number,
+        default=None,
+        help="initial learning rate; with an --optimizer other than the data set's: "
+        "sgd 0.1, adam and adamw 0.01" + _per_dataset("lr"),
+    )
     p.add_argument(
         "--schedule",
         choices=sorted(optim.SCHEDULES),
-        default=d.schedule,
-        help="learning-rate schedule over the steps (linear: down to 0.1 x lr)",
+        default=None,
+        help="learning-rate schedule over the steps (linear: down to 0.1 x lr)"
+        + _per_dataset("schedule"),
     )
-    p.add_argument("--steps", type=_positive_int, default=d.steps, help="number of optimizer steps")
+    p.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=None,
+        help="number of optimizer steps" + _per_dataset("steps"),
+    )
+    p.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="train for N passes over the training set instead of a number of --steps "
+        "(N steps in full batch; N x ceil(rows / batch size) with --batch-size)",
+    )
     p.add_argument(
         "--batch-size",
         type=_non_negative_int,
-        default=d.batch_size,
-        help="mini-batch size; 0 uses the whole training set at every step",
+        default=None,
+        help="mini-batch size; 0 uses the whole training set at every step"
+        + _per_dataset("batch_size"),
+    )
+    p.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="scale every feature to mean 0 and standard deviation 1 (those of the training "
+        "rows, kept in model.json: predict and the pictures apply them to new data); a CSV file "
+        "is standardized when some value lies outside +-5" + _per_dataset("standardize"),
+    )
+    p.add_argument(
+        "--features",
+        type=_columns,
+        default=None,
+        metavar="A,B,...",
+        help="the CSV columns to train on, in this order (default: every column but the label "
+        "and the --drop ones; columns of text, such as an id, are left out with a note)",
+    )
+    p.add_argument(
+        "--drop",
+        type=_columns,
+        default=(),
+        metavar="A,B,...",
+        help="CSV columns to leave out of the features (an id, a note)",
     )
     p.add_argument(
         "--val-split",
@@ -251,11 +325,15 @@ def _add_train(subparsers) -> None:
     p.add_argument(
         "--alpha",
         type=_number,
-        default=d.alpha,
-        help="L2 penalty: alpha * sum of squared parameters (0 turns it off)",
+        default=None,
+        help="L2 penalty: alpha * sum of squared parameters (0 turns it off)"
+        + _per_dataset("alpha"),
     )
     p.add_argument(
+        "-o",
         "--out",
+        "--output",
+        dest="out",
         default=None,
         help=f"output folder, created if needed; a run replaces the folder's previous run as a "
         f"whole (default: {d.out}, or the RUN given to --resume)",
@@ -498,7 +576,11 @@ _JOB_FLAGS = {
     "lr": "lr",
     "schedule": "schedule",
     "steps": "steps",
+    "epochs": "epochs",
     "batch_size": "batch_size",
+    "standardize": "standardize",
+    "features": "features",
+    "drop": "drop",
     "val_split": "val_split",
     "seed": "seed",
     "alpha": "alpha",
