@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -617,11 +618,13 @@ def _run_train(args: argparse.Namespace) -> int:
 
     def job() -> int:
         try:
+            # The scalar engine that runs (compiled or pure, and why) opens the output.
+            announce = functools.partial(print, flush=True)
             if args.resume is not None:
-                m = resume(args.resume, out=out, progress=args.progress, log=log)
+                m = resume(args.resume, out=out, progress=args.progress, log=log, announce=announce)
             else:
                 config = TrainConfig(**fields, out=out)
-                m = run(config, progress=args.progress, log=log)
+                m = run(config, progress=args.progress, log=log, announce=announce)
         except MemoryError as e:
             from micrograd.train import MemoryBudgetError
 

@@ -342,6 +342,26 @@ def get_engine(name: str):
     raise ConfigError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
 
 
+def scalar_engine_note() -> str:
+    """One line saying which scalar engine runs; for the pure-Python one, why and what it costs
+    (measured on the default job and on digits: 5-10x the compiled engine's time)."""
+    from micrograd import engine
+
+    if engine.IMPLEMENTATION == "compiled":
+        return "scalar engine: compiled (micrograd/_cengine.c)"
+    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
+        why, fix = "MICROGRAD_PURE is set", "unset MICROGRAD_PURE for the compiled one"
+    elif importlib.util.find_spec("micrograd._cengine") is None:
+        why = "the compiled extension was not built (no C compiler was found at install)"
+        fix = "install a C compiler and reinstall, or use --engine tensor"
+    else:
+        why, fix = "the compiled extension failed to load", "reinstall, or use --engine tensor"
+    return (
+        f"scalar engine: pure Python, because {why}; the same numbers, but training takes "
+        f"about 5-10x as long as on the compiled engine ({fix})"
+    )
+
+
 # -- labels, decisions, accuracy ------------------------------------------------------------
 
 
@@ -723,6 +743,7 @@ def run(
     config: TrainConfig | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> dict:
     """Train as `config` says, write the outputs into `config.out`, and return the metrics.
 
@@ -734,9 +755,10 @@ def run(
 
     Ctrl-C stops after the current step and writes the steps done as a run marked
     `"interrupted": true` (see `resume`). `log` receives notes and warnings meant for the user
-    (a long job's expected duration, a loss that got worse).
+    (a long job's expected duration, a loss that got worse); `announce` receives, when training
+    starts on the scalar engine, the line that says which one runs (`scalar_engine_note`).
     """
-    return _Job(config or TrainConfig(), progress, log).run()
+    return _Job(config or TrainConfig(), progress, log, announce=announce).run()
 
 
 def resume(
@@ -744,6 +766,7 @@ def resume(
     out: str | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> dict:
     """Continue the interrupted run in `run_folder` to its planned number of steps, writing into
     `out` (default: `run_folder` itself). The model, optimizer state, schedule and batch order
@@ -781,7 +804,7 @@ def resume(
         raise ValueError(f"{os.path.join(run_folder, 'metrics.json')}: bad settings: {e}") from None
     _check_resumed_data(config, run_folder)
     state = (files["resume.json"].decode("utf-8", "replace"), history, run_folder)
-    return _Job(config, progress, log, state).run()
+    return _Job(config, progress, log, state, announce).run()
 
 
 def _check_resumed_data(config: TrainConfig, run_folder: str) -> None:
@@ -806,10 +829,11 @@ class MemoryBudgetError(MemoryError):
 class _Job:
     """One training run, in the order of the workflow (`run` is the entry point)."""
 
-    def __init__(self, config, progress, log, resume_state=None) -> None:
+    def __init__(self, config, progress, log, resume_state=None, announce=None) -> None:
         self.config = config
         self.progress = progress
         self.log = log
+        self.announce = announce
         self.resume_state = resume_state
 
     def run(self) -> dict:
@@ -877,6 +901,9 @@ class _Job:
         if self.resume_state is not None:
             fingerprint = resume_mod.data_fingerprint(X, targets)
             start, history = self._restore(model, opt, schedule, fingerprint, history)
+
+        if config.engine == "scalar":  # the first line of the training's output
+            _say(self.announce, scalar_engine_note())
 
         # 4. the loop: forward, loss, backward, update. Ctrl-C stops it after the current step
         # (`_StopRequest`); from the end of the loop until the run is written, Ctrl-C waits for

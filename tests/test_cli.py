@@ -647,3 +647,52 @@ def test_an_overflowing_tensor_loss_is_one_line_without_numpy_warnings(tmp_path)
     assert proc.stderr.count("\n") == 1 and "RuntimeWarning" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith("micrograd: error: the loss became")
     assert not (tmp_path / "o").exists()
+
+
+# -- which scalar engine trains ----------------------------------------------------------------
+
+
+def test_training_output_opens_with_the_scalar_engine_that_runs(tmp_path):
+    from micrograd import engine
+
+    quick = ["--steps", "1", "--no-plots", "--no-progress"]
+    proc = cli("train", *quick, "--out", str(tmp_path / "a"))
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    if engine.IMPLEMENTATION == "compiled":
+        assert first == "scalar engine: compiled (micrograd/_cengine.c)"
+    env = {**os.environ, "MICROGRAD_PURE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "micrograd", "train", *quick, "--out", str(tmp_path / "b")],
+        capture_output=True, text=True, timeout=120, check=False, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("scalar engine: pure Python, because MICROGRAD_PURE is set;")
+    assert "about 5-10x as long" in first
+    assert proc.stdout.splitlines()[1].startswith("final loss")
+    # The tensor engine does not use the scalar one: no such line.
+    pytest.importorskip("micrograd.tensor.training")
+    proc = cli("train", *quick, "--engine", "tensor", "--out", str(tmp_path / "c"))
+    assert proc.returncode == 0 and proc.stdout.startswith("final loss"), proc.stderr
+
+
+def test_a_missing_compiled_engine_is_explained(monkeypatch, tmp_path, capsys):
+    """Installed where no C compiler was found: the extension is not there at all."""
+    import importlib.util
+
+    from micrograd import engine, train
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name == "micrograd._cengine" else real_find_spec(name, *args)
+
+    monkeypatch.delenv("MICROGRAD_PURE", raising=False)
+    monkeypatch.setattr(engine, "IMPLEMENTATION", "pure")
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    note = train.scalar_engine_note()
+    assert note.startswith("scalar engine: pure Python, because the compiled extension was not")
+    assert "no C compiler was found at install" in note and "--engine tensor" in note
+    assert main(["train", "--steps", "1", "--no-plots", "--no-progress", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == note
