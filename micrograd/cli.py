@@ -27,6 +27,8 @@ import argparse
 import difflib
 import functools
 import os
+import re
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -73,11 +75,26 @@ class _Parser(argparse.ArgumentParser):
 
 def _unrecognized(extras: list[str], parser: argparse.ArgumentParser) -> str:
     message = f"unrecognized arguments: {' '.join(extras)}"
+    for arg in extras:
+        # A value that starts with "-" (an expression such as -x*2) is read as a flag.
+        graph = parser.prog.endswith(" graph")
+        flag_like = re.fullmatch(r"--?[A-Za-z][\w-]*(=.*)?", arg)
+        if arg.startswith("-") and (not flag_like or (graph and not arg.startswith("--"))):
+            quoted = f'"{arg}"' if '"' not in arg else shlex.quote(arg)
+            example = f"micrograd graph -o graph.svg -- {quoted}"
+            if not graph:
+                example = f"{parser.prog} [flags] -- {quoted}"
+            return (
+                f"{message}; an argument that starts with '-' is read as a flag: put it after "
+                f"'--', as in {example}"
+            )
     # Compared without the leading "--", which every flag shares.
     names = [f[2:] for f in parser._option_string_actions if f.startswith("--")]
     for arg in extras:
         if arg.startswith("--"):
             close = difflib.get_close_matches(arg[2:].split("=", 1)[0], names, n=1, cutoff=0.7)
+            if close and close[0] == arg[2:].split("=", 1)[0]:
+                return f"{message}; a flag after '--' is read as a value: put {arg} before '--'"
             if close:
                 return f"{message}; did you mean --{close[0]}?"
     return message
@@ -236,8 +253,7 @@ def _add_train(subparsers) -> None:
         choices=sorted(INITS),
         default=None,
         help="weight initialisation: uniform is the original's U(-1, 1); xavier and "
-        "he scale with the layer widths (better for wide or deep networks)"
-        + _per_dataset("init"),
+        "he scale with the layer widths (better for wide or deep networks)" + _per_dataset("init"),
     )
     p.add_argument(
         "--loss",
@@ -335,6 +351,7 @@ def _add_train(subparsers) -> None:
         "--out",
         "--output",
         dest="out",
+        metavar="FOLDER",
         default=None,
         help=f"output folder, created if needed; a run replaces the folder's previous run as a "
         f"whole (default: {d.out}, or the RUN given to --resume)",
@@ -405,7 +422,12 @@ def _add_predict(subparsers) -> None:
         "if the file has it)",
     )
     p.add_argument(
-        "--out", metavar="FILE", help="write the table to this CSV file (default: stdout)"
+        "-o",
+        "--out",
+        "--output",
+        dest="out",
+        metavar="FILE",
+        help="write the table to this CSV file (default: stdout)",
     )
     p.add_argument(
         "--proba",
@@ -440,7 +462,15 @@ def _add_data(subparsers) -> None:
         metavar="NAME",
         help=f"one of {', '.join(sorted(DATASETS))}",
     )
-    p.add_argument("--out", required=True, metavar="FILE", help="the CSV file to write")
+    p.add_argument(
+        "-o",
+        "--out",
+        "--output",
+        dest="out",
+        required=True,
+        metavar="FILE",
+        help="the CSV file to write",
+    )
     p.add_argument(
         "--samples",
         type=_positive_int,

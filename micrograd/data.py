@@ -312,9 +312,7 @@ def load_csv(
     for flag, names in (("features", features or ()), ("drop", drop)):
         unknown = [n for n in names if n not in header]
         if unknown:
-            raise ValueError(
-                f"{path}: {flag} names {_quoted(unknown)}, not in the header {header}"
-            )
+            raise ValueError(f"{path}: {flag} names {_quoted(unknown)}, not in the header {header}")
         if label in names:
             raise ValueError(f"{path}: {flag} names the label column {label!r}")
     if features:

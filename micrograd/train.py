@@ -539,7 +539,9 @@ def _check_config(config: TrainConfig) -> None:
         raise ConfigError(f"unknown engine {config.engine!r}: choose one of {', '.join(ENGINES)}")
     for key in ("steps", "epochs"):
         value = getattr(config, key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
             raise ConfigError(f"{key} must be a whole number >= 1, got {value!r}")
     if config.lr is not None and not (
         isinstance(config.lr, (int, float)) and math.isfinite(config.lr) and config.lr > 0
