@@ -130,9 +130,7 @@ def main() -> None:
     for r in range(rounds):
         for name, variant in rotated(runs, r):
             label, peer_engine, train_engine = variant
-            results[(name, variant)].append(
-                run_worker(peer_engine, __file__, [name, train_engine])
-            )
+            results[(name, variant)].append(run_worker(peer_engine, __file__, [name, train_engine]))
             print(f"round {r + 1}: {name} on {label} done", file=sys.stderr, flush=True)
     print(
         f"micrograd train --dataset NAME with no other flag: test accuracy, job and process "
