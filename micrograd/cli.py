@@ -405,8 +405,9 @@ def _add_predict(subparsers) -> None:
             "the input table, every column copied as it is (an id, the label, ...), plus "
             "'prediction' (the class label the model was trained with) and the scores: 'score' "
             "for a one-output model, else 'score_<class>' per class, or with --proba "
-            "'proba_<class>'. If the label column is present, the accuracy is printed. The "
-            "table goes to --out, or to stdout."
+            "'proba_<class>'. A model trained on standardized features scales the columns "
+            "with the training rows' mean and deviation kept in its file. If the label column "
+            "is present, the accuracy is printed. The table goes to --out, or to stdout."
         ),
         formatter_class=_HelpFormatter,
     )

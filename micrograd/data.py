@@ -330,9 +330,10 @@ def load_csv(
             at = header.index(text[0])
             example = next(row[at].strip() for _, row in rows if row[at].strip())
             notice = (
-                f"{path}: left out the text column{'s' if len(text) > 1 else ''} "
-                f"{_quoted(text)} ({example!r}, ...): features are numbers; "
-                f"--drop {','.join(text)} says so and silences this note"
+                f"note: {path}: column{'s' if len(text) > 1 else ''} {_quoted(text)} "
+                f"hold{'' if len(text) > 1 else 's'} text ({example!r}, ...), not numbers: "
+                f"left out of the features (--drop {','.join(text)} leaves "
+                f"{'them' if len(text) > 1 else 'it'} out without this note)"
             )
             if log is None:
                 import warnings

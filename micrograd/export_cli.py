@@ -1,7 +1,8 @@
 """The `micrograd export` command: a saved model to ONNX or to a PyTorch state dict.
 
     micrograd export runs/latest/model.json --to model.onnx
-    micrograd export runs/latest/model.json --to model.pt
+    micrograd export runs/latest/model.json --to model.onnx --dtype float32
+    micrograd export runs/latest/model.json -o model.pt     # -o, --out, --output: as --to
 
 The format follows the extension:
 
@@ -11,6 +12,12 @@ The format follows the extension:
   loads with `torch.load(path, weights_only=True)` (no pickled code runs) into the
   `torch.nn.Sequential` the command prints. Not TorchScript: `torch.jit.save`/`load` are
   deprecated in torch 2.13 and warn on every call.
+
+`--dtype float32|float64` sets the float type of the weights, the input and the output (default:
+the model's own). The model file is read before torch or onnx is imported (that takes seconds),
+so a missing or broken file is reported at once. A model trained on standardized features
+(`micrograd train`'s default for some data sets) is exported as it is, taking standardized
+inputs: the command says so, and the mean and deviation are in model.json's metadata.
 
 Like the other commands: the destination is checked before any work, the file is written
 atomically (temporary file + rename, nothing partial), and an error is one line on stderr with

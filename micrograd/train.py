@@ -348,7 +348,8 @@ def get_engine(name: str):
 
 def scalar_engine_note() -> str:
     """One line saying which scalar engine runs; for the pure-Python one, why and what it costs
-    (measured on the default job and on digits: 5-10x the compiled engine's time)."""
+    (benchmarks/bench_defaults.py --pure: each data set's default job takes 3-7x the compiled
+    engine's time)."""
     from micrograd import engine
 
     if engine.IMPLEMENTATION == "compiled":
@@ -362,7 +363,7 @@ def scalar_engine_note() -> str:
         why, fix = "the compiled extension failed to load", "reinstall, or use --engine tensor"
     return (
         f"scalar engine: pure Python, because {why}; the same numbers, but training takes "
-        f"about 5-10x as long as on the compiled engine ({fix})"
+        f"3-7x as long as on the compiled engine ({fix})"
     )
 
 
