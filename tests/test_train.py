@@ -640,6 +640,7 @@ def test_settings_given_override_the_data_sets(tmp_path):
             steps=3,
             layers=(4,),
             alpha=0.0,
+            plots=False,
             out=str(tmp_path / "a"),
         ),
         progress=False,
@@ -651,9 +652,10 @@ def test_settings_given_override_the_data_sets(tmp_path):
     assert c["alpha"] == 0.0 and c["schedule"] == "linear"  # not given: blobs'
     assert "standardize" not in json.loads((tmp_path / "a" / "model.json").read_text())["metadata"]
     # An optimizer other than the data set's, with no learning rate: that optimizer's usual one.
-    m = run(TrainConfig(dataset="blobs", optimizer="sgd", steps=2, out=str(tmp_path / "b")))
+    quick = {"steps": 2, "plots": False}
+    m = run(TrainConfig(dataset="blobs", optimizer="sgd", **quick, out=str(tmp_path / "b")))
     assert m["config"]["lr"] == 0.1
-    m = run(TrainConfig(optimizer="adam", steps=2, out=str(tmp_path / "c")), progress=False)
+    m = run(TrainConfig(optimizer="adam", **quick, out=str(tmp_path / "c")), progress=False)
     assert m["config"]["lr"] == 0.01 and m["config"]["standardize"] is False  # moons'
 
 
