@@ -21,9 +21,6 @@ sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
 )
-# The page kernels draw with matplotlib without a display.
-os.environ.setdefault("MPLBACKEND", "Agg")
-
 # The API reference documents engine.py, the readable specification of both scalar engines (the
 # compiled twin has the same names, signatures and behaviour); the pages run the default engine.
 _pure = os.environ.get("MICROGRAD_PURE")
@@ -66,7 +63,7 @@ nb_merge_streams = True
 # The animated backward pass is a GIF: show it as an image, not as its text repr.
 nb_mime_priority_overrides = [("html", "image/gif", 15)]
 
-myst_enable_extensions = ["colon_fence", "deflist", "dollarmath"]
+myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 
 # -- API reference ------------------------------------------------------------------------------
@@ -79,7 +76,8 @@ autoclass_content = "both"
 # -- HTML ---------------------------------------------------------------------------------------
 html_theme = "furo"
 html_title = f"micrograd {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"  # also keeps browsers from asking for a missing /favicon.ico
 templates_path = ["_templates"]
 
 

@@ -40,12 +40,38 @@ def test_quick_start_commands():
     assert len(commands) == 2
     main_job, tests = commands
     assert main_job == 'pip install -e ".[train]" && python -m micrograd train'
-    assert tests.endswith('pip install -e ".[test]" && python -m pytest -q')
-    assert "apt-get install -y graphviz" in tests
+    steps = tests.split(" && ")
+    # the system packages: Graphviz (drawings), Debian's chromium and its driver (the docs site)
+    assert "apt-get install -y graphviz chromium chromium-driver" in steps
+    assert 'pip install -e ".[test]"' in steps
+    # the site is built with warnings as errors before the tests, which open it in the browser
+    build = steps.index(DOCS_BUILD)
+    assert steps[-1].startswith("python -m pytest -q") and build == len(steps) - 2
     # CI runs the same steps.
     ci = (README.parent / ".ci" / "run").read_text()
-    assert "apt-get install -y" in ci and "graphviz" in ci
-    assert 'pip install -q -e ".[test]"' in ci and "python -m pytest -q" in ci
+    assert "apt-get install -y" in ci
+    assert all(package in ci for package in ("graphviz", "chromium", "chromium-driver"))
+    assert 'pip install -q -e ".[test]"' in ci and steps[-1] in ci
+    assert DOCS_BUILD in ci and ci.index(DOCS_BUILD) < ci.index(steps[-1])
+
+
+DOCS_BUILD = "python -m sphinx -W --keep-going -q -b html docs docs/_build/html"
+
+
+def test_the_readme_shows_the_one_command_that_builds_the_site():
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
+    assert 'pip install -e ".[docs]" && python -m sphinx -W --keep-going -b html docs docs/_build/html\n' in blocks
+
+
+def test_the_readme_is_short_and_speaks_of_the_project_only():
+    text = README.read_text()
+    assert len(text.splitlines()) <= 250
+    assert not re.search(r"\bissue \d+|#\d{2,}", text, flags=re.I)  # no issue numbers
+    assert not re.search(r"\b(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b", text)  # no commit hashes
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text)  # no dates
+    assert "../" not in text and "/work/" not in text  # no paths outside the repository
+    for link in re.findall(r"\]\(((?!https?:)[^)#]+)", text):  # every link inside the repo exists
+        assert (README.parent / link).exists(), link
 
 
 def test_main_job_is_what_the_readme_says(tmp_path):
