@@ -25,8 +25,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 # compiled twin has the same names, signatures and behaviour); the pages run the default engine.
 _pure = os.environ.get("MICROGRAD_PURE")
 os.environ["MICROGRAD_PURE"] = "1"
-import micrograd  # noqa: E402
-import micrograd.engine  # noqa: E402
+import micrograd
+import micrograd.engine
 
 if _pure is None:
     del os.environ["MICROGRAD_PURE"]

@@ -62,7 +62,9 @@ def browser(site, tmp_path_factory):
     chromium = shutil.which("chromium")
     driver_path = shutil.which("chromedriver")
     if not (chromium and driver_path):
-        message = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        message = (
+            "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        )
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)

@@ -11,7 +11,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
 
 
 @pytest.mark.parametrize("index", range(len(python_blocks())))
@@ -35,7 +35,7 @@ def test_readme_python_block_runs(index, tmp_path, monkeypatch, capsys):
 
 def test_quick_start_commands():
     text = README.read_text()
-    quick = re.search(r"## Quick start\n\n```bash\n(.*?)```", text, flags=re.S).group(1)
+    quick = re.search(r"## Quick start\n\n```bash\n(.*?)```", text, flags=re.DOTALL).group(1)
     commands = [line for line in quick.splitlines() if line.strip()]
     assert len(commands) == 2
     main_job, tests = commands
@@ -59,14 +59,17 @@ DOCS_BUILD = "python -m sphinx -W --keep-going -q -b html docs docs/_build/html"
 
 
 def test_the_readme_shows_the_one_command_that_builds_the_site():
-    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
-    assert 'pip install -e ".[docs]" && python -m sphinx -W --keep-going -b html docs docs/_build/html\n' in blocks
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    assert (
+        'pip install -e ".[docs]" && python -m sphinx -W --keep-going -b html docs docs/_build/html\n'
+        in blocks
+    )
 
 
 def test_the_readme_is_short_and_speaks_of_the_project_only():
     text = README.read_text()
     assert len(text.splitlines()) <= 250
-    assert not re.search(r"\bissue \d+|#\d{2,}", text, flags=re.I)  # no issue numbers
+    assert not re.search(r"\bissue \d+|#\d{2,}", text, flags=re.IGNORECASE)  # no issue numbers
     assert not re.search(r"\b(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b", text)  # no commit hashes
     assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text)  # no dates
     assert "../" not in text and "/work/" not in text  # no paths outside the repository
@@ -83,7 +86,9 @@ def test_main_job_is_what_the_readme_says(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run(
         [sys.executable, "-m", "micrograd", "train", "--no-progress", "--out", str(out)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "train accuracy 100.0%" in proc.stdout
