@@ -36,6 +36,16 @@ def site():
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
+    # A site older than its sources would test yesterday's pages.
+    built = (SITE / "index.html").stat().st_mtime
+    sources = [
+        p
+        for p in (ROOT / "docs").rglob("*")
+        if p.is_file() and not {"_build", "generated", "jupyter_execute"} & set(p.parts)
+    ]
+    stale = sorted(str(p.relative_to(ROOT)) for p in sources if p.stat().st_mtime > built)
+    if stale:
+        pytest.fail(f"the site is older than {', '.join(stale[:3])}; rebuild it with: {BUILD}")
     return SITE
 
 
