@@ -68,7 +68,18 @@ myst_heading_anchors = 3
 
 # -- API reference ------------------------------------------------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"members": True, "show-inheritance": True}
+# Each object is documented once, on the page of the module that defines it: a package's __all__
+# re-exports (micrograd.tensor's Tensor, defined in micrograd.tensor.core) would document it twice.
+# undoc-members: an op without a docstring of its own (Value.tanh) is still listed, with its signature.
+autodoc_default_options = {
+    "members": True,
+    "undoc-members": True,
+    "show-inheritance": True,
+    "ignore-module-all": True,
+}
+# [source] links only for code of this project (an op stored as operator.add would list the C
+# module _operator, which has no source page).
+viewcode_follow_imported_members = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autoclass_content = "both"

@@ -122,6 +122,33 @@ def test_the_site_has_every_part(site):
         assert page in names, page
 
 
+def public_modules() -> list[str]:
+    """Every module of the package whose dotted name has no part starting with '_'."""
+    names = []
+    for path in (ROOT / "micrograd").rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        if not any(part.startswith("_") for part in parts):
+            names.append(".".join(parts))
+    return sorted(names)
+
+
+def test_every_public_module_has_a_reference_page(site):
+    modules = public_modules()
+    assert {"micrograd.engine", "micrograd.tensor.core", "micrograd.viz"} <= set(modules)
+    missing = [
+        name
+        for name in modules
+        if name != "micrograd"  # the package itself: its parts have the pages
+        and not (site / "reference" / "generated" / f"{name}.html").is_file()
+    ]
+    assert not missing, f"no API reference page for {missing}: list them in docs/reference/index.md"
+    engine = (site / "reference" / "generated" / "micrograd.engine.html").read_text("utf-8")
+    for documented in ("micrograd.engine.Value.backward", "micrograd.engine.Value.tanh"):
+        assert f'id="{documented}"' in engine, documented
+
+
 def test_executed_pages_show_their_outputs(site):
     # myst-nb ran the pages: the numbers and pictures are there, and no cell failed.
     tutorial = (site / "tutorial" / "micrograd.html").read_text(encoding="utf-8")
