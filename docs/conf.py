@@ -4,13 +4,17 @@ The pages are MyST Markdown; the tutorial and how-to pages are notebooks in text
 myst-nb executes at every build, so each number and picture on them comes from running the code
 shown. Build with warnings as errors (from the repository root):
 
-    python -m sphinx -W --keep-going -b html docs docs/_build/html
+    python -m sphinx -E -W --keep-going -b html docs docs/_build/html
+
+`-E` reads every page again, so the pages are executed on the current code even when only the
+package changed.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -67,6 +71,9 @@ myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 
 # -- API reference ------------------------------------------------------------------------------
+# The module pages are generated afresh at every build: a page left from a module that was
+# renamed or removed would otherwise be an orphan (a warning, so an error here).
+shutil.rmtree(Path(__file__).resolve().parent / "reference" / "generated", ignore_errors=True)
 autosummary_generate = True
 # Each object is documented once, on the page of the module that defines it: a package's __all__
 # re-exports (micrograd.tensor's Tensor, defined in micrograd.tensor.core) would document it twice.

@@ -2,7 +2,7 @@
 headless browser (Debian's chromium, driven by selenium) with no console error, no broken link
 and no broken image, and the search finds the `Value` page for "backward".
 
-The site is built by `python -m sphinx -W --keep-going -b html docs docs/_build/html` (CI does it
+The site is built by `python -m sphinx -E -W --keep-going -b html docs docs/_build/html` (CI does it
 before the tests). Without a built site the tests skip on a developer's machine and fail in CI.
 """
 
@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "docs" / "_build" / "html"
-BUILD = "python -m sphinx -W --keep-going -b html docs docs/_build/html"
+BUILD = "python -m sphinx -E -W --keep-going -b html docs docs/_build/html"
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 
 

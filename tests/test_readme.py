@@ -55,13 +55,13 @@ def test_quick_start_commands():
     assert DOCS_BUILD in ci and ci.index(DOCS_BUILD) < ci.index(steps[-1])
 
 
-DOCS_BUILD = "python -m sphinx -W --keep-going -q -b html docs docs/_build/html"
+DOCS_BUILD = "python -m sphinx -E -W --keep-going -q -b html docs docs/_build/html"
 
 
 def test_the_readme_shows_the_one_command_that_builds_the_site():
     blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.DOTALL)
     assert (
-        'pip install -e ".[docs]" && python -m sphinx -W --keep-going -b html docs docs/_build/html\n'
+        'pip install -e ".[docs]" && python -m sphinx -E -W --keep-going -b html docs docs/_build/html\n'
         in blocks
     )
 
