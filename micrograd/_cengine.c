@@ -27,6 +27,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -82,7 +83,12 @@ typedef struct ValueObject {
     unsigned int flags;
 } ValueObject;
 
-static PyTypeObject ValueType;
+/* The type. It is made at import by PyType_FromSpec (a heap type, as a Python class is) so that
+ * the interpreter's own messages name it 'Value' as they name engine.py's class ("unsupported
+ * operand type(s) for @: 'Value' and 'int'"): they print a type's tp_name, which for a static type
+ * must be the dotted "micrograd.engine.Value" that __module__ is read from. */
+static PyTypeObject *ValueTypeRef;
+#define ValueType (*ValueTypeRef)
 
 #define Value_Check(o) PyObject_TypeCheck((o), &ValueType)
 
@@ -155,7 +161,7 @@ static PyObject *BACKWARD_DESCR; /* Value._backward as found on the type */
 
 /* engine.py's helpers, fetched the first time one is needed (engine.py imports this module). */
 static PyObject *H_check_number, *H_check_power, *H_power, *H_power_both, *H_too_large,
-    *H_constructor_arguments, *H_dot_arguments;
+    *H_constructor_arguments, *H_dot_arguments, *H_rpow_arguments;
 
 static int load_helpers(void)
 {
@@ -174,6 +180,7 @@ static int load_helpers(void)
         {&H_too_large, "_too_large"},
         {&H_constructor_arguments, "_constructor_arguments"},
         {&H_dot_arguments, "_dot_arguments"},
+        {&H_rpow_arguments, "_rpow_arguments"},
         {&H_check_number, "_check_number"}, /* last: it marks the whole set as loaded */
     };
     for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
@@ -317,7 +324,10 @@ static PyObject *from_numpy(PyObject *x)
  * Arithmetic as Python does it
  */
 
-enum { ADD, MUL };
+/* x + y, x * y, and x += y (engine.py's gradient accumulation `child.grad += d * g`: the same as
+ * + for Python's numbers, but an in-place type such as a numpy array grad is updated in place,
+ * and an error names the operator `+=`). */
+enum { ADD, MUL, IADD };
 
 /* Both numbers as doubles when Python would compute in doubles: two floats, or a float and an
  * int or bool (Python converts the int with PyLong_AsDouble, then does the same C operation).
@@ -344,7 +354,7 @@ static inline int as_doubles(Num x, Num y, double *a, double *b)
     return 0;
 }
 
-/* *out = x + y or x * y, as Python computes it. 0, or -1 with an exception set. */
+/* *out = x + y, x * y or x += y, as Python computes it. 0, or -1 with an exception set. */
 static int num_binop(int op, Num x, Num y, Num *out)
 {
     double a, b;
@@ -352,12 +362,14 @@ static int num_binop(int op, Num x, Num y, Num *out)
     if (fast < 0)
         return -1;
     if (fast) {
-        *out = num_float(op == ADD ? a + b : a * b);
+        *out = num_float(op == MUL ? a * b : a + b);
         return 0;
     }
     PyObject *bx = num_box(x), *by = NULL, *r = NULL;
     if (bx && (by = num_box(y)))
-        r = op == ADD ? PyNumber_Add(bx, by) : PyNumber_Multiply(bx, by);
+        r = op == ADD   ? PyNumber_Add(bx, by)
+            : op == MUL ? PyNumber_Multiply(bx, by)
+                        : PyNumber_InPlaceAdd(bx, by);
     Py_XDECREF(bx);
     Py_XDECREF(by);
     if (!r)
@@ -419,8 +431,13 @@ static int as_float(Num x, PyObject *op, double *out)
     return 0;
 }
 
-/* t ** 2 for a float t, as Python's float_pow computes it (the special cases it takes before
- * calling C's pow, for the values tanh can return). */
+/* The exponent 2.0, read through a volatile so that the compiler cannot see it: it turns
+ * pow(m, 2.0) into m * m, which differs from the C library's pow in the last bit for some m
+ * (0.06% of tanh's outputs), and Python's `t ** 2` calls the C library's pow. */
+static volatile double POW_TWO = 2.0;
+
+/* t ** 2 for a float t, as Python's float_pow computes it: the special cases it takes before
+ * calling C's pow (for the values tanh can return: |t| <= 1, so no overflow), then pow itself. */
 static inline double float_square(double t)
 {
     if (isnan(t))
@@ -432,7 +449,7 @@ static inline double float_square(double t)
         return 1.0;
     if (isinf(m))
         return m;
-    return pow(m, 2.0);
+    return pow(m, POW_TWO);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -962,6 +979,33 @@ static PyObject *Value_rpow(PyObject *self, PyObject *other) /* _as_value(other)
     return r;
 }
 
+/* v.__rpow__(other) called by hand. Python's operators reach nb_power below instead; this
+ * method replaces the slot's wrapper (METH_COEXIST) so that a wrong call raises engine.py's
+ * TypeError (the wrapper took `v.__rpow__(2, 3)` for a three-argument pow). */
+static PyObject *Value_rpow_method(PyObject *self, PyObject *const *args, Py_ssize_t nargsf,
+                                   PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (!kwnames && nargs == 1)
+        return Value_rpow(self, args[0]);
+    if (load_helpers() < 0)
+        return NULL;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject **full = PyMem_Malloc((nargs + nkw + 1) * sizeof(PyObject *));
+    if (!full)
+        return PyErr_NoMemory();
+    full[0] = self;
+    for (Py_ssize_t i = 0; i < nargs + nkw; i++)
+        full[i + 1] = args[i];
+    PyObject *other = PyObject_Vectorcall(H_rpow_arguments, full, nargs + 1, kwnames);
+    PyMem_Free(full);
+    if (!other)
+        return NULL;
+    PyObject *r = Value_rpow(self, other);
+    Py_DECREF(other);
+    return r;
+}
+
 /* The number protocol: Python calls these with the Value on either side. */
 
 static PyObject *nb_add(PyObject *a, PyObject *b)
@@ -1189,7 +1233,7 @@ static inline int accumulate(ValueObject *child, Num d, Num g)
     if (num_binop(MUL, d, g, &t) < 0)
         return -1;
     Num current = slot_copy(child, GRAD);
-    int e = num_binop(ADD, current, t, &r);
+    int e = num_binop(IADD, current, t, &r);
     num_release(current);
     num_release(t);
     if (e < 0)
@@ -1828,6 +1872,7 @@ static PyObject *Value_vectorcall(PyObject *type, PyObject *const *args, size_t 
 
 static int Value_traverse(ValueObject *v, visitproc visit, void *arg)
 {
+    Py_VISIT(Py_TYPE(v));
     for (int s = 0; s < 4; s++)
         if (v->flags & IS_OBJ(s))
             Py_VISIT(v->num[s].o);
@@ -1870,7 +1915,9 @@ static void Value_dealloc(ValueObject *v)
     Py_XDECREF(v->b);
     Py_XDECREF(v->op);
     Py_XDECREF(v->dict);
-    Py_TYPE(v)->tp_free((PyObject *)v);
+    PyTypeObject *type = Py_TYPE(v);
+    type->tp_free((PyObject *)v);
+    Py_DECREF(type); /* an instance of a heap type holds a reference to it */
     Py_TRASHCAN_END
 }
 
@@ -1898,10 +1945,10 @@ static int Value_set_data(ValueObject *self, PyObject *value, void *c)
 {
     if (!value)
         return refuse_delete("data");
-    PyObject *v = from_numpy(value); /* numpy float64/int64 become Python numbers, as on entry */
-    if (!v)
-        return -1;
-    slot_set(self, DATA, num_from_object(v));
+    /* Kept as given, as engine.py's slot keeps it (a numpy int64 stays one: `x.data =
+     * np.int64(3)` then `1 / x` raises numpy's error for an integer to a negative power). */
+    Py_INCREF(value);
+    slot_set(self, DATA, num_from_object(value));
     return 0;
 }
 
@@ -1985,13 +2032,57 @@ static PyObject *Value_draw_dot(PyObject *self, PyObject *args, PyObject *kwargs
  * engine loads what the other saved
  */
 
+/* The slots of a Python subclass (`__slots__ = ("m", "v")`, an optimizer's state) that hold a
+ * value, added to `state` as object.__getstate__ adds them for engine.py's Value (copyreg's list
+ * of slot names, unset slots left out). 0, or -1 with an exception. */
+static int subclass_slots(PyObject *self, PyObject *state)
+{
+    PyObject *copyreg = PyImport_ImportModule("copyreg"), *names = NULL;
+    int e = -1;
+    if (!copyreg || !(names = PyObject_CallMethod(copyreg, "_slotnames", "O", Py_TYPE(self))))
+        goto done;
+    PyObject *seq = PySequence_Fast(names, "copyreg._slotnames() must return a list");
+    if (!seq)
+        goto done;
+    e = 0;
+    for (Py_ssize_t i = 0; e == 0 && i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *value = PyObject_GetAttr(self, name);
+        if (!value) {
+            if (PyErr_ExceptionMatches(PyExc_AttributeError))
+                PyErr_Clear(); /* an unset slot is left out */
+            else
+                e = -1;
+            continue;
+        }
+        e = PyDict_SetItem(state, name, value);
+        Py_DECREF(value);
+    }
+    Py_DECREF(seq);
+done:
+    Py_XDECREF(copyreg);
+    Py_XDECREF(names);
+    return e;
+}
+
 static PyObject *Value_reduce_ex(ValueObject *self, PyObject *protocol)
 {
+    long proto = PyLong_AsLong(protocol);
+    if (proto == -1 && PyErr_Occurred())
+        return NULL;
+    if (proto < 2) { /* what copyreg says of engine.py's Value, a class with __slots__ */
+        PyErr_SetString(PyExc_TypeError, "a class that defines __slots__ without defining "
+                                         "__getstate__ cannot be pickled");
+        return NULL;
+    }
     PyObject *copyreg = PyImport_ImportModule("copyreg"), *newobj = NULL, *slots = NULL,
              *dict = NULL, *r = NULL;
     if (!copyreg || !(newobj = PyObject_GetAttrString(copyreg, "__newobj__")))
         goto done;
     if (!(slots = PyDict_New()))
+        goto done;
+    /* a subclass's own slots first, in the order engine.py's state has them */
+    if (Py_TYPE(self) != &ValueType && subclass_slots((PyObject *)self, slots) < 0)
         goto done;
     PyObject *items[7][2] = {
         {STR_DATA, num_box(slot_get(self, DATA))},
@@ -2041,24 +2132,70 @@ static int bad_state(const char *what)
     return -1;
 }
 
-/* The links of a node from a saved state, checked: a pickle can be crafted. */
+/* Is `x` a number as the constructor accepts one? 1, or 0 with the TypeError naming `what`. */
+static int state_number(PyObject *x, const char *what)
+{
+    PyObject *checked = check_number(x);
+    if (!checked) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError,
+                     "Value.__setstate__: %s must be a real number (int, float, bool or a numpy "
+                     "scalar), got %.100s",
+                     what, Py_TYPE(x)->tp_name);
+        return 0;
+    }
+    Py_DECREF(checked);
+    return 1;
+}
+
+/* Check the links of a node from a saved state as strictly as the constructor checks its
+ * arguments (a pickle can be crafted): what engine.py's backward() would read must be there,
+ * and be numbers. `a`, `b`: None when absent; `da`, `db`: NULL when absent. 0, or -1. */
+static int check_links(PyObject *a, PyObject *b, PyObject *da, PyObject *db)
+{
+    if (a == Py_None)
+        return 0; /* a leaf: nothing else is read */
+    if (PyTuple_CheckExact(a)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(a); i++)
+            if (!Value_Check(PyTuple_GET_ITEM(a, i)))
+                return bad_state("_a must hold Values");
+        if (b != Py_None)
+            return bad_state("a node with a tuple of inputs has no _b");
+        if (!da)
+            return bad_state("_da is missing");
+        if (da == Py_None)
+            return 0; /* inputs with no derivatives: a node made by user code */
+        if (!PyTuple_CheckExact(da) || PyTuple_GET_SIZE(da) != PyTuple_GET_SIZE(a))
+            return bad_state("_da must be a tuple with one derivative per input in _a");
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(da); i++)
+            if (!state_number(PyTuple_GET_ITEM(da, i), "each of _da"))
+                return -1;
+        return 0;
+    }
+    if (!Value_Check(a))
+        return bad_state("_a must be None, a Value or a tuple of Values");
+    if (!da)
+        return bad_state("_da is missing");
+    if (da == Py_None)
+        return 0; /* as above: backward() reads no derivative */
+    if (!state_number(da, "_da"))
+        return -1;
+    if (b == Py_None)
+        return 0;
+    if (!Value_Check(b) && !state_number(b, "_b"))
+        return -1;
+    if (!db || db == Py_None)
+        return bad_state("_db must be a number when _b is an input and _da a number");
+    return state_number(db, "_db") ? 0 : -1;
+}
+
+/* The links of a node from a saved state, checked by check_links. */
 static int set_links(ValueObject *self, PyObject *a, PyObject *b, PyObject *da, PyObject *db)
 {
     if (a == Py_None)
         a = NULL;
     if (b == Py_None || !a)
         b = NULL;
-    if (a && PyTuple_CheckExact(a)) {
-        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(a); i++)
-            if (!Value_Check(PyTuple_GET_ITEM(a, i)))
-                return bad_state("_a must hold Values");
-        if (b)
-            return bad_state("a node with a tuple of inputs has no _b");
-        if (da && da != Py_None && !PyTuple_CheckExact(da))
-            return bad_state("_da must be a tuple for a tuple of inputs");
-    }
-    else if (a && !Value_Check(a))
-        return bad_state("_a must be None, a Value or a tuple of Values");
     PyObject *constant = NULL;
     if (b && !Value_Check(b) && !(b = constant = check_number(b)))
         return -1;
@@ -2104,29 +2241,45 @@ static PyObject *Value_setstate(ValueObject *self, PyObject *state)
     return r;
 }
 
+/* Set the state: everything checked first, so that a refused state changes nothing. */
 static PyObject *restore(ValueObject *self, PyObject *dict, PyObject *slots)
 {
     Py_ssize_t pos = 0;
     PyObject *key, *value;
+    PyObject *a = NULL, *b = NULL, *da = NULL, *db = NULL, *data = NULL;
+    if (slots) {
+        while (PyDict_Next(slots, &pos, &key, &value)) {
+            if (!PyUnicode_Check(key))
+                continue; /* refused by the setattr below */
+            if (PyUnicode_Compare(key, STR_A) == 0)
+                a = value;
+            else if (PyUnicode_Compare(key, STR_B) == 0)
+                b = value;
+            else if (PyUnicode_Compare(key, STR_DA) == 0)
+                da = value;
+            else if (PyUnicode_Compare(key, STR_DB) == 0)
+                db = value;
+            else if (PyUnicode_Compare(key, STR_DATA) == 0)
+                data = value;
+        }
+        if ((data && !state_number(data, "data")) ||
+            check_links(a ? a : Py_None, b ? b : Py_None, da, db) < 0)
+            return NULL;
+    }
+    pos = 0;
     if (dict)
         while (PyDict_Next(dict, &pos, &key, &value))
             if (PyObject_SetAttr((PyObject *)self, key, value) < 0)
                 return NULL;
     if (!slots)
         Py_RETURN_NONE;
-    PyObject *a = NULL, *b = NULL, *da = NULL, *db = NULL;
     pos = 0;
     while (PyDict_Next(slots, &pos, &key, &value)) {
-        int known = PyUnicode_Check(key);
-        if (known && PyUnicode_Compare(key, STR_A) == 0)
-            a = value;
-        else if (known && PyUnicode_Compare(key, STR_B) == 0)
-            b = value;
-        else if (known && PyUnicode_Compare(key, STR_DA) == 0)
-            da = value;
-        else if (known && PyUnicode_Compare(key, STR_DB) == 0)
-            db = value;
-        else if (PyObject_SetAttr((PyObject *)self, key, value) < 0)
+        if (PyUnicode_Check(key) &&
+            (PyUnicode_Compare(key, STR_A) == 0 || PyUnicode_Compare(key, STR_B) == 0 ||
+             PyUnicode_Compare(key, STR_DA) == 0 || PyUnicode_Compare(key, STR_DB) == 0))
+            continue; /* the links: set together below */
+        if (PyObject_SetAttr((PyObject *)self, key, value) < 0)
             return NULL;
     }
     if (set_links(self, a ? a : Py_None, b ? b : Py_None, da, db) < 0)
@@ -2138,22 +2291,55 @@ static PyObject *restore(ValueObject *self, PyObject *dict, PyObject *slots)
  * The type
  */
 
+/* The docstrings and signatures are engine.py's (a test compares them): the first lines, up to
+ * "--", are the signature that inspect.signature() and help() read (`__text_signature__`). */
+
+#define SIG(text) text "\n--\n\n"
+
+PyDoc_STRVAR(relu_doc, SIG("relu($self, /)")
+             "max(0, x) as a new node; its gradient is 1 where x > 0, else 0.");
+PyDoc_STRVAR(tanh_doc, SIG("tanh($self, /)")
+             "The hyperbolic tangent as a new node, by the lecture's formula "
+             "(exp(2x)-1)/(exp(2x)+1);\nits gradient is 1 - tanh(x)**2.");
+PyDoc_STRVAR(sigmoid_doc, SIG("sigmoid($self, /)")
+             "The logistic function 1 / (1 + exp(-x)) as a new node, computed without overflow "
+             "for\nany x; its gradient is s * (1 - s).");
+PyDoc_STRVAR(exp_doc, SIG("exp($self, /)")
+             "e**x as a new node (a ValueError if too large for a float); its gradient is e**x.");
+PyDoc_STRVAR(log_doc, SIG("log($self, /)")
+             "The natural logarithm as a new node (a ValueError unless x > 0); its gradient is "
+             "1/x.");
+PyDoc_STRVAR(backward_doc, SIG("backward($self, /)")
+             "Compute d self / d node for every node this Value depends on, into `node.grad`."
+             "\n\nAs in PyTorch, gradients of leaves (Values made by the user) accumulate over "
+             "calls, while\nevery interior node's grad is recomputed: call `zero_grad()` (or "
+             "set `p.grad = 0`)\nbetween steps.");
+PyDoc_STRVAR(_backward_doc, SIG("_backward($self, /)")
+             "Apply the chain rule at this node: add (local derivative * this node's grad) into"
+             "\neach input's grad. User code may assign its own `_backward` to a node; "
+             "`backward()`\ncalls that one instead.");
+PyDoc_STRVAR(draw_dot_doc, SIG("draw_dot($self, /, **kwargs)")
+             "Draw the graph that computed this Value (`micrograd.viz.draw_dot`; needs "
+             "graphviz).");
+PyDoc_STRVAR(Value_doc,
+             SIG("Value(data, _children=(), _op='', label='', *, _prev=None)")
+             "A scalar value and its gradient; a node of the computation graph.");
+
 static PyMethodDef Value_methods[] = {
-    {"relu", (PyCFunction)Value_relu, METH_NOARGS, NULL},
-    {"tanh", (PyCFunction)Value_tanh, METH_NOARGS, NULL},
-    {"sigmoid", (PyCFunction)Value_sigmoid, METH_NOARGS, NULL},
-    {"exp", (PyCFunction)Value_exp, METH_NOARGS, NULL},
-    {"log", (PyCFunction)Value_log, METH_NOARGS, NULL},
+    {"relu", (PyCFunction)Value_relu, METH_NOARGS, relu_doc},
+    {"tanh", (PyCFunction)Value_tanh, METH_NOARGS, tanh_doc},
+    {"sigmoid", (PyCFunction)Value_sigmoid, METH_NOARGS, sigmoid_doc},
+    {"exp", (PyCFunction)Value_exp, METH_NOARGS, exp_doc},
+    {"log", (PyCFunction)Value_log, METH_NOARGS, log_doc},
     {"_pow_value", (PyCFunction)Value__pow_value, METH_O, NULL},
     {"_constant_as_value", (PyCFunction)Value__constant_as_value, METH_NOARGS, NULL},
-    {"_backward", (PyCFunction)Value__backward, METH_NOARGS,
-     "Apply the chain rule at this node. User code may assign its own `_backward` to a node; "
-     "`backward()` calls that one instead."},
-    {"backward", (PyCFunction)Value_backward, METH_NOARGS,
-     "Compute d self / d node for every node this Value depends on, into `node.grad`."},
+    {"_backward", (PyCFunction)Value__backward, METH_NOARGS, _backward_doc},
+    {"backward", (PyCFunction)Value_backward, METH_NOARGS, backward_doc},
     {"_topological_order", (PyCFunction)Value__topological_order, METH_NOARGS, NULL},
     {"draw_dot", (PyCFunction)(void (*)(void))Value_draw_dot, METH_VARARGS | METH_KEYWORDS,
-     "Draw the graph that computed this Value (`micrograd.viz.draw_dot`; needs graphviz)."},
+     draw_dot_doc},
+    {"__rpow__", (PyCFunction)(void (*)(void))Value_rpow_method,
+     METH_FASTCALL | METH_KEYWORDS | METH_COEXIST, SIG("__rpow__($self, /, other)")},
     {"__reduce_ex__", (PyCFunction)Value_reduce_ex, METH_O, NULL},
     {"__setstate__", (PyCFunction)Value_setstate, METH_O, NULL},
     {NULL},
@@ -2168,34 +2354,42 @@ static PyGetSetDef Value_getset[] = {
     {NULL},
 };
 
-static PyNumberMethods Value_as_number = {
-    .nb_add = nb_add,
-    .nb_subtract = nb_subtract,
-    .nb_multiply = nb_multiply,
-    .nb_true_divide = nb_true_divide,
-    .nb_power = nb_power,
-    .nb_negative = Value_neg,
+static PyMemberDef Value_members[] = {
+    {"__dictoffset__", T_PYSSIZET, offsetof(ValueObject, dict), READONLY, NULL},
+    {NULL},
 };
 
-static PyTypeObject ValueType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "micrograd.engine.Value",
-    .tp_doc = "A scalar value and its gradient; a node of the computation graph (compiled: "
-              "see micrograd/engine.py for the specification).",
-    .tp_basicsize = sizeof(ValueObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_new = Value_new,
-    .tp_init = (initproc)Value_init,
-    .tp_vectorcall = Value_vectorcall,
-    .tp_dealloc = (destructor)Value_dealloc,
-    .tp_traverse = (traverseproc)Value_traverse,
-    .tp_clear = (inquiry)Value_clear,
-    .tp_repr = (reprfunc)Value_repr,
-    .tp_setattro = Value_setattro,
-    .tp_dictoffset = offsetof(ValueObject, dict),
-    .tp_as_number = &Value_as_number,
-    .tp_methods = Value_methods,
-    .tp_getset = Value_getset,
+static PyType_Slot Value_slots[] = {
+    {Py_tp_doc, (void *)Value_doc},
+    {Py_tp_new, Value_new},
+    {Py_tp_init, Value_init},
+    {Py_tp_dealloc, Value_dealloc},
+    {Py_tp_traverse, Value_traverse},
+    {Py_tp_clear, Value_clear},
+    {Py_tp_repr, Value_repr},
+    {Py_tp_setattro, Value_setattro},
+    {Py_tp_methods, Value_methods},
+    {Py_tp_getset, Value_getset},
+    {Py_tp_members, Value_members},
+    {Py_nb_add, nb_add},
+    {Py_nb_subtract, nb_subtract},
+    {Py_nb_multiply, nb_multiply},
+    {Py_nb_true_divide, nb_true_divide},
+    {Py_nb_power, nb_power},
+    {Py_nb_negative, Value_neg},
+    {0, NULL},
+};
+
+#ifndef Py_TPFLAGS_IMMUTABLETYPE /* Python < 3.10 */
+#define Py_TPFLAGS_IMMUTABLETYPE 0
+#endif
+
+static PyType_Spec Value_spec = {
+    .name = "micrograd.engine.Value", /* __module__ and __name__ (see ValueTypeRef) */
+    .basicsize = sizeof(ValueObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Value_slots,
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -2267,8 +2461,13 @@ PyMODINIT_FUNC PyInit__cengine(void)
     Py_DECREF(math);
     if (!NUMBERS_REAL || !MATH_LOG)
         return NULL;
-    if (PyType_Ready(&ValueType) < 0 || PyType_Ready(&DerivativesType) < 0)
+    if (!(ValueTypeRef = (PyTypeObject *)PyType_FromSpec(&Value_spec)) ||
+        PyType_Ready(&DerivativesType) < 0)
         return NULL;
+    ValueTypeRef->tp_vectorcall = Value_vectorcall;
+    /* The name the interpreter's messages print, as for a Python class (see ValueTypeRef);
+     * __module__ was set from the spec's dotted name. */
+    ValueTypeRef->tp_name = "Value";
     /* `label` is a class attribute that an instance may shadow, as in engine.py */
     if (PyDict_SetItemString(ValueType.tp_dict, "label", EMPTY) < 0)
         return NULL;

@@ -282,12 +282,15 @@ class Value:
         return _node(out, "**", self, dx, exponent, dy)
 
     def relu(self) -> "Value":
+        """max(0, x) as a new node; its gradient is 1 where x > 0, else 0."""
         x = self.data
         out = 0 if x < 0 else x
         # d relu(x)/dx = 1 where x > 0, else 0 (0 at x == 0, as in the original and PyTorch)
         return _node(out, "ReLU", self, 1 if out > 0 else 0)
 
     def tanh(self) -> "Value":
+        """The hyperbolic tangent as a new node, by the lecture's formula (exp(2x)-1)/(exp(2x)+1);
+        its gradient is 1 - tanh(x)**2."""
         x = _as_float(self.data, "tanh")
         if x > 354.0:
             t = 1.0  # exp(2x) would overflow (2x > 709.78); tanh(x) rounds to 1.0 long before
@@ -300,6 +303,8 @@ class Value:
         return _node(t, "tanh", self, 1 - t**2)
 
     def sigmoid(self) -> "Value":
+        """The logistic function 1 / (1 + exp(-x)) as a new node, computed without overflow for
+        any x; its gradient is s * (1 - s)."""
         x = _as_float(self.data, "sigmoid")
         # Two forms so that exp never sees a large positive argument (no overflow).
         if x >= 0:
@@ -311,6 +316,7 @@ class Value:
         return _node(s, "sigmoid", self, s * (1.0 - s))
 
     def exp(self) -> "Value":
+        """e**x as a new node (a ValueError if too large for a float); its gradient is e**x."""
         x = self.data
         try:
             e = math.exp(_as_float(x, "exp"))
@@ -322,6 +328,7 @@ class Value:
         return _node(e, "exp", self, e)
 
     def log(self) -> "Value":
+        """The natural logarithm as a new node (a ValueError unless x > 0); its gradient is 1/x."""
         x = self.data
         if not x > 0:
             raise ValueError(f"log({x}): the logarithm needs a positive number")
@@ -517,8 +524,14 @@ def _dot_arguments(weights, inputs, bias):
     return weights, inputs, bias
 
 
+def _rpow_arguments(self, other):
+    """The same for the compiled `Value.__rpow__` called by hand (`v.__rpow__(2, 3)`)."""
+    return other
+
+
 _constructor_arguments.__qualname__ = "Value.__init__"
 _dot_arguments.__qualname__ = "dot"
+_rpow_arguments.__qualname__ = "Value.__rpow__"
 
 
 # -- which implementation `Value` and `dot` name ----------------------------------------------
