@@ -115,6 +115,18 @@ static inline Num slot_copy(ValueObject *v, int s)
     return n;
 }
 
+/* A derivative slot's number with a reference of its own: None (engine.py's `_db = None`) as
+ * the object None, so that arithmetic with it fails as engine.py's does. */
+static inline Num derivative_copy(ValueObject *v, int s)
+{
+    Num n = slot_copy(v, s);
+    if ((v->flags & IS_OBJ(s)) && !n.o) {
+        Py_INCREF(Py_None);
+        n.o = Py_None;
+    }
+    return n;
+}
+
 /* Store `n` (stolen) in a slot; the previous object is released last, since releasing it can
  * run arbitrary code. */
 static inline void slot_set(ValueObject *v, int s, Num n)
@@ -154,7 +166,7 @@ static PyObject *EMPTY;                        /* '' */
 static PyObject *OP_ADD, *OP_MUL, *OP_POW, *OP_RELU, *OP_TANH, *OP_SIGMOID, *OP_EXP, *OP_LOG,
     *OP_DOT, *OP_POW_MINUS_ONE, *OP_POW_TWO;
 static PyObject *NAME_ADD, *NAME_MUL, *NAME_TANH, *NAME_SIGMOID, *NAME_EXP, *NAME_DOT; /* in errors */
-static PyObject *STR_BACKWARD, *STR_DATA, *STR_GRAD, *STR_OP, *STR_A, *STR_B, *STR_DA, *STR_DB;
+static PyObject *STR_RPOW, *STR_BACKWARD, *STR_DATA, *STR_GRAD, *STR_OP, *STR_A, *STR_B, *STR_DA, *STR_DB;
 static PyObject *NUMBERS_REAL;  /* numbers.Real */
 static PyObject *MATH_LOG;      /* math.log */
 static PyObject *BACKWARD_DESCR; /* Value._backward as found on the type */
@@ -969,12 +981,21 @@ static PyObject *Value_rtruediv(PyObject *self, PyObject *other) /* other * self
     return r;
 }
 
+static PyObject *RPOW_DESCR; /* Value.__rpow__ as found on the type */
+
 static PyObject *Value_rpow(PyObject *self, PyObject *other) /* _as_value(other) ** self */
 {
     PyObject *base = as_value(other);
     if (!base)
         return NULL;
-    PyObject *r = v_pow(base, self);
+    /* A Python subclass reaches here through its __rpow__ even for `base ** self` (its own
+     * __rpow__ method makes its power slot the generic one, which Python tries first for a
+     * subclass): unless it overrides __rpow__, compute base ** self here, as Python computes
+     * engine.py's `base ** self` with Value.__pow__, instead of asking Python again forever. */
+    PyObject *r = Py_TYPE(base) == &ValueType &&
+                          _PyType_Lookup(Py_TYPE(self), STR_RPOW) == RPOW_DESCR
+                      ? Value_pow((ValueObject *)base, self)
+                      : v_pow(base, self);
     Py_DECREF(base);
     return r;
 }
@@ -1048,8 +1069,12 @@ static PyObject *nb_power(PyObject *a, PyObject *b, PyObject *modulus)
  * what backward() would have put there: local derivative * this node's grad. */
 static PyObject *Value__constant_as_value(ValueObject *self, PyObject *unused)
 {
-    if (!self->b || Value_Check(self->b)) {
-        PyErr_SetString(PyExc_TypeError, "_constant_as_value: this node has no constant input");
+    if (!self->b || Value_Check(self->b)) { /* engine.py's Value(self._b) refuses it */
+        PyObject *refused = check_number(self->b ? self->b : Py_None);
+        if (refused) { /* (cannot happen: check_number refuses None and Values) */
+            Py_DECREF(refused);
+            PyErr_SetString(PyExc_TypeError, "_constant_as_value: no constant input");
+        }
         return NULL;
     }
     Py_INCREF(self->b);
@@ -1059,7 +1084,7 @@ static PyObject *Value__constant_as_value(ValueObject *self, PyObject *unused)
     Num g = slot_copy(self, GRAD);
     int nonzero = g.o ? PyObject_IsTrue(g.o) : g.f != 0;
     if (nonzero > 0) {
-        Num db = slot_copy(self, DB), product;
+        Num db = derivative_copy(self, DB), product;
         int e = num_binop(MUL, db, g, &product);
         num_release(db);
         if (e < 0)
@@ -1286,7 +1311,7 @@ static int local_backward(ValueObject *self)
         PyObject *b = self->b;
         if (e == 0 && b && Value_Check(b)) { /* not None, nor a constant nobody asked to see */
             Py_INCREF(b);
-            d = slot_copy(self, DB);
+            d = derivative_copy(self, DB);
             e = accumulate((ValueObject *)b, d, g);
             num_release(d);
             Py_DECREF(b);
@@ -2132,25 +2157,21 @@ static int bad_state(const char *what)
     return -1;
 }
 
-/* Is `x` a number as the constructor accepts one? 1, or 0 with the TypeError naming `what`. */
+/* A derivative from a saved state: anything engine.py's arithmetic made (a number of any
+ * type, even one a user's assignment put into `data`), but not None where backward() needs a
+ * number. 1, or 0 with the TypeError naming `what`. */
 static int state_number(PyObject *x, const char *what)
 {
-    PyObject *checked = check_number(x);
-    if (!checked) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_TypeError,
-                     "Value.__setstate__: %s must be a real number (int, float, bool or a numpy "
-                     "scalar), got %.100s",
-                     what, Py_TYPE(x)->tp_name);
-        return 0;
-    }
-    Py_DECREF(checked);
-    return 1;
+    if (x != Py_None)
+        return 1;
+    PyErr_Format(PyExc_TypeError, "Value.__setstate__: %s must be a number, got None", what);
+    return 0;
 }
 
-/* Check the links of a node from a saved state as strictly as the constructor checks its
- * arguments (a pickle can be crafted): what engine.py's backward() would read must be there,
- * and be numbers. `a`, `b`: None when absent; `da`, `db`: NULL when absent. 0, or -1. */
+/* Check the links of a node from a saved state (a pickle can be crafted): the inputs must be
+ * Values, and what engine.py's backward() reads must be there and not None (the compiled node
+ * would otherwise read a missing derivative as 0.0). `a`, `b`: None when absent; `da`, `db`:
+ * NULL when absent. 0, or -1. */
 static int check_links(PyObject *a, PyObject *b, PyObject *da, PyObject *db)
 {
     if (a == Py_None)
@@ -2182,8 +2203,12 @@ static int check_links(PyObject *a, PyObject *b, PyObject *da, PyObject *db)
         return -1;
     if (b == Py_None)
         return 0;
-    if (!Value_Check(b) && !state_number(b, "_b"))
-        return -1;
+    if (!Value_Check(b)) { /* a constant: a number as an operand must be */
+        PyObject *checked = check_number(b);
+        if (!checked)
+            return -1;
+        Py_DECREF(checked);
+    }
     if (!db || db == Py_None)
         return bad_state("_db must be a number when _b is an input and _da a number");
     return state_number(db, "_db") ? 0 : -1;
@@ -2246,7 +2271,7 @@ static PyObject *restore(ValueObject *self, PyObject *dict, PyObject *slots)
 {
     Py_ssize_t pos = 0;
     PyObject *key, *value;
-    PyObject *a = NULL, *b = NULL, *da = NULL, *db = NULL, *data = NULL;
+    PyObject *a = NULL, *b = NULL, *da = NULL, *db = NULL;
     if (slots) {
         while (PyDict_Next(slots, &pos, &key, &value)) {
             if (!PyUnicode_Check(key))
@@ -2259,11 +2284,8 @@ static PyObject *restore(ValueObject *self, PyObject *dict, PyObject *slots)
                 da = value;
             else if (PyUnicode_Compare(key, STR_DB) == 0)
                 db = value;
-            else if (PyUnicode_Compare(key, STR_DATA) == 0)
-                data = value;
         }
-        if ((data && !state_number(data, "data")) ||
-            check_links(a ? a : Py_None, b ? b : Py_None, da, db) < 0)
+        if (check_links(a ? a : Py_None, b ? b : Py_None, da, db) < 0)
             return NULL;
     }
     pos = 0;
@@ -2442,7 +2464,7 @@ PyMODINIT_FUNC PyInit__cengine(void)
         {&OP_DOT, "dot"},       {&OP_POW_MINUS_ONE, "**-1"}, {&OP_POW_TWO, "**2"},
         {&NAME_ADD, "x + y"},   {&NAME_MUL, "x * y"},    {&NAME_TANH, "tanh"},
         {&NAME_SIGMOID, "sigmoid"}, {&NAME_EXP, "exp"},  {&NAME_DOT, "dot"},
-        {&STR_BACKWARD, "_backward"}, {&STR_DATA, "data"}, {&STR_GRAD, "grad"},
+        {&STR_RPOW, "__rpow__"},      {&STR_BACKWARD, "_backward"}, {&STR_DATA, "data"}, {&STR_GRAD, "grad"},
         {&STR_OP, "_op"},       {&STR_A, "_a"},          {&STR_B, "_b"},
         {&STR_DA, "_da"},       {&STR_DB, "_db"},
     };
@@ -2476,6 +2498,9 @@ PyMODINIT_FUNC PyInit__cengine(void)
     if (!BACKWARD_DESCR)
         return NULL;
     Py_INCREF(BACKWARD_DESCR);
+    if (!(RPOW_DESCR = PyDict_GetItemWithError(ValueType.tp_dict, STR_RPOW)))
+        return NULL;
+    Py_INCREF(RPOW_DESCR);
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;
