@@ -4,8 +4,10 @@
  * op by op under the same names (`__add__`, `__mul__`, ..., `_backward`, `backward`,
  * `_topological_order`, `dot`), and must give the same results bit for bit: the same floats
  * (signed zeros included), the same int-or-float result types, the same reprs, the same error
- * types and messages. Read engine.py to learn what an op computes; read this file only to see
- * how the compiled engine stores it. Rare paths (pow's checks, error messages, argument errors)
+ * types and messages (NaN sign and payload bits excepted: see engine.py's docstring). Every float
+ * op is the C operation CPython's float type does, or the same C library call (pow included: see
+ * float_square). Read engine.py to learn what an op computes; read this file only to see how the
+ * compiled engine stores it. Rare paths (pow's checks, error messages, argument errors)
  * call engine.py's own helper functions, so they cannot drift apart.
  *
  * Storage. A node keeps `data`, `grad` and the local derivatives `_da`, `_db` each as a C double

@@ -35,7 +35,12 @@ numpy scalars (`float32`, ...) keep numpy's arithmetic.
 This file is the specification of the engine. `micrograd/_cengine.c` is the same engine compiled:
 the same ops, op by op under the same names, giving the same floats bit for bit. When it is built,
 `Value` and `dot` name the compiled ones (see the end of this file); `MICROGRAD_PURE=1` in the
-environment keeps the ones defined here.
+environment keeps the ones defined here. What "the same floats" promises: every data and gradient
+float has the same bytes (signed zeros included) and every result the same type, repr and error.
+It does not cover the sign and payload bits of a NaN: when both operands of an op are NaNs, which
+one the result carries is up to the C compiler and the processor, and CPython builds differ there
+themselves; a NaN stays a NaN in both engines. `tests/test_engine_fuzz.py` checks the promise on
+random programs.
 
 Only the standard library is used here. Read `micrograd/nn.py` next.
 """
