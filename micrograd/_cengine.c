@@ -68,6 +68,14 @@ enum { DATA = 0, GRAD = 1, DA = 2, DB = 3 };
 #define IS_OBJ(slot) (1u << (slot)) /* the slot holds an object (owned; NULL = None) */
 #define VISITED 0x10u               /* set during a topological walk */
 #define LISTED 0x20u                /* on the list of untracked live Values */
+/* Fields that engine.py's __init__ sets and that are not set yet: an instance of a Python
+ * subclass whose __init__ does not call Value.__init__ has them unset, and reading one raises
+ * the AttributeError engine.py's empty slot raises. */
+#define UNSET_DATA 0x40u
+#define UNSET_GRAD 0x80u
+#define UNSET_OP 0x100u
+#define UNSET_LINKS 0x200u /* _a, _b, _da, _db: set together */
+#define UNSET_ANY (UNSET_DATA | UNSET_GRAD | UNSET_OP | UNSET_LINKS)
 
 typedef union {
     double f;
@@ -157,6 +165,25 @@ static inline void slot_set_none(ValueObject *v, int s)
 static inline int slot_is_none(ValueObject *v, int s)
 {
     return (v->flags & IS_OBJ(s)) && v->num[s].o == NULL;
+}
+
+/* engine.py's AttributeError for an empty slot. -1. */
+static int unset_error(ValueObject *v, const char *name)
+{
+    PyErr_Format(PyExc_AttributeError, "'%.200s' object has no attribute '%s'", Py_TYPE(v)->tp_name,
+                 name);
+    return -1;
+}
+
+/* 0 if the field (UNSET_DATA, ...) of `v` is set, else -1 with engine.py's AttributeError. */
+static inline int need(ValueObject *v, unsigned int field)
+{
+    if (!(v->flags & field))
+        return 0;
+    return unset_error(v, field == UNSET_DATA   ? "data"
+                          : field == UNSET_GRAD ? "grad"
+                          : field == UNSET_OP   ? "_op"
+                                                : "_a");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -543,6 +570,8 @@ static PyObject *as_value(PyObject *x)
 static int operand(PyObject *other, PyObject **b, Num *y)
 {
     if (Value_Check(other)) {
+        if (need((ValueObject *)other, UNSET_DATA) < 0)
+            return -1;
         Py_INCREF(other);
         *b = other;
         *y = slot_copy((ValueObject *)other, DATA);
@@ -561,6 +590,11 @@ static PyObject *Value_add(ValueObject *self, PyObject *other)
     Num y, out;
     if (operand(other, &b, &y) < 0)
         return NULL;
+    if (need(self, UNSET_DATA) < 0) {
+        num_release(y);
+        Py_DECREF(b);
+        return NULL;
+    }
     Num x = slot_copy(self, DATA);
     if (num_binop(ADD, x, y, &out) < 0) { /* an int too large for a float, added to a float */
         Num xy[2] = {x, y};
@@ -583,6 +617,11 @@ static PyObject *Value_mul(ValueObject *self, PyObject *other)
     Num y, out;
     if (operand(other, &b, &y) < 0)
         return NULL;
+    if (need(self, UNSET_DATA) < 0) {
+        num_release(y);
+        Py_DECREF(b);
+        return NULL;
+    }
     Num x = slot_copy(self, DATA);
     if (num_binop(MUL, x, y, &out) < 0) {
         Num xy[2] = {x, y};
@@ -610,6 +649,8 @@ static PyObject *pow_number(ValueObject *self, PyObject *k)
     PyObject *text = NULL, *op = NULL, *x = NULL, *r = NULL;
     Num out = NONE, d = NONE;
     int done = 0;
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     if (PyLong_CheckExact(k) && (PyObject_RichCompareBool(k, MINUS_ONE, Py_EQ) == 1)) {
         op = OP_POW_MINUS_ONE; /* division's x ** -1: the most frequent power, named once */
         Py_INCREF(op);
@@ -715,6 +756,8 @@ error:
 /* x ** y where the exponent is a Value too: the gradient flows into both. */
 static PyObject *Value__pow_value(ValueObject *self, ValueObject *exponent)
 {
+    if (need(self, UNSET_DATA) < 0 || need(exponent, UNSET_DATA) < 0)
+        return NULL;
     PyObject *args[2] = {num_box(slot_get(self, DATA)), num_box(slot_get(exponent, DATA))};
     PyObject *r = NULL;
     if (args[0] && args[1])
@@ -767,6 +810,8 @@ static PyObject *Value_pow(ValueObject *self, PyObject *other)
 
 static PyObject *Value_relu(ValueObject *self, PyObject *unused)
 {
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     Num x = slot_copy(self, DATA), out;
     int negative = compare_zero(x, Py_LT);
     if (negative < 0) {
@@ -791,6 +836,8 @@ static PyObject *Value_relu(ValueObject *self, PyObject *unused)
 
 static PyObject *Value_tanh(ValueObject *self, PyObject *unused)
 {
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     double x, t;
     if (as_float(slot_get(self, DATA), NAME_TANH, &x) < 0)
         return NULL;
@@ -809,6 +856,8 @@ static PyObject *Value_tanh(ValueObject *self, PyObject *unused)
 
 static PyObject *Value_sigmoid(ValueObject *self, PyObject *unused)
 {
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     double x, s;
     if (as_float(slot_get(self, DATA), NAME_SIGMOID, &x) < 0)
         return NULL;
@@ -826,6 +875,8 @@ static PyObject *Value_sigmoid(ValueObject *self, PyObject *unused)
 
 static PyObject *Value_exp(ValueObject *self, PyObject *unused)
 {
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     Num data = slot_get(self, DATA);
     double x;
     if (as_float(data, NAME_EXP, &x) < 0)
@@ -847,6 +898,8 @@ static PyObject *Value_exp(ValueObject *self, PyObject *unused)
 
 static PyObject *Value_log(ValueObject *self, PyObject *unused)
 {
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     Num x = slot_copy(self, DATA), out, d;
     int positive = compare_zero(x, Py_GT);
     if (positive <= 0) {
@@ -938,6 +991,8 @@ static PyObject *Value_rsub(PyObject *self, PyObject *other) /* other + (-self) 
 static int check_divisor(PyObject *divisor, PyObject *dividend)
 {
     int zero;
+    if (Value_Check(divisor) && need((ValueObject *)divisor, UNSET_DATA) < 0)
+        return -1;
     Num value = Value_Check(divisor) ? slot_get((ValueObject *)divisor, DATA)
                                      : (PyFloat_CheckExact(divisor) ? num_float(PyFloat_AS_DOUBLE(divisor))
                                                                     : (Num){divisor, 0.0});
@@ -1071,6 +1126,10 @@ static PyObject *nb_power(PyObject *a, PyObject *b, PyObject *modulus)
  * what backward() would have put there: local derivative * this node's grad. */
 static PyObject *Value__constant_as_value(ValueObject *self, PyObject *unused)
 {
+    if (self->flags & UNSET_LINKS) {
+        unset_error(self, "_b");
+        return NULL;
+    }
     if (!self->b || Value_Check(self->b)) { /* engine.py's Value(self._b) refuses it */
         PyObject *refused = check_number(self->b ? self->b : Py_None);
         if (refused) { /* (cannot happen: check_number refuses None and Values) */
@@ -1108,6 +1167,8 @@ static PyObject *Value__constant_as_value(ValueObject *self, PyObject *unused)
 
 static PyObject *Value_get_prev(ValueObject *self, void *closure)
 {
+    if (need(self, UNSET_LINKS) < 0)
+        return NULL;
     PyObject *a = self->a, *b = self->b;
     if (!a)
         return PyTuple_New(0);
@@ -1150,6 +1211,7 @@ static int set_children(ValueObject *self, PyObject *children)
         }
     }
     PyObject *old_a = self->a, *old_b = self->b;
+    self->flags &= ~UNSET_LINKS;
     self->b = NULL;
     if (n == 0)
         self->a = NULL;
@@ -1259,6 +1321,10 @@ static inline int accumulate(ValueObject *child, Num d, Num g)
     Num t, r;
     if (num_binop(MUL, d, g, &t) < 0)
         return -1;
+    if (need(child, UNSET_GRAD) < 0) {
+        num_release(t);
+        return -1;
+    }
     Num current = slot_copy(child, GRAD);
     int e = num_binop(IADD, current, t, &r);
     num_release(current);
@@ -1282,6 +1348,8 @@ static inline Num num_of(PyObject *o)
  * this node's grad) into each input's grad. */
 static int local_backward(ValueObject *self)
 {
+    if (need(self, UNSET_LINKS) < 0 || (self->a && need(self, UNSET_GRAD) < 0))
+        return -1;
     PyObject *a = self->a;
     if (!a || slot_is_none(self, DA))
         return 0; /* a leaf, or a node made by user code with no `_backward` of its own */
@@ -1401,6 +1469,10 @@ static int walk(ValueObject *root, Stack *order)
          * before it was walked); only its first time off the stack counts. */
         if (node->flags & VISITED)
             continue;
+        if (node->flags & UNSET_LINKS) { /* engine.py reads node._a */
+            e = need(node, UNSET_LINKS);
+            break;
+        }
         node->flags |= VISITED;
         PyObject *a = node->a;
         if (!a) {
@@ -1444,8 +1516,10 @@ static int walk(ValueObject *root, Stack *order)
     for (Py_ssize_t i = 0; i < order->n; i++)
         Py_INCREF(order->items[i]);
     for (Py_ssize_t i = 0; i < order->n; i++)
-        if (order->items[i]->a)
+        if (order->items[i]->a) {
             slot_set(order->items[i], GRAD, num_object(ZERO));
+            order->items[i]->flags &= ~UNSET_GRAD;
+        }
     return 0;
 }
 
@@ -1473,6 +1547,7 @@ static PyObject *Value_backward(ValueObject *self, PyObject *unused)
     if (walk(self, &order) < 0)
         return NULL;
     slot_set(self, GRAD, num_object(ONE));
+    self->flags &= ~UNSET_GRAD;
     for (Py_ssize_t i = order.n - 1; i >= 0; i--) {
         /* Ctrl-C stops a long backward pass (every node is held by `order` meanwhile) */
         if (((i & 0xFFFF) == 0 && PyErr_CheckSignals() < 0) || run_backward(order.items[i]) < 0) {
@@ -1503,15 +1578,17 @@ static PyObject *dot_of_numbers(PyObject *weights, PyObject *inputs, ValueObject
         Py_RETURN_NONE;
     double v;
     unsigned char kind;
-    if (!small_number(slot_get(bias, DATA), &v, &kind))
+    if ((bias->flags & UNSET_DATA) || !small_number(slot_get(bias, DATA), &v, &kind))
         Py_RETURN_NONE;
     /* Look first (no code runs here, so the lists cannot change) */
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *w = ws[i], *x = xs[i];
-        if (!Value_Check(w) || !small_number(slot_get((ValueObject *)w, DATA), &v, &kind))
+        if (!Value_Check(w) || (((ValueObject *)w)->flags & UNSET_DATA) ||
+            !small_number(slot_get((ValueObject *)w, DATA), &v, &kind))
             Py_RETURN_NONE;
         if (Value_Check(x)) {
-            if (!small_number(slot_get((ValueObject *)x, DATA), &v, &kind))
+            if ((((ValueObject *)x)->flags & UNSET_DATA) ||
+                !small_number(slot_get((ValueObject *)x, DATA), &v, &kind))
                 Py_RETURN_NONE;
             count += 2;
         }
@@ -1608,6 +1685,8 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
         goto done_bias; /* done (or failed) on the fast path */
     Py_DECREF(r);
     r = NULL;
+    if (need((ValueObject *)bias, UNSET_DATA) < 0)
+        goto done_bias;
     total = slot_copy((ValueObject *)bias, DATA);
     children = PyList_New(0);
     derivatives = PyList_New(0);
@@ -1633,6 +1712,8 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
             goto done_bias;
         }
         if (Value_Check(x)) {
+            if (need((ValueObject *)x, UNSET_DATA) < 0 || need((ValueObject *)w, UNSET_DATA) < 0)
+                goto done_bias;
             y = slot_copy((ValueObject *)x, DATA);
             /* d/dw = x, d/dx = w */
             PyObject *dy = num_box(y), *dw = num_box(slot_get((ValueObject *)w, DATA));
@@ -1650,6 +1731,10 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
             PyObject *c = check_number(x);
             if (!c)
                 goto done_bias;
+            if (need((ValueObject *)w, UNSET_DATA) < 0) {
+                Py_DECREF(c);
+                goto done_bias;
+            }
             int e = PyList_Append(children, w) < 0 || PyList_Append(derivatives, c) < 0;
             y = num_from_object(c);
             if (e) {
@@ -1714,6 +1799,7 @@ static int init_fields(ValueObject *self, PyObject *data, PyObject *children, Py
     }
     else if (!(d = check_number(data)))
         return -1;
+    self->flags &= ~UNSET_ANY; /* everything is set below */
     slot_set(self, DATA, num_from_object(d));
     slot_set(self, GRAD, num_object(ZERO));
     watch(op);
@@ -1793,7 +1879,7 @@ static int constructor_arguments(PyObject *const *args, Py_ssize_t nargs, PyObje
 /* A node with the defaults of a Value whose __init__ has not run. */
 static void set_defaults(ValueObject *v)
 {
-    v->flags = IS_OBJ(GRAD) | IS_OBJ(DA) | IS_OBJ(DB);
+    v->flags = IS_OBJ(GRAD) | IS_OBJ(DA) | IS_OBJ(DB) | UNSET_ANY;
     v->num[DATA].f = 0.0;
     v->num[GRAD].o = ZERO;
     Py_INCREF(ZERO);
@@ -1966,7 +2052,10 @@ static int refuse_delete(const char *name)
     return -1;
 }
 
-static PyObject *Value_get_data(ValueObject *self, void *c) { return num_box(slot_get(self, DATA)); }
+static PyObject *Value_get_data(ValueObject *self, void *c)
+{
+    return need(self, UNSET_DATA) < 0 ? NULL : num_box(slot_get(self, DATA));
+}
 
 static int Value_set_data(ValueObject *self, PyObject *value, void *c)
 {
@@ -1976,10 +2065,14 @@ static int Value_set_data(ValueObject *self, PyObject *value, void *c)
      * np.int64(3)` then `1 / x` raises numpy's error for an integer to a negative power). */
     Py_INCREF(value);
     slot_set(self, DATA, num_from_object(value));
+    self->flags &= ~UNSET_DATA;
     return 0;
 }
 
-static PyObject *Value_get_grad(ValueObject *self, void *c) { return num_box(slot_get(self, GRAD)); }
+static PyObject *Value_get_grad(ValueObject *self, void *c)
+{
+    return need(self, UNSET_GRAD) < 0 ? NULL : num_box(slot_get(self, GRAD));
+}
 
 static int Value_set_grad(ValueObject *self, PyObject *value, void *c)
 {
@@ -1987,11 +2080,14 @@ static int Value_set_grad(ValueObject *self, PyObject *value, void *c)
         return refuse_delete("grad");
     Py_INCREF(value);
     slot_set(self, GRAD, num_from_object(value));
+    self->flags &= ~UNSET_GRAD;
     return 0;
 }
 
 static PyObject *Value_get_op(ValueObject *self, void *c)
 {
+    if (need(self, UNSET_OP) < 0)
+        return NULL;
     PyObject *op = self->op ? self->op : EMPTY;
     Py_INCREF(op);
     return op;
@@ -2004,6 +2100,7 @@ static int Value_set_op(ValueObject *self, PyObject *value, void *c)
     PyObject *old = self->op;
     Py_INCREF(value);
     self->op = value;
+    self->flags &= ~UNSET_OP;
     Py_XDECREF(old);
     return 0;
 }
@@ -2023,6 +2120,8 @@ static int Value_set_dict(PyObject *self, PyObject *value, void *c)
 
 static PyObject *Value_repr(ValueObject *self)
 {
+    if (need(self, UNSET_DATA) < 0 || need(self, UNSET_GRAD) < 0)
+        return NULL;
     PyObject *d = num_box(slot_get(self, DATA)), *g = num_box(slot_get(self, GRAD));
     PyObject *ds = d ? PyObject_Format(d, EMPTY) : NULL, *gs = g ? PyObject_Format(g, EMPTY) : NULL;
     PyObject *r = ds && gs ? PyUnicode_FromFormat("Value(data=%U, grad=%U)", ds, gs) : NULL;
@@ -2111,10 +2210,12 @@ static PyObject *Value_reduce_ex(ValueObject *self, PyObject *protocol)
     /* a subclass's own slots first, in the order engine.py's state has them */
     if (Py_TYPE(self) != &ValueType && subclass_slots((PyObject *)self, slots) < 0)
         goto done;
+    /* (an unset field is left out, as object.__getstate__ leaves out an empty slot) */
+    unsigned int unset = self->flags;
     PyObject *items[7][2] = {
         {STR_DATA, num_box(slot_get(self, DATA))},
         {STR_GRAD, num_box(slot_get(self, GRAD))},
-        {STR_OP, Value_get_op(self, NULL)},
+        {STR_OP, self->op ? self->op : EMPTY},
         {STR_A, self->a ? self->a : Py_None},
         {STR_B, self->b ? self->b : Py_None},
         {STR_DA, slot_is_none(self, DA) ? Py_None
@@ -2123,6 +2224,7 @@ static PyObject *Value_reduce_ex(ValueObject *self, PyObject *protocol)
                      : num_box(slot_get(self, DA))},
         {STR_DB, slot_is_none(self, DB) ? Py_None : num_box(slot_get(self, DB))},
     };
+    Py_INCREF(items[2][1]);
     Py_INCREF(items[3][1]);
     Py_INCREF(items[4][1]);
     if (items[5][1] == Py_None)
@@ -2131,7 +2233,11 @@ static PyObject *Value_reduce_ex(ValueObject *self, PyObject *protocol)
         Py_INCREF(Py_None);
     int e = 0;
     for (int i = 0; i < 7; i++) {
-        if (!items[i][1] || PyDict_SetItem(slots, items[i][0], items[i][1]) < 0)
+        int skip = (unset & (i == 0   ? UNSET_DATA
+                             : i == 1 ? UNSET_GRAD
+                             : i == 2 ? UNSET_OP
+                                      : UNSET_LINKS)) != 0;
+        if (!items[i][1] || (!skip && PyDict_SetItem(slots, items[i][0], items[i][1]) < 0))
             e = -1;
         Py_XDECREF(items[i][1]);
     }
@@ -2230,6 +2336,7 @@ static int set_links(ValueObject *self, PyObject *a, PyObject *b, PyObject *da, 
         Py_XINCREF(b);
     Py_XINCREF(a);
     PyObject *old_a = self->a, *old_b = self->b;
+    self->flags &= ~UNSET_LINKS;
     self->a = a;
     self->b = b;
     if (a && da && da != Py_None) {
@@ -2306,7 +2413,7 @@ static PyObject *restore(ValueObject *self, PyObject *dict, PyObject *slots)
         if (PyObject_SetAttr((PyObject *)self, key, value) < 0)
             return NULL;
     }
-    if (set_links(self, a ? a : Py_None, b ? b : Py_None, da, db) < 0)
+    if ((a || b || da || db) && set_links(self, a ? a : Py_None, b ? b : Py_None, da, db) < 0)
         return NULL;
     Py_RETURN_NONE;
 }

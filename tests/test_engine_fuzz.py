@@ -3,7 +3,7 @@
 hypothesis builds programs from every operation a user can make on a `Value` (every op, powers
 with int/float/Value exponents, operands of many types on both sides, nodes reused, `+=`, a
 second `backward()`, assigned `.data` and `.grad`, custom `_backward` closures, `_prev` read and
-written, copy and pickle, Python subclasses) and runs the SAME program on engine.py's Value and
+written, copy and pickle, Python subclasses, one of which skips `Value.__init__`) and runs the SAME program on engine.py's Value and
 on the compiled one (micrograd/_cengine.c), side by side in this process. Everything the program
 observes is recorded and the two records must be equal: floats by their bytes (so signed zeros
 count), NaN as NaN (the sign and payload of a NaN are outside the engines' bit-identity promise:
@@ -76,7 +76,11 @@ def _world(name, value, dot):
             for child in self._prev:
                 child.grad += 3 * self.grad
 
-    for cls in (Sub, SlotSub, OwnBackward):
+    class NoSuper(value):  # an __init__ that forgets super().__init__: its fields stay unset
+        def __init__(self, x):
+            self.given = x
+
+    for cls in (Sub, SlotSub, OwnBackward, NoSuper):
         cls.__module__, cls.__qualname__ = name, cls.__name__
         setattr(module, cls.__name__, cls)
     module.Value, module.dot = value, dot
@@ -152,7 +156,7 @@ def _number(x):
     if np is not None and isinstance(x, np.generic):
         if isinstance(x, np.inexact) and np.isnan(x):
             return (kind, "nan")
-        if isinstance(x, np.longdouble):  # 80 bits in 16 bytes: the padding is garbage
+        if isinstance(x, (np.longdouble, np.clongdouble)):  # 80 bits in 16: padding is garbage
             return (kind, repr(x))
         return (kind, x.tobytes())
     return (kind, repr(x))
@@ -237,7 +241,7 @@ class Run:
             else:
                 self.observe(getattr(x, op), keep=True)
         elif kind == "leaf":
-            cls = [V, w.Sub, w.SlotSub, w.OwnBackward][k % 4]
+            cls = [V, w.Sub, w.SlotSub, w.OwnBackward, w.NoSuper][k % 5]
             self.observe(lambda: cls(c), keep=True)
         elif kind == "construct":  # the constructor's other arguments, as user-defined ops use
             cls = [V, w.Sub, w.OwnBackward][k % 3]
@@ -335,7 +339,9 @@ def _bits(x):
 
 def _data(x):
     """A Value's data, or x itself (numpy scalars have a `data` attribute of their own)."""
-    return x.data if isinstance(x, (PURE.Value, COMPILED.Value)) else x
+    if isinstance(x, (PURE.Value, COMPILED.Value)):
+        return getattr(x, "data", None)  # (a NoSuper may have none)
+    return x
 
 
 def _unbounded(op, a, b):

@@ -339,3 +339,38 @@ def test_data_assigned_a_numpy_int64_stays_one_as_in_engine_py():
 
     result = same_in_both(program)
     assert result[0] == "error" and "negative integer powers" in result[2]
+
+
+# -- a subclass whose __init__ does not call Value.__init__ -------------------------------------
+
+
+def test_a_subclass_that_skips_value_init_has_unset_fields_as_in_engine_py():
+    def program(V):
+        class Forgetful(V):
+            def __init__(self, x):
+                self.given = x  # no super().__init__(x)
+
+        n = Forgetful(2.0)
+        seen = []
+        for probe in (
+            lambda: n.data,
+            lambda: n.grad,
+            lambda: n._op,
+            lambda: n._prev,
+            lambda: repr(n),
+            lambda: n * 2,
+            lambda: 2 - n,
+            lambda: V(1.0) / n,
+            lambda: n.tanh(),
+            lambda: n.backward(),
+            lambda: (V(1.0) * n).backward(),
+        ):
+            seen.append(outcome(probe)[1:])
+        n.data = 3.0  # now data is set, and only data
+        seen.append(outcome(lambda: (n * 2).data))
+        seen.append(outcome(lambda: (V(1.0) * n).backward())[1:])
+        return seen
+
+    result = same_in_both(program)
+    assert result[1][0] == ("AttributeError", "'Forgetful' object has no attribute 'data'")
+    assert result[1][-2] == ("ok", 6.0)
