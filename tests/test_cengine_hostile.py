@@ -49,7 +49,10 @@ else:
 def run(code: str, engine: str, timeout: float = 120) -> str:
     """Run `code` with `Value` and `dot` of `engine` in a new interpreter; its stdout, once it
     has exited by itself (a signal gives a negative return code: a crash)."""
-    env = dict(os.environ, PYTHONMALLOC="debug", PYTHONFAULTHANDLER="1")
+    # Under the sanitizers (.ci/sanitize, PYTHONMALLOC=malloc) the debug hooks go on malloc, so
+    # that AddressSanitizer still sees every object.
+    malloc = "malloc_debug" if os.environ.get("PYTHONMALLOC") == "malloc" else "debug"
+    env = dict(os.environ, PYTHONMALLOC=malloc, PYTHONFAULTHANDLER="1")
     out = subprocess.run(
         [sys.executable, "-c", PRELUDE.format(engine=engine) + textwrap.dedent(code)],
         capture_output=True,
@@ -159,7 +162,7 @@ def test_a_grad_whose_truth_test_replaces_the_inputs(engine):
 
 
 # The collector running finalizers inside the engine's own allocations (Python <= 3.11 collects
-# inside an allocation; later versions wait for the next bytecode): the program arms a finalizer
+# inside an allocation): the program arms a finalizer
 # in a garbage cycle, sets the collector's threshold to 1, 2, ... so that it runs at the first,
 # second, ... allocation of the operation, and checks each result. `fired` counts the runs in
 # which the finalizer ran inside the operation.
@@ -194,6 +197,11 @@ for threshold in range(1, {allocations}):
 gc.enable()
 print(fired > 0, sorted(set(check(outcome) for state, outcome in kept)))
 """
+
+
+# Python 3.12 moved the collector's runs to the next bytecode boundary: there the programs only
+# check that nothing goes wrong.
+COLLECTS_INSIDE_ALLOCATIONS = sys.version_info < (3, 12)
 
 
 def collector_program(body: str, allocations: int = 40) -> str:
@@ -238,7 +246,7 @@ def test_dot_with_lists_a_finalizer_clears(engine):
         engine,
     )
     fired, results = out.split(" ", 1)
-    assert fired == "True"
+    assert fired == "True" or not COLLECTS_INSIDE_ALLOCATIONS
     assert set(eval(results)) <= {"all", "none", "some"}
     if engine == "compiled":  # the compiled dot reads the lists once, after its allocations
         assert set(eval(results)) <= {"all", "none"}
@@ -276,7 +284,7 @@ def test_prev_while_a_finalizer_replaces_the_inputs(engine, inputs):
         engine,
     )
     fired, results = out.split(" ", 1)
-    assert fired == "True"
+    assert fired == "True" or not COLLECTS_INSIDE_ALLOCATIONS
     expected = {"x.tanh()": [2.0], "x * w": [2.0, -1.5], "x * 3": [2.0, 3]}[inputs]
     assert set(eval(results)) <= {tuple(expected), (7.0,)}
 
@@ -312,7 +320,7 @@ def test_copy_of_a_dot_node_while_a_finalizer_replaces_its_inputs(engine, how):
         engine,
     )
     fired, results = out.split(" ", 1)
-    assert fired == "True"
+    assert fired == "True" or not COLLECTS_INSIDE_ALLOCATIONS
     assert set(eval(results)) <= {"whole", "replaced"}
 
 
