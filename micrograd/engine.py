@@ -42,7 +42,6 @@ Only the standard library is used here. Read `micrograd/nn.py` next.
 
 from __future__ import annotations
 
-import copyreg
 import math
 import numbers
 import operator
@@ -474,17 +473,16 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self._data}, grad={self.grad})"
 
-    def __getstate__(self) -> tuple:
-        """The state copy and pickle save: (`__dict__` or None, {slot: value}), the number saved
-        under the name users know, `data` (loading sets it through the property), so that either
-        engine loads what the other saved."""
-        slots = {}
-        for name in copyreg._slotnames(type(self)):  # this class's slots and any subclass's
-            try:
-                slots["data" if name == "_data" else name] = getattr(self, name)
-            except AttributeError:  # a subclass slot never set
-                pass
-        return (getattr(self, "__dict__", None) or None, slots)
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        """copy and pickle: what Python makes of a class with `__slots__` (protocols 0 and 1
+        refused), with the number saved under the name users know, `data` (loading sets it
+        through the property), so that either engine loads what the other saved."""
+        reduced = object.__reduce_ex__(self, protocol)
+        state = reduced[2] if len(reduced) > 2 else None
+        if type(state) is tuple and len(state) == 2 and type(state[1]) is dict:
+            slots = {("data" if name == "_data" else name): v for name, v in state[1].items()}
+            reduced = (*reduced[:2], (state[0], slots), *reduced[3:])
+        return reduced
 
 
 _new_object = object.__new__
