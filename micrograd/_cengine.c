@@ -18,9 +18,18 @@
  * (the inputs exist before the node), so nodes are born untracked by the cyclic collector: it
  * never scans them, which is most of the speed. They are kept on an internal list instead. The
  * first time user code stores on any Value something the collector could follow (a closure as
- * `_backward`, a Value or list as an attribute, a new `_prev`, a read of `__dict__`), every live
- * Value becomes tracked and every later one is tracked from birth: one way, for the process.
+ * `_backward`, a Value or list as an attribute, a new `_prev`, a read of `__dict__`), or makes
+ * an instance of a subclass with `__slots__` of its own (stored into by descriptors that bypass
+ * every check here), every live Value becomes tracked and every later one is tracked from
+ * birth: one way, for the process.
  * Numbers stored as attributes (`p.m = 0.0`) keep the fast path.
+ *
+ * User code. Any call into Python (a number's operator, a grad's truth test, engine.py's
+ * helpers) and, on Python <= 3.11, any allocation of a collected object (the collector runs
+ * finalizers there) can change any Value, even replace a node's inputs and free them. So a
+ * field read before such a call is owned (INCREF) or read again after it, a list argument is
+ * copied after the copy's allocation, and recursion through objects' arithmetic is counted
+ * (Py_EnterRecursiveCall). tests/test_cengine_hostile.py runs such programs.
  *
  * Build with -ffp-contract=off: a fused multiply-add would change the floats.
  */
