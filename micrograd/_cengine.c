@@ -2135,10 +2135,15 @@ static PyObject *Value_reduce_ex(ValueObject *self, PyObject *protocol)
                       ? derivatives_tuple((DerivativesObject *)da.o)
                       : num_box(da);
     num_release(da);
-    PyObject *copyreg = PyImport_ImportModule("copyreg"), *newobj = NULL, *slots = NULL,
-             *dict = NULL, *r = NULL;
-    int e = !copyreg || !(newobj = PyObject_GetAttrString(copyreg, "__newobj__")) ||
-            !(slots = PyDict_New()) ? -1 : 0;
+    PyObject *copyreg = NULL, *newobj = NULL, *slots = NULL, *dict = NULL, *r = NULL;
+    int e = 0;
+    for (int i = 0; i < 7; i++)
+        if (!items[i][1])
+            e = -1; /* no memory: the error is set */
+    if (e == 0 && (!(copyreg = PyImport_ImportModule("copyreg")) ||
+                   !(newobj = PyObject_GetAttrString(copyreg, "__newobj__")) ||
+                   !(slots = PyDict_New())))
+        e = -1;
     for (int i = 0; i < 7; i++) {
         if (e == 0 && (!items[i][1] || PyDict_SetItem(slots, items[i][0], items[i][1]) < 0))
             e = -1;
