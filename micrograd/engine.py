@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 import os
 import sys
 from typing import Iterable, Sequence
@@ -189,14 +188,21 @@ class Value:
 
     label = ""
 
-    def _set_data(self, data: object) -> None:
+    @property
+    def data(self) -> object:
+        """The number this node holds."""
+        try:
+            return self._data
+        except AttributeError:  # never set (a subclass's __init__ that skips this one's)
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute 'data'"
+            ) from None
+
+    @data.setter
+    def data(self, data: object) -> None:
         if type(data) is not float and type(data) is not int:
             _check_data(data)
         self._data = data
-
-    # attrgetter: a getter in C, so that reading `p.data` costs little more than reading a slot
-    data = property(operator.attrgetter("_data"), _set_data, doc="The number this node holds.")
-    del _set_data
 
     def __init__(
         self,
