@@ -1006,8 +1006,8 @@ static PyObject *Value_rsub(PyObject *self, PyObject *other) /* other + (-self) 
 static int check_divisor(PyObject *divisor, PyObject *dividend)
 {
     int zero;
-    if (Value_Check(divisor) && need((ValueObject *)divisor, UNSET_DATA) < 0)
-        return -1;
+    if (Value_Check(divisor) && (((ValueObject *)divisor)->flags & UNSET_DATA))
+        return unset_error((ValueObject *)divisor, "data"); /* engine.py reads divisor.data */
     Num value = Value_Check(divisor) ? slot_get((ValueObject *)divisor, DATA)
                                      : (PyFloat_CheckExact(divisor) ? num_float(PyFloat_AS_DOUBLE(divisor))
                                                                     : (Num){divisor, 0.0});
@@ -2154,7 +2154,11 @@ static int refuse_delete(const char *name)
 
 static PyObject *Value_get_data(ValueObject *self, void *c)
 {
-    return need(self, UNSET_DATA) < 0 ? NULL : num_box(slot_get(self, DATA));
+    if (self->flags & UNSET_DATA) { /* engine.py's property names `data`, its ops `_data` */
+        unset_error(self, "data");
+        return NULL;
+    }
+    return num_box(slot_get(self, DATA));
 }
 
 static int Value_set_data(ValueObject *self, PyObject *value, void *c)
