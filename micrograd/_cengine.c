@@ -165,11 +165,25 @@ static inline int slot_is_none(ValueObject *v, int s)
     return (v->flags & IS_OBJ(s)) && v->num[s].o == NULL;
 }
 
-/* engine.py's AttributeError for an empty slot. -1. */
+/* engine.py's AttributeError for an empty slot, worded as the interpreter words it (the type's
+ * fully qualified name from Python 3.13 on). -1. */
 static int unset_error(ValueObject *v, const char *name)
 {
+#if PY_VERSION_HEX >= 0x030D0000
+    PyErr_Format(PyExc_AttributeError, "'%T' object has no attribute '%s'", (PyObject *)v, name);
+#else
     PyErr_Format(PyExc_AttributeError, "'%.200s' object has no attribute '%s'", Py_TYPE(v)->tp_name,
                  name);
+#endif
+    return -1;
+}
+
+/* engine.py's `data` property's AttributeError when the slot behind it was never set: it names
+ * the class by its __name__ on every version. -1. */
+static int unset_data_error(ValueObject *v)
+{
+    PyErr_Format(PyExc_AttributeError, "'%.200s' object has no attribute 'data'",
+                 Py_TYPE(v)->tp_name); /* (a Python class's tp_name is its __name__) */
     return -1;
 }
 
@@ -1007,7 +1021,7 @@ static int check_divisor(PyObject *divisor, PyObject *dividend)
 {
     int zero;
     if (Value_Check(divisor) && (((ValueObject *)divisor)->flags & UNSET_DATA))
-        return unset_error((ValueObject *)divisor, "data"); /* engine.py reads divisor.data */
+        return unset_data_error((ValueObject *)divisor); /* engine.py reads divisor.data */
     Num value = Value_Check(divisor) ? slot_get((ValueObject *)divisor, DATA)
                                      : (PyFloat_CheckExact(divisor) ? num_float(PyFloat_AS_DOUBLE(divisor))
                                                                     : (Num){divisor, 0.0});
@@ -2155,7 +2169,7 @@ static int refuse_delete(const char *name)
 static PyObject *Value_get_data(ValueObject *self, void *c)
 {
     if (self->flags & UNSET_DATA) { /* engine.py's property names `data`, its ops `_data` */
-        unset_error(self, "data");
+        unset_data_error(self);
         return NULL;
     }
     return num_box(slot_get(self, DATA));

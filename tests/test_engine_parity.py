@@ -14,6 +14,7 @@ import copy
 import inspect
 import pickle
 import random
+import re
 import struct
 from unittest import mock
 
@@ -373,5 +374,7 @@ def test_a_subclass_that_skips_value_init_has_unset_fields_as_in_engine_py():
 
     result = same_in_both(program)
     assert result[1][0] == ("AttributeError", "'Forgetful' object has no attribute 'data'")
-    assert result[1][5] == ("AttributeError", "'Forgetful' object has no attribute '_data'")
+    # the slot's own error: Python 3.13 names the class by its qualified name
+    assert result[1][5][0] == "AttributeError"
+    assert re.fullmatch(r"'(\S*\.)?Forgetful' object has no attribute '_data'", result[1][5][1])
     assert result[1][-2] == ("ok", 6.0)
