@@ -9,12 +9,14 @@ observes is recorded and the two records must be equal: floats by their bytes (s
 count), NaN as NaN (the sign and payload of a NaN are outside the engines' bit-identity promise:
 C compilers and CPython builds differ there), result types, reprs, exception types and messages.
 
-The normal test run makes a short run (a few seconds). A long run is a command:
+The normal test run makes a short run (150 programs, a few seconds). Longer runs are commands:
 
+    python -m pytest -q tests/test_engine_fuzz.py --hypothesis-profile=long   # 6,000 programs
     MICROGRAD_FUZZ_EXAMPLES=200000 nice python -m pytest -q tests/test_engine_fuzz.py
 
 and the same with MICROGRAD_PURE=1 (then `micrograd.engine.Value` is engine.py's; both engines
-are compared either way). Needs numpy only for numpy operands, and no torch.
+are compared either way). 10,000 programs take about 7 minutes on a busy 2-core machine. Needs
+numpy only for numpy operands, and no torch.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ try:
 except ImportError:
     np = None
 
-EXAMPLES = int(os.environ.get("MICROGRAD_FUZZ_EXAMPLES", "150"))
+# Three times the profile's examples (the suite's "default" profile: 150, a few seconds; the
+# "long" one: 6000), or exactly MICROGRAD_FUZZ_EXAMPLES.
+EXAMPLES = int(os.environ.get("MICROGRAD_FUZZ_EXAMPLES", "0")) or 3 * settings().max_examples
 
 
 # -- the two engines, each with its Python subclasses --------------------------------------------
