@@ -213,8 +213,8 @@ static PyObject *MATH_LOG;      /* math.log */
 static PyObject *BACKWARD_DESCR; /* Value._backward as found on the type */
 
 /* engine.py's helpers, fetched the first time one is needed (engine.py imports this module). */
-static PyObject *H_check_number, *H_check_data, *H_check_power, *H_power, *H_power_both,
-    *H_too_large, *H_constructor_arguments, *H_dot_arguments, *H_rpow_arguments;
+static PyObject *H_check_number, *H_check_data, *H_value_as_data, *H_check_power, *H_power,
+    *H_power_both, *H_too_large, *H_constructor_arguments, *H_dot_arguments, *H_rpow_arguments;
 
 static int load_helpers(void)
 {
@@ -228,6 +228,7 @@ static int load_helpers(void)
         const char *name;
     } wanted[] = {
         {&H_check_data, "_check_data"},
+        {&H_value_as_data, "_value_as_data"},
         {&H_check_power, "_check_power"},
         {&H_power, "_power"},
         {&H_power_both, "_power_both"},
@@ -345,6 +346,18 @@ static inline Num num_from_object(PyObject *o)
     return n;
 }
 
+/* Raise engine.py's TypeError for a Value given as data (`p.data = p - lr * p.grad`). This
+ * engine's Values are recognised here, even when engine.py is the pure one (MICROGRAD_PURE=1). */
+static int refuse_value_as_data(PyObject *x)
+{
+    PyObject *e = helper(&H_value_as_data, &x, 1);
+    if (e) {
+        PyErr_SetObject((PyObject *)Py_TYPE(e), e);
+        Py_DECREF(e);
+    }
+    return -1;
+}
+
 /* engine.py's _check_number: the number a Value keeps for `x` (a new reference), or NULL with
  * the TypeError naming its type. */
 static PyObject *check_number(PyObject *x)
@@ -357,6 +370,10 @@ static PyObject *check_number(PyObject *x)
         return PyFloat_FromDouble(PyFloat_AsDouble(x));
     if (is_numpy(x, "numpy.int64"))
         return PyNumber_Index(x);
+    if (Value_Check(x)) {
+        refuse_value_as_data(x);
+        return NULL;
+    }
     PyObject *r = helper(&H_check_number, &x, 1);
     if (r)
         watch(r);
@@ -2179,8 +2196,10 @@ static int Value_set_data(ValueObject *self, PyObject *value, void *c)
 {
     if (!value)
         return refuse_delete("data");
+    if (Value_Check(value))
+        return refuse_value_as_data(value); /* the slip `p.data = p - lr * p.grad` */
     if (!PyFloat_CheckExact(value) && !PyLong_CheckExact(value)) {
-        /* engine.py's _check_data refuses a Value (`p.data = p - lr * p.grad`) */
+        /* engine.py's _check_data refuses the other engine's Values */
         PyObject *ok = helper(&H_check_data, &value, 1);
         if (!ok)
             return -1;

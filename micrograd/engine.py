@@ -89,18 +89,23 @@ def _check_number(data: object) -> object:
     )
 
 
-def _check_data(data: object) -> None:
-    """Refuse a Value as the number of a Value (constructor or `x.data = ...`).
+def _value_as_data(data: object) -> TypeError:
+    """The error for a Value given as the number of a Value (constructor or `x.data = ...`).
 
     It is the learner's slip `p.data = p - lr * p.grad`, a new graph node where its number was
     meant: stored, it would nest one Value deeper at every step, and every operation would then
-    recurse through all of them until the recursion limit. Any other object is left alone here.
+    recurse through all of them until the recursion limit.
     """
+    return TypeError(
+        f"Value data must be a number, not a Value ({data!r}): take its .data; to update a "
+        f"parameter use p.data - lr * p.grad (a number), not p - lr * p.grad (a new node)"
+    )
+
+
+def _check_data(data: object) -> None:
+    """Refuse a Value (of either engine) as data; any other object is left alone here."""
     if isinstance(data, _VALUE_TYPES):
-        raise TypeError(
-            f"Value data must be a number, not a Value ({data!r}): take its .data; to update a "
-            f"parameter use p.data - lr * p.grad (a number), not p - lr * p.grad (a new node)"
-        )
+        raise _value_as_data(data)
 
 
 def _check_power(base: object, exponent: object, op: str) -> None:

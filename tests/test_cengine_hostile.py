@@ -53,6 +53,8 @@ def run(code: str, engine: str, timeout: float = 120) -> str:
     # that AddressSanitizer still sees every object.
     malloc = "malloc_debug" if os.environ.get("PYTHONMALLOC") == "malloc" else "debug"
     env = dict(os.environ, PYTHONMALLOC=malloc, PYTHONFAULTHANDLER="1")
+    if engine == "compiled":  # micrograd.engine.Value names it too (pickle looks it up there)
+        env.pop("MICROGRAD_PURE", None)
     out = subprocess.run(
         [sys.executable, "-c", PRELUDE.format(engine=engine) + textwrap.dedent(code)],
         capture_output=True,
@@ -99,6 +101,25 @@ def test_a_value_assigned_as_data_is_refused_with_the_fix(engine):
     assert lines[0].startswith("refused: Value data must be a number, not a Value")
     assert "use p.data - lr * p.grad" in lines[0] and "not p - lr * p.grad" in lines[0]
     assert lines[1:] == ["0.3", "refused again", "2.0", "constructor: True"]
+
+
+@pytest.mark.skipif(_cengine is None, reason="micrograd._cengine is not built")
+def test_the_compiled_engine_refuses_its_values_as_data_even_beside_the_pure_engine():
+    # Under MICROGRAD_PURE=1 micrograd.engine is the pure engine, whose checks know only its own
+    # Value: the compiled one recognises its Values itself.
+    from micrograd.engine import PureValue
+
+    CValue = _cengine.Value
+    slips = [
+        lambda: setattr(CValue(1.0), "data", CValue(2.0)),
+        lambda: setattr(CValue(1.0), "data", PureValue(2.0)),
+        lambda: CValue(CValue(2.0)),
+        lambda: CValue(PureValue(2.0)),
+        lambda: setattr(PureValue(1.0), "data", PureValue(2.0)),
+    ]
+    for slip in slips:
+        with pytest.raises(TypeError, match=r"use p\.data - lr \* p\.grad"):
+            slip()
 
 
 @pytest.mark.parametrize("engine", ENGINES)
