@@ -53,7 +53,12 @@ import numpy as np
 
 from micrograd.tensor import functions as F
 from micrograd.tensor._missing import similar
-from micrograd.tensor.errors import TorchDtypeError, TorchIndexError, TorchRuntimeError
+from micrograd.tensor.errors import (
+    TorchDtypeError,
+    TorchIndexError,
+    TorchIndexTypeError,
+    TorchRuntimeError,
+)
 
 __all__ = [
     "Tensor",
@@ -1170,6 +1175,8 @@ class Tensor:
 
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Index of the (first) largest element, over the flattened tensor when `dim` is None."""
+        if self.data.dtype.kind == "b":
+            raise TorchDtypeError(f"argmax(): does not support bool input (convert with .int())")
         if dim is None:
             return _const(np.asarray(np.argmax(self.data), dtype=np.int64))
         axis = F.wrap_dim(dim, self.data.ndim, "argmax")
@@ -1178,6 +1185,8 @@ class Tensor:
         return _const(np.argmax(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        if self.data.dtype.kind == "b":
+            raise TorchDtypeError(f"argmin(): does not support bool input (convert with .int())")
         if dim is None:
             return _const(np.asarray(np.argmin(self.data), dtype=np.int64))
         axis = F.wrap_dim(dim, self.data.ndim, "argmin")
@@ -1291,6 +1300,8 @@ class Tensor:
 
     def permute(self, *dims: Any) -> Tensor:
         """The view with axis i of the result being axis dims[i] of this tensor."""
+        if not dims:
+            raise TypeError('permute() missing 1 required positional arguments: "dims"')
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         ndim = self.data.ndim
@@ -1312,12 +1323,12 @@ class Tensor:
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
         """The last two axes swapped (a batch of matrices transposed)."""
-        if self.data.ndim < 2:
+        ndim = self.data.ndim
+        if ndim == 1:
             raise TorchRuntimeError(
-                f"tensor.mT is only supported on matrices or batches of matrices. Got "
-                f"{self.data.ndim}-D tensor."
+                "tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor."
             )
-        return self.transpose(-2, -1)
+        return self.transpose(-2, -1) if ndim else self._permuted(())  # 0-d: itself, a view
 
     def t(self) -> Tensor:
         if self.data.ndim > 2:
@@ -1355,7 +1366,7 @@ class Tensor:
                 return _const(self.data.take(index.data, 0))
             fn = _new(F.Embedding)
             return _unary(fn, self, fn.forward(self.data, index.data))
-        index, advanced = _index(index)
+        index, advanced = _index(index, self.data.shape)
         fn = _new(F.Index)
         return _unary(fn, self, fn.forward(self.data, index, advanced))
 
@@ -1363,7 +1374,7 @@ class Tensor:
         """`t[index] = value`. Outside the graph, the data changes in place; in the graph (the
         tensor or the value requires a gradient) the tensor becomes a new node whose gradient
         flows to the old value (except at the written elements) and to `value`."""
-        index, _ = _index(index)
+        index, _ = _index(index, self.data.shape)
         v = value.data if isinstance(value, Tensor) else value
         if _grad_enabled and (
             self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
@@ -1400,7 +1411,8 @@ class Tensor:
         data = self.data
         if data.ndim == 0 or not data.flags.writeable:
             data = self.data = np.array(data)
-        data[index] = v
+        target, index = F.index_target(data, index)
+        target[index] = v
 
     # -- softmax --------------------------------------------------------------------------
 
@@ -1682,11 +1694,15 @@ def _array_of(g: Any) -> np.ndarray:
     return g.data if type(g) is Tensor else np.asarray(g)
 
 
-def _index(index: Any) -> tuple:
+def _index(index: Any, shape: tuple) -> tuple:
     """Normalise an index for numpy: Tensors become their data, lists integer arrays. Returns
-    (index, advanced) where `advanced` says an array is involved (elements may repeat)."""
+    (index, advanced) where `advanced` says an array is involved (elements may repeat). An
+    index that mixes ints with arrays becomes a `functions.SplitIndex` (PyTorch's order of the
+    result's axes, which differs from numpy's)."""
     items = index if type(index) is tuple else (index,)
     advanced = False
+    has_int = False
+    has_mask = False
     out = []
     for item in items:
         if isinstance(item, Tensor):
@@ -1698,15 +1714,87 @@ def _index(index: Any) -> tuple:
         if isinstance(item, (list, np.ndarray)):
             item = np.asarray(item)
             if item.dtype.kind not in "biu":
-                raise TypeError(
-                    f"Tensor index: arrays used as indices must hold integers or booleans, "
-                    f"got dtype {item.dtype}"
-                )
+                if item.size or item.dtype.kind != "f":
+                    raise TorchIndexTypeError(
+                        f"Tensor index: tensors used as indices must be long, int or bool "
+                        f"tensors, got dtype {item.dtype}"
+                    )
+                item = item.astype(np.int64)  # `[]` (an empty list is float to numpy)
+            elif item.dtype.kind == "b" and item.ndim:
+                has_mask = True
             advanced = True
-        elif not (item is None or item is Ellipsis or isinstance(item, (slice, int, np.integer))):
-            raise TypeError(f"Tensor index: cannot index with {type(item).__name__}")
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            has_int = True
+        elif type(item) is slice:
+            if item.step is not None and item.step <= 0:
+                raise ValueError(
+                    f"Tensor index: step must be greater than zero (PyTorch has no reversed "
+                    f"slices; use .flip()), got {item}"
+                )
+        elif not (
+            item is None or item is Ellipsis or isinstance(item, (slice, bool, np.bool_))
+        ):
+            raise TorchIndexTypeError(f"Tensor index: cannot index with {type(item).__name__}")
         out.append(item)
+    if has_mask:
+        _check_masks(out, shape)
+    if advanced and any(x is Ellipsis for x in out) and len(shape) == sum(map(_width, out)):
+        # an Ellipsis that covers no axis: numpy still sees it between two index arrays (and
+        # moves their axes to the front); PyTorch does not
+        out = [x for x in out if x is not Ellipsis]
+    if advanced and has_int:
+        return _split_index(out), True
     return (tuple(out) if type(index) is tuple else out[0]), advanced
+
+
+def _width(item: Any) -> int:
+    """How many axes of the indexed tensor an index item covers (an Ellipsis: 0 here)."""
+    if isinstance(item, np.ndarray):
+        return item.ndim if item.dtype.kind == "b" else 1
+    return 0 if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)) else 1
+
+
+def _check_masks(items: list, shape: tuple) -> None:
+    """A boolean mask must have the shape of the axes it covers (numpy lets an empty mask
+    through; PyTorch raises IndexError)."""
+    widths = [_width(x) for x in items]
+    rest = len(shape) - sum(widths)  # the axes an Ellipsis (or the end) covers
+    axis = 0
+    for item, width in zip(items, widths):
+        if item is Ellipsis:
+            axis += rest
+            rest = 0
+            continue
+        if isinstance(item, np.ndarray) and item.dtype.kind == "b" and item.ndim:
+            covered = shape[axis : axis + width]
+            if item.shape != covered:
+                raise IndexError(
+                    f"The shape of the mask {list(item.shape)} at index {axis} does not match "
+                    f"the shape of the indexed tensor {list(shape)}"
+                )
+        axis += width
+
+
+def _split_index(items: list) -> F.SplitIndex:
+    """PyTorch's reading of an index that mixes ints and index arrays: the ints (with the
+    slices, None and Ellipsis) first, as basic indexing, then the arrays on what is left."""
+    first = []
+    second = []
+    for item in items:
+        if isinstance(item, np.ndarray):
+            # a k-d boolean mask covers k axes, an integer array one
+            width = item.ndim if item.dtype.kind == "b" else 1
+            first.extend([slice(None)] * width)
+            second.append(item)
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            first.append(item)  # the axis goes away here
+        elif item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)):
+            first.append(item)
+            second.append(Ellipsis if item is Ellipsis else slice(None))
+        else:  # a slice: applied in the first step
+            first.append(item)
+            second.append(slice(None))
+    return F.SplitIndex((tuple(first), tuple(second)))
 
 
 def _tensors(tensors: Any, op: str) -> list:

@@ -13,7 +13,13 @@ is as good.
 
 from __future__ import annotations
 
-__all__ = ["TorchDtypeError", "TorchIndexError", "TorchRuntimeError", "TorchTypeError"]
+__all__ = [
+    "TorchDtypeError",
+    "TorchIndexError",
+    "TorchIndexTypeError",
+    "TorchRuntimeError",
+    "TorchTypeError",
+]
 
 
 class TorchRuntimeError(RuntimeError, ValueError):
@@ -32,3 +38,8 @@ class TorchTypeError(TypeError, ValueError):
 class TorchDtypeError(RuntimeError, TypeError):
     """PyTorch raises RuntimeError for an operation its dtype does not support (`-` on a bool
     tensor, `mean` or `std` of an integer tensor); the package raised TypeError."""
+
+
+class TorchIndexTypeError(IndexError, TypeError):
+    """PyTorch raises IndexError for an index of the wrong kind (a float tensor as an index);
+    the package raised TypeError."""

@@ -736,6 +736,39 @@ class Contiguous(Function):
         return (g,)
 
 
+class SplitIndex(tuple):
+    """An index that mixes ints with index arrays, in PyTorch's two steps: `first` (the ints,
+    slices, None and Ellipsis: basic indexing, a view) removes the ints' axes, then `second`
+    (the arrays, with slice(None) for the axes kept) indexes what is left. numpy would count
+    each int as an index array, which moves the result's axes elsewhere:
+    `zeros(4, 3, 2)[0, :, [0, 1]]` is (3, 2) in PyTorch, (2, 3) in numpy."""
+
+    __slots__ = ()
+
+    @property
+    def first(self) -> tuple:
+        return self[0]
+
+    @property
+    def second(self) -> tuple:
+        return self[1]
+
+
+def index_get(a: np.ndarray, index: Any) -> Any:
+    """`a[index]` for any index `_index` made (a SplitIndex in its two steps)."""
+    if type(index) is SplitIndex:
+        return a[index[0]][index[1]]
+    return a[index]
+
+
+def index_target(a: np.ndarray, index: Any) -> tuple:
+    """(array, index) such that `array[index] = v` writes into `a` at `a[index]`: for a
+    SplitIndex, the first step's view of `a` and the second step."""
+    if type(index) is SplitIndex:
+        return a[index[0]], index[1]
+    return a, index
+
+
 class Index(Function):
     """a[index] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
 
@@ -747,18 +780,19 @@ class Index(Function):
         self.dtype = a.dtype
         self.index = index
         self.advanced = advanced
-        out = a[index]
+        out = index_get(a, index)
         # a single element comes back as a numpy scalar: keep data an array
         return out if type(out) is np.ndarray else np.asarray(out)
 
     def backward(self, g, prev):
         ga = np.zeros(self.shape, dtype=self.dtype)
+        target, index = index_target(ga, self.index)
         if self.advanced:
             # an integer array may pick the same element twice: np.add.at adds both
             # contributions, where `ga[index] += g` would keep only one
-            np.add.at(ga, self.index, g)
+            np.add.at(target, index, g)
         else:
-            ga[self.index] = g  # basic indexing never repeats an element
+            target[index] = g  # basic indexing never repeats an element
         return (ga,)
 
 
@@ -821,7 +855,8 @@ class IndexPut(Function):
 
     def forward(self, a, index, v):
         out = a.copy()
-        out[index] = v
+        target, idx = index_target(out, index)
+        target[idx] = v
         self.index = index
         self.vshape = np.shape(v)
         return out
@@ -830,9 +865,10 @@ class IndexPut(Function):
         ga = gv = None
         if prev[0].requires_grad:
             ga = g.copy()
-            ga[self.index] = 0
+            target, idx = index_target(ga, self.index)
+            target[idx] = 0
         if prev[1].requires_grad:
-            gv = unbroadcast(np.asarray(g[self.index]), self.vshape)
+            gv = unbroadcast(np.asarray(index_get(g, self.index)), self.vshape)
         return ga, gv
 
 
