@@ -14,7 +14,7 @@ modules in `modules.py`, the scalar engine's `MLP` in `mlp.py`), `losses.py`, `t
 adapter the training CLI uses for `--engine tensor`).
 """
 
-from micrograd.tensor import nn
+from micrograd.tensor import distributed, nn, optim, utils
 from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.core import (
     Tensor,
@@ -91,6 +91,7 @@ from micrograd.tensor.functions_api import (
     var,
 )
 from micrograd.tensor.random import Generator, default_generator, manual_seed
+from micrograd.tensor.serialization import load, save
 
 __all__ = [
     "Generator",
@@ -106,6 +107,7 @@ __all__ = [
     "cat",
     "concatenate",
     "default_generator",
+    "distributed",
     "double",
     "empty",
     "enable_grad",
@@ -126,6 +128,7 @@ __all__ = [
     "is_tensor",
     "linear",
     "linspace",
+    "load",
     "log",
     "log_softmax",
     "long",
@@ -142,6 +145,7 @@ __all__ = [
     "numel",
     "ones",
     "ones_like",
+    "optim",
     "rand",
     "rand_like",
     "randint",
@@ -150,6 +154,7 @@ __all__ = [
     "randperm",
     "set_grad_enabled",
     "relu",
+    "save",
     "sigmoid",
     "softmax",
     "sqrt",
@@ -160,6 +165,7 @@ __all__ = [
     "tanh",
     "tensor",
     "unsqueeze",
+    "utils",
     "var",
     "zeros",
     "zeros_like",
