@@ -21,9 +21,7 @@ import micrograd.tensor as mt
 
 COVERED = {"Tensor.__getitem__", "Tensor.__setitem__"}
 
-SETTINGS = settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # -- index expressions -------------------------------------------------------------------------
@@ -90,8 +88,11 @@ def index_cases(draw, max_dims: int = 4):
         if width == 0:  # a boolean mask over the next one or two axes
             width = draw(st.integers(1, min(2, stop - axis)))
             mask = draw(
-                st.lists(st.booleans(), min_size=int(np.prod(shape[axis : axis + width])),
-                         max_size=int(np.prod(shape[axis : axis + width])))
+                st.lists(
+                    st.booleans(),
+                    min_size=int(np.prod(shape[axis : axis + width])),
+                    max_size=int(np.prod(shape[axis : axis + width])),
+                )
             )
             item = _Tensor(np.array(mask, dtype=bool).reshape(shape[axis : axis + width]))
         items.append(item)

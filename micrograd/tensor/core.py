@@ -45,6 +45,7 @@ import itertools
 import math
 import numbers
 import operator
+import os
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
@@ -300,9 +301,8 @@ def _node(data: Any, prev: tuple, fn: F.Function, op: str) -> Tensor:
     out = _new(Tensor)
     if type(data) is not _ndarray:  # numpy gives scalars for 0-d results: data is an array
         data = np.asarray(data)
-    d = out.__dict__  # past the checking setters: numpy made the array, in the graph
-    d["data"] = data
-    d["requires_grad"] = True
+    out._data = data  # the hidden slots: numpy made the array, in the graph
+    out._requires_grad = True
     out.grad = None
     out._prev = prev
     out._fn = fn
@@ -320,9 +320,8 @@ def _const(data: Any) -> Tensor:
     out = _new(Tensor)
     if type(data) is not _ndarray:  # numpy gives scalars for 0-d results: data is an array
         data = np.asarray(data)
-    d = out.__dict__  # past the checking setters: numpy made the array, no graph
-    d["data"] = data
-    d["requires_grad"] = False
+    out._data = data  # the hidden slots: numpy made the array, no graph
+    out._requires_grad = False
     out.grad = None
     out._prev = ()
     out._fn = None
@@ -449,84 +448,95 @@ class _Freed(F.Function):
 _FREED = _Freed()
 
 
-class _DataAttribute:
-    """`Tensor.data`: the numpy array. Reading it is a plain instance-dict lookup (no Python
-    call: the hot path reads `.data` many times per operation); assigning goes through `__set__`
-    so that `w.data = w.data - lr * w.grad` or `w.data = torch.tensor(...)` stores the array, as
-    PyTorch's `.data =` replaces a tensor's storage (its shape and dtype may change). A number
-    becomes a 0-d array of the tensor's dtype (`gradcheck` moves a 0-d input that way).
-    Operations store their results straight into the instance dict (`_node`, `_const`)."""
-
-    __slots__ = ()
-
-    def __set__(self, tensor: Tensor, value: Any) -> None:
-        if type(value) is not np.ndarray:
-            value = _data_array(tensor, value)
-        if value.dtype.kind not in "fc" and tensor.__dict__.get("requires_grad"):
-            raise TorchRuntimeError(
-                f"data set to a tensor that requires gradients must be floating point or "
-                f"complex dtype, got {value.dtype}"
+def _checked_data(tensor: Tensor, value: Any) -> np.ndarray:
+    """What `tensor.data = value` stores: the array itself, a Tensor's array (PyTorch's `.data =`
+    replaces the storage: `w.data = w.data - lr * w.grad`, `w.data = torch.tensor(...)`; the
+    shape and dtype may change), or a number as a 0-d array of the tensor's dtype (`gradcheck`
+    moves a 0-d input that way)."""
+    if type(value) is not np.ndarray:
+        if isinstance(value, Tensor):
+            value = value.data
+        elif isinstance(value, (numbers.Number, np.generic)):
+            old = _slot_or_none(_DATA_SLOT, tensor)
+            value = np.asarray(value, dtype=None if old is None else old.dtype)
+        else:
+            raise TypeError(
+                f"Tensor.data must be set to a Tensor or a numpy array, got {type(value).__name__}"
             )
-        tensor.__dict__["data"] = value
+    if value.dtype.kind not in "fc" and _slot_or_none(_REQUIRES_GRAD_SLOT, tensor):
+        raise TorchRuntimeError(
+            f"data set to a tensor that requires gradients must be floating point or complex "
+            f"dtype, got {value.dtype}"
+        )
+    return value
 
 
-def _data_array(tensor: Tensor, value: Any) -> np.ndarray:
-    """What `tensor.data = value` stores when value is not an ndarray."""
-    if isinstance(value, Tensor):
-        return value.data
-    if isinstance(value, (numbers.Number, np.generic)):
-        old = tensor.__dict__.get("data")
-        return np.asarray(value, dtype=None if old is None else old.dtype)
-    raise TypeError(
-        f"Tensor.data must be set to a Tensor or a numpy array, got {type(value).__name__}"
-    )
+def _checked_requires_grad(tensor: Tensor, value: Any) -> bool:
+    """What `tensor.requires_grad = value` stores, after PyTorch's checks: a bool, a leaf, a
+    float tensor."""
+    if type(value) is not bool and not isinstance(value, np.bool_):
+        raise TorchRuntimeError(f"requires_grad must be a bool, got {type(value).__name__}")
+    if _fn_of(tensor) is not None:
+        raise RuntimeError(
+            "you can only change requires_grad flags of leaf variables (this tensor was "
+            "computed by an operation). If you want to use a computed variable in a subgraph "
+            "that doesn't require differentiation use var_no_grad = var.detach()."
+        )
+    return _check_requires_grad(tensor._data, value)
 
 
-class _RequiresGradAttribute:
-    """`Tensor.requires_grad`, kept in the instance dict like `data` (reads cost nothing extra);
-    assigning checks what PyTorch checks: a bool, a float tensor, a leaf."""
+class _PySlotAttribute:
+    """The pure-Python `SlotAttribute` (micrograd/tensor/_cattrs.c), used when that is not built
+    or MICROGRAD_PURE=1: reads the hidden slot `member`, stores `checker(obj, value)` on an
+    assignment (the same value again: stored unchecked when `same_is_stored`)."""
 
-    __slots__ = ()
+    __slots__ = ("checker", "member", "name", "same_is_stored")
 
-    def __set__(self, tensor: Tensor, value: Any) -> None:
-        if type(value) is not bool and not isinstance(value, np.bool_):
-            raise TorchRuntimeError(
-                f"requires_grad must be a bool, got {type(value).__name__}"
-            )
-        d = tensor.__dict__
-        if _fn_of(tensor) is not None:
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables (this tensor was "
-                "computed by an operation). If you want to use a computed variable in a subgraph "
-                "that doesn't require differentiation use var_no_grad = var.detach()."
-            )
-        d["requires_grad"] = _check_requires_grad(d["data"], value)
+    def __init__(self, member: Any, name: str, checker: Any, same_is_stored: bool = False):
+        self.member = member
+        self.name = name
+        self.checker = checker
+        self.same_is_stored = same_is_stored
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return self if obj is None else self.member.__get__(obj, owner)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if self.same_is_stored and value is _slot_or_none(self.member, obj):
+            return
+        self.member.__set__(obj, self.checker(obj, value))
+
+
+def _slot_or_none(member: Any, tensor: Tensor) -> Any:
+    """A slot's value, None while a tensor is being built (read through the slot itself, so
+    that `Tensor.__getattr__`'s hint is not computed for the unset slot)."""
+    try:
+        return member.__get__(tensor)
+    except AttributeError:
+        return None
 
 
 def _fn_of(tensor: Tensor) -> Any:
-    """`tensor._fn`, None while a tensor is being built (read through the slot itself, so that
-    `Tensor.__getattr__`'s hint is not computed for the unset slot)."""
-    try:
-        return _FN_SLOT.__get__(tensor)
-    except AttributeError:
-        return None
+    """`tensor._fn`, None while a tensor is being built."""
+    return _slot_or_none(_FN_SLOT, tensor)
 
 
 class Tensor:
     """A numpy array and its gradient; a node of the computation graph."""
 
-    # `data` and `requires_grad` live in the instance dict, behind checking setters
+    # `data` and `requires_grad` are the hidden slots `_data` and `_requires_grad` behind
+    # checking descriptors (set up after the class); the engine's own code writes the slots
     __slots__ = (
         "__dict__",
         "__weakref__",
+        "_data",
         "_fn",
         "_op",
         "_prev",
+        "_requires_grad",
         "_seq",
         "grad",
     )
-    data = _DataAttribute()
-    requires_grad = _RequiresGradAttribute()
 
     # Rarely set, so class-level defaults rather than slots: an operation's result is made
     # without storing them (the user's `t.label = ...` and `retain_grad()` go to the instance)
@@ -573,9 +583,8 @@ class Tensor:
         dtype: Any = None,
         label: str = "",
     ) -> None:
-        d = self.__dict__
-        d["data"] = arr = _as_array(data, dtype)
-        d["requires_grad"] = _check_requires_grad(arr, requires_grad)
+        self._data = arr = _as_array(data, dtype)
+        self._requires_grad = _check_requires_grad(arr, requires_grad)
         self.grad = None
         self._prev = ()
         self._fn = None
@@ -1126,8 +1135,9 @@ class Tensor:
         axes = F.normalize_axes(dim, data.ndim, name)
         if data.dtype.kind != "f":  # no gradient to route: numpy's own (bools have no `-`)
             if data.size == 0 and axes:
-                raise TorchRuntimeError(f"{name}(): cannot reduce an empty tensor of shape "
-                                        f"{self.shape}")
+                raise TorchRuntimeError(
+                    f"{name}(): cannot reduce an empty tensor of shape {self.shape}"
+                )
             reduce = np.max if largest else np.min
             return _const(np.asarray(reduce(data, axis=axes, keepdims=keepdim)))
         src = self if largest else -self
@@ -1176,7 +1186,7 @@ class Tensor:
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Index of the (first) largest element, over the flattened tensor when `dim` is None."""
         if self.data.dtype.kind == "b":
-            raise TorchDtypeError(f"argmax(): does not support bool input (convert with .int())")
+            raise TorchDtypeError("argmax(): does not support bool input (convert with .int())")
         if dim is None:
             return _const(np.asarray(np.argmax(self.data), dtype=np.int64))
         axis = F.wrap_dim(dim, self.data.ndim, "argmax")
@@ -1186,7 +1196,7 @@ class Tensor:
 
     def argmin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         if self.data.dtype.kind == "b":
-            raise TorchDtypeError(f"argmin(): does not support bool input (convert with .int())")
+            raise TorchDtypeError("argmin(): does not support bool input (convert with .int())")
         if dim is None:
             return _const(np.asarray(np.argmin(self.data), dtype=np.int64))
         axis = F.wrap_dim(dim, self.data.ndim, "argmin")
@@ -1321,7 +1331,7 @@ class Tensor:
         return self._permuted(None)
 
     @property
-    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+    def mT(self) -> Tensor:
         """The last two axes swapped (a batch of matrices transposed)."""
         ndim = self.data.ndim
         if ndim == 1:
@@ -1386,11 +1396,7 @@ class Tensor:
                 )
             _refuse_view_of_leaf(self, "setitem")
             old = _new(Tensor)
-            d, old_d = self.__dict__, old.__dict__
-            for name in ("data", "requires_grad", "label"):
-                if name in d:
-                    old_d[name] = d[name]
-            for name in ("grad", "_prev", "_fn", "_op"):
+            for name in ("_data", "_requires_grad", "grad", "_prev", "_fn", "_op", "label"):
                 setattr(old, name, getattr(self, name))
             if self._fn is not None:
                 old._seq = self._seq
@@ -1401,7 +1407,7 @@ class Tensor:
             fn = _new(F.IndexPut)
             self.data = fn.forward(self.data, index, np.asarray(vt.data, dtype=self.data.dtype))
             self.grad = None
-            self.__dict__["requires_grad"] = True  # a node now (the setter allows leaves only)
+            self._requires_grad = True  # a node now (the public setter allows leaves only)
             self._prev = (old, vt)
             self._fn = fn
             self._op = fn.op
@@ -1613,6 +1619,24 @@ class Tensor:
 
 
 _FN_SLOT = Tensor.__dict__["_fn"]
+_DATA_SLOT = Tensor.__dict__["_data"]
+_REQUIRES_GRAD_SLOT = Tensor.__dict__["_requires_grad"]
+
+
+def _slot_attribute_type() -> Any:
+    """The compiled SlotAttribute, or the pure-Python one (not built, or MICROGRAD_PURE=1)."""
+    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
+        return _PySlotAttribute
+    try:
+        from micrograd.tensor._cattrs import SlotAttribute
+    except ImportError:
+        return _PySlotAttribute
+    return SlotAttribute
+
+
+_SlotAttribute = _slot_attribute_type()
+Tensor.data = _SlotAttribute(_DATA_SLOT, "data", _checked_data, True)
+Tensor.requires_grad = _SlotAttribute(_REQUIRES_GRAD_SLOT, "requires_grad", _checked_requires_grad)
 
 # numpy ufuncs that a Tensor implements: ufunc -> (method, reflected method).
 _UFUNC_OPERATORS = {
@@ -1731,9 +1755,7 @@ def _index(index: Any, shape: tuple) -> tuple:
                     f"Tensor index: step must be greater than zero (PyTorch has no reversed "
                     f"slices; use .flip()), got {item}"
                 )
-        elif not (
-            item is None or item is Ellipsis or isinstance(item, (slice, bool, np.bool_))
-        ):
+        elif not (item is None or item is Ellipsis or isinstance(item, (slice, bool, np.bool_))):
             raise TorchIndexTypeError(f"Tensor index: cannot index with {type(item).__name__}")
         out.append(item)
     if has_mask:
