@@ -8,9 +8,14 @@ larger axes, negative dims, views (transposes, strided slices), float32/float64/
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import torch
+
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torchdiff import (

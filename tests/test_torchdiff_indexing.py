@@ -10,9 +10,14 @@ same exception type.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import torch
+
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torchdiff import arrays, assert_same, outcomes
