@@ -1723,6 +1723,17 @@ def _index(index: Any, shape: tuple) -> tuple:
     (index, advanced) where `advanced` says an array is involved (elements may repeat). An
     index that mixes ints with arrays becomes a `functions.SplitIndex` (PyTorch's order of the
     result's axes, which differs from numpy's)."""
+    if (
+        type(index) is list
+        and len(index) < 32
+        and any(
+            x is None or x is Ellipsis or isinstance(x, (list, tuple, slice, Tensor, np.ndarray))
+            for x in index
+        )
+    ):
+        # PyTorch (and old numpy) read such a list as a tuple of indices: t[[[0, 1], [1, 0]]]
+        # is t[[0, 1], [1, 0]]
+        index = tuple(index)
     items = index if type(index) is tuple else (index,)
     advanced = False
     has_int = False
