@@ -282,8 +282,9 @@ def test_zero_dim_ops_and_their_gradients_match_torch(x, name):
     fn = UNARY[name]
     ours, theirs = to_both(x, requires_grad=True)
     out_ours, out_theirs = fn(ours), fn(theirs)
-    # exp, tanh and sigmoid go through different libms: within 1 ulp, not bitwise
-    assert_same(out_ours, out_theirs, bitwise=False, ulps=1)
+    # exp, tanh and sigmoid go through different libms: not bitwise. This test is about 0-d
+    # inputs, not about those last bits (sigmoid's float32 can be 2 ulps from torch's)
+    assert_same(out_ours, out_theirs, bitwise=False, ulps=2 if name == "sigmoid" else 1)
     assert type(out_ours.data) is np.ndarray
     out_ours.sum().backward()
     out_theirs.sum().backward()
