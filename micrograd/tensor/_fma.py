@@ -61,7 +61,9 @@ def fma64(a: Any, b: Any, c: Any) -> np.ndarray:
         ph, pl = _two_product(a, b)
         th, tl = _two_sum(c, ph)
         vh, vl = _two_sum(tl, pl)
-        out = th + _round_to_odd(vh, vl)
+        v = _round_to_odd(vh, vl)
+        # an exact th keeps its own sign of zero (-0.0 + 0.0 would make -0.0 into 0.0)
+        out = np.where(v == 0, th, th + v)
     # inf/nan inputs or an overflowing product: the plain formula gives IEEE's answer
     plain = ~np.isfinite(out)
     if plain.any():

@@ -53,6 +53,7 @@ import numpy as np
 
 from micrograd.tensor import functions as F
 from micrograd.tensor._missing import similar
+from micrograd.tensor.errors import TorchRuntimeError
 
 __all__ = [
     "Tensor",
@@ -426,17 +427,38 @@ def _binary_operands(x: Any, y: Any, op: str) -> tuple:
     return a, b, dtype
 
 
+def _bool_subtraction(x: Any, y: Any) -> None:
+    """PyTorch refuses `-` with a bool operand (a tensor or a Python bool)."""
+
+    def is_bool(v: Any) -> bool:
+        return (isinstance(v, Tensor) and v.data.dtype.kind == "b") or isinstance(
+            v, (bool, np.bool_)
+        )
+
+    if is_bool(x) and is_bool(y):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead."
+        )
+    if is_bool(x) or is_bool(y):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+
+
 def _integer_power(x: Any, y: Any) -> Tensor:
     """An integer (or bool) base to an integer power, outside the graph (integers have no
     gradient): PyTorch's integer semantics, see `functions.integer_power`."""
     a, b, dtype = _binary_operands(x, y, "pow")
+    _not_for_bool(dtype, "pow")
     data = F.integer_power(a.data, b.data)
     return _const(np.asarray(data).astype(dtype, copy=False))
 
 
 def _not_for_bool(dtype: np.dtype, kernel: str) -> None:
     if dtype.kind == "b":
-        raise NotImplementedError(f"\"{kernel}_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
 
 
 def _floor_divide(x: Any, y: Any) -> Any:
@@ -447,7 +469,7 @@ def _floor_divide(x: Any, y: Any) -> Any:
     if ops is None:
         return NotImplemented
     a, b, dtype = ops
-    _not_for_bool(dtype, "div_floor")
+    _not_for_bool(dtype, "div_floor_cpu")
     try:
         data = np.asarray(F.floor_divide(a.data, b.data))
     except ValueError:
@@ -464,7 +486,7 @@ def _remainder(x: Any, y: Any) -> Any:
     if ops is None:
         return NotImplemented
     a, b, dtype = ops
-    _not_for_bool(dtype, "remainder")
+    _not_for_bool(dtype, "remainder_cpu")
     fn = _new(F.Remainder)
     try:
         data = np.asarray(fn.forward(a.data, b.data))
@@ -489,7 +511,7 @@ def _rounded_division(x: Any, y: Any, rounding_mode: Any) -> Tensor:
             f"div: expected Tensors or numbers, got {type(x).__name__} and {type(y).__name__}"
         )
     a, b, dtype = ops
-    _not_for_bool(dtype, "div_" + rounding_mode)
+    _not_for_bool(dtype, f"div_{rounding_mode}_cpu")
     ad, bd = a.data, b.data
     try:
         if rounding_mode == "floor":
@@ -569,7 +591,7 @@ def _clamp(x: Tensor, lo: Any, hi: Any, op: str) -> Tensor:
             tensor_hi,
         )
     except ValueError:
-        raise ValueError(
+        raise TorchRuntimeError(
             f"{op}: shapes {a.shape}, {None if lo is None else lo.shape} and "
             f"{None if hi is None else hi.shape} cannot be broadcast together"
         ) from None
@@ -922,7 +944,11 @@ class Tensor:
 
     def __sub__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
+            if self.data.dtype.kind == "b" or other.data.dtype.kind == "b":
+                _bool_subtraction(self, other)
             return _binary(F.Sub, self, other, "sub")
+        if self.data.dtype.kind == "b" or type(other) is bool:
+            _bool_subtraction(self, other)
         c = _number(other)
         if c is not None:
             a = self if self.data.dtype.kind == "f" else _weak(self, c)
@@ -934,9 +960,13 @@ class Tensor:
         return NotImplemented if other is None else _binary(F.Sub, self, other, "sub")
 
     def __rsub__(self, other: Any) -> Tensor:  # other - self
+        if self.data.dtype.kind == "b" or type(other) is bool:
+            _bool_subtraction(other, self)
         c = _number(other)
         if c is not None:
-            return (-self) + c
+            # promoted before the negation: -0.0 - int_tensor(0) is -0.0, as in PyTorch
+            a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            return (-a) + c
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Sub, other, self, "sub")
 
@@ -1006,6 +1036,8 @@ class Tensor:
             if a.data.dtype.kind != "f":
                 if k < 0:
                     raise RuntimeError("Integers to negative integer powers are not allowed.")
+                if a.data.dtype.kind == "b":  # bool ** False is True, bool ** True itself
+                    return _const(np.asarray(a.data if k else np.ones_like(a.data)))
                 return _integer_power(a, k)
             fn = _new(F.PowScalar)
             data = fn.forward(a.data, k)

@@ -28,6 +28,7 @@ from micrograd.tensor.core import (
     _no_out,
     _np_dtype,
 )
+from micrograd.tensor.errors import TorchRuntimeError
 
 __all__ = [
     "arange",
@@ -92,7 +93,10 @@ def _size(size: tuple, op: str, keyword: Any = None) -> tuple:
         if isinstance(n, bool) or not isinstance(n, (numbers.Integral, np.integer)):
             raise TypeError(f"{op}: sizes must be ints, got {n!r} in {size!r}")
         if n < 0:
-            raise ValueError(f"{op}: sizes must be >= 0, got {size!r}")
+            raise TorchRuntimeError(
+                f"{op}: Trying to create tensor with negative dimension {n}: {list(size)} "
+                f"(sizes must be >= 0)"
+            )
         out.append(int(n))
     return tuple(out)
 
@@ -347,13 +351,13 @@ def arange(
     end = _arange_number(end, "end")
     step = _arange_number(step, "step")
     if step == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise TorchRuntimeError("arange: step must be nonzero")
     integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     dt = _dtype(dtype, _LONG if integral else _FLOAT, "arange")
     if not all(math.isfinite(v) for v in (start, end, step)):
-        raise ValueError("arange: unsupported range: the bounds and step must be finite")
+        raise TorchRuntimeError("arange: unsupported range: the bounds and step must be finite")
     if (end - start) / step < 0:
-        raise ValueError("arange: upper bound and larger bound inconsistent with step sign")
+        raise TorchRuntimeError("arange: upper bound and larger bound inconsistent with step sign")
     if integral and dt.kind in "iu":
         return _leaf(
             np.arange(start, end, step, dtype=np.int64).astype(dt), requires_grad, "arange"
@@ -527,7 +531,10 @@ def randint(
         raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
     low, high, size = int(given["low"]), int(given["high"]), given["size"]
     if high <= low:
-        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+        raise TorchRuntimeError(
+            f"randint: random_ expects 'from' to be less than 'to', but got from={low} >= "
+            f"to={high} (high must be greater than low)"
+        )
     shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "randint")
     dt = _dtype(dtype, _LONG, "randint")
     data = _generator(generator, "randint").randint(low, high, shape, dtype=dt)

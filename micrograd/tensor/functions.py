@@ -224,8 +224,8 @@ class DivScalar(Function):
 
     def forward(self, a, c):
         self.c = c
-        if 1.0 <= abs(c) < math.inf:  # cannot divide by zero or overflow: no errstate needed
-            return a / c
+        if 1.0 <= abs(c) <= 3.4028234663852886e38:  # no division by zero, no overflow (not
+            return a / c  # even in converting c to float32): numpy's errstate not needed
         return _true_divide(a, c)
 
     def backward(self, g, prev):
@@ -233,19 +233,23 @@ class DivScalar(Function):
 
 
 class RDivScalar(Function):
-    """c / a for a number c (a Tensor divisor)."""
+    """c / a for a number c, as PyTorch computes it (`Tensor.__rtruediv__` is
+    `a.reciprocal() * c`: two roundings, not a true division)."""
 
-    __slots__ = ("a", "out")
+    __slots__ = ("c", "r")
     op = "/"
 
     def forward(self, a, c):
-        self.a = a
-        self.out = out = _true_divide(c, a)
-        return out
+        self.c = c
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self.r = r = 1 / a
+            return r * c
 
     def backward(self, g, prev):
-        # -g * ((c/a) / a), PyTorch's formula
-        return (-(g * _true_divide(self.out, self.a)),)
+        # through PyTorch's two nodes: mul's g * c, then reciprocal's -g * (r * r)
+        r = self.r
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (-(g * self.c) * (r * r),)
 
 
 def check_integer_divisor(b: Any, op: str) -> None:
@@ -374,8 +378,16 @@ class Clamp(Function):
         self.hi = hi
         self.tensor_lo = tensor_lo
         self.tensor_hi = tensor_hi
-        out = a if lo is None else np.maximum(a, lo)
-        return np.asarray(out if hi is None else np.minimum(out, hi))
+        # PyTorch's min(max(a, lo), hi) with C++'s std::max/std::min: a bound replaces a only
+        # where it is strictly beyond it (clamp(0.0, min=-0.0) is 0.0; numpy's maximum would
+        # give -0.0); a nan in a stays, a nan bound makes the result nan
+        out = a
+        for bound, beyond in ((lo, np.less), (hi, np.greater)):
+            if bound is not None:
+                out = np.where(beyond(out, bound), bound, out)
+                if bound.dtype.kind == "f":
+                    out = np.where(np.isnan(bound), bound, out)
+        return np.asarray(out)
 
     def backward(self, g, prev):
         a, lo, hi = self.a, self.lo, self.hi
@@ -591,12 +603,33 @@ class Neg(Function):
         return (-g,)
 
 
+# float32 exp and log through float64: numpy's own float32 versions are up to 2-3 ulps from the
+# correctly rounded result (and from PyTorch's, which is within 1 ulp of it); the float64
+# result rounded to float32 is correctly rounded in all but the rarest cases, so ours is then
+# within 1 ulp of PyTorch's. (tanh and sqrt need no such step: numpy's float32 tanh is within
+# 1 ulp of PyTorch's, its sqrt is correctly rounded.) Overflow gives inf silently, as in PyTorch.
+
+
+def exp(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.float32:
+        with np.errstate(over="ignore"):
+            return np.exp(a.astype(np.float64)).astype(np.float32)
+    with np.errstate(over="ignore"):
+        return np.exp(a)
+
+
+def log(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.float32:
+        return np.log(a.astype(np.float64)).astype(np.float32)
+    return np.log(a)
+
+
 class Exp(Function):
     __slots__ = ("out",)
     op = "exp"
 
     def forward(self, a):
-        self.out = out = np.exp(a)
+        self.out = out = exp(a)
         return out
 
     def backward(self, g, prev):
@@ -619,7 +652,7 @@ class Log(Function):
                 f"are not (the first is {bad.flat[0]})"
             )
         self.a = a
-        return np.log(a)
+        return log(a)
 
     def backward(self, g, prev):
         return (g / self.a,)
@@ -659,11 +692,18 @@ class Sigmoid(Function):
     op = "sigmoid"
 
     def forward(self, a):
-        # exp only ever sees -|a| <= 0, so it cannot overflow: for a >= 0 the usual
-        # 1/(1+exp(-a)), for a < 0 the equal exp(a)/(1+exp(a)).
-        e = np.exp(-np.abs(a))
-        self.out = out = np.where(a >= 0, 1.0, e) / (1.0 + e)
-        return out.astype(a.dtype, copy=False)
+        # PyTorch computes 1 / (1 + exp(-a)) in a's dtype: 0 where exp(-a) overflows (a < -88.7
+        # in float32), not the tiny true value. Here the same formula in a wider type (float64
+        # for float32, x86's 80-bit long double for float64), rounded once: the correctly
+        # rounded result, at most 2 ulps from PyTorch's (whose vectorised exp and rounding of
+        # 1 + exp(-a) are off by up to 2 ulps).
+        wide = np.float64 if a.dtype == np.float32 else np.longdouble
+        with np.errstate(over="ignore"):
+            e = np.exp(-a.astype(wide))
+            out = 1 / (1 + e)
+            out = np.where(e > np.finfo(a.dtype).max, 0.0, out).astype(a.dtype)
+        self.out = out
+        return out
 
     def backward(self, g, prev):
         s = self.out
