@@ -643,8 +643,10 @@ def _check_device(device: Any, op: str) -> None:
     accepted, any other device refused (this engine computes with numpy, on the CPU)."""
     if device is None:
         return
-    name = str(getattr(device, "type", device))
-    index = getattr(device, "index", None)
+    if isinstance(device, str):
+        name, index = device, None
+    else:  # a device object (micrograd.tensor.device or torch.device)
+        name, index = str(getattr(device, "type", device)), getattr(device, "index", None)
     if name in ("cpu", "cpu:0") and index in (None, 0):
         return
     raise RuntimeError(

@@ -54,6 +54,15 @@ __all__ = [
 ]
 
 _FLOAT = np.dtype(np.float32)
+
+
+class KernelDtypeError(NotImplementedError, TypeError):
+    """A random factory asked for a dtype its kernel lacks: PyTorch raises NotImplementedError;
+    this package raised TypeError before (both kinds of `except` catch it)."""
+
+
+# PyTorch's C++ names of dtypes, as its kernel errors print them
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float"}
 _LONG = np.dtype(np.int64)
 
 
@@ -84,6 +93,8 @@ def _size(size: tuple, op: str, keyword: Any = None) -> tuple:
         if size:
             raise TypeError(f"{op}: give the sizes positionally or as size=, not both")
         size = (keyword,)
+    elif not size:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "size"')
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     out = []
@@ -127,6 +138,21 @@ def _check_python_ints(data: Any) -> None:
             stack.extend(x)
 
 
+def _check_fits(arr: np.ndarray, dtype: np.dtype, kind: str) -> None:
+    """PyTorch converts each Python number to an integer dtype only if it lies within the
+    dtype's range (compared as a double for floats; nan and inf never do)."""
+    if arr.size == 0:
+        return
+    info = np.iinfo(dtype)
+    if kind == "f":
+        with np.errstate(invalid="ignore"):
+            fits = bool(np.all((arr >= float(info.min)) & (arr <= float(info.max))))
+    else:
+        fits = int(arr.min()) >= info.min and int(arr.max()) <= info.max
+    if not fits:
+        raise RuntimeError(f"value cannot be converted to type {dtype} without overflow")
+
+
 def _infer(data: Any, op: str, dtype: Any = None) -> np.ndarray:
     """PyTorch's dtype inference for `tensor(data)`: Python bools bool, ints int64, floats
     float32; numpy arrays and scalars keep their dtype. With `dtype`, Python numbers are
@@ -158,9 +184,12 @@ def _infer(data: Any, op: str, dtype: Any = None) -> np.ndarray:
             f"as {arr.dtype} elements (a None or a string?)"
         )
     if dtype is not None:
-        if kind == "f" or np.dtype(dtype).kind in "biu":
-            return arr.astype(dtype, copy=False)  # float64 values (Python's) rounded once
-        return np.array(data, dtype=dtype)  # ints straight from Python's exact values
+        if np.dtype(dtype).kind in "iu" and kind in "if":
+            _check_fits(arr, np.dtype(dtype), kind)
+        with np.errstate(invalid="ignore", over="ignore"):  # (2.0**63 wraps, as in PyTorch)
+            if kind == "f" or np.dtype(dtype).kind in "biu":
+                return arr.astype(dtype, copy=False)  # float64 values (Python's) rounded once
+            return np.array(data, dtype=dtype)  # ints straight from Python's exact values
     if kind in "iu":
         return arr.astype(_LONG, copy=False)
     if kind == "f":
@@ -238,6 +267,24 @@ def _size_kw(kw: dict, op: str) -> Any:
     return size
 
 
+def _fill(value: Any, dtype: np.dtype) -> Any:
+    """A fill value as PyTorch converts it: a finite number outside the dtype's range is an
+    error (inf and nan fill float tensors; they are out of range for integers)."""
+    if isinstance(value, Tensor):
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or dtype.kind == "b":
+        return value
+    info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
+    if dtype.kind == "f" and not math.isfinite(value):
+        return value
+    if not (float(info.min) <= value <= float(info.max)) or (
+        isinstance(value, int) and not info.min <= value <= info.max
+    ):
+        name = {"float32": "float", "float64": "double"}.get(dtype.name, dtype.name)
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    return value
+
+
 def _fill_dtype(fill_value: Any) -> np.dtype:
     if isinstance(fill_value, (bool, np.bool_)):
         return np.dtype(bool)
@@ -261,7 +308,7 @@ def full(
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dt = _dtype(dtype, _fill_dtype(fill_value), "full")
-    return _leaf(np.full(shape, fill_value, dt), requires_grad, "full")
+    return _leaf(np.full(shape, _fill(fill_value, dt), dt), requires_grad, "full")
 
 
 def _like(t: Any, op: str) -> np.ndarray:
@@ -294,7 +341,7 @@ def full_like(
     _check_device(device, "full_like")
     a = _like(input, "full_like")
     dt = _dtype(dtype, a.dtype, "full_like")
-    return _leaf(np.full(a.shape, fill_value, dt), requires_grad, "full_like")
+    return _leaf(np.full(a.shape, _fill(fill_value, dt), dt), requires_grad, "full_like")
 
 
 def eye(
@@ -358,10 +405,18 @@ def arange(
         raise TorchRuntimeError("arange: unsupported range: the bounds and step must be finite")
     if (end - start) / step < 0:
         raise TorchRuntimeError("arange: upper bound and larger bound inconsistent with step sign")
-    if integral and dt.kind in "iu":
-        return _leaf(
-            np.arange(start, end, step, dtype=np.int64).astype(dt), requires_grad, "arange"
-        )
+    if dt.kind in "iu":
+        # an integer result: PyTorch converts the bounds and step to int64 first (0.5 becomes
+        # 0, which is no step) and counts and computes in int64
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise TorchRuntimeError("arange: step must be nonzero")
+        if (end - start) / step < 0:
+            raise TorchRuntimeError(
+                "arange: upper bound and larger bound inconsistent with step sign"
+            )
+        data = np.arange(start, end, step, dtype=np.int64).astype(dt)
+        return _leaf(data, requires_grad, "arange")
     n = math.ceil((float(end) - float(start)) / float(step))
     i = np.arange(n, dtype=np.int64)
     start64, step64 = float(start), float(step)
@@ -374,7 +429,9 @@ def arange(
         grouped = (n // (2 * vector)) * 2 * vector
         first = i - i % vector
         base = fma64(step64, first, start64).astype(dt).astype(np.float64)
-        data = np.where(i < grouped, fma64(i - first, step64, base), fma64(step64, i, start64))
+        # (a group's first element is its base itself: -0.0 stays -0.0)
+        within = np.where(i == first, base, fma64(i - first, step64, base))
+        data = np.where(i < grouped, within, fma64(step64, i, start64))
     return _leaf(data.astype(dt), requires_grad, "arange")
 
 
@@ -444,8 +501,13 @@ def randn(
     _check_device(device, "randn")
     shape = _size(size, "randn", _size_kw(kw, "randn"))
     dt = _dtype(dtype, _FLOAT, "randn")
+    if dt.kind != "f" and math.prod(shape):  # (an empty tensor runs no kernel: no error)
+        raise KernelDtypeError(
+            f'"normal_kernel_cpu" not implemented for {_TORCH_NAMES.get(dt.name, dt.name)!r} '
+            f"(randn: dtype must be a float dtype, got {dt})"
+        )
     if dt.kind != "f":
-        raise TypeError(f"randn: dtype must be a float dtype, got {dt}")
+        return _leaf(np.zeros(shape, dt), requires_grad, "randn")
     data = _generator(generator, "randn").normal(shape, 0.0, 1.0, dtype=dt)
     return _leaf(data, requires_grad, "randn")
 
@@ -464,8 +526,11 @@ def rand(
     _check_device(device, "rand")
     shape = _size(size, "rand", _size_kw(kw, "rand"))
     dt = _dtype(dtype, _FLOAT, "rand")
-    if dt.kind != "f":
-        raise TypeError(f"rand: dtype must be a float dtype, got {dt}")
+    if dt.kind != "f":  # (checked before anything is drawn: even for an empty tensor)
+        raise KernelDtypeError(
+            f'"check_uniform_bounds" not implemented for {_TORCH_NAMES.get(dt.name, dt.name)!r} '
+            f"(rand: dtype must be a float dtype, got {dt})"
+        )
     data = _generator(generator, "rand").uniform(shape, 0.0, 1.0, dtype=dt)
     return _leaf(data, requires_grad, "rand")
 
