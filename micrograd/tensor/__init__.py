@@ -14,7 +14,7 @@ modules in `modules.py`, the scalar engine's `MLP` in `mlp.py`), `losses.py`, `t
 adapter the training CLI uses for `--engine tensor`).
 """
 
-from micrograd.tensor import nn
+from micrograd.tensor import distributed, nn, optim, utils
 from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.core import (
     Tensor,
@@ -103,6 +103,7 @@ from micrograd.tensor.functions_api import (
     var,
 )
 from micrograd.tensor.random import Generator, default_generator, initial_seed, manual_seed
+from micrograd.tensor.serialization import load, save
 
 __all__ = [
     "Generator",
@@ -121,6 +122,7 @@ __all__ = [
     "clip",
     "concatenate",
     "default_generator",
+    "distributed",
     "div",
     "divide",
     "double",
@@ -143,6 +145,7 @@ __all__ = [
     "is_tensor",
     "linear",
     "linspace",
+    "load",
     "log",
     "log_softmax",
     "long",
@@ -161,6 +164,7 @@ __all__ = [
     "numel",
     "ones",
     "ones_like",
+    "optim",
     "pow",
     "rand",
     "rand_like",
@@ -170,6 +174,7 @@ __all__ = [
     "randperm",
     "relu",
     "remainder",
+    "save",
     "sigmoid",
     "softmax",
     "sqrt",
@@ -184,6 +189,7 @@ __all__ = [
     "true_divide",
     "unbind",
     "unsqueeze",
+    "utils",
     "var",
     "where",
     "zeros",
