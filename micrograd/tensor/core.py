@@ -14,13 +14,14 @@ Semantics, as in PyTorch where the original micrograd has nothing to say:
 
 * numpy broadcasting everywhere; the gradient of a broadcast operand is summed back to its
   shape (`functions.unbroadcast`);
-* dtype: `Tensor(...)` makes Python lists and numbers float64 and keeps float arrays as they
-  are (float32 in, float32 data and gradients out; integer arrays become float64); the factory
-  `micrograd.tensor.tensor(...)` follows PyTorch instead (ints int64, floats float32, bools
-  bool). Mixed dtypes follow PyTorch's promotion (float32 with float64 is float64, an integer
-  tensor with a float one takes the float's dtype, a 0-d tensor does not widen a dimensioned
-  one); the gradient is converted back for each input's dtype. Only float tensors take part
-  in gradients;
+* dtype: `Tensor(2, 3)`, `Tensor([1, 2])` and `Tensor(t)` are PyTorch's legacy constructor
+  (float32); the engine's own form `Tensor(data, requires_grad=..., dtype=..., label=...)`
+  keeps float arrays as they are (float32 in, float32 data and gradients out) and makes lists
+  and numbers float64; the factory `micrograd.tensor.tensor(...)` follows PyTorch (ints int64,
+  floats float32, bools bool). Mixed dtypes follow PyTorch's promotion (`result_type`: a
+  higher category -- bool < integer < float -- wins, a 0-d tensor or a Python number does not
+  widen a dimensioned tensor of its category); the gradient is converted back for each
+  input's dtype. Only float tensors take part in gradients;
 * gradients, PyTorch's rule: no tensor gets a gradient until asked (`requires_grad=True`, or
   `t.requires_grad = True`); a result needs one when any input does. Leaf gradients accumulate
   over backward passes (set `p.grad = None`, or `model.zero_grad()`, between steps); interior
