@@ -27,7 +27,7 @@ dtype: float64 for the scalar engine (Python floats are float64, so nothing is r
 model's own dtype (float32 or float64) for tensor models. Everything is copied, never shared:
 training the torch model leaves ours as it was.
 
-torch, onnx and onnxruntime are optional (`pip install 'micrograd-plus[export]'`) and are imported
+torch, onnx and onnxruntime are optional (the `export` extra) and are imported
 inside the functions that need them, so `import micrograd.export` loads none of them (nor numpy).
 The ONNX graph is built in `micrograd/export_onnx.py`; `micrograd/export_cli.py` is the
 `micrograd export` command.
@@ -44,6 +44,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from micrograd._distribution import install_hint
+
 __all__ = [
     "INSTALL_HINT",
     "ONNX_OPSET",
@@ -55,7 +57,7 @@ __all__ = [
     "torch_state_dict",
 ]
 
-INSTALL_HINT = "pip install 'micrograd-plus[export]'"
+INSTALL_HINT = install_hint("export")
 
 # The ONNX operator set the graphs are written for: every operator used has had its current
 # form since opset 13; 17 is read by every onnxruntime since 1.11 (2022).
@@ -655,13 +657,17 @@ def from_torch(module: Any, engine: str = "tensor", mlp: bool = False, fused: bo
 
 
 def onnx_model(
-    model: Any, opset: int = ONNX_OPSET, input_shape: Sequence[int | str] | None = None
+    model: Any,
+    opset: int = ONNX_OPSET,
+    input_shape: Sequence[int | str] | None = None,
+    dtype: str | None = None,
 ) -> Any:
     """The ONNX `ModelProto` for `model`, built with the `onnx` package's helper API and checked
-    by `onnx.checker` (full check, shape inference included). See `micrograd.export_onnx`."""
+    by `onnx.checker` (full check, shape inference included). See `micrograd.export_onnx`.
+    `dtype` ('float32' or 'float64') is the graph's float type; default: the model's own."""
     from micrograd.export_onnx import build_model
 
-    return build_model(model, opset, input_shape)
+    return build_model(model, opset, input_shape, dtype)
 
 
 def to_onnx(
@@ -669,15 +675,17 @@ def to_onnx(
     path: str | os.PathLike,
     opset: int = ONNX_OPSET,
     input_shape: Sequence[int | str] | None = None,
+    dtype: str | None = None,
 ) -> None:
     """Write `model` to `path` as an ONNX file: input 'input' with a dynamic batch dimension,
     output 'output' (see `micrograd.export_onnx` for the graph). `input_shape` is one sample's
-    shape, needed only when the first layer does not tell it (a `Flatten` first).
+    shape, needed only when the first layer does not tell it (a `Flatten` first); `dtype`
+    ('float32' or 'float64') the graph's float type (default: the model's own).
 
     The file is written atomically: to a temporary file in the same folder, then renamed over
     `path`, so a failure leaves no partial file and an existing file intact.
     """
     from micrograd.serialize import atomic_write
 
-    content = onnx_model(model, opset, input_shape).SerializeToString()
+    content = onnx_model(model, opset, input_shape, dtype).SerializeToString()
     atomic_write(path, content)
