@@ -18,15 +18,25 @@
  * (the inputs exist before the node), so nodes are born untracked by the cyclic collector: it
  * never scans them, which is most of the speed. They are kept on an internal list instead. The
  * first time user code stores on any Value something the collector could follow (a closure as
- * `_backward`, a Value or list as an attribute, a new `_prev`, a read of `__dict__`), every live
- * Value becomes tracked and every later one is tracked from birth: one way, for the process.
+ * `_backward`, a Value or list as an attribute, a new `_prev`, a read of `__dict__`), or makes
+ * an instance of a subclass with `__slots__` of its own (stored into by descriptors that bypass
+ * every check here), every live Value becomes tracked and every later one is tracked from
+ * birth: one way, for the process.
  * Numbers stored as attributes (`p.m = 0.0`) keep the fast path.
+ *
+ * User code. Any call into Python (a number's operator, a grad's truth test, engine.py's
+ * helpers) and, on Python <= 3.11, any allocation of a collected object (the collector runs
+ * finalizers there) can change any Value, even replace a node's inputs and free them. So a
+ * field read before such a call is owned (INCREF) or read again after it, a list argument is
+ * copied after the copy's allocation, and recursion through objects' arithmetic is counted
+ * (Py_EnterRecursiveCall). tests/test_cengine_hostile.py runs such programs.
  *
  * Build with -ffp-contract=off: a fused multiply-add would change the floats.
  */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h> /* T_OBJECT_EX, READONLY: the members a subclass's __slots__ make */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -86,12 +96,13 @@ static PyTypeObject ValueType;
 
 #define Value_Check(o) PyObject_TypeCheck((o), &ValueType)
 
-/* The number in a slot, borrowed (no reference taken). */
+/* The number in a slot, borrowed (no reference taken). A derivative slot holding None (NULL)
+ * gives the None object, so that arithmetic with it raises engine.py's TypeError. */
 static inline Num slot_get(ValueObject *v, int s)
 {
     Num n;
     if (v->flags & IS_OBJ(s)) {
-        n.o = v->num[s].o;
+        n.o = v->num[s].o ? v->num[s].o : Py_None;
         n.f = 0.0;
     }
     else {
@@ -154,8 +165,8 @@ static PyObject *MATH_LOG;      /* math.log */
 static PyObject *BACKWARD_DESCR; /* Value._backward as found on the type */
 
 /* engine.py's helpers, fetched the first time one is needed (engine.py imports this module). */
-static PyObject *H_check_number, *H_check_power, *H_power, *H_power_both, *H_too_large,
-    *H_constructor_arguments, *H_dot_arguments;
+static PyObject *H_check_number, *H_check_data, *H_value_as_data, *H_check_power, *H_power,
+    *H_power_both, *H_too_large, *H_constructor_arguments, *H_dot_arguments;
 
 static int load_helpers(void)
 {
@@ -168,6 +179,8 @@ static int load_helpers(void)
         PyObject **slot;
         const char *name;
     } wanted[] = {
+        {&H_check_data, "_check_data"},
+        {&H_value_as_data, "_value_as_data"},
         {&H_check_power, "_check_power"},
         {&H_power, "_power"},
         {&H_power_both, "_power_both"},
@@ -284,6 +297,18 @@ static inline Num num_from_object(PyObject *o)
     return n;
 }
 
+/* Raise engine.py's TypeError for a Value given as data (`p.data = p - lr * p.grad`). This
+ * engine's Values are recognised here, even when engine.py is the pure one (MICROGRAD_PURE=1). */
+static int refuse_value_as_data(PyObject *x)
+{
+    PyObject *e = helper(&H_value_as_data, &x, 1);
+    if (e) {
+        PyErr_SetObject((PyObject *)Py_TYPE(e), e);
+        Py_DECREF(e);
+    }
+    return -1;
+}
+
 /* engine.py's _check_number: the number a Value keeps for `x` (a new reference), or NULL with
  * the TypeError naming its type. */
 static PyObject *check_number(PyObject *x)
@@ -296,6 +321,10 @@ static PyObject *check_number(PyObject *x)
         return PyFloat_FromDouble(PyFloat_AsDouble(x));
     if (is_numpy(x, "numpy.int64"))
         return PyNumber_Index(x);
+    if (Value_Check(x)) {
+        refuse_value_as_data(x);
+        return NULL;
+    }
     PyObject *r = helper(&H_check_number, &x, 1);
     if (r)
         watch(r);
@@ -355,9 +384,15 @@ static int num_binop(int op, Num x, Num y, Num *out)
         *out = num_float(op == ADD ? a + b : a * b);
         return 0;
     }
+    /* Objects' own arithmetic can come back here without a Python frame in between (a number
+     * type whose operator returns a Value makes a Value whose data is a Value): count the depth
+     * as Python does, so that it ends in a RecursionError instead of a C stack overflow. */
+    if (Py_EnterRecursiveCall(" in a Value's arithmetic"))
+        return -1;
     PyObject *bx = num_box(x), *by = NULL, *r = NULL;
     if (bx && (by = num_box(y)))
         r = op == ADD ? PyNumber_Add(bx, by) : PyNumber_Multiply(bx, by);
+    Py_LeaveRecursiveCall();
     Py_XDECREF(bx);
     Py_XDECREF(by);
     if (!r)
@@ -761,7 +796,10 @@ static PyObject *Value_relu(ValueObject *self, PyObject *unused)
 static PyObject *Value_tanh(ValueObject *self, PyObject *unused)
 {
     double x, t;
-    if (as_float(slot_get(self, DATA), NAME_TANH, &x) < 0)
+    Num data = slot_copy(self, DATA); /* owned: float() can run code that replaces self.data */
+    int e = as_float(data, NAME_TANH, &x);
+    num_release(data);
+    if (e < 0)
         return NULL;
     if (x > 354.0)
         t = 1.0; /* exp(2x) would overflow (2x > 709.78); tanh(x) rounds to 1.0 long before */
@@ -779,7 +817,10 @@ static PyObject *Value_tanh(ValueObject *self, PyObject *unused)
 static PyObject *Value_sigmoid(ValueObject *self, PyObject *unused)
 {
     double x, s;
-    if (as_float(slot_get(self, DATA), NAME_SIGMOID, &x) < 0)
+    Num data = slot_copy(self, DATA); /* owned: float() can run code that replaces self.data */
+    int e = as_float(data, NAME_SIGMOID, &x);
+    num_release(data);
+    if (e < 0)
         return NULL;
     /* Two forms so that exp never sees a large positive argument (no overflow). */
     if (x >= 0)
@@ -795,10 +836,12 @@ static PyObject *Value_sigmoid(ValueObject *self, PyObject *unused)
 
 static PyObject *Value_exp(ValueObject *self, PyObject *unused)
 {
-    Num data = slot_get(self, DATA);
+    Num data = slot_copy(self, DATA); /* owned: float() can run code that replaces self.data */
     double x;
-    if (as_float(data, NAME_EXP, &x) < 0)
+    if (as_float(data, NAME_EXP, &x) < 0) {
+        num_release(data);
         return NULL;
+    }
     double e = exp(x);
     if (isinf(e) && isfinite(x)) { /* math.exp's OverflowError, named as engine.py names it */
         PyObject *shown = num_box(data), *text = shown ? PyObject_Format(shown, EMPTY) : NULL;
@@ -807,8 +850,10 @@ static PyObject *Value_exp(ValueObject *self, PyObject *unused)
                          "exp(%U): the result is too large for a float (x > 709.78)", text);
         Py_XDECREF(shown);
         Py_XDECREF(text);
+        num_release(data);
         return NULL;
     }
+    num_release(data);
     Py_INCREF(self);
     /* d exp(x)/dx = exp(x) */
     return node(num_float(e), OP_EXP, (PyObject *)self, num_float(e), NULL, NONE);
@@ -1012,48 +1057,91 @@ static PyObject *Value__constant_as_value(ValueObject *self, PyObject *unused)
     PyObject *constant = leaf(num_from_object(self->b));
     if (!constant)
         return NULL;
+    /* engine.py: `if self.grad: constant.grad = self._db * self.grad; self._b = constant`.
+     * The allocation above (through the collector's finalizers) and the grad's truth test can
+     * run code that changes this node, even its inputs (`_prev = ...`): every field is read
+     * again after them, as engine.py reads them (a `_db` made None then raises its TypeError). */
     Num g = slot_copy(self, GRAD);
     int nonzero = g.o ? PyObject_IsTrue(g.o) : g.f != 0;
+    num_release(g);
     if (nonzero > 0) {
         Num db = slot_copy(self, DB), product;
+        g = slot_copy(self, GRAD);
         int e = num_binop(MUL, db, g, &product);
         num_release(db);
+        num_release(g);
         if (e < 0)
             nonzero = -1;
         else
             slot_set((ValueObject *)constant, GRAD, product);
     }
-    num_release(g);
     if (nonzero < 0) {
         Py_DECREF(constant);
         return NULL;
     }
-    PyObject *old = self->b;
+    PyObject *old = self->b; /* whatever it is now (NULL if the inputs were replaced) */
     Py_INCREF(constant);
     self->b = constant;
-    Py_DECREF(old);
+    Py_XDECREF(old);
     return constant;
 }
 
 static PyObject *Value_get_prev(ValueObject *self, void *closure)
 {
-    PyObject *a = self->a, *b = self->b;
+    PyObject *a = self->a, *b = self->b, *r;
     if (!a)
         return PyTuple_New(0);
     if (PyTuple_CheckExact(a)) {
         Py_INCREF(a);
         return a;
     }
+    /* The inputs are owned while the tuple is made: allocating it (through the collector's
+     * finalizers) or _constant_as_value (a grad's truth test) can run code that replaces them.
+     * As in engine.py, the result holds the `a` read first and the constant's new leaf. */
+    Py_INCREF(a);
     if (!b)
-        return PyTuple_Pack(1, a);
-    if (!Value_Check(b)) {
+        r = PyTuple_Pack(1, a);
+    else if (!Value_Check(b)) {
         PyObject *c = Value__constant_as_value(self, NULL);
-        if (!c)
-            return NULL;
-        Py_DECREF(c);
-        b = self->b;
+        r = c ? PyTuple_Pack(2, a, c) : NULL;
+        Py_XDECREF(c);
     }
-    return PyTuple_Pack(2, a, b);
+    else {
+        Py_INCREF(b);
+        r = PyTuple_Pack(2, a, b);
+        Py_DECREF(b);
+    }
+    Py_DECREF(a);
+    return r;
+}
+
+/* tuple(seq), a new reference. PySequence_Tuple copies an exact list with PyList_AsTuple, which
+ * reads the list's size and item array before allocating the tuple; on Python <= 3.11 that
+ * allocation can run the collector, whose finalizers may change or clear the list. Here the
+ * tuple is allocated first and the list read after. */
+static PyObject *items_tuple(PyObject *seq)
+{
+    if (PyTuple_CheckExact(seq)) {
+        Py_INCREF(seq);
+        return seq;
+    }
+    if (!PyList_CheckExact(seq))
+        return PySequence_Tuple(seq);
+    for (;;) {
+        Py_ssize_t n = PyList_GET_SIZE(seq);
+        PyObject *t = PyTuple_New(n);
+        if (!t)
+            return NULL;
+        if (PyList_GET_SIZE(seq) == n) { /* no code runs from here on */
+            for (Py_ssize_t i = 0; i < n; i++) {
+                PyObject *item = PyList_GET_ITEM(seq, i);
+                Py_INCREF(item);
+                PyTuple_SET_ITEM(t, i, item);
+            }
+            return t;
+        }
+        Py_DECREF(t); /* the list changed size meanwhile: read it again */
+    }
 }
 
 /* engine.py's _prev setter. Inputs set by user code come without local derivatives: as in the
@@ -1062,7 +1150,7 @@ static int set_children(ValueObject *self, PyObject *children)
 {
     slot_set_none(self, DA);
     slot_set_none(self, DB);
-    PyObject *t = PySequence_Tuple(children);
+    PyObject *t = items_tuple(children);
     if (!t)
         return -1;
     Py_ssize_t n = PyTuple_GET_SIZE(t);
@@ -1266,7 +1354,10 @@ static int run_backward(ValueObject *v)
 {
     int own = 0;
     if (v->dict) {
-        PyObject *f = PyDict_GetItemWithError(v->dict, STR_BACKWARD);
+        PyObject *dict = v->dict; /* owned: a key's __eq__ could replace it during the lookup */
+        Py_INCREF(dict);
+        PyObject *f = PyDict_GetItemWithError(dict, STR_BACKWARD);
+        Py_DECREF(dict);
         if (!f && PyErr_Occurred())
             return -1;
         own = f != NULL;
@@ -1319,11 +1410,13 @@ static void release_order(Stack *order)
 static int walk(ValueObject *root, Stack *order)
 {
     Stack stack = {0}, entered = {0};
+    ValueObject *node = NULL; /* the node being placed: marked, but perhaps in no list yet */
     int e = push(&stack, root);
     while (e == 0 && stack.n) {
-        ValueObject *node = stack.items[--stack.n];
+        node = stack.items[--stack.n];
         if (!node) {
-            e = push(order, entered.items[--entered.n]); /* all its inputs are in `order` now */
+            node = entered.items[--entered.n];
+            e = push(order, node); /* all its inputs are in `order` now */
             continue;
         }
         /* A node can be on the stack more than once (pushed by each consumer that reached it
@@ -1336,11 +1429,8 @@ static int walk(ValueObject *root, Stack *order)
             e = push(order, node); /* a leaf goes straight into the order */
             continue;
         }
-        if ((e = push(&entered, node)) < 0 || (e = push(&stack, NULL)) < 0) {
-            if (e == 0)
-                entered.n--;
+        if ((e = push(&entered, node)) < 0 || (e = push(&stack, NULL)) < 0)
             break;
-        }
         /* Inputs are pushed in reverse so that they come off the stack in order. */
         if (PyTuple_CheckExact(a)) {
             for (Py_ssize_t i = PyTuple_GET_SIZE(a) - 1; i >= 0 && e == 0; i--) {
@@ -1357,7 +1447,11 @@ static int walk(ValueObject *root, Stack *order)
                 e = push(&stack, (ValueObject *)a);
         }
     }
-    /* Clear the flags: every visited node is in `order`, or still `entered` after an error. */
+    /* Clear the flags: every visited node is in `order`, or still `entered` after an error, or
+     * is the node whose push failed (no memory). A mark left behind would hide that node from
+     * every later walk of the process. */
+    if (e < 0 && node)
+        node->flags &= ~VISITED;
     for (Py_ssize_t i = 0; i < order->n; i++)
         order->items[i]->flags &= ~VISITED;
     for (Py_ssize_t i = 0; i < entered.n; i++)
@@ -1432,20 +1526,12 @@ static PyObject *dot_of_numbers(PyObject *weights, PyObject *inputs, ValueObject
         Py_RETURN_NONE;
     double v;
     unsigned char kind;
-    if (!small_number(slot_get(bias, DATA), &v, &kind))
-        Py_RETURN_NONE;
-    /* Look first (no code runs here, so the lists cannot change) */
+    /* Count the inputs first (no code runs here, so the lists cannot change) */
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *w = ws[i], *x = xs[i];
-        if (!Value_Check(w) || !small_number(slot_get((ValueObject *)w, DATA), &v, &kind))
-            Py_RETURN_NONE;
-        if (Value_Check(x)) {
-            if (!small_number(slot_get((ValueObject *)x, DATA), &v, &kind))
-                Py_RETURN_NONE;
+        PyObject *x = xs[i];
+        if (Value_Check(x))
             count += 2;
-        }
-        else if (PyFloat_CheckExact(x) ||
-                 (PyLong_CheckExact(x) && small_number((Num){x, 0.0}, &v, &kind)))
+        else if (PyFloat_CheckExact(x) || PyLong_CheckExact(x))
             count += 1;
         else
             Py_RETURN_NONE;
@@ -1457,22 +1543,34 @@ static PyObject *dot_of_numbers(PyObject *weights, PyObject *inputs, ValueObject
         Py_XDECREF(D);
         return NULL;
     }
+    /* Allocating the tuple can run the collector (Python <= 3.11), whose finalizers may change
+     * the lists, the bias or any Value in them: everything is read (and checked) from here on,
+     * where no code runs until node() below. Anything changed means the general path. */
+    ws = PySequence_Fast_ITEMS(weights);
+    xs = PySequence_Fast_ITEMS(inputs);
+    Num total = slot_get(bias, DATA);
+    if (PySequence_Fast_GET_SIZE(weights) != n || PySequence_Fast_GET_SIZE(inputs) != n ||
+        !small_number(total, &v, &kind))
+        goto general;
     unsigned char *kinds = KINDS(D);
     Py_INCREF(bias);
     PyTuple_SET_ITEM(children, 0, (PyObject *)bias);
     D->d[0] = 1.0; /* the bias's derivative, the int 1 (see derivative()) */
     kinds[0] = 1;
-    Num total = slot_copy(bias, DATA);
+    Py_XINCREF(total.o);
     Py_ssize_t k = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *w = ws[i], *x = xs[i];
+        if (!Value_Check(w) || !small_number(slot_get((ValueObject *)w, DATA), &v, &kind))
+            goto general_total;
         Num wd = slot_get((ValueObject *)w, DATA), y, product, sum;
-        Py_INCREF(w);
-        PyTuple_SET_ITEM(children, k, w);
         if (Value_Check(x)) {
             y = slot_get((ValueObject *)x, DATA);
             /* d/dw = x, d/dx = w */
-            small_number(y, &D->d[k], &kinds[k]);
+            if (k + 2 > count || !small_number(y, &D->d[k], &kinds[k]))
+                goto general_total;
+            Py_INCREF(w);
+            PyTuple_SET_ITEM(children, k, w);
             Py_INCREF(x);
             PyTuple_SET_ITEM(children, k + 1, x);
             small_number(wd, &D->d[k + 1], &kinds[k + 1]);
@@ -1480,26 +1578,43 @@ static PyObject *dot_of_numbers(PyObject *weights, PyObject *inputs, ValueObject
         }
         else {
             y = PyFloat_CheckExact(x) ? num_float(PyFloat_AS_DOUBLE(x)) : (Num){x, 0.0};
-            small_number(y, &D->d[k], &kinds[k]);
+            if (k + 1 > count || (!PyFloat_CheckExact(x) && !PyLong_CheckExact(x)) ||
+                !small_number(y, &D->d[k], &kinds[k]))
+                goto general_total;
+            Py_INCREF(w);
+            PyTuple_SET_ITEM(children, k, w);
             k += 1;
         }
         /* total = total + w.data * y: floats and small ints, nothing can fail but memory */
-        if (num_binop(MUL, wd, y, &product) < 0 || num_binop(ADD, total, product, &sum) < 0) {
-            num_release(total);
-            Py_DECREF(children);
-            Py_DECREF(D);
-            return NULL;
-        }
+        if (num_binop(MUL, wd, y, &product) < 0)
+            goto no_memory;
+        int e = num_binop(ADD, total, product, &sum);
         num_release(product);
+        if (e < 0)
+            goto no_memory;
         num_release(total);
         total = sum;
     }
+    if (k != count)
+        goto general_total;
     PyObject *r = node(total, OP_DOT, children, NONE, NULL, NONE);
     if (r) /* n inputs: the derivatives are kept in `_da` */
         slot_set((ValueObject *)r, DA, (Num){(PyObject *)D, 0.0});
     else
         Py_DECREF(D);
     return r;
+no_memory:
+    num_release(total);
+    Py_DECREF(children);
+    Py_DECREF(D);
+    return NULL;
+general_total:
+    num_release(total);
+general:
+    /* (the lists still hold every item taken above: releasing them runs no code) */
+    Py_DECREF(children);
+    Py_DECREF(D);
+    Py_RETURN_NONE;
 }
 
 /* `bias + weights[0]*inputs[0] + weights[1]*inputs[1] + ...` as one graph node, adding in the
@@ -1544,7 +1659,7 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
         PyList_Append(derivatives, ONE) < 0) /* d/d bias = 1 */
         goto done_bias;
     /* Tuples (copies of lists): code run by a check below cannot change what is iterated. */
-    if (!(ws = PySequence_Tuple(weights)) || !(xs = PySequence_Tuple(inputs)))
+    if (!(ws = items_tuple(weights)) || !(xs = items_tuple(inputs)))
         goto done_bias;
     Py_ssize_t n = PyTuple_GET_SIZE(ws);
     if (PyTuple_GET_SIZE(xs) < n)
@@ -1603,7 +1718,7 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
         num_release(total);
         total = sum;
     }
-    PyObject *ct = PyList_AsTuple(children), *dt = ct ? PyList_AsTuple(derivatives) : NULL;
+    PyObject *ct = items_tuple(children), *dt = ct ? items_tuple(derivatives) : NULL;
     if (ct && dt) {
         r = node(total, OP_DOT, ct, NONE, NULL, NONE);
         total = NONE;
@@ -1733,6 +1848,16 @@ static void set_defaults(ValueObject *v)
     Py_INCREF(EMPTY);
 }
 
+/* Does a Python subclass add writable object slots (its `__slots__`) to Value's layout? */
+static int declares_slots(PyTypeObject *type)
+{
+    for (PyTypeObject *t = type; t && t != &ValueType; t = t->tp_base)
+        for (PyMemberDef *m = t->tp_members; m && m->name; m++)
+            if ((m->type == T_OBJECT_EX || m->type == T_OBJECT) && !(m->flags & READONLY))
+                return 1;
+    return 0;
+}
+
 static PyObject *Value_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     if (type == &ValueType)
@@ -1744,6 +1869,11 @@ static PyObject *Value_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     set_defaults(v);
     born(v);
+    /* Its own slots (`__slots__ = ('m', 'v')`) can be stored into without Value_setattro, by
+     * their descriptors (`V.m.__set__(x, y)`): a Value stored so could form a cycle through
+     * untracked nodes that the collector never sees. Such a class switches to tracked mode. */
+    if (!tracking && declares_slots(type))
+        start_tracking();
     return (PyObject *)v;
 }
 
@@ -1898,6 +2028,15 @@ static int Value_set_data(ValueObject *self, PyObject *value, void *c)
 {
     if (!value)
         return refuse_delete("data");
+    if (Value_Check(value))
+        return refuse_value_as_data(value); /* the slip `p.data = p - lr * p.grad` */
+    if (!PyFloat_CheckExact(value) && !PyLong_CheckExact(value)) {
+        /* engine.py's _check_data refuses the other engine's Values */
+        PyObject *ok = helper(&H_check_data, &value, 1);
+        if (!ok)
+            return -1;
+        Py_DECREF(ok);
+    }
     PyObject *v = from_numpy(value); /* numpy float64/int64 become Python numbers, as on entry */
     if (!v)
         return -1;
@@ -1927,6 +2066,9 @@ static int Value_set_op(ValueObject *self, PyObject *value, void *c)
 {
     if (!value)
         return refuse_delete("_op");
+    /* Also reached without Value_setattro (`Value.__dict__['_op'].__set__(v, [v])`): watch the
+     * value here, as every setter of this file does. */
+    watch(value);
     PyObject *old = self->op;
     Py_INCREF(value);
     self->op = value;
@@ -1949,8 +2091,13 @@ static int Value_set_dict(PyObject *self, PyObject *value, void *c)
 
 static PyObject *Value_repr(ValueObject *self)
 {
+    /* A Value holding a Value (made by a number type's own operator) formats it from here,
+     * with no Python frame in between: count the depth as Python does. */
+    if (Py_EnterRecursiveCall(" in Value.__repr__"))
+        return NULL;
     PyObject *d = num_box(slot_get(self, DATA)), *g = num_box(slot_get(self, GRAD));
     PyObject *ds = d ? PyObject_Format(d, EMPTY) : NULL, *gs = g ? PyObject_Format(g, EMPTY) : NULL;
+    Py_LeaveRecursiveCall();
     PyObject *r = ds && gs ? PyUnicode_FromFormat("Value(data=%U, grad=%U)", ds, gs) : NULL;
     Py_XDECREF(d);
     Py_XDECREF(g);
@@ -1987,40 +2134,48 @@ static PyObject *Value_draw_dot(PyObject *self, PyObject *args, PyObject *kwargs
 
 static PyObject *Value_reduce_ex(ValueObject *self, PyObject *protocol)
 {
-    PyObject *copyreg = PyImport_ImportModule("copyreg"), *newobj = NULL, *slots = NULL,
-             *dict = NULL, *r = NULL;
-    if (!copyreg || !(newobj = PyObject_GetAttrString(copyreg, "__newobj__")))
-        goto done;
-    if (!(slots = PyDict_New()))
-        goto done;
+    /* Every field is taken, with a reference of its own, before anything that can run code or
+     * the collector (whose finalizers may change this node and free what it held): boxing a
+     * float runs neither. `dot`'s array of derivatives becomes engine.py's tuple after that,
+     * from the array held here. None derivatives box as None (see slot_get). */
+    Num da = slot_copy(self, DA);
     PyObject *items[7][2] = {
         {STR_DATA, num_box(slot_get(self, DATA))},
         {STR_GRAD, num_box(slot_get(self, GRAD))},
         {STR_OP, Value_get_op(self, NULL)},
         {STR_A, self->a ? self->a : Py_None},
         {STR_B, self->b ? self->b : Py_None},
-        {STR_DA, slot_is_none(self, DA) ? Py_None
-                 : (self->flags & IS_OBJ(DA)) && Py_TYPE(self->num[DA].o) == &DerivativesType
-                     ? derivatives_tuple((DerivativesObject *)self->num[DA].o)
-                     : num_box(slot_get(self, DA))},
-        {STR_DB, slot_is_none(self, DB) ? Py_None : num_box(slot_get(self, DB))},
+        {STR_DA, NULL},
+        {STR_DB, num_box(slot_get(self, DB))},
     };
     Py_INCREF(items[3][1]);
     Py_INCREF(items[4][1]);
-    if (items[5][1] == Py_None)
-        Py_INCREF(Py_None);
-    if (items[6][1] == Py_None)
-        Py_INCREF(Py_None);
+    items[5][1] = da.o && Py_TYPE(da.o) == &DerivativesType
+                      ? derivatives_tuple((DerivativesObject *)da.o)
+                      : num_box(da);
+    num_release(da);
+    PyObject *copyreg = NULL, *newobj = NULL, *slots = NULL, *dict = NULL, *r = NULL;
     int e = 0;
+    for (int i = 0; i < 7; i++)
+        if (!items[i][1])
+            e = -1; /* no memory: the error is set */
+    if (e == 0 && (!(copyreg = PyImport_ImportModule("copyreg")) ||
+                   !(newobj = PyObject_GetAttrString(copyreg, "__newobj__")) ||
+                   !(slots = PyDict_New())))
+        e = -1;
     for (int i = 0; i < 7; i++) {
-        if (!items[i][1] || PyDict_SetItem(slots, items[i][0], items[i][1]) < 0)
+        if (e == 0 && (!items[i][1] || PyDict_SetItem(slots, items[i][0], items[i][1]) < 0))
             e = -1;
         Py_XDECREF(items[i][1]);
     }
     if (e < 0)
         goto done;
-    if (self->dict && PyDict_GET_SIZE(self->dict))
-        dict = PyDict_Copy(self->dict);
+    if (self->dict && PyDict_GET_SIZE(self->dict)) {
+        PyObject *own = self->dict; /* held: the copy allocates */
+        Py_INCREF(own);
+        dict = PyDict_Copy(own);
+        Py_DECREF(own);
+    }
     else {
         dict = Py_None;
         Py_INCREF(dict);
