@@ -293,10 +293,10 @@ def test_errors_are_torchs(expr):
     st.sampled_from(["trunc", "floor", None]),
 )
 def test_div_rounding_modes_are_torchs(arr, c, mode):
-    if mode == "trunc" and arr.dtype.kind == "f":
-        # torch's own 'trunc' of an infinite quotient is inf on its scalar path and nan on its
-        # vectorised one (element 15 of 24, not element 2 of 6), and nan for subnormal
-        # quotients there too: finite, normal quotients only
+    if mode is not None and arr.dtype.kind == "f":
+        # torch's own rounded quotient that overflows to inf is inf on its scalar path and nan
+        # on its vectorised one (element 15 of 24, not element 2 of 6), and 'trunc' gives nan
+        # for subnormal quotients there too: finite, normal quotients only
         tiny = np.finfo(arr.dtype).tiny
         normal = (
             np.isfinite(arr) & (np.abs(arr) < 1e30) & ((arr == 0) | (np.abs(arr) > tiny * 1e10))
@@ -338,12 +338,15 @@ def test_remainder_and_rounded_division_gradients():
     st.data(),
     st.sampled_from(["float32", "float64"]),
     st.sampled_from(["float32", "float64"]),
-    st.one_of(st.floats(-10, 10), st.integers(-3, 3)),
+    st.one_of(st.floats(-10, 10).filter(lambda v: v == 0 or abs(v) > 1e-3), st.integers(-3, 3)),
 )
 def test_add_and_sub_with_alpha_are_torchs_bit_for_bit(data, dx, dy, alpha):
     shape = data.draw(shapes(min_dims=1, max_dims=2))
     x = data.draw(arrays(dx, shape, special=False))
     y = data.draw(arrays(dy, shape, special=False))
+    # products alpha * y far from underflow (the emulated fused multiply-add is exact there;
+    # see docs/pytorch-differences.md)
+    y = np.where(np.abs(y) < 1e-30, 0, y).astype(y.dtype)
     a, ta = to_both(x, requires_grad=True)
     b, tb = to_both(y, requires_grad=True)
     out, tout = a.add(b, alpha=alpha), ta.add(tb, alpha=alpha)

@@ -193,7 +193,8 @@ def _infer(data: Any, op: str, dtype: Any = None) -> np.ndarray:
     if kind in "iu":
         return arr.astype(_LONG, copy=False)
     if kind == "f":
-        return arr.astype(_FLOAT, copy=False)
+        with np.errstate(over="ignore"):  # a float beyond float32's range is inf, as in torch
+            return arr.astype(_FLOAT, copy=False)
     return arr
 
 

@@ -465,7 +465,8 @@ class Pow(Function):
             )
         self.a = a
         self.b = b
-        self.out = out = a**b
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
+            self.out = out = a**b
         return out
 
     def backward(self, g, prev):
@@ -562,7 +563,8 @@ class PowScalar(Function):
             )
         self.a = a
         self.k = k
-        return a**k
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
+            return a**k
 
     def backward(self, g, prev):
         a, k = self.a, self.k
@@ -580,7 +582,8 @@ class RPowScalar(Function):
     op = "rpow"
 
     def forward(self, a, c):
-        self.out = out = c**a
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
+            self.out = out = c**a
         self.log_c = math.log(c) if c > 0 else 0.0  # a Python float: keeps float32 float32
         return out
 
