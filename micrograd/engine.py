@@ -35,7 +35,12 @@ numpy scalars (`float32`, ...) keep numpy's arithmetic.
 This file is the specification of the engine. `micrograd/_cengine.c` is the same engine compiled:
 the same ops, op by op under the same names, giving the same floats bit for bit. When it is built,
 `Value` and `dot` name the compiled ones (see the end of this file); `MICROGRAD_PURE=1` in the
-environment keeps the ones defined here.
+environment keeps the ones defined here. What "the same floats" promises: every data and gradient
+float has the same bytes (signed zeros included) and every result the same type, repr and error.
+It does not cover the sign and payload bits of a NaN: when both operands of an op are NaNs, which
+one the result carries is up to the C compiler and the processor, and CPython builds differ there
+themselves; a NaN stays a NaN in both engines. `tests/test_engine_fuzz.py` checks the promise on
+random programs.
 
 Only the standard library is used here. Read `micrograd/nn.py` next.
 """
@@ -320,12 +325,15 @@ class Value:
         return _node(out, "**", self, dx, exponent, dy)
 
     def relu(self) -> "Value":
+        """max(0, x) as a new node; its gradient is 1 where x > 0, else 0."""
         x = self._data
         out = 0 if x < 0 else x
         # d relu(x)/dx = 1 where x > 0, else 0 (0 at x == 0, as in the original and PyTorch)
         return _node(out, "ReLU", self, 1 if out > 0 else 0)
 
     def tanh(self) -> "Value":
+        """The hyperbolic tangent as a new node, by the lecture's formula (exp(2x)-1)/(exp(2x)+1);
+        its gradient is 1 - tanh(x)**2."""
         x = _as_float(self._data, "tanh")
         if x > 354.0:
             t = 1.0  # exp(2x) would overflow (2x > 709.78); tanh(x) rounds to 1.0 long before
@@ -338,6 +346,8 @@ class Value:
         return _node(t, "tanh", self, 1 - t**2)
 
     def sigmoid(self) -> "Value":
+        """The logistic function 1 / (1 + exp(-x)) as a new node, computed without overflow for
+        any x; its gradient is s * (1 - s)."""
         x = _as_float(self._data, "sigmoid")
         # Two forms so that exp never sees a large positive argument (no overflow).
         if x >= 0:
@@ -349,6 +359,7 @@ class Value:
         return _node(s, "sigmoid", self, s * (1.0 - s))
 
     def exp(self) -> "Value":
+        """e**x as a new node (a ValueError if too large for a float); its gradient is e**x."""
         x = self._data
         try:
             e = math.exp(_as_float(x, "exp"))
@@ -360,6 +371,7 @@ class Value:
         return _node(e, "exp", self, e)
 
     def log(self) -> "Value":
+        """The natural logarithm as a new node (a ValueError unless x > 0); its gradient is 1/x."""
         x = self._data
         if not x > 0:
             raise ValueError(f"log({x}): the logarithm needs a positive number")
@@ -570,8 +582,14 @@ def _dot_arguments(weights, inputs, bias):
     return weights, inputs, bias
 
 
+def _rpow_arguments(self, other):
+    """The same for the compiled `Value.__rpow__` called by hand (`v.__rpow__(2, 3)`)."""
+    return other
+
+
 _constructor_arguments.__qualname__ = "Value.__init__"
 _dot_arguments.__qualname__ = "dot"
+_rpow_arguments.__qualname__ = "Value.__rpow__"
 
 
 # -- which implementation `Value` and `dot` name ----------------------------------------------
