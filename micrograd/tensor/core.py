@@ -1811,10 +1811,13 @@ class Tensor:
                 f"permute: the number of dims of the tensor ({ndim}) does not match the length "
                 f"of the desired ordering of dimensions ({len(dims)})"
             )
-        perm = tuple(F.wrap_dim(d, ndim, "permute") for d in dims)
-        if len(set(perm)) != len(perm):
-            raise TorchRuntimeError(f"permute: repeated dim in {dims}")
-        return self._permuted(perm)
+        perm: list[int] = []
+        for d in dims:  # in order, as torch: a repeat is found before a later dim's range
+            axis = F.wrap_dim(d, ndim, "permute")
+            if axis in perm:
+                raise TorchRuntimeError("permute(): duplicate dims are not allowed.")
+            perm.append(axis)
+        return self._permuted(tuple(perm))
 
     @property
     def T(self) -> Tensor:
