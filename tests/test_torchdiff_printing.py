@@ -229,7 +229,8 @@ def test_a_subclass_prints_its_own_name_as_in_torch(array):
 
     TorchScaled.__name__ = "Scaled"
     theirs = torch.from_numpy(array.copy()).as_subclass(TorchScaled)
-    assert repr(Scaled(array.copy())) == repr(theirs)
+    # the engine's constructor (a keyword) keeps the array's dtype
+    assert repr(Scaled(array.copy(), requires_grad=False)) == repr(theirs)
 
 
 @settings(max_examples=200, deadline=None)
@@ -356,7 +357,7 @@ def test_grad_fn_names_match_torch(case, rnd):
         assert _grad_fn(repr(ours)) == type(theirs.grad_fn).__name__
 
 
-NAMED_FROM_SHAPE_AFTER_BACKWARD = {"a[0] @ b.T", "a[0]", "a[0:1]", "a[:, 1]", "a[1, 0:2]"}
+NAMED_FROM_SHAPE_AFTER_BACKWARD = {"a[0] @ b.T", "a[0]", "a[0:1]", "a[:, 1]", "a[1, 0:2]", "2 / a"}
 
 
 @pytest.mark.parametrize("case", ["a + b", "a * b", "a - b", "-a", "a.sum(1)", "a @ b.T", "a[0]"])

@@ -438,7 +438,6 @@ _MATMUL_BY_NDIM = {0: "DotBackward0", 1: "MvBackward0", 2: "MmBackward0"}
 # `squeeze` is a reshape, `clone` a product by 1): the name of torch's node for each
 _LABELS = {
     "-": "SubBackward0",
-    "/": "DivBackward0",
     "rsub": "RsubBackward1",
     "clone": "CloneBackward0",
     "log10": "Log10Backward0",
