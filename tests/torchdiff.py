@@ -25,6 +25,7 @@ Conversions and comparisons:
     outcomes(fn_ours, fn_torch)            both results, or the same exception type on both sides
     assert_same_exception(fn_ours, fn_torch)
     assert_same_grads(ours_leaves, theirs_leaves, ...)
+    assert_same_signature(ours_fn, torch_fn)   parameter names, kinds, order and defaults
 
 Bitwise means the same bytes, except that any nan equals any nan (their payloads and signs are
 not part of PyTorch's contract); -0.0 and 0.0 differ. Use `ulps=1` (not bitwise) only where
@@ -34,6 +35,8 @@ why in the test.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -322,3 +325,27 @@ def assert_same_grads(
             continue
         assert o.grad is not None, f"{what}[{i}]: torch has a gradient {t.grad!r}, we have None"
         assert_same(o.grad, t.grad, bitwise=bitwise, ulps=ulps, what=f"{what}[{i}]")
+
+
+def signature_of(fn: Callable) -> list[tuple[str, Any, Any]]:
+    """(name, kind, default) of each parameter, annotations left out. torch's builtins have no
+    inspectable signature; their docstring's first line ('linear(input, weight, bias=None) ->
+    Tensor') gives it."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except ValueError:
+        first_line = (fn.__doc__ or "").strip().splitlines()[0]
+        head = first_line.split("->")[0].strip()
+        tree = ast.parse(f"def {head}: pass")
+        stub: dict = {}
+        exec(compile(tree, "<signature>", "exec"), {}, stub)  # noqa: S102 - torch's own text
+        parameters = inspect.signature(next(iter(stub.values()))).parameters.values()
+    return [(p.name, p.kind, p.default) for p in parameters]
+
+
+def assert_same_signature(ours: Callable, theirs: Callable, what: str = "") -> None:
+    """The same parameter names, kinds, order and defaults as torch's function or class."""
+    got, expected = signature_of(ours), signature_of(theirs)
+    assert got == expected, (
+        f"{what or getattr(ours, '__name__', ours)}: {got} != torch's {expected}"
+    )

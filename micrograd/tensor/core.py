@@ -309,6 +309,8 @@ def _operand(x: Any) -> Tensor | None:
     usual TypeError naming both types)."""
     if type(x) is np.ndarray or isinstance(x, (list, tuple)):
         return _const(_as_array(x))
+    if isinstance(x, Tensor):  # a subclass (nn.Parameter): the operators' fast paths test
+        return x  # `type(x) is Tensor`, so it arrives here
     return None
 
 

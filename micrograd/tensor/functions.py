@@ -431,7 +431,9 @@ class ReLU(Function):
     op = "ReLU"
 
     def forward(self, a):
-        self.out = out = np.maximum(a, 0)
+        # 0 where a < 0, else a itself: -0.0 and nan pass through unchanged, as in PyTorch
+        # (np.maximum(a, 0) turns -0.0 into 0.0)
+        self.out = out = np.where(a < 0, 0, a)
         return out
 
     def backward(self, g, prev):
