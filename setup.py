@@ -1,11 +1,44 @@
 """Builds the optional compiled scalar engine, `micrograd._cengine` (micrograd/_cengine.c).
 
 Everything else about the package is in pyproject.toml. Without a C compiler the extension is
-skipped (`optional=True`) and the install still succeeds: `micrograd.engine` then uses the
-pure-Python engine. For a development checkout: `python setup.py build_ext --inplace`.
+skipped and the install still succeeds: `micrograd.engine` then uses the pure-Python engine,
+which gives the same floats but is many times slower. The build says so in a notice (pip shows
+it with `pip install -v`), and the training commands say which engine runs. For a development
+checkout: `python setup.py build_ext --inplace`.
 """
 
+import sys
+
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+NOTICE = """
+micrograd: the compiled scalar engine (micrograd/_cengine.c) could not be built: {error}
+micrograd: the install goes on with the pure-Python engine (micrograd/engine.py): the same
+micrograd: results, but graphs build and train several times slower. To get the compiled
+micrograd: engine, install a C compiler and the Python headers (Debian: apt-get install gcc
+micrograd: python3-dev) and reinstall.
+"""
+
+
+class OptionalBuildExt(build_ext):
+    """Build the accelerator if a compiler is there; otherwise say so and carry on."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as e:  # noqa: BLE001 -- no compiler at all: distutils' PlatformError and friends
+            self._notice(e)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as e:  # noqa: BLE001 -- the compiler failed (missing headers, a broken toolchain)
+            self._notice(e)
+
+    def _notice(self, error):
+        print(NOTICE.format(error=" ".join(str(error).split())), file=sys.stderr)
+
 
 setup(
     ext_modules=[
@@ -14,7 +47,7 @@ setup(
             sources=["micrograd/_cengine.c"],
             # A fused multiply-add would round differently from engine.py's Python floats.
             extra_compile_args=["-ffp-contract=off", "-fno-fast-math"],
-            optional=True,
         )
-    ]
+    ],
+    cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -21,6 +21,7 @@ __all__ = [
     "DISTRIBUTION",
     "DistributionClashWarning",
     "clash_message",
+    "files_intact",
     "find_original",
     "warn_once",
 ]
@@ -67,9 +68,26 @@ def clash_message(version: str, folder: str) -> str:
         f"the distribution 'micrograd' {version} (PyPI's original micrograd, or an old install "
         f"of this project under that name) is installed in {folder} beside micrograd-plus; "
         f"both provide the import package 'micrograd', so their files overwrite each other and "
-        f"uninstalling either breaks the other. Fix: pip uninstall -y micrograd micrograd-plus "
-        f"&& pip install micrograd-plus"
+        f"uninstalling either breaks the other. Fix: pip uninstall -y micrograd micrograd-plus, "
+        f"then install micrograd-plus again (pip install -e . in its checkout, or pip install "
+        f"on its wheel)"
     )
+
+
+def files_intact() -> bool:
+    """False if the original's install replaced our `__init__.py`, `engine.py` or `nn.py`.
+
+    The original's three files have no module docstring; ours all do. Importing them may fail
+    outright (our `__init__.py` imports names the original's `engine.py` lacks): also False.
+    """
+    try:
+        import micrograd
+        import micrograd.engine
+        import micrograd.nn
+    except Exception:  # noqa: BLE001 -- any failure means replaced files
+        return False
+    modules = (micrograd, micrograd.engine, micrograd.nn)
+    return all(m.__doc__ for m in modules) and hasattr(micrograd, "__version__")
 
 
 def warn_once(everywhere: bool) -> str | None:

@@ -413,6 +413,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _interrupts.raise_on_ctrl_c()
         clash = _distribution.warn_once(everywhere=True)
         if clash:
+            if not _distribution.files_intact():
+                # The original was installed over ours: nothing here can run, and a traceback
+                # from its half-replaced files would hide the one fix that works.
+                return _fail(clash)
             print(f"micrograd: warning: {clash}", file=sys.stderr)
         return _main(argv)
     except Exception as e:

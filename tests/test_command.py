@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -258,8 +259,8 @@ CLASH = (
     "micrograd: warning: the distribution 'micrograd' 0.1.0 (PyPI's original micrograd, or an "
     "old install of this project under that name) is installed in {site} beside micrograd-plus; "
     "both provide the import package 'micrograd', so their files overwrite each other and "
-    "uninstalling either breaks the other. Fix: pip uninstall -y micrograd micrograd-plus && "
-    "pip install micrograd-plus"
+    "uninstalling either breaks the other. Fix: pip uninstall -y micrograd micrograd-plus, then "
+    "install micrograd-plus again (pip install -e . in its checkout, or pip install on its wheel)"
 )
 
 
@@ -321,7 +322,7 @@ def test_import_micrograd_warns_once_when_the_original_shares_its_folder(tmp_pat
     warnings = [line for line in out.stderr.splitlines() if "Warning" in line]
     assert len(warnings) == 1, out.stderr
     assert "<string>:3: DistributionClashWarning: the distribution 'micrograd' 0.1.0" in warnings[0]
-    assert "pip uninstall -y micrograd micrograd-plus && pip install micrograd-plus" in warnings[0]
+    assert "pip uninstall -y micrograd micrograd-plus, then install micrograd-plus again" in warnings[0]
 
 
 def test_no_warning_without_the_original(tmp_path):
@@ -335,3 +336,35 @@ def test_no_warning_without_the_original(tmp_path):
             check=True,
         )
         assert out.stderr == ""
+
+
+# The original's three files as its 0.1.0 wheel installs them: no module docstrings, no `dot`,
+# no `__version__` (shortened: only what an import touches).
+ORIGINAL_FILES = {
+    "__init__.py": "",
+    "engine.py": "\nclass Value:\n    def __init__(self, data, _children=(), _op=''):\n"
+    "        self.data = data\n",
+    "nn.py": "import random\nfrom micrograd.engine import Value\n\nclass Module:\n    pass\n",
+}
+
+
+@pytest.mark.parametrize("how", ["module", "script"])
+def test_the_original_installed_over_ours_gives_the_clash_message_only(tmp_path, script, how):
+    """pip install micrograd after micrograd-plus overwrites __init__.py, engine.py and nn.py:
+    the command cannot run, and says why in one line instead of a traceback."""
+    site = fake_site(tmp_path, "micrograd")
+    shutil.copytree(ROOT / "micrograd", site / "micrograd", ignore=shutil.ignore_patterns("*.so"))
+    for name, text in ORIGINAL_FILES.items():
+        (site / "micrograd" / name).write_text(text)
+    out = subprocess.run(
+        [sys.executable, *entry(how, script), "--version"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        cwd=tmp_path,
+        check=False,
+    )
+    assert out.returncode == 1
+    assert out.stdout == ""
+    expected = CLASH.format(site=site).replace("micrograd: warning:", "micrograd: error:")
+    assert out.stderr.splitlines() == [expected]
