@@ -461,7 +461,7 @@ def test_functional_one_hot_and_losses_match_torch():
         (lambda: mt.multinomial(mt.tensor([1.0, -1.0]), 1), ValueError, [">= 0"]),
         (lambda: mt.multinomial(mt.tensor([1.0, 1.0]), 3), ValueError, ["without replacement"]),
         (lambda: mt.arange(0, 5, 0), ValueError, ["step"]),
-        (lambda: F.one_hot(mt.tensor([1.0])), TypeError, ["integer"]),
+        (lambda: F.one_hot(mt.tensor([1.0])), RuntimeError, ["LongTensor"]),
         (lambda: F.one_hot(mt.tensor([3]), 2), ValueError, ["num_classes"]),
         (
             lambda: F.cross_entropy(mt.zeros(2, 3), mt.tensor([0, 3])),
@@ -485,7 +485,7 @@ def test_functional_one_hot_and_losses_match_torch():
         ),
         (
             lambda: F.cross_entropy(mt.zeros(2, 3), mt.tensor([0.0, 1.0])),
-            TypeError,
+            RuntimeError,
             ["class indices"],
         ),
         (

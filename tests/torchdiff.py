@@ -148,6 +148,8 @@ def to_both(
 ) -> tuple[mt.Tensor, torch.Tensor]:
     """The same values as (our Tensor, torch's Tensor), each with its own copy of the data.
     `dtype` is a name ('float32', ...); None keeps the array's own dtype."""
+    if isinstance(dtype, bool):
+        raise TypeError("to_both: dtype is a name like 'float32'; pass requires_grad=True by name")
     arr = np.array(array, copy=True)
     if dtype is not None:
         arr = arr.astype(dtype)
