@@ -19,6 +19,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+import torchdiff
 from torchdiff import (
     arrays,
     as_numpy,
@@ -50,10 +51,9 @@ TOLERANCE = {"float32": {"rtol": 2e-5, "atol": 2e-6}, "float64": {"rtol": 1e-12,
 SETTINGS = settings(max_examples=40, deadline=None)
 
 
-def assert_close(ours, theirs, dtype: str, what: str = "") -> None:
+def assert_close(ours, theirs, dtype: str, what: str = "value") -> None:
     """Same shape and dtype, values within TOLERANCE (see the module docstring for why)."""
-    assert_same(ours, theirs, bitwise=False, ulps=2**62, what=what or "value")  # shape/dtype
-    np.testing.assert_allclose(as_numpy(ours), as_numpy(theirs), err_msg=what, **TOLERANCE[dtype])
+    torchdiff.assert_close(ours, theirs, what=what, **TOLERANCE[dtype])
 
 
 def copy_weights(ours: nn.Module, theirs: torch.nn.Module) -> None:

@@ -22,6 +22,7 @@ Conversions and comparisons:
     as_numpy(x)              a Tensor / torch.Tensor / number as a numpy array
     dtype_name(dtype)        "float32" for np.float32, torch.float32 or our dtype
     assert_same(ours, theirs, bitwise=True, ulps=0)
+    assert_close(ours, theirs, rtol=None, atol=None)   as assert_same, values within a tolerance
     outcomes(fn_ours, fn_torch)            both results, or the same exception type on both sides
     assert_same_exception(fn_ours, fn_torch)
     assert_same_grads(ours_leaves, theirs_leaves, ...)
@@ -203,6 +204,7 @@ def assert_same(
     ulps: int = 0,
     check_dtype: bool = True,
     what: str = "result",
+    check_values: bool = True,
 ) -> None:
     """Fail unless our result matches torch's: for tensors the same type of object, shape, dtype
     (by name) and values (bitwise, or within `ulps` units in the last place when bitwise is
@@ -214,14 +216,15 @@ def assert_same(
         )
         assert len(ours) == len(theirs), f"{what}: length {len(ours)} != torch's {len(theirs)}"
         for i, (o, t) in enumerate(zip(ours, theirs)):
-            assert_same(o, t, bitwise, ulps, check_dtype, f"{what}[{i}]")
+            assert_same(o, t, bitwise, ulps, check_dtype, f"{what}[{i}]", check_values)
         return
     if kind == "number":
         # torch returns Python numbers from item(), tolist(), numel(), ...: the same type here.
         assert type(ours) is type(theirs), (
             f"{what}: {type(ours).__name__} {ours!r}, torch gives {type(theirs).__name__} {theirs!r}"
         )
-        _assert_values(np.asarray(ours), np.asarray(theirs), bitwise, ulps, what)
+        if check_values:
+            _assert_values(np.asarray(ours), np.asarray(theirs), bitwise, ulps, what)
         return
     if kind == "other":
         assert ours == theirs, f"{what}: {ours!r} != torch's {theirs!r}"
@@ -237,7 +240,42 @@ def assert_same(
             assert dtype_name(ours.dtype) == dtype_name(theirs.dtype), (
                 f"{what}: dtype {dtype_name(ours.dtype)} != torch's {dtype_name(theirs.dtype)}"
             )
-    _assert_values(as_numpy(ours), as_numpy(theirs), bitwise, ulps, what)
+    if check_values:
+        _assert_values(as_numpy(ours), as_numpy(theirs), bitwise, ulps, what)
+
+
+# Default tolerances (rtol, atol) of assert_close by dtype name: a few roundings.
+TOLERANCE = {"float32": (3e-5, 3e-6), "float64": (1e-11, 1e-12)}
+
+
+def assert_close(
+    ours: Any,
+    theirs: Any,
+    rtol: float | None = None,
+    atol: float | None = None,
+    what: str = "result",
+) -> None:
+    """As assert_same (types, shapes, dtypes, sequences elementwise, nan where torch has nan),
+    but float values within rtol/atol (default TOLERANCE for the dtype): for results that
+    depend on a summation order (BLAS products, reductions) or on a libm. Say why in the test."""
+    if _kind(theirs) == "sequence":
+        assert _kind(ours) == "sequence" and len(ours) == len(theirs), f"{what}: {ours!r}"
+        for i, (o, t) in enumerate(zip(ours, theirs)):
+            assert_close(o, t, rtol, atol, f"{what}[{i}]")
+        return
+    assert_same(ours, theirs, what=what, check_values=False)
+    expected, got = as_numpy(theirs), as_numpy(ours)
+    if expected.dtype.kind != "f":
+        assert_same(ours, theirs, what=what)
+        return
+    default_rtol, default_atol = TOLERANCE.get(expected.dtype.name, TOLERANCE["float32"])
+    np.testing.assert_allclose(
+        got,
+        expected,
+        rtol=default_rtol if rtol is None else rtol,
+        atol=default_atol if atol is None else atol,
+        err_msg=what,
+    )
 
 
 def _assert_values(a: np.ndarray, b: np.ndarray, bitwise: bool, ulps: int, what: str) -> None:

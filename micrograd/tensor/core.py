@@ -823,6 +823,8 @@ class Tensor:
         return _unary(fn, a, fn.forward(a.data))
 
     def abs(self) -> Tensor:
+        if self.data.dtype == np.bool_:  # PyTorch has no abs of booleans either
+            raise NotImplementedError('"abs" is not implemented for bool tensors')
         fn = _new(F.Abs)
         return _unary(fn, self, fn.forward(self.data))
 
