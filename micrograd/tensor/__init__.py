@@ -14,7 +14,7 @@ modules in `modules.py`, the scalar engine's `MLP` in `mlp.py`), `losses.py`, `t
 adapter the training CLI uses for `--engine tensor`).
 """
 
-from micrograd.tensor import nn
+from micrograd.tensor import distributed, nn, optim, utils
 from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.core import (
     Tensor,
@@ -88,6 +88,7 @@ from micrograd.tensor.functions_api import (
     var,
 )
 from micrograd.tensor.random import Generator, default_generator, manual_seed
+from micrograd.tensor.serialization import load, save
 
 __all__ = [
     "Generator",
@@ -103,6 +104,7 @@ __all__ = [
     "cat",
     "concatenate",
     "default_generator",
+    "distributed",
     "double",
     "empty",
     "exp",
@@ -121,6 +123,7 @@ __all__ = [
     "is_tensor",
     "linear",
     "linspace",
+    "load",
     "log",
     "log_softmax",
     "long",
@@ -137,6 +140,7 @@ __all__ = [
     "numel",
     "ones",
     "ones_like",
+    "optim",
     "rand",
     "rand_like",
     "randint",
@@ -144,6 +148,7 @@ __all__ = [
     "randn_like",
     "randperm",
     "relu",
+    "save",
     "sigmoid",
     "softmax",
     "sqrt",
@@ -154,6 +159,7 @@ __all__ = [
     "tanh",
     "tensor",
     "unsqueeze",
+    "utils",
     "var",
     "zeros",
     "zeros_like",

@@ -320,7 +320,7 @@ class Generator:
         if not lambd > 0:
             raise ValueError(f"exponential expects lambd > 0.0, but found lambd={lambd}")
         u = self._uniform01(math.prod(dims), np.float64)
-        return ((-1.0 / lambd) * np.log1p(-u)).astype(dtype).reshape(dims)
+        return ((-1.0 / lambd) * _libm("log1p", -u)).astype(dtype).reshape(dims)
 
     def randint(self, low: int, high: int, shape, dtype=np.int64) -> np.ndarray:
         """Integers in [low, high): `torch.randint(low, high, size)` (modulo of raw draws)."""
@@ -405,7 +405,7 @@ class Generator:
                 "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
             )
         # q = exponential_(1) of the probabilities' shape and dtype
-        q = (-np.log1p(-self._uniform01(rows.size, np.float64))).astype(rows.dtype)
+        q = (-_libm("log1p", -self._uniform01(rows.size, np.float64))).astype(rows.dtype)
         q = q.reshape(rows.shape)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             keys = rows / q  # q == 0 gives inf (or nan for p == 0): torch divides the same
@@ -608,12 +608,39 @@ def _box_muller_avx2_with(u: np.ndarray, fma) -> np.ndarray:
     return np.concatenate([radius * cos, radius * sin], axis=1).ravel()
 
 
+def _libm(name: str, x: np.ndarray) -> np.ndarray:
+    """The C library's float64 `name` (what torch calls) on every element of `x`.
+
+    numpy's own float64 log, log1p and exp differ from the C library's in the last bit for some
+    inputs on CPUs where numpy picks its AVX-512 versions; there the values go through `math`,
+    one element at a time. Where numpy agrees with `math` on a fixed probe of inputs (the common
+    case), numpy's whole-array function is used.
+    """
+    if _numpy_is_libm(name):
+        return getattr(np, name)(x)
+    fn = getattr(math, name)
+    flat = np.fromiter((fn(v) for v in x.ravel().tolist()), np.float64, count=x.size)
+    return flat.reshape(x.shape)
+
+
+@functools.cache
+def _numpy_is_libm(name: str) -> bool:
+    probe = np.random.default_rng(12345).random(8192)
+    if name in ("log1p", "log"):
+        probe = probe if name == "log" else -probe
+    elif name in ("cos", "sin"):
+        probe = probe * (2 * math.pi)
+    fn = getattr(math, name)
+    return bool(np.array_equal(getattr(np, name)(probe), [fn(v) for v in probe.tolist()]))
+
+
 def _box_muller_double(u: np.ndarray, mean, std) -> np.ndarray:
     """float64 Box-Muller with the C library's log, cos and sin, 16 values a block."""
     blocks = u.reshape(-1, 16)
-    radius = np.sqrt(-2.0 * np.log(1.0 - blocks[:, :8]))
+    radius = np.sqrt(-2.0 * _libm("log", 1.0 - blocks[:, :8]))
     theta = 2.0 * math.pi * blocks[:, 8:]
-    normal = np.concatenate([radius * np.cos(theta), radius * np.sin(theta)], axis=1).ravel()
+    cos, sin = _libm("cos", theta), _libm("sin", theta)
+    normal = np.concatenate([radius * cos, radius * sin], axis=1).ravel()
     return _fma(normal, std, mean)
 
 

@@ -6,7 +6,7 @@ engine's `MLP` built from `Dense` layers and `from_config` (`mlp.py`).
 """
 
 from micrograd.tensor._missing import missing_name as _missing_name
-from micrograd.tensor.nn import functional
+from micrograd.tensor.nn import functional, parallel
 from micrograd.tensor.nn.mlp import MLP, Dense, from_config
 from micrograd.tensor.nn.modules import (
     BatchNorm1d,
@@ -36,6 +36,7 @@ __all__ = [
     "Tanh",
     "from_config",
     "functional",
+    "parallel",
 ]
 
 
