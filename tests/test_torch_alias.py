@@ -11,6 +11,12 @@ from pathlib import Path
 
 import pytest
 
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
+
 pytest.importorskip("torch")
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,9 +1,13 @@
 """The differential-test helpers (tests/torchdiff.py) catch the differences they are meant to:
 a harness that cannot fail would make every test_torchdiff_* file pass vacuously."""
 
-import numpy as np
 import pytest
-import torch
+
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchdiff import (

@@ -12,10 +12,14 @@ import sys
 import zipfile
 from collections import OrderedDict
 
-import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
