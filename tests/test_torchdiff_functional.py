@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pytest
-import torch
+
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
 import torch.nn.functional as TF
+import torchdiff
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import torchdiff
 from torchdiff import (
     arrays,
     as_numpy,
