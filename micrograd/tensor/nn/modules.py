@@ -3,11 +3,12 @@
 
 Names, arguments, defaults, parameter names and shapes are PyTorch's, so model code and
 `state_dict()` keys move across unchanged: `Linear.weight` is (out_features, in_features), a
-`Sequential`'s keys are `0.weight`, `0.bias`, `1.running_mean`, ... . A `Module` registers the
-Tensors with `requires_grad=True` and the Modules assigned to its attributes (PyTorch marks
-parameters with `nn.Parameter`; here `Parameter(t)` returns the tensor with `requires_grad=True`,
-and any such leaf tensor assigned to a module is one of its parameters). Buffers (`running_mean`)
-are registered with `register_buffer`.
+`Sequential`'s keys are `0.weight`, `0.bias`, `1.running_mean`, ... . As in PyTorch, a `Module`
+registers the `nn.Parameter`s (a Tensor subclass) and the Modules assigned to its attributes; a
+plain Tensor attribute is not a parameter, even with `requires_grad=True`. Buffers
+(`running_mean`) are registered with `register_buffer`. `parameters()`, `named_parameters()`,
+`modules()`, ... are generators, and `state_dict()` holds tensors that share the module's arrays.
+Reprs are PyTorch's, byte for byte.
 
 Initial weights follow PyTorch's rules and come from `micrograd.tensor`'s default generator
 (`torch.manual_seed(...)` makes them repeatable).
