@@ -1,9 +1,9 @@
 """The `micrograd` command: `train`, `predict`, `data` and `graph` subcommands.
 
     micrograd train                        # the original demo: moons, MLP(2, [16, 16, 1]), 100 steps
+    micrograd train --dataset digits       # digits with its own settings: over 95% on held-out images
     micrograd train --dataset circles --layers 32,32 --optimizer adam --lr 0.05 --steps 300
-    micrograd train --dataset data.csv --label y --loss cross_entropy --val-split 0.2
-    micrograd train --dataset digits --engine tensor --optimizer adam ...
+    micrograd train --dataset data.csv --label y --drop id --val-split 0.2 --epochs 50
     micrograd train --resume runs/latest   # continue a run stopped by Ctrl-C
     micrograd data moons --samples 20 --seed 7 --out new.csv     # columns x0, x1, label
     micrograd predict --model runs/latest/model.json --data new.csv --out predictions.csv
@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import os
+import re
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -72,11 +75,26 @@ class _Parser(argparse.ArgumentParser):
 
 def _unrecognized(extras: list[str], parser: argparse.ArgumentParser) -> str:
     message = f"unrecognized arguments: {' '.join(extras)}"
+    for arg in extras:
+        # A value that starts with "-" (an expression such as -x*2) is read as a flag.
+        graph = parser.prog.endswith(" graph")
+        flag_like = re.fullmatch(r"--?[A-Za-z][\w-]*(=.*)?", arg)
+        if arg.startswith("-") and (not flag_like or (graph and not arg.startswith("--"))):
+            quoted = f'"{arg}"' if '"' not in arg else shlex.quote(arg)
+            example = f"micrograd graph -o graph.svg -- {quoted}"
+            if not graph:
+                example = f"{parser.prog} [flags] -- {quoted}"
+            return (
+                f"{message}; an argument that starts with '-' is read as a flag: put it after "
+                f"'--', as in {example}"
+            )
     # Compared without the leading "--", which every flag shares.
     names = [f[2:] for f in parser._option_string_actions if f.startswith("--")]
     for arg in extras:
         if arg.startswith("--"):
             close = difflib.get_close_matches(arg[2:].split("=", 1)[0], names, n=1, cutoff=0.7)
+            if close and close[0] == arg[2:].split("=", 1)[0]:
+                return f"{message}; a flag after '--' is read as a value: put {arg} before '--'"
             if close:
                 return f"{message}; did you mean --{close[0]}?"
     return message
@@ -95,6 +113,7 @@ class _HelpFormatter(argparse.HelpFormatter):
             or action.required
             or default is None
             or default is argparse.SUPPRESS
+            or default == ()
             or isinstance(default, bool)
             or "default:" in text
             or "%(default)" in text
@@ -115,6 +134,31 @@ def _layers(text: str) -> tuple[int, ...]:
             f"invalid layer sizes {text!r}: give hidden layer widths like 16,16"
         )
     return sizes
+
+
+def _columns(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"invalid column list {text!r}: give names like a,b,c")
+    return names
+
+
+def _per_dataset(key: str) -> str:
+    """The help's default for a setting that fits the data set: moons' value and the others'."""
+    from micrograd.train import DATASET_DEFAULTS
+
+    def shown(value) -> str:
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, tuple):
+            return ",".join(map(str, value))
+        return str(value)
+
+    by_value: dict[str, list[str]] = {}
+    for name, table in DATASET_DEFAULTS.items():
+        by_value.setdefault(shown(table[key]), []).append(name)
+    parts = [f"{' '.join(names)}: {value}" for value, names in by_value.items()]
+    return f" (default per data set: {'; '.join(parts)})"
 
 
 def _fraction(text: str) -> float:
@@ -171,8 +215,12 @@ def _add_train(subparsers) -> None:
         description=(
             "Train a multi-layer perceptron. With no flags this is the original micrograd demo: "
             "moons (100 samples), MLP(2, [16, 16, 1]), hinge loss + L2, SGD with linear "
-            "learning-rate decay, 100 steps, seed 1337. At the end the output folder gets "
-            "model.json, metrics.json, curves.png and (for 2-D data) decision_boundary.png."
+            "learning-rate decay, 100 steps, seed 1337. Each data set gets the settings that "
+            "fit it where no flag says otherwise ('default per data set' below): circles, "
+            "spirals and xor train well with the demo's; blobs and digits standardize their "
+            "features and train with Adam; a CSV file trains with the demo's settings when its "
+            "features are within +-5, else like blobs. At the end the output folder gets model.json, metrics.json, "
+            "curves.png and (for 2-D data) decision_boundary.png."
         ),
         formatter_class=_HelpFormatter,
     )
@@ -194,9 +242,9 @@ def _add_train(subparsers) -> None:
     p.add_argument(
         "--layers",
         type=_layers,
-        default=d.layers,
+        default=None,
         help="hidden layer sizes, comma-separated; the output layer is added (1 "
-        "output, or one per class for cross_entropy)",
+        "output, or one per class for cross_entropy)" + _per_dataset("layers"),
     )
     p.add_argument(
         "--activation",
@@ -207,9 +255,9 @@ def _add_train(subparsers) -> None:
     p.add_argument(
         "--init",
         choices=sorted(INITS),
-        default=d.init,
+        default=None,
         help="weight initialisation: uniform is the original's U(-1, 1); xavier and "
-        "he scale with the layer widths (better for wide or deep networks)",
+        "he scale with the layer widths (better for wide or deep networks)" + _per_dataset("init"),
     )
     p.add_argument(
         "--loss",
@@ -220,21 +268,68 @@ def _add_train(subparsers) -> None:
         "cross_entropy for more)",
     )
     p.add_argument(
-        "--optimizer", choices=sorted(optim.OPTIMIZERS), default=d.optimizer, help="optimizer"
+        "--optimizer",
+        choices=sorted(optim.OPTIMIZERS),
+        default=None,
+        help="optimizer" + _per_dataset("optimizer"),
     )
-    p.add_argument("--lr", type=_number, default=d.lr, help="initial learning rate")
+    p.add_argument(
+        "--lr",
+        type=_number,
+        default=None,
+        help="initial learning rate; with an --optimizer other than the data set's: "
+        "sgd 0.1, adam and adamw 0.01" + _per_dataset("lr"),
+    )
     p.add_argument(
         "--schedule",
         choices=sorted(optim.SCHEDULES),
-        default=d.schedule,
-        help="learning-rate schedule over the steps (linear: down to 0.1 x lr)",
+        default=None,
+        help="learning-rate schedule over the steps (linear: down to 0.1 x lr)"
+        + _per_dataset("schedule"),
     )
-    p.add_argument("--steps", type=_positive_int, default=d.steps, help="number of optimizer steps")
+    p.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=None,
+        help="number of optimizer steps" + _per_dataset("steps"),
+    )
+    p.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="train for N passes over the training set instead of a number of --steps "
+        "(N steps in full batch; N x ceil(rows / batch size) with --batch-size)",
+    )
     p.add_argument(
         "--batch-size",
         type=_non_negative_int,
-        default=d.batch_size,
-        help="mini-batch size; 0 uses the whole training set at every step",
+        default=None,
+        help="mini-batch size; 0 uses the whole training set at every step"
+        + _per_dataset("batch_size"),
+    )
+    p.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="scale every feature to mean 0 and standard deviation 1 (those of the training "
+        "rows, kept in model.json: predict and the pictures apply them to new data); a CSV file "
+        "is standardized when some value lies outside +-5" + _per_dataset("standardize"),
+    )
+    p.add_argument(
+        "--features",
+        type=_columns,
+        default=None,
+        metavar="A,B,...",
+        help="the CSV columns to train on, in this order (default: every column but the label "
+        "and the --drop ones; columns of text, such as an id, are left out with a note)",
+    )
+    p.add_argument(
+        "--drop",
+        type=_columns,
+        default=(),
+        metavar="A,B,...",
+        help="CSV columns to leave out of the features (an id, a note)",
     )
     p.add_argument(
         "--val-split",
@@ -251,11 +346,16 @@ def _add_train(subparsers) -> None:
     p.add_argument(
         "--alpha",
         type=_number,
-        default=d.alpha,
-        help="L2 penalty: alpha * sum of squared parameters (0 turns it off)",
+        default=None,
+        help="L2 penalty: alpha * sum of squared parameters (0 turns it off)"
+        + _per_dataset("alpha"),
     )
     p.add_argument(
+        "-o",
         "--out",
+        "--output",
+        dest="out",
+        metavar="FOLDER",
         default=None,
         help=f"output folder, created if needed; a run replaces the folder's previous run as a "
         f"whole (default: {d.out}, or the RUN given to --resume)",
@@ -305,8 +405,9 @@ def _add_predict(subparsers) -> None:
             "the input table, every column copied as it is (an id, the label, ...), plus "
             "'prediction' (the class label the model was trained with) and the scores: 'score' "
             "for a one-output model, else 'score_<class>' per class, or with --proba "
-            "'proba_<class>'. If the label column is present, the accuracy is printed. The "
-            "table goes to --out, or to stdout."
+            "'proba_<class>'. A model trained on standardized features scales the columns "
+            "with the training rows' mean and deviation kept in its file. If the label column "
+            "is present, the accuracy is printed. The table goes to --out, or to stdout."
         ),
         formatter_class=_HelpFormatter,
     )
@@ -326,7 +427,12 @@ def _add_predict(subparsers) -> None:
         "if the file has it)",
     )
     p.add_argument(
-        "--out", metavar="FILE", help="write the table to this CSV file (default: stdout)"
+        "-o",
+        "--out",
+        "--output",
+        dest="out",
+        metavar="FILE",
+        help="write the table to this CSV file (default: stdout)",
     )
     p.add_argument(
         "--proba",
@@ -361,7 +467,15 @@ def _add_data(subparsers) -> None:
         metavar="NAME",
         help=f"one of {', '.join(sorted(DATASETS))}",
     )
-    p.add_argument("--out", required=True, metavar="FILE", help="the CSV file to write")
+    p.add_argument(
+        "-o",
+        "--out",
+        "--output",
+        dest="out",
+        required=True,
+        metavar="FILE",
+        help="the CSV file to write",
+    )
     p.add_argument(
         "--samples",
         type=_positive_int,
@@ -502,7 +616,11 @@ _JOB_FLAGS = {
     "lr": "lr",
     "schedule": "schedule",
     "steps": "steps",
+    "epochs": "epochs",
     "batch_size": "batch_size",
+    "standardize": "standardize",
+    "features": "features",
+    "drop": "drop",
     "val_split": "val_split",
     "seed": "seed",
     "alpha": "alpha",
@@ -535,11 +653,13 @@ def _run_train(args: argparse.Namespace) -> int:
 
     def job() -> int:
         try:
+            # The scalar engine that runs (compiled or pure, and why) opens the output.
+            announce = functools.partial(print, flush=True)
             if args.resume is not None:
-                m = resume(args.resume, out=out, progress=args.progress, log=log)
+                m = resume(args.resume, out=out, progress=args.progress, log=log, announce=announce)
             else:
                 config = TrainConfig(**fields, out=out)
-                m = run(config, progress=args.progress, log=log)
+                m = run(config, progress=args.progress, log=log, announce=announce)
         except MemoryError as e:
             from micrograd.train import MemoryBudgetError
 

@@ -45,6 +45,8 @@ __all__ = [
     "parse_number",
     "read_table",
     "save_csv",
+    "standardization",
+    "standardize",
     "train_val_split",
 ]
 
@@ -281,17 +283,24 @@ def batches(
 
 
 def load_csv(
-    path: str | os.PathLike, label: str = "label"
+    path: str | os.PathLike,
+    label: str = "label",
+    features: Sequence[str] | None = None,
+    drop: Sequence[str] = (),
+    log: Callable[[str], None] | None = None,
 ) -> tuple[list[list[float]], list[int] | list[float] | list[str], list[str]]:
     """Read a CSV with a header row: returns `(X, y, feature_names)`.
 
-    `label` names the column that holds the targets; every other column is a feature and must
-    hold numbers. Labels come back as ints when they are all whole numbers (class indices), as
-    floats when they are all numbers, and as strings when they are all text (class names such as
-    `dog`, `cat`); a column that mixes numbers and text is an error (a typo, most likely). Blank
-    lines are skipped. Every problem is a ValueError naming the file, and for a bad cell its
-    line number and column name: a missing file, an empty file, no label column, a row with the
-    wrong number of cells, a feature cell that is not a finite number."""
+    `label` names the column that holds the targets. The features are the columns named in
+    `features` (in that order), or else every other column but those in `drop`; they must hold
+    numbers. A column of text only (an id such as `a17`, a name) that `features` does not ask for
+    is left out, and `log` (default: `warnings.warn`) gets one line naming it; a column that
+    mixes numbers and text is an error (a typo, most likely). Labels come back as ints when they
+    are all whole numbers (class indices), as floats when they are all numbers, and as strings
+    when they are all text (class names such as `dog`, `cat`). Blank lines are skipped. Every
+    problem is a ValueError naming the file, and for a bad cell its line number and column name:
+    a missing file, an empty file, no label column, an unknown column in `features` or `drop`, a
+    row with the wrong number of cells, a feature cell that is not a finite number."""
     header, rows = read_table(path, owner="load_csv")
     if label not in header:
         raise ValueError(
@@ -300,22 +309,94 @@ def load_csv(
         )
     if len(header) < 2:
         raise ValueError(f"{path}: only the label column {label!r}; there are no features")
+    for flag, names in (("features", features or ()), ("drop", drop)):
+        unknown = [n for n in names if n not in header]
+        if unknown:
+            raise ValueError(f"{path}: {flag} names {_quoted(unknown)}, not in the header {header}")
+        if label in names:
+            raise ValueError(f"{path}: {flag} names the label column {label!r}")
+    if features:
+        if len(set(features)) != len(features):
+            raise ValueError(f"{path}: features names a column twice: {list(features)}")
+        clash = [n for n in features if n in drop]
+        if clash:
+            raise ValueError(f"{path}: {_quoted(clash)} is both in features and in drop")
+        chosen = list(features)
+    else:
+        chosen = [n for n in header if n != label and n not in drop]
+        text = [n for n in chosen if _is_text_column(rows, header.index(n))]
+        if text:
+            chosen = [n for n in chosen if n not in text]
+            at = header.index(text[0])
+            example = next(row[at].strip() for _, row in rows if row[at].strip())
+            notice = (
+                f"note: {path}: column{'s' if len(text) > 1 else ''} {_quoted(text)} "
+                f"hold{'' if len(text) > 1 else 's'} text ({example!r}, ...), not numbers: "
+                f"left out of the features (--drop {','.join(text)} leaves "
+                f"{'them' if len(text) > 1 else 'it'} out without this note)"
+            )
+            if log is None:
+                import warnings
+
+                warnings.warn(notice, stacklevel=2)
+            else:
+                log(notice)
+    if not chosen:
+        raise ValueError(
+            f"{path}: no features are left besides the label column {label!r} (the other "
+            f"columns are dropped or hold text)"
+        )
     label_at = header.index(label)
-    feature_names = [name for i, name in enumerate(header) if i != label_at]
+    columns = [(header.index(n), n) for n in chosen]
     X: list[list[float]] = []
     labels: list[tuple[int, str]] = []
     for line, row in rows:
-        X.append(
-            [
-                parse_number(c, path, line, n)
-                for i, (n, c) in enumerate(zip(header, row))
-                if i != label_at
-            ]
-        )
+        X.append([parse_number(row[i], path, line, n) for i, n in columns])
         labels.append((line, row[label_at].strip()))
     if not X:
         raise ValueError(f"{path}: no data rows after the header")
-    return X, _label_values(labels, path, label), feature_names
+    return X, _label_values(labels, path, label), chosen
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def _is_text_column(rows: list[tuple[int, list[str]]], at: int) -> bool:
+    """True if column `at` holds text and no number (an id like `a17`, a name): a column of
+    text, not a numeric column with a typo or a blank cell in it."""
+    text = False
+    for _, row in rows:
+        cell = row[at].strip()
+        try:
+            float(cell)
+            return False
+        except ValueError:
+            text = text or bool(cell)
+    return text
+
+
+def standardization(X: Sequence[Sequence[float]]) -> tuple[list[float], list[float]]:
+    """The mean and the standard deviation of every column of `X` (the population's, as
+    scikit-learn's StandardScaler computes it), for `standardize`. A constant column (a pixel
+    that is always 0) gets the deviation 1.0: it maps to 0 instead of dividing by 0."""
+    n = len(X)
+    if n == 0:
+        raise ValueError("standardization: no rows")
+    mean = [math.fsum(column) / n for column in zip(*X)]
+    std = []
+    for column, m in zip(zip(*X), mean):
+        s = math.sqrt(math.fsum((v - m) ** 2 for v in column) / n)
+        std.append(s if s > 0 else 1.0)
+    return mean, std
+
+
+def standardize(
+    X: Sequence[Sequence[float]], mean: Sequence[float], std: Sequence[float]
+) -> list[list[float]]:
+    """`(x - mean) / std` for every cell of `X`, column by column: the features a model trained
+    on standardized data takes (the same two float operations wherever it is applied)."""
+    return [[(v - m) / s for v, m, s in zip(row, mean, std)] for row in X]
 
 
 def read_table(

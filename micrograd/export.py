@@ -656,13 +656,17 @@ def from_torch(module: Any, engine: str = "tensor", mlp: bool = False, fused: bo
 
 
 def onnx_model(
-    model: Any, opset: int = ONNX_OPSET, input_shape: Sequence[int | str] | None = None
+    model: Any,
+    opset: int = ONNX_OPSET,
+    input_shape: Sequence[int | str] | None = None,
+    dtype: str | None = None,
 ) -> Any:
     """The ONNX `ModelProto` for `model`, built with the `onnx` package's helper API and checked
-    by `onnx.checker` (full check, shape inference included). See `micrograd.export_onnx`."""
+    by `onnx.checker` (full check, shape inference included). See `micrograd.export_onnx`.
+    `dtype` ('float32' or 'float64') is the graph's float type; default: the model's own."""
     from micrograd.export_onnx import build_model
 
-    return build_model(model, opset, input_shape)
+    return build_model(model, opset, input_shape, dtype)
 
 
 def to_onnx(
@@ -670,15 +674,17 @@ def to_onnx(
     path: str | os.PathLike,
     opset: int = ONNX_OPSET,
     input_shape: Sequence[int | str] | None = None,
+    dtype: str | None = None,
 ) -> None:
     """Write `model` to `path` as an ONNX file: input 'input' with a dynamic batch dimension,
     output 'output' (see `micrograd.export_onnx` for the graph). `input_shape` is one sample's
-    shape, needed only when the first layer does not tell it (a `Flatten` first).
+    shape, needed only when the first layer does not tell it (a `Flatten` first); `dtype`
+    ('float32' or 'float64') the graph's float type (default: the model's own).
 
     The file is written atomically: to a temporary file in the same folder, then renamed over
     `path`, so a failure leaves no partial file and an existing file intact.
     """
     from micrograd.serialize import atomic_write
 
-    content = onnx_model(model, opset, input_shape).SerializeToString()
+    content = onnx_model(model, opset, input_shape, dtype).SerializeToString()
     atomic_write(path, content)

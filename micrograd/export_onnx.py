@@ -226,10 +226,17 @@ def _add_layer(g: _Graph, layer: Layer, shape: list, position: int) -> list:
 
 
 def build_model(
-    model: Any, opset: int = export.ONNX_OPSET, input_shape: Sequence[int | str] | None = None
+    model: Any,
+    opset: int = export.ONNX_OPSET,
+    input_shape: Sequence[int | str] | None = None,
+    dtype: str | None = None,
 ) -> Any:
-    """The checked ONNX `ModelProto` of `model` (see the module docstring)."""
-    layers, dtype = model_layers(model)
+    """The checked ONNX `ModelProto` of `model` (see the module docstring), its weights, input
+    and output in `dtype` ('float32' or 'float64'; default: the model's own)."""
+    if dtype is not None and dtype not in ("float32", "float64"):
+        raise ValueError(f"to_onnx: dtype must be 'float32' or 'float64', got {dtype!r}")
+    layers, model_dtype = model_layers(model)
+    dtype = dtype or model_dtype
     onnx = export._require("onnx")
     newest = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, int) or not 13 <= opset <= newest:

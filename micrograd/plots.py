@@ -44,9 +44,14 @@ def decision_boundary_png(
     resolution: int = 200,
     score: Callable[[list], Sequence[float]] | None = None,
     feature_names: Sequence[str] | None = None,
+    class_names: Sequence[object] | None = None,
 ) -> bytes:
     """`decision_boundary_figure(...)` as PNG bytes."""
-    return _png(decision_boundary_figure(classify, X, y, title, resolution, score, feature_names))
+    return _png(
+        decision_boundary_figure(
+            classify, X, y, title, resolution, score, feature_names, class_names
+        )
+    )
 
 
 def decision_boundary_figure(
@@ -57,6 +62,7 @@ def decision_boundary_figure(
     resolution: int = 200,
     score: Callable[[list], Sequence[float]] | None = None,
     feature_names: Sequence[str] | None = None,
+    class_names: Sequence[object] | None = None,
 ):
     """The plane coloured by the class `classify` gives each point, with the data on top (a
     matplotlib `Figure`).
@@ -66,7 +72,8 @@ def decision_boundary_figure(
     `resolution` points per side. For a two-class model with one output, pass `score` (one
     number per point, class 1 where it is > 0): the boundary is then drawn where the score
     crosses 0, a smooth line instead of the edge of grid cells. `feature_names` label the axes
-    (a CSV's column names; default x0 and x1).
+    (a CSV's column names; default x0 and x1). `class_names` name the classes in the legend
+    (a CSV's labels, such as `cat` and `dog`, or its numbers; default "class 0", "class 1", ...).
     """
     import numpy as np
     from matplotlib.colors import ListedColormap
@@ -90,6 +97,10 @@ def decision_boundary_figure(
         zz = np.asarray(classify(grid), dtype=float).reshape(xx.shape)
 
     colors = [_COLORS[i % len(_COLORS)] for i in range(n_classes)]
+    if class_names is not None and len(class_names) >= n_classes:
+        legend = [str(name) for name in class_names]
+    else:
+        legend = [f"class {c}" for c in range(n_classes)]
     fig = _figure(6, 5)
     ax = fig.add_subplot()
     # One filled band per class: boundaries halfway between class indices.
@@ -107,7 +118,7 @@ def decision_boundary_figure(
                 c=colors[c],
                 edgecolors="k",
                 linewidths=0.5,
-                label=f"class {c}",
+                label=legend[c],
             )
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])

@@ -46,6 +46,8 @@ class SavedModel:
     features: list[str] | None  # the feature columns by name, in the model's input order
     label: str  # the label column's name
     classes: list | None  # the label of each class index; None for a regression ("mse") model
+    # (mean, std) per feature when the model was trained on standardized features, else None
+    scaling: tuple[list[float], list[float]] | None = None
 
 
 def load_for_prediction(path: str | os.PathLike) -> SavedModel:
@@ -86,7 +88,36 @@ def load_for_prediction(path: str | os.PathLike) -> SavedModel:
         raise bad(f"metadata 'label' must be a column name, got {label!r}")
 
     classes = _classes(meta, loss, n_outputs, bad)
-    return SavedModel(path, model, engine, loss, nin, n_outputs, features, label, classes)
+    scaling = _scaling(meta, nin, bad)
+    return SavedModel(path, model, engine, loss, nin, n_outputs, features, label, classes, scaling)
+
+
+def _scaling(meta: dict, nin: int, bad) -> tuple[list[float], list[float]] | None:
+    """The training rows' feature means and deviations, if the model was trained on
+    standardized features (`"standardize": {"mean": [...], "std": [...]}`); a model file
+    without the entry (older files too) takes the features as they are."""
+    entry = meta.get("standardize")
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or set(entry) != {"mean", "std"}:
+        raise bad(f"metadata 'standardize' must be {{'mean': [...], 'std': [...]}}, got {entry!r}")
+    for key in ("mean", "std"):
+        values = entry[key]
+        if (
+            not isinstance(values, list)
+            or len(values) != nin
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in values
+            )
+        ):
+            raise bad(
+                f"metadata 'standardize' {key!r} must list {nin} finite numbers, one per "
+                f"feature, got {_short(values)}"
+            )
+    if not all(v > 0 for v in entry["std"]):
+        raise bad(f"metadata 'standardize' 'std' must be > 0, got {_short(entry['std'])}")
+    return [float(v) for v in entry["mean"]], [float(v) for v in entry["std"]]
 
 
 def _classes(meta: dict, loss: str, n_outputs: int, bad) -> list | None:
@@ -200,6 +231,10 @@ def predict_table(
         )
 
     X = [[parse_number(row[i], data, line, header[i]) for i in columns] for line, row in rows]
+    if saved.scaling is not None:  # the model was trained on standardized features
+        from micrograd.data import standardize
+
+        X = standardize(X, *saved.scaling)
     truth = _truth(rows, header.index(label), data, label, saved) if has_label else None
 
     with warnings.catch_warnings():

@@ -17,12 +17,17 @@ continues it to the model an uninterrupted run gives, bit for bit.
 The defaults are the original micrograd's demo notebook: moons (100 samples, noise 0.1),
 `MLP(2, [16, 16, 1])`, hinge loss + L2 (alpha 1e-4), full batch, SGD with the learning rate
 `1.0 - 0.9*k/100` at step k, 100 steps, `random.seed(1337)` just before the model is built so that
-its weights are drawn as in the original.
+its weights are drawn as in the original. A setting left at None takes the value that fits the
+data set (`DATASET_DEFAULTS`, `resolve_defaults`): moons, circles, spirals and xor keep the demo's;
+blobs and digits standardize their features (`data.standardization` of the training rows, stored
+in model.json for `micrograd predict` and the pictures) and train with Adam.
 
 Engine adapters
 ---------------
 The loop does not know which engine computes the graph. An *engine adapter* is any object (a class,
 or a module such as `micrograd.tensor.training`) with these three functions:
+
+Each function gets the job's config with every setting resolved (none left at None).
 
 ``build_model(config: TrainConfig, n_features: int, n_outputs: int) -> model``
     An untrained model; `random.seed(config.seed)` has just been called (the scalar engine draws its
@@ -102,33 +107,86 @@ class TrainingError(ValueError):
 
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on. The defaults reproduce the original demo."""
+    """Everything a training run depends on. A setting left at None takes the value that fits the
+    data set (`DATASET_DEFAULTS`); for moons, the default data set, those are the original demo's.
+    """
 
     dataset: str = "moons"  # a name in micrograd.data.DATASETS, "digits", or a CSV path
     label: str = "label"  # the label column of a CSV data set
     n_samples: int = 100  # for the generated data sets
     noise: float = 0.1  # for the generated data sets
-    layers: Sequence[int] = (16, 16)  # hidden layer sizes; the output layer is added
+    layers: Sequence[int] | None = None  # hidden layer sizes; the output layer is added
     activation: str = "relu"
-    init: str = "uniform"
+    init: str | None = None
     loss: str | None = None  # None: hinge for two classes (the demo's), cross_entropy for more
-    optimizer: str = "sgd"
-    lr: float = 1.0
-    schedule: str = "linear"  # linear: lr * (1 - 0.9 * k / steps), the demo's
-    steps: int = 100
-    batch_size: int | None = 0  # 0 or None: the full training set at every step
+    optimizer: str | None = None
+    lr: float | None = None
+    schedule: str | None = None  # linear: lr * (1 - 0.9 * k / steps), the demo's
+    steps: int | None = None
+    epochs: int | None = None  # instead of steps: passes over the training set
+    batch_size: int | None = None  # 0: the full training set at every step
     val_split: float = 0.0  # fraction of the data held out for validation
     seed: int = 1337
-    alpha: float = 1e-4  # L2 penalty: alpha * sum(p * p)
+    alpha: float | None = None  # L2 penalty: alpha * sum(p * p)
+    standardize: bool | None = None  # features scaled to mean 0, std 1 (training split's)
     out: str = os.path.join("runs", "latest")
     engine: str = "scalar"
     fused: bool = True  # one graph node per neuron's weighted sum (same floats, fewer nodes)
     plots: bool = True  # curves.png and decision_boundary.png (need numpy and matplotlib)
+    features: Sequence[str] | None = None  # a CSV's feature columns (None: all but the label)
+    drop: Sequence[str] = ()  # a CSV's columns to leave out
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d["layers"] = list(self.layers)
+        for key in ("layers", "features", "drop"):
+            if d[key] is not None:
+                d[key] = list(d[key])
         return d
+
+
+# The settings that fit each built-in data set: every TrainConfig setting left at None takes its
+# value from here. moons is the original micrograd demo, exactly (its first loss is the
+# original's 0.8958441028683222); circles, spirals and xor, on the same scale, reach 99%, 99% and
+# 97% (noise-free points) with it. The others were chosen by measuring test accuracy on fresh
+# samples (held-out images for digits) on both engines (benchmarks/bench_defaults.py): their
+# features are standardized and Adam adapts the step size to each weight, where the demo's SGD
+# at lr 1.0 diverges on blobs' coordinates (up to +-10) and reaches 56% on digits' 64 inputs.
+_DEMO = {
+    "layers": (16, 16),
+    "init": "uniform",
+    "optimizer": "sgd",
+    "lr": 1.0,
+    "schedule": "linear",
+    "steps": 100,
+    "batch_size": 0,
+    "alpha": 1e-4,
+    "standardize": False,
+}
+_FITTED = {**_DEMO, "optimizer": "adam", "lr": 0.05, "standardize": True}
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "moons": _DEMO,
+    "circles": _DEMO,
+    "blobs": _FITTED,
+    "spirals": _DEMO,
+    "xor": _DEMO,
+    "digits": {
+        **_FITTED,
+        "layers": (32,),
+        "init": "he",
+        "lr": 0.01,
+        "schedule": "constant",
+        "steps": 200,
+        "batch_size": 64,
+        "alpha": 0.0,
+    },
+}
+# A CSV file: the demo's settings when its features are already on the scale of a unit (every
+# value within +-_UNIT_SCALE: the demo's moons, pixels in [0, 1]); features on other scales
+# (kilograms, centimetres, counts) are standardized and trained with Adam.
+_CSV_ON_UNIT_SCALE = _DEMO
+_CSV_OTHER_SCALES = _FITTED
+_UNIT_SCALE = 5.0
+DEFAULTED = tuple(_DEMO)
 
 
 # -- the scalar engine ----------------------------------------------------------------------
@@ -201,7 +259,7 @@ def _mlp_forward_floats(model, X: list) -> list:
     return out
 
 
-def _grid_outputs(engine, model):
+def _grid_outputs(engine, model, scaling=None):
     """A function giving the model's raw outputs for many points (the decision-boundary
     picture's grid), as `engine.predict` does.
 
@@ -209,11 +267,18 @@ def _grid_outputs(engine, model):
     additions in the same order as the graph (so relu/linear models give the same floats; numpy's
     tanh may differ in the last bit, which a picture does not show): 100x faster than Python
     floats on tens of thousands of points. Any other model goes through `engine.predict`."""
+    import numpy as np
+
     from micrograd.nn import MLP
 
+    def scaled(points):
+        # The model takes standardized features; the picture's grid is in the data's units.
+        if scaling is None:
+            return points
+        return ((np.asarray(points, dtype=float) - scaling[0]) / scaling[1]).tolist()
+
     if engine is not ScalarEngine or type(model) is not MLP:
-        return lambda points: engine.predict(model, points)
-    import numpy as np
+        return lambda points: engine.predict(model, scaled(points))
 
     activations = {
         "relu": lambda z: np.where(z < 0, 0.0, z),
@@ -231,7 +296,7 @@ def _grid_outputs(engine, model):
     ]
 
     def outputs(points: list):
-        x = np.asarray(points, dtype=float)
+        x = np.asarray(scaled(points), dtype=float)
         for W, b, act in layers:
             z = np.broadcast_to(b, (len(x), len(b)))
             for j in range(W.shape[1]):
@@ -279,6 +344,27 @@ def get_engine(name: str):
             ) from None
         return training
     raise ConfigError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
+
+
+def scalar_engine_note() -> str:
+    """One line saying which scalar engine runs; for the pure-Python one, why and what it costs
+    (benchmarks/bench_defaults.py --pure: each data set's default job takes 3-7x the compiled
+    engine's time)."""
+    from micrograd import engine
+
+    if engine.IMPLEMENTATION == "compiled":
+        return "scalar engine: compiled (micrograd/_cengine.c)"
+    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
+        why, fix = "MICROGRAD_PURE is set", "unset MICROGRAD_PURE for the compiled one"
+    elif importlib.util.find_spec("micrograd._cengine") is None:
+        why = "the compiled extension was not built (no C compiler was found at install)"
+        fix = "install a C compiler and reinstall, or use --engine tensor"
+    else:
+        why, fix = "the compiled extension failed to load", "reinstall, or use --engine tensor"
+    return (
+        f"scalar engine: pure Python, because {why}; the same numbers, but training takes "
+        f"3-7x as long as on the compiled engine ({fix})"
+    )
 
 
 # -- labels, decisions, accuracy ------------------------------------------------------------
@@ -353,11 +439,17 @@ class Data:
     n_classes: int = 0
 
 
-def load_data(config: TrainConfig) -> Data:
-    """The data set named by `config.dataset`: a generated one, "digits", or a CSV file."""
+def load_data(config: TrainConfig, log: Callable[[str], None] | None = None) -> Data:
+    """The data set named by `config.dataset`: a generated one, "digits", or a CSV file (its
+    columns chosen by `config.features` and `config.drop`; `log` gets the note about text columns
+    left out)."""
     from micrograd import data as datasets
 
     name = config.dataset
+    if name in datasets.DATASETS and (config.features or config.drop):
+        raise ConfigError(
+            f"--features and --drop choose the columns of a CSV file, not of data set {name!r}"
+        )
     if name == "digits":
         X, y, X_test, y_test = datasets.load_digits(test_fraction=0.2, seed=config.seed)
         features = [f"pixel_{i}" for i in range(len(X[0]))]
@@ -374,7 +466,9 @@ def load_data(config: TrainConfig) -> Data:
             raise ValueError(f"cannot read the data set {name!r}: it is a folder, not a CSV file")
         if not os.path.isfile(name):
             raise ValueError(f"cannot read the data set {name!r}: no such file")
-        X, y, features = datasets.load_csv(name, label=config.label)
+        X, y, features = datasets.load_csv(
+            name, label=config.label, features=config.features, drop=config.drop, log=log
+        )
         text_labels = isinstance(y[0], str)
         if config.loss == "mse":
             if text_labels:
@@ -427,28 +521,38 @@ def _check_labels(data: Data, loss: str) -> int:
 
 
 def _check_config(config: TrainConfig) -> None:
+    """Refuse a setting that cannot run; a setting left at None (the data set's default) passes."""
     from micrograd import optim
+    from micrograd.nn import INITS
 
     for key in ("dataset", "label"):
         if not isinstance(getattr(config, key), str):
             raise ConfigError(f"{key} must be a string, got {getattr(config, key)!r}")
     if config.loss is not None and config.loss not in LOSS_NAMES:
         raise ConfigError(f"unknown loss {config.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
-    if config.optimizer not in optim.OPTIMIZERS:
+    if config.optimizer is not None and config.optimizer not in optim.OPTIMIZERS:
         raise ConfigError(
             f"unknown optimizer {config.optimizer!r}: choose one of {', '.join(optim.OPTIMIZERS)}"
         )
-    if config.schedule not in optim.SCHEDULES:
+    if config.schedule is not None and config.schedule not in optim.SCHEDULES:
         raise ConfigError(
             f"unknown schedule {config.schedule!r}: choose one of {', '.join(optim.SCHEDULES)}"
         )
+    if config.init is not None and config.init not in INITS:
+        raise ConfigError(f"unknown init {config.init!r}: choose one of {', '.join(INITS)}")
     if config.engine not in ENGINES:
         raise ConfigError(f"unknown engine {config.engine!r}: choose one of {', '.join(ENGINES)}")
-    if not isinstance(config.steps, int) or config.steps < 1:
-        raise ConfigError(f"steps must be a whole number >= 1, got {config.steps!r}")
-    if not (isinstance(config.lr, (int, float)) and math.isfinite(config.lr) and config.lr > 0):
+    for key in ("steps", "epochs"):
+        value = getattr(config, key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ConfigError(f"{key} must be a whole number >= 1, got {value!r}")
+    if config.lr is not None and not (
+        isinstance(config.lr, (int, float)) and math.isfinite(config.lr) and config.lr > 0
+    ):
         raise ConfigError(f"learning rate must be a finite number > 0, got {config.lr!r}")
-    if not (
+    if config.alpha is not None and not (
         isinstance(config.alpha, (int, float)) and math.isfinite(config.alpha) and config.alpha >= 0
     ):
         raise ConfigError(f"alpha (L2) must be a finite number >= 0, got {config.alpha!r}")
@@ -458,10 +562,20 @@ def _check_config(config: TrainConfig) -> None:
         raise ConfigError(f"batch size must be a whole number >= 0, got {config.batch_size!r}")
     if not (0 <= config.val_split < 1):
         raise ConfigError(f"validation split must be in [0, 1), got {config.val_split!r}")
-    if not config.layers or any(not isinstance(n, int) or n < 1 for n in config.layers):
+    if config.layers is not None and (
+        not config.layers or any(not isinstance(n, int) or n < 1 for n in config.layers)
+    ):
         raise ConfigError(
             f"layers must be one or more whole numbers >= 1, got {list(config.layers)!r}"
         )
+    if config.standardize is not None and not isinstance(config.standardize, bool):
+        raise ConfigError(f"standardize must be True, False or None, got {config.standardize!r}")
+    for key in ("features", "drop"):
+        names = getattr(config, key)
+        if names is not None and (
+            isinstance(names, str) or not all(isinstance(n, str) and n for n in names)
+        ):
+            raise ConfigError(f"{key} must be a list of column names, got {names!r}")
 
 
 def _batch_stream(
@@ -591,6 +705,35 @@ def _check_job_memory(config: TrainConfig, sizes: list[int], n_rows: int) -> Non
         )
 
 
+def resolve_defaults(config: TrainConfig, data: Data) -> TrainConfig:
+    """The config with every setting left at None taken from `DATASET_DEFAULTS` (a CSV file:
+    the demo's settings when every feature value is within +-5, else standardized features and
+    Adam). An optimizer chosen without a learning rate gets its own usual one (`_OPTIMIZER_LR`),
+    not the rate tuned for another optimizer."""
+    table = DATASET_DEFAULTS.get(config.dataset)
+    if table is None:
+        on_unit_scale = all(abs(v) <= _UNIT_SCALE for row in data.X for v in row)
+        table = _CSV_ON_UNIT_SCALE if on_unit_scale else _CSV_OTHER_SCALES
+    changes = {key: value for key, value in table.items() if getattr(config, key) is None}
+    if config.optimizer is not None and config.optimizer != table["optimizer"]:
+        changes["lr"] = _OPTIMIZER_LR[config.optimizer] if config.lr is None else config.lr
+    if config.epochs is not None:
+        changes.pop("steps", None)
+    return dataclasses.replace(config, **changes)
+
+
+# The learning rate of an optimizer chosen with --optimizer but no --lr, when the data set's
+# defaults use another optimizer.
+_OPTIMIZER_LR = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}
+
+
+def _steps_per_epoch(n_rows: int, batch_size: int | None) -> int:
+    """Steps in one pass over `n_rows` training rows: one full batch, or ceil(n / batch)."""
+    if not batch_size or batch_size >= n_rows:
+        return 1
+    return -(-n_rows // batch_size)
+
+
 def _resolve_loss(config: TrainConfig, data: Data) -> TrainConfig:
     """The config with its loss chosen from the data when none was given: the demo's hinge for
     two classes, cross-entropy for more."""
@@ -607,6 +750,7 @@ def run(
     config: TrainConfig | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> dict:
     """Train as `config` says, write the outputs into `config.out`, and return the metrics.
 
@@ -618,9 +762,10 @@ def run(
 
     Ctrl-C stops after the current step and writes the steps done as a run marked
     `"interrupted": true` (see `resume`). `log` receives notes and warnings meant for the user
-    (a long job's expected duration, a loss that got worse).
+    (a long job's expected duration, a loss that got worse); `announce` receives, when training
+    starts on the scalar engine, the line that says which one runs (`scalar_engine_note`).
     """
-    return _Job(config or TrainConfig(), progress, log).run()
+    return _Job(config or TrainConfig(), progress, log, announce=announce).run()
 
 
 def resume(
@@ -628,6 +773,7 @@ def resume(
     out: str | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> dict:
     """Continue the interrupted run in `run_folder` to its planned number of steps, writing into
     `out` (default: `run_folder` itself). The model, optimizer state, schedule and batch order
@@ -652,15 +798,20 @@ def resume(
     if unknown:
         raise ValueError(f"{run_folder}: metrics.json has unknown settings {unknown}")
     saved["out"] = run_folder if out is None else out
+    # A run saved before standardization existed trained on the features as they were.
+    saved.setdefault("standardize", False)
     try:
         saved["layers"] = tuple(saved.get("layers", ()))
+        for key in ("features", "drop"):
+            if saved.get(key) is not None:
+                saved[key] = tuple(saved[key])
         config = TrainConfig(**saved)
         _check_config(config)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{os.path.join(run_folder, 'metrics.json')}: bad settings: {e}") from None
     _check_resumed_data(config, run_folder)
     state = (files["resume.json"].decode("utf-8", "replace"), history, run_folder)
-    return _Job(config, progress, log, state).run()
+    return _Job(config, progress, log, state, announce).run()
 
 
 def _check_resumed_data(config: TrainConfig, run_folder: str) -> None:
@@ -685,10 +836,11 @@ class MemoryBudgetError(MemoryError):
 class _Job:
     """One training run, in the order of the workflow (`run` is the entry point)."""
 
-    def __init__(self, config, progress, log, resume_state=None) -> None:
+    def __init__(self, config, progress, log, resume_state=None, announce=None) -> None:
         self.config = config
         self.progress = progress
         self.log = log
+        self.announce = announce
         self.resume_state = resume_state
 
     def run(self) -> dict:
@@ -697,14 +849,19 @@ class _Job:
         config = self.config
         t_start = time.perf_counter()
         _check_config(config)
+        if self.resume_state is None and config.steps is not None and config.epochs is not None:
+            raise ConfigError(
+                f"give the length of training once: steps ({config.steps}) or epochs "
+                f"({config.epochs}), not both"
+            )
         runfolder.check_output_folder(config.out)  # before training: a long run is not wasted
         _check_plot_packages(config)
         engine = get_engine(config.engine)
         _check_data_memory(config)
 
-        # 1. data, and the loss that fits it
-        data = load_data(config)
-        config = self.config = _resolve_loss(config, data)
+        # 1. data, the settings that fit it (those not given), and the loss
+        data = load_data(config, self.log)
+        config = self.config = _resolve_loss(resolve_defaults(config, data), data)
         n_outputs = _check_labels(data, config.loss)
         X, y = data.X, data.y
         X_val = y_val = None
@@ -717,9 +874,23 @@ class _Job:
                     f"validation split {config.val_split} leaves an empty train or validation "
                     f"set of {len(data.X)} samples"
                 )
+        if config.epochs is not None:  # the steps that pass over the training set that often
+            config = self.config = dataclasses.replace(
+                config, steps=config.epochs * _steps_per_epoch(len(X), config.batch_size)
+            )
         targets = targets_for_loss(y, config.loss)
         val_targets = targets_for_loss(y_val, config.loss) if y_val is not None else None
         _check_job_memory(config, [len(X[0]), *config.layers, n_outputs], len(X))
+        # The model sees standardized features (statistics of the training rows only, kept in
+        # model.json for `predict`); `data` and X keep the raw ones for the pictures.
+        scaling = None
+        fit_X, fit_X_val = X, X_val
+        if config.standardize:
+            from micrograd.data import standardization, standardize
+
+            scaling = standardization(X)
+            fit_X = standardize(X, *scaling)
+            fit_X_val = standardize(X_val, *scaling) if X_val is not None else None
 
         # 2. model: seeded here, as the demo seeds `random` just before building it
         random.seed(config.seed)
@@ -738,6 +909,9 @@ class _Job:
             fingerprint = resume_mod.data_fingerprint(X, targets)
             start, history = self._restore(model, opt, schedule, fingerprint, history)
 
+        if config.engine == "scalar":  # the first line of the training's output
+            _say(self.announce, scalar_engine_note())
+
         # 4. the loop: forward, loss, backward, update. Ctrl-C stops it after the current step
         # (`_StopRequest`); from the end of the loop until the run is written, Ctrl-C waits for
         # the outputs, so a finished training is not lost while its pictures are drawn. A second
@@ -746,11 +920,23 @@ class _Job:
             # numpy's overflow warnings: a loss that overflows is reported in one line below
             warnings.simplefilter("ignore", RuntimeWarning)
             steps_done, train_seconds = self._loop(
-                engine, model, opt, schedule, history, start, X, targets, X_val, val_targets, stop
+                engine,
+                model,
+                opt,
+                schedule,
+                history,
+                start,
+                fit_X,
+                targets,
+                fit_X_val,
+                val_targets,
+                stop,
             )
 
             # 5. evaluate the trained model
             def evaluate(Xs: list, ys: list) -> float:
+                if scaling is not None:
+                    Xs = standardize(Xs, *scaling)
                 return accuracy(
                     engine.predict(model, Xs), targets_for_loss(ys, config.loss), config.loss
                 )
@@ -782,7 +968,7 @@ class _Job:
                 _say(self.log, _divergence_warning(history, config))
 
             # 6. outputs: rendered in memory first, then written as one set
-            files = _render_outputs(config, engine, model, data, X, y, metrics)
+            files = _render_outputs(config, engine, model, data, X, y, metrics, scaling)
             if interrupted:
                 fingerprint = resume_mod.data_fingerprint(X, targets)
                 files["resume.json"] = resume_mod.state_to_json(
@@ -961,7 +1147,7 @@ def format_accuracy(a: float) -> str:
     return f"{a:.1%}"
 
 
-def _render_outputs(config, engine, model, data, X, y, metrics) -> dict[str, bytes]:
+def _render_outputs(config, engine, model, data, X, y, metrics, scaling=None) -> dict[str, bytes]:
     """Every output file's bytes but metrics.json's, made in memory (nothing written yet)."""
     from micrograd.serialize import model_to_json
 
@@ -980,7 +1166,7 @@ def _render_outputs(config, engine, model, data, X, y, metrics) -> dict[str, byt
             validation=val,
         )
         if len(X[0]) == 2:
-            outputs = _grid_outputs(engine, model)
+            outputs = _grid_outputs(engine, model, scaling)
             score = None
             if config.loss in _BINARY_LOSSES:  # one score, class 1 where > 0: a smooth boundary
 
@@ -995,6 +1181,7 @@ def _render_outputs(config, engine, model, data, X, y, metrics) -> dict[str, byt
                 title=f"{data.name}: train accuracy {format_accuracy(metrics['train_accuracy'])}",
                 score=score,
                 feature_names=data.feature_names,
+                class_names=data.classes,
             )
     metadata = {
         "loss": config.loss,
@@ -1005,5 +1192,7 @@ def _render_outputs(config, engine, model, data, X, y, metrics) -> dict[str, byt
         "dataset": data.name,
         "engine": config.engine,
     }
+    if scaling is not None:
+        metadata["standardize"] = {"mean": scaling[0], "std": scaling[1]}
     files["model.json"] = model_to_json(model, metadata).encode()
     return files

@@ -103,7 +103,15 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
         default="tanh",
         help="the neuron's nonlinearity (default: tanh, as in the lecture)",
     )
-    parser.add_argument("-o", "--output", required=True, help="file to write")
+    parser.add_argument(
+        "-o",
+        "--output",
+        "--out",
+        dest="output",
+        required=True,
+        metavar="FILE",
+        help="file to write",
+    )
     parser.add_argument(
         "--animate",
         action="store_true",
@@ -241,7 +249,7 @@ def _fail(err: BaseException, code: int) -> int:
     # An OSError's own text, without the "[Errno 28]" that str() puts in front of it.
     text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
     message = " ".join(text.split()) or type(err).__name__
-    print(f"micrograd graph: error: {message}", file=sys.stderr)
+    print(f"micrograd: error: {message}", file=sys.stderr)
     return code
 
 

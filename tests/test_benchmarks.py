@@ -130,3 +130,11 @@ def test_unknown_engines_are_refused():
     with pytest.raises(SystemExit, match="unknown"):
         peers.choose_engines("pure,numpy")
     assert peers.choose_engines("pure,original", original=False) == ["pure"]
+
+
+def test_bench_defaults_quick_reports_the_accuracy_of_the_defaults():
+    out = bench("bench_defaults.py", "--quick")
+    rows = [line for line in out.splitlines() if line.startswith("blobs")]
+    assert len(rows) == 2  # the scalar engine and the tensor engine
+    accuracies = {re.search(r" (\d+\.\d)% ", row).group(1) for row in rows}
+    assert len(accuracies) == 1 and float(accuracies.pop()) >= 95.0  # the same on both

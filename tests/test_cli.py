@@ -460,8 +460,10 @@ def test_help_shows_only_defaults_that_mean_something(capsys, command):
     text = " ".join(capsys.readouterr().out.split())  # lines unwrapped
     for wrong in ("(default: None)", "(default: True)", "(default: False)", "(default: ("):
         assert wrong not in text
+    assert "(default: )" not in text  # an empty list (--drop) has no default to show
     if command == "train":
-        assert "(default: 16,16)" in text  # as it is typed, not a Python tuple
+        # as it is typed, not a Python tuple; per data set where the data set decides
+        assert "(default per data set: moons circles blobs spirals xor: 16,16; digits: 32)" in text
         assert "times slower) --no-progress" in text  # --no-fused: an on/off switch, no default
     if command == "predict":
         assert "--model FILE a model.json written by 'micrograd train' --data" in text
@@ -530,9 +532,7 @@ def test_graph_into_a_missing_folder_names_it(tmp_path, capsys):
     out = tmp_path / "missing" / "g.svg"
     assert main(["graph", "a*b", "--values", "a=1,b=2", "-o", str(out)]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == (
-        f"micrograd graph: error: cannot write {out}: the folder {out.parent} does not exist"
-    )
+    assert err == (f"micrograd: error: cannot write {out}: the folder {out.parent} does not exist")
     assert "Errno" not in err and not out.parent.exists()
 
 
@@ -645,3 +645,191 @@ def test_an_overflowing_tensor_loss_is_one_line_without_numpy_warnings(tmp_path)
     assert proc.stderr.count("\n") == 1 and "RuntimeWarning" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith("micrograd: error: the loss became")
     assert not (tmp_path / "o").exists()
+
+
+# -- which scalar engine trains ----------------------------------------------------------------
+
+
+def test_training_output_opens_with_the_scalar_engine_that_runs(tmp_path):
+    from micrograd import engine
+
+    quick = ["--steps", "1", "--no-plots", "--no-progress"]
+    proc = cli("train", *quick, "--out", str(tmp_path / "a"))
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    if engine.IMPLEMENTATION == "compiled":
+        assert first == "scalar engine: compiled (micrograd/_cengine.c)"
+    env = {**os.environ, "MICROGRAD_PURE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "micrograd", "train", *quick, "--out", str(tmp_path / "b")],
+        capture_output=True, text=True, timeout=120, check=False, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("scalar engine: pure Python, because MICROGRAD_PURE is set;")
+    assert "3-7x as long as on the compiled engine" in first
+    assert proc.stdout.splitlines()[1].startswith("final loss")
+    # The tensor engine does not use the scalar one: no such line.
+    pytest.importorskip("micrograd.tensor.training")
+    proc = cli("train", *quick, "--engine", "tensor", "--out", str(tmp_path / "c"))
+    assert proc.returncode == 0 and proc.stdout.startswith("final loss"), proc.stderr
+
+
+def test_a_missing_compiled_engine_is_explained(monkeypatch, tmp_path, capsys):
+    """Installed where no C compiler was found: the extension is not there at all."""
+    import importlib.util
+
+    from micrograd import engine, train
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name == "micrograd._cengine" else real_find_spec(name, *args)
+
+    monkeypatch.delenv("MICROGRAD_PURE", raising=False)
+    monkeypatch.setattr(engine, "IMPLEMENTATION", "pure")
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    note = train.scalar_engine_note()
+    assert note.startswith("scalar engine: pure Python, because the compiled extension was not")
+    assert "no C compiler was found at install" in note and "--engine tensor" in note
+    quick = ["--steps", "1", "--no-plots", "--no-progress"]
+    assert main(["train", *quick, "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == note
+
+
+# -- one output flag, CSV columns, epochs ---------------------------------------------------------
+
+
+def one_line(err: str) -> str:
+    """The one line of a CLI error (and nothing else on stderr)."""
+    assert err.count("\n") == 1 and err.startswith("micrograd: error: "), err
+    return err.strip()
+
+
+def test_every_output_path_takes_o_out_and_output(tmp_path, capsys):
+    """-o, --out and --output name the output of train, predict, data, graph and export."""
+    for flag in ("-o", "--out", "--output"):
+        folder = tmp_path / flag.strip("-")
+        folder.mkdir()
+        run = folder / "run"
+        assert main(["train", *SMALL, "--no-plots", flag, str(run)]) == 0
+        assert (run / "model.json").exists()
+        assert main(["data", "moons", "--samples", "5", flag, str(folder / "d.csv")]) == 0
+        model, data = str(run / "model.json"), str(folder / "d.csv")
+        assert main(["predict", "--model", model, "--data", data, flag, str(folder / "p.csv")]) == 0
+        assert (folder / "p.csv").read_text().startswith("x0,x1,label,prediction,score")
+        graph = ["graph", "a*b", "--values", "a=2,b=3", "--format", "dot"]
+        assert main([*graph, flag, str(folder / "g.dot")]) == 0
+        assert "digraph" in (folder / "g.dot").read_text()
+    capsys.readouterr()
+    for command in ("train", "predict", "data", "graph", "export"):
+        assert main([command, "--help"]) == 0
+        text = capsys.readouterr().out
+        assert "-o " in text and "--out " in text and "--output " in text, command
+
+
+def test_an_expression_that_starts_with_a_minus_gets_a_hint(tmp_path, capsys):
+    for expression in ("-x*2", "-x"):
+        assert main(["graph", expression, "--values", "x=3", "-o", str(tmp_path / "g.svg")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("micrograd: error: ")
+        assert f"put it after '--', as in micrograd graph -o graph.svg -- \"{expression}\"" in err
+    # A flag after '--' is a value: said so, instead of "did you mean" the same flag.
+    assert main(["graph", "-o", str(tmp_path / "g.svg"), "--", "-x*2", "--values", "x=3"]) == 2
+    assert "put --values before '--'" in capsys.readouterr().err
+
+
+def test_every_command_reports_errors_with_one_prefix(tmp_path, capsys):
+    """`micrograd: error: ...` from every command, usage errors and failed jobs alike."""
+    missing = str(tmp_path / "missing")
+    cases = [
+        ["train", "--dataset", missing + ".csv", "--out", str(tmp_path / "o")],
+        ["predict", "--model", missing, "--data", missing],
+        ["data", "moons", "--out", str(tmp_path / "no" / "d.csv")],
+        ["graph", "a*b", "-o", str(tmp_path / "no" / "g.svg")],
+        ["graph", "a*", "-o", str(tmp_path / "g.svg")],
+        ["export", missing, "--to", str(tmp_path / "m.onnx")],
+        ["train", "--stepz", "3"],
+    ]
+    for argv in cases:
+        assert main(argv) != 0
+        err = capsys.readouterr().err
+        assert err.startswith("micrograd: error: ") and err.count("\n") == 1, (argv, err)
+
+
+def test_csv_columns_chosen_dropped_and_text_ones_left_out(tmp_path, capsys):
+    rng = random.Random(5)
+    rows = []
+    for i in range(40):
+        c = i % 2
+        a, b = 3.0 * c + rng.gauss(0, 0.4), rng.gauss(0, 0.4) - 2.0 * c
+        rows.append([f"id{i}", repr(a), repr(b), repr(rng.gauss(0, 1)), ["cat", "dog"][c]])
+    data = write_csv(tmp_path / "pets.csv", ["id", "a", "b", "noise", "species"], rows)
+    base = ["train", "--dataset", data, "--label", "species", *SMALL, "--no-plots"]
+
+    def features(out) -> list:
+        return json.loads((out / "model.json").read_text())["metadata"]["features"]
+
+    # The text column is left out, with one note naming it and the flag that silences it.
+    assert main([*base, "--out", str(tmp_path / "all")]) == 0
+    err = capsys.readouterr().err
+    assert features(tmp_path / "all") == ["a", "b", "noise"]
+    notes = [line for line in err.splitlines() if "'id'" in line]
+    assert len(notes) == 1 and "--drop id" in notes[0] and "'id0'" in notes[0]
+    # --drop: no note; --features: those columns, in that order.
+    assert main([*base, "--drop", "id,noise", "--out", str(tmp_path / "drop")]) == 0
+    assert "'id'" not in capsys.readouterr().err and features(tmp_path / "drop") == ["a", "b"]
+    assert main([*base, "--features", "b,a", "--out", str(tmp_path / "chosen")]) == 0
+    assert features(tmp_path / "chosen") == ["b", "a"]
+    # predict takes the chosen columns by name and copies the rest.
+    scored = tmp_path / "scored.csv"
+    model = str(tmp_path / "chosen" / "model.json")
+    assert main(["predict", "--model", model, "--data", data, "--out", str(scored)]) == 0
+    assert scored.read_text().startswith("id,a,b,noise,species,prediction,score")
+    # Mistakes are one line naming the column.
+    for flags, message in (
+        (["--features", "a,id"], "line 2, column 'id': 'id0' is not a number"),
+        (["--features", "a,weight"], "features names 'weight', not in the header"),
+        (["--drop", "species"], "drop names the label column 'species'"),
+        (["--features", "a", "--drop", "a"], "'a' is both in features and in drop"),
+    ):
+        assert main([*base, *flags, "--out", str(tmp_path / "bad")]) != 0
+        assert message in one_line(capsys.readouterr().err), flags
+    assert main(["train", "--features", "x0", "--out", str(tmp_path / "bad")]) == 2
+    assert "choose the columns of a CSV file" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_epochs_beside_steps(tmp_path, capsys):
+    out = tmp_path / "run"
+    flags = ["--samples", "40", "--layers", "4", "--no-plots", "--no-progress"]
+    assert main(["train", *flags, "--epochs", "2", "--batch-size", "16", "--out", str(out)]) == 0
+    assert "(6 steps," in capsys.readouterr().out  # 40 rows, batches of 16: 3 steps per epoch
+    assert json.loads((out / "metrics.json").read_text())["config"]["epochs"] == 2
+    assert main(["train", *flags, "--epochs", "2", "--steps", "5", "--out", str(out)]) == 2
+    err = one_line(capsys.readouterr().err)
+    assert "steps (5) or epochs (2), not both" in err
+
+
+def test_picture_legend_names_the_classes(tmp_path, monkeypatch):
+    from micrograd import plots
+
+    seen = {}
+    real = plots.decision_boundary_png
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "decision_boundary_png", spy)
+    rows = [
+        [repr(3.0 * (i % 2) + 0.1 * i / 40), repr(i / 40), ["cat", "dog"][i % 2]] for i in range(40)
+    ]
+    data = write_csv(tmp_path / "pets.csv", ["weight", "height", "species"], rows)
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", data, "--label", "species", *SMALL, "--out", str(out)]) == 0
+    assert seen["class_names"] == ["cat", "dog"]
+    fig = plots.decision_boundary_figure(
+        lambda p: [0] * len(p), [[0, 0], [1, 1]], [0, 1], class_names=["cat", "dog"]
+    )
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["cat", "dog"]

@@ -65,7 +65,7 @@ def test_export_onnx_runs_in_onnxruntime_with_the_same_outputs(trained, tmp_path
     dest = tmp_path / "model.onnx"
     assert main(["export", str(trained), "--to", str(dest)]) == 0
     out = capsys.readouterr().out
-    assert out == f"wrote {dest} (ONNX graph, opset 17, input 'input' (batch, 2))\n"
+    assert out == f"wrote {dest} (ONNX graph, opset 17, input 'input' (batch, 2), float64)\n"
     session = ort.InferenceSession(str(dest), providers=["CPUExecutionProvider"])
     X = np.random.default_rng(0).uniform(-2, 2, size=(25, 2))
     expected = predictions(load_model(trained), X)
@@ -251,3 +251,57 @@ def test_help_lists_export(capsys):
     assert main(["export", "--help"]) == 0
     text = capsys.readouterr().out
     assert ".onnx" in text and ".pt" in text and INSTALL_HINT in " ".join(text.split())
+
+
+@pytest.mark.parametrize("extension", [".onnx", ".pt"])
+def test_a_missing_model_file_fails_before_torch_or_onnx_is_imported(tmp_path, extension):
+    """Importing torch takes seconds: the model file is checked first."""
+    missing = tmp_path / "nope.json"
+    code = (
+        "import sys\nfrom micrograd.cli import main\n"
+        f"code = main(['export', {str(missing)!r}, '--to', {str(tmp_path / ('m' + extension))!r}])\n"
+        "print(code, sorted(m for m in ('torch', 'onnx', 'numpy') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.stdout == "1 []\n", proc.stderr
+    assert "nope.json" in one_line_error(proc.stderr)
+
+
+def test_onnx_export_in_float32_and_float64(trained, tensor_model_file, tmp_path, capsys):
+    X = np.random.default_rng(1).uniform(-2, 2, size=(25, 2))
+    expected = predictions(load_model(trained), X)
+    for dtype, elem, tolerance in (("float32", 1, 1e-5), ("float64", 11, 1e-12)):
+        dest = tmp_path / f"{dtype}.onnx"
+        assert main(["export", str(trained), "--to", str(dest), "--dtype", dtype]) == 0
+        assert capsys.readouterr().out.endswith(f", {dtype})\n")
+        proto = onnx.load(str(dest))
+        assert proto.graph.input[0].type.tensor_type.elem_type == elem
+        assert proto.graph.output[0].type.tensor_type.elem_type == elem
+        assert {t.data_type for t in proto.graph.initializer} == {elem}
+        session = ort.InferenceSession(str(dest), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"input": X.astype(dtype)})[0]
+        assert got.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
+    # A float32 tensor model widened to float64.
+    dest = tmp_path / "wide.onnx"
+    assert main(["export", str(tensor_model_file), "--to", str(dest), "--dtype", "float64"]) == 0
+    assert onnx.load(str(dest)).graph.input[0].type.tensor_type.elem_type == 11
+    # And a state dict in the dtype asked for.
+    dest = tmp_path / "m.pt"
+    assert main(["export", str(trained), "-o", str(dest), "--dtype", "float32"]) == 0
+    state = torch.load(str(dest), weights_only=True)
+    assert {t.dtype for t in state.values()} == {torch.float32}
+    assert main(["export", str(trained), "--to", str(dest), "--dtype", "float16"]) == 2
+
+
+def test_export_of_a_standardized_model_says_how_to_feed_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    flags = ["--dataset", "blobs", "--samples", "30", "--steps", "3", "--no-plots", "--no-progress"]
+    assert main(["train", *flags, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(out / "model.json"), "--output", str(tmp_path / "m.onnx")]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("micrograd: note: this model was trained on standardized features")
+    assert "(x - mean) / std" in err and err.count("\n") == 1

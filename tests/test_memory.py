@@ -71,7 +71,7 @@ def test_a_million_rows_full_batch_on_the_scalar_engine(tmp_path, monkeypatch, c
     rows = 1_000_000
     row = [0.5, -0.5]
     data = train.Data("big.csv", [row] * rows, [i % 2 for i in range(rows)], n_classes=2)
-    monkeypatch.setattr(train, "load_data", lambda config: data)
+    monkeypatch.setattr(train, "load_data", lambda config, log=None: data)
     monkeypatch.setattr(memory, "available_bytes", lambda: 8 << 30)  # a laptop's free memory
     monkeypatch.setattr(train.ScalarEngine, "build_model", lambda *a: pytest.fail("built"))
     assert main(["train", "--no-progress", "--out", str(tmp_path / "o")]) == 1
@@ -88,7 +88,7 @@ def test_a_csv_larger_than_memory_is_not_read(tmp_path, monkeypatch, capsys):
     path = tmp_path / "d.csv"
     path.write_text("a,b,label\n" + "0.5,0.25,1\n" * 2000)
     monkeypatch.setattr(memory, "available_bytes", lambda: 10_000)
-    monkeypatch.setattr(train, "load_data", lambda c: pytest.fail("read the file"))
+    monkeypatch.setattr(train, "load_data", lambda *a: pytest.fail("read the file"))
     assert main(["train", "--dataset", str(path), "--out", str(tmp_path / "o")]) == 1
     assert "reading" in one_line(capsys.readouterr().err)
 

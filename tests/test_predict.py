@@ -526,3 +526,40 @@ def test_a_file_for_another_model_names_both_column_sets_once(pets_model, tmp_pa
     assert "none of the model's feature columns (weight, height) is in the file" in line
     assert "pixel_0, pixel_1, ..., label: 65 columns" in line
     assert line.count("pixel_") == 2
+
+
+def test_predict_applies_the_models_standardization(tmp_path, capsys):
+    """A model trained on standardized features (blobs' default) scores raw CSV rows as the
+    training did: its file keeps the training rows' mean and std, and predict applies them."""
+    out, data = tmp_path / "run", tmp_path / "blobs.csv"
+    flags = ["--dataset", "blobs", "--no-plots", "--no-progress"]
+    assert main(["train", *flags, "--out", str(out)]) == 0
+    assert main(["data", "blobs", "--out", str(data)]) == 0  # the same 100 points
+    model = out / "model.json"
+    train_accuracy = json.loads((out / "metrics.json").read_text())["train_accuracy"]
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--data", str(data)]) == 0
+    assert capsys.readouterr().err == f"100 rows scored, accuracy {train_accuracy:.1%}\n"
+    saved = json.loads(model.read_text())
+    scaling = saved["metadata"]["standardize"]
+    assert len(scaling["mean"]) == 2 and all(s > 0 for s in scaling["std"])
+
+    def tampered(change) -> str:
+        document = json.loads(model.read_text())
+        change(document["metadata"])
+        path = tmp_path / "tampered.json"
+        path.write_text(json.dumps(document))
+        return str(path)
+
+    for change, message in (
+        (lambda m: m["standardize"].update(std=[1.0, 0.0]), "'std' must be > 0"),
+        (lambda m: m["standardize"].update(mean=[1.0]), "'mean' must list 2 finite numbers"),
+        (lambda m: m.update(standardize=[0, 1]), "metadata 'standardize' must be"),
+    ):
+        assert main(["predict", "--model", tampered(change), "--data", str(data)]) == 1
+        assert message in one_line_error(capsys.readouterr().err)
+    # A file without the entry (as written before standardization existed) still loads, and
+    # takes the features as they are.
+    unscaled = tampered(lambda m: m.pop("standardize"))
+    assert main(["predict", "--model", unscaled, "--data", str(data)]) == 0
+    assert capsys.readouterr().err.startswith("100 rows scored, accuracy ")

@@ -69,6 +69,9 @@ JOBS = {
         "--samples", "30", "--steps", "18", "--layers", "4", "--schedule", "step", "--no-fused",
         "--no-plots",
     ],
+    "blobs with its defaults: standardized, adam": [
+        "--dataset", "blobs", "--samples", "45", "--steps", "20", "--layers", "5", "--no-plots",
+    ],
     "tensor engine, adamw, mini-batches": [
         "--engine", "tensor", "--samples", "40", "--steps", "20", "--layers", "8",
         "--optimizer", "adamw", "--lr", "0.02", "--batch-size", "16", "--no-plots",
@@ -334,3 +337,23 @@ def test_resume_refuses_a_tampered_resume_file(tmp_path, capsys, change, message
     assert main(["train", "--resume", str(run)]) == 1
     line = one_error_line(capsys)
     assert message in line and "resume.json" in line
+
+
+def test_a_run_saved_before_standardization_resumes_unstandardized(tmp_path):
+    """metrics.json written before the setting existed has no "standardize" (nor "epochs",
+    "features", "drop"): such a run trained on the raw features and resumes so, even on a
+    data set whose defaults now standardize."""
+    flags = [
+        "--dataset", "blobs", "--samples", "30", "--steps", "12", "--layers", "4",
+        "--optimizer", "sgd", "--lr", "0.01", "--no-standardize", "--no-plots",
+    ]  # fmt: skip
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert main(["train", *flags, "--no-progress", "--out", str(whole)]) == 0
+    proc = interrupted_run(tmp_path, [*flags, "--out", str(part)], at_step=5)
+    assert proc.returncode == 130, proc.stderr
+    metrics = json.loads((part / "metrics.json").read_text())
+    for key in ("standardize", "epochs", "features", "drop"):
+        del metrics["config"][key]
+    (part / "metrics.json").write_text(json.dumps(metrics))
+    assert main(["train", "--resume", str(part), "--no-progress"]) == 0
+    assert (part / "model.json").read_bytes() == (whole / "model.json").read_bytes()

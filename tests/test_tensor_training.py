@@ -64,7 +64,10 @@ def test_digits_from_the_command_line_reaches_95_percent(tmp_path):
 
 
 def test_adapter_functions():
-    cfg = TrainConfig(engine="tensor", layers=(4,), loss="cross_entropy", alpha=0.01)
+    # The adapters get a config with every setting resolved (the job fills in the data set's).
+    cfg = TrainConfig(
+        engine="tensor", layers=(4,), init="uniform", loss="cross_entropy", alpha=0.01
+    )
     model = training.build_model(cfg, 3, 5)
     assert isinstance(model, MLP) and model.config()["nouts"] == [4, 5]
     X = [[0.1, 0.2, 0.3], [1.0, -1.0, 0.5]]
@@ -75,7 +78,7 @@ def test_adapter_functions():
     assert preds.shape == (2, 5)
     expected = float(np.mean(np.argmax(preds, axis=1) == np.array([4, 0])))
     assert acc == expected
-    one = training.build_model(TrainConfig(engine="tensor", layers=(3,)), 2, 1)
+    one = training.build_model(TrainConfig(engine="tensor", layers=(3,), init="he"), 2, 1)
     assert training.predict(one, [[0.0, 1.0]]).shape == (1,)
     with pytest.raises(ValueError, match="table of numbers"):
         training.loss_and_accuracy(model, [[1.0, "a", 2.0]], [0], cfg)

@@ -79,7 +79,9 @@ def demo_loop(X, y, steps):
 
 
 def test_default_config_is_the_demo():
-    c = TrainConfig()
+    # Settings left at None take the data set's; moons' are the demo's.
+    c = train.resolve_defaults(TrainConfig(), train.Data("moons", [], [], n_classes=2))
+    assert c.standardize is False and c.init == "uniform"
     assert (c.dataset, c.n_samples, c.noise, tuple(c.layers)) == ("moons", 100, 0.1, (16, 16))
     assert (c.loss, c.alpha, c.optimizer, c.lr, c.schedule) == (None, 1e-4, "sgd", 1.0, "linear")
     assert (c.steps, c.batch_size, c.seed, c.engine, c.fused) == (100, 0, 1337, "scalar", True)
@@ -527,3 +529,180 @@ def test_no_plots_writes_the_model_and_metrics_only(tmp_path):
     m = run(small(tmp_path, plots=False), progress=False)
     assert sorted(os.listdir(tmp_path / "out")) == ["metrics.json", "model.json"]
     assert m["config"]["plots"] is False
+
+
+# -- defaults that fit the data ---------------------------------------------------------------
+
+
+def realistic_pets_csv(path, n, seed) -> str:
+    """The README's pets recipe on data like a user's: an `id` column of text, the weight in
+    kilograms (0.02 to 40) and the height in metres (0.05 to 0.9), three species whose ranges
+    overlap a little (small dogs and large cats)."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        species = ("dog", "cat", "bird")[i % 3]
+        if species == "dog":
+            weight, height = max(4.0, rng.gauss(20, 8)), max(0.25, rng.gauss(0.55, 0.12))
+        elif species == "cat":
+            weight, height = max(2.0, rng.gauss(4.5, 1.0)), rng.gauss(0.25, 0.03)
+        else:
+            weight, height = max(0.02, rng.gauss(0.3, 0.15)), max(0.05, rng.gauss(0.2, 0.06))
+        rows.append([f"a{i}", f"{weight:.2f}", f"{height:.3f}", species])
+    return write_csv(path, ["id", "weight", "height", "species"], rows)
+
+
+def accuracy_on(model_path, csv_path, label="label") -> float:
+    """The accuracy `micrograd predict` reports for the model on a CSV file."""
+    from micrograd.predict import load_for_prediction, predict_table
+
+    summary = predict_table(load_for_prediction(model_path), csv_path, label=label)[2]
+    return float(summary.split("accuracy ")[1].rstrip("%")) / 100
+
+
+def fresh_sample(tmp_path, name) -> str:
+    """1,000 new points of a built-in data set, as `micrograd data` writes them: another seed,
+    except for blobs, whose cluster centres are drawn from the seed (so the training seed and
+    more samples: the same clusters, new points). xor's points are noise-free: with the default
+    noise 0.1 a tenth of the points cross an axis from their quadrant's class, so no model can
+    exceed about 92% on noisy points; its test is whether the model learned XOR."""
+    from micrograd.data import generate, save_csv
+
+    seed = 1337 if name == "blobs" else 99
+    X, y, names = generate(name, 1000, 0.0 if name == "xor" else 0.1, seed)
+    path = str(tmp_path / f"fresh-{name}.csv")
+    save_csv(path, X, y, names)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name,engine",
+    [
+        ("blobs", "scalar"),
+        ("blobs", "tensor"),
+        ("spirals", "tensor"),
+        ("xor", "tensor"),
+        ("circles", "tensor"),
+        ("moons", "tensor"),
+    ],
+)
+def test_built_in_data_sets_train_well_with_no_flags(tmp_path, name, engine):
+    """`micrograd train --dataset NAME` with no other flag: >= 95% on new points. (The scalar
+    engine gives the same numbers as the tensor one; benchmarks/bench_defaults.py runs every
+    data set on both.)"""
+    if engine == "tensor":
+        pytest.importorskip("micrograd.tensor.training")
+    from micrograd.cli import main
+
+    out = tmp_path / "run"
+    flags = ["--dataset", name, "--engine", engine, "--no-progress", "--no-plots"]
+    assert main(["train", *flags, "--out", str(out)]) == 0
+    assert accuracy_on(out / "model.json", fresh_sample(tmp_path, name)) >= 0.95
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["diverged"] is False and metrics["train_accuracy"] >= 0.95
+
+
+def test_digits_trains_well_with_no_flags(tmp_path):
+    """The held-out images: >= 95% on the tensor engine (the scalar engine gives the same
+    numbers in about twice the time: benchmarks/bench_defaults.py)."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("micrograd.tensor.training")
+    m = run(TrainConfig(dataset="digits", engine="tensor", out=str(tmp_path)), progress=False)
+    assert m["test_accuracy"] >= 0.95
+    assert m["config"]["standardize"] is True and m["config"]["optimizer"] == "adam"
+
+
+def test_the_readme_pets_recipe_trains_well(tmp_path, capsys):
+    """The README's command as written, on the default (scalar) engine, with an `id` column
+    of text in the file: >= 90% on new animals, predictions by name."""
+    from micrograd.cli import main
+
+    pets = realistic_pets_csv(tmp_path / "pets.csv", 150, seed=1)
+    new_pets = realistic_pets_csv(tmp_path / "new_pets.csv", 600, seed=2)
+    out = tmp_path / "runs" / "pets"
+    argv = ["train", "--dataset", pets, "--label", "species", "--loss", "cross_entropy"]
+    assert main([*argv, "--no-progress", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "'id'" in err and "--drop id" in err  # the text column is named, with the flag
+    assert accuracy_on(out / "model.json", new_pets, label="species") >= 0.90
+    saved = json.loads((out / "model.json").read_text())
+    assert saved["metadata"]["features"] == ["weight", "height"]
+    assert len(saved["metadata"]["standardize"]["mean"]) == 2
+
+
+def test_settings_given_override_the_data_sets(tmp_path):
+    m = run(
+        TrainConfig(
+            dataset="blobs",
+            optimizer="sgd",
+            lr=0.02,
+            standardize=False,
+            steps=3,
+            layers=(4,),
+            alpha=0.0,
+            plots=False,
+            out=str(tmp_path / "a"),
+        ),
+        progress=False,
+    )
+    c = m["config"]
+    assert (c["optimizer"], c["lr"], c["standardize"], c["steps"], c["layers"]) == (
+        "sgd", 0.02, False, 3, [4],
+    )  # fmt: skip
+    assert c["alpha"] == 0.0 and c["schedule"] == "linear"  # not given: blobs'
+    assert "standardize" not in json.loads((tmp_path / "a" / "model.json").read_text())["metadata"]
+    # An optimizer other than the data set's, with no learning rate: that optimizer's usual one.
+    quick = {"steps": 2, "plots": False}
+    m = run(TrainConfig(dataset="blobs", optimizer="sgd", **quick, out=str(tmp_path / "b")))
+    assert m["config"]["lr"] == 0.1
+    m = run(TrainConfig(optimizer="adam", **quick, out=str(tmp_path / "c")), progress=False)
+    assert m["config"]["lr"] == 0.01 and m["config"]["standardize"] is False  # moons'
+
+
+def test_csv_defaults_follow_the_scale_of_the_features(tmp_path):
+    """A CSV whose features are all within +-5 trains with the demo's settings (the demo's
+    moons through a CSV keep its numbers, tested above); one with larger numbers is
+    standardized and trained with Adam."""
+    small_path = three_class_csv(tmp_path / "small.csv")
+    m = run(TrainConfig(dataset=small_path, steps=2, out=str(tmp_path / "a")), progress=False)
+    assert (m["config"]["optimizer"], m["config"]["standardize"]) == ("sgd", False)
+    rows = [[repr(1000 * (i % 2) + i), i % 2] for i in range(20)]
+    large = write_csv(tmp_path / "large.csv", ["grams", "label"], rows)
+    m = run(TrainConfig(dataset=large, steps=2, out=str(tmp_path / "b")), progress=False)
+    assert (m["config"]["optimizer"], m["config"]["standardize"]) == ("adam", True)
+
+
+def test_standardization_uses_the_training_rows_only(tmp_path):
+    from micrograd.data import generate, standardization, train_val_split
+
+    run(small(tmp_path, dataset="blobs", val_split=0.25), progress=False)
+    saved = json.loads((tmp_path / "out" / "model.json").read_text())["metadata"]
+    X, y, _ = generate("blobs", 40, 0.1, 1337)
+    X_train = train_val_split(X, y, 0.25, seed=1337)[0]
+    mean, std = standardization(X_train)
+    assert saved["standardize"] == {"mean": mean, "std": std}
+    assert standardization(X)[0] != mean  # the validation rows would have changed it
+
+
+def test_standardized_models_picture_is_in_the_datas_units(tmp_path):
+    """The decision boundary of a model trained on standardized features: the grid is in the
+    data's units and goes through the scaling (the picture's classes are the predictions)."""
+    np = pytest.importorskip("numpy")
+    from micrograd.data import standardize
+
+    run(small(tmp_path, dataset="blobs", steps=40, plots=False), progress=False)
+    model, meta = load_checkpoint(str(tmp_path / "out" / "model.json"))
+    scaling = (meta["standardize"]["mean"], meta["standardize"]["std"])
+    points = [[-8.0, 3.0], [0.5, 0.25], [9.0, -7.5]]
+    raw = train._grid_outputs(ScalarEngine, model, scaling)(points)
+    expected = ScalarEngine.predict(model, standardize(points, *scaling))
+    assert np.allclose(raw, np.array(expected), rtol=0, atol=1e-12)
+
+
+def test_epochs_instead_of_steps(tmp_path):
+    m = run(small(tmp_path, steps=None, epochs=3, batch_size=16), progress=False)
+    assert m["steps"] == 9 and len(m["history"]["loss"]) == 9  # 40 rows: 3 batches per epoch
+    m = run(small(tmp_path, steps=None, epochs=4, batch_size=0), progress=False)
+    assert m["steps"] == 4  # full batch: one step per epoch
+    with pytest.raises(ConfigError, match="steps .15. or epochs .2., not both"):
+        run(small(tmp_path, epochs=2), progress=False)

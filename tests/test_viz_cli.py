@@ -167,7 +167,7 @@ def test_bad_input_is_one_line_on_stderr_exit_2_and_no_file(tmp_path, capsys, ar
     out = tmp_path / "g.svg" if "--animate" not in argv else tmp_path / "g.html"
     assert run(*argv, "-o", str(out)) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("micrograd graph: error: ")
+    assert err.count("\n") == 1 and err.startswith("micrograd: error: ")
     assert message in err
     assert list(tmp_path.iterdir()) == []
 
@@ -207,7 +207,7 @@ def test_a_full_disk_is_one_line_naming_the_file_without_errno(tmp_path, capsys,
     target = tmp_path / "g.dot"
     assert run("a*b", "--values", "a=1,b=2", "-o", str(target)) == 1
     err = capsys.readouterr().err
-    assert err == f"micrograd graph: error: cannot write {target}: No space left on device\n"
+    assert err == f"micrograd: error: cannot write {target}: No space left on device\n"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -296,7 +296,7 @@ def test_too_big_a_graph_is_refused_with_advice_for_the_command_line(
     argv = [expr, "--values", "a=1", "-o", str(out)] + (["--animate"] if animate else [])
     assert run(*argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("micrograd graph: error: the expression's graph has")
+    assert err.startswith("micrograd: error: the expression's graph has")
     assert f"more than {limit}" in err and "max_nodes" not in err and "summarize" not in err
     assert len(err.splitlines()) == 1
     assert not out.exists()
@@ -328,7 +328,7 @@ def test_a_shape_graphviz_cannot_lay_out_quickly_is_refused_before_drawing(
     assert run("-o", str(out), "--values", "x=2", *flags, "--", product(factors)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("micrograd graph: error: Graphviz would take minutes to lay out")
+    assert err.startswith("micrograd: error: Graphviz would take minutes to lay out")
     assert f"'x' feeds {factors - 1} operations spread across it" in err
     assert f"x**{factors} rather than x*x*...*x" in err
     assert list(tmp_path.iterdir()) == []
