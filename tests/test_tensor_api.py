@@ -499,7 +499,7 @@ def test_functional_one_hot_and_losses_match_torch():
         (lambda: mt.zeros(2).mean(dim=0, axis=0), TypeError, ["dim"]),
         (lambda: mt.tensor([1, 2]).mean(), TypeError, ["float"]),
         (lambda: mt.allclose(mt.zeros(2), mt.zeros(3)), ValueError, ["(2,)", "(3,)"]),
-        (lambda: mt.histogram(mt.tensor([1, 2])), TypeError, ["float"]),
+        (lambda: mt.histogram(mt.tensor([1, 2])), NotImplementedError, ["float"]),
         (lambda: mt.zeros(2, 3).t().t().t().max(5), ValueError, ["axis 5"]),
         (lambda: mt.tensor([-1.0]).sqrt(), ValueError, ["sqrt"]),
     ],

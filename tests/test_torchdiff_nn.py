@@ -566,3 +566,24 @@ def test_sequential_model_trains_as_torch_for_two_steps():
             assert_same(ours.state_dict()[key], value)
         else:
             assert_close(ours.state_dict()[key], value, "float64", key)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.Linear(3, 2)(lib.ones(4, 3, dtype=lib.float64)),  # mixed dtypes
+        lambda lib: lib.nn.Linear(3, 2)(lib.ones(4, 3, dtype=lib.int64)),
+        lambda lib: lib.nn.Linear(3, 2)(lib.ones(4, 2)),
+        lambda lib: lib.nn.functional.linear(lib.ones(4, 3), lib.ones(2, 3, dtype=lib.float64)),
+        lambda lib: lib.nn.BatchNorm1d(3)(lib.ones(4, 3, dtype=lib.float64)),
+        lambda lib: lib.nn.BatchNorm1d(3).eval()(lib.ones(4, 3, dtype=lib.float64)),
+        lambda lib: lib.nn.BatchNorm1d(3)(lib.ones(4, 2)),
+        lambda lib: lib.nn.BatchNorm1d(3)(lib.ones(1, 3)),
+        lambda lib: lib.nn.BatchNorm1d(3)(lib.ones(4, 3, 2, 2)),
+        lambda lib: lib.nn.Embedding(3, 2)(lib.tensor([1.0])),
+        lambda lib: lib.nn.Embedding(3, 2)(lib.tensor([3])),
+        lambda lib: lib.nn.Embedding(3, 2)(lib.tensor([-4])),
+    ],
+)
+def test_layer_errors_are_torchs(call):
+    assert_same_exception(lambda: call(mt), lambda: call(torch))

@@ -64,6 +64,10 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 IncompatibleKeys = _IncompatibleKeys
 
 
+class TorchTypeRuntimeError(RuntimeError, TypeError):
+    """PyTorch raises RuntimeError here; this package raised TypeError before."""
+
+
 class Parameter(Tensor):
     """A Tensor that is a module's parameter: assigned to a `Module` attribute it is registered
     (listed by `parameters()`, saved by `state_dict()`); a plain Tensor is not, as in PyTorch.
@@ -574,8 +578,11 @@ def linear_t(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"linear: input must be a Tensor, got {type(x).__name__}")
     wd = weight.data
-    if x.data.dtype != wd.dtype:
-        x = _core._cast(x, wd.dtype)
+    if x.data.dtype != wd.dtype:  # PyTorch refuses mixed dtypes rather than converting
+        raise TorchRuntimeError(
+            f"linear: mat1 and mat2 must have the same dtype, but got {x.data.dtype} input and "
+            f"{wd.dtype} weight (convert one, e.g. x.float())"
+        )
     fn = _new(F.LinearT)
     try:
         if bias is None:
@@ -588,7 +595,7 @@ def linear_t(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         shapes = f"{x.shape} with weight {weight.shape}" + (
             "" if bias is None else f" and bias {bias.shape}"
         )
-        raise ValueError(f"linear: input {shapes} do not match") from None
+        raise TorchRuntimeError(f"linear: input {shapes} do not match") from None
     if _core._grad_enabled and (
         weight.requires_grad or x.requires_grad or (bias is not None and bias.requires_grad)
     ):
@@ -649,7 +656,9 @@ class Embedding(Module):
     def forward(self, input: Any) -> Tensor:
         idx = input.data if isinstance(input, Tensor) else np.asarray(input)
         if idx.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: indices must be integers, got dtype {idx.dtype}")
+            raise TorchTypeRuntimeError(
+                f"Embedding: indices must be an integer tensor (Long or Int), got dtype {idx.dtype}"
+            )
         if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
             bad = idx.min() if idx.min() < 0 else idx.max()
             raise IndexError(
@@ -718,10 +727,21 @@ class BatchNorm1d(Module):
         x = input
         if not isinstance(x, Tensor):
             raise TypeError(f"BatchNorm1d: input must be a Tensor, got {type(x).__name__}")
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+        if x.ndim in (2, 3) and x.shape[1] != self.num_features:
+            raise TorchRuntimeError(
+                f"BatchNorm1d({self.num_features}): running_mean should contain "
+                f"{x.shape[1]} elements not {self.num_features} (input {x.shape})"
+            )
+        if x.ndim not in (2, 3):
             raise ValueError(
                 f"BatchNorm1d({self.num_features}): expected input (N, {self.num_features}) or "
                 f"(N, {self.num_features}, L), got {x.shape}"
+            )
+        own = self.weight if self.weight is not None else self.running_mean
+        if own is not None and x.data.dtype != own.data.dtype:
+            raise TorchRuntimeError(
+                f"BatchNorm1d: mixed dtype (CPU): all inputs must share same datatype (input "
+                f"{x.data.dtype}, the layer's {own.data.dtype})"
             )
         dims = (0,) if x.ndim == 2 else (0, 2)
         shape = (1, -1) if x.ndim == 2 else (1, -1, 1)
