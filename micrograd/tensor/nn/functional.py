@@ -354,7 +354,9 @@ def mse_loss(
     reduction = _reduction(reduction, size_average, reduce, "mse_loss")
     t = target if isinstance(target, Tensor) else _const(np.asarray(target, dtype=x.dtype))
     if t.shape != x.shape:
-        raise ValueError(f"mse_loss: input of shape {x.shape} and target of shape {t.shape}")
+        raise ValueError(
+            f"mse_loss: input of shape {x.data.shape} and target of shape {t.data.shape}"
+        )
     if weight is not None:
         if tuple(weight.shape) != tuple(x.shape):
             raise ValueError("Weights and input must have the same size.")

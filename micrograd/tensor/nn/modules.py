@@ -592,8 +592,8 @@ def linear_t(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             prev = (x, weight, bias)
             data = fn.forward(x.data, wd, bias.data)
     except ValueError:
-        shapes = f"{x.shape} with weight {weight.shape}" + (
-            "" if bias is None else f" and bias {bias.shape}"
+        shapes = f"{x.data.shape} with weight {weight.data.shape}" + (
+            "" if bias is None else f" and bias {bias.data.shape}"
         )
         raise TorchRuntimeError(f"linear: input {shapes} do not match") from None
     if _core._grad_enabled and (
@@ -730,12 +730,12 @@ class BatchNorm1d(Module):
         if x.ndim in (2, 3) and x.shape[1] != self.num_features:
             raise TorchRuntimeError(
                 f"BatchNorm1d({self.num_features}): running_mean should contain "
-                f"{x.shape[1]} elements not {self.num_features} (input {x.shape})"
+                f"{x.shape[1]} elements not {self.num_features} (input {x.data.shape})"
             )
         if x.ndim not in (2, 3):
             raise ValueError(
                 f"BatchNorm1d({self.num_features}): expected input (N, {self.num_features}) or "
-                f"(N, {self.num_features}, L), got {x.shape}"
+                f"(N, {self.num_features}, L), got {x.data.shape}"
             )
         own = self.weight if self.weight is not None else self.running_mean
         if own is not None and x.data.dtype != own.data.dtype:
@@ -751,7 +751,7 @@ class BatchNorm1d(Module):
             if n <= 1:
                 raise ValueError(
                     f"BatchNorm1d: training needs more than one value per feature, got input "
-                    f"{x.shape}"
+                    f"{x.data.shape}"
                 )
             mean = x.mean(dims, keepdim=True)
             var = x.var(dims, keepdim=True, correction=0)
