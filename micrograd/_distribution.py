@@ -23,6 +23,7 @@ __all__ = [
     "clash_message",
     "files_intact",
     "find_original",
+    "install_hint",
     "warn_once",
 ]
 
@@ -71,6 +72,16 @@ def clash_message(version: str, folder: str) -> str:
         f"uninstalling either breaks the other. Fix: pip uninstall -y micrograd micrograd-plus, "
         f"then install micrograd-plus again (pip install -e . in its checkout, or pip install "
         f"on its wheel)"
+    )
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs the optional extra `extra` today, from a checkout of this
+    project (the distribution is not on the package index yet), with the published form named
+    as what it will be."""
+    return (
+        f"pip install -e '.[{extra}]' in the micrograd-plus checkout (once published: "
+        f"pip install 'micrograd-plus[{extra}]')"
     )
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from micrograd import viz
+from micrograd._distribution import install_hint
 from micrograd.graph import backward_order, topological_order
 
 __all__ = [
@@ -200,7 +201,7 @@ def save_gif(
     try:
         from PIL import Image
     except ImportError as err:  # pragma: no cover - only without the viz extra
-        raise ImportError("save_gif needs Pillow: pip install 'micrograd-plus[viz]'") from err
+        raise ImportError(f"save_gif needs Pillow: {install_hint('viz')}") from err
     _ADAPTIVE = getattr(Image, "Palette", Image).ADAPTIVE  # Pillow < 9.1 has no Palette enum
     frames = _frames(root, max_nodes, "save_gif")
     budget = _Budget(timeout, len(frames))

@@ -596,7 +596,9 @@ def _guarded(job) -> int:
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
         return _fail(f"{e.strerror or e}{where}" if e.strerror else str(e))
     except ImportError as e:
-        hint = "" if "pip install" in str(e) else " (pip install 'micrograd-plus[train]')"
+        from micrograd._distribution import install_hint
+
+        hint = "" if "pip install" in str(e) else f" ({install_hint('train')})"
         return _fail(f"a required package is missing: {e}{hint}")
     except KeyboardInterrupt:
         return _fail("interrupted; nothing was written", 130)

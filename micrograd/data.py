@@ -11,7 +11,7 @@ change a model's initial weights). The same seed gives the same data, on every p
 
 `load_csv` reads a table of numbers with a header (labels may be numbers or class names),
 `read_table` any CSV as text, `save_csv` writes one; their errors name the file, the line and
-the column. `load_digits` needs scikit-learn (`pip install 'micrograd-plus[datasets]'`),
+the column. `load_digits` needs scikit-learn (the `datasets` extra),
 imported only when called. `DATASETS` maps names to generators for the command line; every
 entry accepts `n_samples=` and `seed=`; `generate(name, ...)` also names the features.
 
@@ -29,6 +29,8 @@ import os
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Callable
+
+from micrograd._distribution import install_hint
 
 __all__ = [
     "DATASETS",
@@ -507,7 +509,7 @@ def _sklearn_digits():
         from sklearn.datasets import load_digits as sk_load_digits
     except ImportError as e:
         raise ImportError(
-            "the digits data set needs scikit-learn: pip install 'micrograd-plus[datasets]'"
+            f"the digits data set needs scikit-learn: {install_hint('datasets')}"
         ) from e
     bunch = sk_load_digits()
     # 8x8 images with pixel values 0..16, scaled to [0, 1]

@@ -27,7 +27,7 @@ dtype: float64 for the scalar engine (Python floats are float64, so nothing is r
 model's own dtype (float32 or float64) for tensor models. Everything is copied, never shared:
 training the torch model leaves ours as it was.
 
-torch, onnx and onnxruntime are optional (`pip install 'micrograd-plus[export]'`) and are imported
+torch, onnx and onnxruntime are optional (the `export` extra) and are imported
 inside the functions that need them, so `import micrograd.export` loads none of them (nor numpy).
 The ONNX graph is built in `micrograd/export_onnx.py`; `micrograd/export_cli.py` is the
 `micrograd export` command.
@@ -44,6 +44,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from micrograd._distribution import install_hint
+
 __all__ = [
     "INSTALL_HINT",
     "ONNX_OPSET",
@@ -55,7 +57,7 @@ __all__ = [
     "torch_state_dict",
 ]
 
-INSTALL_HINT = "pip install 'micrograd-plus[export]'"
+INSTALL_HINT = install_hint("export")
 
 # The ONNX operator set the graphs are written for: every operator used has had its current
 # form since opset 13; 17 is read by every onnxruntime since 1.11 (2022).

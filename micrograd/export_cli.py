@@ -32,6 +32,8 @@ import os
 import sys
 from typing import Any
 
+from micrograd._distribution import install_hint
+
 __all__ = ["FORMATS", "add_subparser"]
 
 # Extension -> what is written there.
@@ -60,7 +62,7 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
             "runtime, with the same weights. .onnx writes an ONNX graph with a dynamic batch "
             "dimension; .pt writes torch.save(state_dict) of a torch.nn.Sequential of Linear "
             "and activation layers, which the command prints. Needs "
-            "pip install 'micrograd-plus[export]'."
+            f"{install_hint('export')}."
         ),
         epilog="example:  micrograd export runs/latest/model.json --to model.onnx",
     )

@@ -34,6 +34,8 @@ import stat
 import tempfile
 from typing import Any
 
+from micrograd._distribution import install_hint
+
 __all__ = [
     "FORMAT",
     "VERSION",
@@ -251,7 +253,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Any, dict]:
             from micrograd.tensor.nn import from_config
         except ImportError as e:
             raise bad(
-                f"a tensor-engine model needs numpy (pip install 'micrograd-plus[tensor]'): {e}"
+                f"a tensor-engine model needs numpy ({install_hint('tensor')}): {e}"
             ) from None
     else:
         raise bad(f"corrupt model file: unknown engine {engine!r}")

@@ -71,6 +71,7 @@ from typing import Any, Callable
 
 from micrograd import memory, runfolder
 from micrograd import resume as resume_mod
+from micrograd._distribution import install_hint
 
 __all__ = [
     "ENGINES",
@@ -340,7 +341,7 @@ def get_engine(name: str):
             from micrograd.tensor import training
         except ImportError as e:
             raise ConfigError(
-                f"engine 'tensor' needs numpy (pip install 'micrograd-plus[tensor]'): {e}"
+                f"engine 'tensor' needs numpy ({install_hint('tensor')}): {e}"
             ) from None
         return training
     raise ConfigError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
@@ -644,7 +645,7 @@ def _check_plot_packages(config: TrainConfig) -> None:
     for package in ("numpy", "matplotlib"):  # the pictures need them; found, not yet imported
         if importlib.util.find_spec(package) is None:
             raise ImportError(
-                f"the training job's plots need {package}: pip install 'micrograd-plus[train]', "
+                f"the training job's plots need {package}: {install_hint('train')}, "
                 f"or train without plots (--no-plots)"
             )
 

@@ -36,12 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from micrograd._distribution import install_hint
+
 try:
     import graphviz
 except ImportError as err:  # pragma: no cover - exercised only without the viz extra
     raise ImportError(
         "micrograd.viz draws graphs with the 'graphviz' Python package: "
-        "pip install 'micrograd-plus[viz]' (the Graphviz 'dot' program is needed too to render)"
+        f"{install_hint('viz')} (the Graphviz 'dot' program is needed too to render)"
     ) from err
 
 from micrograd.graph import topological_order

@@ -98,3 +98,19 @@ def test_every_install_hint_names_micrograd_plus_and_a_real_extra():
             assert set(wanted.split(",")) <= set(extras), (where, hint)
         for wanted in re.findall(r'"\.\[([\w,]+)\]"', hint):  # pip install -e ".[train]"
             assert set(wanted.split(",")) <= set(extras), (where, hint)
+
+
+def test_install_hints_say_what_works_before_the_distribution_is_published():
+    """micrograd-plus is not on the package index yet: every hint the code prints installs the
+    extra from a checkout, and names the published command only as what it will be."""
+    from micrograd._distribution import install_hint
+
+    assert install_hint("train") == (
+        "pip install -e '.[train]' in the micrograd-plus checkout "
+        "(once published: pip install 'micrograd-plus[train]')"
+    )
+    for path in sorted((ROOT / "micrograd").rglob("*.py")):
+        if path.name == "_distribution.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "micrograd-plus[" not in text, path  # every hint comes from install_hint()

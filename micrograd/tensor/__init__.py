@@ -1,7 +1,7 @@
 """The numpy tensor engine: `Tensor`, the array counterpart of `micrograd.Value`, in PyTorch's shape.
 
 Same graph protocol (`data`, `grad`, `_prev`, `_op`, `label`), same `backward()`, the same `Module`
-base and optimizers, on whole numpy arrays. Needs numpy (`pip install 'micrograd-plus[tensor]'`);
+base and optimizers, on whole numpy arrays. Needs numpy (the `tensor` extra);
 `import micrograd` alone never loads it.
 
 `import micrograd.tensor as torch` gives the part of PyTorch the makemore lectures use: factories
