@@ -19,7 +19,7 @@ on, as users run it. Cases:
 * chain: `x = x + 1` repeated 1,000,000 times, then backward() (the original's recursive
   backward stops at about 1,000 ops: we report where).
 
-Targets (issue 8): compiled at least 20x the original on a first graph (aim 30x), at most 160 B
+Targets: compiled at least 20x the original on a first graph (aim 30x), at most 160 B
 per node, the 1,000,000-op chain in at most 1 s.
 """
 
@@ -36,7 +36,7 @@ from peers import choose_engines, implementation, median, rotated, run_worker
 UNITS = 50_000
 CHAIN = 1_000_000
 GRAPHS = 4  # graphs built in a row by one process: the first, then the steady state
-TARGET_FIRST_GRAPH = 20.0  # compiled vs original, first graph (issue 8; aim for 30x)
+TARGET_FIRST_GRAPH = 20.0  # compiled vs original, first graph (aim for 30x)
 TARGET_BYTES = 160.0
 TARGET_CHAIN_S = 1.0
 
@@ -214,7 +214,7 @@ def report(results: dict, engines: list[str], units: int, rounds: int) -> list[s
     missed: list[str] = []
     if "compiled" in engines:
         first, mem = dict(rows)[FIRST_GRAPH], dict(rows)[MEMORY_BUILT]
-        print("\ntargets (issue 8), compiled engine:")
+        print("\ntargets, compiled engine:")
         if "original" in engines:
             x = first["original"] / first["compiled"]
             ok = x >= TARGET_FIRST_GRAPH
@@ -290,7 +290,7 @@ def main() -> None:
             if not ok and cpu <= TARGET_CHAIN_S:
                 verdict += f" in wall time, met in CPU time ({cpu:.2f} s): a busy machine"
             limit = f"{TARGET_CHAIN_S:.0f} s"
-            print(f"  target (issue 8): the 1,000,000-op chain in <= {limit}: {verdict}")
+            print(f"  target: the 1,000,000-op chain in <= {limit}: {verdict}")
             missed += [] if ok else ["chain"]
     if missed:
         print(f"\ntargets missed: {', '.join(missed)}")

@@ -24,7 +24,7 @@ turn, and a step's time is the median over a round. These machines change speed 
 from one second to the next (other virtual machines on the host), so the ratio to PyTorch is taken
 within each round, where both engines ran within milliseconds of each other, and the report gives
 the median of those ratios (and the median step time over rounds, for scale). Many short rounds
-beat a few long ones for the same reason. The issue's target: micrograd at most 0.5x PyTorch's
+beat a few long ones for the same reason. The target: micrograd at most 0.5x PyTorch's
 time per step. The report also splits each engine's step into its forward pass (to the loss),
 backward pass (`p.grad = None` and `backward()`) and update (the SGD loop), as medians over all
 steps: where our step spends more than the hand-written one.

@@ -25,7 +25,7 @@ to the last digit; the original the same first loss (0.8958441028683222) and acc
 losses equal up to rounding (its gradient sums follow the order of a set of Values: see
 `compare_outputs`).
 
-Targets (issue 8): compiled unfused at least 20x the original, compiled fused at least 60x.
+Targets: compiled unfused at least 20x the original, compiled fused at least 60x.
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ def main() -> None:
 
     missed = []
     if has_original and "compiled" in variants:
-        print("\ntargets (issue 8):")
+        print("\ntargets:")
         for v, target in (("compiled", TARGET_UNFUSED), ("compiled fused", TARGET_FUSED)):
             x = step["original"] / step[v]
             ok = x >= target

@@ -4,7 +4,7 @@
     python benchmarks/bench_tensor.py --rounds 5 --job digits --epochs 10
     python benchmarks/bench_tensor.py --blas-threads 0   # leave numpy's BLAS threads alone
 
-Jobs (baselines.md):
+Jobs:
 
 * moons: the demo job on tensors -- `make_moons(100, noise=0.1)`, MLP 2-16-16-1 (ReLU), hinge +
   1e-4 * L2, full batch, SGD with `lr = 1.0 - 0.9*k/100`, 100 steps, float64, all engines starting

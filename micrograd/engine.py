@@ -12,9 +12,9 @@ This is the original micrograd's algorithm and API, with three changes users can
 * inputs kept in a fixed order: the same program gives bit-identical gradients on every run;
 * no reference cycles: a node does not hold a closure that refers back to itself, so a graph is
   freed by reference counting as soon as it is dropped instead of waiting for the cyclic garbage
-  collector (the original's main cost, see the README's benchmark section).
+  collector (the original's main cost, see the benchmarks page of the documentation).
 
-Storage layout, for speed and memory (see the README's benchmark section for the figures):
+Storage layout, for speed and memory (the documentation's benchmarks page has the figures):
 
 * a node has at most two inputs in the common case, kept in the slots `_a` and `_b` with their
   local derivatives in `_da` and `_db`; a node with more inputs (`dot`, or one built by user code)

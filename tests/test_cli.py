@@ -415,24 +415,6 @@ def test_predict_on_a_bad_unlabelled_csv(tmp_path, capsys, content, message):
     assert len(lines) == 1 and lines[0].startswith("micrograd: error: ") and message in lines[0]
 
 
-def test_readme_digits_command_reaches_95_percent_test_accuracy(tmp_path):
-    """The README's digits example (tensor engine, He init, Adam, cosine schedule, 20 epochs)."""
-    pytest.importorskip("micrograd.tensor.training")
-    pytest.importorskip("sklearn")
-    out = tmp_path / "digits"
-    proc = cli(
-        "train", "--dataset", "digits", "--engine", "tensor", "--loss", "cross_entropy",
-        "--layers", "128,64", "--init", "he", "--optimizer", "adam", "--lr", "3e-3",
-        "--schedule", "cosine", "--batch-size", "64", "--steps", "460", "--alpha", "0",
-        "--out", str(out),
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["test_accuracy"] >= 0.95
-    assert metrics["n_classes"] == 10 and metrics["steps"] == 460
-    assert "test accuracy" in proc.stdout
-
-
 def test_missing_matplotlib_is_reported_before_training(tmp_path, capsys, monkeypatch):
     import importlib.util
 

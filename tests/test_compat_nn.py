@@ -84,30 +84,3 @@ def test_demo_training_reaches_the_originals_final_loss():
     final_loss, final_acc, _ = history[-1]
     assert final_loss == pytest.approx(0.01098, abs=5e-6)
     assert final_acc == 1.0
-
-
-def test_default_train_job_reaches_full_training_accuracy():
-    # The README's claim for the default `micrograd train`: our pure-Python moons (seed 1337,
-    # noise 0.1), MLP(2, [16, 16, 1]) built after random.seed(1337), hinge + l2(1e-4), SGD with
-    # the demo's linear decay 1.0 -> 0.1 over 100 full-batch steps.
-    from micrograd.data import make_moons
-    from micrograd.losses import hinge, l2
-    from micrograd.optim import SGD, LinearDecay
-
-    X, y01 = make_moons(100, noise=0.1, seed=1337)
-    y = [2 * v - 1 for v in y01]
-    random.seed(1337)
-    model = MLP(2, [16, 16, 1], fused=True)
-    opt = SGD(model.parameters(), lr=1.0)
-    schedule = LinearDecay(opt, total_steps=100, end_factor=0.1)
-    inputs = [[Value(a) for a in row] for row in X]
-    for _ in range(100):
-        scores = [model(x) for x in inputs]
-        loss = hinge(scores, y) + l2(model.parameters(), 1e-4)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        schedule.step()
-    scores = [model(x) for x in inputs]
-    accuracy = sum((s.data > 0) == (t > 0) for s, t in zip(scores, y)) / len(y)
-    assert accuracy == 1.0

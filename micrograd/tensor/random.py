@@ -31,7 +31,7 @@ How torch turns the Mersenne Twister into numbers (paths are in the pytorch repo
     (`aten/src/ATen/native/cpu/avx_mathfun.h`), ported here operation by operation, with the
     multiply-adds that GCC fuses into FMA instructions fused the same way (emulated in float64,
     `_box_muller_avx2` says how that stays exact). Torch's kernels for other CPUs differ in the
-    last bits (the README's "Same numbers as the lectures" says where);
+    last bits (the documentation's page on determinism says where);
   - float64 with 16 or more: the same blocks of 16 in double with the C library's log/cos/sin
     (numpy's float64 functions call the same glibc routines).
 * Exponential (`transformation::exponential`): -log1p(-u) / lambda from a 53-bit uniform,
