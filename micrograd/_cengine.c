@@ -4,8 +4,10 @@
  * op by op under the same names (`__add__`, `__mul__`, ..., `_backward`, `backward`,
  * `_topological_order`, `dot`), and must give the same results bit for bit: the same floats
  * (signed zeros included), the same int-or-float result types, the same reprs, the same error
- * types and messages. Read engine.py to learn what an op computes; read this file only to see
- * how the compiled engine stores it. Rare paths (pow's checks, error messages, argument errors)
+ * types and messages (NaN sign and payload bits excepted: see engine.py's docstring). Every float
+ * op is the C operation CPython's float type does, or the same C library call (pow included: see
+ * float_square). Read engine.py to learn what an op computes; read this file only to see how the
+ * compiled engine stores it. Rare paths (pow's checks, error messages, argument errors)
  * call engine.py's own helper functions, so they cannot drift apart.
  *
  * Storage. A node keeps `data`, `grad` and the local derivatives `_da`, `_db` each as a C double
@@ -18,15 +20,25 @@
  * (the inputs exist before the node), so nodes are born untracked by the cyclic collector: it
  * never scans them, which is most of the speed. They are kept on an internal list instead. The
  * first time user code stores on any Value something the collector could follow (a closure as
- * `_backward`, a Value or list as an attribute, a new `_prev`, a read of `__dict__`), every live
- * Value becomes tracked and every later one is tracked from birth: one way, for the process.
+ * `_backward`, a Value or list as an attribute, a new `_prev`, a read of `__dict__`), or makes
+ * an instance of a subclass with `__slots__` of its own (stored into by descriptors that bypass
+ * every check here), every live Value becomes tracked and every later one is tracked from
+ * birth: one way, for the process.
  * Numbers stored as attributes (`p.m = 0.0`) keep the fast path.
+ *
+ * User code. Any call into Python (a number's operator, a grad's truth test, engine.py's
+ * helpers) and, on Python <= 3.11, any allocation of a collected object (the collector runs
+ * finalizers there) can change any Value, even replace a node's inputs and free them. So a
+ * field read before such a call is owned (INCREF) or read again after it, a list argument is
+ * copied after the copy's allocation, and recursion through objects' arithmetic is counted
+ * (Py_EnterRecursiveCall). tests/test_cengine_hostile.py runs such programs.
  *
  * Build with -ffp-contract=off: a fused multiply-add would change the floats.
  */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h> /* T_OBJECT_EX, READONLY: the members a subclass's __slots__ make */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -65,6 +77,14 @@ enum { DATA = 0, GRAD = 1, DA = 2, DB = 3 };
 #define IS_OBJ(slot) (1u << (slot)) /* the slot holds an object (owned; NULL = None) */
 #define VISITED 0x10u               /* set during a topological walk */
 #define LISTED 0x20u                /* on the list of untracked live Values */
+/* Fields that engine.py's __init__ sets and that are not set yet: an instance of a Python
+ * subclass whose __init__ does not call Value.__init__ has them unset, and reading one raises
+ * the AttributeError engine.py's empty slot raises. */
+#define UNSET_DATA 0x40u
+#define UNSET_GRAD 0x80u
+#define UNSET_OP 0x100u
+#define UNSET_LINKS 0x200u /* _a, _b, _da, _db: set together */
+#define UNSET_ANY (UNSET_DATA | UNSET_GRAD | UNSET_OP | UNSET_LINKS)
 
 typedef union {
     double f;
@@ -82,16 +102,22 @@ typedef struct ValueObject {
     unsigned int flags;
 } ValueObject;
 
-static PyTypeObject ValueType;
+/* The type. It is made at import by PyType_FromSpec (a heap type, as a Python class is) so that
+ * the interpreter's own messages name it 'Value' as they name engine.py's class ("unsupported
+ * operand type(s) for @: 'Value' and 'int'"): they print a type's tp_name, which for a static type
+ * must be the dotted "micrograd.engine.Value" that __module__ is read from. */
+static PyTypeObject *ValueTypeRef;
+#define ValueType (*ValueTypeRef)
 
 #define Value_Check(o) PyObject_TypeCheck((o), &ValueType)
 
-/* The number in a slot, borrowed (no reference taken). */
+/* The number in a slot, borrowed (no reference taken). A derivative slot holding None (NULL)
+ * gives the None object, so that arithmetic with it raises engine.py's TypeError. */
 static inline Num slot_get(ValueObject *v, int s)
 {
     Num n;
     if (v->flags & IS_OBJ(s)) {
-        n.o = v->num[s].o;
+        n.o = v->num[s].o ? v->num[s].o : Py_None;
         n.f = 0.0;
     }
     else {
@@ -139,6 +165,39 @@ static inline int slot_is_none(ValueObject *v, int s)
     return (v->flags & IS_OBJ(s)) && v->num[s].o == NULL;
 }
 
+/* engine.py's AttributeError for an empty slot, worded as the interpreter words it (the type's
+ * fully qualified name from Python 3.13 on). -1. */
+static int unset_error(ValueObject *v, const char *name)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyErr_Format(PyExc_AttributeError, "'%T' object has no attribute '%s'", (PyObject *)v, name);
+#else
+    PyErr_Format(PyExc_AttributeError, "'%.200s' object has no attribute '%s'", Py_TYPE(v)->tp_name,
+                 name);
+#endif
+    return -1;
+}
+
+/* engine.py's `data` property's AttributeError when the slot behind it was never set: it names
+ * the class by its __name__ on every version. -1. */
+static int unset_data_error(ValueObject *v)
+{
+    PyErr_Format(PyExc_AttributeError, "'%.200s' object has no attribute 'data'",
+                 Py_TYPE(v)->tp_name); /* (a Python class's tp_name is its __name__) */
+    return -1;
+}
+
+/* 0 if the field (UNSET_DATA, ...) of `v` is set, else -1 with engine.py's AttributeError. */
+static inline int need(ValueObject *v, unsigned int field)
+{
+    if (!(v->flags & field))
+        return 0;
+    return unset_error(v, field == UNSET_DATA   ? "_data" /* engine.py's slot behind `data` */
+                          : field == UNSET_GRAD ? "grad"
+                          : field == UNSET_OP   ? "_op"
+                                                : "_a");
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Module state: constants, engine.py's helpers, the collector mode
  */
@@ -148,14 +207,14 @@ static PyObject *EMPTY;                        /* '' */
 static PyObject *OP_ADD, *OP_MUL, *OP_POW, *OP_RELU, *OP_TANH, *OP_SIGMOID, *OP_EXP, *OP_LOG,
     *OP_DOT, *OP_POW_MINUS_ONE, *OP_POW_TWO;
 static PyObject *NAME_ADD, *NAME_MUL, *NAME_TANH, *NAME_SIGMOID, *NAME_EXP, *NAME_DOT; /* in errors */
-static PyObject *STR_BACKWARD, *STR_DATA, *STR_GRAD, *STR_OP, *STR_A, *STR_B, *STR_DA, *STR_DB;
+static PyObject *STR_RPOW, *STR_BACKWARD, *STR_DATA, *STR_GRAD, *STR_OP, *STR_A, *STR_B, *STR_DA, *STR_DB;
 static PyObject *NUMBERS_REAL;  /* numbers.Real */
 static PyObject *MATH_LOG;      /* math.log */
 static PyObject *BACKWARD_DESCR; /* Value._backward as found on the type */
 
 /* engine.py's helpers, fetched the first time one is needed (engine.py imports this module). */
-static PyObject *H_check_number, *H_check_power, *H_power, *H_power_both, *H_too_large,
-    *H_constructor_arguments, *H_dot_arguments;
+static PyObject *H_check_number, *H_check_data, *H_value_as_data, *H_check_power, *H_power,
+    *H_power_both, *H_too_large, *H_constructor_arguments, *H_dot_arguments, *H_rpow_arguments;
 
 static int load_helpers(void)
 {
@@ -168,12 +227,15 @@ static int load_helpers(void)
         PyObject **slot;
         const char *name;
     } wanted[] = {
+        {&H_check_data, "_check_data"},
+        {&H_value_as_data, "_value_as_data"},
         {&H_check_power, "_check_power"},
         {&H_power, "_power"},
         {&H_power_both, "_power_both"},
         {&H_too_large, "_too_large"},
         {&H_constructor_arguments, "_constructor_arguments"},
         {&H_dot_arguments, "_dot_arguments"},
+        {&H_rpow_arguments, "_rpow_arguments"},
         {&H_check_number, "_check_number"}, /* last: it marks the whole set as loaded */
     };
     for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
@@ -284,6 +346,18 @@ static inline Num num_from_object(PyObject *o)
     return n;
 }
 
+/* Raise engine.py's TypeError for a Value given as data (`p.data = p - lr * p.grad`). This
+ * engine's Values are recognised here, even when engine.py is the pure one (MICROGRAD_PURE=1). */
+static int refuse_value_as_data(PyObject *x)
+{
+    PyObject *e = helper(&H_value_as_data, &x, 1);
+    if (e) {
+        PyErr_SetObject((PyObject *)Py_TYPE(e), e);
+        Py_DECREF(e);
+    }
+    return -1;
+}
+
 /* engine.py's _check_number: the number a Value keeps for `x` (a new reference), or NULL with
  * the TypeError naming its type. */
 static PyObject *check_number(PyObject *x)
@@ -296,6 +370,10 @@ static PyObject *check_number(PyObject *x)
         return PyFloat_FromDouble(PyFloat_AsDouble(x));
     if (is_numpy(x, "numpy.int64"))
         return PyNumber_Index(x);
+    if (Value_Check(x)) {
+        refuse_value_as_data(x);
+        return NULL;
+    }
     PyObject *r = helper(&H_check_number, &x, 1);
     if (r)
         watch(r);
@@ -317,7 +395,10 @@ static PyObject *from_numpy(PyObject *x)
  * Arithmetic as Python does it
  */
 
-enum { ADD, MUL };
+/* x + y, x * y, and x += y (engine.py's gradient accumulation `child.grad += d * g`: the same as
+ * + for Python's numbers, but an in-place type such as a numpy array grad is updated in place,
+ * and an error names the operator `+=`). */
+enum { ADD, MUL, IADD };
 
 /* Both numbers as doubles when Python would compute in doubles: two floats, or a float and an
  * int or bool (Python converts the int with PyLong_AsDouble, then does the same C operation).
@@ -344,7 +425,7 @@ static inline int as_doubles(Num x, Num y, double *a, double *b)
     return 0;
 }
 
-/* *out = x + y or x * y, as Python computes it. 0, or -1 with an exception set. */
+/* *out = x + y, x * y or x += y, as Python computes it. 0, or -1 with an exception set. */
 static int num_binop(int op, Num x, Num y, Num *out)
 {
     double a, b;
@@ -352,12 +433,20 @@ static int num_binop(int op, Num x, Num y, Num *out)
     if (fast < 0)
         return -1;
     if (fast) {
-        *out = num_float(op == ADD ? a + b : a * b);
+        *out = num_float(op == MUL ? a * b : a + b);
         return 0;
     }
+    /* Objects' own arithmetic can come back here without a Python frame in between (a number
+     * type whose operator returns a Value makes a Value whose data is a Value): count the depth
+     * as Python does, so that it ends in a RecursionError instead of a C stack overflow. */
+    if (Py_EnterRecursiveCall(" in a Value's arithmetic"))
+        return -1;
     PyObject *bx = num_box(x), *by = NULL, *r = NULL;
     if (bx && (by = num_box(y)))
-        r = op == ADD ? PyNumber_Add(bx, by) : PyNumber_Multiply(bx, by);
+        r = op == ADD   ? PyNumber_Add(bx, by)
+            : op == MUL ? PyNumber_Multiply(bx, by)
+                        : PyNumber_InPlaceAdd(bx, by);
+    Py_LeaveRecursiveCall();
     Py_XDECREF(bx);
     Py_XDECREF(by);
     if (!r)
@@ -419,8 +508,13 @@ static int as_float(Num x, PyObject *op, double *out)
     return 0;
 }
 
-/* t ** 2 for a float t, as Python's float_pow computes it (the special cases it takes before
- * calling C's pow, for the values tanh can return). */
+/* The exponent 2.0, read through a volatile so that the compiler cannot see it: it turns
+ * pow(m, 2.0) into m * m, which differs from the C library's pow in the last bit for some m
+ * (0.06% of tanh's outputs), and Python's `t ** 2` calls the C library's pow. */
+static volatile double POW_TWO = 2.0;
+
+/* t ** 2 for a float t, as Python's float_pow computes it: the special cases it takes before
+ * calling C's pow (for the values tanh can return: |t| <= 1, so no overflow), then pow itself. */
 static inline double float_square(double t)
 {
     if (isnan(t))
@@ -432,7 +526,7 @@ static inline double float_square(double t)
         return 1.0;
     if (isinf(m))
         return m;
-    return pow(m, 2.0);
+    return pow(m, POW_TWO);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -512,6 +606,8 @@ static PyObject *as_value(PyObject *x)
 static int operand(PyObject *other, PyObject **b, Num *y)
 {
     if (Value_Check(other)) {
+        if (need((ValueObject *)other, UNSET_DATA) < 0)
+            return -1;
         Py_INCREF(other);
         *b = other;
         *y = slot_copy((ValueObject *)other, DATA);
@@ -530,6 +626,11 @@ static PyObject *Value_add(ValueObject *self, PyObject *other)
     Num y, out;
     if (operand(other, &b, &y) < 0)
         return NULL;
+    if (need(self, UNSET_DATA) < 0) {
+        num_release(y);
+        Py_DECREF(b);
+        return NULL;
+    }
     Num x = slot_copy(self, DATA);
     if (num_binop(ADD, x, y, &out) < 0) { /* an int too large for a float, added to a float */
         Num xy[2] = {x, y};
@@ -552,6 +653,11 @@ static PyObject *Value_mul(ValueObject *self, PyObject *other)
     Num y, out;
     if (operand(other, &b, &y) < 0)
         return NULL;
+    if (need(self, UNSET_DATA) < 0) {
+        num_release(y);
+        Py_DECREF(b);
+        return NULL;
+    }
     Num x = slot_copy(self, DATA);
     if (num_binop(MUL, x, y, &out) < 0) {
         Num xy[2] = {x, y};
@@ -579,6 +685,8 @@ static PyObject *pow_number(ValueObject *self, PyObject *k)
     PyObject *text = NULL, *op = NULL, *x = NULL, *r = NULL;
     Num out = NONE, d = NONE;
     int done = 0;
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     if (PyLong_CheckExact(k) && (PyObject_RichCompareBool(k, MINUS_ONE, Py_EQ) == 1)) {
         op = OP_POW_MINUS_ONE; /* division's x ** -1: the most frequent power, named once */
         Py_INCREF(op);
@@ -684,6 +792,8 @@ error:
 /* x ** y where the exponent is a Value too: the gradient flows into both. */
 static PyObject *Value__pow_value(ValueObject *self, ValueObject *exponent)
 {
+    if (need(self, UNSET_DATA) < 0 || need(exponent, UNSET_DATA) < 0)
+        return NULL;
     PyObject *args[2] = {num_box(slot_get(self, DATA)), num_box(slot_get(exponent, DATA))};
     PyObject *r = NULL;
     if (args[0] && args[1])
@@ -736,6 +846,8 @@ static PyObject *Value_pow(ValueObject *self, PyObject *other)
 
 static PyObject *Value_relu(ValueObject *self, PyObject *unused)
 {
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     Num x = slot_copy(self, DATA), out;
     int negative = compare_zero(x, Py_LT);
     if (negative < 0) {
@@ -760,8 +872,13 @@ static PyObject *Value_relu(ValueObject *self, PyObject *unused)
 
 static PyObject *Value_tanh(ValueObject *self, PyObject *unused)
 {
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     double x, t;
-    if (as_float(slot_get(self, DATA), NAME_TANH, &x) < 0)
+    Num data = slot_copy(self, DATA); /* owned: float() can run code that replaces self.data */
+    int e = as_float(data, NAME_TANH, &x);
+    num_release(data);
+    if (e < 0)
         return NULL;
     if (x > 354.0)
         t = 1.0; /* exp(2x) would overflow (2x > 709.78); tanh(x) rounds to 1.0 long before */
@@ -778,8 +895,13 @@ static PyObject *Value_tanh(ValueObject *self, PyObject *unused)
 
 static PyObject *Value_sigmoid(ValueObject *self, PyObject *unused)
 {
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     double x, s;
-    if (as_float(slot_get(self, DATA), NAME_SIGMOID, &x) < 0)
+    Num data = slot_copy(self, DATA); /* owned: float() can run code that replaces self.data */
+    int e = as_float(data, NAME_SIGMOID, &x);
+    num_release(data);
+    if (e < 0)
         return NULL;
     /* Two forms so that exp never sees a large positive argument (no overflow). */
     if (x >= 0)
@@ -795,10 +917,14 @@ static PyObject *Value_sigmoid(ValueObject *self, PyObject *unused)
 
 static PyObject *Value_exp(ValueObject *self, PyObject *unused)
 {
-    Num data = slot_get(self, DATA);
-    double x;
-    if (as_float(data, NAME_EXP, &x) < 0)
+    if (need(self, UNSET_DATA) < 0)
         return NULL;
+    Num data = slot_copy(self, DATA); /* owned: float() can run code that replaces self.data */
+    double x;
+    if (as_float(data, NAME_EXP, &x) < 0) {
+        num_release(data);
+        return NULL;
+    }
     double e = exp(x);
     if (isinf(e) && isfinite(x)) { /* math.exp's OverflowError, named as engine.py names it */
         PyObject *shown = num_box(data), *text = shown ? PyObject_Format(shown, EMPTY) : NULL;
@@ -807,8 +933,10 @@ static PyObject *Value_exp(ValueObject *self, PyObject *unused)
                          "exp(%U): the result is too large for a float (x > 709.78)", text);
         Py_XDECREF(shown);
         Py_XDECREF(text);
+        num_release(data);
         return NULL;
     }
+    num_release(data);
     Py_INCREF(self);
     /* d exp(x)/dx = exp(x) */
     return node(num_float(e), OP_EXP, (PyObject *)self, num_float(e), NULL, NONE);
@@ -816,6 +944,8 @@ static PyObject *Value_exp(ValueObject *self, PyObject *unused)
 
 static PyObject *Value_log(ValueObject *self, PyObject *unused)
 {
+    if (need(self, UNSET_DATA) < 0)
+        return NULL;
     Num x = slot_copy(self, DATA), out, d;
     int positive = compare_zero(x, Py_GT);
     if (positive <= 0) {
@@ -907,6 +1037,8 @@ static PyObject *Value_rsub(PyObject *self, PyObject *other) /* other + (-self) 
 static int check_divisor(PyObject *divisor, PyObject *dividend)
 {
     int zero;
+    if (Value_Check(divisor) && (((ValueObject *)divisor)->flags & UNSET_DATA))
+        return unset_data_error((ValueObject *)divisor); /* engine.py reads divisor.data */
     Num value = Value_Check(divisor) ? slot_get((ValueObject *)divisor, DATA)
                                      : (PyFloat_CheckExact(divisor) ? num_float(PyFloat_AS_DOUBLE(divisor))
                                                                     : (Num){divisor, 0.0});
@@ -952,13 +1084,49 @@ static PyObject *Value_rtruediv(PyObject *self, PyObject *other) /* other * self
     return r;
 }
 
+static PyObject *RPOW_DESCR; /* Value.__rpow__ as found on the type */
+
 static PyObject *Value_rpow(PyObject *self, PyObject *other) /* _as_value(other) ** self */
 {
     PyObject *base = as_value(other);
     if (!base)
         return NULL;
-    PyObject *r = v_pow(base, self);
+    /* A Python subclass reaches here through its __rpow__ even for `base ** self` (its own
+     * __rpow__ method makes its power slot the generic one, which Python tries first for a
+     * subclass): unless it overrides __rpow__, compute base ** self here, as Python computes
+     * engine.py's `base ** self` with Value.__pow__, instead of asking Python again forever. */
+    PyObject *r = Py_TYPE(base) == &ValueType &&
+                          _PyType_Lookup(Py_TYPE(self), STR_RPOW) == RPOW_DESCR
+                      ? Value_pow((ValueObject *)base, self)
+                      : v_pow(base, self);
     Py_DECREF(base);
+    return r;
+}
+
+/* v.__rpow__(other) called by hand. Python's operators reach nb_power below instead; this
+ * method replaces the slot's wrapper (METH_COEXIST) so that a wrong call raises engine.py's
+ * TypeError (the wrapper took `v.__rpow__(2, 3)` for a three-argument pow). */
+static PyObject *Value_rpow_method(PyObject *self, PyObject *const *args, Py_ssize_t nargsf,
+                                   PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (!kwnames && nargs == 1)
+        return Value_rpow(self, args[0]);
+    if (load_helpers() < 0)
+        return NULL;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject **full = PyMem_Malloc((nargs + nkw + 1) * sizeof(PyObject *));
+    if (!full)
+        return PyErr_NoMemory();
+    full[0] = self;
+    for (Py_ssize_t i = 0; i < nargs + nkw; i++)
+        full[i + 1] = args[i];
+    PyObject *other = PyObject_Vectorcall(H_rpow_arguments, full, nargs + 1, kwnames);
+    PyMem_Free(full);
+    if (!other)
+        return NULL;
+    PyObject *r = Value_rpow(self, other);
+    Py_DECREF(other);
     return r;
 }
 
@@ -1004,56 +1172,109 @@ static PyObject *nb_power(PyObject *a, PyObject *b, PyObject *modulus)
  * what backward() would have put there: local derivative * this node's grad. */
 static PyObject *Value__constant_as_value(ValueObject *self, PyObject *unused)
 {
-    if (!self->b || Value_Check(self->b)) {
-        PyErr_SetString(PyExc_TypeError, "_constant_as_value: this node has no constant input");
+    if (self->flags & UNSET_LINKS) {
+        unset_error(self, "_b");
+        return NULL;
+    }
+    if (!self->b || Value_Check(self->b)) { /* engine.py's Value(self._b) refuses it */
+        PyObject *refused = check_number(self->b ? self->b : Py_None);
+        if (refused) { /* (cannot happen: check_number refuses None and Values) */
+            Py_DECREF(refused);
+            PyErr_SetString(PyExc_TypeError, "_constant_as_value: no constant input");
+        }
         return NULL;
     }
     Py_INCREF(self->b);
     PyObject *constant = leaf(num_from_object(self->b));
     if (!constant)
         return NULL;
+    /* engine.py: `if self.grad: constant.grad = self._db * self.grad; self._b = constant`.
+     * The allocation above (through the collector's finalizers) and the grad's truth test can
+     * run code that changes this node, even its inputs (`_prev = ...`): every field is read
+     * again after them, as engine.py reads them (a `_db` made None then raises its TypeError). */
     Num g = slot_copy(self, GRAD);
     int nonzero = g.o ? PyObject_IsTrue(g.o) : g.f != 0;
+    num_release(g);
     if (nonzero > 0) {
         Num db = slot_copy(self, DB), product;
+        g = slot_copy(self, GRAD);
         int e = num_binop(MUL, db, g, &product);
         num_release(db);
+        num_release(g);
         if (e < 0)
             nonzero = -1;
         else
             slot_set((ValueObject *)constant, GRAD, product);
     }
-    num_release(g);
     if (nonzero < 0) {
         Py_DECREF(constant);
         return NULL;
     }
-    PyObject *old = self->b;
+    PyObject *old = self->b; /* whatever it is now (NULL if the inputs were replaced) */
     Py_INCREF(constant);
     self->b = constant;
-    Py_DECREF(old);
+    Py_XDECREF(old);
     return constant;
 }
 
 static PyObject *Value_get_prev(ValueObject *self, void *closure)
 {
-    PyObject *a = self->a, *b = self->b;
+    if (need(self, UNSET_LINKS) < 0)
+        return NULL;
+    PyObject *a = self->a, *b = self->b, *r;
     if (!a)
         return PyTuple_New(0);
     if (PyTuple_CheckExact(a)) {
         Py_INCREF(a);
         return a;
     }
+    /* The inputs are owned while the tuple is made: allocating it (through the collector's
+     * finalizers) or _constant_as_value (a grad's truth test) can run code that replaces them.
+     * As in engine.py, the result holds the `a` read first and the constant's new leaf. */
+    Py_INCREF(a);
     if (!b)
-        return PyTuple_Pack(1, a);
-    if (!Value_Check(b)) {
+        r = PyTuple_Pack(1, a);
+    else if (!Value_Check(b)) {
         PyObject *c = Value__constant_as_value(self, NULL);
-        if (!c)
-            return NULL;
-        Py_DECREF(c);
-        b = self->b;
+        r = c ? PyTuple_Pack(2, a, c) : NULL;
+        Py_XDECREF(c);
     }
-    return PyTuple_Pack(2, a, b);
+    else {
+        Py_INCREF(b);
+        r = PyTuple_Pack(2, a, b);
+        Py_DECREF(b);
+    }
+    Py_DECREF(a);
+    return r;
+}
+
+/* tuple(seq), a new reference. PySequence_Tuple copies an exact list with PyList_AsTuple, which
+ * reads the list's size and item array before allocating the tuple; on Python <= 3.11 that
+ * allocation can run the collector, whose finalizers may change or clear the list. Here the
+ * tuple is allocated first and the list read after. */
+static PyObject *items_tuple(PyObject *seq)
+{
+    if (PyTuple_CheckExact(seq)) {
+        Py_INCREF(seq);
+        return seq;
+    }
+    if (!PyList_CheckExact(seq))
+        return PySequence_Tuple(seq);
+    for (;;) {
+        Py_ssize_t n = PyList_GET_SIZE(seq);
+        PyObject *t = PyTuple_New(n);
+        if (!t)
+            return NULL;
+        if (PyList_GET_SIZE(seq) == n) { /* no code runs from here on */
+            for (Py_ssize_t i = 0; i < n; i++) {
+                PyObject *item = PyList_GET_ITEM(seq, i);
+                Py_INCREF(item);
+                PyTuple_SET_ITEM(t, i, item);
+            }
+            return t;
+        }
+        Py_DECREF(t); /* the list changed size meanwhile: read it again */
+    }
 }
 
 /* engine.py's _prev setter. Inputs set by user code come without local derivatives: as in the
@@ -1062,7 +1283,7 @@ static int set_children(ValueObject *self, PyObject *children)
 {
     slot_set_none(self, DA);
     slot_set_none(self, DB);
-    PyObject *t = PySequence_Tuple(children);
+    PyObject *t = items_tuple(children);
     if (!t)
         return -1;
     Py_ssize_t n = PyTuple_GET_SIZE(t);
@@ -1079,6 +1300,7 @@ static int set_children(ValueObject *self, PyObject *children)
         }
     }
     PyObject *old_a = self->a, *old_b = self->b;
+    self->flags &= ~UNSET_LINKS;
     self->b = NULL;
     if (n == 0)
         self->a = NULL;
@@ -1188,8 +1410,12 @@ static inline int accumulate(ValueObject *child, Num d, Num g)
     Num t, r;
     if (num_binop(MUL, d, g, &t) < 0)
         return -1;
+    if (need(child, UNSET_GRAD) < 0) {
+        num_release(t);
+        return -1;
+    }
     Num current = slot_copy(child, GRAD);
-    int e = num_binop(ADD, current, t, &r);
+    int e = num_binop(IADD, current, t, &r);
     num_release(current);
     num_release(t);
     if (e < 0)
@@ -1211,6 +1437,8 @@ static inline Num num_of(PyObject *o)
  * this node's grad) into each input's grad. */
 static int local_backward(ValueObject *self)
 {
+    if (need(self, UNSET_LINKS) < 0 || (self->a && need(self, UNSET_GRAD) < 0))
+        return -1;
     PyObject *a = self->a;
     if (!a || slot_is_none(self, DA))
         return 0; /* a leaf, or a node made by user code with no `_backward` of its own */
@@ -1266,7 +1494,10 @@ static int run_backward(ValueObject *v)
 {
     int own = 0;
     if (v->dict) {
-        PyObject *f = PyDict_GetItemWithError(v->dict, STR_BACKWARD);
+        PyObject *dict = v->dict; /* owned: a key's __eq__ could replace it during the lookup */
+        Py_INCREF(dict);
+        PyObject *f = PyDict_GetItemWithError(dict, STR_BACKWARD);
+        Py_DECREF(dict);
         if (!f && PyErr_Occurred())
             return -1;
         own = f != NULL;
@@ -1319,28 +1550,31 @@ static void release_order(Stack *order)
 static int walk(ValueObject *root, Stack *order)
 {
     Stack stack = {0}, entered = {0};
+    ValueObject *node = NULL; /* the node being placed: marked, but perhaps in no list yet */
     int e = push(&stack, root);
     while (e == 0 && stack.n) {
-        ValueObject *node = stack.items[--stack.n];
+        node = stack.items[--stack.n];
         if (!node) {
-            e = push(order, entered.items[--entered.n]); /* all its inputs are in `order` now */
+            node = entered.items[--entered.n];
+            e = push(order, node); /* all its inputs are in `order` now */
             continue;
         }
         /* A node can be on the stack more than once (pushed by each consumer that reached it
          * before it was walked); only its first time off the stack counts. */
         if (node->flags & VISITED)
             continue;
+        if (node->flags & UNSET_LINKS) { /* engine.py reads node._a */
+            e = need(node, UNSET_LINKS);
+            break;
+        }
         node->flags |= VISITED;
         PyObject *a = node->a;
         if (!a) {
             e = push(order, node); /* a leaf goes straight into the order */
             continue;
         }
-        if ((e = push(&entered, node)) < 0 || (e = push(&stack, NULL)) < 0) {
-            if (e == 0)
-                entered.n--;
+        if ((e = push(&entered, node)) < 0 || (e = push(&stack, NULL)) < 0)
             break;
-        }
         /* Inputs are pushed in reverse so that they come off the stack in order. */
         if (PyTuple_CheckExact(a)) {
             for (Py_ssize_t i = PyTuple_GET_SIZE(a) - 1; i >= 0 && e == 0; i--) {
@@ -1357,7 +1591,11 @@ static int walk(ValueObject *root, Stack *order)
                 e = push(&stack, (ValueObject *)a);
         }
     }
-    /* Clear the flags: every visited node is in `order`, or still `entered` after an error. */
+    /* Clear the flags: every visited node is in `order`, or still `entered` after an error, or
+     * is the node whose push failed (no memory). A mark left behind would hide that node from
+     * every later walk of the process. */
+    if (e < 0 && node)
+        node->flags &= ~VISITED;
     for (Py_ssize_t i = 0; i < order->n; i++)
         order->items[i]->flags &= ~VISITED;
     for (Py_ssize_t i = 0; i < entered.n; i++)
@@ -1373,8 +1611,10 @@ static int walk(ValueObject *root, Stack *order)
     for (Py_ssize_t i = 0; i < order->n; i++)
         Py_INCREF(order->items[i]);
     for (Py_ssize_t i = 0; i < order->n; i++)
-        if (order->items[i]->a)
+        if (order->items[i]->a) {
             slot_set(order->items[i], GRAD, num_object(ZERO));
+            order->items[i]->flags &= ~UNSET_GRAD;
+        }
     return 0;
 }
 
@@ -1402,6 +1642,7 @@ static PyObject *Value_backward(ValueObject *self, PyObject *unused)
     if (walk(self, &order) < 0)
         return NULL;
     slot_set(self, GRAD, num_object(ONE));
+    self->flags &= ~UNSET_GRAD;
     for (Py_ssize_t i = order.n - 1; i >= 0; i--) {
         /* Ctrl-C stops a long backward pass (every node is held by `order` meanwhile) */
         if (((i & 0xFFFF) == 0 && PyErr_CheckSignals() < 0) || run_backward(order.items[i]) < 0) {
@@ -1432,20 +1673,12 @@ static PyObject *dot_of_numbers(PyObject *weights, PyObject *inputs, ValueObject
         Py_RETURN_NONE;
     double v;
     unsigned char kind;
-    if (!small_number(slot_get(bias, DATA), &v, &kind))
-        Py_RETURN_NONE;
-    /* Look first (no code runs here, so the lists cannot change) */
+    /* Count the inputs first (no code runs here, so the lists cannot change) */
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *w = ws[i], *x = xs[i];
-        if (!Value_Check(w) || !small_number(slot_get((ValueObject *)w, DATA), &v, &kind))
-            Py_RETURN_NONE;
-        if (Value_Check(x)) {
-            if (!small_number(slot_get((ValueObject *)x, DATA), &v, &kind))
-                Py_RETURN_NONE;
+        PyObject *x = xs[i];
+        if (Value_Check(x))
             count += 2;
-        }
-        else if (PyFloat_CheckExact(x) ||
-                 (PyLong_CheckExact(x) && small_number((Num){x, 0.0}, &v, &kind)))
+        else if (PyFloat_CheckExact(x) || PyLong_CheckExact(x))
             count += 1;
         else
             Py_RETURN_NONE;
@@ -1457,22 +1690,36 @@ static PyObject *dot_of_numbers(PyObject *weights, PyObject *inputs, ValueObject
         Py_XDECREF(D);
         return NULL;
     }
+    /* Allocating the tuple can run the collector (Python <= 3.11), whose finalizers may change
+     * the lists, the bias or any Value in them: everything is read (and checked) from here on,
+     * where no code runs until node() below. Anything changed means the general path. */
+    ws = PySequence_Fast_ITEMS(weights);
+    xs = PySequence_Fast_ITEMS(inputs);
+    Num total = slot_get(bias, DATA);
+    if (PySequence_Fast_GET_SIZE(weights) != n || PySequence_Fast_GET_SIZE(inputs) != n ||
+        (bias->flags & UNSET_DATA) || !small_number(total, &v, &kind))
+        goto general;
     unsigned char *kinds = KINDS(D);
     Py_INCREF(bias);
     PyTuple_SET_ITEM(children, 0, (PyObject *)bias);
     D->d[0] = 1.0; /* the bias's derivative, the int 1 (see derivative()) */
     kinds[0] = 1;
-    Num total = slot_copy(bias, DATA);
+    Py_XINCREF(total.o);
     Py_ssize_t k = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *w = ws[i], *x = xs[i];
+        if (!Value_Check(w) || (((ValueObject *)w)->flags & UNSET_DATA) ||
+            !small_number(slot_get((ValueObject *)w, DATA), &v, &kind))
+            goto general_total;
         Num wd = slot_get((ValueObject *)w, DATA), y, product, sum;
-        Py_INCREF(w);
-        PyTuple_SET_ITEM(children, k, w);
         if (Value_Check(x)) {
             y = slot_get((ValueObject *)x, DATA);
             /* d/dw = x, d/dx = w */
-            small_number(y, &D->d[k], &kinds[k]);
+            if (k + 2 > count || (((ValueObject *)x)->flags & UNSET_DATA) ||
+                !small_number(y, &D->d[k], &kinds[k]))
+                goto general_total;
+            Py_INCREF(w);
+            PyTuple_SET_ITEM(children, k, w);
             Py_INCREF(x);
             PyTuple_SET_ITEM(children, k + 1, x);
             small_number(wd, &D->d[k + 1], &kinds[k + 1]);
@@ -1480,26 +1727,43 @@ static PyObject *dot_of_numbers(PyObject *weights, PyObject *inputs, ValueObject
         }
         else {
             y = PyFloat_CheckExact(x) ? num_float(PyFloat_AS_DOUBLE(x)) : (Num){x, 0.0};
-            small_number(y, &D->d[k], &kinds[k]);
+            if (k + 1 > count || (!PyFloat_CheckExact(x) && !PyLong_CheckExact(x)) ||
+                !small_number(y, &D->d[k], &kinds[k]))
+                goto general_total;
+            Py_INCREF(w);
+            PyTuple_SET_ITEM(children, k, w);
             k += 1;
         }
         /* total = total + w.data * y: floats and small ints, nothing can fail but memory */
-        if (num_binop(MUL, wd, y, &product) < 0 || num_binop(ADD, total, product, &sum) < 0) {
-            num_release(total);
-            Py_DECREF(children);
-            Py_DECREF(D);
-            return NULL;
-        }
+        if (num_binop(MUL, wd, y, &product) < 0)
+            goto no_memory;
+        int e = num_binop(ADD, total, product, &sum);
         num_release(product);
+        if (e < 0)
+            goto no_memory;
         num_release(total);
         total = sum;
     }
+    if (k != count)
+        goto general_total;
     PyObject *r = node(total, OP_DOT, children, NONE, NULL, NONE);
     if (r) /* n inputs: the derivatives are kept in `_da` */
         slot_set((ValueObject *)r, DA, (Num){(PyObject *)D, 0.0});
     else
         Py_DECREF(D);
     return r;
+no_memory:
+    num_release(total);
+    Py_DECREF(children);
+    Py_DECREF(D);
+    return NULL;
+general_total:
+    num_release(total);
+general:
+    /* (the lists still hold every item taken above: releasing them runs no code) */
+    Py_DECREF(children);
+    Py_DECREF(D);
+    Py_RETURN_NONE;
 }
 
 /* `bias + weights[0]*inputs[0] + weights[1]*inputs[1] + ...` as one graph node, adding in the
@@ -1537,6 +1801,8 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
         goto done_bias; /* done (or failed) on the fast path */
     Py_DECREF(r);
     r = NULL;
+    if (need((ValueObject *)bias, UNSET_DATA) < 0)
+        goto done_bias;
     total = slot_copy((ValueObject *)bias, DATA);
     children = PyList_New(0);
     derivatives = PyList_New(0);
@@ -1544,7 +1810,7 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
         PyList_Append(derivatives, ONE) < 0) /* d/d bias = 1 */
         goto done_bias;
     /* Tuples (copies of lists): code run by a check below cannot change what is iterated. */
-    if (!(ws = PySequence_Tuple(weights)) || !(xs = PySequence_Tuple(inputs)))
+    if (!(ws = items_tuple(weights)) || !(xs = items_tuple(inputs)))
         goto done_bias;
     Py_ssize_t n = PyTuple_GET_SIZE(ws);
     if (PyTuple_GET_SIZE(xs) < n)
@@ -1562,6 +1828,8 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
             goto done_bias;
         }
         if (Value_Check(x)) {
+            if (need((ValueObject *)x, UNSET_DATA) < 0 || need((ValueObject *)w, UNSET_DATA) < 0)
+                goto done_bias;
             y = slot_copy((ValueObject *)x, DATA);
             /* d/dw = x, d/dx = w */
             PyObject *dy = num_box(y), *dw = num_box(slot_get((ValueObject *)w, DATA));
@@ -1579,6 +1847,10 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
             PyObject *c = check_number(x);
             if (!c)
                 goto done_bias;
+            if (need((ValueObject *)w, UNSET_DATA) < 0) {
+                Py_DECREF(c);
+                goto done_bias;
+            }
             int e = PyList_Append(children, w) < 0 || PyList_Append(derivatives, c) < 0;
             y = num_from_object(c);
             if (e) {
@@ -1603,7 +1875,7 @@ static PyObject *engine_dot(PyObject *module, PyObject *const *args, Py_ssize_t 
         num_release(total);
         total = sum;
     }
-    PyObject *ct = PyList_AsTuple(children), *dt = ct ? PyList_AsTuple(derivatives) : NULL;
+    PyObject *ct = items_tuple(children), *dt = ct ? items_tuple(derivatives) : NULL;
     if (ct && dt) {
         r = node(total, OP_DOT, ct, NONE, NULL, NONE);
         total = NONE;
@@ -1643,6 +1915,7 @@ static int init_fields(ValueObject *self, PyObject *data, PyObject *children, Py
     }
     else if (!(d = check_number(data)))
         return -1;
+    self->flags &= ~UNSET_ANY; /* everything is set below */
     slot_set(self, DATA, num_from_object(d));
     slot_set(self, GRAD, num_object(ZERO));
     watch(op);
@@ -1722,7 +1995,7 @@ static int constructor_arguments(PyObject *const *args, Py_ssize_t nargs, PyObje
 /* A node with the defaults of a Value whose __init__ has not run. */
 static void set_defaults(ValueObject *v)
 {
-    v->flags = IS_OBJ(GRAD) | IS_OBJ(DA) | IS_OBJ(DB);
+    v->flags = IS_OBJ(GRAD) | IS_OBJ(DA) | IS_OBJ(DB) | UNSET_ANY;
     v->num[DATA].f = 0.0;
     v->num[GRAD].o = ZERO;
     Py_INCREF(ZERO);
@@ -1731,6 +2004,16 @@ static void set_defaults(ValueObject *v)
     v->prev = v->next = NULL;
     v->op = EMPTY;
     Py_INCREF(EMPTY);
+}
+
+/* Does a Python subclass add writable object slots (its `__slots__`) to Value's layout? */
+static int declares_slots(PyTypeObject *type)
+{
+    for (PyTypeObject *t = type; t && t != &ValueType; t = t->tp_base)
+        for (PyMemberDef *m = t->tp_members; m && m->name; m++)
+            if ((m->type == T_OBJECT_EX || m->type == T_OBJECT) && !(m->flags & READONLY))
+                return 1;
+    return 0;
 }
 
 static PyObject *Value_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -1744,6 +2027,11 @@ static PyObject *Value_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     set_defaults(v);
     born(v);
+    /* Its own slots (`__slots__ = ('m', 'v')`) can be stored into without Value_setattro, by
+     * their descriptors (`V.m.__set__(x, y)`): a Value stored so could form a cycle through
+     * untracked nodes that the collector never sees. Such a class switches to tracked mode. */
+    if (!tracking && declares_slots(type))
+        start_tracking();
     return (PyObject *)v;
 }
 
@@ -1828,6 +2116,7 @@ static PyObject *Value_vectorcall(PyObject *type, PyObject *const *args, size_t 
 
 static int Value_traverse(ValueObject *v, visitproc visit, void *arg)
 {
+    Py_VISIT(Py_TYPE(v));
     for (int s = 0; s < 4; s++)
         if (v->flags & IS_OBJ(s))
             Py_VISIT(v->num[s].o);
@@ -1870,7 +2159,9 @@ static void Value_dealloc(ValueObject *v)
     Py_XDECREF(v->b);
     Py_XDECREF(v->op);
     Py_XDECREF(v->dict);
-    Py_TYPE(v)->tp_free((PyObject *)v);
+    PyTypeObject *type = Py_TYPE(v);
+    type->tp_free((PyObject *)v);
+    Py_DECREF(type); /* an instance of a heap type holds a reference to it */
     Py_TRASHCAN_END
 }
 
@@ -1892,20 +2183,40 @@ static int refuse_delete(const char *name)
     return -1;
 }
 
-static PyObject *Value_get_data(ValueObject *self, void *c) { return num_box(slot_get(self, DATA)); }
+static PyObject *Value_get_data(ValueObject *self, void *c)
+{
+    if (self->flags & UNSET_DATA) { /* engine.py's property names `data`, its ops `_data` */
+        unset_data_error(self);
+        return NULL;
+    }
+    return num_box(slot_get(self, DATA));
+}
 
 static int Value_set_data(ValueObject *self, PyObject *value, void *c)
 {
     if (!value)
         return refuse_delete("data");
-    PyObject *v = from_numpy(value); /* numpy float64/int64 become Python numbers, as on entry */
-    if (!v)
-        return -1;
-    slot_set(self, DATA, num_from_object(v));
+    if (Value_Check(value))
+        return refuse_value_as_data(value); /* the slip `p.data = p - lr * p.grad` */
+    if (!PyFloat_CheckExact(value) && !PyLong_CheckExact(value)) {
+        /* engine.py's _check_data refuses the other engine's Values */
+        PyObject *ok = helper(&H_check_data, &value, 1);
+        if (!ok)
+            return -1;
+        Py_DECREF(ok);
+    }
+    /* Kept as given, as engine.py's slot keeps it (a numpy int64 stays one: `x.data =
+     * np.int64(3)` then `1 / x` raises numpy's error for an integer to a negative power). */
+    Py_INCREF(value);
+    slot_set(self, DATA, num_from_object(value));
+    self->flags &= ~UNSET_DATA;
     return 0;
 }
 
-static PyObject *Value_get_grad(ValueObject *self, void *c) { return num_box(slot_get(self, GRAD)); }
+static PyObject *Value_get_grad(ValueObject *self, void *c)
+{
+    return need(self, UNSET_GRAD) < 0 ? NULL : num_box(slot_get(self, GRAD));
+}
 
 static int Value_set_grad(ValueObject *self, PyObject *value, void *c)
 {
@@ -1913,11 +2224,14 @@ static int Value_set_grad(ValueObject *self, PyObject *value, void *c)
         return refuse_delete("grad");
     Py_INCREF(value);
     slot_set(self, GRAD, num_from_object(value));
+    self->flags &= ~UNSET_GRAD;
     return 0;
 }
 
 static PyObject *Value_get_op(ValueObject *self, void *c)
 {
+    if (need(self, UNSET_OP) < 0)
+        return NULL;
     PyObject *op = self->op ? self->op : EMPTY;
     Py_INCREF(op);
     return op;
@@ -1927,9 +2241,13 @@ static int Value_set_op(ValueObject *self, PyObject *value, void *c)
 {
     if (!value)
         return refuse_delete("_op");
+    /* Also reached without Value_setattro (`Value.__dict__['_op'].__set__(v, [v])`): watch the
+     * value here, as every setter of this file does. */
+    watch(value);
     PyObject *old = self->op;
     Py_INCREF(value);
     self->op = value;
+    self->flags &= ~UNSET_OP;
     Py_XDECREF(old);
     return 0;
 }
@@ -1949,8 +2267,15 @@ static int Value_set_dict(PyObject *self, PyObject *value, void *c)
 
 static PyObject *Value_repr(ValueObject *self)
 {
+    if (need(self, UNSET_DATA) < 0 || need(self, UNSET_GRAD) < 0)
+        return NULL;
+    /* A Value holding a Value (made by a number type's own operator) formats it from here,
+     * with no Python frame in between: count the depth as Python does. */
+    if (Py_EnterRecursiveCall(" in Value.__repr__"))
+        return NULL;
     PyObject *d = num_box(slot_get(self, DATA)), *g = num_box(slot_get(self, GRAD));
     PyObject *ds = d ? PyObject_Format(d, EMPTY) : NULL, *gs = g ? PyObject_Format(g, EMPTY) : NULL;
+    Py_LeaveRecursiveCall();
     PyObject *r = ds && gs ? PyUnicode_FromFormat("Value(data=%U, grad=%U)", ds, gs) : NULL;
     Py_XDECREF(d);
     Py_XDECREF(g);
@@ -1985,42 +2310,101 @@ static PyObject *Value_draw_dot(PyObject *self, PyObject *args, PyObject *kwargs
  * engine loads what the other saved
  */
 
+/* The slots of a Python subclass (`__slots__ = ("m", "v")`, an optimizer's state) that hold a
+ * value, added to `state` as object.__getstate__ adds them for engine.py's Value (copyreg's list
+ * of slot names, unset slots left out). 0, or -1 with an exception. */
+static int subclass_slots(PyObject *self, PyObject *state)
+{
+    PyObject *copyreg = PyImport_ImportModule("copyreg"), *names = NULL;
+    int e = -1;
+    if (!copyreg || !(names = PyObject_CallMethod(copyreg, "_slotnames", "O", Py_TYPE(self))))
+        goto done;
+    PyObject *seq = PySequence_Fast(names, "copyreg._slotnames() must return a list");
+    if (!seq)
+        goto done;
+    e = 0;
+    for (Py_ssize_t i = 0; e == 0 && i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *value = PyObject_GetAttr(self, name);
+        if (!value) {
+            if (PyErr_ExceptionMatches(PyExc_AttributeError))
+                PyErr_Clear(); /* an unset slot is left out */
+            else
+                e = -1;
+            continue;
+        }
+        e = PyDict_SetItem(state, name, value);
+        Py_DECREF(value);
+    }
+    Py_DECREF(seq);
+done:
+    Py_XDECREF(copyreg);
+    Py_XDECREF(names);
+    return e;
+}
+
 static PyObject *Value_reduce_ex(ValueObject *self, PyObject *protocol)
 {
-    PyObject *copyreg = PyImport_ImportModule("copyreg"), *newobj = NULL, *slots = NULL,
-             *dict = NULL, *r = NULL;
-    if (!copyreg || !(newobj = PyObject_GetAttrString(copyreg, "__newobj__")))
-        goto done;
-    if (!(slots = PyDict_New()))
-        goto done;
+    long proto = PyLong_AsLong(protocol);
+    if (proto == -1 && PyErr_Occurred())
+        return NULL;
+    if (proto < 2) { /* what copyreg says of engine.py's Value, a class with __slots__ */
+        PyErr_SetString(PyExc_TypeError, "a class that defines __slots__ without defining "
+                                         "__getstate__ cannot be pickled");
+        return NULL;
+    }
+    /* (an unset field is left out, as object.__getstate__ leaves out an empty slot) */
+    unsigned int unset = self->flags;
+    /* Every field is taken, with a reference of its own, before anything that can run code or
+     * the collector (whose finalizers may change this node and free what it held): boxing a
+     * float runs neither. `dot`'s array of derivatives becomes engine.py's tuple after that,
+     * from the array held here. None derivatives box as None (see slot_get). */
+    Num da = slot_copy(self, DA);
     PyObject *items[7][2] = {
         {STR_DATA, num_box(slot_get(self, DATA))},
         {STR_GRAD, num_box(slot_get(self, GRAD))},
-        {STR_OP, Value_get_op(self, NULL)},
+        {STR_OP, self->op ? self->op : EMPTY},
         {STR_A, self->a ? self->a : Py_None},
         {STR_B, self->b ? self->b : Py_None},
-        {STR_DA, slot_is_none(self, DA) ? Py_None
-                 : (self->flags & IS_OBJ(DA)) && Py_TYPE(self->num[DA].o) == &DerivativesType
-                     ? derivatives_tuple((DerivativesObject *)self->num[DA].o)
-                     : num_box(slot_get(self, DA))},
-        {STR_DB, slot_is_none(self, DB) ? Py_None : num_box(slot_get(self, DB))},
+        {STR_DA, NULL},
+        {STR_DB, num_box(slot_get(self, DB))},
     };
+    Py_INCREF(items[2][1]);
     Py_INCREF(items[3][1]);
     Py_INCREF(items[4][1]);
-    if (items[5][1] == Py_None)
-        Py_INCREF(Py_None);
-    if (items[6][1] == Py_None)
-        Py_INCREF(Py_None);
+    items[5][1] = da.o && Py_TYPE(da.o) == &DerivativesType
+                      ? derivatives_tuple((DerivativesObject *)da.o)
+                      : num_box(da);
+    num_release(da);
+    PyObject *copyreg = NULL, *newobj = NULL, *slots = NULL, *dict = NULL, *r = NULL;
     int e = 0;
+    for (int i = 0; i < 7; i++)
+        if (!items[i][1])
+            e = -1; /* no memory: the error is set */
+    if (e == 0 && (!(copyreg = PyImport_ImportModule("copyreg")) ||
+                   !(newobj = PyObject_GetAttrString(copyreg, "__newobj__")) ||
+                   !(slots = PyDict_New())))
+        e = -1;
+    /* a subclass's own slots first, in the order engine.py's state has them */
+    if (e == 0 && Py_TYPE(self) != &ValueType && subclass_slots((PyObject *)self, slots) < 0)
+        e = -1;
     for (int i = 0; i < 7; i++) {
-        if (!items[i][1] || PyDict_SetItem(slots, items[i][0], items[i][1]) < 0)
+        int skip = (unset & (i == 0   ? UNSET_DATA
+                             : i == 1 ? UNSET_GRAD
+                             : i == 2 ? UNSET_OP
+                                      : UNSET_LINKS)) != 0;
+        if (e == 0 && (!items[i][1] || (!skip && PyDict_SetItem(slots, items[i][0], items[i][1]) < 0)))
             e = -1;
         Py_XDECREF(items[i][1]);
     }
     if (e < 0)
         goto done;
-    if (self->dict && PyDict_GET_SIZE(self->dict))
-        dict = PyDict_Copy(self->dict);
+    if (self->dict && PyDict_GET_SIZE(self->dict)) {
+        PyObject *own = self->dict; /* held: the copy allocates */
+        Py_INCREF(own);
+        dict = PyDict_Copy(own);
+        Py_DECREF(own);
+    }
     else {
         dict = Py_None;
         Py_INCREF(dict);
@@ -2041,24 +2425,70 @@ static int bad_state(const char *what)
     return -1;
 }
 
-/* The links of a node from a saved state, checked: a pickle can be crafted. */
+/* A derivative from a saved state: anything engine.py's arithmetic made (a number of any
+ * type, even one a user's assignment put into `data`), but not None where backward() needs a
+ * number. 1, or 0 with the TypeError naming `what`. */
+static int state_number(PyObject *x, const char *what)
+{
+    if (x != Py_None)
+        return 1;
+    PyErr_Format(PyExc_TypeError, "Value.__setstate__: %s must be a number, got None", what);
+    return 0;
+}
+
+/* Check the links of a node from a saved state (a pickle can be crafted): the inputs must be
+ * Values, and what engine.py's backward() reads must be there and not None (the compiled node
+ * would otherwise read a missing derivative as 0.0). `a`, `b`: None when absent; `da`, `db`:
+ * NULL when absent. 0, or -1. */
+static int check_links(PyObject *a, PyObject *b, PyObject *da, PyObject *db)
+{
+    if (a == Py_None)
+        return 0; /* a leaf: nothing else is read */
+    if (PyTuple_CheckExact(a)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(a); i++)
+            if (!Value_Check(PyTuple_GET_ITEM(a, i)))
+                return bad_state("_a must hold Values");
+        if (b != Py_None)
+            return bad_state("a node with a tuple of inputs has no _b");
+        if (!da)
+            return bad_state("_da is missing");
+        if (da == Py_None)
+            return 0; /* inputs with no derivatives: a node made by user code */
+        if (!PyTuple_CheckExact(da) || PyTuple_GET_SIZE(da) != PyTuple_GET_SIZE(a))
+            return bad_state("_da must be a tuple with one derivative per input in _a");
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(da); i++)
+            if (!state_number(PyTuple_GET_ITEM(da, i), "each of _da"))
+                return -1;
+        return 0;
+    }
+    if (!Value_Check(a))
+        return bad_state("_a must be None, a Value or a tuple of Values");
+    if (!da)
+        return bad_state("_da is missing");
+    if (da == Py_None)
+        return 0; /* as above: backward() reads no derivative */
+    if (!state_number(da, "_da"))
+        return -1;
+    if (b == Py_None)
+        return 0;
+    if (!Value_Check(b)) { /* a constant: a number as an operand must be */
+        PyObject *checked = check_number(b);
+        if (!checked)
+            return -1;
+        Py_DECREF(checked);
+    }
+    if (!db || db == Py_None)
+        return bad_state("_db must be a number when _b is an input and _da a number");
+    return state_number(db, "_db") ? 0 : -1;
+}
+
+/* The links of a node from a saved state, checked by check_links. */
 static int set_links(ValueObject *self, PyObject *a, PyObject *b, PyObject *da, PyObject *db)
 {
     if (a == Py_None)
         a = NULL;
     if (b == Py_None || !a)
         b = NULL;
-    if (a && PyTuple_CheckExact(a)) {
-        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(a); i++)
-            if (!Value_Check(PyTuple_GET_ITEM(a, i)))
-                return bad_state("_a must hold Values");
-        if (b)
-            return bad_state("a node with a tuple of inputs has no _b");
-        if (da && da != Py_None && !PyTuple_CheckExact(da))
-            return bad_state("_da must be a tuple for a tuple of inputs");
-    }
-    else if (a && !Value_Check(a))
-        return bad_state("_a must be None, a Value or a tuple of Values");
     PyObject *constant = NULL;
     if (b && !Value_Check(b) && !(b = constant = check_number(b)))
         return -1;
@@ -2066,6 +2496,7 @@ static int set_links(ValueObject *self, PyObject *a, PyObject *b, PyObject *da, 
         Py_XINCREF(b);
     Py_XINCREF(a);
     PyObject *old_a = self->a, *old_b = self->b;
+    self->flags &= ~UNSET_LINKS;
     self->a = a;
     self->b = b;
     if (a && da && da != Py_None) {
@@ -2104,32 +2535,45 @@ static PyObject *Value_setstate(ValueObject *self, PyObject *state)
     return r;
 }
 
+/* Set the state: everything checked first, so that a refused state changes nothing. */
 static PyObject *restore(ValueObject *self, PyObject *dict, PyObject *slots)
 {
     Py_ssize_t pos = 0;
     PyObject *key, *value;
+    PyObject *a = NULL, *b = NULL, *da = NULL, *db = NULL;
+    if (slots) {
+        while (PyDict_Next(slots, &pos, &key, &value)) {
+            if (!PyUnicode_Check(key))
+                continue; /* refused by the setattr below */
+            if (PyUnicode_Compare(key, STR_A) == 0)
+                a = value;
+            else if (PyUnicode_Compare(key, STR_B) == 0)
+                b = value;
+            else if (PyUnicode_Compare(key, STR_DA) == 0)
+                da = value;
+            else if (PyUnicode_Compare(key, STR_DB) == 0)
+                db = value;
+        }
+        if (check_links(a ? a : Py_None, b ? b : Py_None, da, db) < 0)
+            return NULL;
+    }
+    pos = 0;
     if (dict)
         while (PyDict_Next(dict, &pos, &key, &value))
             if (PyObject_SetAttr((PyObject *)self, key, value) < 0)
                 return NULL;
     if (!slots)
         Py_RETURN_NONE;
-    PyObject *a = NULL, *b = NULL, *da = NULL, *db = NULL;
     pos = 0;
     while (PyDict_Next(slots, &pos, &key, &value)) {
-        int known = PyUnicode_Check(key);
-        if (known && PyUnicode_Compare(key, STR_A) == 0)
-            a = value;
-        else if (known && PyUnicode_Compare(key, STR_B) == 0)
-            b = value;
-        else if (known && PyUnicode_Compare(key, STR_DA) == 0)
-            da = value;
-        else if (known && PyUnicode_Compare(key, STR_DB) == 0)
-            db = value;
-        else if (PyObject_SetAttr((PyObject *)self, key, value) < 0)
+        if (PyUnicode_Check(key) &&
+            (PyUnicode_Compare(key, STR_A) == 0 || PyUnicode_Compare(key, STR_B) == 0 ||
+             PyUnicode_Compare(key, STR_DA) == 0 || PyUnicode_Compare(key, STR_DB) == 0))
+            continue; /* the links: set together below */
+        if (PyObject_SetAttr((PyObject *)self, key, value) < 0)
             return NULL;
     }
-    if (set_links(self, a ? a : Py_None, b ? b : Py_None, da, db) < 0)
+    if ((a || b || da || db) && set_links(self, a ? a : Py_None, b ? b : Py_None, da, db) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -2138,22 +2582,55 @@ static PyObject *restore(ValueObject *self, PyObject *dict, PyObject *slots)
  * The type
  */
 
+/* The docstrings and signatures are engine.py's (a test compares them): the first lines, up to
+ * "--", are the signature that inspect.signature() and help() read (`__text_signature__`). */
+
+#define SIG(text) text "\n--\n\n"
+
+PyDoc_STRVAR(relu_doc, SIG("relu($self, /)")
+             "max(0, x) as a new node; its gradient is 1 where x > 0, else 0.");
+PyDoc_STRVAR(tanh_doc, SIG("tanh($self, /)")
+             "The hyperbolic tangent as a new node, by the lecture's formula "
+             "(exp(2x)-1)/(exp(2x)+1);\nits gradient is 1 - tanh(x)**2.");
+PyDoc_STRVAR(sigmoid_doc, SIG("sigmoid($self, /)")
+             "The logistic function 1 / (1 + exp(-x)) as a new node, computed without overflow "
+             "for\nany x; its gradient is s * (1 - s).");
+PyDoc_STRVAR(exp_doc, SIG("exp($self, /)")
+             "e**x as a new node (a ValueError if too large for a float); its gradient is e**x.");
+PyDoc_STRVAR(log_doc, SIG("log($self, /)")
+             "The natural logarithm as a new node (a ValueError unless x > 0); its gradient is "
+             "1/x.");
+PyDoc_STRVAR(backward_doc, SIG("backward($self, /)")
+             "Compute d self / d node for every node this Value depends on, into `node.grad`."
+             "\n\nAs in PyTorch, gradients of leaves (Values made by the user) accumulate over "
+             "calls, while\nevery interior node's grad is recomputed: call `zero_grad()` (or "
+             "set `p.grad = 0`)\nbetween steps.");
+PyDoc_STRVAR(_backward_doc, SIG("_backward($self, /)")
+             "Apply the chain rule at this node: add (local derivative * this node's grad) into"
+             "\neach input's grad. User code may assign its own `_backward` to a node; "
+             "`backward()`\ncalls that one instead.");
+PyDoc_STRVAR(draw_dot_doc, SIG("draw_dot($self, /, **kwargs)")
+             "Draw the graph that computed this Value (`micrograd.viz.draw_dot`; needs "
+             "graphviz).");
+PyDoc_STRVAR(Value_doc,
+             SIG("Value(data, _children=(), _op='', label='', *, _prev=None)")
+             "A scalar value and its gradient; a node of the computation graph.");
+
 static PyMethodDef Value_methods[] = {
-    {"relu", (PyCFunction)Value_relu, METH_NOARGS, NULL},
-    {"tanh", (PyCFunction)Value_tanh, METH_NOARGS, NULL},
-    {"sigmoid", (PyCFunction)Value_sigmoid, METH_NOARGS, NULL},
-    {"exp", (PyCFunction)Value_exp, METH_NOARGS, NULL},
-    {"log", (PyCFunction)Value_log, METH_NOARGS, NULL},
+    {"relu", (PyCFunction)Value_relu, METH_NOARGS, relu_doc},
+    {"tanh", (PyCFunction)Value_tanh, METH_NOARGS, tanh_doc},
+    {"sigmoid", (PyCFunction)Value_sigmoid, METH_NOARGS, sigmoid_doc},
+    {"exp", (PyCFunction)Value_exp, METH_NOARGS, exp_doc},
+    {"log", (PyCFunction)Value_log, METH_NOARGS, log_doc},
     {"_pow_value", (PyCFunction)Value__pow_value, METH_O, NULL},
     {"_constant_as_value", (PyCFunction)Value__constant_as_value, METH_NOARGS, NULL},
-    {"_backward", (PyCFunction)Value__backward, METH_NOARGS,
-     "Apply the chain rule at this node. User code may assign its own `_backward` to a node; "
-     "`backward()` calls that one instead."},
-    {"backward", (PyCFunction)Value_backward, METH_NOARGS,
-     "Compute d self / d node for every node this Value depends on, into `node.grad`."},
+    {"_backward", (PyCFunction)Value__backward, METH_NOARGS, _backward_doc},
+    {"backward", (PyCFunction)Value_backward, METH_NOARGS, backward_doc},
     {"_topological_order", (PyCFunction)Value__topological_order, METH_NOARGS, NULL},
     {"draw_dot", (PyCFunction)(void (*)(void))Value_draw_dot, METH_VARARGS | METH_KEYWORDS,
-     "Draw the graph that computed this Value (`micrograd.viz.draw_dot`; needs graphviz)."},
+     draw_dot_doc},
+    {"__rpow__", (PyCFunction)(void (*)(void))Value_rpow_method,
+     METH_FASTCALL | METH_KEYWORDS | METH_COEXIST, SIG("__rpow__($self, /, other)")},
     {"__reduce_ex__", (PyCFunction)Value_reduce_ex, METH_O, NULL},
     {"__setstate__", (PyCFunction)Value_setstate, METH_O, NULL},
     {NULL},
@@ -2168,34 +2645,42 @@ static PyGetSetDef Value_getset[] = {
     {NULL},
 };
 
-static PyNumberMethods Value_as_number = {
-    .nb_add = nb_add,
-    .nb_subtract = nb_subtract,
-    .nb_multiply = nb_multiply,
-    .nb_true_divide = nb_true_divide,
-    .nb_power = nb_power,
-    .nb_negative = Value_neg,
+static PyMemberDef Value_members[] = {
+    {"__dictoffset__", T_PYSSIZET, offsetof(ValueObject, dict), READONLY, NULL},
+    {NULL},
 };
 
-static PyTypeObject ValueType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "micrograd.engine.Value",
-    .tp_doc = "A scalar value and its gradient; a node of the computation graph (compiled: "
-              "see micrograd/engine.py for the specification).",
-    .tp_basicsize = sizeof(ValueObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_new = Value_new,
-    .tp_init = (initproc)Value_init,
-    .tp_vectorcall = Value_vectorcall,
-    .tp_dealloc = (destructor)Value_dealloc,
-    .tp_traverse = (traverseproc)Value_traverse,
-    .tp_clear = (inquiry)Value_clear,
-    .tp_repr = (reprfunc)Value_repr,
-    .tp_setattro = Value_setattro,
-    .tp_dictoffset = offsetof(ValueObject, dict),
-    .tp_as_number = &Value_as_number,
-    .tp_methods = Value_methods,
-    .tp_getset = Value_getset,
+static PyType_Slot Value_slots[] = {
+    {Py_tp_doc, (void *)Value_doc},
+    {Py_tp_new, Value_new},
+    {Py_tp_init, Value_init},
+    {Py_tp_dealloc, Value_dealloc},
+    {Py_tp_traverse, Value_traverse},
+    {Py_tp_clear, Value_clear},
+    {Py_tp_repr, Value_repr},
+    {Py_tp_setattro, Value_setattro},
+    {Py_tp_methods, Value_methods},
+    {Py_tp_getset, Value_getset},
+    {Py_tp_members, Value_members},
+    {Py_nb_add, nb_add},
+    {Py_nb_subtract, nb_subtract},
+    {Py_nb_multiply, nb_multiply},
+    {Py_nb_true_divide, nb_true_divide},
+    {Py_nb_power, nb_power},
+    {Py_nb_negative, Value_neg},
+    {0, NULL},
+};
+
+#ifndef Py_TPFLAGS_IMMUTABLETYPE /* Python < 3.10 */
+#define Py_TPFLAGS_IMMUTABLETYPE 0
+#endif
+
+static PyType_Spec Value_spec = {
+    .name = "micrograd.engine.Value", /* __module__ and __name__ (see ValueTypeRef) */
+    .basicsize = sizeof(ValueObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Value_slots,
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -2248,7 +2733,7 @@ PyMODINIT_FUNC PyInit__cengine(void)
         {&OP_DOT, "dot"},       {&OP_POW_MINUS_ONE, "**-1"}, {&OP_POW_TWO, "**2"},
         {&NAME_ADD, "x + y"},   {&NAME_MUL, "x * y"},    {&NAME_TANH, "tanh"},
         {&NAME_SIGMOID, "sigmoid"}, {&NAME_EXP, "exp"},  {&NAME_DOT, "dot"},
-        {&STR_BACKWARD, "_backward"}, {&STR_DATA, "data"}, {&STR_GRAD, "grad"},
+        {&STR_RPOW, "__rpow__"},      {&STR_BACKWARD, "_backward"}, {&STR_DATA, "data"}, {&STR_GRAD, "grad"},
         {&STR_OP, "_op"},       {&STR_A, "_a"},          {&STR_B, "_b"},
         {&STR_DA, "_da"},       {&STR_DB, "_db"},
     };
@@ -2267,8 +2752,13 @@ PyMODINIT_FUNC PyInit__cengine(void)
     Py_DECREF(math);
     if (!NUMBERS_REAL || !MATH_LOG)
         return NULL;
-    if (PyType_Ready(&ValueType) < 0 || PyType_Ready(&DerivativesType) < 0)
+    if (!(ValueTypeRef = (PyTypeObject *)PyType_FromSpec(&Value_spec)) ||
+        PyType_Ready(&DerivativesType) < 0)
         return NULL;
+    ValueTypeRef->tp_vectorcall = Value_vectorcall;
+    /* The name the interpreter's messages print, as for a Python class (see ValueTypeRef);
+     * __module__ was set from the spec's dotted name. */
+    ValueTypeRef->tp_name = "Value";
     /* `label` is a class attribute that an instance may shadow, as in engine.py */
     if (PyDict_SetItemString(ValueType.tp_dict, "label", EMPTY) < 0)
         return NULL;
@@ -2277,6 +2767,9 @@ PyMODINIT_FUNC PyInit__cengine(void)
     if (!BACKWARD_DESCR)
         return NULL;
     Py_INCREF(BACKWARD_DESCR);
+    if (!(RPOW_DESCR = PyDict_GetItemWithError(ValueType.tp_dict, STR_RPOW)))
+        return NULL;
+    Py_INCREF(RPOW_DESCR);
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;

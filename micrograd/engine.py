@@ -35,7 +35,12 @@ numpy scalars (`float32`, ...) keep numpy's arithmetic.
 This file is the specification of the engine. `micrograd/_cengine.c` is the same engine compiled:
 the same ops, op by op under the same names, giving the same floats bit for bit. When it is built,
 `Value` and `dot` name the compiled ones (see the end of this file); `MICROGRAD_PURE=1` in the
-environment keeps the ones defined here.
+environment keeps the ones defined here. What "the same floats" promises: every data and gradient
+float has the same bytes (signed zeros included) and every result the same type, repr and error.
+It does not cover the sign and payload bits of a NaN: when both operands of an op are NaNs, which
+one the result carries is up to the C compiler and the processor, and CPython builds differ there
+themselves; a NaN stays a NaN in both engines. `tests/test_engine_fuzz.py` checks the promise on
+random programs.
 
 Only the standard library is used here. Read `micrograd/nn.py` next.
 """
@@ -77,10 +82,30 @@ def _check_number(data: object) -> object:
         return data
     if type(data).__module__ == "numpy" and type(data).__name__ in ("bool", "bool_"):
         return data  # numpy's bool scalar is not registered as numbers.Real
+    _check_data(data)
     raise TypeError(
         f"Value data must be a real number (int, float, bool or a numpy scalar), "
         f"got {type(data).__name__}: {data!r}"
     )
+
+
+def _value_as_data(data: object) -> TypeError:
+    """The error for a Value given as the number of a Value (constructor or `x.data = ...`).
+
+    It is the learner's slip `p.data = p - lr * p.grad`, a new graph node where its number was
+    meant: stored, it would nest one Value deeper at every step, and every operation would then
+    recurse through all of them until the recursion limit.
+    """
+    return TypeError(
+        f"Value data must be a number, not a Value ({data!r}): take its .data; to update a "
+        f"parameter use p.data - lr * p.grad (a number), not p - lr * p.grad (a new node)"
+    )
+
+
+def _check_data(data: object) -> None:
+    """Refuse a Value (of either engine) as data; any other object is left alone here."""
+    if isinstance(data, _VALUE_TYPES):
+        raise _value_as_data(data)
 
 
 def _check_power(base: object, exponent: object, op: str) -> None:
@@ -161,10 +186,28 @@ class Value:
 
     # No per-instance dict unless user code sets an attribute of its own (`p.m = 0.0`); a label
     # set through the constructor or by assignment lives there too. `label` and `_backward` are
-    # class attributes that an instance may shadow.
-    __slots__ = ("data", "grad", "_op", "_a", "_b", "_da", "_db", "__dict__")
+    # class attributes that an instance may shadow. The number is kept in the slot `_data`, which
+    # the engine reads directly; users read and assign it as `data` (the property below), whose
+    # setter refuses a Value.
+    __slots__ = ("_data", "grad", "_op", "_a", "_b", "_da", "_db", "__dict__")
 
     label = ""
+
+    @property
+    def data(self) -> object:
+        """The number this node holds."""
+        try:
+            return self._data
+        except AttributeError:  # never set (a subclass's __init__ that skips this one's)
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute 'data'"
+            ) from None
+
+    @data.setter
+    def data(self, data: object) -> None:
+        if type(data) is not float and type(data) is not int:
+            _check_data(data)
+        self._data = data
 
     def __init__(
         self,
@@ -177,7 +220,7 @@ class Value:
     ) -> None:
         if type(data) is not float and type(data) is not int:
             data = _check_number(data)
-        self.data = data
+        self._data = data
         self.grad = 0
         self._op = _op
         if _prev is not None:
@@ -239,27 +282,27 @@ class Value:
 
     def __add__(self, other) -> "Value":
         if isinstance(other, Value):
-            y = other.data
+            y = other._data
         else:
             y = other = _check_number(other)  # a constant: see "Storage layout" above
         try:
-            out = self.data + y
+            out = self._data + y
         except OverflowError:  # an int too large for a float, added to a float
-            raise _too_large("x + y", self.data, y) from None
+            raise _too_large("x + y", self._data, y) from None
         # d(a+b)/da = 1, d(a+b)/db = 1
         return _node(out, "+", self, 1, other, 1)
 
     def __mul__(self, other) -> "Value":
         if isinstance(other, Value):
-            y = other.data
+            y = other._data
         else:
             y = other = _check_number(other)
         try:
-            out = self.data * y
+            out = self._data * y
         except OverflowError:
-            raise _too_large("x * y", self.data, y) from None
+            raise _too_large("x * y", self._data, y) from None
         # d(a*b)/da = b, d(a*b)/db = a
-        return _node(out, "*", self, y, other, self.data)
+        return _node(out, "*", self, y, other, self._data)
 
     def __pow__(self, other) -> "Value":
         if isinstance(other, Value):
@@ -270,7 +313,7 @@ class Value:
                 f"got {type(other).__name__}"
             )
         other = _from_numpy(other)
-        x = self.data
+        x = self._data
         op = f"Value ** {other}"
         _check_power(x, other, op)
         out, derivative = _power(x, other, op)
@@ -278,17 +321,20 @@ class Value:
 
     def _pow_value(self, exponent: "Value") -> "Value":
         """x ** y where the exponent is a Value too: the gradient flows into both."""
-        out, dx, dy = _power_both(self.data, exponent.data)
+        out, dx, dy = _power_both(self._data, exponent._data)
         return _node(out, "**", self, dx, exponent, dy)
 
     def relu(self) -> "Value":
-        x = self.data
+        """max(0, x) as a new node; its gradient is 1 where x > 0, else 0."""
+        x = self._data
         out = 0 if x < 0 else x
         # d relu(x)/dx = 1 where x > 0, else 0 (0 at x == 0, as in the original and PyTorch)
         return _node(out, "ReLU", self, 1 if out > 0 else 0)
 
     def tanh(self) -> "Value":
-        x = _as_float(self.data, "tanh")
+        """The hyperbolic tangent as a new node, by the lecture's formula (exp(2x)-1)/(exp(2x)+1);
+        its gradient is 1 - tanh(x)**2."""
+        x = _as_float(self._data, "tanh")
         if x > 354.0:
             t = 1.0  # exp(2x) would overflow (2x > 709.78); tanh(x) rounds to 1.0 long before
         else:
@@ -300,7 +346,9 @@ class Value:
         return _node(t, "tanh", self, 1 - t**2)
 
     def sigmoid(self) -> "Value":
-        x = _as_float(self.data, "sigmoid")
+        """The logistic function 1 / (1 + exp(-x)) as a new node, computed without overflow for
+        any x; its gradient is s * (1 - s)."""
+        x = _as_float(self._data, "sigmoid")
         # Two forms so that exp never sees a large positive argument (no overflow).
         if x >= 0:
             s = 1.0 / (1.0 + math.exp(-x))
@@ -311,7 +359,8 @@ class Value:
         return _node(s, "sigmoid", self, s * (1.0 - s))
 
     def exp(self) -> "Value":
-        x = self.data
+        """e**x as a new node (a ValueError if too large for a float); its gradient is e**x."""
+        x = self._data
         try:
             e = math.exp(_as_float(x, "exp"))
         except OverflowError:
@@ -322,7 +371,8 @@ class Value:
         return _node(e, "exp", self, e)
 
     def log(self) -> "Value":
-        x = self.data
+        """The natural logarithm as a new node (a ValueError unless x > 0); its gradient is 1/x."""
+        x = self._data
         if not x > 0:
             raise ValueError(f"log({x}): the logarithm needs a positive number")
         # d log(x)/dx = 1/x
@@ -444,7 +494,18 @@ class Value:
         return draw_dot(self, **kwargs)
 
     def __repr__(self) -> str:
-        return f"Value(data={self.data}, grad={self.grad})"
+        return f"Value(data={self._data}, grad={self.grad})"
+
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        """copy and pickle: what Python makes of a class with `__slots__` (protocols 0 and 1
+        refused), with the number saved under the name users know, `data` (loading sets it
+        through the property), so that either engine loads what the other saved."""
+        reduced = object.__reduce_ex__(self, protocol)
+        state = reduced[2] if len(reduced) > 2 else None
+        if type(state) is tuple and len(state) == 2 and type(state[1]) is dict:
+            slots = {("data" if name == "_data" else name): v for name, v in state[1].items()}
+            reduced = (*reduced[:2], (state[0], slots), *reduced[3:])
+        return reduced
 
 
 _new_object = object.__new__
@@ -459,7 +520,7 @@ def _node(data, op, a, da, b=None, db=None) -> Value:
     most frequent call.
     """
     out = _new_object(Value)
-    out.data = data
+    out._data = data
     out.grad = 0
     out._op = op
     out._a = a
@@ -471,6 +532,10 @@ def _node(data, op, a, da, b=None, db=None) -> Value:
 
 # Marks, on the stack of `_topological_order`, the point where a node's inputs are all done.
 _FINISHED = object()
+
+# What _check_data refuses: this file's Value, and the other engine's once both are loaded
+# (see the end of this file).
+_VALUE_TYPES: tuple = (Value,)
 
 
 def dot(weights: Sequence[Value], inputs: Sequence[object], bias: Value) -> Value:
@@ -484,25 +549,25 @@ def dot(weights: Sequence[Value], inputs: Sequence[object], bias: Value) -> Valu
     if len(weights) != len(inputs):
         raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
     bias = _as_value(bias)
-    total = bias.data
+    total = bias._data
     children: list[Value] = [bias]
     derivatives: list[object] = [1]  # d/d bias = 1
     for i, (w, x) in enumerate(zip(weights, inputs)):
         if not isinstance(w, Value):
             raise TypeError(f"dot: weights[{i}] must be a Value, got {type(w).__name__}")
         if isinstance(x, Value):
-            y = x.data
+            y = x._data
             # d/dw = x, d/dx = w
             children += (w, x)
-            derivatives += (y, w.data)
+            derivatives += (y, w._data)
         else:
             y = x = _check_number(x)
             children.append(w)
             derivatives.append(x)
         try:
-            total = total + w.data * y
+            total = total + w._data * y
         except OverflowError:
-            raise _too_large("dot", total, w.data, y) from None
+            raise _too_large("dot", total, w._data, y) from None
     return _node(total, "dot", tuple(children), tuple(derivatives))
 
 
@@ -517,8 +582,14 @@ def _dot_arguments(weights, inputs, bias):
     return weights, inputs, bias
 
 
+def _rpow_arguments(self, other):
+    """The same for the compiled `Value.__rpow__` called by hand (`v.__rpow__(2, 3)`)."""
+    return other
+
+
 _constructor_arguments.__qualname__ = "Value.__init__"
 _dot_arguments.__qualname__ = "dot"
+_rpow_arguments.__qualname__ = "Value.__rpow__"
 
 
 # -- which implementation `Value` and `dot` name ----------------------------------------------
@@ -559,3 +630,4 @@ if _compiled_engine() is not None:
     PureValue, pure_dot = _pure.Value, _pure.dot
     Value, dot = _compiled_engine().Value, _compiled_engine().dot
     IMPLEMENTATION = "compiled"
+    _VALUE_TYPES = _pure._VALUE_TYPES = (Value, PureValue)
