@@ -1,4 +1,5 @@
-"""Builds the optional compiled scalar engine, `micrograd._cengine` (micrograd/_cengine.c).
+"""Builds the optional compiled scalar engine, `micrograd._cengine` (micrograd/_cengine.c), and
+micrograd.tensor's checking slot descriptor, `micrograd.tensor._cattrs`.
 
 Everything else about the package is in pyproject.toml. Without a C compiler the extension is
 skipped and the install still succeeds: `micrograd.engine` then uses the pure-Python engine,
@@ -20,6 +21,11 @@ micrograd: engine, install a C compiler and the Python headers (Debian: apt-get 
 micrograd: python3-dev) and reinstall.
 """
 
+TENSOR_NOTICE = """
+micrograd: micrograd/tensor/_cattrs.c could not be built: {error}
+micrograd: the install goes on; micrograd.tensor then reads Tensor.data in pure Python (slower).
+"""
+
 
 class OptionalBuildExt(build_ext):
     """Build the accelerator if a compiler is there; otherwise say so and carry on."""
@@ -34,10 +40,14 @@ class OptionalBuildExt(build_ext):
         try:
             super().build_extension(ext)
         except Exception as e:  # noqa: BLE001 -- the compiler failed (missing headers, a broken toolchain)
-            self._notice(e)
+            self._notice(e, ext)
 
-    def _notice(self, error):
-        print(NOTICE.format(error=" ".join(str(error).split())), file=sys.stderr)
+    def _notice(self, error, ext=None):
+        error = " ".join(str(error).split())
+        if ext is not None and ext.name == "micrograd.tensor._cattrs":
+            print(TENSOR_NOTICE.format(error=error), file=sys.stderr)
+        else:
+            print(NOTICE.format(error=error), file=sys.stderr)
 
 
 setup(
@@ -47,7 +57,9 @@ setup(
             sources=["micrograd/_cengine.c"],
             # A fused multiply-add would round differently from engine.py's Python floats.
             extra_compile_args=["-ffp-contract=off", "-fno-fast-math"],
-        )
+        ),
+        # Tensor.data / Tensor.requires_grad: slots read at C speed, assignments checked
+        Extension("micrograd.tensor._cattrs", sources=["micrograd/tensor/_cattrs.c"]),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )

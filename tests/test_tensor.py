@@ -160,6 +160,9 @@ CASES = {
     "permute": (lambda a: a.permute(2, 0, 1), lambda a: a.permute(2, 0, 1), [rand(2, 3, 4)]),
     "transpose torch swap": (lambda a: a.transpose(0, 2), lambda a: a.transpose(0, 2), [rand(2, 3, 4)]),
     "t": (lambda a: a.t(), lambda a: a.t(), [rand(2, 3)]),
+    "mT": (lambda a: a.mT, lambda a: a.mT, [rand(2, 3, 4)]),
+    "swapaxes": (lambda a: a.swapaxes(-1, 0), lambda a: a.swapaxes(-1, 0), [rand(2, 3, 4)]),
+    "swapdims": (lambda a: a.swapdims(0, 1), lambda a: a.swapdims(0, 1), [rand(2, 3)]),
     "clone": (lambda a: a.clone() * a, lambda a: a.clone() * a, [rand(3)]),
     "unbind": (lambda a: a.unbind(1)[2] * 2 + a.unbind(1)[0], lambda a: a.unbind(1)[2] * 2 + a.unbind(1)[0], [rand(2, 3)]),
     "double": (lambda a: a.double() * 2, lambda a: a.double() * 2, [rand(3).astype(np.float32)]),
@@ -317,7 +320,8 @@ def test_every_primitive_has_a_gradient_case():
 NOT_DIFFERENTIABLE = {
     "backward", "detach", "draw_dot", "item", "numpy", "tolist", "zero_grad", "data", "grad",
     "requires_grad", "label", "shape", "ndim", "size", "dtype", "dim", "numel", "nelement",
-    "is_leaf", "retain_grad", "requires_grad_", "contiguous", "type", "long", "int", "bool",
+    "is_leaf", "retain_grad", "requires_grad_", "contiguous", "is_contiguous", "type", "long",
+    "int", "bool",
     "argmax", "argmin", "all", "any",
     # in-place forms: tested with the tensor outside the graph, in test_tensor_api.py
     "add_", "sub_", "mul_", "div_", "zero_", "fill_",
@@ -441,7 +445,7 @@ def test_log_softmax_is_finite_for_huge_logits():
         ),
         (lambda: Tensor(np.ones((2, 3)), requires_grad=True).sum(axis=2), ["sum", "axis 2"]),
         (
-            lambda: Tensor(np.ones((2, 3)), requires_grad=True).transpose(0, 0),
+            lambda: Tensor(np.ones((2, 3)), requires_grad=True).transpose((0, 0)),
             ["transpose", "(0, 0)"],
         ),
         (lambda: Tensor(np.ones((2, 3)), requires_grad=True).backward(), ["backward", "(2, 3)"]),

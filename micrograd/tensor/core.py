@@ -45,6 +45,7 @@ import itertools
 import math
 import numbers
 import operator
+import os
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
@@ -53,15 +54,24 @@ import numpy as np
 
 from micrograd.tensor import functions as F
 from micrograd.tensor._missing import similar
+from micrograd.tensor.errors import (
+    TorchDtypeError,
+    TorchIndexError,
+    TorchIndexTypeError,
+    TorchRuntimeError,
+)
 
 __all__ = [
     "Tensor",
     "as_tensor",
     "cat",
     "concatenate",
+    "enable_grad",
+    "inference_mode",
     "is_grad_enabled",
     "linear",
     "no_grad",
+    "set_grad_enabled",
     "stack",
 ]
 
@@ -80,19 +90,104 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class no_grad(contextlib.ContextDecorator):
-    """`with no_grad():` (or `@no_grad()`) -- operations inside build no graph: their results
-    have `requires_grad=False` and keep no references to their inputs."""
+class _GradMode(contextlib.ContextDecorator):
+    """A context manager and decorator that sets whether operations record a graph, and puts
+    the old setting back on exit. As in PyTorch it decorates bare (`@torch.no_grad`) or
+    called (`@torch.no_grad()`)."""
 
-    def __enter__(self) -> no_grad:  # noqa: PYI034
+    _mode = False
+
+    def __new__(cls, orig_func: Any = None) -> Any:
+        self = super().__new__(cls)
+        if orig_func is None:
+            return self
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, got {orig_func!r}")
+        self.__init__()  # (Python calls __init__ only when __new__ returns an instance)
+        return self(orig_func)  # the bare decorator: `@no_grad` on a function
+
+    def __init__(self, orig_func: Any = None) -> None:
+        self._saved: list = []
+
+    def __enter__(self) -> Any:
         global _grad_enabled
-        self._saved = _grad_enabled
-        _grad_enabled = False
-        return self
+        self._saved.append(_grad_enabled)  # a stack: the same object may be re-entered
+        _grad_enabled = self._mode
+        return None
 
     def __exit__(self, *exc: object) -> None:
         global _grad_enabled
-        _grad_enabled = self._saved
+        _grad_enabled = self._saved.pop()
+
+
+class no_grad(_GradMode):
+    """`with no_grad():`, `@no_grad()` or `@no_grad` -- operations inside build no graph: their
+    results have `requires_grad=False` and keep no references to their inputs."""
+
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """`with enable_grad():` (or as a decorator) -- record graphs again inside a `no_grad`."""
+
+    _mode = True
+
+
+class inference_mode(_GradMode):
+    """`with inference_mode():` (or as a decorator): here the same as `no_grad` (PyTorch also
+    marks the results as inference tensors, which later refuse autograd; this package does not
+    track that). `inference_mode(False)` changes nothing."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # bare `@inference_mode`
+            self = object.__new__(cls)
+            self.__init__()
+            return self(mode)
+        return object.__new__(cls)
+
+    def __init__(self, mode: Any = True) -> None:
+        super().__init__()
+        self._mode = False if mode is True or callable(mode) else None
+
+    def __enter__(self) -> Any:
+        global _grad_enabled
+        self._saved.append(_grad_enabled)
+        if self._mode is not None:
+            _grad_enabled = self._mode
+        return None
+
+
+class set_grad_enabled(_GradMode):
+    """`set_grad_enabled(False)` switches graph recording off at once (a function call, as in
+    PyTorch); `with set_grad_enabled(mode):` sets it for the block and puts the old setting
+    back, and `@set_grad_enabled(mode)` for a function's calls."""
+
+    def __new__(cls, mode: Any) -> Any:
+        return object.__new__(cls)
+
+    def __init__(self, mode: Any) -> None:
+        global _grad_enabled
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {mode!r}")
+        super().__init__()
+        self._mode = bool(mode)
+        self._before_call = _grad_enabled
+        self._pending = True  # the construction switched the mode; `with` puts back this one
+        _grad_enabled = self._mode
+
+    def __call__(self, func: Any) -> Any:
+        # used as a decorator: the construction must not have switched the mode for good
+        global _grad_enabled
+        _grad_enabled = self._before_call
+        self._pending = False
+        return super().__call__(func)
+
+    def __enter__(self) -> Any:
+        global _grad_enabled
+        self._saved.append(self._before_call if self._pending else _grad_enabled)
+        self._pending = False
+        _grad_enabled = self._mode
+        return None
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -130,9 +225,10 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
 
 def _check_requires_grad(data: np.ndarray, requires_grad: Any) -> bool:
     flag = bool(requires_grad)
-    if flag and data.dtype.kind != "f":
+    if flag and data.dtype.kind not in "fc":
         raise RuntimeError(
-            f"requires_grad: only float tensors can require gradients, this one is {data.dtype}"
+            f"only Tensors of floating point and complex dtype can require gradients (this "
+            f"one is {data.dtype})"
         )
     return flag
 
@@ -159,10 +255,25 @@ def _dim_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> tuple:
 def _maximum(a: Tensor, b: Tensor, largest: bool) -> Tensor:
     """Elementwise maximum (or minimum) of two tensors: where a wins, a's value and gradient,
     elsewhere b's (a tie goes to a)."""
+    if not ((a.requires_grad or b.requires_grad) and _grad_enabled):
+        # nothing to differentiate (and bools have no `1 - mask`): numpy's own, which also
+        # propagates nan as PyTorch does
+        dtype = _result_dtype(a.data, b.data)
+        reduce = np.maximum if largest else np.minimum
+        return _const(np.asarray(reduce(a.data, b.data)).astype(dtype, copy=False))
     take_a = (a.data >= b.data) if largest else (a.data <= b.data)
     a, b = (a, b) if a.data.dtype == b.data.dtype else _promote(a, b)
     mask = _const(take_a.astype(a.data.dtype))
     return a * mask + b * (1 - mask)
+
+
+def _same_dtypes(a: Tensor, b: Tensor) -> None:
+    """`a @ b` needs one dtype, as in PyTorch (no promotion for matrix products)."""
+    if a.data.dtype != b.data.dtype:
+        raise TorchDtypeError(
+            f"expected m1 and m2 to have the same dtype, but got: {a.data.dtype} != "
+            f"{b.data.dtype} (convert one with .to(), e.g. .float())"
+        )
 
 
 def _number(x: Any) -> Any:
@@ -181,15 +292,18 @@ def _number(x: Any) -> Any:
 
 
 _new = object.__new__
+_ndarray = np.ndarray
 
 
 def _node(data: Any, prev: tuple, fn: F.Function, op: str) -> Tensor:
     """An operation's result inside the graph (the constructor's checks skipped: `data` comes
     from numpy operations on arrays that were checked when they became Tensors)."""
     out = _new(Tensor)
-    out.data = data
+    if type(data) is not _ndarray:  # numpy gives scalars for 0-d results: data is an array
+        data = np.asarray(data)
+    out._data = data  # the hidden slots: numpy made the array, in the graph
+    out._requires_grad = True
     out.grad = None
-    out.requires_grad = True
     out._prev = prev
     out._fn = fn
     out._op = op
@@ -204,9 +318,11 @@ _next_seq = itertools.count().__next__
 def _const(data: Any) -> Tensor:
     """An operation's result outside any graph (no input needs a gradient, or `no_grad`)."""
     out = _new(Tensor)
-    out.data = data
+    if type(data) is not _ndarray:  # numpy gives scalars for 0-d results: data is an array
+        data = np.asarray(data)
+    out._data = data  # the hidden slots: numpy made the array, no graph
+    out._requires_grad = False
     out.grad = None
-    out.requires_grad = False
     out._prev = ()
     out._fn = None
     out._op = ""
@@ -297,7 +413,7 @@ def _binary_error(cls: type, name: str, ad: np.ndarray, bd: np.ndarray, err: Exc
     if isinstance(err, F.DomainError) or not isinstance(err, ValueError):
         raise err
     sep = "@" if cls is F.MatMul else "and"
-    raise ValueError(
+    raise TorchRuntimeError(
         f"{name}: shapes {tuple(np.shape(ad))} {sep} {tuple(np.shape(bd))} "
         + ("do not match" if cls is F.MatMul else "cannot be broadcast together")
     ) from None
@@ -334,19 +450,94 @@ class _Freed(F.Function):
 _FREED = _Freed()
 
 
+def _checked_data(tensor: Tensor, value: Any) -> np.ndarray:
+    """What `tensor.data = value` stores: the array itself, a Tensor's array (PyTorch's `.data =`
+    replaces the storage: `w.data = w.data - lr * w.grad`, `w.data = torch.tensor(...)`; the
+    shape and dtype may change), or a number as a 0-d array of the tensor's dtype (`gradcheck`
+    moves a 0-d input that way)."""
+    if type(value) is not np.ndarray:
+        if isinstance(value, Tensor):
+            value = value.data
+        elif isinstance(value, (numbers.Number, np.generic)):
+            old = _slot_or_none(_DATA_SLOT, tensor)
+            value = np.asarray(value, dtype=None if old is None else old.dtype)
+        else:
+            raise TypeError(
+                f"Tensor.data must be set to a Tensor or a numpy array, got {type(value).__name__}"
+            )
+    if value.dtype.kind not in "fc" and _slot_or_none(_REQUIRES_GRAD_SLOT, tensor):
+        raise TorchRuntimeError(
+            f"data set to a tensor that requires gradients must be floating point or complex "
+            f"dtype, got {value.dtype}"
+        )
+    return value
+
+
+def _checked_requires_grad(tensor: Tensor, value: Any) -> bool:
+    """What `tensor.requires_grad = value` stores, after PyTorch's checks: a bool, a leaf, a
+    float tensor."""
+    if type(value) is not bool and not isinstance(value, np.bool_):
+        raise TorchRuntimeError(f"requires_grad must be a bool, got {type(value).__name__}")
+    if _fn_of(tensor) is not None:
+        raise RuntimeError(
+            "you can only change requires_grad flags of leaf variables (this tensor was "
+            "computed by an operation). If you want to use a computed variable in a subgraph "
+            "that doesn't require differentiation use var_no_grad = var.detach()."
+        )
+    return _check_requires_grad(tensor._data, value)
+
+
+class _PySlotAttribute:
+    """The pure-Python `SlotAttribute` (micrograd/tensor/_cattrs.c), used when that is not built
+    or MICROGRAD_PURE=1: reads the hidden slot `member`, stores `checker(obj, value)` on an
+    assignment (the same value again: stored unchecked when `same_is_stored`)."""
+
+    __slots__ = ("checker", "member", "name", "same_is_stored")
+
+    def __init__(self, member: Any, name: str, checker: Any, same_is_stored: bool = False):
+        self.member = member
+        self.name = name
+        self.checker = checker
+        self.same_is_stored = same_is_stored
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return self if obj is None else self.member.__get__(obj, owner)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if self.same_is_stored and value is _slot_or_none(self.member, obj):
+            return
+        self.member.__set__(obj, self.checker(obj, value))
+
+
+def _slot_or_none(member: Any, tensor: Tensor) -> Any:
+    """A slot's value, None while a tensor is being built (read through the slot itself, so
+    that `Tensor.__getattr__`'s hint is not computed for the unset slot)."""
+    try:
+        return member.__get__(tensor)
+    except AttributeError:
+        return None
+
+
+def _fn_of(tensor: Tensor) -> Any:
+    """`tensor._fn`, None while a tensor is being built."""
+    return _slot_or_none(_FN_SLOT, tensor)
+
+
 class Tensor:
     """A numpy array and its gradient; a node of the computation graph."""
 
+    # `data` and `requires_grad` are the hidden slots `_data` and `_requires_grad` behind
+    # checking descriptors (set up after the class); the engine's own code writes the slots
     __slots__ = (
         "__dict__",
         "__weakref__",
+        "_data",
         "_fn",
         "_op",
         "_prev",
+        "_requires_grad",
         "_seq",
-        "data",
         "grad",
-        "requires_grad",
     )
 
     # Rarely set, so class-level defaults rather than slots: an operation's result is made
@@ -394,9 +585,9 @@ class Tensor:
         dtype: Any = None,
         label: str = "",
     ) -> None:
-        self.data = _as_array(data, dtype)
+        self._data = arr = _as_array(data, dtype)
+        self._requires_grad = _check_requires_grad(arr, requires_grad)
         self.grad = None
-        self.requires_grad = _check_requires_grad(self.data, requires_grad)
         self._prev = ()
         self._fn = None
         self._op = ""
@@ -427,8 +618,9 @@ class Tensor:
         shape = self.data.shape
         if dim is None:
             return shape
-        (dim,) = F.normalize_axes(dim, len(shape), "size")
-        return shape[dim]
+        if not shape:
+            raise TorchIndexError("size: dimension specified as 0 but tensor has no dimensions")
+        return shape[F.wrap_dim(dim, len(shape), "size")]
 
     def dim(self) -> int:
         return self.data.ndim
@@ -451,9 +643,9 @@ class Tensor:
 
     def item(self) -> Any:
         if self.data.size != 1:
-            raise ValueError(
-                f"item: only a tensor with one element can be converted to a Python number, "
-                f"this one has shape {self.shape}"
+            raise TorchRuntimeError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar: only one "
+                f"element can be (item() of shape {self.shape})"
             )
         return self.data.item()
 
@@ -497,7 +689,7 @@ class Tensor:
         return self * 1 if self.data.dtype.kind == "f" else _const(self.data.copy())
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        self.requires_grad = _check_requires_grad(self.data, requires_grad)
+        self.requires_grad = requires_grad  # the setter checks dtype and leafness
         return self
 
     def retain_grad(self) -> None:
@@ -517,6 +709,8 @@ class Tensor:
         dt = _np_dtype(dtype, "to")
         if dt == self.data.dtype:
             return self
+        if dt.kind not in "fc":  # integers and bools take no part in gradients (PyTorch)
+            return _const(self.data.astype(dt))
         return _cast(self, dt)
 
     def type(self, dtype: Any = None) -> Any:
@@ -657,16 +851,27 @@ class Tensor:
             other = _operand(other)
             if other is None:
                 return NotImplemented
+        if self.data.dtype is not other.data.dtype:
+            _same_dtypes(self, other)
         return _binary(F.MatMul, self, other, "matmul")
 
     def __rmatmul__(self, other: Any) -> Tensor:
         other = _operand(other)
-        return NotImplemented if other is None else _binary(F.MatMul, other, self, "matmul")
+        if other is None:
+            return NotImplemented
+        if self.data.dtype is not other.data.dtype:
+            _same_dtypes(other, self)
+        return _binary(F.MatMul, other, self, "matmul")
 
     def matmul(self, other: Any) -> Tensor:
         return self @ other
 
     def __neg__(self) -> Tensor:
+        if self.data.dtype.kind == "b":
+            raise TorchDtypeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
         fn = _new(F.Neg)
         return _unary(fn, self, fn.forward(self.data))
 
@@ -726,6 +931,7 @@ class Tensor:
                     f"{name}: a leaf tensor that requires grad cannot be changed in place; do it "
                     f"under `with torch.no_grad():` (as an optimizer step does) or on `.data`"
                 )
+            _refuse_view_of_leaf(self, name)
             return op(self, other)
         with no_grad():
             result = op(self, other)
@@ -861,8 +1067,9 @@ class Tensor:
         dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
         a = self if dtype is None else self.to(dtype)
         if a.data.dtype.kind != "f":
-            raise TypeError(
-                f"mean: needs a float tensor, got dtype {a.dtype} (convert with .float())"
+            raise TorchDtypeError(
+                f"mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {a.dtype} (convert with .float())"
             )
         axes = F.normalize_axes(dim, a.data.ndim, "mean")
         fn = _new(F.Mean)
@@ -903,7 +1110,12 @@ class Tensor:
         if correction is not None and unbiased is not None:
             raise TypeError(f"{op}: give `unbiased` or `correction`, not both")
         corr = correction if correction is not None else (0 if unbiased is False else 1)
-        a = self if self.data.dtype.kind == "f" else self._float_input()
+        if self.data.dtype.kind != "f":
+            raise TorchDtypeError(
+                f"std and var only support floating point and complex dtypes, got "
+                f"{self.data.dtype} (convert with .float())"
+            )
+        a = self
         axes = F.normalize_axes(dim, a.data.ndim, op)
         fn = _new(cls)
         return _unary(fn, a, np.asarray(fn.forward(a.data, axes, corr, keepdim)))
@@ -914,14 +1126,24 @@ class Tensor:
             return _maximum(self, dim, largest)
         given = dim is not None or axis is not None
         dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        data = self.data
         if given and not isinstance(dim, (tuple, list)):
-            (axis_,) = F.normalize_axes(dim, self.data.ndim, name)
-            fn = _new(F.MaxDim)
-            values, indices = fn.forward(self.data, axis_, keepdim, largest)
-            out = _unary(fn, self, values)
+            axis_ = F.wrap_dim(dim, data.ndim, name)
             result = MaxResult if largest else MinResult
+            if not data.ndim:  # one element along one axis: itself, at index 0
+                return result(self.reshape(()), _const(np.zeros((), np.int64)))
+            fn = _new(F.MaxDim)
+            values, indices = fn.forward(data, axis_, keepdim, largest)
+            out = _unary(fn, self, values)
             return result(out, _const(indices))
-        axes = F.normalize_axes(dim, self.data.ndim, name)
+        axes = F.normalize_axes(dim, data.ndim, name)
+        if data.dtype.kind != "f":  # no gradient to route: numpy's own (bools have no `-`)
+            if data.size == 0 and axes:
+                raise TorchRuntimeError(
+                    f"{name}(): cannot reduce an empty tensor of shape {self.shape}"
+                )
+            reduce = np.max if largest else np.min
+            return _const(np.asarray(reduce(data, axis=axes, keepdims=keepdim)))
         src = self if largest else -self
         fn = _new(F.Max)
         out = _unary(fn, src, np.asarray(fn.forward(src.data, axes, keepdim)))
@@ -959,19 +1181,31 @@ class Tensor:
         return _unary(fn, self, np.asarray(fn.forward(self.data, axes, keepdim)))
 
     def amin(self, dim: Any = (), keepdim: bool = False) -> Tensor:
+        if self.data.dtype.kind != "f":  # no gradient; and bools have no `-`
+            dim = None if dim == () else dim
+            axes = F.normalize_axes(dim, self.data.ndim, "amin")
+            return _const(np.asarray(np.min(self.data, axis=axes, keepdims=keepdim)))
         return -((-self).amax(dim, keepdim))
 
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Index of the (first) largest element, over the flattened tensor when `dim` is None."""
+        if self.data.dtype.kind == "b":
+            raise TorchDtypeError("argmax(): does not support bool input (convert with .int())")
         if dim is None:
             return _const(np.asarray(np.argmax(self.data), dtype=np.int64))
-        (axis,) = F.normalize_axes(dim, self.data.ndim, "argmax")
+        axis = F.wrap_dim(dim, self.data.ndim, "argmax")
+        if not self.data.ndim:
+            return _const(np.zeros((), np.int64))
         return _const(np.argmax(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        if self.data.dtype.kind == "b":
+            raise TorchDtypeError("argmin(): does not support bool input (convert with .int())")
         if dim is None:
             return _const(np.asarray(np.argmin(self.data), dtype=np.int64))
-        (axis,) = F.normalize_axes(dim, self.data.ndim, "argmin")
+        axis = F.wrap_dim(dim, self.data.ndim, "argmin")
+        if not self.data.ndim:
+            return _const(np.zeros((), np.int64))
         return _const(np.argmin(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -985,25 +1219,40 @@ class Tensor:
     # -- shapes ---------------------------------------------------------------------------
 
     def reshape(self, *shape: Any) -> Tensor:
-        """The same elements in another shape (`t.reshape(2, -1)` or `t.reshape((2, -1))`);
-        `view` is the same (PyTorch's `view` shares storage and needs a contiguous tensor; here
-        the data is shared whenever numpy can, and any tensor can be viewed)."""
+        """The same elements in another shape (`t.reshape(2, -1)` or `t.reshape((2, -1))`): a
+        view when numpy can make one, else a copy, as in PyTorch."""
+        return self._reshaped(shape, "reshape")
+
+    def view(self, *shape: Any) -> Tensor:
+        """`reshape` that always shares the data: PyTorch refuses (RuntimeError) when the
+        tensor's strides cannot be viewed in the new shape (a transpose flattened, say)."""
+        if len(shape) == 1 and isinstance(shape[0], (np.dtype, type)):
+            raise TypeError("view: viewing as another dtype is not supported; use .to(dtype)")
+        out = self._reshaped(shape, "view")
+        data = self.data
+        if not data.flags.c_contiguous and not np.may_share_memory(out.data, data):
+            raise TorchRuntimeError(
+                f"view size is not compatible with input tensor's size and stride (at least "
+                f"one dimension spans across two contiguous subspaces). Use .reshape(...) "
+                f"instead (viewing shape {self.shape} as {tuple(out.shape)})"
+            )
+        return out
+
+    def _reshaped(self, shape: tuple, op: str) -> Tensor:
         if len(shape) == 1 and type(shape[0]) is not int:
             if isinstance(shape[0], (tuple, list)):
                 shape = tuple(shape[0])
             elif isinstance(shape[0], (np.dtype, type)):
-                raise TypeError("view: viewing as another dtype is not supported; use .to(dtype)")
+                raise TypeError(f"{op}: viewing as another dtype is not supported; use .to(dtype)")
         fn = _new(F.Reshape)
         try:
             data = fn.forward(self.data, shape)
         except (ValueError, TypeError):
-            raise ValueError(
-                f"reshape: cannot reshape shape {self.shape} ({self.numel()} elements) "
-                f"into shape {shape}"
+            raise TorchRuntimeError(
+                f"{op}: shape {shape} is invalid for input of size {self.numel()} "
+                f"(shape {self.shape})"
             ) from None
         return _unary(fn, self, data)
-
-    view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         shape = self.shape
@@ -1033,53 +1282,92 @@ class Tensor:
         return self.reshape(shape[:axis] + (1,) + shape[axis:])
 
     def transpose(self, *axes: Any) -> Tensor:
-        """numpy's `transpose(*axes)` (a permutation; none reverses the axes), and PyTorch's
-        `transpose(dim0, dim1)` (swap two axes) when given two axes of a tensor that has more or
-        fewer than two (on a matrix the two readings agree)."""
+        """PyTorch's `transpose(dim0, dim1)`: swap two axes (any rank; the same axis twice gives
+        a view of the same shape). Also numpy's forms, where PyTorch raises: `transpose()`
+        reverses the axes, `transpose((2, 0, 1))` permutes them."""
+        ndim = self.data.ndim
+        if len(axes) == 2 and not isinstance(axes[0], (tuple, list)):
+            d0 = F.wrap_dim(axes[0], ndim, "transpose")
+            d1 = F.wrap_dim(axes[1], ndim, "transpose")
+            perm = list(range(ndim))
+            if ndim:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+            return self._permuted(tuple(perm))
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        ndim = self.data.ndim
-        if len(axes) == 2 and ndim != 2:
-            d0, d1 = (
-                F.normalize_axes(axes[0], ndim, "transpose")[0],
-                F.normalize_axes(axes[1], ndim, "transpose")[0],
-            )
-            perm = list(range(ndim))
-            perm[d0], perm[d1] = perm[d1], perm[d0]
-            axes = tuple(perm)
         if axes:
             if sorted(a % ndim if -ndim <= a < ndim else a for a in axes) != list(range(ndim)):
                 raise ValueError(
                     f"transpose: axes {axes} are not a permutation of the {ndim} axes of "
                     f"shape {self.shape}"
                 )
-            axes = tuple(a % ndim for a in axes)
+            return self._permuted(tuple(a % ndim for a in axes))
+        return self._permuted(None)
+
+    def _permuted(self, perm: Any) -> Tensor:
+        """The view with its axes in the order `perm` (None: reversed)."""
         fn = _new(F.Transpose)
-        return _unary(fn, self, fn.forward(self.data, axes or None))
+        return _unary(fn, self, fn.forward(self.data, perm))
+
+    swapaxes = transpose
+    swapdims = transpose
 
     def permute(self, *dims: Any) -> Tensor:
+        """The view with axis i of the result being axis dims[i] of this tensor."""
+        if not dims:
+            raise TypeError('permute() missing 1 required positional arguments: "dims"')
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
-        if len(dims) != self.data.ndim:
-            raise ValueError(
-                f"permute: {len(dims)} dims given for a tensor with {self.data.ndim} dimensions"
+        ndim = self.data.ndim
+        if len(dims) != ndim:
+            raise TorchRuntimeError(
+                f"permute: the number of dims of the tensor ({ndim}) does not match the length "
+                f"of the desired ordering of dimensions ({len(dims)})"
             )
-        return self.transpose(*dims) if len(dims) != 2 else self.transpose(tuple(dims))
+        perm = tuple(F.wrap_dim(d, ndim, "permute") for d in dims)
+        if len(set(perm)) != len(perm):
+            raise TorchRuntimeError(f"permute: repeated dim in {dims}")
+        return self._permuted(perm)
 
     @property
     def T(self) -> Tensor:
-        return self.transpose()
+        """All axes reversed (PyTorch deprecates it for other than 2 dims, but does it)."""
+        return self._permuted(None)
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two axes swapped (a batch of matrices transposed)."""
+        ndim = self.data.ndim
+        if ndim == 1:
+            raise TorchRuntimeError(
+                "tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor."
+            )
+        return self.transpose(-2, -1) if ndim else self._permuted(())  # 0-d: itself, a view
 
     def t(self) -> Tensor:
         if self.data.ndim > 2:
-            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {self.shape}")
-        return self.transpose()
+            raise TorchRuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.data.ndim}D"
+            )
+        return self._permuted(None)
+
+    def is_contiguous(self) -> bool:
+        """Whether the elements are laid out row after row with no gaps (numpy's C order;
+        axes of length 1 do not count, as in PyTorch)."""
+        return self.data.flags.c_contiguous
 
     def contiguous(self) -> Tensor:
-        return self
+        """Self when already contiguous, else a copy laid out row after row (writes to it no
+        longer reach the tensor it was a view of), as in PyTorch."""
+        if self.data.flags.c_contiguous:
+            return self
+        fn = _new(F.Contiguous)
+        return _unary(fn, self, fn.forward(self.data))
 
     def unbind(self, dim: int = 0) -> tuple:
-        (axis,) = F.normalize_axes(dim, self.data.ndim, "unbind")
+        if not self.data.ndim:
+            raise TorchIndexError("unbind: dimension specified as 0 but tensor has no dimensions")
+        axis = F.wrap_dim(dim, self.data.ndim, "unbind")
         lead = (slice(None),) * axis
         return tuple(self[lead + (i,)] for i in range(self.shape[axis]))
 
@@ -1092,7 +1380,7 @@ class Tensor:
                 return _const(self.data.take(index.data, 0))
             fn = _new(F.Embedding)
             return _unary(fn, self, fn.forward(self.data, index.data))
-        index, advanced = _index(index)
+        index, advanced = _index(index, self.data.shape)
         fn = _new(F.Index)
         return _unary(fn, self, fn.forward(self.data, index, advanced))
 
@@ -1100,7 +1388,7 @@ class Tensor:
         """`t[index] = value`. Outside the graph, the data changes in place; in the graph (the
         tensor or the value requires a gradient) the tensor becomes a new node whose gradient
         flows to the old value (except at the written elements) and to `value`."""
-        index, _ = _index(index)
+        index, _ = _index(index, self.data.shape)
         v = value.data if isinstance(value, Tensor) else value
         if _grad_enabled and (
             self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
@@ -1110,8 +1398,9 @@ class Tensor:
                     "setitem: a leaf tensor that requires grad cannot be changed in place; do "
                     "it under `with torch.no_grad():` or on `.data`"
                 )
+            _refuse_view_of_leaf(self, "setitem")
             old = _new(Tensor)
-            for name in ("data", "grad", "requires_grad", "_prev", "_fn", "_op", "label"):
+            for name in ("_data", "_requires_grad", "grad", "_prev", "_fn", "_op", "label"):
                 setattr(old, name, getattr(self, name))
             if self._fn is not None:
                 old._seq = self._seq
@@ -1122,7 +1411,7 @@ class Tensor:
             fn = _new(F.IndexPut)
             self.data = fn.forward(self.data, index, np.asarray(vt.data, dtype=self.data.dtype))
             self.grad = None
-            self.requires_grad = True
+            self._requires_grad = True  # a node now (the public setter allows leaves only)
             self._prev = (old, vt)
             self._fn = fn
             self._op = fn.op
@@ -1132,23 +1421,32 @@ class Tensor:
         data = self.data
         if data.ndim == 0 or not data.flags.writeable:
             data = self.data = np.array(data)
-        data[index] = v
+        target, index = F.index_target(data, index)
+        target[index] = v
 
     # -- softmax --------------------------------------------------------------------------
 
-    def softmax(self, dim: int = -1, *, axis: Any = None) -> Tensor:
-        dim = axis if axis is not None else dim
-        a = self._float_input()
-        (dim,) = F.normalize_axes(dim, a.data.ndim, "softmax")
-        fn = _new(F.Softmax)
-        return _unary(fn, a, fn.forward(a.data, dim))
+    def softmax(self, dim: int = -1, *, axis: Any = None, dtype: Any = None) -> Tensor:
+        return self._softmax(F.Softmax, "softmax", dim, axis, dtype)
 
-    def log_softmax(self, dim: int = -1, *, axis: Any = None) -> Tensor:
+    def log_softmax(self, dim: int = -1, *, axis: Any = None, dtype: Any = None) -> Tensor:
+        return self._softmax(F.LogSoftmax, "log_softmax", dim, axis, dtype)
+
+    def _softmax(self, cls: type, op: str, dim: Any, axis: Any, dtype: Any) -> Tensor:
         dim = axis if axis is not None else dim
-        a = self._float_input()
-        (dim,) = F.normalize_axes(dim, a.data.ndim, "log_softmax")
-        fn = _new(F.LogSoftmax)
-        return _unary(fn, a, fn.forward(a.data, dim))
+        a = self if dtype is None else self.to(dtype)
+        if a.data.dtype.kind != "f":
+            # PyTorch has no integer kernel (NotImplementedError): convert, or pass dtype=
+            raise NotImplementedError(
+                f"{op}: not implemented for dtype {a.data.dtype}; convert with .float() or pass "
+                f"dtype=torch.float32"
+            )
+        ndim = a.data.ndim
+        axis_ = F.wrap_dim(dim, ndim, op)
+        if not ndim:  # one element along one axis, as PyTorch sees a 0-d tensor
+            return a.reshape(1)._softmax(cls, op, 0, None, None).reshape(())
+        fn = _new(cls)
+        return _unary(fn, a, fn.forward(a.data, axis_))
 
     # -- backpropagation ------------------------------------------------------------------
 
@@ -1163,9 +1461,10 @@ class Tensor:
         data = self.data  # always an ndarray (the constructor and every Function make one)
         if gradient is None:
             if data.size != 1:
-                raise ValueError(
-                    f"backward: the output has shape {self.shape}; call it on one number "
-                    f"(e.g. .sum()) or pass backward(gradient) of that shape"
+                raise TorchRuntimeError(
+                    f"grad can be implicitly created only for scalar outputs: backward() of an "
+                    f"output of shape {self.shape}; call it on one number (e.g. .sum()) or pass "
+                    f"backward(gradient) of that shape"
                 )
             seed = np.array(1, dtype=data.dtype)  # d self / d self
             if data.ndim:
@@ -1174,7 +1473,7 @@ class Tensor:
             g = gradient.data if isinstance(gradient, Tensor) else gradient
             seed = np.array(_as_array(g), dtype=data.dtype)  # a copy: grads we own
             if seed.shape != np.shape(data):
-                raise ValueError(
+                raise TorchRuntimeError(
                     f"backward: gradient of shape {seed.shape} for an output of shape {self.shape}"
                 )
         if not self.requires_grad:
@@ -1184,7 +1483,7 @@ class Tensor:
             )
         if self._fn is None:  # a leaf: d self / d self
             old = self.grad
-            self.grad = _const(seed if old is None else _array_of(old) + seed)
+            self.grad = _const(seed) if old is None else _accumulate(old, seed)
             return
         # Nodes are visited newest first (`_seq`, their creation number): every node is created
         # after its inputs, so by the time a node is taken from the heap, every node that uses
@@ -1196,6 +1495,9 @@ class Tensor:
         # Nodes that keep their gradient (leaves, retain_grad()): it is accumulated as an
         # array and handed to the user as a Tensor at the end.
         kept = [self] if self._retains else []
+        # Leaves whose gradient Tensor comes from an earlier pass: this pass's sum is added into
+        # it in place at the end, as PyTorch does (`g = w.grad` sees the sum, `g is w.grad`)
+        earlier: list = []
         try:
             while heap:
                 node = heappop(heap)[2]
@@ -1206,6 +1508,8 @@ class Tensor:
                 for t, gt in zip(prev, grads):
                     if gt is None or not t.requires_grad:
                         continue
+                    if type(gt) is not _ndarray:  # a numpy scalar, from 0-d arrays
+                        gt = np.asarray(gt)
                     if t._fn is None:  # a leaf: gradients accumulate over backward() calls
                         old = t.grad
                         if old is None:
@@ -1215,10 +1519,12 @@ class Tensor:
                             t.grad = gt.copy() if gt is g or gt.base is not None else gt
                             kept.append(t)
                         elif type(old) is np.ndarray:  # a second gradient in this pass
-                            t.grad = old + gt
-                        else:  # the Tensor of an earlier pass
-                            t.grad = old.data + gt
-                            kept.append(t)
+                            total = old + gt
+                            # (0-d arrays add up to a numpy scalar: keep an array)
+                            t.grad = total if type(total) is _ndarray else np.asarray(total)
+                        else:  # the Tensor of an earlier pass (only read, so no copy)
+                            t.grad = gt
+                            earlier.append((t, old))
                     elif t._seq > seq:  # newer than the node that used it
                         raise RuntimeError(
                             f"backward: an input of a {node._op!r} node was changed in place "
@@ -1246,6 +1552,9 @@ class Tensor:
             for t in kept:
                 if type(t.grad) is np.ndarray:
                     t.grad = _const(t.grad)
+            for t, old in earlier:
+                if type(t.grad) is np.ndarray:
+                    t.grad = _accumulate(old, t.grad)
 
     def _backward(self) -> None:
         """Apply the chain rule at this node only: add this node's contribution to its inputs'
@@ -1313,6 +1622,26 @@ class Tensor:
         )
 
 
+_FN_SLOT = Tensor.__dict__["_fn"]
+_DATA_SLOT = Tensor.__dict__["_data"]
+_REQUIRES_GRAD_SLOT = Tensor.__dict__["_requires_grad"]
+
+
+def _slot_attribute_type() -> Any:
+    """The compiled SlotAttribute, or the pure-Python one (not built, or MICROGRAD_PURE=1)."""
+    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
+        return _PySlotAttribute
+    try:
+        from micrograd.tensor._cattrs import SlotAttribute
+    except ImportError:
+        return _PySlotAttribute
+    return SlotAttribute
+
+
+_SlotAttribute = _slot_attribute_type()
+Tensor.data = _SlotAttribute(_DATA_SLOT, "data", _checked_data, True)
+Tensor.requires_grad = _SlotAttribute(_REQUIRES_GRAD_SLOT, "requires_grad", _checked_requires_grad)
+
 # numpy ufuncs that a Tensor implements: ufunc -> (method, reflected method).
 _UFUNC_OPERATORS = {
     np.add: ("__add__", "__radd__"),
@@ -1352,17 +1681,67 @@ def _redirect(value: Tensor, target: Tensor, replacement: Tensor, min_seq: int) 
         stack.extend(prev)
 
 
+def _refuse_view_of_leaf(t: Tensor, name: str) -> None:
+    """PyTorch refuses an in-place change, in the graph, of a view (a slice, a reshape, a
+    transpose) of a leaf that requires grad: the leaf's data would change under its graph."""
+    node = t
+    while node._fn is not None and node._prev:
+        fn = node._fn
+        base = node._prev[0]
+        if type(fn) is F.Index:
+            if fn.advanced:  # advanced indexing copies: not a view
+                return
+        elif type(fn) not in (F.Reshape, F.Transpose) or not np.may_share_memory(
+            node.data, base.data
+        ):
+            return
+        node = base
+    if node is not t and node._fn is None and node.requires_grad:
+        raise TorchRuntimeError(
+            f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
+            f"operation (change the leaf under `with torch.no_grad():`, or clone() the view)"
+        )
+
+
+def _accumulate(old: Any, g: np.ndarray) -> Tensor:
+    """A leaf's gradient `old` (a Tensor from an earlier backward pass, or an array a tool
+    stored) plus this pass's `g`: added in place into old's array when it can hold the sum (the
+    same shape and dtype, writeable), so that the Tensor the user holds sees it, as in PyTorch;
+    otherwise a new Tensor."""
+    if type(old) is Tensor:
+        data = old.data
+        if data.shape == g.shape and data.dtype == g.dtype and data.flags.writeable:
+            data += g
+            return old
+    return _const(_array_of(old) + g)
+
+
 def _array_of(g: Any) -> np.ndarray:
     """A gradient as an array: backward() leaves Tensors, tools (optimizers, the animation)
     may store arrays."""
     return g.data if type(g) is Tensor else np.asarray(g)
 
 
-def _index(index: Any) -> tuple:
+def _index(index: Any, shape: tuple) -> tuple:
     """Normalise an index for numpy: Tensors become their data, lists integer arrays. Returns
-    (index, advanced) where `advanced` says an array is involved (elements may repeat)."""
+    (index, advanced) where `advanced` says an array is involved (elements may repeat). An
+    index that mixes ints with arrays becomes a `functions.SplitIndex` (PyTorch's order of the
+    result's axes, which differs from numpy's)."""
+    if (
+        type(index) is list
+        and len(index) < 32
+        and any(
+            x is None or x is Ellipsis or isinstance(x, (list, tuple, slice, Tensor, np.ndarray))
+            for x in index
+        )
+    ):
+        # PyTorch (and old numpy) read such a list as a tuple of indices: t[[[0, 1], [1, 0]]]
+        # is t[[0, 1], [1, 0]]
+        index = tuple(index)
     items = index if type(index) is tuple else (index,)
     advanced = False
+    has_int = False
+    has_mask = False
     out = []
     for item in items:
         if isinstance(item, Tensor):
@@ -1374,15 +1753,85 @@ def _index(index: Any) -> tuple:
         if isinstance(item, (list, np.ndarray)):
             item = np.asarray(item)
             if item.dtype.kind not in "biu":
-                raise TypeError(
-                    f"Tensor index: arrays used as indices must hold integers or booleans, "
-                    f"got dtype {item.dtype}"
-                )
+                if item.size or item.dtype.kind != "f":
+                    raise TorchIndexTypeError(
+                        f"Tensor index: tensors used as indices must be long, int or bool "
+                        f"tensors, got dtype {item.dtype}"
+                    )
+                item = item.astype(np.int64)  # `[]` (an empty list is float to numpy)
+            elif item.dtype.kind == "b" and item.ndim:
+                has_mask = True
             advanced = True
-        elif not (item is None or item is Ellipsis or isinstance(item, (slice, int, np.integer))):
-            raise TypeError(f"Tensor index: cannot index with {type(item).__name__}")
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            has_int = True
+        elif type(item) is slice:
+            if item.step is not None and item.step <= 0:
+                raise ValueError(
+                    f"Tensor index: step must be greater than zero (PyTorch has no reversed "
+                    f"slices; use .flip()), got {item}"
+                )
+        elif not (item is None or item is Ellipsis or isinstance(item, (slice, bool, np.bool_))):
+            raise TorchIndexTypeError(f"Tensor index: cannot index with {type(item).__name__}")
         out.append(item)
+    if has_mask:
+        _check_masks(out, shape)
+    if advanced and any(x is Ellipsis for x in out) and len(shape) == sum(map(_width, out)):
+        # an Ellipsis that covers no axis: numpy still sees it between two index arrays (and
+        # moves their axes to the front); PyTorch does not
+        out = [x for x in out if x is not Ellipsis]
+    if advanced and has_int:
+        return _split_index(out), True
     return (tuple(out) if type(index) is tuple else out[0]), advanced
+
+
+def _width(item: Any) -> int:
+    """How many axes of the indexed tensor an index item covers (an Ellipsis: 0 here)."""
+    if isinstance(item, np.ndarray):
+        return item.ndim if item.dtype.kind == "b" else 1
+    return 0 if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)) else 1
+
+
+def _check_masks(items: list, shape: tuple) -> None:
+    """A boolean mask must have the shape of the axes it covers (numpy lets an empty mask
+    through; PyTorch raises IndexError)."""
+    widths = [_width(x) for x in items]
+    rest = len(shape) - sum(widths)  # the axes an Ellipsis (or the end) covers
+    axis = 0
+    for item, width in zip(items, widths):
+        if item is Ellipsis:
+            axis += rest
+            rest = 0
+            continue
+        if isinstance(item, np.ndarray) and item.dtype.kind == "b" and item.ndim:
+            covered = shape[axis : axis + width]
+            if item.shape != covered:
+                raise IndexError(
+                    f"The shape of the mask {list(item.shape)} at index {axis} does not match "
+                    f"the shape of the indexed tensor {list(shape)}"
+                )
+        axis += width
+
+
+def _split_index(items: list) -> F.SplitIndex:
+    """PyTorch's reading of an index that mixes ints and index arrays: the ints (with the
+    slices, None and Ellipsis) first, as basic indexing, then the arrays on what is left."""
+    first = []
+    second = []
+    for item in items:
+        if isinstance(item, np.ndarray):
+            # a k-d boolean mask covers k axes, an integer array one
+            width = item.ndim if item.dtype.kind == "b" else 1
+            first.extend([slice(None)] * width)
+            second.append(item)
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            first.append(item)  # the axis goes away here
+        elif item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)):
+            first.append(item)
+            second.append(Ellipsis if item is Ellipsis else slice(None))
+        else:  # a slice: applied in the first step
+            first.append(item)
+            second.append(slice(None))
+    return F.SplitIndex((tuple(first), tuple(second)))
 
 
 def _tensors(tensors: Any, op: str) -> list:

@@ -13,7 +13,13 @@ is as good.
 
 from __future__ import annotations
 
-__all__ = ["TorchIndexError", "TorchRuntimeError", "TorchTypeError"]
+__all__ = [
+    "TorchDtypeError",
+    "TorchIndexError",
+    "TorchIndexTypeError",
+    "TorchRuntimeError",
+    "TorchTypeError",
+]
 
 
 class TorchRuntimeError(RuntimeError, ValueError):
@@ -27,3 +33,13 @@ class TorchIndexError(IndexError, ValueError):
 class TorchTypeError(TypeError, ValueError):
     """PyTorch raises TypeError here (an argument of the wrong kind); the package raised
     ValueError."""
+
+
+class TorchDtypeError(RuntimeError, TypeError):
+    """PyTorch raises RuntimeError for an operation its dtype does not support (`-` on a bool
+    tensor, `mean` or `std` of an integer tensor); the package raised TypeError."""
+
+
+class TorchIndexTypeError(IndexError, TypeError):
+    """PyTorch raises IndexError for an index of the wrong kind (a float tensor as an index);
+    the package raised TypeError."""

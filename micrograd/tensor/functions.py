@@ -30,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FUNCTIONS", "Function", "normalize_axes", "unbroadcast"]
+from micrograd.tensor.errors import TorchIndexError, TorchRuntimeError
+
+__all__ = ["FUNCTIONS", "Function", "normalize_axes", "unbroadcast", "wrap_dim"]
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -88,7 +90,11 @@ _BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def normalize_axes(axis: Any, ndim: int, op: str) -> tuple:
     """`axis` (None, an int or a tuple of ints, negative allowed) as a sorted tuple of
-    non-negative axes; None means all of them. Errors name the op."""
+    non-negative axes; None means all of them. Errors name the op.
+
+    As in PyTorch, a 0-d tensor accepts the dims 0 and -1 (it is treated as one element along
+    one axis): they mean no axis at all here, `()`. An axis out of range is an IndexError, a
+    repeated one a RuntimeError (both also ValueErrors, what this function raised before)."""
     if type(axis) is int and -ndim <= axis < ndim:  # the common case, one valid axis
         return (axis % ndim,)
     if axis is None:
@@ -102,13 +108,33 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple:
     else:
         raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
     out = []
+    span = max(ndim, 1)  # a 0-d tensor's dims are -1 and 0, as a 1-d one's
     for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{op}: axis {a} is out of range for an array with {ndim} dimensions")
-        out.append(a % ndim)
+        if not -span <= a < span:
+            raise TorchIndexError(
+                f"{op}: dimension out of range (expected to be in range of [{-span}, "
+                f"{span - 1}], but got axis {a})"
+            )
+        out.append(a % span)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
+        raise TorchRuntimeError(f"{op}: dim {out[0]} appears multiple times in the list of dims")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def wrap_dim(dim: Any, ndim: int, op: str) -> int:
+    """One dim (an int, negative counting from the end) as a non-negative axis, PyTorch's rule:
+    a 0-d tensor takes 0 and -1 (both give 0); out of range is an IndexError."""
+    if type(dim) is int and -ndim <= dim < ndim:
+        return dim % ndim
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: a dim must be an int, got {dim!r}")
+    span = max(ndim, 1)
+    if not -span <= dim < span:
+        raise TorchIndexError(
+            f"{op}: dimension out of range (expected to be in range of [{-span}, {span - 1}], "
+            f"but got axis {dim})"
+        )
+    return int(dim) % span
 
 
 def _kept_shape(shape: tuple, axes: tuple) -> tuple:
@@ -421,6 +447,8 @@ class Tanh(Function):
     def backward(self, g, prev):
         # g * (1 - out**2), with one temporary array instead of three
         t = self.out * self.out
+        if type(t) is not np.ndarray:  # 0-d: numpy gave a scalar, which has no `out=`
+            return (g * (1 - t),)
         np.subtract(1, t, out=t)
         t *= g
         return (t,)
@@ -697,6 +725,53 @@ class Transpose(Function):
         return (g.transpose(self.inverse),)
 
 
+class Contiguous(Function):
+    """A C-ordered copy of a strided view (`t.contiguous()` of a transpose): the same values, so
+    the gradient passes through unchanged."""
+
+    __slots__ = ()
+    op = "contiguous"
+
+    def forward(self, a):
+        return np.ascontiguousarray(a)
+
+    def backward(self, g, prev):
+        return (g,)
+
+
+class SplitIndex(tuple):
+    """An index that mixes ints with index arrays, in PyTorch's two steps: `first` (the ints,
+    slices, None and Ellipsis: basic indexing, a view) removes the ints' axes, then `second`
+    (the arrays, with slice(None) for the axes kept) indexes what is left. numpy would count
+    each int as an index array, which moves the result's axes elsewhere:
+    `zeros(4, 3, 2)[0, :, [0, 1]]` is (3, 2) in PyTorch, (2, 3) in numpy."""
+
+    __slots__ = ()
+
+    @property
+    def first(self) -> tuple:
+        return self[0]
+
+    @property
+    def second(self) -> tuple:
+        return self[1]
+
+
+def index_get(a: np.ndarray, index: Any) -> Any:
+    """`a[index]` for any index `_index` made (a SplitIndex in its two steps)."""
+    if type(index) is SplitIndex:
+        return a[index[0]][index[1]]
+    return a[index]
+
+
+def index_target(a: np.ndarray, index: Any) -> tuple:
+    """(array, index) such that `array[index] = v` writes into `a` at `a[index]`: for a
+    SplitIndex, the first step's view of `a` and the second step."""
+    if type(index) is SplitIndex:
+        return a[index[0]], index[1]
+    return a, index
+
+
 class Index(Function):
     """a[index] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
 
@@ -708,18 +783,19 @@ class Index(Function):
         self.dtype = a.dtype
         self.index = index
         self.advanced = advanced
-        out = a[index]
+        out = index_get(a, index)
         # a single element comes back as a numpy scalar: keep data an array
         return out if type(out) is np.ndarray else np.asarray(out)
 
     def backward(self, g, prev):
         ga = np.zeros(self.shape, dtype=self.dtype)
+        target, index = index_target(ga, self.index)
         if self.advanced:
             # an integer array may pick the same element twice: np.add.at adds both
             # contributions, where `ga[index] += g` would keep only one
-            np.add.at(ga, self.index, g)
+            np.add.at(target, index, g)
         else:
-            ga[self.index] = g  # basic indexing never repeats an element
+            target[index] = g  # basic indexing never repeats an element
         return (ga,)
 
 
@@ -782,7 +858,8 @@ class IndexPut(Function):
 
     def forward(self, a, index, v):
         out = a.copy()
-        out[index] = v
+        target, idx = index_target(out, index)
+        target[idx] = v
         self.index = index
         self.vshape = np.shape(v)
         return out
@@ -791,9 +868,10 @@ class IndexPut(Function):
         ga = gv = None
         if prev[0].requires_grad:
             ga = g.copy()
-            ga[self.index] = 0
+            target, idx = index_target(ga, self.index)
+            target[idx] = 0
         if prev[1].requires_grad:
-            gv = unbroadcast(np.asarray(g[self.index]), self.vshape)
+            gv = unbroadcast(np.asarray(index_get(g, self.index)), self.vshape)
         return ga, gv
 
 
