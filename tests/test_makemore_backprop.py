@@ -41,9 +41,11 @@ def test_every_hand_derived_gradient_matches_autograd_and_torch():
         # hand-derived vs our autograd, as the lecture's cmp() checks
         assert mine["approximate"], (name, mine["maxdiff"])
         assert mine["maxdiff"] < 1e-6, name
-        # ... and both against PyTorch's autograd
-        np.testing.assert_allclose(mine["autograd"], torchs["autograd"], rtol=1e-4, atol=1e-8)
-        np.testing.assert_allclose(mine["manual"], torchs["manual"], rtol=1e-4, atol=1e-8)
+        # ... and both against PyTorch's autograd. The gradients of logit_maxes and b1 are
+        # mathematically zero: both engines compute float32 rounding noise there (sums of
+        # terms of ~0.03 that cancel, each off by an ulp of ~4e-9), so atol is a few such ulps
+        np.testing.assert_allclose(mine["autograd"], torchs["autograd"], rtol=1e-4, atol=3e-8)
+        np.testing.assert_allclose(mine["manual"], torchs["manual"], rtol=1e-4, atol=3e-8)
     # bit-exact matches, as in the lecture, where our autograd does the same arithmetic as the
     # hand-written line (b2's sum over the batch goes through BLAS in autograd: close, not exact)
     exact = {r["name"] for r in ours["exercise1"] if r["exact"]}

@@ -14,13 +14,14 @@ Semantics, as in PyTorch where the original micrograd has nothing to say:
 
 * numpy broadcasting everywhere; the gradient of a broadcast operand is summed back to its
   shape (`functions.unbroadcast`);
-* dtype: `Tensor(...)` makes Python lists and numbers float64 and keeps float arrays as they
-  are (float32 in, float32 data and gradients out; integer arrays become float64); the factory
-  `micrograd.tensor.tensor(...)` follows PyTorch instead (ints int64, floats float32, bools
-  bool). Mixed dtypes follow PyTorch's promotion (float32 with float64 is float64, an integer
-  tensor with a float one takes the float's dtype, a 0-d tensor does not widen a dimensioned
-  one); the gradient is converted back for each input's dtype. Only float tensors take part
-  in gradients;
+* dtype: `Tensor(2, 3)`, `Tensor([1, 2])` and `Tensor(t)` are PyTorch's legacy constructor
+  (float32); the engine's own form `Tensor(data, requires_grad=..., dtype=..., label=...)`
+  keeps float arrays as they are (float32 in, float32 data and gradients out) and makes lists
+  and numbers float64; the factory `micrograd.tensor.tensor(...)` follows PyTorch (ints int64,
+  floats float32, bools bool). Mixed dtypes follow PyTorch's promotion (`result_type`: a
+  higher category -- bool < integer < float -- wins, a 0-d tensor or a Python number does not
+  widen a dimensioned tensor of its category); the gradient is converted back for each
+  input's dtype. Only float tensors take part in gradients;
 * gradients, PyTorch's rule: no tensor gets a gradient until asked (`requires_grad=True`, or
   `t.requires_grad = True`); a result needs one when any input does. Leaf gradients accumulate
   over backward passes (set `p.grad = None`, or `model.zero_grad()`, between steps); interior
@@ -280,19 +281,25 @@ def _number(x: Any) -> Any:
     """A Python number for `x` if it is a real number (Python or numpy scalar), else None.
 
     numpy scalars become Python numbers so that numpy treats them as "weak": a float32 Tensor
-    times `np.float64(2)` stays float32, as it does with `2.0`."""
+    times `np.float64(2)` stays float32, as it does with `2.0`. Bools stay bools: PyTorch's
+    promotion puts them below ints (`int_tensor + True` is int64, `bool_tensor * True` bool)."""
     t = type(x)
-    if t is float or t is int:
+    if t is float or t is int or t is bool:
         return x
     if isinstance(x, np.generic):
         return x.item() if x.dtype.kind in "biuf" else None
+    if isinstance(x, numbers.Integral):
+        return int(x)
     if isinstance(x, numbers.Real):
-        return float(x) if isinstance(x, bool) else x
+        return float(x)
     return None
 
 
 _new = object.__new__
 _ndarray = np.ndarray
+
+# The default of keyword arguments whose mere presence matters (the Tensor constructor's).
+_UNSET = object()
 
 
 def _node(data: Any, prev: tuple, fn: F.Function, op: str) -> Tensor:
@@ -376,13 +383,86 @@ def _cast(a: Tensor, dtype: Any) -> Tensor:
 
 def _weak(a: Tensor, c: Any) -> Tensor:
     """An integer or bool tensor meeting a Python number, as in PyTorch: a float number makes
-    the tensor float32 (numpy would say float64), an int makes a bool tensor int64."""
+    the tensor float32 (numpy would say float64), an int makes a bool tensor int64, a bool
+    changes nothing (bool is the lowest category)."""
     kind = a.data.dtype.kind
-    if kind in "iu" and type(c) is float:
+    if kind == "f":
+        return a
+    tc = type(c)
+    if tc is float:
         return _cast(a, np.float32)
-    if kind == "b":
-        return _cast(a, np.float32 if type(c) is float else np.int64)
+    if kind == "b" and tc is int:
+        return _cast(a, np.int64)
     return a
+
+
+def _scalar_dtype(c: Any) -> np.dtype:
+    """The dtype PyTorch gives a Python number on its own (a "wrapped number")."""
+    tc = type(c)
+    return _BOOL if tc is bool else _INT64 if tc is int else _FLOAT32
+
+
+_BOOL = np.dtype(np.bool_)
+_INT64 = np.dtype(np.int64)
+_FLOAT32 = np.dtype(np.float32)
+
+
+def _promote_types(da: np.dtype, db: np.dtype) -> np.dtype:
+    """torch.promote_types: a higher category wins outright (int64 with float32 is float32,
+    where numpy says float64); within a category the wider dtype."""
+    if da == db:
+        return da
+    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    if ca != cb:
+        return da if ca > cb else db
+    return np.promote_types(da, db)
+
+
+def _combine(higher: Any, lower: Any) -> Any:
+    """c10's combine_categories: the dtype of a higher priority group of operands (dimensioned
+    tensors over 0-d tensors over Python numbers) wins unless the lower group is of a higher
+    category (then the two are promoted); None is an empty group."""
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return _promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands: Any) -> np.dtype:
+    """PyTorch's `torch.result_type` over tensors and Python numbers: the dtype an arithmetic
+    operation on them computes in."""
+    dim = zero = wrapped = None
+    for x in operands:
+        if isinstance(x, Tensor):
+            dt = x.data.dtype
+            if x.data.ndim:
+                dim = dt if dim is None else _promote_types(dim, dt)
+            else:
+                zero = dt if zero is None else _promote_types(zero, dt)
+        elif x is not None:
+            c = _number(x)
+            if c is None:
+                raise TypeError(f"result_type: expected Tensors or numbers, got {type(x).__name__}")
+            dt = _scalar_dtype(c)
+            wrapped = dt if wrapped is None else _promote_types(wrapped, dt)
+    return _combine(dim, _combine(zero, wrapped))
+
+
+def _operands(result: np.dtype, *operands: Any) -> list:
+    """The operands as Tensors of dtype `result`: tensors through a Cast node (their gradients
+    come back in their own dtype), numbers as 0-d constants, None kept."""
+    out = []
+    for x in operands:
+        if isinstance(x, Tensor):
+            out.append(x if x.data.dtype == result else _cast(x, result))
+        elif x is None:
+            out.append(None)
+        else:
+            out.append(_const(np.asarray(_number(x), dtype=result)))
+    return out
 
 
 def _binary(cls: type, a: Tensor, b: Tensor, name: str) -> Tensor:
@@ -433,6 +513,294 @@ def _operand(x: Any) -> Tensor | None:
 def as_tensor(x: Any, requires_grad: bool = False) -> Tensor:
     """`x` itself if it is a Tensor, else a new Tensor of it (no gradient by default: data)."""
     return x if isinstance(x, Tensor) else Tensor(x, requires_grad=requires_grad)
+
+
+def _no_out(out: Any, op: str) -> None:
+    if out is not None:
+        raise TypeError(
+            f"{op}: out= is not supported (micrograd.tensor writes no result into an existing "
+            f"tensor); assign the result instead"
+        )
+
+
+def _tensor_or_number(x: Any) -> Any:
+    """A binary function's operand: a Tensor, a Python number, or an array/list made a Tensor;
+    None for anything else."""
+    if isinstance(x, Tensor):
+        return x
+    c = _number(x)
+    if c is not None:
+        return c
+    return _operand(x)
+
+
+def _binary_operands(x: Any, y: Any, op: str) -> tuple:
+    """Two operands (at least one a Tensor) in their PyTorch result dtype: (a, b, dtype), or
+    None when an operand is of a type we do not handle (the operator returns NotImplemented)."""
+    x, y = _tensor_or_number(x), _tensor_or_number(y)
+    if x is None or y is None:
+        return None
+    dtype = result_type(x, y)
+    a, b = _operands(dtype, x, y)
+    return a, b, dtype
+
+
+def _bool_subtraction(x: Any, y: Any) -> None:
+    """PyTorch refuses `-` with a bool operand (a tensor or a Python bool)."""
+
+    def is_bool(v: Any) -> bool:
+        return (isinstance(v, Tensor) and v.data.dtype.kind == "b") or isinstance(
+            v, (bool, np.bool_)
+        )
+
+    if is_bool(x) and is_bool(y):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead."
+        )
+    if is_bool(x) or is_bool(y):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+
+
+def _integer_power(x: Any, y: Any) -> Tensor:
+    """An integer (or bool) base to an integer power, outside the graph (integers have no
+    gradient): PyTorch's integer semantics, see `functions.integer_power`."""
+    a, b, dtype = _binary_operands(x, y, "pow")
+    _not_for_bool(dtype, "pow")
+    data = F.integer_power(a.data, b.data)
+    return _const(np.asarray(data).astype(dtype, copy=False))
+
+
+def _not_for_bool(dtype: np.dtype, kernel: str) -> None:
+    if dtype.kind == "b":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
+def _floor_divide(x: Any, y: Any) -> Any:
+    """x // y as PyTorch: floor division (integers stay integers; an integer division by zero
+    raises RuntimeError('ZeroDivisionError')). PyTorch has no derivative for it: a backward
+    pass through it raises."""
+    ops = _binary_operands(x, y, "floor_divide")
+    if ops is None:
+        return NotImplemented
+    a, b, dtype = ops
+    _not_for_bool(dtype, "div_floor_cpu")
+    try:
+        data = np.asarray(F.floor_divide(a.data, b.data))
+    except ValueError:
+        _binary_error(F.Div, "floor_divide", a.data, b.data, ValueError())
+    if _grad_enabled and (a.requires_grad or b.requires_grad):
+        fn = _new(F.NotDifferentiable)
+        return _node(fn.forward(data, "floor_divide"), (a, b), fn, "floor_divide")
+    return _const(data)
+
+
+def _remainder(x: Any, y: Any) -> Any:
+    """x % y as PyTorch (Python's sign convention: the result has y's sign)."""
+    ops = _binary_operands(x, y, "remainder")
+    if ops is None:
+        return NotImplemented
+    a, b, dtype = ops
+    _not_for_bool(dtype, "remainder_cpu")
+    fn = _new(F.Remainder)
+    try:
+        data = np.asarray(fn.forward(a.data, b.data))
+    except ValueError:
+        _binary_error(F.Div, "remainder", a.data, b.data, ValueError())
+    if _grad_enabled and (a.requires_grad or b.requires_grad):
+        return _node(data, (a, b), fn, fn.op)
+    return _const(data)
+
+
+def _rounded_division(x: Any, y: Any, rounding_mode: Any) -> Tensor:
+    """`torch.div(x, y, rounding_mode='trunc' | 'floor')`: the quotient rounded, in the operands'
+    result dtype (integers stay integers); the gradient is zero, as PyTorch's."""
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"{rounding_mode!r}"
+        )
+    ops = _binary_operands(x, y, "div")
+    if ops is None:
+        raise TypeError(
+            f"div: expected Tensors or numbers, got {type(x).__name__} and {type(y).__name__}"
+        )
+    a, b, dtype = ops
+    _not_for_bool(dtype, f"div_{rounding_mode}_cpu")
+    ad, bd = a.data, b.data
+    try:
+        if rounding_mode == "floor":
+            data = F.floor_divide(ad, bd)
+        elif dtype.kind in "iu":
+            F.check_integer_divisor(bd, "div")
+            q = np.floor_divide(ad, bd)
+            # C's truncating division: floor + 1 where the signs differ and it is inexact
+            data = q + ((np.remainder(ad, bd) != 0) & ((ad < 0) != (bd < 0)))
+        else:
+            data = np.trunc(F._true_divide(ad, bd))
+    except ValueError:
+        _binary_error(F.Div, "div", ad, bd, ValueError())
+    data = np.asarray(data).astype(dtype, copy=False)
+    if _grad_enabled and (a.requires_grad or b.requires_grad):
+        fn = _new(F.ZeroGrad)
+        return _node(fn.forward(data), (a, b), fn, "div_" + rounding_mode)
+    return _const(data)
+
+
+def _add_scaled(x: Tensor, y: Any, alpha: Any, op: str, negate: bool = False) -> Tensor:
+    """x + alpha * y (x - alpha * y when `negate`), as `torch.add(x, y, alpha=alpha)`: one
+    fused multiply-add on floats (PyTorch's CPU kernel), exact on integers."""
+    ops = _binary_operands(x, y, op)
+    if ops is None:
+        raise TypeError(f"{op}: expected a Tensor or a number, got {type(y).__name__}")
+    a, b, dtype = ops
+    k = _number(alpha)
+    if k is None:
+        raise TypeError(f"{op}: alpha must be a number, got {type(alpha).__name__}")
+    if dtype.kind in "iub" and type(k) is float:
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
+    if dtype.kind != "b" and type(k) is bool:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if negate:
+        if dtype.kind == "b":
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with two bool tensors is not supported. Use "
+                "the `^` or `logical_xor()` operator instead."
+            )
+        k = -k
+    fn = _new(F.AddScaled)
+    try:
+        data = fn.forward(a.data, b.data, k)
+    except ValueError:
+        _binary_error(F.Add, op, a.data, b.data, ValueError())
+    if _grad_enabled and (a.requires_grad or b.requires_grad):
+        return _node(data, (a, b), fn, fn.op)
+    return _const(data)
+
+
+def _clamp(x: Tensor, lo: Any, hi: Any, op: str) -> Tensor:
+    if lo is None and hi is None:
+        raise RuntimeError(
+            f"torch.{op.rstrip('_')}: At least one of 'min' or 'max' must not be None"
+        )
+    for name, v in (("min", lo), ("max", hi)):
+        if v is not None and _tensor_or_number(v) is None:
+            raise TypeError(f"{op}: {name} must be a number or a Tensor, got {type(v).__name__}")
+    lo, hi = (
+        _tensor_or_number(lo) if lo is not None else None,
+        (_tensor_or_number(hi) if hi is not None else None),
+    )
+    dtype = result_type(x, lo, hi)
+    a, lo, hi = _operands(dtype, x, lo, hi)
+    fn = _new(F.Clamp)
+    tensor_lo = lo is not None and lo.requires_grad
+    tensor_hi = hi is not None and hi.requires_grad
+    try:
+        data = fn.forward(
+            a.data,
+            None if lo is None else lo.data,
+            None if hi is None else hi.data,
+            tensor_lo,
+            tensor_hi,
+        )
+    except ValueError:
+        raise TorchRuntimeError(
+            f"{op}: shapes {a.shape}, {None if lo is None else lo.shape} and "
+            f"{None if hi is None else hi.shape} cannot be broadcast together"
+        ) from None
+    prev = (a,) + ((lo,) if tensor_lo else ()) + ((hi,) if tensor_hi else ())
+    if _grad_enabled and any(t.requires_grad for t in prev):
+        return _node(data, prev, fn, fn.op)
+    return _const(data)
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """`torch.where(condition, input, other)`: input's elements where condition is True, other's
+    elsewhere (broadcast together, in their PyTorch result dtype; gradients flow to the side
+    each element came from). `torch.where(condition)` alone is `condition.nonzero(as_tuple=True)`:
+    a tuple of int64 index tensors."""
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where: condition must be a Tensor, got {type(condition).__name__}")
+    if input is None and other is None:
+        return tuple(_const(i.astype(np.int64, copy=False)) for i in np.nonzero(condition.data))
+    if condition.data.dtype.kind != "b":
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{_torch_name(condition.data.dtype)}"
+        )
+    x, y = _tensor_or_number(input), _tensor_or_number(other)
+    if x is None or y is None:
+        bad = input if x is None else other
+        raise TypeError(f"where: expected Tensors or numbers, got {type(bad).__name__}")
+    dtype = result_type(x, y)
+    a, b = _operands(dtype, x, y)
+    fn = _new(F.Where)
+    try:
+        data = fn.forward(condition.data, a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"where: shapes {condition.shape}, {a.shape} and {b.shape} cannot be broadcast together"
+        ) from None
+    if _grad_enabled and (a.requires_grad or b.requires_grad):
+        return _node(data, (a, b), fn, fn.op)
+    return _const(data)
+
+
+def _torch_name(dtype: np.dtype) -> str:
+    names = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
+    return names.get(dtype.name, dtype.name)
+
+
+def _check_device(device: Any, op: str) -> None:
+    """`device=` as PyTorch takes it: the CPU ('cpu', 'cpu:0', a device object naming it) is
+    accepted, any other device refused (this engine computes with numpy, on the CPU)."""
+    if device is None:
+        return
+    if isinstance(device, str):
+        name, index = device, None
+    else:  # a device object (micrograd.tensor.device or torch.device)
+        name, index = str(getattr(device, "type", device)), getattr(device, "index", None)
+    if name in ("cpu", "cpu:0") and index in (None, 0):
+        return
+    raise RuntimeError(
+        f"{op}: device {str(device)!r} is not available: micrograd.tensor computes on the CPU "
+        f"only (use device='cpu' or leave it out)"
+    )
+
+
+def _legacy_new(args: tuple) -> np.ndarray:
+    """The data of PyTorch's `torch.Tensor(*args)`: sizes give float32 zeros, data a float32
+    copy, a Tensor its own data (shared)."""
+    if not args:
+        return np.zeros(0, np.float32)
+    first = args[0]
+    if len(args) == 1 and isinstance(first, Tensor):
+        return first.data
+    sizes = args
+    if len(args) == 1 and isinstance(first, tuple) and type(first) is not tuple:
+        sizes = tuple(first)  # a torch.Size (a tuple subclass) is a shape, a tuple is data
+    if sizes and all(
+        isinstance(n, (numbers.Integral, np.integer)) and not isinstance(n, (bool, np.bool_))
+        for n in sizes
+    ):
+        shape = tuple(int(n) for n in sizes)
+        for n in shape:
+            if n < 0:
+                raise RuntimeError(
+                    f"Trying to create tensor with negative dimension {n}: {list(shape)}"
+                )
+        return np.zeros(shape, np.float32)
+    if len(args) != 1:
+        raise TypeError(
+            f"Tensor: expected sizes (ints), one sequence of numbers or a Tensor, got "
+            f"{', '.join(type(a).__name__ for a in args)}"
+        )
+    return np.array(_as_array(first, np.float32))
 
 
 # Freed nodes get this as their function: a second backward pass through them is an error.
@@ -579,14 +947,36 @@ class Tensor:
 
     def __init__(
         self,
-        data: Any,
-        requires_grad: bool = False,
-        *,
+        *args: Any,
+        requires_grad: Any = _UNSET,
         dtype: Any = None,
         label: str = "",
+        device: Any = None,
     ) -> None:
-        self._data = arr = _as_array(data, dtype)
-        self._requires_grad = _check_requires_grad(arr, requires_grad)
+        """Two constructors in one, told apart by the keywords:
+
+        * PyTorch's `torch.Tensor(...)` (no keyword but `device=`): `Tensor(2, 3)` a 2x3 float32
+          tensor (of zeros: PyTorch leaves it uninitialised), `Tensor([1, 2])` or
+          `Tensor(array)` a float32 copy, `Tensor(t)` a tensor sharing t's data;
+        * the engine's own `Tensor(data, requires_grad=..., dtype=..., label=...)` (a form
+          PyTorch refuses), `Value`'s counterpart: float arrays wrapped as they are (no copy),
+          lists, numbers and integer arrays as float64 (or `dtype`).
+        """
+        _check_device(device, "Tensor")
+        if requires_grad is _UNSET and dtype is None and not label:
+            data = _legacy_new(args)
+            requires_grad = False
+        else:
+            if len(args) != 1:
+                raise TypeError(
+                    f"Tensor: Tensor(data, requires_grad=..., dtype=..., label=...) takes one "
+                    f"data argument, got {len(args)}"
+                )
+            data = _as_array(args[0], dtype)
+            if requires_grad is _UNSET:
+                requires_grad = False
+        self._data = data
+        self._requires_grad = _check_requires_grad(data, requires_grad)
         self.grad = None
         self._prev = ()
         self._fn = None
@@ -752,7 +1142,11 @@ class Tensor:
 
     def __sub__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
+            if self.data.dtype.kind == "b" or other.data.dtype.kind == "b":
+                _bool_subtraction(self, other)
             return _binary(F.Sub, self, other, "sub")
+        if self.data.dtype.kind == "b" or type(other) is bool:
+            _bool_subtraction(self, other)
         c = _number(other)
         if c is not None:
             a = self if self.data.dtype.kind == "f" else _weak(self, c)
@@ -764,9 +1158,13 @@ class Tensor:
         return NotImplemented if other is None else _binary(F.Sub, self, other, "sub")
 
     def __rsub__(self, other: Any) -> Tensor:  # other - self
+        if self.data.dtype.kind == "b" or type(other) is bool:
+            _bool_subtraction(other, self)
         c = _number(other)
         if c is not None:
-            return (-self) + c
+            # promoted before the negation: -0.0 - int_tensor(0) is -0.0, as in PyTorch
+            a = self if self.data.dtype.kind == "f" else _weak(self, c)
+            return (-a) + c
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Sub, other, self, "sub")
 
@@ -805,10 +1203,14 @@ class Tensor:
             return _binary(F.Div, self, other, "div")
         c = _number(other)
         if c is not None:
-            if c == 0:
-                raise ZeroDivisionError("div: division of a Tensor by zero")
-            # x * (1/c), as Value computes x / c: the same floats as the scalar engine
-            return self * (1.0 / c)
+            # a true division, correctly rounded as PyTorch's (x * (1/c) can differ in the last
+            # bit); x / 0 is inf or nan, as in PyTorch
+            a = self if self.data.dtype.kind == "f" else _cast(self, np.float32)
+            fn = _new(F.DivScalar)
+            data = fn.forward(a.data, c)
+            if a.requires_grad and _grad_enabled:
+                return _node(data, (a,), fn, fn.op)
+            return _const(data)
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Div, self, other, "div")
 
@@ -816,16 +1218,25 @@ class Tensor:
         c = _number(other)
         if c is not None:
             a = self if self.data.dtype.kind == "f" else _cast(self, np.float32)
-            return a**-1 * c
+            fn = _new(F.RDivScalar)
+            return _unary(fn, a, fn.forward(a.data, c))
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Div, other, self, "div")
 
     def __pow__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
+            if self.data.dtype.kind != "f" and other.data.dtype.kind != "f":
+                return _integer_power(self, other)
             return _binary(F.Pow, self, other, "pow")
         k = _number(other)
         if k is not None:
             a = self if self.data.dtype.kind == "f" else _weak(self, k)
+            if a.data.dtype.kind != "f":
+                if k < 0:
+                    raise RuntimeError("Integers to negative integer powers are not allowed.")
+                if a.data.dtype.kind == "b":  # bool ** False is True, bool ** True itself
+                    return _const(np.asarray(a.data if k else np.ones_like(a.data)))
+                return _integer_power(a, k)
             fn = _new(F.PowScalar)
             data = fn.forward(a.data, k)
             if a.requires_grad and _grad_enabled:
@@ -837,11 +1248,85 @@ class Tensor:
     def __rpow__(self, other: Any) -> Tensor:  # other ** self
         c = _number(other)
         if c is not None:
-            a = self if self.data.dtype.kind == "f" else _cast(self, np.float32)
+            dtype = result_type(self, c)
+            if dtype.kind != "f":  # 2 ** int_tensor is an integer tensor, as in PyTorch
+                return _integer_power(c, self)
+            a = self if self.data.dtype == dtype else _cast(self, dtype)
             fn = _new(F.RPowScalar)
             return _unary(fn, a, fn.forward(a.data, c))
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Pow, other, self, "pow")
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _remainder(other, self)
+
+    def add(self, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+        """self + alpha * other (one rounding, as PyTorch's fused multiply-add)."""
+        _no_out(out, "add")
+        return (
+            self + other
+            if alpha == 1 and type(alpha) is not bool
+            else _add_scaled(self, other, alpha, "add")
+        )
+
+    def sub(self, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+        """self - alpha * other."""
+        _no_out(out, "sub")
+        if alpha == 1 and type(alpha) is not bool:
+            return self - other
+        return _add_scaled(self, other, alpha, "sub", negate=True)
+
+    subtract = sub
+
+    def mul(self, other: Any, *, out: Any = None) -> Tensor:
+        _no_out(out, "mul")
+        return self * other
+
+    multiply = mul
+
+    def div(self, other: Any, *, rounding_mode: Any = None, out: Any = None) -> Tensor:
+        """self / other; `rounding_mode='trunc'` rounds the quotient towards zero, 'floor'
+        down (integers stay integers then), as `torch.div`."""
+        _no_out(out, "div")
+        if rounding_mode is None:
+            return self / other
+        return _rounded_division(self, other, rounding_mode)
+
+    divide = div
+
+    def true_divide(self, other: Any) -> Tensor:
+        return self / other
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return _floor_divide(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        return _remainder(self, other)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """Each element limited to [min, max] (`min`/`max` numbers or tensors, either may be
+        None); where min > max the result is max, as in PyTorch."""
+        return _clamp(self, min, max, "clamp")
+
+    clip = clamp
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        return self._inplace(None, lambda t, _: _clamp(t, min, max, "clamp_"), "clamp_")
+
+    clip_ = clamp_
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """`torch.where(condition, self, other)`."""
+        return where(condition, self, other)
 
     def pow(self, exponent: Any) -> Tensor:
         return self**exponent
@@ -967,11 +1452,17 @@ class Tensor:
     def __itruediv__(self, other: Any) -> Tensor:  # noqa: PYI034
         return self._inplace(other, Tensor.__truediv__, "/=")
 
-    def add_(self, other: Any) -> Tensor:
-        return self._inplace(other, Tensor.__add__, "add_")
+    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        if alpha == 1 and type(alpha) is not bool:
+            return self._inplace(other, Tensor.__add__, "add_")
+        return self._inplace(other, lambda t, o: _add_scaled(t, o, alpha, "add_"), "add_")
 
-    def sub_(self, other: Any) -> Tensor:
-        return self._inplace(other, Tensor.__sub__, "sub_")
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        if alpha == 1 and type(alpha) is not bool:
+            return self._inplace(other, Tensor.__sub__, "sub_")
+        return self._inplace(
+            other, lambda t, o: _add_scaled(t, o, alpha, "sub_", negate=True), "sub_"
+        )
 
     def mul_(self, other: Any) -> Tensor:
         return self._inplace(other, Tensor.__mul__, "mul_")
@@ -1324,10 +1815,13 @@ class Tensor:
                 f"permute: the number of dims of the tensor ({ndim}) does not match the length "
                 f"of the desired ordering of dimensions ({len(dims)})"
             )
-        perm = tuple(F.wrap_dim(d, ndim, "permute") for d in dims)
-        if len(set(perm)) != len(perm):
-            raise TorchRuntimeError(f"permute: repeated dim in {dims}")
-        return self._permuted(perm)
+        perm: list[int] = []
+        for d in dims:  # in order, as torch: a repeat is found before a later dim's range
+            axis = F.wrap_dim(d, ndim, "permute")
+            if axis in perm:
+                raise TorchRuntimeError("permute(): duplicate dims are not allowed.")
+            perm.append(axis)
+        return self._permuted(tuple(perm))
 
     @property
     def T(self) -> Tensor:
@@ -1849,7 +2343,9 @@ def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: Any = None) ->
     back."""
     axis = dim if axis is None else axis
     ts = _tensors(tensors, "concatenate")
-    dtype = np.result_type(*[t.data.dtype for t in ts])
+    dtype = ts[0].data.dtype
+    for t in ts[1:]:  # PyTorch's promotion (int64 with float32 is float32, not float64)
+        dtype = _promote_types(dtype, t.data.dtype)
     ts = [t if t.data.dtype == dtype else _cast(t, dtype) for t in ts]
     ndim = ts[0].data.ndim
     if ndim == 0:

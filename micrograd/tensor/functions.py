@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from micrograd.tensor._fma import fma32, fma64
 from micrograd.tensor.errors import TorchIndexError, TorchRuntimeError
 
 __all__ = ["FUNCTIONS", "Function", "normalize_axes", "unbroadcast", "wrap_dim"]
@@ -212,23 +213,248 @@ class Mul(Function):
         return ga, gb
 
 
+def _true_divide(a, b):
+    """a / b with IEEE's results for a zero divisor (inf, -inf, nan), as PyTorch gives them,
+    without numpy's RuntimeWarning."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return a / b
+
+
 class Div(Function):
     __slots__ = ("a", "b", "out")
     op = "/"
-    compute = staticmethod(operator.truediv)
+    compute = staticmethod(_true_divide)
 
     def forward(self, a, b):
         self.a = a
         self.b = b
-        self.out = out = a / b
+        self.out = out = _true_divide(a, b)
         return out
 
     def backward(self, g, prev):
         a, b = self.a, self.b
-        gb_ = g / b
-        # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2 = -(a/b)/b
-        ga = unbroadcast(gb_, a.shape) if prev[0].requires_grad else None
-        gb = -unbroadcast(gb_ * self.out, b.shape) if prev[1].requires_grad else None
+        # PyTorch's formulas, operation for operation (so the gradients are its floats):
+        # d(a/b)/da = 1/b -> g / b; d(a/b)/db = -a/b**2 -> -g * ((a/b) / b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ga = unbroadcast(g / b, a.shape) if prev[0].requires_grad else None
+            gb = unbroadcast(-(g * (self.out / b)), b.shape) if prev[1].requires_grad else None
+        return ga, gb
+
+
+class DivScalar(Function):
+    """a / c for a number c: a true division (not a * (1/c), which can differ in the last bit)."""
+
+    __slots__ = ("c",)
+    op = "/"
+
+    def forward(self, a, c):
+        self.c = c
+        if 1.0 <= abs(c) <= 3.4028234663852886e38:  # no division by zero, no overflow (not
+            return a / c  # even in converting c to float32): numpy's errstate not needed
+        return _true_divide(a, c)
+
+    def backward(self, g, prev):
+        return (_true_divide(g, self.c),)
+
+
+class RDivScalar(Function):
+    """c / a for a number c, as PyTorch computes it (`Tensor.__rtruediv__` is
+    `a.reciprocal() * c`: two roundings, not a true division)."""
+
+    __slots__ = ("c", "r")
+    op = "/"
+
+    def forward(self, a, c):
+        self.c = c
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self.r = r = 1 / a
+            return r * c
+
+    def backward(self, g, prev):
+        # through PyTorch's two nodes: mul's g * c, then reciprocal's -g * (r * r)
+        r = self.r
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (-(g * self.c) * (r * r),)
+
+
+def check_integer_divisor(b: Any, op: str) -> None:
+    """Integer division and remainder by zero: PyTorch raises RuntimeError("ZeroDivisionError")
+    where numpy would give 0 and a warning."""
+    if not np.all(b):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def floor_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """PyTorch's `a // b`: integers floor-divided (a zero divisor raises), floats by the
+    fmod-based formula numpy and PyTorch share (inf/nan for a zero divisor)."""
+    if a.dtype.kind in "iu":
+        check_integer_divisor(b, "floor_divide")
+        return np.floor_divide(a, b)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.floor_divide(a, b)
+
+
+def remainder(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """PyTorch's `a % b` (the sign of b, as Python's): for floats fmod(a, b), plus b where the
+    signs differ. A zero result keeps fmod's sign (numpy would give b's: -4.0 % 2 is -0.0 in
+    PyTorch, 0.0 in numpy)."""
+    if a.dtype.kind in "iu":
+        check_integer_divisor(b, "remainder")
+        return np.remainder(a, b)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        mod = np.fmod(a, b)
+        fix = (mod != 0) & ((b < 0) != (mod < 0))
+        return np.where(fix, mod + b, mod).astype(mod.dtype, copy=False)
+
+
+def integer_power(a: np.ndarray, b: Any) -> np.ndarray:
+    """PyTorch's power of integers: a negative exponent gives 1 for a base of 1, +-1 for -1 and
+    0 otherwise (numpy refuses negative integer exponents)."""
+    b = np.asarray(b)
+    if not (b < 0).any():
+        return np.power(a, b)
+    safe = np.power(a, np.maximum(b, 0))
+    odd = (b % 2) != 0
+    tiny = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(b < 0, tiny, safe).astype(safe.dtype, copy=False)
+
+
+class NotDifferentiable(Function):
+    """The node of an operation PyTorch has no derivative for (`//`): a backward pass through
+    it raises PyTorch's RuntimeError instead of silently giving no gradient."""
+
+    __slots__ = ("name",)
+    op = "not_differentiable"
+
+    def forward(self, out, name):
+        self.name = name
+        return out
+
+    def backward(self, g, prev):
+        raise RuntimeError(f"derivative for aten::{self.name} is not implemented")
+
+
+class ZeroGrad(Function):
+    """An operation whose derivative is 0 wherever it exists (`div(rounding_mode=...)`): the
+    inputs get zero gradients, as in PyTorch."""
+
+    __slots__ = ()
+    op = "div_rounded"
+
+    def forward(self, out):
+        return out
+
+    def backward(self, g, prev):
+        return tuple(np.zeros(p.data.shape, g.dtype) for p in prev)
+
+
+class Remainder(Function):
+    """a % b (PyTorch's remainder); d/da = 1, d/db = -floor(a / b)."""
+
+    __slots__ = ("a", "b")
+    op = "%"
+
+    def forward(self, a, b):
+        self.a = a
+        self.b = b
+        return remainder(a, b)
+
+    def backward(self, g, prev):
+        ga = unbroadcast(g, self.a.shape) if prev[0].requires_grad else None
+        gb = None
+        if prev[1].requires_grad:
+            gb = unbroadcast(-g * floor_divide(self.a, self.b), self.b.shape)
+        return ga, gb
+
+
+class Where(Function):
+    """where(condition, a, b): a's elements where the condition holds, b's elsewhere; each side's
+    gradient is g where it was picked, 0 elsewhere (summed back over broadcasting)."""
+
+    __slots__ = ("cond", "sa", "sb")
+    op = "where"
+
+    def forward(self, cond, a, b):
+        self.cond = cond
+        self.sa = a.shape
+        self.sb = b.shape
+        return np.where(cond, a, b)
+
+    def backward(self, g, prev):
+        zero = np.zeros((), g.dtype)
+        ga = unbroadcast(np.where(self.cond, g, zero), self.sa) if prev[0].requires_grad else None
+        gb = unbroadcast(np.where(self.cond, zero, g), self.sb) if prev[1].requires_grad else None
+        return ga, gb
+
+
+class Clamp(Function):
+    """clamp(a, lo, hi) = min(max(a, lo), hi) (hi wins where lo > hi; nan stays nan). PyTorch's
+    gradients: a gets g where lo <= a <= hi (the bounds included); a tensor bound gets g where it
+    was the result (lo where a < lo and lo < hi; hi where a > hi or hi < lo). The node's inputs
+    are a, then the bounds that are tensors (`tensor_lo`, `tensor_hi` say which)."""
+
+    __slots__ = ("a", "hi", "lo", "tensor_hi", "tensor_lo")
+    op = "clamp"
+
+    def forward(self, a, lo, hi, tensor_lo=False, tensor_hi=False):
+        # lo, hi: arrays of a's dtype, or None for a missing bound
+        self.a = a
+        self.lo = lo
+        self.hi = hi
+        self.tensor_lo = tensor_lo
+        self.tensor_hi = tensor_hi
+        # PyTorch's min(max(a, lo), hi) with C++'s std::max/std::min: a bound replaces a only
+        # where it is strictly beyond it (clamp(0.0, min=-0.0) is 0.0; numpy's maximum would
+        # give -0.0); a nan in a stays, a nan bound makes the result nan
+        out = a
+        for bound, beyond in ((lo, np.less), (hi, np.greater)):
+            if bound is not None:
+                out = np.where(beyond(out, bound), bound, out)
+                if bound.dtype.kind == "f":
+                    out = np.where(np.isnan(bound), bound, out)
+        return np.asarray(out)
+
+    def backward(self, g, prev):
+        a, lo, hi = self.a, self.lo, self.hi
+        zero = np.zeros((), g.dtype)
+        if lo is None:
+            inside = a <= hi
+        elif hi is None:
+            inside = a >= lo
+        else:
+            inside = (a >= lo) & (a <= hi)
+        grads = [unbroadcast(np.where(inside, g, zero), a.shape) if prev[0].requires_grad else None]
+        if self.tensor_lo:
+            pick = a < lo if hi is None else (a < lo) & (lo < hi)
+            need = prev[len(grads)].requires_grad
+            grads.append(unbroadcast(np.where(pick, g, zero), lo.shape) if need else None)
+        if self.tensor_hi:
+            pick = a > hi if lo is None else (a > hi) | (hi < lo)
+            need = prev[len(grads)].requires_grad
+            grads.append(unbroadcast(np.where(pick, g, zero), hi.shape) if need else None)
+        return tuple(grads)
+
+
+class AddScaled(Function):
+    """a + k * b for a number k (`torch.add(a, b, alpha=k)`), rounded once as PyTorch's fused
+    multiply-add; d/da = 1, d/db = k."""
+
+    __slots__ = ("k", "sa", "sb")
+    op = "+"
+
+    def forward(self, a, b, k):
+        self.k = k
+        self.sa = a.shape
+        self.sb = b.shape
+        if a.dtype == np.float32:
+            return fma32(b, np.float32(k), a)
+        if a.dtype == np.float64:
+            return fma64(b, k, a)
+        return a + b * k  # integers: exact (up to the same wrap-around as PyTorch's)
+
+    def backward(self, g, prev):
+        ga = unbroadcast(g, self.sa) if prev[0].requires_grad else None
+        gb = unbroadcast(g * self.k, self.sb) if prev[1].requires_grad else None
         return ga, gb
 
 
@@ -264,7 +490,8 @@ class Pow(Function):
             )
         self.a = a
         self.b = b
-        self.out = out = a**b
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
+            self.out = out = a**b
         return out
 
     def backward(self, g, prev):
@@ -361,7 +588,8 @@ class PowScalar(Function):
             )
         self.a = a
         self.k = k
-        return a**k
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
+            return a**k
 
     def backward(self, g, prev):
         a, k = self.a, self.k
@@ -379,7 +607,8 @@ class RPowScalar(Function):
     op = "rpow"
 
     def forward(self, a, c):
-        self.out = out = c**a
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
+            self.out = out = c**a
         self.log_c = math.log(c) if c > 0 else 0.0  # a Python float: keeps float32 float32
         return out
 
@@ -402,12 +631,33 @@ class Neg(Function):
         return (-g,)
 
 
+# float32 exp and log through float64: numpy's own float32 versions are up to 2-3 ulps from the
+# correctly rounded result (and from PyTorch's, which is within 1 ulp of it); the float64
+# result rounded to float32 is correctly rounded in all but the rarest cases, so ours is then
+# within 1 ulp of PyTorch's. (tanh and sqrt need no such step: numpy's float32 tanh is within
+# 1 ulp of PyTorch's, its sqrt is correctly rounded.) Overflow gives inf silently, as in PyTorch.
+
+
+def exp(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.float32:
+        with np.errstate(over="ignore"):
+            return np.exp(a.astype(np.float64)).astype(np.float32)
+    with np.errstate(over="ignore"):
+        return np.exp(a)
+
+
+def log(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.float32:
+        return np.log(a.astype(np.float64)).astype(np.float32)
+    return np.log(a)
+
+
 class Exp(Function):
     __slots__ = ("out",)
     op = "exp"
 
     def forward(self, a):
-        self.out = out = np.exp(a)
+        self.out = out = exp(a)
         return out
 
     def backward(self, g, prev):
@@ -430,7 +680,7 @@ class Log(Function):
                 f"are not (the first is {bad.flat[0]})"
             )
         self.a = a
-        return np.log(a)
+        return log(a)
 
     def backward(self, g, prev):
         return (g / self.a,)
@@ -474,11 +724,18 @@ class Sigmoid(Function):
     op = "sigmoid"
 
     def forward(self, a):
-        # exp only ever sees -|a| <= 0, so it cannot overflow: for a >= 0 the usual
-        # 1/(1+exp(-a)), for a < 0 the equal exp(a)/(1+exp(a)).
-        e = np.exp(-np.abs(a))
-        self.out = out = np.where(a >= 0, 1.0, e) / (1.0 + e)
-        return out.astype(a.dtype, copy=False)
+        # PyTorch computes 1 / (1 + exp(-a)) in a's dtype: 0 where exp(-a) overflows (a < -88.7
+        # in float32), not the tiny true value. Here the same formula in a wider type (float64
+        # for float32, x86's 80-bit long double for float64), rounded once: the correctly
+        # rounded result, at most 2 ulps from PyTorch's (whose vectorised exp and rounding of
+        # 1 + exp(-a) are off by up to 2 ulps).
+        wide = np.float64 if a.dtype == np.float32 else np.longdouble
+        with np.errstate(over="ignore"):
+            e = np.exp(-a.astype(wide))
+            out = 1 / (1 + e)
+            out = np.where(e > np.finfo(a.dtype).max, 0.0, out).astype(a.dtype)
+        self.out = out
+        return out
 
     def backward(self, g, prev):
         s = self.out

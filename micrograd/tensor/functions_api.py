@@ -15,16 +15,32 @@ from typing import Any
 
 import numpy as np
 
-from micrograd.tensor.core import Tensor, _const, _maximum
+from micrograd.tensor.core import (
+    Tensor,
+    _add_scaled,
+    _clamp,
+    _const,
+    _floor_divide,
+    _maximum,
+    _no_out,
+    _remainder,
+    _rounded_division,
+)
 from micrograd.tensor.errors import TorchRuntimeError
 
 __all__ = [
     "abs",
+    "add",
     "all",
     "allclose",
     "any",
     "argmax",
+    "clamp",
+    "clip",
+    "div",
+    "divide",
     "exp",
+    "floor_divide",
     "histogram",
     "is_tensor",
     "log",
@@ -35,15 +51,23 @@ __all__ = [
     "mean",
     "min",
     "minimum",
+    "mul",
+    "multiply",
     "numel",
+    "pow",
     "relu",
+    "remainder",
     "sigmoid",
     "softmax",
     "sqrt",
     "squeeze",
     "std",
+    "sub",
+    "subtract",
     "sum",
     "tanh",
+    "true_divide",
+    "unbind",
     "unsqueeze",
     "var",
 ]
@@ -260,3 +284,101 @@ def histogram(
         with np.errstate(divide="ignore", invalid="ignore"):
             hist = hist / hist.sum() / np.diff(edges)
     return HistogramResult(_const(hist.astype(a.dtype)), _const(edges.astype(a.dtype)))
+
+
+# -- arithmetic: each is a Tensor operator, with a Python number allowed on either side --------
+
+
+def _operand(x: Any, op: str) -> Any:
+    """A Tensor, or a Python/numpy number (the other operand must then be a Tensor)."""
+    if isinstance(x, (Tensor, int, float, bool, np.generic)):
+        return x
+    if isinstance(x, np.ndarray):
+        return _const(x)
+    raise TypeError(f"{op}: expected a Tensor or a number, got {type(x).__name__}")
+
+
+def _first_tensor(input: Any, other: Any, op: str) -> tuple:
+    a, b = _operand(input, op), _operand(other, op)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"{op}: at least one operand must be a Tensor")
+    return a, b
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+    """input + alpha * other."""
+    _no_out(out, "add")
+    a, b = _first_tensor(input, other, "add")
+    if alpha == 1 and type(alpha) is not bool:
+        return a + b if isinstance(a, Tensor) else b + a
+    return _add_scaled(a, b, alpha, "add")
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+    """input - alpha * other."""
+    _no_out(out, "sub")
+    a, b = _first_tensor(input, other, "sub")
+    if alpha == 1 and type(alpha) is not bool:
+        return a - b if isinstance(a, Tensor) else b.__rsub__(a)
+    return _add_scaled(a, b, alpha, "sub", negate=True)
+
+
+subtract = sub
+
+
+def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    _no_out(out, "mul")
+    a, b = _first_tensor(input, other, "mul")
+    return a * b if isinstance(a, Tensor) else b * a
+
+
+multiply = mul
+
+
+def div(input: Any, other: Any, *, rounding_mode: Any = None, out: Any = None) -> Tensor:
+    """input / other; `rounding_mode` 'trunc' or 'floor' rounds the quotient (see Tensor.div)."""
+    _no_out(out, "div")
+    a, b = _first_tensor(input, other, "div")
+    if rounding_mode is not None:
+        return _rounded_division(a, b, rounding_mode)
+    return a / b if isinstance(a, Tensor) else b.__rtruediv__(a)
+
+
+divide = div
+
+
+def true_divide(input: Any, other: Any) -> Tensor:
+    return div(input, other)
+
+
+def floor_divide(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    """input // other, PyTorch's floor division."""
+    _no_out(out, "floor_divide")
+    return _floor_divide(*_first_tensor(input, other, "floor_divide"))
+
+
+def remainder(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    """input % other, with other's sign (Python's convention), as `torch.remainder`."""
+    _no_out(out, "remainder")
+    return _remainder(*_first_tensor(input, other, "remainder"))
+
+
+def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
+    """input ** exponent (either may be a number)."""
+    _no_out(out, "pow")
+    a, b = _first_tensor(input, exponent, "pow")
+    return a**b if isinstance(a, Tensor) else b.__rpow__(a)
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Any = None) -> Tensor:
+    """input limited to [min, max], see Tensor.clamp."""
+    _no_out(out, "clamp")
+    return _clamp(_t(input, "clamp"), min, max, "clamp")
+
+
+clip = clamp
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices of input along dim, as a tuple of tensors (each without that dim)."""
+    return _t(input, "unbind").unbind(dim)

@@ -715,8 +715,8 @@ class BatchNorm1d(Module):
         else:
             self.register_parameter("bias", None)
         if self.track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(n, dtype=dt)))
-            self.register_buffer("running_var", Tensor(np.ones(n, dtype=dt)))
+            self.register_buffer("running_mean", Tensor(np.zeros(n, dtype=dt), dtype=dt))
+            self.register_buffer("running_var", Tensor(np.ones(n, dtype=dt), dtype=dt))
             self.register_buffer("num_batches_tracked", _const(np.array(0, dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)

@@ -3,12 +3,9 @@
 torch's CPU kernels compute `a.add_(b, alpha=s)`, `a.lerp_(b, w)` and `a.addcmul_(b, c, value=s)`
 with a fused multiply-add (one rounding for `x*y + z`), where numpy would round twice. For float32
 arrays a fused multiply-add is exact in float64 arithmetic: the product of two float32 numbers
-fits in a float64 exactly, and the one rounding of the float64 sum followed by the cast back to
-float32 gives the correctly rounded result. Float64 has no wider type in numpy: there the product
-and the sum are split into exact parts (Dekker's product and Knuth's sum, error-free
-transformations) and added back with one last rounding, which equals the fused result except in
-rare ties. So these kernels match torch bit for bit (checked against torch on random data in the
-tests).
+fits in a float64 exactly, so `micrograd/tensor/_fma.py` computes the fused result exactly for
+float32 and float64 (error-free transformations and rounding to odd). So these kernels match
+torch bit for bit (checked against torch on random data in the tests).
 
 One torch kernel is not reproduced exactly: on CPUs with AVX-512, torch's float32 `sqrt` is an
 approximation within one unit in the last place of the correctly rounded square root that numpy
@@ -23,51 +20,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from micrograd.tensor._fma import fma32, fma64
+
 __all__ = ["add_", "addcdiv_", "addcmul_", "lerp_", "mul_"]
 
 
 def _fma(x: np.ndarray, y, z: np.ndarray, out: np.ndarray) -> None:
-    """out = x*y + z rounded once (float32), or twice (other dtypes)."""
+    """out = x*y + z rounded once (float32 and float64; other dtypes round twice)."""
     if out.dtype == np.float32:
-        wide = x.astype(np.float64)
-        wide *= np.asarray(y, dtype=np.float64)
-        wide += z
-        out[...] = wide  # the one rounding to float32
+        out[...] = fma32(x, y, z)
     elif out.dtype == np.float64:
-        with np.errstate(over="ignore", invalid="ignore"):
-            product, product_error = _two_product(np.asarray(x), np.asarray(y, dtype=np.float64))
-            total, sum_error = _two_sum(product, z)
-            fused = total + (sum_error + product_error)
-        # Where the splitting overflows (|x| or |y| beyond ~1e300) or inputs are not finite,
-        # the plain expression is what is left.
-        plain = x * y + z
-        out[...] = np.where(np.isfinite(fused), fused, plain)
+        out[...] = fma64(x, y, z)
     else:
         np.add(x * y, z, out=out)
-
-
-_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's split of a float64 into two 26-bit halves
-
-
-def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = _SPLIT * a
-    high = t - (t - a)
-    return high, a - high
-
-
-def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """p, e with p = fl(a*b) and a*b = p + e exactly (Dekker)."""
-    p = a * b
-    ah, al = _split(a)
-    bh, bl = _split(b)
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """s, e with s = fl(a+b) and a+b = s + e exactly (Knuth)."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
 
 
 def _scalar(value: float, array: np.ndarray):
