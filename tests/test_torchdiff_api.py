@@ -74,20 +74,8 @@ COVERED = {
 SETTINGS = settings(max_examples=60, deadline=None)
 
 
-def both(fn_ours, fn_torch, compare=assert_same, same_error=True, **options):
-    """Run both; the same exception type, or results compared by `compare`. Returns the pair.
-
-    `same_error=False` only asks that we raise where torch raises: for refusals whose exception
-    class (RuntimeError or IndexError where this engine raised ValueError) belongs to the error
-    types' own tests, which are not on this branch yet."""
-    if not same_error:
-        try:
-            theirs = fn_torch()
-        except Exception:  # noqa: BLE001 - any refusal of torch's
-            with pytest.raises(Exception):  # noqa: B017 - the type is checked elsewhere
-                fn_ours()
-            return None
-        fn_torch = lambda: theirs
+def both(fn_ours, fn_torch, compare=assert_same, **options):
+    """Run both; the same exception type, or results compared by `compare`. Returns the pair."""
     result = outcomes(fn_ours, fn_torch)
     if result is not None:
         compare(*result, **options)
@@ -208,7 +196,7 @@ def test_reductions_over_dims(a, data, keepdim, name):
     exact = a.dtype.kind != "f" or name in ("amax", "amin", "all", "any")
     # (bitwise=False: 0.0 and -0.0 tie in amax/amin, and either may come out)
     compare = functools.partial(assert_same, bitwise=False) if exact else assert_close
-    both(call, tcall, compare=compare, same_error=name != "mean")
+    both(call, tcall, compare=compare)
     if hasattr(mt, name):
         args = () if dim is None else (dim,)
         kwargs = {} if dim is None else {"keepdim": keepdim}
@@ -216,7 +204,6 @@ def test_reductions_over_dims(a, data, keepdim, name):
             lambda: getattr(mt, name)(x, *args, **kwargs),
             lambda: getattr(torch, name)(tx, *args, **kwargs),
             compare=compare,
-            same_error=name != "mean",
         )
 
 
@@ -352,7 +339,7 @@ def test_matmul(shapes_pair, dtype, data):
     a = data.draw(arrays(dtype, shapes_pair[0], special=False, max_magnitude=10))
     b = data.draw(arrays(dtype, shapes_pair[1], special=False, max_magnitude=10))
     (x, tx), (y, ty) = to_both(a, requires_grad=True), to_both(b, requires_grad=True)
-    shapes_match = {"compare": assert_close, "same_error": False}  # RuntimeError: the error tests
+    shapes_match = {"compare": assert_close}
     result = both(lambda: x @ y, lambda: tx @ ty, **shapes_match)
     both(lambda: mt.matmul(x, y), lambda: torch.matmul(tx, ty), **shapes_match)
     both(lambda: x.matmul(y), lambda: tx.matmul(ty), **shapes_match)
@@ -398,12 +385,11 @@ def test_squeeze_unsqueeze(shape, data):
     dim = data.draw(st.integers(-len(shape) - 2, len(shape) + 1))
     if not shape:
         dim = data.draw(st.sampled_from([0, -1]))  # other dims of 0-d tensors: the dims tests
-    in_range = {"same_error": False}  # IndexError for a dim out of range: the dims tests
-    both(lambda: x.squeeze(dim), lambda: tx.squeeze(dim), **in_range)
-    both(lambda: mt.squeeze(x, dim), lambda: torch.squeeze(tx, dim), **in_range)
-    both(lambda: x.unsqueeze(dim), lambda: tx.unsqueeze(dim), **in_range)
-    both(lambda: mt.unsqueeze(x, dim), lambda: torch.unsqueeze(tx, dim), **in_range)
-    result = both(lambda: x.unsqueeze(dim), lambda: tx.unsqueeze(dim), **in_range)
+    both(lambda: x.squeeze(dim), lambda: tx.squeeze(dim))
+    both(lambda: mt.squeeze(x, dim), lambda: torch.squeeze(tx, dim))
+    both(lambda: x.unsqueeze(dim), lambda: tx.unsqueeze(dim))
+    both(lambda: mt.unsqueeze(x, dim), lambda: torch.unsqueeze(tx, dim))
+    result = both(lambda: x.unsqueeze(dim), lambda: tx.unsqueeze(dim))
     if result is not None and len(shape):
         result[0].sum().backward()
         result[1].sum().backward()
@@ -517,7 +503,7 @@ def test_python_protocol(a):
     both(lambda: float(x), lambda: float(tx))
     both(lambda: int(x), lambda: int(tx))
     both(lambda: [0, 1, 2][x], lambda: [0, 1, 2][tx])
-    both(lambda: x.item(), lambda: tx.item(), same_error=False)  # RuntimeError: error tests
+    both(lambda: x.item(), lambda: tx.item())
     both(lambda: x.tolist(), lambda: tx.tolist())
     both(lambda: x.numel(), lambda: tx.numel())
     both(lambda: x.nelement(), lambda: tx.nelement())

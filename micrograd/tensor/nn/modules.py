@@ -32,7 +32,7 @@ from micrograd.tensor import functions as F
 from micrograd.tensor import random as _random
 from micrograd.tensor._missing import similar
 from micrograd.tensor.core import Tensor, _const, _new, _node, _np_dtype
-from micrograd.tensor.errors import TorchRuntimeError
+from micrograd.tensor.errors import TorchDtypeError, TorchRuntimeError
 
 __all__ = [
     "BatchNorm1d",
@@ -62,10 +62,6 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 
 
 IncompatibleKeys = _IncompatibleKeys
-
-
-class TorchTypeRuntimeError(RuntimeError, TypeError):
-    """PyTorch raises RuntimeError here; this package raised TypeError before."""
 
 
 class Parameter(Tensor):
@@ -656,7 +652,7 @@ class Embedding(Module):
     def forward(self, input: Any) -> Tensor:
         idx = input.data if isinstance(input, Tensor) else np.asarray(input)
         if idx.dtype.kind not in "iu":
-            raise TorchTypeRuntimeError(
+            raise TorchDtypeError(
                 f"Embedding: indices must be an integer tensor (Long or Int), got dtype {idx.dtype}"
             )
         if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
