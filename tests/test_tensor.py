@@ -358,6 +358,9 @@ NOT_DIFFERENTIABLE = {
     "argmax", "argmin", "all", "any",
     # in-place forms: tested with the tensor outside the graph, in test_tensor_api.py
     "add_", "sub_", "mul_", "div_", "zero_", "fill_", "clamp_", "clip_",
+    # the device (always the CPU), dtype queries and the storage printout
+    "cpu", "cuda", "device", "element_size", "get_device", "is_cpu", "is_cuda",
+    "is_floating_point", "storage", "itemsize", "nbytes",
     # PyTorch has no derivative for it: a backward pass through it raises (test_tensor_api.py)
     "floor_divide",
 }  # fmt: skip

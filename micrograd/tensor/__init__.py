@@ -14,8 +14,9 @@ modules in `modules.py`, the scalar engine's `MLP` in `mlp.py`), `losses.py`, `t
 adapter the training CLI uses for `--engine tensor`).
 """
 
-from micrograd.tensor import distributed, nn, optim, utils
+from micrograd.tensor import backends, cuda, distributed, nn, optim, utils
 from micrograd.tensor._missing import missing_name as _missing_name
+from micrograd.tensor._tensor_str import get_printoptions, printoptions, set_printoptions
 from micrograd.tensor.core import (
     Tensor,
     cat,
@@ -29,16 +30,26 @@ from micrograd.tensor.core import (
     stack,
     where,
 )
+from micrograd.tensor.device import device
 from micrograd.tensor.dtypes import (
+    bfloat16,
     bool,
     double,
+    dtype,
     float,
+    float16,
     float32,
     float64,
+    get_default_dtype,
+    half,
     int,
+    int8,
+    int16,
     int32,
     int64,
     long,
+    short,
+    uint8,
 )
 from micrograd.tensor.factories import (
     arange,
@@ -107,9 +118,11 @@ from micrograd.tensor.functions_api import (
 )
 from micrograd.tensor.random import Generator, default_generator, initial_seed, manual_seed
 from micrograd.tensor.serialization import load, save
+from micrograd.tensor.size import Size
 
 __all__ = [
     "Generator",
+    "Size",
     "Tensor",
     "abs",
     "add",
@@ -119,31 +132,42 @@ __all__ = [
     "arange",
     "argmax",
     "as_tensor",
+    "backends",
+    "bfloat16",
     "bool",
     "cat",
     "clamp",
     "clip",
     "concatenate",
+    "cuda",
     "default_generator",
+    "device",
     "distributed",
     "div",
     "divide",
     "double",
+    "dtype",
     "empty",
     "enable_grad",
     "exp",
     "eye",
     "float",
+    "float16",
     "float32",
     "float64",
     "floor_divide",
     "from_numpy",
     "full",
     "full_like",
+    "get_default_dtype",
+    "get_printoptions",
+    "half",
     "histogram",
     "inference_mode",
     "initial_seed",
     "int",
+    "int8",
+    "int16",
     "int32",
     "int64",
     "is_grad_enabled",
@@ -171,6 +195,7 @@ __all__ = [
     "ones_like",
     "optim",
     "pow",
+    "printoptions",
     "rand",
     "rand_like",
     "randint",
@@ -181,6 +206,8 @@ __all__ = [
     "remainder",
     "save",
     "set_grad_enabled",
+    "set_printoptions",
+    "short",
     "sigmoid",
     "softmax",
     "sqrt",
@@ -193,6 +220,7 @@ __all__ = [
     "tanh",
     "tensor",
     "true_divide",
+    "uint8",
     "unbind",
     "unsqueeze",
     "utils",

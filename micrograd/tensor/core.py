@@ -53,6 +53,9 @@ from typing import Any
 
 import numpy as np
 
+from micrograd.tensor import _tensor_str
+from micrograd.tensor import device as _device
+from micrograd.tensor import dtypes as _dtypes
 from micrograd.tensor import functions as F
 from micrograd.tensor._missing import similar
 from micrograd.tensor.errors import (
@@ -61,6 +64,7 @@ from micrograd.tensor.errors import (
     TorchIndexTypeError,
     TorchRuntimeError,
 )
+from micrograd.tensor.size import Size, from_shape
 
 __all__ = [
     "Tensor",
@@ -235,11 +239,9 @@ def _check_requires_grad(data: np.ndarray, requires_grad: Any) -> bool:
 
 
 def _np_dtype(dtype: Any, op: str) -> np.dtype:
-    """A dtype argument (micrograd.tensor.float32, a numpy dtype or type, a name) as numpy's."""
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{op}: {dtype!r} is not a dtype") from None
+    """A dtype argument (micrograd.tensor.float32, a numpy dtype or type, a name) as numpy's;
+    a TypeError for a dtype this engine has no tensors of (`dtypes.numpy_dtype`)."""
+    return _dtypes.numpy_dtype(dtype, op)
 
 
 def _dim_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> tuple:
@@ -265,7 +267,7 @@ def _maximum(a: Tensor, b: Tensor, largest: bool) -> Tensor:
     take_a = (a.data >= b.data) if largest else (a.data <= b.data)
     a, b = (a, b) if a.data.dtype == b.data.dtype else _promote(a, b)
     mask = _const(take_a.astype(a.data.dtype))
-    return a * mask + b * (1 - mask)
+    return _labelled(a * mask + b * (1 - mask), "maximum" if largest else "minimum")
 
 
 def _same_dtypes(a: Tensor, b: Tensor) -> None:
@@ -320,6 +322,15 @@ def _node(data: Any, prev: tuple, fn: F.Function, op: str) -> Tensor:
 
 # Creation numbers of graph nodes: an input is always numbered before the nodes that use it.
 _next_seq = itertools.count().__next__
+
+
+def _labelled(out: Tensor, label: str) -> Tensor:
+    """Label a graph node built from other primitives with the operation the user called
+    (`squeeze` is a reshape): drawings show it, and its repr names PyTorch's node for that
+    operation (`_tensor_str.grad_fn_name`). A result outside the graph is left alone."""
+    if out._fn is not None:
+        out._op = label
+    return out
 
 
 def _const(data: Any) -> Tensor:
@@ -972,7 +983,7 @@ class Tensor:
                     f"Tensor: Tensor(data, requires_grad=..., dtype=..., label=...) takes one "
                     f"data argument, got {len(args)}"
                 )
-            data = _as_array(args[0], dtype)
+            data = _as_array(args[0], None if dtype is None else _np_dtype(dtype, "Tensor"))
             if requires_grad is _UNSET:
                 requires_grad = False
         self._data = data
@@ -987,16 +998,54 @@ class Tensor:
     # -- array attributes ----------------------------------------------------------------
 
     @property
-    def shape(self) -> tuple:
-        return self.data.shape
+    def shape(self) -> Size:
+        return from_shape(self.data.shape)
 
     @property
     def ndim(self) -> int:
         return self.data.ndim
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
+    def dtype(self) -> _dtypes.dtype:
+        """`torch.float32`, `torch.int64`, ...: the element type (numpy's is `t.data.dtype`)."""
+        try:
+            return _dtypes._FROM_NUMPY[self.data.dtype]
+        except KeyError:
+            return _dtypes.from_numpy_dtype(self.data.dtype)  # raises, naming the dtype
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self.data.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self.data.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes
+
+    # -- device: always the CPU ------------------------------------------------------------
+
+    @property
+    def device(self) -> _device.device:
+        return _device.CPU
+
+    is_cuda = False
+    is_cpu = True
+
+    def get_device(self) -> int:
+        """-1: the CPU, as PyTorch answers for a CPU tensor."""
+        return -1
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        _device.check_device("cuda" if device is None else device, "cuda")
+        return self
 
     @property
     def is_leaf(self) -> bool:
@@ -1004,10 +1053,10 @@ class Tensor:
         return self._fn is None
 
     def size(self, dim: int | None = None) -> Any:
-        """The shape (a tuple), or the length of axis `dim` (PyTorch's `size()`)."""
+        """The shape (a `torch.Size`), or the length of axis `dim` (PyTorch's `size()`)."""
         shape = self.data.shape
         if dim is None:
-            return shape
+            return from_shape(shape)
         if not shape:
             raise TorchIndexError("size: dimension specified as 0 but tensor has no dimensions")
         return shape[F.wrap_dim(dim, len(shape), "size")]
@@ -1035,7 +1084,7 @@ class Tensor:
         if self.data.size != 1:
             raise TorchRuntimeError(
                 f"a Tensor with {self.data.size} elements cannot be converted to Scalar: only one "
-                f"element can be (item() of shape {self.shape})"
+                f"element can be (item() of shape {self.data.shape})"
             )
         return self.data.item()
 
@@ -1061,14 +1110,16 @@ class Tensor:
         if self.data.dtype.kind not in "iub" or self.data.size != 1:
             raise TypeError(
                 f"only an integer tensor with one element can be used as an index, got "
-                f"dtype {self.dtype} and shape {self.shape}"
+                f"dtype {self.dtype} and shape {self.data.shape}"
             )
         return int(self.data.item())
 
     def __format__(self, spec: str) -> str:
-        if spec and self.data.size == 1:
-            return format(self.data.item(), spec)
-        return format(repr(self), spec)
+        # as PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}", f"{t}" is `2.5`);
+        # any other tensor as its repr, with no format spec allowed
+        if self.data.ndim == 0 and type(self) is Tensor:
+            return self.data.item().__format__(spec)
+        return object.__format__(self, spec)
 
     def detach(self) -> Tensor:
         """The same data (shared, not copied) as a new leaf outside the graph."""
@@ -1076,7 +1127,9 @@ class Tensor:
 
     def clone(self) -> Tensor:
         """A copy of the data that stays in the graph (its gradient flows back to self)."""
-        return self * 1 if self.data.dtype.kind == "f" else _const(self.data.copy())
+        if self.data.dtype.kind == "f":
+            return _labelled(self * 1, "clone")
+        return _const(self.data.copy())
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad  # the setter checks dtype and leafness
@@ -1094,19 +1147,26 @@ class Tensor:
 
     # -- dtype conversions ----------------------------------------------------------------
 
-    def to(self, dtype: Any) -> Tensor:
-        """The tensor in another dtype (`t.to(torch.float64)`); itself if it already is."""
-        dt = _np_dtype(dtype, "to")
-        if dt == self.data.dtype:
-            return self
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """The tensor in another dtype (`t.to(torch.float64)`, `t.to(other_tensor)`), or on a
+        device (`t.to('cpu')`, `t.to(device, dtype)`; only the CPU is available here);
+        itself if nothing changes, unless `copy=True`."""
+        if len(args) == 1 and not kwargs and type(args[0]) is _dtypes.dtype:
+            dt, copy = args[0].dtype, False  # t.to(torch.float32): the common form
+        else:
+            dt, copy = _device.parse_to_args(Tensor, args, kwargs)
+        if dt is None or dt == self.data.dtype:
+            return self.clone() if copy else self
         if dt.kind not in "fc":  # integers and bools take no part in gradients (PyTorch)
             return _const(self.data.astype(dt))
         return _cast(self, dt)
 
     def type(self, dtype: Any = None) -> Any:
+        """Without an argument, torch's type name ('torch.FloatTensor'); with a dtype (or such
+        a name), the tensor converted to it."""
         if dtype is None:
-            return f"torch.{self.data.dtype}"
-        return self.to(dtype)
+            return f"torch.{self.dtype._legacy}"
+        return self.to(_np_dtype(dtype, "type"))
 
     def float(self) -> Tensor:
         return self.to(np.float32)
@@ -1153,7 +1213,7 @@ class Tensor:
             if not (a.requires_grad and _grad_enabled):
                 return _const(a.data - c)
             fn = _new(F.AddScalar)
-            return _node(fn.forward(a.data, -c), (a,), fn, fn.op)
+            return _node(fn.forward(a.data, -c), (a,), fn, "-")
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Sub, self, other, "sub")
 
@@ -1164,7 +1224,7 @@ class Tensor:
         if c is not None:
             # promoted before the negation: -0.0 - int_tensor(0) is -0.0, as in PyTorch
             a = self if self.data.dtype.kind == "f" else _weak(self, c)
-            return (-a) + c
+            return _labelled((-a) + c, "rsub")
         other = _operand(other)
         return NotImplemented if other is None else _binary(F.Sub, other, self, "sub")
 
@@ -1495,10 +1555,10 @@ class Tensor:
         return _unary(fn, a, fn.forward(a.data))
 
     def log10(self) -> Tensor:
-        return self.log() * (1.0 / math.log(10.0))
+        return _labelled(self.log() * (1.0 / math.log(10.0)), "log10")
 
     def log2(self) -> Tensor:
-        return self.log() * (1.0 / math.log(2.0))
+        return _labelled(self.log() * (1.0 / math.log(2.0)), "log2")
 
     def sqrt(self) -> Tensor:
         a = self if self.data.dtype.kind == "f" else self._float_input()
@@ -1544,7 +1604,8 @@ class Tensor:
         if a.data.dtype.kind in "biu" and a.data.dtype != np.int64:
             a = _cast(a, np.int64)  # integer sums are int64, as in PyTorch
         fn = _new(F.Sum)
-        return _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
+        out = _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
+        return out if dim is None else _labelled(out, "sum_dim")
 
     def mean(
         self,
@@ -1564,7 +1625,8 @@ class Tensor:
             )
         axes = F.normalize_axes(dim, a.data.ndim, "mean")
         fn = _new(F.Mean)
-        return _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
+        out = _unary(fn, a, np.asarray(fn.forward(a.data, axes, keepdim)))
+        return out if dim is None else _labelled(out, "mean_dim")
 
     def var(
         self,
@@ -1626,19 +1688,19 @@ class Tensor:
             fn = _new(F.MaxDim)
             values, indices = fn.forward(data, axis_, keepdim, largest)
             out = _unary(fn, self, values)
-            return result(out, _const(indices))
+            return result(out if largest else _labelled(out, "min_dim"), _const(indices))
         axes = F.normalize_axes(dim, data.ndim, name)
         if data.dtype.kind != "f":  # no gradient to route: numpy's own (bools have no `-`)
             if data.size == 0 and axes:
                 raise TorchRuntimeError(
-                    f"{name}(): cannot reduce an empty tensor of shape {self.shape}"
+                    f"{name}(): cannot reduce an empty tensor of shape {self.data.shape}"
                 )
             reduce = np.max if largest else np.min
             return _const(np.asarray(reduce(data, axis=axes, keepdims=keepdim)))
         src = self if largest else -self
         fn = _new(F.Max)
         out = _unary(fn, src, np.asarray(fn.forward(src.data, axes, keepdim)))
-        return out if largest else -out
+        return out if largest else _labelled(-out, "min")
 
     def max(
         self,
@@ -1669,14 +1731,14 @@ class Tensor:
         dim = None if dim == () else dim
         axes = F.normalize_axes(dim, self.data.ndim, "amax")
         fn = _new(F.Max)
-        return _unary(fn, self, np.asarray(fn.forward(self.data, axes, keepdim)))
+        return _labelled(_unary(fn, self, np.asarray(fn.forward(self.data, axes, keepdim))), "amax")
 
     def amin(self, dim: Any = (), keepdim: bool = False) -> Tensor:
         if self.data.dtype.kind != "f":  # no gradient; and bools have no `-`
             dim = None if dim == () else dim
             axes = F.normalize_axes(dim, self.data.ndim, "amin")
             return _const(np.asarray(np.min(self.data, axis=axes, keepdims=keepdim)))
-        return -((-self).amax(dim, keepdim))
+        return _labelled(-((-self).amax(dim, keepdim)), "amin")
 
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Index of the (first) largest element, over the flattened tensor when `dim` is None."""
@@ -1725,7 +1787,7 @@ class Tensor:
             raise TorchRuntimeError(
                 f"view size is not compatible with input tensor's size and stride (at least "
                 f"one dimension spans across two contiguous subspaces). Use .reshape(...) "
-                f"instead (viewing shape {self.shape} as {tuple(out.shape)})"
+                f"instead (viewing shape {self.data.shape} as {tuple(out.shape)})"
             )
         return out
 
@@ -1733,7 +1795,7 @@ class Tensor:
         if len(shape) == 1 and type(shape[0]) is not int:
             if isinstance(shape[0], (tuple, list)):
                 shape = tuple(shape[0])
-            elif isinstance(shape[0], (np.dtype, type)):
+            elif isinstance(shape[0], (np.dtype, type, _dtypes.dtype)):
                 raise TypeError(f"{op}: viewing as another dtype is not supported; use .to(dtype)")
         fn = _new(F.Reshape)
         try:
@@ -1741,7 +1803,7 @@ class Tensor:
         except (ValueError, TypeError):
             raise TorchRuntimeError(
                 f"{op}: shape {shape} is invalid for input of size {self.numel()} "
-                f"(shape {self.shape})"
+                f"(shape {self.data.shape})"
             ) from None
         return _unary(fn, self, data)
 
@@ -1765,12 +1827,14 @@ class Tensor:
         else:
             axes = F.normalize_axes(dim, len(shape), "squeeze") if shape else ()
             new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
-        return self if new == shape else self.reshape(new)
+        if new == shape:
+            return self
+        return _labelled(self.reshape(new), "squeeze" if dim is None else "squeeze_dim")
 
     def unsqueeze(self, dim: int) -> Tensor:
         shape = self.shape
         (axis,) = F.normalize_axes(dim, len(shape) + 1, "unsqueeze")
-        return self.reshape(shape[:axis] + (1,) + shape[axis:])
+        return _labelled(self.reshape(shape[:axis] + (1,) + shape[axis:]), "unsqueeze")
 
     def transpose(self, *axes: Any) -> Tensor:
         """PyTorch's `transpose(dim0, dim1)`: swap two axes (any rank; the same axis twice gives
@@ -1790,7 +1854,7 @@ class Tensor:
             if sorted(a % ndim if -ndim <= a < ndim else a for a in axes) != list(range(ndim)):
                 raise ValueError(
                     f"transpose: axes {axes} are not a permutation of the {ndim} axes of "
-                    f"shape {self.shape}"
+                    f"shape {self.data.shape}"
                 )
             return self._permuted(tuple(a % ndim for a in axes))
         return self._permuted(None)
@@ -1821,12 +1885,12 @@ class Tensor:
             if axis in perm:
                 raise TorchRuntimeError("permute(): duplicate dims are not allowed.")
             perm.append(axis)
-        return self._permuted(tuple(perm))
+        return _labelled(self._permuted(tuple(perm)), "permute")
 
     @property
     def T(self) -> Tensor:
         """All axes reversed (PyTorch deprecates it for other than 2 dims, but does it)."""
-        return self._permuted(None)
+        return _labelled(self._permuted(None), "permute")
 
     @property
     def mT(self) -> Tensor:
@@ -1843,7 +1907,7 @@ class Tensor:
             raise TorchRuntimeError(
                 f"t() expects a tensor with <= 2 dimensions, but self is {self.data.ndim}D"
             )
-        return self._permuted(None)
+        return _labelled(self._permuted(None), "t")
 
     def is_contiguous(self) -> bool:
         """Whether the elements are laid out row after row with no gaps (numpy's C order;
@@ -1863,7 +1927,7 @@ class Tensor:
             raise TorchIndexError("unbind: dimension specified as 0 but tensor has no dimensions")
         axis = F.wrap_dim(dim, self.data.ndim, "unbind")
         lead = (slice(None),) * axis
-        return tuple(self[lead + (i,)] for i in range(self.shape[axis]))
+        return tuple(_labelled(self[lead + (i,)], "unbind") for i in range(self.data.shape[axis]))
 
     def __getitem__(self, index: Any) -> Tensor:
         if type(index) is Tensor and index.data.dtype.kind in "iu" and self.data.ndim:
@@ -1957,7 +2021,7 @@ class Tensor:
             if data.size != 1:
                 raise TorchRuntimeError(
                     f"grad can be implicitly created only for scalar outputs: backward() of an "
-                    f"output of shape {self.shape}; call it on one number (e.g. .sum()) or pass "
+                    f"output of shape {self.data.shape}; call it on one number (e.g. .sum()) or pass "
                     f"backward(gradient) of that shape"
                 )
             seed = np.array(1, dtype=data.dtype)  # d self / d self
@@ -1968,7 +2032,7 @@ class Tensor:
             seed = np.array(_as_array(g), dtype=data.dtype)  # a copy: grads we own
             if seed.shape != np.shape(data):
                 raise TorchRuntimeError(
-                    f"backward: gradient of shape {seed.shape} for an output of shape {self.shape}"
+                    f"backward: gradient of shape {seed.shape} for an output of shape {self.data.shape}"
                 )
         if not self.requires_grad:
             raise RuntimeError(
@@ -2078,24 +2142,16 @@ class Tensor:
         return draw_dot(self, **kwargs)
 
     def __repr__(self) -> str:
-        """PyTorch's format: `tensor([1., 2.], requires_grad=True)`, 4 decimals."""
-        data = np.asarray(self.data)
-        kind = data.dtype.kind
-        opts: dict = {"separator": ", ", "prefix": "tensor(", "threshold": 1000, "edgeitems": 3}
-        if kind == "f":
-            finite = data[np.isfinite(data)]
-            integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-            opts["precision"] = 4
-            opts["floatmode"] = "maxprec" if integral else "fixed"
-        text = np.array2string(data, **opts)
-        extra = []
-        if data.dtype not in (np.float32, np.int64, np.bool_):
-            extra.append(f"dtype=torch.{data.dtype}")
-        if self._fn is not None and self.requires_grad:
-            extra.append(f"grad_fn=<{self._op or self._fn.op}>")
-        elif self.requires_grad:
-            extra.append("requires_grad=True")
-        return "tensor(" + text + "".join(", " + e for e in extra) + ")"
+        """PyTorch's format, byte for byte (`micrograd/tensor/_tensor_str.py`):
+        `tensor([1.0000, 2.5000], requires_grad=True)`, `grad_fn=<TanhBackward0>`."""
+        return _tensor_str.tensor_repr(self)
+
+    def storage(self) -> Any:
+        """The elements in memory order, as PyTorch's `TypedStorage` prints them (the whole
+        array a view looks into, as in PyTorch)."""
+        from micrograd.tensor.storage import TypedStorage
+
+        return TypedStorage(self)
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
@@ -2355,7 +2411,7 @@ def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: Any = None) ->
     try:
         data = fn.forward([t.data for t in ts], axis)
     except ValueError:
-        shapes = ", ".join(str(t.shape) for t in ts)
+        shapes = ", ".join(str(t.data.shape) for t in ts)
         raise ValueError(f"concatenate: shapes {shapes} do not match along axis {axis}") from None
     if _grad_enabled and any(t.requires_grad for t in ts):
         return _node(data, tuple(ts), fn, fn.op)
@@ -2372,11 +2428,11 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Any = None) -> Tenso
     shape = ts[0].shape
     for t in ts:
         if t.shape != shape:
-            shapes = ", ".join(str(t.shape) for t in ts)
+            shapes = ", ".join(str(t.data.shape) for t in ts)
             raise ValueError(f"stack: all tensors need the same shape, got {shapes}")
     (axis,) = F.normalize_axes(axis, len(shape) + 1, "stack")
     new_shape = shape[:axis] + (1,) + shape[axis:]
-    return concatenate([t.reshape(new_shape) for t in ts], axis)
+    return _labelled(concatenate([t.reshape(new_shape) for t in ts], axis), "stack")
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None, relu: bool = False) -> Tensor:
@@ -2396,7 +2452,9 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None, relu: bool = Fals
             prev = (x, weight, bias)
             data = fn.forward(x.data, wd, bias.data, relu)
     except ValueError:
-        shapes = f"{x.shape} @ {weight.shape}" + ("" if bias is None else f" + {bias.shape}")
+        shapes = f"{x.data.shape} @ {weight.data.shape}" + (
+            "" if bias is None else f" + {bias.data.shape}"
+        )
         raise ValueError(f"linear: shapes {shapes} do not match") from None
     if _grad_enabled and (
         weight.requires_grad or x.requires_grad or (bias is not None and bias.requires_grad)
