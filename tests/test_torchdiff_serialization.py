@@ -28,7 +28,7 @@ import micrograd.tensor as mt
 
 COVERED = {"torch.save", "torch.load"}
 
-DTYPES = [np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_, np.float16]
+DTYPES = [np.float32, np.float64, np.int64, np.int32, np.int16, np.int8, np.uint8, np.bool_]
 
 arrays = st.sampled_from(DTYPES).flatmap(
     lambda dt: hnp.arrays(dt, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
@@ -281,3 +281,15 @@ def test_save_to_a_file_object_and_kill_during_save_leaves_the_old_file(tmp_path
         proc.wait()
     loaded = mt.load(target)["w"]
     assert loaded.shape in ((3,), (300000,))
+
+
+def test_dtypes_in_a_checkpoint_are_torchs_and_half_tensors_are_refused(tmp_path):
+    mt.save({"dtype": mt.float32, "kinds": [mt.int64, mt.bool]}, tmp_path / "d.pt")
+    theirs = torch.load(tmp_path / "d.pt", weights_only=True)
+    assert theirs == {"dtype": torch.float32, "kinds": [torch.int64, torch.bool]}
+    torch.save({"dtype": torch.float64}, tmp_path / "t.pt")
+    assert mt.load(tmp_path / "t.pt")["dtype"] is mt.float64
+    for dtype, name in ((torch.float16, "float16"), (torch.bfloat16, "bfloat16")):
+        torch.save({"w": torch.ones(2, dtype=dtype)}, tmp_path / "h.pt")
+        with pytest.raises(pickle.UnpicklingError, match=f"holds {name} tensors"):
+            mt.load(tmp_path / "h.pt")

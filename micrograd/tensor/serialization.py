@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from micrograd.tensor import dtypes
 from micrograd.tensor.core import Tensor
 
 __all__ = ["load", "save"]
@@ -39,7 +40,6 @@ __all__ = ["load", "save"]
 _STORAGE_OF = {
     np.dtype(np.float32): "FloatStorage",
     np.dtype(np.float64): "DoubleStorage",
-    np.dtype(np.float16): "HalfStorage",
     np.dtype(np.int64): "LongStorage",
     np.dtype(np.int32): "IntStorage",
     np.dtype(np.int16): "ShortStorage",
@@ -48,6 +48,13 @@ _STORAGE_OF = {
     np.dtype(np.bool_): "BoolStorage",
 }
 _DTYPE_OF = {name: dtype for dtype, name in _STORAGE_OF.items()}
+# Storages torch writes whose tensors this engine cannot hold (see micrograd/tensor/dtypes.py).
+_REFUSED_STORAGES = {
+    "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16",
+    "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128",
+}
 
 _DEFAULT_PROTOCOL = 2  # torch's
 
@@ -93,6 +100,12 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch table can b
         self.memoize(obj)
 
     dispatch[_Global] = _save_global_ref
+
+    def _save_dtype(self, obj: Any) -> None:
+        # `torch.float32` in the file, as torch writes its dtypes
+        self._save_global_ref(_Global("torch", obj.name))
+
+    dispatch[dtypes.dtype] = _save_dtype
 
     def persistent_id(self, obj: Any) -> Any:
         if isinstance(obj, _Storage):
@@ -273,12 +286,10 @@ class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:
             return _ALLOWED[(module, name)]
-        if module == "torch" and name in _DTYPE_OF:
+        if module == "torch" and (name in _DTYPE_OF or name in _REFUSED_STORAGES):
             return name  # a storage type: read by persistent_load
-        if module == "torch" and name in _DTYPE_NAMES:
-            from micrograd import tensor
-
-            return getattr(tensor, name)
+        if module == "torch" and isinstance(getattr(dtypes, name, None), dtypes.dtype):
+            return getattr(dtypes, name)
         raise UnpicklingError(
             f"torch.load: refusing to load {module}.{name} from the file: only tensors, numbers, "
             f"strings and containers are loaded, never code"
@@ -288,6 +299,11 @@ class _Unpickler(pickle.Unpickler):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
             raise UnpicklingError(f"torch.load: unknown persistent id {pid!r:.80}")
         _, storage_type, key, location, numel = pid
+        if storage_type in _REFUSED_STORAGES:
+            raise UnpicklingError(
+                f"torch.load: the file holds {_REFUSED_STORAGES[storage_type]} tensors, which "
+                f"micrograd.tensor does not support (convert them to float32 in PyTorch first)"
+            )
         if storage_type not in _DTYPE_OF or not isinstance(key, str) or not isinstance(numel, int):
             raise UnpicklingError(f"torch.load: a storage record is malformed: {pid!r:.80}")
         _check_location(location, self.map_location)
@@ -306,8 +322,6 @@ class _Unpickler(pickle.Unpickler):
             self.loaded[key] = _LoadedStorage(array)
         return self.loaded[key]
 
-
-_DTYPE_NAMES = {"float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"}
 
 
 def _check_location(location: Any, map_location: Any) -> None:
