@@ -219,7 +219,8 @@ def walk(module: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     """`(path, module)` for every non-Sequential module, in the order they run; paths are the
     state-dict prefixes without the final dot ('0', '1.0', 'fc1'; '' for a lone module)."""
     if torch_shaped_kind(module, path) == "Sequential":
-        for name, child in module.named_children():
+        # every child in order, a module used twice included (named_children() skips repeats)
+        for name, child in module._modules.items():
             yield from walk(child, f"{path}.{name}" if path else name)
     else:
         yield path, module
@@ -311,7 +312,7 @@ def _torch_shaped_to_torch(model: Any) -> Any:
         if kind == "Sequential":
             children = OrderedDict(
                 (name, build(child, f"{path}.{name}" if path else name))
-                for name, child in module.named_children()
+                for name, child in module._modules.items()  # repeats included
             )
             out = torch.nn.Sequential(children)
         elif kind == "Linear":
@@ -607,7 +608,7 @@ def _torch_shaped_from_torch(module: Any, torch: Any) -> Any:
         model = build(module, "")
     finally:
         tensor_random.default_generator.set_state(state)
-    if not model.named_children():
+    if not any(True for _ in model.named_children()):
         raise ValueError("from_torch: the Sequential is empty")
     torch_shaped_dtype(model)  # one dtype, or an error naming the layers
     model.load_state_dict(module.state_dict())  # the same keys: Identity layers hold nothing

@@ -229,7 +229,7 @@ def test_state_dicts_load_across_both_ways():
     load_torch_state_dict(other, theirs.state_dict())
     for key, value in other.state_dict().items():
         assert np.array_equal(value.data, ours_model.state_dict()[key].data)
-    with pytest.raises(ValueError, match="missing keys"):
+    with pytest.raises(RuntimeError, match=r"Missing key\(s\) in state_dict: \"2.weight\""):
         load_torch_state_dict(other, {"0.weight": theirs.state_dict()["0.weight"]})
 
 

@@ -461,7 +461,7 @@ def test_functional_one_hot_and_losses_match_torch():
         (lambda: mt.multinomial(mt.tensor([1.0, -1.0]), 1), ValueError, [">= 0"]),
         (lambda: mt.multinomial(mt.tensor([1.0, 1.0]), 3), ValueError, ["without replacement"]),
         (lambda: mt.arange(0, 5, 0), ValueError, ["step"]),
-        (lambda: F.one_hot(mt.tensor([1.0])), TypeError, ["integer"]),
+        (lambda: F.one_hot(mt.tensor([1.0])), RuntimeError, ["LongTensor"]),
         (lambda: F.one_hot(mt.tensor([3]), 2), ValueError, ["num_classes"]),
         (
             lambda: F.cross_entropy(mt.zeros(2, 3), mt.tensor([0, 3])),
@@ -485,7 +485,7 @@ def test_functional_one_hot_and_losses_match_torch():
         ),
         (
             lambda: F.cross_entropy(mt.zeros(2, 3), mt.tensor([0.0, 1.0])),
-            TypeError,
+            RuntimeError,
             ["class indices"],
         ),
         (
@@ -499,7 +499,7 @@ def test_functional_one_hot_and_losses_match_torch():
         (lambda: mt.zeros(2).mean(dim=0, axis=0), TypeError, ["dim"]),
         (lambda: mt.tensor([1, 2]).mean(), TypeError, ["float"]),
         (lambda: mt.allclose(mt.zeros(2), mt.zeros(3)), ValueError, ["(2,)", "(3,)"]),
-        (lambda: mt.histogram(mt.tensor([1, 2])), TypeError, ["float"]),
+        (lambda: mt.histogram(mt.tensor([1, 2])), NotImplementedError, ["float"]),
         (lambda: mt.zeros(2, 3).t().t().t().max(5), ValueError, ["axis 5"]),
         (lambda: mt.tensor([-1.0]).sqrt(), ValueError, ["sqrt"]),
     ],

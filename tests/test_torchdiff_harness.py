@@ -26,6 +26,9 @@ from torchdiff import (
 
 import micrograd.tensor as mt
 
+# These tests check the helpers, not the API (test_torch_api_coverage.py reads this set).
+COVERED: set[str] = set()
+
 
 @settings(max_examples=50, deadline=None)
 @given(arrays())

@@ -22,9 +22,11 @@ Conversions and comparisons:
     as_numpy(x)              a Tensor / torch.Tensor / number as a numpy array
     dtype_name(dtype)        "float32" for np.float32, torch.float32 or our dtype
     assert_same(ours, theirs, bitwise=True, ulps=0)
+    assert_close(ours, theirs, rtol=None, atol=None)   as assert_same, values within a tolerance
     outcomes(fn_ours, fn_torch)            both results, or the same exception type on both sides
     assert_same_exception(fn_ours, fn_torch)
     assert_same_grads(ours_leaves, theirs_leaves, ...)
+    assert_same_signature(ours_fn, torch_fn)   parameter names, kinds, order and defaults
 
 Bitwise means the same bytes, except that any nan equals any nan (their payloads and signs are
 not part of PyTorch's contract); -0.0 and 0.0 differ. Use `ulps=1` (not bitwise) only where
@@ -34,6 +36,8 @@ why in the test.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -145,6 +149,8 @@ def to_both(
 ) -> tuple[mt.Tensor, torch.Tensor]:
     """The same values as (our Tensor, torch's Tensor), each with its own copy of the data.
     `dtype` is a name ('float32', ...); None keeps the array's own dtype."""
+    if isinstance(dtype, bool):
+        raise TypeError("to_both: dtype is a name like 'float32'; pass requires_grad=True by name")
     arr = np.array(array, copy=True)
     if dtype is not None:
         arr = arr.astype(dtype)
@@ -198,6 +204,7 @@ def assert_same(
     ulps: int = 0,
     check_dtype: bool = True,
     what: str = "result",
+    check_values: bool = True,
 ) -> None:
     """Fail unless our result matches torch's: for tensors the same type of object, shape, dtype
     (by name) and values (bitwise, or within `ulps` units in the last place when bitwise is
@@ -209,14 +216,15 @@ def assert_same(
         )
         assert len(ours) == len(theirs), f"{what}: length {len(ours)} != torch's {len(theirs)}"
         for i, (o, t) in enumerate(zip(ours, theirs)):
-            assert_same(o, t, bitwise, ulps, check_dtype, f"{what}[{i}]")
+            assert_same(o, t, bitwise, ulps, check_dtype, f"{what}[{i}]", check_values)
         return
     if kind == "number":
         # torch returns Python numbers from item(), tolist(), numel(), ...: the same type here.
         assert type(ours) is type(theirs), (
             f"{what}: {type(ours).__name__} {ours!r}, torch gives {type(theirs).__name__} {theirs!r}"
         )
-        _assert_values(np.asarray(ours), np.asarray(theirs), bitwise, ulps, what)
+        if check_values:
+            _assert_values(np.asarray(ours), np.asarray(theirs), bitwise, ulps, what)
         return
     if kind == "other":
         assert ours == theirs, f"{what}: {ours!r} != torch's {theirs!r}"
@@ -232,7 +240,42 @@ def assert_same(
             assert dtype_name(ours.dtype) == dtype_name(theirs.dtype), (
                 f"{what}: dtype {dtype_name(ours.dtype)} != torch's {dtype_name(theirs.dtype)}"
             )
-    _assert_values(as_numpy(ours), as_numpy(theirs), bitwise, ulps, what)
+    if check_values:
+        _assert_values(as_numpy(ours), as_numpy(theirs), bitwise, ulps, what)
+
+
+# Default tolerances (rtol, atol) of assert_close by dtype name: a few roundings.
+TOLERANCE = {"float32": (3e-5, 3e-6), "float64": (1e-11, 1e-12)}
+
+
+def assert_close(
+    ours: Any,
+    theirs: Any,
+    rtol: float | None = None,
+    atol: float | None = None,
+    what: str = "result",
+) -> None:
+    """As assert_same (types, shapes, dtypes, sequences elementwise, nan where torch has nan),
+    but float values within rtol/atol (default TOLERANCE for the dtype): for results that
+    depend on a summation order (BLAS products, reductions) or on a libm. Say why in the test."""
+    if _kind(theirs) == "sequence":
+        assert _kind(ours) == "sequence" and len(ours) == len(theirs), f"{what}: {ours!r}"
+        for i, (o, t) in enumerate(zip(ours, theirs)):
+            assert_close(o, t, rtol, atol, f"{what}[{i}]")
+        return
+    assert_same(ours, theirs, what=what, check_values=False)
+    expected, got = as_numpy(theirs), as_numpy(ours)
+    if expected.dtype.kind != "f":
+        assert_same(ours, theirs, what=what)
+        return
+    default_rtol, default_atol = TOLERANCE.get(expected.dtype.name, TOLERANCE["float32"])
+    np.testing.assert_allclose(
+        got,
+        expected,
+        rtol=default_rtol if rtol is None else rtol,
+        atol=default_atol if atol is None else atol,
+        err_msg=what,
+    )
 
 
 def _assert_values(a: np.ndarray, b: np.ndarray, bitwise: bool, ulps: int, what: str) -> None:
@@ -322,3 +365,27 @@ def assert_same_grads(
             continue
         assert o.grad is not None, f"{what}[{i}]: torch has a gradient {t.grad!r}, we have None"
         assert_same(o.grad, t.grad, bitwise=bitwise, ulps=ulps, what=f"{what}[{i}]")
+
+
+def signature_of(fn: Callable) -> list[tuple[str, Any, Any]]:
+    """(name, kind, default) of each parameter, annotations left out. torch's builtins have no
+    inspectable signature; their docstring's first line ('linear(input, weight, bias=None) ->
+    Tensor') gives it."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except ValueError:
+        first_line = (fn.__doc__ or "").strip().splitlines()[0]
+        head = first_line.split("->")[0].strip()
+        tree = ast.parse(f"def {head}: pass")
+        stub: dict = {}
+        exec(compile(tree, "<signature>", "exec"), {}, stub)  # noqa: S102 - torch's own text
+        parameters = inspect.signature(next(iter(stub.values()))).parameters.values()
+    return [(p.name, p.kind, p.default) for p in parameters]
+
+
+def assert_same_signature(ours: Callable, theirs: Callable, what: str = "") -> None:
+    """The same parameter names, kinds, order and defaults as torch's function or class."""
+    got, expected = signature_of(ours), signature_of(theirs)
+    assert got == expected, (
+        f"{what or getattr(ours, '__name__', ours)}: {got} != torch's {expected}"
+    )

@@ -516,6 +516,8 @@ def _operand(x: Any) -> Tensor | None:
     usual TypeError naming both types)."""
     if type(x) is np.ndarray or isinstance(x, (list, tuple)):
         return _const(_as_array(x))
+    if isinstance(x, Tensor):  # a subclass (nn.Parameter): the operators' fast paths test
+        return x  # `type(x) is Tensor`, so it arrives here
     return None
 
 
@@ -1578,6 +1580,8 @@ class Tensor:
         return _unary(fn, a, fn.forward(a.data))
 
     def abs(self) -> Tensor:
+        if self.data.dtype == np.bool_:  # PyTorch has no abs of booleans either
+            raise NotImplementedError('"abs" is not implemented for bool tensors')
         fn = _new(F.Abs)
         return _unary(fn, self, fn.forward(self.data))
 

@@ -628,21 +628,24 @@ def multinomial(
     input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None
 ) -> Tensor:
     """Draw `num_samples` category indices from the (unnormalised) weights in each row of
-    `input` (1-D or 2-D), int64."""
+    `input` (1-D or 2-D), int64. Bad weights or counts raise RuntimeError, as in PyTorch
+    (an error class that is also the ValueError this function raised before)."""
     p = input.data if isinstance(input, Tensor) else np.asarray(input)
     if p.ndim not in (1, 2) or p.shape[-1] == 0:
-        raise ValueError(f"multinomial: input must be 1-D or 2-D and non-empty, got {p.shape}")
+        raise TorchRuntimeError(
+            f"multinomial: input must be 1-D or 2-D and non-empty, got {p.shape}"
+        )
     if p.dtype.kind != "f":
-        raise TypeError(f"multinomial: input must be float weights, got dtype {p.dtype}")
+        raise TorchRuntimeError(f"multinomial: input must be float weights, got dtype {p.dtype}")
     if not np.isfinite(p).all() or (p < 0).any():
-        raise ValueError("multinomial: weights must be finite and >= 0")
+        raise TorchRuntimeError("multinomial: weights must be finite and >= 0")
     if (p.sum(axis=-1) <= 0).any():
-        raise ValueError("multinomial: every row of weights needs a positive sum")
+        raise TorchRuntimeError("multinomial: every row of weights needs a positive sum")
     (n,) = _size((num_samples,), "multinomial")
     if n == 0:
-        raise ValueError("multinomial: num_samples must be positive")
+        raise TorchRuntimeError("multinomial: num_samples must be positive")
     if not replacement and n > p.shape[-1]:
-        raise ValueError(
+        raise TorchRuntimeError(
             f"multinomial: cannot draw {n} samples without replacement from {p.shape[-1]} "
             f"categories"
         )

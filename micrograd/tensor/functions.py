@@ -709,7 +709,9 @@ class ReLU(Function):
     op = "ReLU"
 
     def forward(self, a):
-        self.out = out = np.maximum(a, 0)
+        # 0 where a < 0, else a itself: -0.0 and nan pass through unchanged, as in PyTorch
+        # (np.maximum(a, 0) turns -0.0 into 0.0)
+        self.out = out = np.where(a < 0, 0, a)
         return out
 
     def backward(self, g, prev):
@@ -815,9 +817,10 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """The mean over axes: the sum times 1/n in one node."""
+    """The mean over axes: the sum divided by n in one node (a division, as PyTorch computes
+    it: the correctly rounded quotient, which sum * (1/n) is not always)."""
 
-    __slots__ = ("kept", "scale", "shape")
+    __slots__ = ("count", "kept", "shape")
     op = "mean"
 
     def forward(self, a, axes, keepdims):
@@ -826,15 +829,15 @@ class Mean(Function):
             n *= a.shape[i]
         self.shape = a.shape
         self.kept = None if keepdims else _kept_shape(a.shape, axes)
-        # a Python float keeps float32 float32; an empty reduction is nan, as in PyTorch
-        self.scale = scale = 1.0 / n if n else float("nan")
-        return reduce_sum(a, axes, keepdims) * scale
+        # a Python number keeps float32 float32; an empty reduction is nan, as in PyTorch
+        self.count = count = n if n else float("nan")
+        return reduce_sum(a, axes, keepdims) / count
 
     def backward(self, g, prev):
         if self.kept is not None:
             g = g.reshape(self.kept)
-        # each element contributed 1/n of itself to the mean
-        return (_expand(g * self.scale, self.shape),)
+        # each element contributed 1/n of itself to the mean (PyTorch's grad / n)
+        return (_expand(g / self.count, self.shape),)
 
 
 class Max(Function):

@@ -26,6 +26,7 @@ from micrograd.tensor.core import (
     _remainder,
     _rounded_division,
 )
+from micrograd.tensor.errors import TorchRuntimeError
 
 __all__ = [
     "abs",
@@ -211,13 +212,77 @@ def histogram(
     density: bool = False,
 ) -> HistogramResult:
     """Counts of `input`'s elements in `bins` equal bins between its min and max (or `range`),
-    and the bin edges, as float tensors of input's dtype (`hy, hx = torch.histogram(t)`)."""
+    or in the bins a 1-D tensor of edges gives, and the bin edges, as float tensors of input's
+    dtype (`hy, hx = torch.histogram(t)`).
+
+    PyTorch's algorithm, so boundary values land in the same bins: the edges are
+    `linspace(min, max, bins + 1)` in the input's dtype (a constant input gets min - 0.5 and
+    max + 0.5, an empty one 0 and 1); an element's bin is estimated from its position between
+    the outer edges, then found among the edges next to that estimate (the last edge
+    belongs to the last bin); elements outside the edges (and nan) are not counted."""
     a = _t(input, "histogram").data
     if a.dtype.kind != "f":
-        raise TypeError(f"histogram: needs a float tensor, got dtype {a.dtype}")
-    b = bins.data if isinstance(bins, Tensor) else bins
-    w = None if weight is None else _t(weight, "histogram").data.ravel()
-    hist, edges = np.histogram(a.ravel(), bins=b, range=range, weights=w, density=density)
+        raise NotImplementedError(
+            f"histogram: not implemented for {a.dtype} tensors (needs floats)"
+        )
+    if isinstance(bins, Tensor):
+        edges = bins.data.astype(a.dtype)
+        if edges.ndim != 1 or edges.size < 1:
+            raise TorchRuntimeError("histogram: bins must be a 1-D tensor of edges")
+        if (np.diff(edges) < 0).any():
+            raise TorchRuntimeError("histogram: the bin edges must be non-decreasing")
+    else:
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)):
+            raise TypeError(f"histogram: bins must be an int or a Tensor of edges, got {bins!r}")
+        if bins <= 0:
+            raise TorchRuntimeError(f"torch.histogram(): bins must be > 0, but got {bins}")
+        if range is not None:
+            low, high = (float(v) for v in range)
+        elif a.size:
+            low, high = float(a.min()), float(a.max())
+        else:
+            low, high = 0.0, 1.0
+        if low > high:
+            raise TorchRuntimeError(
+                f"histogram: min should not exceed max, but got min {low} max {high}"
+            )
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise TorchRuntimeError(f"histogram: the range [{low}, {high}] is not finite")
+        if low == high:
+            low, high = low - 0.5, high + 0.5
+        from micrograd.tensor.factories import linspace
+
+        edges = linspace(low, high, int(bins) + 1, dtype=a.dtype).data
+    flat = a.ravel()
+    if weight is not None:
+        w = _t(weight, "histogram").data
+        if w.shape != a.shape:
+            raise TorchRuntimeError(
+                f"histogram: weight must have the input's shape {a.shape}, got {w.shape}"
+            )
+        w = w.ravel().astype(a.dtype)
+    nbins = edges.size - 1
+    hist = np.zeros(nbins, dtype=a.dtype)
+    left, right = edges[0], edges[-1]
+    inside = (flat >= left) & (flat <= right)  # nan is outside
+    x = flat[inside]
+    if nbins > 0 and x.size:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            estimate = (x - left) * a.dtype.type(nbins) / (right - left)
+        pos = np.nan_to_num(estimate, nan=0.0, posinf=nbins, neginf=0).astype(np.int64)
+        # upper_bound among edges[pos - 1 : pos + 2], minus one: torch's local search
+        lowest = np.maximum(pos - 1, 0)
+        highest = np.minimum(pos + 2, nbins + 1)
+        found = lowest - 1
+        for step in (0, 1, 2):
+            index = lowest + step
+            usable = index < highest
+            found = found + (usable & (edges[np.minimum(index, nbins)] <= x))
+        found = np.where(found == nbins, nbins - 1, found)  # the last edge: the last bin
+        np.add.at(hist, found, 1 if weight is None else w[inside])
+    if density:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hist = hist / hist.sum() / np.diff(edges)
     return HistogramResult(_const(hist.astype(a.dtype)), _const(edges.astype(a.dtype)))
 
 

@@ -7,6 +7,7 @@ rest are Tensor methods. Read `micrograd/tensor/losses.py` for the engine's own 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from micrograd.tensor import core as _core
 from micrograd.tensor import functions as _F
 from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.core import Tensor, _const, _new
+from micrograd.tensor.errors import TorchRuntimeError
 from micrograd.tensor.nn.modules import linear_t
 
 __all__ = [
@@ -40,10 +42,32 @@ def _tensor(x: Any, op: str) -> Tensor:
     return x
 
 
-def _reduction(reduction: Any, op: str) -> str:
+def _reduction(reduction: Any, size_average: Any, reduce: Any, op: str) -> str:
+    """The reduction, PyTorch's way: the deprecated size_average/reduce pair, when given,
+    decides it (with PyTorch's warning)."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+        warnings.warn(
+            f"size_average and reduce args will be deprecated, please use "
+            f"reduction='{reduction}' instead.",
+            UserWarning,
+            stacklevel=3,
+        )
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        raise ValueError(f"{reduction} is not a valid value for reduction")
     return reduction
+
+
+def _refuse(op: str, **options: tuple) -> None:
+    """Refuse, naming it, an option given another value than its default (value, default)."""
+    for name, (value, default) in options.items():
+        if value is not default and value != default:
+            raise NotImplementedError(
+                f"{op}: {name}={value!r} is not supported by this engine (only the default "
+                f"{name}={default!r})"
+            )
 
 
 def _softmax_dim(ndim: int) -> int:
@@ -51,17 +75,27 @@ def _softmax_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(input: Tensor, dim: int | None = None) -> Tensor:
-    x = _tensor(input, "softmax")
+def _float_input(x: Tensor, dtype: Any, op: str) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind != "f":
+        raise NotImplementedError(f"{op}: not implemented for {x.dtype} tensors (needs floats)")
+    return x
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
+    """exp(x) / sum(exp(x)) along `dim`; `dtype=` converts the input first, as in PyTorch."""
+    x = _float_input(_tensor(input, "softmax"), dtype, "softmax")
     return x.softmax(_softmax_dim(x.ndim) if dim is None else dim)
 
 
-def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
-    x = _tensor(input, "log_softmax")
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
+    x = _float_input(_tensor(input, "log_softmax"), dtype, "log_softmax")
     return x.log_softmax(_softmax_dim(x.ndim) if dim is None else dim)
 
 
-def relu(input: Tensor) -> Tensor:
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    _refuse("relu", inplace=(inplace, False))
     return _tensor(input, "relu").relu()
 
 
@@ -78,105 +112,259 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return linear_t(_tensor(input, "linear"), weight, bias)
 
 
-def embedding(input: Tensor, weight: Tensor) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """The rows of `weight` that the integer tensor `input` picks (`weight[input]`)."""
+    _refuse(
+        "embedding",
+        padding_idx=(padding_idx, None),
+        max_norm=(max_norm, None),
+        scale_grad_by_freq=(scale_grad_by_freq, False),
+        sparse=(sparse, False),
+    )
     idx = _tensor(input, "embedding")
     if idx.data.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+        raise RuntimeError(
+            f"embedding: indices must be an integer tensor (Long or Int), got {idx.dtype}"
+        )
     return weight[idx]
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """(..., num_classes) int64 tensor with a 1 at each index of the integer tensor."""
+    """(..., num_classes) int64 tensor with a 1 at each index of the int64 tensor."""
     idx = _tensor(tensor, "one_hot").data
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: needs an integer tensor, got dtype {idx.dtype}")
+    if idx.dtype != np.int64:
+        raise RuntimeError(
+            f"one_hot is only applicable to index tensor of type LongTensor (got {idx.dtype})."
+        )
     if idx.size and idx.min() < 0:
-        raise ValueError(f"one_hot: class indices must be >= 0, got {idx.min()}")
+        raise TorchRuntimeError("Class values must be non-negative.")
     n = int(idx.max()) + 1 if num_classes == -1 and idx.size else num_classes
     if n == -1:
-        raise ValueError("one_hot: cannot infer num_classes from an empty tensor")
+        raise TorchRuntimeError(
+            "Can not infer total number of classes from empty tensor; pass num_classes."
+        )
     if idx.size and idx.max() >= n:
-        raise ValueError(f"one_hot: class index {idx.max()} is not below num_classes={n}")
+        raise TorchRuntimeError("Class values must be smaller than num_classes.")
     out = np.zeros(idx.shape + (n,), dtype=np.int64)
     np.put_along_axis(out, idx[..., None].astype(np.intp), 1, axis=-1)
     return _const(out)
-
-
-_UNSIGNED = {
-    1: np.dtype(np.uint8),
-    2: np.dtype(np.uint16),
-    4: np.dtype(np.uint32),
-    8: np.dtype(np.uint64),
-}
-
-
-def _targets(target: Any, n: int, classes: int, op: str, check_range: bool = True) -> np.ndarray:
-    """The class indices as an array, checked: integers, one per row, each in 0..classes-1
-    (`check_range=False` leaves the last check to a caller whose computation makes it)."""
-    y = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must be class indices (an integer tensor), got {y.dtype}")
-    if y.shape != (n,):
-        raise ValueError(f"{op}: input of {n} rows needs a target of shape ({n},), got {y.shape}")
-    if not check_range:
-        return y
-    # one pass: as unsigned numbers, negative labels are huge (y.min() and y.max() are two)
-    if n and np.maximum.reduce(y.view(_UNSIGNED[y.itemsize]), axis=None) >= classes:
-        raise _out_of_bounds(op, y.min() if y.min() < 0 else y.max(), classes)
-    return y
 
 
 def _out_of_bounds(op: str, label: Any, classes: int) -> IndexError:
     return IndexError(f"{op}: target {label} is out of bounds for {classes} classes")
 
 
-def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy of logits (N, C) against class indices (N,): the mean (or sum, or
-    per row) of -log softmax(input)[i, target[i]]. The mean is one fused node, computed without
-    overflow for logits of any size (`functions.CrossEntropy`)."""
-    x = _tensor(input, "cross_entropy")
-    z = x.data
-    if z.ndim != 2:
-        raise ValueError(f"cross_entropy: input must be (N, C) logits, got shape {x.data.shape}")
-    n, c = z.shape
-    if n == 0:
-        raise ValueError("cross_entropy: the batch is empty")
-    y = _targets(target, n, c, "cross_entropy", check_range=False)
-    if z.dtype.kind != "f":
-        raise TypeError(f"cross_entropy: input must be float logits, got {x.dtype}")
-    if reduction != "mean":
-        return nll_loss(x.log_softmax(1), y, reduction=_reduction(reduction, "cross_entropy"))
-    fn = _new(_F.CrossEntropy)
-    try:
-        data = fn.forward(z, y)  # which refuses a label outside 0..C-1 as it picks the labels
-    except _F.LabelError as err:
-        raise _out_of_bounds("cross_entropy", err.label, c) from None
-    return _core._unary(fn, x, data)
+def _as_rows(x: Tensor, op: str) -> tuple[Tensor, Any]:
+    """Logits or log-probabilities as (rows, C) with the classes along dim 1, PyTorch's layouts:
+    (C,) one sample, (N, C) a batch, (N, C, d1, ...) a batch of maps; the second result turns
+    per-row values back into the target's shape."""
+    if x.ndim == 0:
+        raise IndexError(f"{op}: input must have a class dimension, got a 0-d tensor")
+    if x.ndim == 1:
+        return x.reshape(1, -1), lambda rows: rows.reshape(())
+    if x.ndim == 2:
+        return x, lambda rows: rows
+    n, c, *rest = x.shape
+    moved = x.permute(0, *range(2, x.ndim), 1).reshape(-1, c)
+    return moved, lambda rows: rows.reshape(n, *rest)
 
 
-def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of log-probabilities (N, C) at the target classes (N,)."""
-    x = _tensor(input, "nll_loss")
-    reduction = _reduction(reduction, "nll_loss")
-    if x.ndim != 2:
-        raise ValueError(f"nll_loss: input must be (N, C), got shape {x.data.shape}")
-    y = _targets(target, x.shape[0], x.shape[1], "nll_loss")
-    picked = -x[np.arange(x.shape[0]), y]
+def _nll_rows(
+    logp: Tensor, target: Any, weight: Any, ignore_index: int, op: str
+) -> tuple[Tensor, Tensor | np.ndarray]:
+    """Per-row weighted negative log-likelihoods (0 on ignored rows) and per-row weights."""
+    n, c = logp.shape
+    y = target.data if isinstance(target, Tensor) else np.asarray(target)
+    y = y.reshape(-1)
+    if y.shape[0] != n:
+        raise ValueError(
+            f"Expected input batch_size ({n}) to match target batch_size ({y.shape[0]})."
+        )
+    valid = y != ignore_index
+    bad = valid & ((y < 0) | (y >= c))
+    if bad.any():
+        raise IndexError(f"{op}: Target {y[bad][0]} is out of bounds (for {c} classes).")
+    safe = np.where(valid, y, 0).astype(np.intp)
+    picked = -logp[np.arange(n), safe]
+    mask = valid.astype(logp.data.dtype)
+    if weight is None:
+        return picked * mask, _const(mask)
+    w = weight if isinstance(weight, Tensor) else _const(np.asarray(weight, logp.data.dtype))
+    if w.shape != (c,):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got "
+            f"weight tensor of shape: {list(w.shape)}"
+        )
+    row_weights = w[safe] * mask
+    return picked * row_weights, row_weights
+
+
+def _reduce(rows: Tensor, reduction: str, denominator: Any, unshape: Any) -> Tensor:
     if reduction == "none":
-        return picked
-    return picked.sum() if reduction == "sum" else picked.mean()
+        return unshape(rows)
+    total = rows.sum()
+    if reduction == "sum":
+        return total
+    with np.errstate(divide="ignore", invalid="ignore"):  # every row ignored: nan, as torch
+        return total / denominator
 
 
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Mean (or sum, or elementwise) of (input - target)**2; shapes must match."""
+def cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax cross-entropy of logits against class indices (or class probabilities, a float
+    target of the input's shape), PyTorch's arguments: per-class `weight`, `ignore_index`,
+    `label_smoothing`, `reduction`. Logits (N, C) with int64 labels and the defaults -- the
+    lectures' case -- take one fused node, computed without overflow for logits of any size
+    (`functions.CrossEntropy`)."""
+    x = _tensor(input, "cross_entropy")
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(reduction, size_average, reduce, "cross_entropy")
+    z = x.data
+    y = target.data if isinstance(target, Tensor) else None
+    if (
+        reduction == "mean"
+        and weight is None
+        and not label_smoothing
+        and z.ndim == 2
+        and y is not None
+        and y.dtype.kind in "iu"  # any integer labels (torch: int64 or uint8)
+        and y.shape == (z.shape[0],)
+        and z.shape[0]
+        and z.dtype.kind == "f"
+        and not 0 <= ignore_index < z.shape[1]
+    ):
+        fn = _new(_F.CrossEntropy)
+        try:
+            data = fn.forward(z, y)  # which refuses a label outside 0..C-1 as it picks them
+        except _F.LabelError as err:
+            if not (y == ignore_index).any():
+                raise _out_of_bounds("cross_entropy", err.label, z.shape[1]) from None
+        else:
+            return _core._unary(fn, x, data)
+    return _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing) -> Tensor:
+    """Every case of cross_entropy, built from log_softmax and indexing (the fused node takes
+    the common one)."""
+    reduction = _reduction(reduction, None, None, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if x.data.dtype.kind != "f":
+        raise NotImplementedError(
+            f"cross_entropy: not implemented for {x.dtype} input (needs floats)"
+        )
+    rows, unshape = _as_rows(x, "cross_entropy")
+    n, c = rows.shape
+    logp = rows.log_softmax(1)
+    t = target if isinstance(target, Tensor) else _const(np.asarray(target))
+    if t.data.dtype.kind == "f":  # class probabilities, one row per input row
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        if t.shape != x.shape:  # then torch reads it as class indices of the wrong dtype
+            raise RuntimeError(
+                f"cross_entropy: expected target dtype to be Long or Byte (class indices), but "
+                f"got {t.dtype} of shape {tuple(t.shape)} (class probabilities need the input's "
+                f"shape {tuple(x.shape)})"
+            )
+        probs, _ = _as_rows(t, "cross_entropy")
+        if label_smoothing:
+            probs = probs * (1 - label_smoothing) + label_smoothing / c
+        terms = logp * probs
+        if weight is not None:
+            terms = terms * weight
+        losses = -terms.sum(1)
+        return _reduce(losses, reduction, n, unshape)
+    if t.data.dtype.kind not in "iub":
+        raise RuntimeError(
+            f"cross_entropy: target must be class indices or probabilities, got {t.dtype}"
+        )
+    if x.ndim != t.ndim + 1:
+        raise RuntimeError(
+            f"cross_entropy: input of shape {tuple(x.shape)} needs a target of shape "
+            f"{tuple(x.shape[:1] + x.shape[2:])}, got {tuple(t.shape)}"
+        )
+    nll, row_weights = _nll_rows(logp, t, weight, ignore_index, "cross_entropy")
+    total_weight = row_weights.sum() if reduction == "mean" else None
+    loss = _reduce(nll, reduction, total_weight, unshape)
+    if not label_smoothing:
+        return loss
+    # PyTorch's smoothing: (1 - eps) * nll + eps / C * (the sum over classes of -log p,
+    # weighted by class, 0 on ignored rows, normalised as the nll is)
+    all_classes = logp if weight is None else logp * weight
+    valid = _const((t.data.reshape(-1) != ignore_index).astype(x.data.dtype))
+    smooth = -all_classes.sum(1) * valid
+    smooth = _reduce(smooth, reduction, total_weight, unshape)
+    return loss * (1 - label_smoothing) + smooth * (label_smoothing / c)
+
+
+def nll_loss(
+    input: Tensor,
+    target: Any,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities (N, C) (or (C,), (N, C, d1, ...)) at the
+    target classes, PyTorch's `weight`, `ignore_index` and `reduction`."""
+    x = _tensor(input, "nll_loss")
+    reduction = _reduction(reduction, size_average, reduce, "nll_loss")
+    rows, unshape = _as_rows(x, "nll_loss")
+    t = target if isinstance(target, Tensor) else _const(np.asarray(target))
+    if t.data.dtype.kind not in "iu":
+        raise RuntimeError(f"nll_loss: target must be class indices (Long), got {t.dtype}")
+    if x.ndim != t.ndim + 1:
+        raise ValueError(
+            f"nll_loss: input of shape {tuple(x.shape)} needs a target of shape "
+            f"{tuple(x.shape[:1] + x.shape[2:])}, got {tuple(t.shape)}"
+        )
+    nll, row_weights = _nll_rows(rows, t, weight, ignore_index, "nll_loss")
+    return _reduce(nll, reduction, row_weights.sum() if reduction == "mean" else None, unshape)
+
+
+def mse_loss(
+    input: Tensor,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean (or sum, or elementwise) of (input - target)**2, optionally times `weight` (of the
+    input's shape; the mean is then divided by the weights' sum, as in PyTorch)."""
     x = _tensor(input, "mse_loss")
-    reduction = _reduction(reduction, "mse_loss")
+    reduction = _reduction(reduction, size_average, reduce, "mse_loss")
     t = target if isinstance(target, Tensor) else _const(np.asarray(target, dtype=x.dtype))
     if t.shape != x.shape:
         raise ValueError(
             f"mse_loss: input of shape {x.data.shape} and target of shape {t.data.shape}"
         )
+    if weight is not None:
+        if tuple(weight.shape) != tuple(x.shape):
+            raise ValueError("Weights and input must have the same size.")
+        d = x - t
+        weighted = d * d * weight
+        if reduction == "none":
+            return weighted
+        return weighted.sum() if reduction == "sum" else weighted.sum() / weight.sum()
     if reduction == "mean" and not t.requires_grad and x.numel():
         fn = object.__new__(_F.MSE)
         tdata = t.data if t.data.dtype == x.data.dtype else t.data.astype(x.data.dtype)

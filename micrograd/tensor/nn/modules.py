@@ -3,11 +3,12 @@
 
 Names, arguments, defaults, parameter names and shapes are PyTorch's, so model code and
 `state_dict()` keys move across unchanged: `Linear.weight` is (out_features, in_features), a
-`Sequential`'s keys are `0.weight`, `0.bias`, `1.running_mean`, ... . A `Module` registers the
-Tensors with `requires_grad=True` and the Modules assigned to its attributes (PyTorch marks
-parameters with `nn.Parameter`; here `Parameter(t)` returns the tensor with `requires_grad=True`,
-and any such leaf tensor assigned to a module is one of its parameters). Buffers (`running_mean`)
-are registered with `register_buffer`.
+`Sequential`'s keys are `0.weight`, `0.bias`, `1.running_mean`, ... . As in PyTorch, a `Module`
+registers the `nn.Parameter`s (a Tensor subclass) and the Modules assigned to its attributes; a
+plain Tensor attribute is not a parameter, even with `requires_grad=True`. Buffers
+(`running_mean`) are registered with `register_buffer`. `parameters()`, `named_parameters()`,
+`modules()`, ... are generators, and `state_dict()` holds tensors that share the module's arrays.
+Reprs are PyTorch's, byte for byte.
 
 Initial weights follow PyTorch's rules and come from `micrograd.tensor`'s default generator
 (`torch.manual_seed(...)` makes them repeatable).
@@ -30,7 +31,8 @@ from micrograd.tensor import core as _core
 from micrograd.tensor import functions as F
 from micrograd.tensor import random as _random
 from micrograd.tensor._missing import similar
-from micrograd.tensor.core import Tensor, _const, _new, _node, _np_dtype, no_grad
+from micrograd.tensor.core import Tensor, _const, _new, _node, _np_dtype
+from micrograd.tensor.errors import TorchDtypeError, TorchRuntimeError
 
 __all__ = [
     "BatchNorm1d",
@@ -45,25 +47,83 @@ __all__ = [
     "Tanh",
 ]
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What `load_state_dict(..., strict=False)` returns, printed as PyTorch prints it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()  # named after the class: _IncompatibleKeys(...)
+
+    __str__ = __repr__
 
 
-def Parameter(data: Tensor, requires_grad: bool = True) -> Tensor:
-    """`data` marked as a parameter: the same tensor with `requires_grad` set (a Module then
-    registers it when it is assigned to an attribute)."""
-    if not isinstance(data, Tensor):
-        raise TypeError(f"Parameter: expected a Tensor, got {type(data).__name__}")
-    return data.requires_grad_(requires_grad)
+IncompatibleKeys = _IncompatibleKeys
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module's parameter: assigned to a `Module` attribute it is registered
+    (listed by `parameters()`, saved by `state_dict()`); a plain Tensor is not, as in PyTorch.
+
+    `Parameter(t)` shares `t`'s array (no copy) and requires a gradient unless
+    `requires_grad=False`; `Parameter()` is an empty float32 one. Operations on a Parameter give
+    plain Tensors."""
+
+    def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
+        if data is None:
+            array = np.empty(0, dtype=np.float32)
+        elif isinstance(data, Tensor):
+            array = data.data
+        else:
+            raise TypeError(
+                f"Parameter: data must be a Tensor, got {type(data).__name__} (wrap it in "
+                f"torch.tensor(...) first)"
+            )
+        self.data = array
+        self.grad = None
+        self.requires_grad = _core._check_requires_grad(array, requires_grad)
+        self._prev = ()
+        self._fn = None
+        self._op = ""
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__
 
 
 def _is_parameter(value: Any) -> bool:
-    return type(value) is Tensor and value.requires_grad and value._fn is None
+    return isinstance(value, Parameter)
+
+
+def _type_name(value: Any) -> str:
+    """The name PyTorch's messages give a value's type ('torch.FloatTensor' for a tensor)."""
+    if isinstance(value, Tensor):
+        names = {
+            "float32": "Float",
+            "float64": "Double",
+            "int64": "Long",
+            "int32": "Int",
+            "bool": "Bool",
+        }
+        return f"torch.{names.get(str(value.data.dtype), '')}Tensor"
+    return type(value).__name__
+
+
+def _add_indent(text: str, spaces: int) -> str:
+    """Every line but the first indented: how PyTorch nests a child module's repr."""
+    first, *rest = text.split("\n")
+    return "\n".join([first, *(" " * spaces + line for line in rest)])
 
 
 class Module(_BaseModule):
     """Base class of the PyTorch-shaped layers: subclasses call `super().__init__()`, assign
-    parameters (tensors with requires_grad) and sub-modules to attributes and define
-    `forward`; `module(x)` calls `forward(x)`."""
+    parameters (`nn.Parameter`s), buffers (`register_buffer`) and sub-modules to attributes and
+    define `forward`; `module(x)` calls `forward(x)`. A plain Tensor attribute is just an
+    attribute, as in PyTorch."""
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -81,16 +141,39 @@ class Module(_BaseModule):
         return d["_parameters"], d["_buffers"], d["_modules"]
 
     def __setattr__(self, name: str, value: Any) -> None:
+        # PyTorch's rules: a Parameter is registered as one (whatever the name held before);
+        # a name that holds a parameter, a child module or a buffer accepts only its own kind
+        # (or None) afterwards; anything else is an ordinary attribute.
         params, buffers, modules = self._registries()
-        for registry in (params, buffers, modules):
-            if name in registry and not (registry is buffers and isinstance(value, Tensor)):
-                del registry[name]
-        if name in buffers:
-            buffers[name] = value
-        elif _is_parameter(value):
+        if isinstance(value, Parameter):
+            buffers.pop(name, None)
+            modules.pop(name, None)
             params[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                    f"(torch.nn.Parameter or None expected)"
+                )
+            params[name] = None
         elif isinstance(value, _BaseModule):
+            params.pop(name, None)
+            buffers.pop(name, None)
             modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{_type_name(value)}' as child module '{name}' "
+                    f"(torch.nn.Module or None expected)"
+                )
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign '{_type_name(value)}' as buffer '{name}' "
+                    f"(torch.nn.Buffer, torch.Tensor or None expected)"
+                )
+            buffers[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -105,26 +188,60 @@ class Module(_BaseModule):
         hint = similar(name, [n for n in dir(self) if not n.startswith("_")])
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}{hint}")
 
-    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
+    def _check_new_name(self, name: Any, kind: str, registry: dict) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain "."')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if name not in registry and name in dir(self):
+            raise KeyError(f"attribute '{name}' already exists")
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """A tensor that is part of the module's state (saved by `state_dict`) but not trained."""
         params, buffers, modules = self._registries()
+        self._check_new_name(name, "buffer", buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None")
+            raise TypeError(
+                f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
+                f"(torch Tensor or None required)"
+            )
+        if not persistent:
+            raise NotImplementedError(
+                "register_buffer: persistent=False (a buffer left out of state_dict) is not "
+                "supported; keep the tensor as a plain attribute instead"
+            )
         params.pop(name, None)
         modules.pop(name, None)
         buffers[name] = tensor
         object.__setattr__(self, name, tensor)
 
-    def register_parameter(self, name: str, param: Tensor | None) -> None:
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register `param` (an `nn.Parameter`, or None for an absent one such as `bias`)."""
         params, buffers, modules = self._registries()
-        if param is not None and not _is_parameter(param):
+        self._check_new_name(name, "parameter", params)
+        if param is not None and not isinstance(param, Parameter):
             raise TypeError(
-                f"register_parameter: {name!r} must be a leaf Tensor with requires_grad=True"
+                f"cannot assign '{_type_name(param)}' object to parameter '{name}' "
+                f"(torch.nn.Parameter or None required)"
             )
         buffers.pop(name, None)
         modules.pop(name, None)
         params[name] = param
         object.__setattr__(self, name, param)
+
+    def add_module(self, name: str, module: _BaseModule | None) -> None:
+        if module is not None and not isinstance(module, _BaseModule):
+            raise TypeError(f"{_type_name(module)} is not a Module subclass")
+        params, buffers, modules = self._registries()
+        self._check_new_name(name, "module", modules)
+        params.pop(name, None)
+        buffers.pop(name, None)
+        modules[name] = module
+        object.__setattr__(self, name, module)
+
+    register_module = add_module
 
     # -- calling --------------------------------------------------------------------------
 
@@ -134,15 +251,26 @@ class Module(_BaseModule):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
-    # -- walking the tree -----------------------------------------------------------------
+    # -- walking the tree (generators, as in PyTorch) -------------------------------------
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, _BaseModule]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, _BaseModule]]:
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, m in self.__dict__["_modules"].items():
+            if m is None:
+                continue
             sub = f"{prefix}.{name}" if prefix else name
             if isinstance(m, Module):
-                yield from m.named_modules(sub)
-            else:
+                yield from m.named_modules(memo, sub, remove_duplicate)
+            elif not (remove_duplicate and id(m) in memo):
+                memo.add(id(m))
                 yield sub, m
 
     def modules(self) -> Iterator[_BaseModule]:
@@ -150,40 +278,63 @@ class Module(_BaseModule):
             yield m
 
     def named_children(self) -> Iterator[tuple[str, _BaseModule]]:
-        yield from self.__dict__["_modules"].items()
-
-    def children(self) -> list[_BaseModule]:
-        return list(self.__dict__["_modules"].values())
-
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> list[tuple[str, Tensor]]:
-        out: list = []
         seen: set = set()
-        for mod_name, m in self.named_modules(prefix) if recurse else [(prefix, self)]:
+        for name, m in self.__dict__["_modules"].items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator[_BaseModule]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(
+        self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool
+    ) -> Iterator[tuple[str, Tensor]]:
+        seen: set = set()
+        walk = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+        for mod_name, m in walk if recurse else [(prefix, self)]:
             if isinstance(m, Module):
-                items = m.__dict__["_parameters"].items()
-            else:  # a micrograd.nn module inside this one
+                items = m.__dict__[registry].items()
+            elif registry == "_parameters":  # a micrograd.nn module inside this one
                 items = m.named_parameters()
-            for name, p in items:
-                if p is None or id(p) in seen:
+            else:
+                continue
+            for name, t in items:
+                if t is None or (remove_duplicate and id(t) in seen):
                     continue
-                seen.add(id(p))
-                out.append((f"{mod_name}.{name}" if mod_name else name, p))
-        return out
+                seen.add(id(t))
+                yield (f"{mod_name}.{name}" if mod_name else name), t
 
-    def parameters(self, recurse: bool = True) -> list[Tensor]:
-        return [p for _, p in self.named_parameters(recurse=recurse)]
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def named_buffers(self, prefix: str = "") -> list[tuple[str, Tensor]]:
-        out = []
-        for mod_name, m in self.named_modules(prefix):
-            if isinstance(m, Module):
-                for name, b in m.__dict__["_buffers"].items():
-                    if b is not None:
-                        out.append((f"{mod_name}.{name}" if mod_name else name, b))
-        return out
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
 
-    def buffers(self) -> list[Tensor]:
-        return [b for _, b in self.named_buffers()]
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (BatchNorm uses batch statistics) for this module and all inside it."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")  # noqa: TRY004 - torch's type
+        object.__setattr__(self, "training", mode)
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
@@ -197,7 +348,7 @@ class Module(_BaseModule):
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
-            p.requires_grad = bool(requires_grad)
+            p.requires_grad_(requires_grad)
         return self
 
     # -- state ----------------------------------------------------------------------------
@@ -213,74 +364,137 @@ class Module(_BaseModule):
         for name, m in d["_modules"].items():
             if isinstance(m, Module):
                 out.extend(m._state_items(f"{prefix}{name}."))
-            else:
+            elif m is not None:
                 out.extend((f"{prefix}{name}.{n}", p) for n, p in m.named_parameters())
         return out
 
-    def state_dict(self) -> OrderedDict:
+    def state_dict(
+        self, *, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict:
         """`{name: tensor}` for every parameter and buffer, PyTorch's keys (`0.weight`,
-        `1.running_mean`, ...); the tensors share the module's arrays (detached), as in
-        PyTorch. `{k: v.numpy() for k, v in sd.items()}` gives numpy arrays."""
-        return OrderedDict((name, _const(t.data)) for name, t in self._state_items())
+        `1.running_mean`, ...). The values are detached tensors sharing the module's arrays,
+        as in PyTorch: they show later training steps and loads (`keep_vars=True` gives the
+        parameters themselves). `{k: v.numpy() for k, v in sd.items()}` gives numpy arrays."""
+        out = OrderedDict() if destination is None else destination
+        for name, t in self._state_items(prefix):
+            out[name] = t if keep_vars else _const(t.data)
+        return out
 
-    def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
-        """Copy values (Tensors, numpy arrays, PyTorch tensors) into the parameters and
-        buffers of the same names. Every value is checked first (shape, finite numbers), so
-        a bad dict raises ValueError and leaves the module unchanged."""
-        if not hasattr(state_dict, "items"):
-            raise TypeError(
-                f"load_state_dict: expected a dict of name -> tensor, got "
-                f"{type(state_dict).__name__}"
+    def load_state_dict(
+        self, state_dict: Any, strict: bool = True, assign: bool = False
+    ) -> _IncompatibleKeys:
+        """Copy values (Tensors, PyTorch tensors, numpy arrays) into the parameters and buffers
+        of the same names, in place (earlier `state_dict()` results see the new values), cast
+        to each one's dtype. Every entry is checked first, so a bad dict raises RuntimeError in
+        PyTorch's words and leaves the module unchanged; `strict=False` skips missing and
+        unexpected keys and returns them."""
+        if assign:
+            raise NotImplementedError(
+                "load_state_dict: assign=True (keeping the given tensors instead of copying "
+                "them) is not supported; load with the default assign=False"
             )
+        if not hasattr(state_dict, "items") or not hasattr(state_dict, "keys"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
+        # PyTorch loads a BatchNorm state saved before it counted batches (no
+        # num_batches_tracked key) without complaint
+        missing = [k for k in missing if not self._optional_key(k)]
         unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            raise ValueError(
-                f"load_state_dict: missing keys {missing[:5]}{'...' if len(missing) > 5 else ''}, "
-                f"unexpected keys {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
-            )
+        errors = []
         updates = []
         for name, t in own.items():
             if name not in state_dict:
                 continue
             value = state_dict[name]
-            v = value.data if isinstance(value, Tensor) else value
-            try:
-                v = np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v)
-            except Exception as e:  # noqa: BLE001 - any unreadable value is reported by name
-                raise ValueError(f"load_state_dict: {name!r} is not an array: {e}") from None
-            if v.shape != t.data.shape:
-                raise ValueError(
-                    f"load_state_dict: {name!r} has shape {v.shape}, the module needs "
-                    f"{t.data.shape}"
+            if isinstance(value, Tensor):
+                v = np.asarray(value.data)
+            elif hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+                v = value.detach().cpu().numpy()
+            elif isinstance(value, np.ndarray):
+                v = value
+            else:
+                errors.append(
+                    f'While copying the parameter named "{name}", expected torch.Tensor or '
+                    f"Tensor-like object from checkpoint but received {type(value)}"
                 )
-            if v.dtype.kind not in "biuf" or (v.dtype.kind == "f" and not np.isfinite(v).all()):
-                raise ValueError(f"load_state_dict: {name!r} is not finite numbers")
+                continue
+            if v.shape != t.data.shape:
+                errors.append(
+                    f"size mismatch for {name}: copying a param with shape "
+                    f"{_size(v.shape)} from checkpoint, the shape in current model is "
+                    f"{_size(t.data.shape)}."
+                )
+                continue
             updates.append((t, v))
+        if strict:
+            if unexpected:
+                keys = ", ".join(f'"{k}"' for k in unexpected)
+                errors.insert(0, f"Unexpected key(s) in state_dict: {keys}. ")
+            if missing:
+                keys = ", ".join(f'"{k}"' for k in missing)
+                errors.insert(0, f"Missing key(s) in state_dict: {keys}. ")
+        if errors:
+            raise TorchRuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
+            )
         for t, v in updates:
-            t.data = np.array(v, dtype=t.data.dtype)
-        return IncompatibleKeys(missing, unexpected)
+            _copy_into(t, v)
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _optional_key(self, key: str) -> bool:
+        return key.endswith("num_batches_tracked")
 
     # -- printing -------------------------------------------------------------------------
 
     def extra_repr(self) -> str:
+        """The text inside the parentheses of this module's repr (PyTorch's hook)."""
         return ""
 
+    def _get_name(self) -> str:
+        return type(self).__name__
+
     def __repr__(self) -> str:
-        lines = []
-        for name, m in self.__dict__["_modules"].items():
-            body = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {body}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
-            return head + ")"
-        return head + "\n" + "\n".join(lines) + "\n)"
+        """PyTorch's layout: `Linear(in_features=3, ...)`, children indented by two."""
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [
+            f"({name}): " + _add_indent(repr(m), 2) for name, m in self.__dict__["_modules"].items()
+        ]
+        lines = extra_lines + child_lines
+        text = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                text += extra_lines[0]
+            else:
+                text += "\n  " + "\n  ".join(lines) + "\n"
+        return text + ")"
+
+
+def _size(shape: tuple) -> str:
+    return f"torch.Size({list(shape)})"
+
+
+def _copy_into(t: Tensor, value: np.ndarray) -> None:
+    """`t`'s values replaced by `value` in its own array (PyTorch's `copy_`), so every tensor
+    sharing that array -- a state_dict taken earlier -- sees them."""
+    data = t.data
+    if isinstance(data, np.ndarray) and data.flags.writeable:
+        np.copyto(data, value, casting="unsafe")
+    else:
+        t.data = np.array(value, dtype=data.dtype)
 
 
 def _uniform(shape: tuple, bound: float, dtype: np.dtype) -> Tensor:
     data = _random.default_generator.uniform(shape, -bound, bound, dtype=dtype)
-    return Tensor(np.asarray(data, dtype=dtype), requires_grad=True)
+    return _parameter(np.asarray(data, dtype=dtype))
+
+
+def _parameter(array: np.ndarray) -> Parameter:
+    p = _new(Parameter)
+    Parameter.__init__(p, _const(array))
+    return p
 
 
 def _float_dtype(dtype: Any, owner: str) -> np.dtype:
@@ -288,6 +502,31 @@ def _float_dtype(dtype: Any, owner: str) -> np.dtype:
     if dt.kind != "f":
         raise TypeError(f"{owner}: dtype must be a float dtype, got {dt}")
     return dt
+
+
+def _check_cpu(device: Any, owner: str) -> None:
+    """`device=` accepted for the CPU (None, 'cpu', torch-style device objects on the CPU)."""
+    try:
+        from micrograd.tensor.device import check_device
+    except ImportError:  # the device module is not there yet: the same rule, locally
+        if device is None or str(device) in ("cpu", "cpu:0"):
+            return
+        raise RuntimeError(
+            f"{owner}: device={device!r} is not available: this engine computes on the CPU "
+            f"only (use device='cpu', or leave device out)"
+        ) from None
+    check_device(device, owner)
+
+
+def _refuse_options(owner: str, **options: tuple) -> None:
+    """Refuse, naming it, any option given a value other than its default (each option is
+    (value, default)): these are PyTorch options this engine does not implement."""
+    for name, (value, default) in options.items():
+        if value is not default and value != default:
+            raise NotImplementedError(
+                f"{owner}: {name}={value!r} is not supported by this engine (only the default "
+                f"{name}={default!r})"
+            )
 
 
 def _positive(n: Any, what: str, owner: str) -> int:
@@ -309,6 +548,7 @@ class Linear(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        _check_cpu(device, "Linear")
         self.in_features = _positive(in_features, "in_features", "Linear")
         self.out_features = _positive(out_features, "out_features", "Linear")
         dt = _float_dtype(dtype, "Linear")
@@ -331,11 +571,14 @@ class Linear(Module):
 
 def linear_t(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """`x @ weight.T + bias` as one node (PyTorch's `F.linear`: weight is (out, in))."""
-    if type(x) is not Tensor:
+    if not isinstance(x, Tensor):
         raise TypeError(f"linear: input must be a Tensor, got {type(x).__name__}")
     wd = weight.data
-    if x.data.dtype != wd.dtype:
-        x = _core._cast(x, wd.dtype)
+    if x.data.dtype != wd.dtype:  # PyTorch refuses mixed dtypes rather than converting
+        raise TorchRuntimeError(
+            f"linear: mat1 and mat2 must have the same dtype, but got {x.data.dtype} input and "
+            f"{wd.dtype} weight (convert one, e.g. x.float())"
+        )
     fn = _new(F.LinearT)
     try:
         if bias is None:
@@ -348,7 +591,7 @@ def linear_t(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         shapes = f"{x.data.shape} with weight {weight.data.shape}" + (
             "" if bias is None else f" and bias {bias.data.shape}"
         )
-        raise ValueError(f"linear: input {shapes} do not match") from None
+        raise TorchRuntimeError(f"linear: input {shapes} do not match") from None
     if _core._grad_enabled and (
         weight.requires_grad or x.requires_grad or (bias is not None and bias.requires_grad)
     ):
@@ -358,22 +601,60 @@ def linear_t(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 class Embedding(Module):
     """A table of `num_embeddings` rows of size `embedding_dim` (drawn from N(0, 1), as in
-    PyTorch); `emb(idx)` is `weight[idx]` for an integer tensor idx of any shape."""
+    PyTorch); `emb(idx)` is `weight[idx]` for an integer tensor idx of any shape. `_weight`
+    gives the table (shared, not copied) and `_freeze=True` keeps it out of training."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
+        _check_cpu(device, "Embedding")
+        _refuse_options(
+            "Embedding",
+            padding_idx=(padding_idx, None),
+            max_norm=(max_norm, None),
+            scale_grad_by_freq=(scale_grad_by_freq, False),
+            sparse=(sparse, False),
+        )
         self.num_embeddings = _positive(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _positive(embedding_dim, "embedding_dim", "Embedding")
-        dt = _float_dtype(dtype, "Embedding")
-        data = _random.default_generator.normal(
-            (self.num_embeddings, self.embedding_dim), 0.0, 1.0, dtype=dt
-        )
-        self.weight = Tensor(np.asarray(data, dtype=dt), requires_grad=True)
+        self.padding_idx = padding_idx
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.sparse = sparse
+        if _weight is None:
+            dt = _float_dtype(dtype, "Embedding")
+            data = _random.default_generator.normal(
+                (self.num_embeddings, self.embedding_dim), 0.0, 1.0, dtype=dt
+            )
+            self.weight = Parameter(_const(np.asarray(data, dtype=dt)), requires_grad=not _freeze)
+        else:
+            shape = (self.num_embeddings, self.embedding_dim)
+            if not isinstance(_weight, Tensor) or tuple(_weight.shape) != shape:
+                raise ValueError(
+                    f"Embedding: _weight must be a Tensor of shape {shape}, got "
+                    f"{getattr(_weight, 'shape', type(_weight).__name__)}"
+                )
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def forward(self, input: Any) -> Tensor:
         idx = input.data if isinstance(input, Tensor) else np.asarray(input)
         if idx.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: indices must be integers, got dtype {idx.dtype}")
+            raise TorchDtypeError(
+                f"Embedding: indices must be an integer tensor (Long or Int), got dtype {idx.dtype}"
+            )
         if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
             bad = idx.min() if idx.min() < 0 else idx.max()
             raise IndexError(
@@ -383,6 +664,7 @@ class Embedding(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
+        # (padding_idx, max_norm, ... would follow here; they are refused in __init__)
 
 
 class BatchNorm1d(Module):
@@ -402,24 +684,31 @@ class BatchNorm1d(Module):
         track_running_stats: bool = True,
         device: Any = None,
         dtype: Any = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
+        _check_cpu(device, "BatchNorm1d")
         self.num_features = _positive(num_features, "num_features", "BatchNorm1d")
         if not (isinstance(eps, (int, float)) and eps > 0):
             raise ValueError(f"BatchNorm1d: eps must be a positive number, got {eps!r}")
         if momentum is not None and not (isinstance(momentum, (int, float)) and 0 <= momentum <= 1):
             raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
-        self.eps = float(eps)
+        # kept as given: PyTorch's repr prints eps=1 for an int
+        self.eps = eps
         self.momentum = momentum
         self.affine = bool(affine)
+        self.bias_enabled = self.affine and bool(bias)
         self.track_running_stats = bool(track_running_stats)
         dt = _float_dtype(dtype, "BatchNorm1d")
         n = self.num_features
         if self.affine:
-            self.weight = Tensor(np.ones(n, dtype=dt), requires_grad=True)
-            self.bias = Tensor(np.zeros(n, dtype=dt), requires_grad=True)
+            self.weight = _parameter(np.ones(n, dtype=dt))
         else:
             self.register_parameter("weight", None)
+        if self.bias_enabled:
+            self.bias = _parameter(np.zeros(n, dtype=dt))
+        else:
             self.register_parameter("bias", None)
         if self.track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(n, dtype=dt), dtype=dt))
@@ -434,10 +723,21 @@ class BatchNorm1d(Module):
         x = input
         if not isinstance(x, Tensor):
             raise TypeError(f"BatchNorm1d: input must be a Tensor, got {type(x).__name__}")
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+        if x.ndim in (2, 3) and x.shape[1] != self.num_features:
+            raise TorchRuntimeError(
+                f"BatchNorm1d({self.num_features}): running_mean should contain "
+                f"{x.shape[1]} elements not {self.num_features} (input {x.data.shape})"
+            )
+        if x.ndim not in (2, 3):
             raise ValueError(
                 f"BatchNorm1d({self.num_features}): expected input (N, {self.num_features}) or "
                 f"(N, {self.num_features}, L), got {x.data.shape}"
+            )
+        own = self.weight if self.weight is not None else self.running_mean
+        if own is not None and x.data.dtype != own.data.dtype:
+            raise TorchRuntimeError(
+                f"BatchNorm1d: mixed dtype (CPU): all inputs must share same datatype (input "
+                f"{x.data.dtype}, the layer's {own.data.dtype})"
             )
         dims = (0,) if x.ndim == 2 else (0, 2)
         shape = (1, -1) if x.ndim == 2 else (1, -1, 1)
@@ -452,27 +752,32 @@ class BatchNorm1d(Module):
             mean = x.mean(dims, keepdim=True)
             var = x.var(dims, keepdim=True, correction=0)
             if self.training and self.track_running_stats:
-                with no_grad():
-                    self.num_batches_tracked += 1
-                    m = self.momentum
-                    if m is None:
-                        m = 1.0 / float(self.num_batches_tracked.item())
-                    unbiased = var.data.reshape(-1) * (n / (n - 1))
-                    rm, rv = self.running_mean, self.running_var
-                    rm.data = ((1 - m) * rm.data + m * mean.data.reshape(-1)).astype(rm.dtype)
-                    rv.data = ((1 - m) * rv.data + m * unbiased).astype(rv.dtype)
+                # In place, as PyTorch updates them: a state_dict taken earlier shares these
+                # arrays and shows the new statistics.
+                count = self.num_batches_tracked
+                _copy_into(count, count.data + 1)
+                m = self.momentum
+                if m is None:
+                    m = 1.0 / float(count.data)
+                unbiased = var.data.reshape(-1) * (n / (n - 1))
+                rm, rv = self.running_mean, self.running_var
+                _copy_into(rm, (1 - m) * rm.data + m * mean.data.reshape(-1))
+                _copy_into(rv, (1 - m) * rv.data + m * unbiased)
         else:
             mean = self.running_mean.reshape(shape)
             var = self.running_var.reshape(shape)
         out = (x - mean) / (var + self.eps).sqrt()
         if self.affine:
-            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+            out = out * self.weight.reshape(shape)
+        if self.bias is not None:
+            out = out + self.bias.reshape(shape)
         return out
 
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.bias_enabled}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
 
@@ -482,6 +787,14 @@ class Tanh(Module):
 
 
 class ReLU(Module):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        _refuse_options("ReLU", inplace=(inplace, False))
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
     def forward(self, input: Tensor) -> Tensor:
         return input.relu()
 
