@@ -63,43 +63,6 @@ EXTENSIONS = {
 }
 
 
-# Names whose differential tests live in test files that are being written alongside this one:
-# each name is excused only while its file is absent from tests/. Once the file is there, the
-# name must be in that file's COVERED set like any other (so these entries can then go).
-IN_FLIGHT = {
-    "test_torchdiff_autograd.py": {
-        "Tensor.T", "Tensor.__iadd__", "Tensor.__setitem__", "Tensor.backward", "Tensor.bool",
-        "Tensor.contiguous", "Tensor.data", "Tensor.double", "Tensor.float", "Tensor.grad",
-        "Tensor.int", "Tensor.is_leaf", "Tensor.long", "Tensor.mul_", "Tensor.permute",
-        "Tensor.requires_grad", "Tensor.requires_grad_", "Tensor.reshape", "Tensor.t",
-        "Tensor.transpose", "Tensor.view", "torch.no_grad",
-    },
-    "test_torchdiff_arith.py": {
-        "Tensor.__add__", "Tensor.__mul__", "Tensor.__pow__", "Tensor.__radd__",
-        "Tensor.__rmul__", "Tensor.__rpow__", "Tensor.__rsub__", "Tensor.__rtruediv__",
-        "Tensor.__sub__", "Tensor.__truediv__", "Tensor.add_", "Tensor.pow", "Tensor.sub_",
-        "Tensor.unbind",
-    },
-    "test_torchdiff_printing.py": {
-        "Tensor.__format__", "Tensor.__repr__", "Tensor.dtype", "Tensor.to", "Tensor.type",
-        "torch.bool", "torch.double", "torch.float", "torch.float32", "torch.float64",
-        "torch.int", "torch.int32", "torch.int64", "torch.long",
-    },
-    "test_torchdiff_indexing.py": {"Tensor.__getitem__"},
-    "test_torchdiff_construction.py": {
-        "torch.Tensor", "torch.arange", "torch.as_tensor", "torch.empty", "torch.eye",
-        "torch.from_numpy", "torch.full", "torch.full_like", "torch.linspace", "torch.ones",
-        "torch.ones_like", "torch.tensor", "torch.zeros", "torch.zeros_like",
-    },
-}  # fmt: skip
-
-
-def _excused() -> set[str]:
-    return {
-        name for file, names in IN_FLIGHT.items() if not (TESTS / file).exists() for name in names
-    }
-
-
 def _public(names) -> list[str]:
     return [n for n in names if not n.startswith("_")]
 
@@ -194,7 +157,7 @@ def test_every_public_name_has_a_differential_test():
     modules = tuple(f"{name}." for name in all_covered)  # a module's name covers its names
     missing = sorted(
         name
-        for name in public_api() - all_covered - set(EXTENSIONS) - _excused()
+        for name in public_api() - all_covered - set(EXTENSIONS)
         if not name.startswith(modules)
     )
     assert not missing, (
