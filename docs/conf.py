@@ -155,5 +155,21 @@ def _plain_text_docstring(app, what, name, obj, options, lines):
     lines[:] = out
 
 
+# Tensor.data and Tensor.requires_grad are checking slot descriptors (micrograd/tensor/_cattrs.c
+# or its pure twin), whose own docstring describes the descriptor type, not the attribute.
+SLOT_ATTRIBUTE_DOCS = {
+    "data": "The numpy array this tensor holds. Assigning a Tensor, an array or a number stores "
+    "its array (shape and dtype may change, as in PyTorch).",
+    "requires_grad": "Whether backward() computes a gradient for this tensor (float tensors "
+    "only, as in PyTorch).",
+}
+
+
+def _slot_attribute_docstring(app, what, name, obj, options, lines):
+    if type(obj).__name__ in ("SlotAttribute", "_PySlotAttribute"):
+        lines[:] = [SLOT_ATTRIBUTE_DOCS.get(name.rsplit(".", 1)[-1], "")]
+
+
 def setup(app):
+    app.connect("autodoc-process-docstring", _slot_attribute_docstring, priority=400)
     app.connect("autodoc-process-docstring", _plain_text_docstring)
