@@ -47,6 +47,7 @@ PLUMBING = {
     "__getattr__",
     "__array_ufunc__",
     "__annotations__",
+    "__slotnames__",  # the cache copyreg writes on the class the first time a Tensor is copied
 }
 
 # The project's additions: no torch namesake exists to compare against; each is tested against
