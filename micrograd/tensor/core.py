@@ -768,20 +768,10 @@ def _torch_name(dtype: np.dtype) -> str:
 
 
 def _check_device(device: Any, op: str) -> None:
-    """`device=` as PyTorch takes it: the CPU ('cpu', 'cpu:0', a device object naming it) is
-    accepted, any other device refused (this engine computes with numpy, on the CPU)."""
-    if device is None:
-        return
-    if isinstance(device, str):
-        name, index = device, None
-    else:  # a device object (micrograd.tensor.device or torch.device)
-        name, index = str(getattr(device, "type", device)), getattr(device, "index", None)
-    if name in ("cpu", "cpu:0") and index in (None, 0):
-        return
-    raise RuntimeError(
-        f"{op}: device {str(device)!r} is not available: micrograd.tensor computes on the CPU "
-        f"only (use device='cpu' or leave it out)"
-    )
+    """`device=` as PyTorch takes it: the CPU is accepted, any other device refused in one line
+    (`micrograd/tensor/device.py`)."""
+    if device is not None:
+        _device.check_device(device, op)
 
 
 def _legacy_new(args: tuple) -> np.ndarray:
