@@ -182,8 +182,10 @@ def install_and_smoke(python: Path, wheel: Path, cwd: Path) -> str:
         "assert 'site-packages' in micrograd.__file__, micrograd.__file__\n"
         "print(e.IMPLEMENTATION, y.data, x.grad)\n"
     )
+    # the installed engine, whichever engine this suite runs on (MICROGRAD_PURE is not passed on)
+    env = {k: v for k, v in os.environ.items() if k != "MICROGRAD_PURE"}
     out = subprocess.run(
-        [str(python), "-c", code], cwd=cwd, capture_output=True, text=True, check=True
+        [str(python), "-c", code], cwd=cwd, capture_output=True, text=True, check=True, env=env
     ).stdout
     version = subprocess.run(
         [str(python.parent / "micrograd"), "--version"],
@@ -191,6 +193,7 @@ def install_and_smoke(python: Path, wheel: Path, cwd: Path) -> str:
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
     return out + version
 
