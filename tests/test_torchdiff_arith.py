@@ -540,3 +540,32 @@ def test_elementwise_functions_are_within_their_ulps_of_torch(name, arr):
     functional = getattr(mt, name)(mt.tensor(arr))
     assert_same(functional, getattr(mt.tensor(arr), name)())
     assert as_numpy(functional).dtype == np.float32
+
+
+@settings(deadline=None)
+@given(
+    values=st.lists(
+        st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.0, float("inf"), -float("inf"), float("nan")]),
+        min_size=2,
+        max_size=12,
+    ),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    which=st.sampled_from(["maximum", "minimum"]),
+)
+def test_maximum_and_minimum_values_and_gradients_with_ties_inf_and_nan(values, dtype, which):
+    """PyTorch: nan wins, a tie splits the gradient, a nan sends it to both sides; with an
+    infinity the result is the infinity (a weighted sum of both sides gave nan there)."""
+    half = len(values) // 2
+    a, b = np.array(values[:half], dtype), np.array(values[half : 2 * half], dtype)
+    x, y = mt.from_numpy(a.copy()).requires_grad_(), mt.from_numpy(b.copy()).requires_grad_()
+    tx, ty = (
+        torch.from_numpy(a.copy()).requires_grad_(),
+        torch.from_numpy(b.copy()).requires_grad_(),
+    )
+    out, tout = getattr(mt, which)(x, y), getattr(torch, which)(tx, ty)
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    with np.errstate(invalid="ignore"):
+        (out * mt.from_numpy(np.arange(1.0, half + 1).astype(dtype))).sum().backward()
+    (tout * torch.arange(1.0, half + 1, dtype=tout.dtype)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(y.grad.data, ty.grad.numpy())

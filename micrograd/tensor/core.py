@@ -256,18 +256,10 @@ def _dim_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> tuple:
 
 
 def _maximum(a: Tensor, b: Tensor, largest: bool) -> Tensor:
-    """Elementwise maximum (or minimum) of two tensors: where a wins, a's value and gradient,
-    elsewhere b's (a tie goes to a)."""
-    if not ((a.requires_grad or b.requires_grad) and _grad_enabled):
-        # nothing to differentiate (and bools have no `1 - mask`): numpy's own, which also
-        # propagates nan as PyTorch does
-        dtype = _result_dtype(a.data, b.data)
-        reduce = np.maximum if largest else np.minimum
-        return _const(np.asarray(reduce(a.data, b.data)).astype(dtype, copy=False))
-    take_a = (a.data >= b.data) if largest else (a.data <= b.data)
-    a, b = (a, b) if a.data.dtype == b.data.dtype else _promote(a, b)
-    mask = _const(take_a.astype(a.data.dtype))
-    return _labelled(a * mask + b * (1 - mask), "maximum" if largest else "minimum")
+    """Elementwise maximum (or minimum) of two tensors, with PyTorch's gradients (a tie splits
+    the gradient, a nan sends it to both sides; `functions.Maximum`)."""
+    cls = F.Maximum if largest else F.Minimum
+    return _binary(cls, a, b, cls.op)
 
 
 def _same_dtypes(a: Tensor, b: Tensor) -> None:

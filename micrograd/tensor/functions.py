@@ -367,6 +367,41 @@ class Remainder(Function):
         return ga, gb
 
 
+class Maximum(Function):
+    """maximum(a, b) elementwise (nan wins, as in PyTorch). PyTorch's gradients: the larger side
+    gets g, a tie splits it (g/2 each), and where either is nan both sides get g."""
+
+    __slots__ = ("a", "b")
+    op = "maximum"
+    compute = staticmethod(np.maximum)
+    _beaten = staticmethod(np.less)  # a side gets nothing where it is beaten by the other
+
+    def forward(self, a, b):
+        self.a = a
+        self.b = b
+        return np.asarray(self.compute(a, b))
+
+    def backward(self, g, prev):
+        a, b = self.a, self.b
+        zero = np.zeros((), g.dtype)
+        share = np.where(a == b, g / 2, g)
+        ga = gb = None
+        if prev[0].requires_grad:
+            ga = unbroadcast(np.where(self._beaten(a, b), zero, share), a.shape)
+        if prev[1].requires_grad:
+            gb = unbroadcast(np.where(self._beaten(b, a), zero, share), b.shape)
+        return ga, gb
+
+
+class Minimum(Maximum):
+    """minimum(a, b): as `Maximum`, with the smaller side winning."""
+
+    __slots__ = ()
+    op = "minimum"
+    compute = staticmethod(np.minimum)
+    _beaten = staticmethod(np.greater)
+
+
 class Where(Function):
     """where(condition, a, b): a's elements where the condition holds, b's elsewhere; each side's
     gradient is g where it was picked, 0 elsewhere (summed back over broadcasting)."""
