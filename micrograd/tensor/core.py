@@ -1553,6 +1553,8 @@ class Tensor:
         return _unary(fn, a, fn.forward(a.data))
 
     def relu(self) -> Tensor:
+        if self.data.dtype == np.bool_:  # as PyTorch
+            raise TorchRuntimeError("Boolean inputs not supported for relu")
         fn = _new(F.ReLU)
         return _unary(fn, self, fn.forward(self.data))
 
