@@ -97,7 +97,7 @@ UNARY = {
     "log10": 2,  # float64 log10/log2: numpy's and torch's libms, up to 2 ulps apart
     "log2": 2,
     "tanh": 1,
-    "sigmoid": 2,  # torch computes it in a wider type; numpy's float32 formula: up to 2 ulps
+    "sigmoid": 2,  # float64: correctly rounded, torch's is not (float32: torch's own, 1 ulp)
 }
 
 
@@ -114,7 +114,7 @@ DOMAIN = ("log", "log10", "log2", "sqrt")
 )
 def test_unary_methods_and_functions(a, name):
     x, tx = to_both(a)
-    ulps = UNARY[name]
+    ulps = 1 if name == "sigmoid" and a.dtype == np.float32 else UNARY[name]
     options = {"bitwise": ulps == 0, "ulps": ulps}
     if (
         name in DOMAIN

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from micrograd.tensor._fma import fma32, fma64
+from micrograd.tensor._sleef import sigmoid32
 from micrograd.tensor.errors import TorchIndexError, TorchRuntimeError
 
 __all__ = ["FUNCTIONS", "Function", "normalize_axes", "unbroadcast", "wrap_dim"]
@@ -759,12 +760,14 @@ class Sigmoid(Function):
     op = "sigmoid"
 
     def forward(self, a):
-        # PyTorch computes 1 / (1 + exp(-a)) in a's dtype: 0 where exp(-a) overflows (a < -88.7
-        # in float32), not the tiny true value. Here the same formula in a wider type (float64
-        # for float32, x86's 80-bit long double for float64), rounded once: the correctly
-        # rounded result, at most 2 ulps from PyTorch's (whose vectorised exp and rounding of
-        # 1 + exp(-a) are off by up to 2 ulps).
-        wide = np.float64 if a.dtype == np.float32 else np.longdouble
+        if a.dtype == np.float32:
+            # PyTorch's own float32 computation, bit for bit (SLEEF's exp; see _sleef.py)
+            self.out = out = sigmoid32(a)
+            return out
+        # PyTorch computes 1 / (1 + exp(-a)) in a's dtype: 0 where exp(-a) overflows, not the
+        # tiny true value. For float64, the same formula in x86's 80-bit long double, rounded
+        # once: the correctly rounded result.
+        wide = np.longdouble
         with np.errstate(over="ignore"):
             e = np.exp(-a.astype(wide))
             out = 1 / (1 + e)
