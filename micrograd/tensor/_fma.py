@@ -1,81 +1,110 @@
 """Fused multiply-add, `a * b + c` rounded once, on numpy arrays (numpy has no `fma` ufunc).
 
 PyTorch's CPU kernels are compiled with fused multiply-adds: `add(a, b, alpha=k)` is
-`fma(b, k, a)`, and `arange`/`linspace` compute `start + step * i` as one fma. Matching their
-floats bit for bit needs the same single rounding. Both functions here are exact (correctly
-rounded) for finite inputs whose products neither overflow nor fall into the subnormal range:
+`fma(b, k, a)`, `arange`/`linspace` compute `start + step * i` as one fma, its random numbers'
+uniform scaling and Box-Muller fuse their `x * y + z`, and so do SLEEF's functions. Matching
+their floats bit for bit needs the same single rounding, computed exactly here (Boldo and
+Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using rounding to
+odd", 2008):
 
-* `fma32`: a float32 product is exact in float64 (24 + 24 bits <= 53); the sum with c is made
-  exact by Knuth's TwoSum and rounded to odd in float64, after which rounding to float32 is the
-  correct rounding (Boldo and Melquiond, "Emulation of FMA and correctly rounded sums: proved
-  algorithms using rounding to odd", 2008);
-* `fma64`: Dekker's exact product (Veltkamp splitting) and TwoSum turn a*b + c into three
-  float64 terms; the two small ones are added with rounding to odd, then the large one with
-  the usual rounding (same paper, Algorithm 5.4).
+* float32: a float32 product is exact in float64 (24 + 24 bits <= 53); its sum with c is
+  rounded to odd in float64, after which rounding to float32 is the correct rounding;
+* float64: Dekker's exact product and Knuth's TwoSum turn a*b + c into three float64 terms; the
+  two small ones are added with rounding to odd, then the large one with the usual rounding.
+  Where the split would overflow or lose bits among denormals, exact rational arithmetic takes
+  over (only ever a few odd values).
 
-Read `micrograd/tensor/factories.py` (arange, linspace) and `core.py` (add with alpha) for uses.
+`fma` rounds in a's dtype; `fma32` and `fma64` name the dtype. Users: `random.py`,
+`factories.py` (arange, linspace), `core.py` (add with alpha), `optim/_kernels.py`, `_sleef.py`.
 """
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's splitter for float64
-_INF = np.float64(np.inf)
-
-
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple:
-    """s, t with s = fl(a + b) and s + t == a + b exactly."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _two_product(a: np.ndarray, b: np.ndarray) -> tuple:
-    """p, e with p = fl(a * b) and p + e == a * b exactly (Dekker)."""
-    p = a * b
-    ca = _SPLIT * a
-    ah = ca - (ca - a)
-    al = a - ah
-    cb = _SPLIT * b
-    bh = cb - (cb - b)
-    bl = b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-def _round_to_odd(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """hi + lo (hi = fl(hi + lo)) rounded to odd: hi itself if exact or odd, else the
-    neighbour of hi towards lo (whose last bit is then odd)."""
-    even_and_inexact = (lo != 0) & ((hi.view(np.int64) & 1) == 0)
-    if not even_and_inexact.any():
-        return hi
-    return np.where(even_and_inexact, np.nextafter(hi, np.copysign(_INF, lo)), hi)
-
-
-def fma64(a: Any, b: Any, c: Any) -> np.ndarray:
-    """a * b + c in float64, rounded once."""
-    a, b, c = (np.asarray(x, np.float64) for x in (a, b, c))
-    with np.errstate(over="ignore", invalid="ignore"):
-        ph, pl = _two_product(a, b)
-        th, tl = _two_sum(c, ph)
-        vh, vl = _two_sum(tl, pl)
-        v = _round_to_odd(vh, vl)
-        # an exact th keeps its own sign of zero (-0.0 + 0.0 would make -0.0 into 0.0)
-        out = np.where(v == 0, th, th + v)
-    # inf/nan inputs or an overflowing product: the plain formula gives IEEE's answer
-    plain = ~np.isfinite(out)
-    if plain.any():
-        out = np.where(plain, a * b + c, out)
-    return out
+__all__ = ["fma", "fma32", "fma64"]
 
 
 def fma32(a: Any, b: Any, c: Any) -> np.ndarray:
     """a * b + c for float32 values (given in any float dtype that holds them exactly), rounded
     once to float32."""
-    a, b, c = (np.asarray(x, np.float64) for x in (a, b, c))
+    return fma(np.asarray(a, np.float32), b, c)
+
+
+def fma64(a: Any, b: Any, c: Any) -> np.ndarray:
+    """a * b + c in float64, rounded once."""
+    return fma(np.asarray(a, np.float64), b, c)
+
+
+def fma(a: np.ndarray, b, c) -> np.ndarray:
+    """a * b + c rounded once in a's dtype, as the FMA instructions GCC emits for `x * y + z`.
+
+    Boldo and Melquiond's emulation: the product is split exactly into p + e (in float64 for
+    float32 inputs, by Dekker's TwoProduct for float64), c + p is summed exactly (TwoSum), the
+    two small parts are added with rounding to odd, and only the last addition rounds to nearest.
+    """
+    if a.dtype == np.float32:
+        # float32 products are exact in float64; one round-to-odd sum, then round to float32.
+        product = a.astype(np.float64) * np.asarray(b, np.float64)
+        return _add_round_to_odd(product, np.asarray(c, np.float64)).astype(np.float32)
+    a, b, c = np.broadcast_arrays(a, np.asarray(b, np.float64), np.asarray(c, np.float64))
+    p = a * b
     with np.errstate(over="ignore", invalid="ignore"):
-        s, t = _two_sum(c, a * b)  # a * b is exact
-        t = np.where(np.isfinite(s), t, 0.0)
-        return _round_to_odd(s, t).astype(np.float32)
+        e = _two_product_error(a, b, p)
+        high = c + p
+        low = (c - (high - (high - c))) + (p - (high - c))  # TwoSum: high + low == c + p exactly
+        small = _add_round_to_odd(e, low)
+        # an exact `high` keeps its own sign of zero (-0.0 + 0.0 would make -0.0 into 0.0)
+        result = np.where(small == 0, high, high + small)
+    # Dekker's split overflows near the largest doubles and loses the product's low part among
+    # denormals: there, compute exactly with fractions (only ever a few odd values).
+    magnitude = np.abs(p)
+    safe = (magnitude < 2.0**990) & ((magnitude > 2.0**-960) | (p == 0)) & (np.abs(c) < 2.0**1000)
+    if not safe.all():
+        result = np.array(result)
+        for i in zip(*np.nonzero(~safe)):
+            result[i] = _exact_fma(float(a[i]), float(b[i]), float(c[i]))
+    return result
+
+
+def _exact_fma(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once, by exact rational arithmetic (int / int rounds correctly)."""
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return a * b + c  # inf and nan propagate as in the FMA instruction
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    try:
+        value = exact.numerator / exact.denominator
+    except OverflowError:
+        return math.copysign(math.inf, exact)
+    if value == 0:  # a zero keeps the sign of what was rounded to it
+        return math.copysign(0.0, exact) if exact else a * b + c
+    return value
+
+
+def _add_round_to_odd(x: np.ndarray, y) -> np.ndarray:
+    """x + y rounded to odd: when inexact, the neighbour of the exact sum with an odd last bit."""
+    s = x + y
+    z = s - x
+    err = (x - (s - z)) + (y - z)
+    fix = (err != 0) & ((s.view(np.int64) & 1) == 0)
+    if fix.any():
+        s = np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+    return s
+
+
+def _two_product_error(a: np.ndarray, b, p: np.ndarray) -> np.ndarray:
+    """Dekker's TwoProduct: the exact a * b - p for p = fl(a * b) (no overflow assumed)."""
+    split = 134217729.0  # 2**27 + 1
+    ah = a * split
+    ah = ah - (ah - a)
+    al = a - ah
+    bh = b * split
+    bh = bh - (bh - b)
+    bl = b - bh
+    return ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+

@@ -62,10 +62,10 @@ import numbers
 import operator
 import secrets
 from collections.abc import Sequence
-from fractions import Fraction
 
 import numpy as np
 
+from micrograd.tensor._fma import fma as _fma
 from micrograd.tensor._topk import topk_indices
 
 __all__ = [
@@ -490,72 +490,6 @@ def _int_bounds(dtype: np.dtype) -> tuple[int, int]:
 @functools.cache
 def _float_max(dtype: np.dtype) -> float:
     return float(np.finfo(dtype).max)
-
-
-def _fma(a: np.ndarray, b, c) -> np.ndarray:
-    """a * b + c rounded once in a's dtype, as the FMA instructions GCC emits for `x * y + z`.
-
-    Boldo and Melquiond's emulation: the product is split exactly into p + e (in float64 for
-    float32 inputs, by Dekker's TwoProduct for float64), c + p is summed exactly (TwoSum), the
-    two small parts are added with rounding to odd, and only the last addition rounds to nearest.
-    """
-    if a.dtype == np.float32:
-        # float32 products are exact in float64; one round-to-odd sum, then round to float32.
-        product = a.astype(np.float64) * np.asarray(b, np.float64)
-        return _add_round_to_odd(product, np.asarray(c, np.float64)).astype(np.float32)
-    a, b, c = np.broadcast_arrays(a, np.asarray(b, np.float64), np.asarray(c, np.float64))
-    p = a * b
-    with np.errstate(over="ignore", invalid="ignore"):
-        e = _two_product_error(a, b, p)
-        high = c + p
-        low = (c - (high - (high - c))) + (p - (high - c))  # TwoSum: high + low == c + p exactly
-        result = high + _add_round_to_odd(e, low)
-    # Dekker's split overflows near the largest doubles and loses the product's low part among
-    # denormals: there, compute exactly with fractions (only ever a few odd values).
-    magnitude = np.abs(p)
-    safe = (magnitude < 2.0**990) & ((magnitude > 2.0**-960) | (p == 0)) & (np.abs(c) < 2.0**1000)
-    if not safe.all():
-        result = np.array(result)
-        for i in zip(*np.nonzero(~safe)):
-            result[i] = _exact_fma(float(a[i]), float(b[i]), float(c[i]))
-    return result
-
-
-def _exact_fma(a: float, b: float, c: float) -> float:
-    """a * b + c rounded once, by exact rational arithmetic (int / int rounds correctly)."""
-    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
-        return a * b + c  # inf and nan propagate as in the FMA instruction
-    exact = Fraction(a) * Fraction(b) + Fraction(c)
-    try:
-        value = exact.numerator / exact.denominator
-    except OverflowError:
-        return math.copysign(math.inf, exact)
-    if value == 0:  # a zero keeps the sign of what was rounded to it
-        return math.copysign(0.0, exact) if exact else a * b + c
-    return value
-
-
-def _add_round_to_odd(x: np.ndarray, y) -> np.ndarray:
-    """x + y rounded to odd: when inexact, the neighbour of the exact sum with an odd last bit."""
-    s = x + y
-    z = s - x
-    err = (x - (s - z)) + (y - z)
-    fix = (err != 0) & ((s.view(np.int64) & 1) == 0)
-    if fix.any():
-        s = np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
-    return s
-
-
-def _two_product_error(a: np.ndarray, b, p: np.ndarray) -> np.ndarray:
-    """Dekker's TwoProduct: the exact a * b - p for p = fl(a * b) (no overflow assumed)."""
-    split = 134217729.0  # 2**27 + 1
-    ah = a * split
-    ah = ah - (ah - a)
-    al = a - ah
-    bh = b * split
-    bh = bh - (bh - b)
-    bl = b - bh
-    return ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
 # -------------------------------------------------------------------------------------------
