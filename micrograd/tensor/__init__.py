@@ -89,6 +89,7 @@ from micrograd.tensor.functions_api import (
 )
 from micrograd.tensor.random import Generator, default_generator, manual_seed
 from micrograd.tensor.serialization import load, save
+from micrograd.tensor.threads import get_num_threads, set_num_threads
 
 __all__ = [
     "Generator",
@@ -115,6 +116,7 @@ __all__ = [
     "from_numpy",
     "full",
     "full_like",
+    "get_num_threads",
     "histogram",
     "int",
     "int32",
@@ -149,6 +151,7 @@ __all__ = [
     "randperm",
     "relu",
     "save",
+    "set_num_threads",
     "sigmoid",
     "softmax",
     "sqrt",
