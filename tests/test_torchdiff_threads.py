@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import micrograd.tensor as mt  # noqa: E402
+import micrograd.tensor as mt
 
 ROOT = Path(__file__).resolve().parent.parent
 
