@@ -119,6 +119,7 @@ from micrograd.tensor.functions_api import (
 from micrograd.tensor.random import Generator, default_generator, initial_seed, manual_seed
 from micrograd.tensor.serialization import load, save
 from micrograd.tensor.size import Size
+from micrograd.tensor.threads import get_num_threads, set_num_threads
 
 __all__ = [
     "Generator",
@@ -160,6 +161,7 @@ __all__ = [
     "full",
     "full_like",
     "get_default_dtype",
+    "get_num_threads",
     "get_printoptions",
     "half",
     "histogram",
@@ -206,6 +208,7 @@ __all__ = [
     "remainder",
     "save",
     "set_grad_enabled",
+    "set_num_threads",
     "set_printoptions",
     "short",
     "sigmoid",
