@@ -720,7 +720,7 @@ def _predict(args: argparse.Namespace) -> int:
     import io
 
     from micrograd.predict import load_for_prediction, predict_table
-    from micrograd.serialize import atomic_write, check_writable_file
+    from micrograd._files import atomic_write, check_writable_file
 
     if args.out is not None:  # fail before the work, not after it
         check_writable_file(args.out)
@@ -746,7 +746,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _run_data(args: argparse.Namespace) -> int:
     def job() -> int:
         from micrograd.data import generate, save_csv
-        from micrograd.serialize import check_writable_file
+        from micrograd._files import check_writable_file
 
         check_writable_file(args.out)
         X, y, names = generate(args.name, args.samples, args.noise, args.seed)

@@ -686,7 +686,7 @@ def to_onnx(
     The file is written atomically: to a temporary file in the same folder, then renamed over
     `path`, so a failure leaves no partial file and an existing file intact.
     """
-    from micrograd.serialize import atomic_write
+    from micrograd._files import atomic_write
 
     content = onnx_model(model, opset, input_shape, dtype).SerializeToString()
     atomic_write(path, content)

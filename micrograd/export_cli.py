@@ -106,7 +106,8 @@ def _export(args: argparse.Namespace) -> int:
     import io
 
     from micrograd import export
-    from micrograd.serialize import atomic_write, load_checkpoint
+    from micrograd._files import atomic_write
+    from micrograd.serialize import load_checkpoint
 
     destination = args.to
     _check_destination(destination)  # before any work

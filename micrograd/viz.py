@@ -439,10 +439,10 @@ def escape(text: str) -> str:
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to `path` atomically (`micrograd.serialize.atomic_write`: a temporary file in
+    """Write `data` to `path` atomically (`micrograd._files.atomic_write`: a temporary file in
     the same folder, then a rename), so the file is complete or untouched. An error names `path`,
     not the temporary file."""
-    from micrograd.serialize import atomic_write as write
+    from micrograd._files import atomic_write as write
 
     write(path, data)
 

@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from micrograd.serialize import check_writable_file
+    from micrograd._files import check_writable_file
 
     fmt = _output_format(args)
     check_writable_file(args.output)  # before drawing; names a missing folder (not `[Errno 2]`)
