@@ -10,7 +10,7 @@ command line is ever passed to `eval`. Each name becomes a labelled `Value`; the
 backpropagated so the drawing shows gradients.
 
 `micrograd/cli.py` (the `micrograd` command) calls `add_subparser`; the handler returns the exit
-code. Read `micrograd/viz.py` and `micrograd/animate.py` for the drawing itself.
+code. Read `micrograd/viz/` (`__init__.py`, `animate.py`) for the drawing itself.
 """
 
 from __future__ import annotations
@@ -183,7 +183,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.animate:
         if args.no_backward:
             raise InputError("--no-backward and --animate do not go together")
-        from micrograd import animate, viz
+        from micrograd import viz
+        from micrograd.viz import animate
 
         save = animate.save_html if fmt == "html" else animate.save_gif
         try:
@@ -216,8 +217,8 @@ def _check_size(root: Value, animate: bool) -> None:
     from micrograd.graph import topological_order
 
     if animate:
-        from micrograd.animate import DEFAULT_MAX_FRAMES as limit
-        from micrograd.animate import MAX_LAYOUT_SIZE as layout_limit
+        from micrograd.viz.animate import DEFAULT_MAX_FRAMES as limit
+        from micrograd.viz.animate import MAX_LAYOUT_SIZE as layout_limit
 
         what = "an animation (one frame per node)"
     else:
