@@ -118,7 +118,7 @@ def _export(args: argparse.Namespace) -> int:
     export._require("onnx" if kind == "onnx" else "torch")  # the install hint
     if kind == "onnx":
         content = export.onnx_model(model, args.opset, dtype=args.dtype).SerializeToString()
-        from micrograd.export_onnx import model_layers
+        from micrograd.export.onnx import model_layers
 
         dtype = args.dtype or model_layers(model)[1]
         what = f"ONNX graph, opset {args.opset}, input 'input' (batch, {_nin(model)}), {dtype}"
