@@ -15,7 +15,7 @@ the column. `load_digits` needs scikit-learn (the `datasets` extra),
 imported only when called. `DATASETS` maps names to generators for the command line; every
 entry accepts `n_samples=` and `seed=`; `generate(name, ...)` also names the features.
 
-Standard library only. Read `micrograd/cli.py` next (the training command that uses all this).
+Standard library only. Read `micrograd/cli/train.py` next (the training job that uses all this).
 """
 
 from __future__ import annotations

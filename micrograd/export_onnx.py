@@ -1,5 +1,5 @@
-"""Kept for compatibility: the ONNX half of the export moved to `micrograd.export.onnx`, inside
-the export package beside its PyTorch half. `micrograd.export_onnx` is that same module (not a
+"""Kept for compatibility: the ONNX half of the export moved to `micrograd.export.onnx`, inside the
+export package beside its PyTorch half. `micrograd.export_onnx` is that same module (not a
 copy), so everything that imported or patched it here still works.
 """
 

@@ -12,14 +12,15 @@ exactly the same numbers.
 
 Writing is atomic (`atomic_write`, from micrograd/_files.py): the file is first written to a
 temporary file in the same folder, then moved over the target with `os.replace`, so a failed save
-never leaves a broken or partial file and an existing file stays intact. Loading checks everything (format, version, architecture, names,
-shapes, finite numbers) and raises a ValueError naming the file and what is wrong; a file from
-elsewhere is checked before anything is built (nesting depth, float64-sized numbers, dtypes, and
-the architecture's size against the parameters the file lists), so a crafted file fails fast in
-bounded memory. Loading leaves the global `random` state (and numpy's) as it was, although
-rebuilding the architecture draws weights from it.
+never leaves a broken or partial file and an existing file stays intact. Loading checks everything
+(format, version, architecture, names, shapes, finite numbers) and raises a ValueError naming the
+file and what is wrong; a file from elsewhere is checked before anything is built (nesting depth,
+float64-sized numbers, dtypes, and the architecture's size against the parameters the file lists),
+so a crafted file fails fast in bounded memory. Loading leaves the global `random` state (and
+numpy's) as it was, although rebuilding the architecture draws weights from it.
 
-Standard library only (numpy is imported only for tensor models). `micrograd/train.py` uses this.
+Standard library only (numpy is imported only for tensor models). The training job
+(`micrograd/cli/train.py`) uses this.
 """
 
 from __future__ import annotations
