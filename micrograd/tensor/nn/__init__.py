@@ -1,7 +1,8 @@
 """Neural networks on the tensor engine.
 
 PyTorch-shaped layers (`Module`, `Linear`, `Embedding`, `BatchNorm1d`, `Tanh`, `ReLU`, `Sigmoid`,
-`Flatten`, `Sequential`; `modules.py`) and `functional` (`F.cross_entropy`, ...), plus the scalar
+`Flatten`, `Sequential`; `modules.py`), `LayerNorm` (`normalization.py`) and `functional`
+(`F.cross_entropy`, `F.layer_norm`, ...; its transformer nodes are in `fused.py`), plus the scalar
 engine's `MLP` built from `Dense` layers and `from_config` (`mlp.py`).
 """
 
@@ -20,6 +21,7 @@ from micrograd.tensor.nn.modules import (
     Sigmoid,
     Tanh,
 )
+from micrograd.tensor.nn.normalization import LayerNorm
 
 __all__ = [
     "MLP",
@@ -27,6 +29,7 @@ __all__ = [
     "Dense",
     "Embedding",
     "Flatten",
+    "LayerNorm",
     "Linear",
     "Module",
     "Parameter",
