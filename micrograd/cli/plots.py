@@ -4,7 +4,7 @@ Both functions return PNG bytes (the caller decides where and when to write them
 failed run writes nothing). They draw on a `matplotlib.figure.Figure` with the Agg canvas
 directly, never through `pyplot`: no window opens, no global backend is switched, and nothing
 is left in pyplot's figure registry. matplotlib is imported when a function is called (the
-`train` extra), so `import micrograd.plots` costs nothing.
+`train` extra), so `import micrograd.cli.plots` costs nothing.
 
 Used by `micrograd/cli/train.py`.
 """

@@ -39,7 +39,7 @@ class SavedModel:
 
     path: str
     model: Any
-    engine: Any  # the engine adapter (`micrograd.train.get_engine`) whose predict() runs it
+    engine: Any  # the engine adapter (`micrograd.cli.train.get_engine`) whose predict() runs it
     loss: str
     nin: int
     n_outputs: int

@@ -5,7 +5,7 @@ It holds what the model file does not: the optimizer's state (momentum buffers, 
 and step counts), the learning-rate schedule's position, the number of steps done, and a
 fingerprint of the training data, plus the parameters themselves (so that the file is complete
 on its own). The order of the mini-batches is a function of the seed and the step number (see
-`micrograd.train._batch_stream`), and nothing else in a step draws random numbers, so this is
+`micrograd.cli.train._batch_stream`), and nothing else in a step draws random numbers, so this is
 all it takes for a resumed run to compute, float for float, what the uninterrupted run would
 have computed: floats are written with `repr` precision and read back unchanged.
 

@@ -758,8 +758,8 @@ def run(
     Outputs: `model.json` (`micrograd.serialize`), `metrics.json`, and unless `config.plots` is
     False `curves.png` (loss and accuracy per step) and, for 2-D data, `decision_boundary.png`;
     an interrupted run adds `resume.json`. They replace the folder's previous run as one set
-    (`micrograd.runfolder`), or not at all if anything fails. Everything in `metrics.json` except
-    its `timing` entry is the same, bit for bit, on every run with the same config.
+    (`micrograd.cli.runfolder`), or not at all if anything fails. Everything in `metrics.json`
+    except its `timing` entry is the same, bit for bit, on every run with the same config.
 
     Ctrl-C stops after the current step and writes the steps done as a run marked
     `"interrupted": true` (see `resume`). `log` receives notes and warnings meant for the user
