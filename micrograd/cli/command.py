@@ -1,4 +1,4 @@
-"""The `micrograd` command: `train`, `predict`, `data` and `graph` subcommands.
+"""The `micrograd` command: `train`, `predict`, `data`, `graph` and `export` subcommands.
 
     micrograd train                        # the original demo: moons, MLP(2, [16, 16, 1]), 100 steps
     micrograd train --dataset digits       # digits with its own settings: over 95% on held-out images
@@ -9,16 +9,17 @@
     micrograd predict --model runs/latest/model.json --data new.csv --out predictions.csv
     micrograd graph "a*b + c" --values a=2,b=-3,c=10 -o graph.svg
 
-This file only turns flags into calls: the job is `micrograd/cli/train.py`, scoring
-`micrograd/cli/predict.py`, saving and loading `micrograd/serialize.py`, data sets
-`micrograd/data.py`, drawing `micrograd/cli/graph.py`. Handlers import what they need when
-they run, so `micrograd --help` stays fast.
+This file only turns flags into calls. The jobs are modules beside it: training `train.py`,
+scoring `predict.py`, drawing `graph.py`, exporting `export.py` (those two bring their own flags);
+saving and loading is `micrograd/serialize.py`, data sets `micrograd/data.py`. Handlers import
+what they need when they run, so `micrograd --help` stays fast.
 
-Errors are one line on stderr, `micrograd: error: ...`, and a non-zero exit code: 2 for input the
-command cannot use (unknown flag, data set, loss, ...), 1 when the job fails (a malformed CSV,
-labels that do not fit the loss, an output folder that cannot be written, a NaN loss, a bad
-model file). A failed job leaves the output folder as it was. Ctrl-C during `train` stops after
-the current step, saves the steps done as an interrupted run and exits with 130.
+Errors (`errors.py`, shared by every subcommand) are one line on stderr, `micrograd: error: ...`,
+and a non-zero exit code: 2 for input the command cannot use (unknown flag, data set, loss, ...), 1
+when the job fails (a malformed CSV, labels that do not fit the loss, an output folder that cannot
+be written, a NaN loss, a bad model file). A failed job leaves the output folder as it was. Ctrl-C
+during `train` stops after the current step, saves the steps done as an interrupted run and exits
+with 130.
 """
 
 from __future__ import annotations
