@@ -233,6 +233,7 @@ CASES = {
     "expand_as": (lambda a, b: a.expand_as(b) * b, lambda a, b: a.expand_as(b) * b, [rand(1, 3), rand(2, 3)]),
     "topk": (lambda a: a.topk(2, dim=0).values, lambda a: a.topk(2, dim=0).values, [distinct(3, 4)]),
     "topk smallest unsorted": (lambda a: a.topk(3, largest=False, sorted=False).values, lambda a: a.topk(3, largest=False, sorted=False).values, [distinct(2, 5)]),
+    "copy_ broadcast into a node": (lambda a, b: (a * 1).copy_(b) * a, lambda a, b: (a * 1).copy_(b) * a, [rand(2, 3), rand(3)]),
     "reshape": (lambda a: a.reshape(3, 2), lambda a: a.reshape(3, 2), [rand(2, 3)]),
     "reshape -1 tuple": (lambda a: a.reshape((-1,)), lambda a: a.reshape(-1), [rand(2, 3)]),
     "transpose": (lambda a: a.transpose(), lambda a: a.permute(2, 1, 0), [rand(2, 3, 4)]),

@@ -1,6 +1,7 @@
 """Shape and selection operations against torch 2.13: `masked_fill`, `tril`/`triu`, `split`/`chunk`,
 `topk`, `roll`, `expand`/`expand_as`, and what the GPT lecture, makemore.py and nanoGPT do with
-them (a causal mask, q/k/v split from one product, top-k sampling, `ignore_index=-1`).
+them (a causal mask, q/k/v split from one product, top-k sampling, `ignore_index=-1`), and
+`copy_` (nanoGPT copies loaded weights into its parameters).
 
 hypothesis draws the tensors (ties, nan, -0.0, empty and size-1 axes), the arguments (valid and
 not) and the incoming gradient; both engines must give the same values bit for bit, dtypes,
@@ -59,6 +60,7 @@ COVERED = {
     "torch.roll",
     "Tensor.expand",
     "Tensor.expand_as",
+    "Tensor.copy_",
 }
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -643,3 +645,60 @@ def test_cross_entropy_ignore_index_on_sequence_logits_as_makemore(B, T, C, dtyp
     loss.backward()
     tloss.backward()
     assert_close(z.grad, tz.grad)
+
+
+# -- copy_ -------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    broadcast_shapes(2, max_dims=3),
+    st.sampled_from(["float32", "float64", "int64", "bool"]),
+    st.sampled_from(["float32", "float64", "int64", "bool"]),
+    st.data(),
+)
+def test_copy_converts_broadcasts_and_writes_in_place_as_torch(shapes2, dtype, src_dtype, data):
+    # values that every dtype holds the same way (no nan or inf into integers: C leaves that
+    # undefined); floats into integers truncate
+    x_arr = data.draw(arrays(dtype, shapes2[0], special=False, max_magnitude=1e4))
+    src = data.draw(arrays(src_dtype, shapes2[1], special=False, max_magnitude=1e4))
+    x, tx = to_both(x_arr)
+    s, ts = to_both(src)
+    view, tview = x.reshape(-1), tx.reshape(-1)  # sees the write, as a view must
+    pair = outcomes(lambda: x.copy_(s), lambda: tx.copy_(ts))
+    if pair is not None:
+        assert pair[0] is x
+        assert_same(x, tx)
+        assert_same(view, tview)
+
+
+@SETTINGS
+@given(st.sampled_from(FLOATS), st.sampled_from(FLOATS), st.data())
+def test_copy_passes_the_gradient_to_the_source_as_torch(dtype, src_dtype, data):
+    base, tbase = to_both(data.draw(arrays(dtype, (2, 3), special=False)), requires_grad=True)
+    src, tsrc = to_both(data.draw(arrays(src_dtype, (3,), special=False)), requires_grad=True)
+    y, ty = base * 1, tbase * 1
+    y.copy_(src)
+    ty.copy_(tsrc)
+    assert_same(y, ty)
+    assert_same_grad_fn(y, ty)
+    backward_both(y, ty, data.draw(incoming((2, 3))))
+    assert_same(src.grad, tsrc.grad)
+    assert_same(base.grad, tbase.grad)
+
+
+def test_copy_into_parameters_under_no_grad_as_nanogpt_loads_weights():
+    # with torch.no_grad(): sd[k].copy_(sd_hf[k].t())
+    w, tw = mt.nn.Parameter(mt.zeros(3, 2)), torch.nn.Parameter(torch.zeros(3, 2))
+    hf = np.arange(6, dtype=np.float32).reshape(2, 3)
+    with mt.no_grad():
+        w.copy_(mt.tensor(hf).t())
+    with torch.no_grad():
+        tw.copy_(torch.tensor(hf).t())
+    assert_same(w.detach(), tw.detach())
+    for call in (lambda t: t.copy_(t.detach() * 2), lambda t: t.copy_(2.0)):
+        assert_same_exception(lambda call=call: call(w), lambda call=call: call(tw))
+    x, tx = to_both(np.zeros(2, np.int64))
+    assert_same(x.copy_(2.7), tx.copy_(2.7))  # a number is taken as a 0-d tensor
+    for bad in ("a", [1.0, 2.0]):
+        assert_same_exception(lambda bad=bad: x.copy_(bad), lambda bad=bad: tx.copy_(bad))

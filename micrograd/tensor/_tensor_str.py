@@ -462,6 +462,7 @@ _LABELS = {
     "masked_fill": "MaskedFillBackward0",
     "masked_fill_tensor": "MaskedFillBackward1",
     "topk": "TopkBackward0",
+    "copy_": "CopyBackwards",
 }
 
 
