@@ -2,7 +2,8 @@
 
 PyTorch-shaped layers (`Module`, `Linear`, `Embedding`, `BatchNorm1d`, `Tanh`, `ReLU`, `Sigmoid`,
 `Flatten`, `Sequential`; `modules.py`), the containers `ModuleList` and `ModuleDict`
-(`container.py`) and `functional` (`F.cross_entropy`, ...), plus the scalar
+(`container.py`), `LayerNorm` (`normalization.py`) and `functional` (`F.cross_entropy`,
+`F.layer_norm`, ...; its transformer nodes are in `fused.py`), plus the scalar
 engine's `MLP` built from `Dense` layers and `from_config` (`mlp.py`).
 """
 
@@ -22,6 +23,7 @@ from micrograd.tensor.nn.modules import (
     Sigmoid,
     Tanh,
 )
+from micrograd.tensor.nn.normalization import LayerNorm
 
 __all__ = [
     "MLP",
@@ -29,6 +31,7 @@ __all__ = [
     "Dense",
     "Embedding",
     "Flatten",
+    "LayerNorm",
     "Linear",
     "Module",
     "ModuleDict",
