@@ -24,7 +24,7 @@ torch = pytest.importorskip(
 pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torchdiff import assert_same, outcomes
+from torchdiff import assert_close, assert_same, outcomes
 
 import micrograd.tensor as mt
 
@@ -45,6 +45,11 @@ COVERED = {
     "Tensor.normal_",
     "Tensor.uniform_",
     "Tensor.copy_",
+    "nn.utils.clip_grad_norm_",
+    "nn.utils.clip_grad_norm",
+    "nn.utils.clip_grad_value_",
+    "nn.utils.clip_grads_with_norm_",
+    "nn.utils.get_total_norm",
 }
 
 SETTINGS = settings(max_examples=30, deadline=None)
@@ -814,3 +819,144 @@ def test_copy_broadcasts_converts_and_writes_through_views(dtype, src_dtype, vie
     result = outcomes(lambda: run(mt), lambda: run(torch))
     if result is not None:
         assert_same(*result)
+
+
+# ---------------------------------------------------------------------------------------------
+# nn.utils: gradient clipping
+# ---------------------------------------------------------------------------------------------
+
+
+def _with_grads(lib, grads):
+    params = []
+    for g in grads:
+        if g is None:
+            params.append(lib.nn.Parameter(lib.zeros(2)))
+            continue
+        p = lib.nn.Parameter(lib.zeros(*g.shape, dtype=getattr(lib, str(g.dtype))))
+        p.grad = lib.tensor(g.copy())
+        params.append(p)
+    return params
+
+
+def _clip_both(grads, call):
+    ours, theirs = _with_grads(mt, grads), _with_grads(torch, grads)
+    result = outcomes(lambda: call(mt, ours), lambda: call(torch, theirs))
+    return result, ours, theirs
+
+
+grad_shapes = st.lists(
+    st.tuples(st.integers(1, 6), st.integers(1, 7)) | st.tuples(st.integers(1, 40)),
+    min_size=0,
+    max_size=7,
+)
+
+
+@SETTINGS
+@given(
+    grad_shapes,
+    st.sampled_from(["float32", "float64"]),
+    st.sampled_from([0.5, 1.0, 3.0, 1e9]),
+    st.sampled_from([2.0, "inf", float("-inf"), 0]),
+    st.sampled_from([None, False, True]),
+    st.integers(0, 2**32),
+)
+def test_clip_grad_norm_is_torchs_bit_for_bit_where_sums_are_exact(
+    shapes, dtype, max_norm, norm_type, foreach, seed
+):
+    # Integer gradients: every square and sum of squares is exact, so each gradient's norm is a
+    # correctly rounded square root on both sides and the rest of the computation (the stacked
+    # norms' norm, the clipping coefficient, the products) must agree bit for bit.
+    rng = np.random.default_rng(seed)
+    grads = [rng.integers(-20, 21, size=s).astype(dtype) for s in shapes]
+    result, ours, theirs = _clip_both(
+        grads,
+        lambda lib, ps: lib.nn.utils.clip_grad_norm_(
+            ps, max_norm, norm_type=norm_type, foreach=foreach
+        ),
+    )
+    assert_same(*result, what="total norm")
+    for i, (o, t) in enumerate(zip(ours, theirs)):
+        assert_same(o.grad, t.grad, what=f"clipped grad {i}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    grad_shapes,
+    st.sampled_from(["float32", "float64", "mixed"]),
+    st.sampled_from([0.1, 1.0, 1e9]),
+    st.sampled_from([2.0, 1.0, 3.0, float("inf")]),
+    st.integers(0, 2**32),
+)
+def test_clip_grad_norm_of_random_gradients_is_torchs(shapes, dtypes, max_norm, norm_type, seed):
+    # The 2-norm follows torch's summation order (lanes, then the tail): bit for bit. Orders 1
+    # and 3 are summed in float64 here: within a few ulps.
+    rng = np.random.default_rng(seed)
+    grads = [rng.standard_normal(s) * rng.choice([1e-3, 1.0, 1e3]) for s in shapes]
+    for i, g in enumerate(grads):
+        if dtypes == "float32" or (dtypes == "mixed" and i % 2):
+            grads[i] = g.astype(np.float32)
+    result, ours, theirs = _clip_both(
+        grads, lambda lib, ps: lib.nn.utils.clip_grad_norm_(iter(ps), max_norm, norm_type)
+    )
+    if norm_type in (2.0, float("inf")):
+        assert_same(*result, what="total norm")
+        for i, (o, t) in enumerate(zip(ours, theirs)):
+            assert_same(o.grad, t.grad, what=f"grad {i}")
+        return
+    # within float32's rounding: a float32 norm summed in float64 here may be an ulp or so from
+    # torch's float32 sum, and a mixed stack carries that into float64
+    assert_close(*result, rtol=4e-6, atol=0, what="total norm")
+    for i, (o, t) in enumerate(zip(ours, theirs)):
+        assert_close(o.grad, t.grad, rtol=8e-6, atol=0, what=f"grad {i}")
+
+
+def test_clip_grad_norm_edge_cases_are_torchs():
+    cases = {
+        "no parameters": lambda lib, ps: lib.nn.utils.clip_grad_norm_([], 1.0),
+        "one tensor": lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps[0], 1.0),
+        "grads None are skipped": lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps, 0.5),
+        "inf grad": lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps[3], 1.0),
+        "inf refused": lambda lib, ps: lib.nn.utils.clip_grad_norm_(
+            ps, 1.0, error_if_nonfinite=True
+        ),
+        "norm_type 'inf'": lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps[:3], 2.0, "inf"),
+        "bad norm_type": lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps, 1.0, "two"),
+        "total": lambda lib, ps: lib.nn.utils.get_total_norm([p.grad for p in ps[:3]]),
+        "with norm": lambda lib, ps: lib.nn.utils.clip_grads_with_norm_(
+            ps[:3], 1.0, lib.tensor(100.0)
+        ),
+        "value": lambda lib, ps: lib.nn.utils.clip_grad_value_(ps, 1.5),
+        "value of one": lambda lib, ps: lib.nn.utils.clip_grad_value_(ps[0], 0.25),
+    }
+    grads = [
+        np.array([3.0, -4.0], np.float32),
+        None,
+        np.array([[0.5, -2.0], [1.0, 7.0]], np.float32),
+        np.array([1.0, np.inf, 2.0], np.float32),
+    ]
+    for name, call in cases.items():
+        result, ours, theirs = _clip_both(grads, call)
+        if result is not None:
+            assert_same(*result, what=name)
+        for o, t in zip(ours, theirs):
+            if t.grad is None:
+                assert o.grad is None
+            else:
+                assert_same(o.grad, t.grad, what=name)
+
+
+def test_clip_grad_norm_warnings_and_signatures_are_torchs():
+    for lib in (mt, torch):
+        with pytest.warns(UserWarning, match="empty generator"):
+            lib.nn.utils.clip_grad_norm_((p for p in []), 1.0)
+        p = lib.nn.Parameter(lib.ones(2))
+        p.grad = lib.ones(2)
+        with pytest.warns(FutureWarning, match="deprecated"):
+            lib.nn.utils.clip_grad_norm(p, 1.0)
+    for name in mt.nn.utils.__all__:
+        ours = inspect.signature(getattr(mt.nn.utils, name))
+        theirs = inspect.signature(getattr(torch.nn.utils, name))
+        assert [(p.name, p.default) for p in ours.parameters.values()] == [
+            (p.name, p.default) for p in theirs.parameters.values()
+        ], name
+    assert mt.nn.utils.clip_grad_norm_ is mt.nn.utils.clip_grad.clip_grad_norm_

@@ -8,7 +8,7 @@ engine's `MLP` built from `Dense` layers and `from_config` (`mlp.py`).
 """
 
 from micrograd.tensor._missing import missing_name as _missing_name
-from micrograd.tensor.nn import functional, init, parallel
+from micrograd.tensor.nn import functional, init, parallel, utils
 from micrograd.tensor.nn.container import ModuleDict, ModuleList
 from micrograd.tensor.nn.mlp import MLP, Dense, from_config
 from micrograd.tensor.nn.modules import (
@@ -45,6 +45,7 @@ __all__ = [
     "functional",
     "init",
     "parallel",
+    "utils",
 ]
 
 
