@@ -9,8 +9,10 @@ Tolerances, and why:
   and variance in float32. Float32 values agree within LN_ULPS units of 2**-23 relative to the
   size of the terms, (|x| + max |x| of the row) * rstd * |weight| + |bias|; float64 within 1e-12
   of it. Gradients: within a tolerance times how much x - mean amplifies roundings.
-* gelu: the erf form and the tanh form go through different libms (SLEEF in torch's vectorised
-  kernel, numpy / the C library here): a few ulps.
+* gelu: torch sends float32 erf-GELU to oneDNN's kernel, with its own erf; ours is the erf
+  polynomial of torch's own vectorised kernel (float64: the C library's erf, torch's SLEEF), and
+  tanh is correctly rounded here (SLEEF's in torch): values within GELU_UNITS * eps * |x| and
+  gradients within GELU_UNITS * eps * max(1, |x|) * |upstream|, eps = 2**-24 or 2**-53.
 * scaled_dot_product_attention: torch's CPU flash kernel blocks the softmax and the products, ours
   computes one softmax over the whole row: float32 within 1e-5 relative to the values' scale,
   float64 within 1e-12.
@@ -40,11 +42,14 @@ TF = torch.nn.functional
 COVERED = {
     "nn.LayerNorm",
     "F.layer_norm",
+    "nn.GELU",
+    "F.gelu",
 }
 
 SETTINGS = settings(max_examples=30, deadline=None)
 FLOATS = st.sampled_from(["float32", "float64"])
 
+GELU_UNITS = 8
 # float32 layer_norm: at most this many units of 2**-23 (relative to the terms' size) from torch
 LN_ULPS = 16
 
@@ -279,3 +284,81 @@ def test_layer_norm_gradients_match_finite_differences_in_float64():
     w, b = rng.standard_normal((2, 5)), rng.standard_normal((2, 5))
     finite_difference_check(lambda x, w, b: F.layer_norm(x, (2, 5), w, b, 1e-3), [x, w, b])
     finite_difference_check(lambda x: F.layer_norm(x, (5,)), [x])
+
+
+# ---------------------------------------------------------------------------------------------
+# gelu / GELU
+# ---------------------------------------------------------------------------------------------
+
+
+def assert_within_units(got, expected, scale, dtype: str, what: str) -> None:
+    got, expected = as_numpy(got).astype(np.float64), as_numpy(expected).astype(np.float64)
+    unit = 2.0**-24 if dtype == "float32" else 2.0**-53
+    assert np.array_equal(np.isnan(got), np.isnan(expected)), f"{what}: nan at other places"
+    infinite = np.isinf(expected)
+    assert np.array_equal(got[infinite], expected[infinite]), f"{what}: infinities differ"
+    finite = np.isfinite(expected)
+    error = np.abs(got - expected)[finite]
+    allowed = GELU_UNITS * unit * scale[finite]
+    assert (error <= allowed).all(), f"{what}: {error.max()} from torch's (allowed {allowed})"
+
+
+@SETTINGS
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 200),
+    FLOATS,
+    st.sampled_from([1e-3, 1.0, 4.0, 30.0]),
+    st.sampled_from(["none", "tanh"]),
+)
+def test_gelu_values_and_gradients_match_torch(seed, n, dtype, spread, approximate):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) * spread).astype(dtype)
+    xs = both(x, requires_grad=True)
+    ours = F.gelu(xs[0], approximate=approximate)
+    theirs = TF.gelu(xs[1], approximate=approximate)
+    assert_same(ours, theirs, check_values=False)
+    assert type(theirs.grad_fn).__name__ in repr(ours)  # GeluBackward0
+    magnitude = np.abs(x.astype(np.float64))
+    assert_within_units(ours, theirs, magnitude, dtype, "gelu")
+    upstream = upstream_for(x.shape, dtype, seed % 7)
+    backward_both(ours, theirs, upstream)
+    scale = np.maximum(1.0, magnitude) * np.abs(upstream.astype(np.float64))
+    assert_within_units(xs[0].grad, xs[1].grad, scale, dtype, "gelu grad")
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_special_values_match_torch(approximate, dtype):
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 5.0, -5.0, 12.0, -12.0])
+    ours, theirs = both(x.astype(dtype))
+    got = F.gelu(ours, approximate=approximate)
+    expected = TF.gelu(theirs, approximate=approximate)
+    assert_same(got, expected, check_values=False)
+    magnitude = np.nan_to_num(np.abs(x), posinf=0.0)
+    assert_within_units(got, expected, magnitude, dtype, "gelu")
+
+
+def test_gelu_module_repr_and_errors_match_torch():
+    for args in [(), ("tanh",), ("none",)]:
+        assert repr(nn.GELU(*args)) == repr(torch.nn.GELU(*args))
+    assert repr(nn.GELU(approximate="bad")) == repr(torch.nn.GELU(approximate="bad"))
+    assert list(nn.GELU().state_dict()) == []
+    x = np.linspace(-3, 3, 7).astype(np.float32)
+    for call in [
+        lambda lib, functional: functional.gelu(lib.tensor(x), approximate="bad"),
+        lambda lib, functional: functional.gelu(lib.tensor(x), approximate=None),
+        lambda lib, functional: functional.gelu(lib.tensor(x), "tanh"),  # keyword-only
+        lambda lib, functional: functional.gelu(lib.tensor([1, 2])),
+        lambda lib, functional: (lib.nn.GELU("bad"))(lib.tensor(x)),
+    ]:
+        assert_same_exception(lambda call=call: call(mt, F), lambda call=call: call(torch, TF))
+    ours, theirs = nn.GELU("tanh"), torch.nn.GELU("tanh")
+    a, b = both(x)
+    assert_within_units(ours(a), theirs(b), np.abs(x), "float32", "module")
+
+
+def test_gelu_gradients_match_finite_differences_in_float64():
+    x = np.random.default_rng(3).standard_normal(12) * 2
+    finite_difference_check(lambda x: F.gelu(x), [x])
+    finite_difference_check(lambda x: F.gelu(x, approximate="tanh"), [x])

@@ -23,6 +23,7 @@ from micrograd.tensor.nn.modules import linear_t
 __all__ = [
     "cross_entropy",
     "embedding",
+    "gelu",
     "layer_norm",
     "linear",
     "log_softmax",
@@ -126,6 +127,7 @@ def embedding(
     """The rows of `weight` that the integer tensor `input` picks (`weight[input]`)."""
     _refuse(
         "embedding",
+        "gelu",
         padding_idx=(padding_idx, None),
         max_norm=(max_norm, None),
         scale_grad_by_freq=(scale_grad_by_freq, False),
@@ -464,3 +466,19 @@ def layer_norm(
             None if bias is None else bias.data,
         )
     return _graph_node(fn, data, (x, *params))
+
+
+def gelu(input: Tensor, *, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF: `approximate='none'` through erf, `'tanh'`
+    through PyTorch's tanh formula. One node (`fused.Gelu`)."""
+    x = _tensor(input, "gelu")
+    if not isinstance(approximate, str):
+        raise TypeError(
+            f"gelu(): argument 'approximate' must be str, not {type(approximate).__name__}"
+        )
+    if approximate not in ("none", "tanh"):
+        raise TorchRuntimeError("approximate argument must be either none or tanh.")
+    if x.data.dtype.kind != "f":
+        raise NotImplementedError(f"\"GeluKernelImpl\" not implemented for '{x.dtype}'")
+    fn = _new(_fused.Gelu)
+    return _graph_node(fn, fn.forward(x.data, approximate), (x,))
