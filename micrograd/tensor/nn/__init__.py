@@ -1,14 +1,15 @@
 """Neural networks on the tensor engine.
 
 PyTorch-shaped layers (`Module`, `Linear`, `Embedding`, `BatchNorm1d`, `Tanh`, `ReLU`, `GELU`,
-`Sigmoid`, `Flatten`, `Sequential`; `modules.py`), `LayerNorm` (`normalization.py`),
-`Dropout` (`dropout.py`) and `functional`
+`Sigmoid`, `Flatten`, `Sequential`; `modules.py`), the containers `ModuleList` and `ModuleDict`
+(`container.py`), `LayerNorm` (`normalization.py`), `Dropout` (`dropout.py`) and `functional`
 (`F.cross_entropy`, `F.layer_norm`, ...; its transformer nodes are in `fused.py`), plus the scalar
 engine's `MLP` built from `Dense` layers and `from_config` (`mlp.py`).
 """
 
 from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.nn import functional, parallel
+from micrograd.tensor.nn.container import ModuleDict, ModuleList
 from micrograd.tensor.nn.dropout import Dropout
 from micrograd.tensor.nn.mlp import MLP, Dense, from_config
 from micrograd.tensor.nn.modules import (
@@ -37,6 +38,8 @@ __all__ = [
     "LayerNorm",
     "Linear",
     "Module",
+    "ModuleDict",
+    "ModuleList",
     "Parameter",
     "ReLU",
     "Sequential",
