@@ -500,13 +500,14 @@ def main() -> None:
         args.rounds, args.steps = 2, 2
     if args.rounds < 1 or args.steps < 1:
         ap.error("--rounds and --steps must be positive")
-    if args.text is not None:
+    jobs = list(JOBS) if args.job == "all" else [args.job]
+    text = ""
+    if any(job.startswith("gpt") for job in jobs):
+        paths = [args.text] if args.text is not None else DEFAULT_TEXT
         try:
-            text = args.text.read_text(encoding="utf-8")
-        except OSError as err:
-            ap.error(f"--text: cannot read {args.text}: {err.strerror}")
-    else:
-        text = "\n".join(p.read_text(encoding="utf-8") for p in DEFAULT_TEXT)
+            text = "\n".join(p.read_text(encoding="utf-8") for p in paths)
+        except (OSError, UnicodeDecodeError) as err:
+            ap.error(f"--text: cannot read {paths[0]}: {err}")
 
     import torch
 
@@ -519,7 +520,7 @@ def main() -> None:
           f"{args.rounds} rounds x {args.steps} steps per engine, interleaved")  # fmt: skip
     print(thread_report(torch, mt))
     ok = True
-    for job in JOBS if args.job == "all" else [args.job]:
+    for job in jobs:
         cfg = dict(JOBS[job], **(QUICK.get(job, {}) if args.quick else {}))
         ok = run_job(job, cfg, args.rounds, args.steps, text) and ok
     sys.exit(0 if ok else 1)
