@@ -484,3 +484,30 @@ def test_nanogpt_checkpoint_both_ways_with_map_location(tmp_path):
         for a, b in zip(resumed.parameters(), tmodel.parameters()):
             np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
         assert ropt.state_dict()["param_groups"] == topt.state_dict()["param_groups"]
+
+
+# -- nanoGPT's get_batch -------------------------------------------------------------------------
+
+
+def test_from_numpy_of_memmap_slices_as_nanogpts_get_batch(tmp_path):
+    """train.py reads each batch from np.memmap(...uint16) slices cast to int64: a memmap
+    subclass, which torch.from_numpy takes (sharing its memory)."""
+    ids = np.arange(100, dtype=np.uint16) * 3
+    ids.tofile(tmp_path / "train.bin")
+    data = np.memmap(tmp_path / "train.bin", dtype=np.uint16, mode="r")
+    for lib in (mt, torch):
+        lib.manual_seed(1337)
+    batches = []
+    for lib in (mt, torch):
+        starts = lib.randint(len(data) - 8, (4,))
+        rows = [lib.from_numpy(data[i : i + 8].astype(np.int64)) for i in starts]
+        batches.append(lib.stack(rows))
+        np.arange(6, dtype=np.int64).tofile(tmp_path / "shared.bin")
+        shared = np.memmap(tmp_path / "shared.bin", dtype=np.int64, mode="r+")
+        for view in (lib.as_tensor(shared), lib.from_numpy(shared)):
+            shared[0] = 7  # the tensor shares the file's memory
+            assert int(view[0]) == 7 and view.dtype == lib.int64
+            shared[0] = 0
+    ours, theirs = batches
+    assert ours.dtype == mt.int64 and theirs.dtype == torch.int64
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
