@@ -72,3 +72,6 @@ def test_gpt_with_dropout_ends_within_three_percent_of_torch():
     for ours_value, their_value in zip(last.split()[4::3], their_last.split()[4::3]):
         ours_value, their_value = float(ours_value.rstrip(",")), float(their_value.rstrip(","))
         assert abs(ours_value - their_value) <= 0.03 * their_value
+    # dropout did act: the first step's loss is not the one without dropout
+    plain = course_gpt.lecture_gpt(mt, mnn, MF, TEXT, course_gpt.LectureConfig(max_iters=1))
+    assert abs(ours["losses"][0] - plain["losses"][0]) > 1e-3
