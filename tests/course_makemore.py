@@ -438,10 +438,14 @@ def endless_loader(torch, DataLoader, dataset, **loader_options):
 # -- the program ---------------------------------------------------------------------------------
 
 
-def run(torch, nn, F, Dataset, DataLoader, SummaryWriter, options: Options) -> dict:
+def run(
+    torch, nn, F, Dataset, DataLoader, SummaryWriter, options: Options, weights: str | None = None
+) -> dict:
     """makemore.py's main program: train for `max_steps` (evaluating, sampling, logging and
     saving at the intervals), then again as `--sample-only` from the saved weights. Returns the
-    two runs' Reports, the samples of a few extra `generate` settings, and the model file."""
+    two runs' Reports, the samples of a few extra `generate` settings, and the model file.
+
+    With `weights` (a model file), only the `--sample-only` run, from that file."""
     CharDataset = dataset_class(torch, Dataset)
     models = model_classes(torch, nn, F)
 
@@ -534,6 +538,19 @@ def run(torch, nn, F, Dataset, DataLoader, SummaryWriter, options: Options) -> d
         report.say(f"model #params: {report.n_params}")
         return writer, train_set, test_set, model
 
+    def sample_only(model_file: str) -> Report:
+        """--sample-only: a new program run, a fresh model, the saved weights."""
+        sampling = Report()
+        writer, train_set, test_set, fresh = start_program(sampling)
+        sampling.say("resuming from existing model in the workdir")
+        fresh.load_state_dict(torch.load(model_file))
+        sampling.state = {k: v.detach().numpy().copy() for k, v in fresh.state_dict().items()}
+        print_samples(fresh, train_set, test_set, options.samples_sample_only, sampling)
+        writer.close()
+        return sampling
+
+    if weights is not None:
+        return {"sample_only": sample_only(weights)}
     model_file = os.path.join(options.work_dir, "model.pt")
 
     # training
@@ -595,12 +612,9 @@ def run(torch, nn, F, Dataset, DataLoader, SummaryWriter, options: Options) -> d
             "top1 sampled": sample_words(model, train_set, 2, top_k=1, do_sample=True),
         }
 
-    # --sample-only: a new program run, a fresh model, the saved weights
-    sampling = Report()
-    writer, train_set, test_set, fresh = start_program(sampling)
-    sampling.say("resuming from existing model in the workdir")
-    fresh.load_state_dict(torch.load(model_file))
-    sampling.state = {k: v.detach().numpy().copy() for k, v in fresh.state_dict().items()}
-    print_samples(fresh, train_set, test_set, options.samples_sample_only, sampling)
-    writer.close()
-    return {"training": training, "sample_only": sampling, "extra": extra, "model_file": model_file}
+    return {
+        "training": training,
+        "sample_only": sample_only(model_file),
+        "extra": extra,
+        "model_file": model_file,
+    }

@@ -75,7 +75,7 @@ def runs(request, tmp_path_factory, torch_on_one_thread):
     """Both libraries' runs of one model type (made once per type for the module)."""
     model_type = request.param
     if model_type not in _RUNS:
-        out = {}
+        out: dict = {}
         for name, lib in libraries().items():
             work_dir = tmp_path_factory.mktemp(f"{model_type}_{name}")
             options = makemore.Options(model_type=model_type, work_dir=str(work_dir))
@@ -86,6 +86,7 @@ def runs(request, tmp_path_factory, torch_on_one_thread):
                 warnings.filterwarnings("ignore", message=".*worker processes in total.*")
                 out[name] = makemore.run(*lib, options)
             out[name]["work_dir"] = work_dir
+        out["model_type"] = model_type
         _RUNS[model_type] = out
     return _RUNS[model_type]
 
@@ -193,6 +194,18 @@ def test_saved_weights_load_back_and_in_torch(runs):
     assert list(loaded) == list(state)
     for key, value in loaded.items():
         np.testing.assert_array_equal(value.numpy(), state[key])
+
+
+@TYPES
+def test_torchs_saved_weights_sample_torchs_names_here(runs, tmp_path):
+    """--sample-only on our engine from the model.pt PyTorch wrote."""
+    options = makemore.Options(model_type=runs["model_type"], work_dir=str(tmp_path))
+    ours = makemore.run(*libraries()["ours"], options, weights=runs["torch"]["model_file"])
+    theirs = runs["torch"]["sample_only"]
+    for key, value in ours["sample_only"].state.items():
+        np.testing.assert_array_equal(value, theirs.state[key])
+    assert ours["sample_only"].samples == theirs.samples
+    assert_same_lines(ours["sample_only"].log, theirs.log)
 
 
 @TYPES
