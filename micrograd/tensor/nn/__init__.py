@@ -1,12 +1,15 @@
 """Neural networks on the tensor engine.
 
 PyTorch-shaped layers (`Module`, `Linear`, `Embedding`, `BatchNorm1d`, `Tanh`, `ReLU`, `Sigmoid`,
-`Flatten`, `Sequential`; `modules.py`) and `functional` (`F.cross_entropy`, ...), plus the scalar
+`Flatten`, `Sequential`; `modules.py`), the containers `ModuleList` and `ModuleDict`
+(`container.py`), `LayerNorm` (`normalization.py`) and `functional` (`F.cross_entropy`,
+`F.layer_norm`, ...; its transformer nodes are in `fused.py`), plus the scalar
 engine's `MLP` built from `Dense` layers and `from_config` (`mlp.py`).
 """
 
 from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.nn import functional, parallel
+from micrograd.tensor.nn.container import ModuleDict, ModuleList
 from micrograd.tensor.nn.mlp import MLP, Dense, from_config
 from micrograd.tensor.nn.modules import (
     BatchNorm1d,
@@ -20,6 +23,7 @@ from micrograd.tensor.nn.modules import (
     Sigmoid,
     Tanh,
 )
+from micrograd.tensor.nn.normalization import LayerNorm
 
 __all__ = [
     "MLP",
@@ -27,8 +31,11 @@ __all__ = [
     "Dense",
     "Embedding",
     "Flatten",
+    "LayerNorm",
     "Linear",
     "Module",
+    "ModuleDict",
+    "ModuleList",
     "Parameter",
     "ReLU",
     "Sequential",

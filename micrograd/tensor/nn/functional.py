@@ -15,13 +15,15 @@ import numpy as np
 from micrograd.tensor import core as _core
 from micrograd.tensor import functions as _F
 from micrograd.tensor._missing import missing_name as _missing_name
-from micrograd.tensor.core import Tensor, _const, _new
+from micrograd.tensor.core import Tensor, _const, _new, _node
 from micrograd.tensor.errors import TorchRuntimeError
+from micrograd.tensor.nn import fused as _fused
 from micrograd.tensor.nn.modules import linear_t
 
 __all__ = [
     "cross_entropy",
     "embedding",
+    "layer_norm",
     "linear",
     "log_softmax",
     "mse_loss",
@@ -383,3 +385,82 @@ def __getattr__(name: str):
         __all__,
         "{module} has no {name!r}{hint}; see its __all__",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The transformer's layers: layer_norm, gelu, dropout, scaled_dot_product_attention
+
+
+def _shape_list(shape: Any) -> str:
+    return str(list(shape))
+
+
+def _graph_node(fn: Any, data: Any, prev: tuple) -> Tensor:
+    """`data` as a node of `fn` over `prev` when an input needs a gradient, else a constant."""
+    if _core._grad_enabled and any(t.requires_grad for t in prev):
+        return _node(data, prev, fn, fn.op)
+    return _const(data)
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the last `len(normalized_shape)` axes to mean 0 and variance 1 (biased,
+    plus `eps`), then scale by `weight` and shift by `bias` (both of `normalized_shape`). One
+    fused node (`fused.NativeLayerNorm`); float32 values within a few ulps of PyTorch's (its
+    statistics are accumulated in float32, ours in float64)."""
+    x = _tensor(input, "layer_norm")
+    if isinstance(normalized_shape, (int, np.integer)) or not isinstance(
+        normalized_shape, (tuple, list)
+    ):
+        raise TypeError(
+            f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+            f"{type(normalized_shape).__name__}"
+        )
+    for d in normalized_shape:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise TypeError(
+                f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+                f"but found element of type {type(d).__name__}"
+            )
+    shape = tuple(int(d) for d in normalized_shape)
+    if not shape:
+        raise TorchRuntimeError(
+            "Expected normalized_shape to be at least 1-dimensional, i.e., containing at least "
+            "one element, but got normalized_shape = []"
+        )
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and tuple(param.shape) != shape:
+            raise TorchRuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                f"shape {_shape_list(param.shape)} and normalized_shape = {_shape_list(shape)}"
+            )
+    n = len(shape)
+    if x.ndim < n or tuple(x.shape[x.ndim - n :]) != shape:
+        raise TorchRuntimeError(
+            f"Given normalized_shape={_shape_list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{_shape_list(x.shape)}"
+        )
+    dtype = x.data.dtype
+    if dtype.kind != "f":
+        raise NotImplementedError(f"\"LayerNormKernelImpl\" not implemented for '{x.dtype}'")
+    params = [p for p in (weight, bias) if p is not None]
+    if any(p.data.dtype != dtype for p in params):
+        raise TorchRuntimeError(
+            f"mixed dtype (CPU): layer_norm's weight and bias must have the input's dtype "
+            f"{x.dtype}, got " + " and ".join(str(p.dtype) for p in params)
+        )
+    fn = _new(_fused.NativeLayerNorm)
+    with np.errstate(invalid="ignore", divide="ignore"):  # eps <= 0: nan / inf as in torch
+        data = fn.forward(
+            x.data,
+            n,
+            float(eps),
+            None if weight is None else weight.data,
+            None if bias is None else bias.data,
+        )
+    return _graph_node(fn, data, (x, *params))

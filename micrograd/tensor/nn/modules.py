@@ -20,6 +20,7 @@ others. Read `micrograd/tensor/nn/functional.py` next.
 from __future__ import annotations
 
 import math
+import operator as _operator
 from collections import OrderedDict, namedtuple
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +29,8 @@ import numpy as np
 
 from micrograd.nn import Module as _BaseModule
 from micrograd.tensor import core as _core
+from micrograd.tensor import device as _device_mod
+from micrograd.tensor import dtypes as _dtypes
 from micrograd.tensor import functions as F
 from micrograd.tensor import random as _random
 from micrograd.tensor._missing import similar
@@ -129,6 +132,8 @@ class Module(_BaseModule):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        # buffers that `state_dict` leaves out (`register_buffer(..., persistent=False)`)
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "training", True)
 
     def _registries(self) -> tuple:
@@ -143,11 +148,13 @@ class Module(_BaseModule):
     def __setattr__(self, name: str, value: Any) -> None:
         # PyTorch's rules: a Parameter is registered as one (whatever the name held before);
         # a name that holds a parameter, a child module or a buffer accepts only its own kind
-        # (or None) afterwards; anything else is an ordinary attribute.
+        # (or None) afterwards; anything else is an ordinary attribute. Registered values are
+        # also kept as ordinary attributes, so reading `self.weight` costs no __getattr__ call.
         params, buffers, modules = self._registries()
         if isinstance(value, Parameter):
             buffers.pop(name, None)
             modules.pop(name, None)
+            self.__dict__["_non_persistent_buffers_set"].discard(name)
             params[name] = value
         elif name in params:
             if value is not None:
@@ -159,6 +166,7 @@ class Module(_BaseModule):
         elif isinstance(value, _BaseModule):
             params.pop(name, None)
             buffers.pop(name, None)
+            self.__dict__["_non_persistent_buffers_set"].discard(name)
             modules[name] = value
         elif name in modules:
             if value is not None:
@@ -173,13 +181,27 @@ class Module(_BaseModule):
                     f"cannot assign '{_type_name(value)}' as buffer '{name}' "
                     f"(torch.nn.Buffer, torch.Tensor or None expected)"
                 )
-            buffers[name] = value
+            buffers[name] = value  # keeps its persistence, as in PyTorch
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        for registry in self._registries():
-            registry.pop(name, None)
+        params, buffers, modules = self._registries()
+        params.pop(name, None)
+        buffers.pop(name, None)
+        modules.pop(name, None)
+        self.__dict__["_non_persistent_buffers_set"].discard(name)
         object.__delattr__(self, name)
+
+    def _set_modules(self, items: list) -> None:
+        """Replace the child modules by `items` ((name, module) pairs, in order): how the
+        containers renumber their children after a deletion or an insertion."""
+        modules = self.__dict__["_modules"]
+        for name in modules:
+            self.__dict__.pop(name, None)
+        modules.clear()
+        for name, module in items:
+            modules[name] = module
+            object.__setattr__(self, name, module)
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when an attribute is missing: name it and the nearest ones.
@@ -199,7 +221,9 @@ class Module(_BaseModule):
             raise KeyError(f"attribute '{name}' already exists")
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
-        """A tensor that is part of the module's state (saved by `state_dict`) but not trained."""
+        """A tensor that is part of the module's state but not trained (`running_mean`, a causal
+        mask). `state_dict` saves it unless `persistent=False`; `to()` and `float()` convert it
+        with the parameters; `named_buffers()` lists it."""
         params, buffers, modules = self._registries()
         self._check_new_name(name, "buffer", buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
@@ -207,14 +231,13 @@ class Module(_BaseModule):
                 f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
                 f"(torch Tensor or None required)"
             )
-        if not persistent:
-            raise NotImplementedError(
-                "register_buffer: persistent=False (a buffer left out of state_dict) is not "
-                "supported; keep the tensor as a plain attribute instead"
-            )
         params.pop(name, None)
         modules.pop(name, None)
         buffers[name] = tensor
+        if persistent:
+            self.__dict__["_non_persistent_buffers_set"].discard(name)
+        else:
+            self.__dict__["_non_persistent_buffers_set"].add(name)
         object.__setattr__(self, name, tensor)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
@@ -351,16 +374,142 @@ class Module(_BaseModule):
             p.requires_grad_(requires_grad)
         return self
 
+    # -- applying functions and converting (PyTorch's `apply` / `_apply`) -----------------
+
+    def apply(self, fn: Any) -> Module:
+        """Call `fn(module)` on every child module (each one's own children first), then on
+        this one; returns self. `model.apply(init_weights)` is how the GPT lectures and nanoGPT
+        initialise their layers."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    def _apply(self, fn: Any) -> Module:
+        """Convert every parameter, gradient and buffer with `fn` (a tensor -> tensor function),
+        children first. As in PyTorch, a parameter stays the same object (its `.data` is
+        replaced, so an optimizer built earlier still holds it) and a buffer is replaced by
+        `fn`'s result."""
+        for module in self.children():
+            if isinstance(module, Module):
+                module._apply(fn)
+        d = self.__dict__
+        with _core.no_grad():
+            for param in d["_parameters"].values():
+                if param is None:
+                    continue
+                converted = fn(param)
+                if converted is not param:
+                    param.data = converted.data
+                if param.grad is not None:
+                    grad = fn(param.grad)
+                    if grad is not param.grad:
+                        param.grad.data = grad.data
+            buffers = d["_buffers"]
+            for name, buf in buffers.items():
+                if buf is not None:
+                    buffers[name] = fn(buf)
+                    object.__setattr__(self, name, buffers[name])
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """`to(device)`, `to(dtype)`, `to(device, dtype)`, `to(tensor)` (its dtype), with
+        `non_blocking=` accepted: the floating-point parameters and buffers converted in place
+        (integer buffers keep their dtype, as in PyTorch); only the CPU is available. Returns
+        self."""
+        if "copy" in kwargs:
+            raise TypeError("to() got an unexpected keyword argument 'copy'")
+        dtype, _ = _device_mod.parse_to_args(Tensor, args, kwargs)
+        if dtype is not None and dtype.kind not in "fc":
+            raise TypeError(
+                f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                f"dtype={_torch_dtype_name(dtype)}"
+            )
+        if dtype is None:
+            return self  # the CPU, where everything already is
+
+        def convert(t: Tensor) -> Tensor:
+            return t.to(dtype) if t.data.dtype.kind in "fc" else t
+
+        return self._apply(convert)
+
+    def cpu(self) -> Module:
+        """Everything is on the CPU already: returns self."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        _device_mod.check_device("cuda" if device is None else device, "Module.cuda")
+        return self
+
+    def float(self) -> Module:
+        """The floating-point parameters and buffers as float32 (in place; returns self)."""
+        return self._apply(lambda t: t.float() if t.data.dtype.kind == "f" else t)
+
+    def double(self) -> Module:
+        """The floating-point parameters and buffers as float64 (in place; returns self)."""
+        return self._apply(lambda t: t.double() if t.data.dtype.kind == "f" else t)
+
+    def half(self) -> Module:
+        """float16, refused as tensors refuse it (see `torch.float16`), naming the reason."""
+        return self._apply(lambda t: t.to(_dtypes.float16) if t.data.dtype.kind == "f" else t)
+
+    def bfloat16(self) -> Module:
+        """bfloat16, refused as tensors refuse it (numpy has no bfloat16)."""
+        return self._apply(lambda t: t.to(_dtypes.bfloat16) if t.data.dtype.kind == "f" else t)
+
+    def type(self, dst_type: Any) -> Module:
+        """Every parameter and buffer converted to `dst_type` (integer buffers too)."""
+        return self._apply(lambda t: t.type(dst_type))
+
+    # -- looking things up by dotted name ---------------------------------------------------
+
+    def get_submodule(self, target: str) -> _BaseModule:
+        """The module at `target` ('transformer.h.0.attn'); '' is this module."""
+        if target == "":
+            return self
+        module: Any = self
+        for item in target.split("."):
+            if not isinstance(module, Module) or item not in module.__dict__["_modules"]:
+                raise AttributeError(f"{module._get_name()} has no attribute `{item}`")
+            module = module.__dict__["_modules"][item]
+            if not isinstance(module, _BaseModule):
+                raise AttributeError(f"`{item}` is not an nn.Module")  # noqa: TRY004 - torch's type
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at `target` ('transformer.wte.weight')."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")  # noqa: TRY004 - torch's
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at `target` ('transformer.h.0.attn.bias')."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        if name not in module.__dict__["_buffers"]:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module.__dict__["_buffers"][name]
+
     # -- state ----------------------------------------------------------------------------
 
     def _state_items(self, prefix: str = "") -> list[tuple[str, Tensor]]:
         """PyTorch's order: each module's parameters, then its buffers, then its children's."""
         out = []
         d = self.__dict__
-        for registry in (d["_parameters"], d["_buffers"]):
-            for name, t in registry.items():
-                if t is not None:
-                    out.append((prefix + name, t))
+        for name, t in d["_parameters"].items():
+            if t is not None:
+                out.append((prefix + name, t))
+        transient = d["_non_persistent_buffers_set"]
+        for name, t in d["_buffers"].items():
+            if t is not None and name not in transient:
+                out.append((prefix + name, t))
         for name, m in d["_modules"].items():
             if isinstance(m, Module):
                 out.extend(m._state_items(f"{prefix}{name}."))
@@ -470,6 +619,13 @@ class Module(_BaseModule):
             else:
                 text += "\n  " + "\n  ".join(lines) + "\n"
         return text + ")"
+
+
+def _torch_dtype_name(dtype: np.dtype) -> str:
+    try:
+        return str(_dtypes.from_numpy_dtype(dtype))
+    except TypeError:
+        return str(dtype)
 
 
 def _size(shape: tuple) -> str:
@@ -821,7 +977,8 @@ class Flatten(Module):
 
 class Sequential(Module):
     """Modules applied in order; `Sequential(a, b)` names them '0', '1' (an OrderedDict gives
-    names). Indexing, slicing, `len` and iteration work as in PyTorch."""
+    names). Indexing, slicing, assignment and deletion by position, `len`, iteration, `append`,
+    `insert`, `extend`, `pop`, `+` and `*` work as in PyTorch (a deletion renumbers)."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__()
@@ -830,20 +987,35 @@ class Sequential(Module):
         else:
             items = [(str(i), m) for i, m in enumerate(args)]
         for name, m in items:
-            if not isinstance(m, _BaseModule):
-                raise TypeError(f"Sequential: {name} is a {type(m).__name__}, not a Module")
-            setattr(self, name, m)
+            self.add_module(name, m)
 
     def forward(self, input: Any) -> Any:
         for m in self.__dict__["_modules"].values():
             input = m(input)
         return input
 
-    def append(self, module: _BaseModule) -> Sequential:
-        if not isinstance(module, _BaseModule):
-            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
-        setattr(self, str(len(self)), module)
-        return self
+    def _key_at(self, index: Any) -> str:
+        keys = list(self.__dict__["_modules"])
+        index = _operator.index(index)
+        if not -len(keys) <= index < len(keys):
+            raise IndexError(f"index {index} is out of range")
+        return keys[index]
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return type(self)(OrderedDict(list(self.__dict__["_modules"].items())[index]))
+        return self.__dict__["_modules"][self._key_at(index)]
+
+    def __setitem__(self, index: Any, module: _BaseModule) -> None:
+        setattr(self, self._key_at(index), module)
+
+    def __delitem__(self, index: Any) -> None:
+        if isinstance(index, slice):
+            for key in list(self.__dict__["_modules"])[index]:
+                delattr(self, key)
+        else:
+            delattr(self, self._key_at(index))
+        self._set_modules([(str(i), m) for i, m in enumerate(self.__dict__["_modules"].values())])
 
     def __len__(self) -> int:
         return len(self.__dict__["_modules"])
@@ -851,11 +1023,67 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[_BaseModule]:
         return iter(self.__dict__["_modules"].values())
 
-    def __getitem__(self, index: Any) -> Any:
-        mods = list(self.__dict__["_modules"].items())
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(mods[index]))
-        try:
-            return mods[index][1]
-        except (IndexError, TypeError):
-            raise IndexError(f"Sequential: index {index!r} is out of range ({len(mods)})") from None
+    def __dir__(self) -> list[str]:
+        return [key for key in super().__dir__() if not key.isdigit()]
+
+    def append(self, module: _BaseModule) -> Sequential:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def insert(self, index: int, module: _BaseModule) -> Sequential:
+        if not isinstance(module, _BaseModule):
+            raise TypeError(
+                f"Sequential.insert: module should be a Module, got {_type_name(module)}"
+            )
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        if index < 0:
+            index += n
+        modules = list(self.__dict__["_modules"].values())
+        modules.insert(index, module)
+        self._set_modules([(str(i), m) for i, m in enumerate(modules)])
+        return self
+
+    def extend(self, sequential: Any) -> Sequential:
+        for layer in sequential:
+            self.append(layer)
+        return self
+
+    def pop(self, key: Any) -> Any:
+        value = self[key]
+        del self[key]
+        return value
+
+    def __add__(self, other: Any) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError(  # noqa: TRY004 - torch's type
+                f"add operator supports only objects of Sequential class, but {type(other)} is "
+                f"given."
+            )
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other: Any) -> Sequential:  # noqa: PYI034
+        if not isinstance(other, Sequential):
+            raise ValueError(  # noqa: TRY004 - torch's type
+                f"add operator supports only objects of Sequential class, but {type(other)} is "
+                f"given."
+            )
+        return self.extend(list(other))
+
+    def _repeats(self, times: Any) -> list:
+        if not isinstance(times, int):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(times)}")
+        if times <= 0:
+            raise ValueError(f"Non-positive multiplication factor {times} for {type(self)}")
+        return list(self) * times
+
+    def __mul__(self, times: Any) -> Sequential:
+        return Sequential(*self._repeats(times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: Any) -> Sequential:  # noqa: PYI034
+        modules = self._repeats(times)
+        self._set_modules([(str(i), m) for i, m in enumerate(modules)])
+        return self

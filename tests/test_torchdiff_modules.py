@@ -1,0 +1,552 @@
+"""Differential tests of `micrograd.tensor.nn`'s module machinery against torch 2.13: buffers
+(persistent or not) in `state_dict`, `apply`, dtype conversions (`to`, `float`, `double`,
+`type`) that keep each Parameter object, tied weights as nanoGPT ties them, the containers
+`ModuleList`, `ModuleDict` and `Sequential` driven by generated sequences of operations, and
+reprs -- the same model is built with both libraries from one generated description and
+everything observable is compared: names and order, counts, reprs, dtypes, exception types.
+
+Also `nn.init` (the same numbers as torch for the same seed, bit for bit), the Tensor in-place
+initialisers under them (`normal_`, `uniform_`, `copy_`) and `nn.utils.clip_grad_norm_` /
+`clip_grad_value_`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import OrderedDict
+
+import pytest
+
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torchdiff import assert_same, outcomes
+
+import micrograd.tensor as mt
+
+COVERED = {
+    "nn.ModuleList",
+    "nn.ModuleDict",
+}
+
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# One model description, built with either library
+# ---------------------------------------------------------------------------------------------
+
+# A block: (width, bias on the projection, persistent mask buffer, a non-persistent buffer)
+blocks = st.tuples(st.integers(1, 5), st.booleans(), st.booleans(), st.booleans())
+models = st.fixed_dictionaries(
+    {
+        "vocab": st.integers(2, 7),
+        "width": st.integers(1, 5),
+        "blocks": st.lists(blocks, min_size=0, max_size=4),
+        "tie": st.booleans(),
+        "norm": st.booleans(),
+        "head_bias": st.booleans(),
+    }
+)
+
+
+def build(lib, spec: dict):
+    """A GPT-shaped model (nanoGPT's layout: a ModuleDict holding embeddings and a ModuleList of
+    blocks, a head whose weight may be tied to the token embedding) made with `lib`."""
+    nn = lib.nn
+    width = spec["width"]
+
+    class Block(nn.Module):
+        def __init__(self, hidden: int, bias: bool, mask: bool, scratch: bool) -> None:
+            super().__init__()
+            self.fc = nn.Linear(width, hidden, bias=bias)
+            self.act = nn.Tanh()
+            self.proj = nn.Linear(hidden, width)
+            if mask:
+                self.register_buffer("bias", lib.ones(3, 3).view(1, 1, 3, 3))
+            if scratch:
+                self.register_buffer("scratch", lib.zeros(2), persistent=False)
+
+        def forward(self, x):
+            return x + self.proj(self.act(self.fc(x)))
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            layers = [Block(*b) for b in spec["blocks"]]
+            parts = {
+                "wte": nn.Embedding(spec["vocab"], width),
+                "h": nn.ModuleList(layers),
+            }
+            if spec["norm"]:
+                parts["ln_f"] = nn.BatchNorm1d(width)
+            self.transformer = nn.ModuleDict(parts)
+            self.lm_head = nn.Linear(width, spec["vocab"], bias=spec["head_bias"])
+            if spec["tie"]:
+                self.transformer.wte.weight = self.lm_head.weight
+
+        def forward(self, idx):
+            x = self.transformer.wte(idx)
+            for block in self.transformer.h:
+                x = block(x)
+            return self.lm_head(x)
+
+    return Model()
+
+
+def names(pairs) -> list[str]:
+    return [name for name, _ in pairs]
+
+
+def assert_same_structure(ours, theirs) -> None:
+    """Everything a script sees of a module tree, without the values."""
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert names(ours.named_parameters()) == names(theirs.named_parameters())
+    assert names(ours.named_parameters(remove_duplicate=False)) == names(
+        theirs.named_parameters(remove_duplicate=False)
+    )
+    assert names(ours.named_buffers()) == names(theirs.named_buffers())
+    assert names(ours.named_modules()) == names(theirs.named_modules())
+    assert names(ours.named_children()) == names(theirs.named_children())
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters())
+    for key, value in theirs.state_dict().items():
+        assert tuple(ours.state_dict()[key].shape) == tuple(value.shape), key
+
+
+@SETTINGS
+@given(models)
+def test_a_generated_model_has_torchs_names_counts_and_repr(spec):
+    ours, theirs = build(mt, spec), build(torch, spec)
+    assert_same_structure(ours, theirs)
+    # a tied weight is one parameter (counted once) under two state_dict keys
+    if spec["tie"]:
+        assert ours.transformer.wte.weight is ours.lm_head.weight
+        sd = ours.state_dict(keep_vars=True)
+        assert sd["transformer.wte.weight"] is sd["lm_head.weight"]
+    # apply: children first, each module once, as torch
+    order_ours, order_theirs = [], []
+    ours.apply(lambda m: order_ours.append(type(m).__name__))
+    theirs.apply(lambda m: order_theirs.append(type(m).__name__))
+    assert order_ours == order_theirs
+    assert ours.apply(lambda m: None) is ours
+
+
+@SETTINGS
+@given(models, st.integers(0, 2**31))
+def test_torchs_state_dict_loads_and_the_forward_matches(spec, seed):
+    ours, theirs = build(mt, spec), build(torch, spec)
+    torch.manual_seed(seed)
+    for p in theirs.parameters():
+        with torch.no_grad():
+            p.normal_()
+    result = ours.load_state_dict(theirs.state_dict())
+    assert repr(result) == "<All keys matched successfully>"
+    ours.eval()
+    theirs.eval()
+    idx = np.random.default_rng(seed).integers(0, spec["vocab"], size=(2, 3))
+    if spec["norm"]:  # BatchNorm1d wants (N, C): only the embeddings' path is compared here
+        idx = idx[:, 0]
+    got = ours(mt.tensor(idx))
+    expected = theirs(torch.tensor(idx))
+    np.testing.assert_allclose(
+        got.detach().numpy(), expected.detach().numpy(), rtol=2e-5, atol=2e-6
+    )
+    # the non-persistent buffer is neither saved nor expected
+    state = theirs.state_dict()
+    assert not any(k.endswith("scratch") for k in state)
+    assert repr(ours.load_state_dict(state, strict=True)) == repr(
+        theirs.load_state_dict(state, strict=True)
+    )
+
+
+@SETTINGS
+@given(models, st.sampled_from(["double", "float", "to64", "to32", "to_tensor", "type64"]))
+def test_conversions_keep_each_parameter_object_and_convert_buffers(spec, how):
+    ours, theirs = build(mt, spec), build(torch, spec)
+    before_ours = {n: p for n, p in ours.named_parameters()}
+    before_theirs = {n: p for n, p in theirs.named_parameters()}
+    for p in ours.parameters():
+        p.grad = mt.ones_like(p)
+    for p in theirs.parameters():
+        p.grad = torch.ones_like(p)
+
+    def convert(model, lib):
+        if how == "double":
+            return model.double()
+        if how == "float":
+            return model.double().float()
+        if how == "to64":
+            return model.to("cpu", lib.float64, non_blocking=True)
+        if how == "to32":
+            return model.to(dtype=lib.float64).to(lib.float32)
+        if how == "to_tensor":
+            return model.to(lib.zeros(1, dtype=lib.float64))
+        return model.type(lib.float64)
+
+    assert convert(ours, mt) is ours
+    assert convert(theirs, torch) is theirs
+    for name, p in ours.named_parameters():
+        assert p is before_ours[name]
+        assert before_theirs[name] is dict(theirs.named_parameters())[name]
+    for (name, ob), (_, tb) in zip(ours.named_buffers(), theirs.named_buffers()):
+        assert str(ob.dtype) == str(tb.dtype), name
+    for (name, op), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert str(op.dtype) == str(tp.dtype), name
+        assert str(op.grad.dtype) == str(tp.grad.dtype), name
+    assert_same_structure(ours, theirs)
+
+
+def test_conversion_errors_are_torchs():
+    cases = [
+        lambda lib: lib.nn.Linear(2, 2).to(lib.int64),
+        lambda lib: lib.nn.Linear(2, 2).to(lib.zeros(1, dtype=lib.long)),
+    ]
+    for case in cases:
+        assert outcomes(lambda c=case: c(mt), lambda c=case: c(torch)) is None
+    # float16 / bfloat16 tensors are refused by this engine (docs/pytorch-differences.md)
+    for dtype in ("half", "bfloat16"):
+        with pytest.raises(TypeError, match="16"):
+            getattr(mt.nn.Linear(2, 2), dtype)()
+    # the CPU is the only device
+    with pytest.raises(RuntimeError, match="CPU"):
+        mt.nn.Linear(2, 2).to("cuda")
+    assert mt.nn.Linear(2, 2).to("cpu").weight.dtype == mt.float32
+
+
+def test_integer_buffers_keep_their_dtype_except_under_type():
+    for lib in (mt, torch):
+        bn = lib.nn.BatchNorm1d(3).double()
+        assert str(bn.num_batches_tracked.dtype) == "torch.int64"
+        assert str(bn.running_mean.dtype) == "torch.float64"
+    ours, theirs = mt.nn.BatchNorm1d(2), torch.nn.BatchNorm1d(2)
+    ours.register_buffer("count", mt.zeros(1, dtype=mt.long))
+    theirs.register_buffer("count", torch.zeros(1, dtype=torch.long))
+    ours.type(mt.float64)
+    theirs.type(torch.float64)
+    assert str(ours.count.dtype) == str(theirs.count.dtype) == "torch.float64"
+
+
+# ---------------------------------------------------------------------------------------------
+# Buffers and attribute rules
+# ---------------------------------------------------------------------------------------------
+
+
+def test_buffers_persistent_or_not_as_torch():
+    made = []
+    for lib in (mt, torch):
+        m = lib.nn.Module()
+        m.register_buffer("kept", lib.ones(2))
+        m.register_buffer("transient", lib.zeros(2), persistent=False)
+        m.register_buffer("absent", None)
+        m.transient = lib.ones(3)  # a new tensor keeps the name non-persistent
+        made.append(m)
+    ours, theirs = made
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["kept"]
+    assert names(ours.named_buffers()) == names(theirs.named_buffers())
+    assert [tuple(b.shape) for b in ours.buffers()] == [tuple(b.shape) for b in theirs.buffers()]
+    # a parameter assigned over a buffer's name replaces the buffer (torch does not refuse)
+    ours.transient = mt.nn.Parameter(mt.ones(1))
+    theirs.transient = torch.nn.Parameter(torch.ones(1))
+    assert names(ours.named_parameters()) == names(theirs.named_parameters()) == ["transient"]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    del ours.kept
+    del theirs.kept
+    assert names(ours.named_buffers()) == names(theirs.named_buffers()) == []
+    # get_submodule / get_parameter / get_buffer
+    for lib in (mt, torch):
+        net = lib.nn.Sequential(lib.nn.BatchNorm1d(2))
+        assert net.get_submodule("0") is net[0]
+        assert net.get_parameter("0.weight") is net[0].weight
+        assert net.get_buffer("0.running_mean") is net[0].running_mean
+
+
+def test_attribute_rules_and_errors_are_torchs():
+    def cases(lib):
+        nn = lib.nn
+
+        def param_over_module(m):
+            m.sub = nn.Linear(1, 1)
+            m.sub = lib.zeros(1)
+
+        def int_over_buffer(m):
+            m.register_buffer("b", lib.zeros(1))
+            m.b = 3
+
+        def buffer_over_attribute(m):
+            m.x = 5
+            m.register_buffer("x", lib.zeros(1))
+
+        def parameter_over_buffer_by_register(m):
+            m.register_buffer("b", lib.zeros(1))
+            m.register_parameter("b", nn.Parameter(lib.ones(1)))
+
+        return [
+            param_over_module,
+            int_over_buffer,
+            buffer_over_attribute,
+            parameter_over_buffer_by_register,
+            lambda m: m.register_buffer("a.b", lib.zeros(1)),
+            lambda m: m.register_buffer(3, lib.zeros(1)),
+            lambda m: m.register_buffer("b", [1.0]),
+            lambda m: m.missing_attribute,
+            lambda m: m.get_submodule("nothing"),
+        ]
+
+    for ours_case, theirs_case in zip(cases(mt), cases(torch)):
+        assert (
+            outcomes(
+                lambda c=ours_case: c(mt.nn.Module()), lambda c=theirs_case: c(torch.nn.Module())
+            )
+            is None
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Containers, driven by generated sequences of operations
+# ---------------------------------------------------------------------------------------------
+
+
+def _layer(lib, kind: int):
+    return [
+        lambda: lib.nn.Linear(2, 3),
+        lambda: lib.nn.Tanh(),
+        lambda: lib.nn.ReLU(),
+        lambda: lib.nn.Linear(3, 2, bias=False),
+    ][kind]()
+
+
+list_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("append"), st.integers(0, 3)),
+        st.tuples(st.just("extend"), st.lists(st.integers(0, 3), max_size=3)),
+        st.tuples(st.just("iadd"), st.lists(st.integers(0, 3), max_size=3)),
+        st.tuples(st.just("insert"), st.integers(0, 6), st.integers(0, 3)),
+        st.tuples(st.just("setitem"), st.integers(-6, 6), st.integers(0, 3)),
+        st.tuples(st.just("delitem"), st.integers(-6, 6)),
+        st.tuples(st.just("delslice"), st.integers(-6, 6), st.integers(-6, 6)),
+        st.tuples(st.just("pop"), st.integers(-6, 6)),
+        st.tuples(st.just("getitem"), st.integers(-6, 6)),
+        st.tuples(
+            st.just("slice"), st.integers(-6, 6), st.integers(-6, 6), st.sampled_from([1, 2, -1])
+        ),
+        st.tuples(st.just("add"), st.lists(st.integers(0, 3), max_size=3)),
+    ),
+    max_size=8,
+)
+
+
+def _run_list_op(container, lib, op):
+    """One operation on a ModuleList or Sequential; returns what a caller could observe."""
+    name = op[0]
+    if name == "append":
+        return container.append(_layer(lib, op[1])) is container
+    if name == "extend":
+        return container.extend([_layer(lib, k) for k in op[1]]) is container
+    if name == "iadd":
+        if isinstance(container, lib.nn.Sequential):
+            container += lib.nn.Sequential(*[_layer(lib, k) for k in op[1]])
+        else:
+            container += [_layer(lib, k) for k in op[1]]
+        return len(container)
+    if name == "insert":
+        if op[1] > len(container):  # torch's ModuleList leaves a gap; ours refuses
+            return None
+        container.insert(op[1], _layer(lib, op[2]))
+        return len(container)
+    if name == "setitem":
+        container[op[1]] = _layer(lib, op[2])
+        return len(container)
+    if name == "delitem":
+        del container[op[1]]
+        return len(container)
+    if name == "delslice":
+        del container[op[1] : op[2]]
+        return len(container)
+    if name == "pop":
+        return repr(container.pop(op[1]))
+    if name == "getitem":
+        return repr(container[op[1]])
+    if name == "slice":
+        part = container[op[1] : op[2] : op[3]]
+        return type(part).__name__, repr(part), list(part.state_dict())
+    other = [_layer(lib, k) for k in op[1]]
+    if isinstance(container, lib.nn.Sequential):
+        combined = container + lib.nn.Sequential(*other)
+    else:
+        combined = container + other
+    return type(combined).__name__, repr(combined), list(combined.state_dict())
+
+
+@SETTINGS
+@given(
+    st.lists(st.integers(0, 3), max_size=5), list_ops, st.sampled_from(["ModuleList", "Sequential"])
+)
+def test_list_containers_follow_torch_through_any_sequence_of_operations(start, ops, kind):
+    def make(lib):
+        layers = [_layer(lib, k) for k in start]
+        return lib.nn.ModuleList(layers) if kind == "ModuleList" else lib.nn.Sequential(*layers)
+
+    ours, theirs = make(mt), make(torch)
+    for op in ops:
+        if kind == "Sequential" and op[0] == "insert" and op[1] > len(theirs):
+            continue
+        if kind == "ModuleList" and op[0] == "insert" and op[1] > len(theirs):
+            continue
+        result = outcomes(
+            lambda o=op: _run_list_op(ours, mt, o), lambda o=op: _run_list_op(theirs, torch, o)
+        )
+        if result is not None:
+            assert result[0] == result[1], op
+        assert_same_structure(ours, theirs)
+        assert len(ours) == len(theirs)
+        assert [repr(m) for m in ours] == [repr(m) for m in theirs]
+        assert [k for k in dir(ours) if k.isdigit()] == []
+
+
+dict_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("set"), st.sampled_from(["a", "b", "wte", "h"]), st.integers(0, 3)),
+        st.tuples(st.just("del"), st.sampled_from(["a", "b", "wte", "h", "zz"])),
+        st.tuples(st.just("pop"), st.sampled_from(["a", "b", "wte", "h", "zz"])),
+        st.tuples(st.just("update_dict"), st.lists(st.sampled_from(["a", "c", "h"]), max_size=3)),
+        st.tuples(st.just("update_pairs"), st.lists(st.sampled_from(["b", "d"]), max_size=3)),
+        st.tuples(st.just("update_bad"), st.sampled_from([3, [(1, 2, 3)], [5]])),
+        st.tuples(st.just("clear")),
+        st.tuples(st.just("look"), st.sampled_from(["a", "b", "wte", "h", "zz"])),
+    ),
+    max_size=8,
+)
+
+
+def _run_dict_op(md, lib, op):
+    name = op[0]
+    if name == "set":
+        md[op[1]] = _layer(lib, op[2])
+        return None
+    if name == "del":
+        del md[op[1]]
+        return None
+    if name == "pop":
+        return repr(md.pop(op[1]))
+    if name == "update_dict":
+        md.update({k: _layer(lib, i % 4) for i, k in enumerate(op[1])})
+        return None
+    if name == "update_pairs":
+        md.update([(k, _layer(lib, i % 4)) for i, k in enumerate(op[1])])
+        return None
+    if name == "update_bad":
+        md.update(op[1])
+        return None
+    if name == "clear":
+        md.clear()
+        return None
+    return (
+        op[1] in md,
+        list(md.keys()),
+        [repr(v) for v in md.values()],
+        [(k, repr(v)) for k, v in md.items()],
+        list(md),
+        len(md),
+        repr(md[op[1]]),
+    )
+
+
+@SETTINGS
+@given(dict_ops)
+def test_module_dict_follows_torch_through_any_sequence_of_operations(ops):
+    ours = mt.nn.ModuleDict(OrderedDict(h=mt.nn.Linear(2, 2)))
+    theirs = torch.nn.ModuleDict(OrderedDict(h=torch.nn.Linear(2, 2)))
+    for op in ops:
+        result = outcomes(
+            lambda o=op: _run_dict_op(ours, mt, o), lambda o=op: _run_dict_op(theirs, torch, o)
+        )
+        if result is not None:
+            assert result[0] == result[1], op
+        assert_same_structure(ours, theirs)
+        assert [hasattr(ours, k) for k in ("a", "b", "wte")] == [
+            hasattr(theirs, k) for k in ("a", "b", "wte")
+        ]
+
+
+def test_container_errors_are_torchs():
+    def cases(lib):
+        nn = lib.nn
+        return [
+            lambda: nn.ModuleList([nn.Tanh()])[1],
+            lambda: nn.ModuleList([nn.Tanh()])["0"],
+            lambda: nn.ModuleList().extend(3),
+            lambda: nn.ModuleList([3]),
+            lambda: nn.ModuleDict({"train": nn.Tanh()}),
+            lambda: nn.ModuleDict({"a.b": nn.Tanh()}),
+            lambda: nn.ModuleDict()["missing"],
+            lambda: nn.Sequential(nn.Tanh())[-2],
+            lambda: nn.Sequential(nn.Tanh()) + [nn.Tanh()],
+            lambda: nn.Sequential(nn.Tanh()) * 0,
+            lambda: nn.Sequential(nn.Tanh()) * 1.5,
+            lambda: nn.Sequential(nn.Tanh()).insert(3, nn.Tanh()),
+            lambda: nn.ModuleList([nn.Tanh()])(lib.zeros(1)),
+        ]
+
+    for ours_case, theirs_case in zip(cases(mt), cases(torch)):
+        assert outcomes(ours_case, theirs_case) is None
+
+
+@pytest.mark.parametrize("times", [1, 2, 3])
+def test_sequential_repeats_and_reprs(times):
+    ours = mt.nn.Sequential(mt.nn.Linear(2, 2), mt.nn.Tanh())
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh())
+    assert_same_structure(ours * times, theirs * times)
+    assert_same_structure(times * ours, times * theirs)
+    ours *= times
+    theirs *= times
+    assert_same_structure(ours, theirs)
+    assert_same_structure(ours[::2], theirs[::2])
+
+
+def test_module_list_repr_folds_repeated_blocks_as_torch():
+    def make(lib):
+        nn = lib.nn
+        inner = nn.ModuleList([nn.Sequential(nn.Linear(4, 4), nn.Tanh()) for _ in range(4)])
+        return nn.ModuleList(
+            [inner, nn.Tanh(), nn.Tanh(), nn.Linear(2, 3), nn.Linear(2, 3), nn.Linear(3, 2)]
+        )
+
+    ours, theirs = make(mt), make(torch)
+    assert repr(ours) == repr(theirs)
+    assert "(0-3): 4 x Sequential(" in repr(ours)
+    assert repr(mt.nn.ModuleList()) == repr(torch.nn.ModuleList()) == "ModuleList()"
+    assert repr(mt.nn.ModuleDict()) == repr(torch.nn.ModuleDict())
+
+
+def test_container_signatures_are_torchs():
+    for name in ("ModuleList", "ModuleDict"):
+        ours = inspect.signature(getattr(mt.nn, name))
+        theirs = inspect.signature(getattr(torch.nn, name))
+        assert list(ours.parameters) == list(theirs.parameters)
+    for method in ("to", "apply", "register_buffer", "get_submodule", "type", "cuda"):
+        ours = inspect.signature(getattr(mt.nn.Module, method))
+        theirs = inspect.signature(getattr(torch.nn.Module, method))
+        assert list(ours.parameters) == list(theirs.parameters), method
+
+
+def test_shared_submodule_and_parameter_counted_once_as_torch():
+    made = []
+    for lib in (mt, torch):
+        shared = lib.nn.Linear(2, 2)
+        net = lib.nn.Sequential(shared, lib.nn.Tanh(), shared)
+        made.append(net)
+    ours, theirs = made
+    assert_same_structure(ours, theirs)
+    assert len(list(ours.parameters())) == len(list(theirs.parameters())) == 2
+    assert len(list(ours.modules())) == len(list(theirs.modules())) == 3
+    assert names(ours.named_modules(remove_duplicate=False)) == names(
+        theirs.named_modules(remove_duplicate=False)
+    )
+    assert_same(
+        mt.tensor(float(len(ours.state_dict()))), torch.tensor(float(len(theirs.state_dict())))
+    )

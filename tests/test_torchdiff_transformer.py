@@ -1,0 +1,281 @@
+"""Differential tests of the transformer's layers against torch 2.13: `F.layer_norm` /
+`nn.LayerNorm`, `F.gelu` / `nn.GELU`, `F.dropout` / `nn.Dropout` and
+`F.scaled_dot_product_attention` -- forward values, gradients of the input and the parameters,
+dropout masks for the same seed, train/eval, reprs, state_dict keys and exception types -- and
+finite-difference gradient checks in float64.
+
+Tolerances, and why:
+* layer_norm: ours normalises in float64 and rounds once; torch's CPU kernel accumulates the mean
+  and variance in float32. Float32 values agree within LN_ULPS units of 2**-23 relative to the
+  size of the terms, (|x| + max |x| of the row) * rstd * |weight| + |bias|; float64 within 1e-12
+  of it. Gradients: within a tolerance times how much x - mean amplifies roundings.
+* gelu: the erf form and the tanh form go through different libms (SLEEF in torch's vectorised
+  kernel, numpy / the C library here): a few ulps.
+* scaled_dot_product_attention: torch's CPU flash kernel blocks the softmax and the products, ours
+  computes one softmax over the whole row: float32 within 1e-5 relative to the values' scale,
+  float64 within 1e-12.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
+torch = pytest.importorskip(
+    "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
+)
+pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torchdiff import as_numpy, assert_same, assert_same_exception, outcomes
+
+import micrograd.tensor as mt
+from micrograd.tensor import nn
+from micrograd.tensor.nn import functional as F
+
+TF = torch.nn.functional
+
+COVERED = {
+    "nn.LayerNorm",
+    "F.layer_norm",
+}
+
+SETTINGS = settings(max_examples=30, deadline=None)
+FLOATS = st.sampled_from(["float32", "float64"])
+
+# float32 layer_norm: at most this many units of 2**-23 (relative to the terms' size) from torch
+LN_ULPS = 16
+
+
+def both(array: np.ndarray, requires_grad: bool = False):
+    """The same values as our tensor and torch's, each with its own copy."""
+    ours = mt.tensor(array.copy(), requires_grad=requires_grad)
+    theirs = torch.tensor(array.copy(), requires_grad=requires_grad)
+    return ours, theirs
+
+
+def upstream_for(shape: tuple, dtype: str, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def backward_both(ours, theirs, upstream: np.ndarray) -> None:
+    ours.backward(mt.tensor(upstream.copy()))
+    theirs.backward(torch.tensor(upstream.copy()))
+
+
+def assert_grad_close(ours, theirs, dtype: str, what: str, condition: float = 1.0) -> None:
+    """A gradient, to a tolerance scaled by the gradient's size (sums in other orders) times
+    `condition`, how much the computation amplifies float rounding errors."""
+    assert (ours.grad is None) == (theirs.grad is None), what
+    if theirs.grad is None:
+        return
+    expected, got = as_numpy(theirs.grad), as_numpy(ours.grad)
+    assert got.dtype == expected.dtype and got.shape == expected.shape, what
+    scale = max(1.0, float(np.abs(expected).max(initial=0))) * condition
+    rtol, atol = (2e-4, 2e-5 * scale) if dtype == "float32" else (1e-9, 1e-10 * scale)
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=what)
+
+
+def finite_difference_check(fn, inputs: list[np.ndarray], seed: int = 0) -> None:
+    """Central differences in float64 of sum(fn(*inputs) * w) against backward's gradients."""
+    tensors = [mt.tensor(a.copy(), requires_grad=True) for a in inputs]
+    out = fn(*tensors)
+    w = np.random.default_rng(seed).standard_normal(tuple(out.shape))
+    (out * mt.tensor(w)).sum().backward()
+    h = 1e-6
+    for k, a in enumerate(inputs):
+        numeric = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            plus, minus = [x.copy() for x in inputs], [x.copy() for x in inputs]
+            plus[k][idx] += h
+            minus[k][idx] -= h
+            f_plus = float((fn(*map(mt.tensor, plus)).numpy() * w).sum())
+            f_minus = float((fn(*map(mt.tensor, minus)).numpy() * w).sum())
+            numeric[idx] = (f_plus - f_minus) / (2 * h)
+        np.testing.assert_allclose(
+            tensors[k].grad.numpy(), numeric, rtol=1e-5, atol=1e-6, err_msg=f"input {k}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# layer_norm / LayerNorm
+# ---------------------------------------------------------------------------------------------
+
+
+@st.composite
+def layer_norm_cases(draw):
+    """(x, normalized_shape, weight or None, bias or None, eps, dtype)."""
+    dtype = draw(FLOATS)
+    norm_ndim = draw(st.integers(1, 2))
+    norm_shape = tuple(draw(st.lists(st.integers(1, 40), min_size=norm_ndim, max_size=norm_ndim)))
+    lead = tuple(draw(st.lists(st.integers(1, 5), min_size=0, max_size=2)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    offset = draw(st.sampled_from([0.0, 1.0, -50.0, 1e3]))
+    spread = draw(st.sampled_from([1e-2, 1.0, 30.0]))
+    x = (rng.standard_normal(lead + norm_shape) * spread + offset).astype(dtype)
+    weight = rng.standard_normal(norm_shape).astype(dtype) if draw(st.booleans()) else None
+    bias = rng.standard_normal(norm_shape).astype(dtype) if draw(st.booleans()) else None
+    eps = draw(st.sampled_from([1e-5, 1e-3, 0.5]))
+    return x, norm_shape, weight, bias, eps, dtype
+
+
+def layer_norm_condition(x: np.ndarray, shape: tuple, eps: float) -> float:
+    """How much layer_norm's gradient amplifies rounding errors: x - mean loses the leading
+    digits of x when the spread is small next to the mean, by (|x| + |mean|) * rstd."""
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axis=axes, keepdims=True)
+    rstd = 1 / np.sqrt(x64.var(axis=axes, keepdims=True) + eps)
+    return float(((np.abs(x64) + np.abs(mean)) * rstd).max(initial=1.0))
+
+
+def assert_layer_norm_values(ours, theirs, x, shape, weight, bias, eps, dtype) -> None:
+    assert_same(ours, theirs, check_values=False)
+    got, expected = as_numpy(ours).astype(np.float64), as_numpy(theirs).astype(np.float64)
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    x64 = x.astype(np.float64)
+    rstd = 1 / np.sqrt(x64.var(axis=axes, keepdims=True) + eps)
+    w = 1.0 if weight is None else np.abs(weight.astype(np.float64))
+    b = 0.0 if bias is None else np.abs(bias.astype(np.float64))
+    # torch's float32 mean is off by a few roundings of the row's largest |x|
+    largest = np.abs(x64).max(axis=axes, keepdims=True)
+    scale = (np.abs(x64) + largest) * rstd * w + b
+    unit = 2.0**-23 * LN_ULPS if dtype == "float32" else 1e-12
+    excess = np.abs(got - expected) - unit * scale
+    worst = np.unravel_index(np.argmax(excess), excess.shape)
+    assert (excess <= 0).all(), (
+        f"layer_norm: {got[worst]} where torch has {expected[worst]} (allowed "
+        f"{unit * scale[worst]}), eps={eps}, weight {weight is not None}, bias {bias is not None}"
+    )
+
+
+@SETTINGS
+@given(layer_norm_cases())
+def test_layer_norm_values_and_gradients_match_torch(case):
+    x, shape, weight, bias, eps, dtype = case
+    xs = both(x, requires_grad=True)
+    ws = both(weight, requires_grad=True) if weight is not None else (None, None)
+    bs = both(bias, requires_grad=True) if bias is not None else (None, None)
+    ours = F.layer_norm(xs[0], shape, ws[0], bs[0], eps)
+    theirs = TF.layer_norm(xs[1], shape, ws[1], bs[1], eps)
+    assert_layer_norm_values(ours, theirs, x, shape, weight, bias, eps, dtype)
+    assert type(theirs.grad_fn).__name__ in repr(ours)  # NativeLayerNormBackward0
+    backward_both(ours, theirs, upstream_for(x.shape, dtype))
+    condition = layer_norm_condition(x, shape, eps)
+    assert_grad_close(xs[0], xs[1], dtype, "input grad", condition)
+    if weight is not None:
+        assert_grad_close(ws[0], ws[1], dtype, "weight grad", condition)
+    if bias is not None:
+        assert_grad_close(bs[0], bs[1], dtype, "bias grad")
+
+
+@SETTINGS
+@given(layer_norm_cases(), st.booleans(), st.booleans())
+def test_layer_norm_module_matches_torch(case, affine, with_bias):
+    x, shape, _, _, eps, dtype = case
+    torch_dtype = getattr(torch, dtype)
+    ours_m = nn.LayerNorm(list(shape), eps, affine, with_bias, dtype=getattr(mt, dtype))
+    theirs_m = torch.nn.LayerNorm(list(shape), eps, affine, with_bias, dtype=torch_dtype)
+    assert repr(ours_m) == repr(theirs_m)
+    assert list(ours_m.state_dict()) == list(theirs_m.state_dict())
+    assert ours_m.normalized_shape == theirs_m.normalized_shape
+    rng = np.random.default_rng(1)
+    with torch.no_grad():  # parameters away from ones and zeros, the same on both sides
+        for p in theirs_m.parameters():
+            p.copy_(torch.from_numpy(rng.standard_normal(tuple(p.shape)).astype(dtype)))
+    ours_m.load_state_dict({k: mt.tensor(v.numpy()) for k, v in theirs_m.state_dict().items()})
+    xs = both(x, requires_grad=True)
+    ours, theirs = ours_m(xs[0]), theirs_m(xs[1])
+    weight = None if ours_m.weight is None else ours_m.weight.numpy()
+    bias = None if ours_m.bias is None else ours_m.bias.numpy()
+    assert_layer_norm_values(ours, theirs, x, shape, weight, bias, eps, dtype)
+    backward_both(ours, theirs, upstream_for(x.shape, dtype, 3))
+    condition = layer_norm_condition(x, shape, eps)
+    assert_grad_close(xs[0], xs[1], dtype, "input grad", condition)
+    for (name, p), q in zip(ours_m.named_parameters(), theirs_m.parameters()):
+        assert_grad_close(p, q, dtype, f"{name} grad", condition)
+
+
+def test_layer_norm_module_defaults_repr_and_signature():
+    assert repr(nn.LayerNorm(32)) == repr(torch.nn.LayerNorm(32))
+    assert repr(nn.LayerNorm((2, 3), eps=1)) == repr(torch.nn.LayerNorm((2, 3), eps=1))
+    assert repr(nn.LayerNorm(3, bias=False)) == repr(torch.nn.LayerNorm(3, bias=False))
+    ours, theirs = nn.LayerNorm(5), torch.nn.LayerNorm(5)
+    assert_same(ours.weight, theirs.weight.detach())
+    assert_same(ours.bias, theirs.bias.detach())
+    assert isinstance(ours.weight, nn.Parameter)
+    assert list(nn.LayerNorm(3, bias=False).state_dict()) == ["weight"]
+    assert list(nn.LayerNorm(3, elementwise_affine=False).state_dict()) == []
+    ours_sig = inspect.signature(nn.LayerNorm.__init__).parameters
+    theirs_sig = inspect.signature(torch.nn.LayerNorm.__init__).parameters
+    assert [(p.name, p.default) for p in ours_sig.values()] == [
+        (p.name, p.default) for p in theirs_sig.values()
+    ]
+
+
+BAD_LAYER_NORM_CALLS = [
+    ((4, 16), (32,), None, None),
+    ((4, 16), (5, 16), None, None),
+    ((4, 16), (), None, None),
+    ((4, 16), 16, None, None),  # F.layer_norm wants a tuple of ints
+    ((4, 16), (16.0,), None, None),
+    ((4, 16), (16,), (8,), None),
+    ((4, 16), (16,), None, (8,)),
+    ((4, 16), (16,), (1, 16), None),
+    ((), (1,), None, None),
+]
+
+
+@pytest.mark.parametrize(("x_shape", "shape", "w_shape", "b_shape"), BAD_LAYER_NORM_CALLS)
+def test_layer_norm_errors_match_torch(x_shape, shape, w_shape, b_shape):
+    x = np.ones(x_shape, np.float32)
+
+    def call(lib, functional):
+        w = None if w_shape is None else lib.ones(w_shape)
+        b = None if b_shape is None else lib.ones(b_shape)
+        return functional.layer_norm(lib.tensor(x), shape, w, b)
+
+    assert_same_exception(lambda: call(mt, F), lambda: call(torch, TF))
+
+
+def test_layer_norm_dtype_errors_match_torch():
+    for x_dtype, w_dtype in [("int64", None), ("float32", "float64"), ("float64", "float32")]:
+
+        def call(lib, functional, x_dtype=x_dtype, w_dtype=w_dtype):
+            x = lib.ones((2, 3), dtype=getattr(lib, x_dtype))
+            w = None if w_dtype is None else lib.ones(3, dtype=getattr(lib, w_dtype))
+            return functional.layer_norm(x, (3,), w)
+
+        assert_same_exception(lambda: call(mt, F), lambda: call(torch, TF))
+
+
+def test_layer_norm_module_errors_and_edge_shapes_match_torch():
+    for arg in [-3, 3.0, "3"]:
+        assert_same_exception(
+            lambda arg=arg: nn.LayerNorm(arg), lambda arg=arg: torch.nn.LayerNorm(arg)
+        )
+    for x_shape, shape in [((0, 16), (16,)), ((3, 0), (0,))]:
+        result = outcomes(
+            lambda x_shape=x_shape, shape=shape: F.layer_norm(mt.ones(x_shape), shape),
+            lambda x_shape=x_shape, shape=shape: TF.layer_norm(torch.ones(x_shape), shape),
+        )
+        assert_same(*result)
+    # constant rows: variance 0, the result is 0 (x - mean is exactly 0), as in torch
+    assert_same(F.layer_norm(mt.ones(2, 3), (3,)), TF.layer_norm(torch.ones(2, 3), (3,)))
+
+
+def test_layer_norm_without_grad_builds_no_graph():
+    with mt.no_grad():
+        out = nn.LayerNorm(4)(mt.randn(2, 4, requires_grad=True))
+    assert not out.requires_grad
+
+
+def test_layer_norm_gradients_match_finite_differences_in_float64():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 2, 5))
+    w, b = rng.standard_normal((2, 5)), rng.standard_normal((2, 5))
+    finite_difference_check(lambda x, w, b: F.layer_norm(x, (2, 5), w, b, 1e-3), [x, w, b])
+    finite_difference_check(lambda x: F.layer_norm(x, (5,)), [x])
