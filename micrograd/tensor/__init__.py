@@ -14,9 +14,11 @@ modules in `modules.py`, the scalar engine's `MLP` in `mlp.py`), `losses.py`, `t
 adapter the training CLI uses for `--engine tensor`).
 """
 
-from micrograd.tensor import backends, cuda, distributed, nn, optim, utils
+from micrograd.tensor import amp, backends, cuda, distributed, nn, optim, utils
+from micrograd.tensor._compile import compile
 from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor._tensor_str import get_printoptions, printoptions, set_printoptions
+from micrograd.tensor.amp import autocast
 from micrograd.tensor.core import (
     Tensor,
     cat,
@@ -136,10 +138,12 @@ __all__ = [
     "add",
     "all",
     "allclose",
+    "amp",
     "any",
     "arange",
     "argmax",
     "as_tensor",
+    "autocast",
     "backends",
     "bfloat16",
     "bool",
@@ -147,6 +151,7 @@ __all__ = [
     "chunk",
     "clamp",
     "clip",
+    "compile",
     "concatenate",
     "cuda",
     "default_generator",

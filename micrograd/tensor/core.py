@@ -1042,6 +1042,45 @@ def _fn_of(tensor: Tensor) -> Any:
     return _slot_or_none(_FN_SLOT, tensor)
 
 
+def _random_generator(generator: Any, op: str) -> Any:
+    from micrograd.tensor import random as _random
+
+    if generator is None:
+        return _random.default_generator
+    if not isinstance(generator, _random.Generator):
+        raise TypeError(
+            f"{op}(): argument 'generator' must be torch.Generator, not {type(generator).__name__}"
+        )
+    return generator
+
+
+def _writable(data: Any, op: str) -> np.ndarray:
+    """`data` if an in-place write can go into it; PyTorch's error for a broadcast view (one
+    memory location behind several elements), whose numpy array is read-only."""
+    if not isinstance(data, np.ndarray) or not data.flags.writeable:
+        raise TorchRuntimeError(
+            f"{op}: unsupported operation: more than one element of the written-to tensor "
+            f"refers to a single memory location (or its array is read-only). Please clone() "
+            f"the tensor before performing the operation."
+        )
+    return data
+
+
+def _in_memory_order(data: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """`flat`'s values laid out so that they fill `data`'s memory in order: how PyTorch's
+    serial kernels visit a non-contiguous tensor (a transposed or sliced view)."""
+    if data.flags.c_contiguous:
+        return flat.reshape(data.shape)
+    offsets = np.zeros(data.shape, np.int64)
+    for axis, (size, stride) in enumerate(zip(data.shape, data.strides)):
+        shape = [1] * data.ndim
+        shape[axis] = size
+        offsets = offsets + (np.arange(size, dtype=np.int64) * stride).reshape(shape)
+    placed = np.empty(data.size, flat.dtype)
+    placed[np.argsort(offsets.ravel(), kind="stable")] = flat
+    return placed.reshape(data.shape)
+
+
 class Tensor:
     """A numpy array and its gradient; a node of the computation graph."""
 
@@ -1284,6 +1323,104 @@ class Tensor:
 
     def zero_grad(self) -> None:
         self.grad = None
+
+    # -- in-place random fills and copies (what nn.init calls) ----------------------------
+
+    def normal_(self, mean: float = 0, std: float = 1, *, generator: Any = None) -> Tensor:
+        """Fill with N(mean, std) samples, the numbers PyTorch draws for the same seed: a
+        contiguous tensor of 16 or more elements takes torch's vectorised Box-Muller, any other
+        one scalar draws, written in memory order (a transposed weight gets the values its
+        storage would get). Returns self."""
+        data = self._random_fill_target("normal_", "normal_kernel_cpu")
+        gen = _random_generator(generator, "normal_")
+        if not std >= 0:
+            raise TorchRuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        if data.size == 0:
+            return self
+        if data.flags.c_contiguous:
+            values = gen.normal(data.shape, mean, std, dtype=data.dtype)
+        else:
+            flat = gen._scalar_normals(data.size, float(mean), float(std)).astype(data.dtype)
+            values = _in_memory_order(data, flat)
+        data[...] = values
+        return self
+
+    def uniform_(
+        self, from_: float = 0, to: float = 1, *, generator: Any = None, **kwargs: Any
+    ) -> Tensor:
+        """Fill with U(from, to) samples, PyTorch's numbers for the same seed (one draw per
+        element, in memory order). PyTorch's keyword is `from`, a Python keyword: pass it
+        positionally, as `from_=`, or as `**{'from': ...}`. Returns self."""
+        if kwargs:
+            if set(kwargs) != {"from"}:
+                raise TypeError(f"uniform_() got an unexpected keyword argument {min(kwargs)!r}")
+            from_ = kwargs["from"]
+        data = self._random_fill_target("uniform_", "check_uniform_bounds")
+        gen = _random_generator(generator, "uniform_")
+        if from_ > to:
+            raise TorchRuntimeError(
+                f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}"
+            )
+        try:
+            flat = gen.uniform((data.size,), from_, to, dtype=data.dtype)
+        except ValueError as error:  # a bound out of the dtype's range
+            raise TorchRuntimeError(f"uniform_: {error}") from None
+        data[...] = _in_memory_order(data, flat) if data.size else flat.reshape(data.shape)
+        return self
+
+    def _random_fill_target(self, op: str, kernel: str) -> np.ndarray:
+        """The array an in-place random fill writes into, after PyTorch's checks."""
+        self._check_in_place(op)
+        data = self.data
+        if data.dtype.kind != "f":
+            from micrograd.tensor.factories import _TORCH_NAMES, KernelDtypeError
+
+            raise KernelDtypeError(
+                f"{kernel!r} not implemented for "
+                f"{_TORCH_NAMES.get(data.dtype.name, data.dtype.name)!r} ({op} fills float "
+                f"tensors; this one is {data.dtype})"
+            )
+        return _writable(data, op)
+
+    def _check_in_place(self, op: str) -> None:
+        if _grad_enabled and self.requires_grad:
+            if self._fn is None:
+                raise TorchRuntimeError(
+                    f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                    f"operation (call it under `with torch.no_grad():`, as nn.init does)"
+                )
+            raise TorchRuntimeError(
+                f"{op}: this tensor was computed by an operation recorded for backward; fill a "
+                f"leaf instead, or call it under `with torch.no_grad():`"
+            )
+
+    def copy_(self, src: Tensor, non_blocking: bool = False) -> Tensor:
+        """Copy `src`'s values into this tensor's own array (broadcast to its shape, converted
+        to its dtype), so every view of it sees them. Returns self."""
+        if not isinstance(src, Tensor):
+            raise TypeError(
+                f"copy_(): argument 'other' (position 1) must be Tensor, not {type(src).__name__}"
+            )
+        self._check_in_place("copy_")
+        if _grad_enabled and src.requires_grad:
+            raise TorchRuntimeError(
+                "copy_: copying from a tensor that requires grad would record the copy for "
+                "backward, which this engine does not do; copy src.detach(), or copy under "
+                "`with torch.no_grad():`"
+            )
+        data = _writable(self.data, "copy_")
+        value = src.data
+        try:
+            np.broadcast_shapes(value.shape, data.shape)
+            if np.broadcast_shapes(value.shape, data.shape) != data.shape:
+                raise ValueError
+        except ValueError:
+            raise TorchRuntimeError(
+                f"copy_: the size of src {tuple(value.shape)} cannot be broadcast to the size "
+                f"of this tensor {tuple(data.shape)}"
+            ) from None
+        np.copyto(data, value, casting="unsafe")
+        return self
 
     # -- dtype conversions ----------------------------------------------------------------
 
