@@ -702,37 +702,3 @@ def test_copy_into_parameters_under_no_grad_as_nanogpt_loads_weights():
     assert_same(x.copy_(2.7), tx.copy_(2.7))  # a number is taken as a 0-d tensor
     for bad in ("a", [1.0, 2.0]):
         assert_same_exception(lambda bad=bad: x.copy_(bad), lambda bad=bad: tx.copy_(bad))
-
-
-# -- pow ---------------------------------------------------------------------------------------
-
-
-@SETTINGS
-@given(
-    arrays(st.sampled_from(FLOATS), shapes(0, 2, max_side=40), max_magnitude=1e4),
-    st.sampled_from([3, 3.0, -2, -2.0, 2, 2.0, -0.5, -1, -1.0]),
-    st.sampled_from(["operator", "torch.pow", "Tensor.pow"]),
-    st.data(),
-)
-def test_pow_by_the_exponents_torch_computes_exactly_is_bitwise_torchs(x_arr, k, form, data):
-    # makemore's NewGELU: torch.pow(x, 3.0). torch's kernel computes these exponents without
-    # libm's pow (x*x*x, 1/(x*x), x*x, 1/sqrt, 1/x), so the results (and the gradient,
-    # k * x**(k-1) for k = 3 and 2) are bit for bit the same
-    if k == -0.5:  # (a negative base to a fractional power: refused)
-        x_arr = np.abs(x_arr)
-    x, tx = to_both(x_arr, requires_grad=True)
-
-    def call(t):
-        if form == "operator":
-            return t**k
-        return lib(t).pow(t, k) if form == "torch.pow" else t.pow(k)
-
-    pair = outcomes(lambda: call(x), lambda: call(tx))
-    if pair is None:
-        return
-    ours, theirs = pair
-    assert_same(ours, theirs)
-    assert_same_grad_fn(ours, theirs)
-    if k in (2, 3):
-        backward_both(ours, theirs, data.draw(incoming(x_arr.shape)))
-        assert_same(x.grad, tx.grad)

@@ -641,17 +641,6 @@ class MulScalar(Function):
         return (g * self.c,)
 
 
-# The exponents PyTorch's pow kernel computes with multiplications, a square root or a division.
-_POWERS = {
-    2: lambda a: a * a,
-    3: lambda a: a * a * a,
-    -1: lambda a: 1 / a,
-    -2: lambda a: 1 / (a * a),
-    -0.5: lambda a: 1 / np.sqrt(a),
-}
-# (0.5 is not among them: PyTorch's vectorised loop takes it through pow, its tail through sqrt)
-
-
 class PowScalar(Function):
     """a ** k for a number k (the `**2` node of a drawing, as for Value)."""
 
@@ -666,10 +655,7 @@ class PowScalar(Function):
         self.a = a
         self.k = k
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
-            # PyTorch's kernel computes these exponents without pow (whose rounding differs
-            # in the last bit), and so does this
-            special = _POWERS.get(k)
-            return a**k if special is None else special(a)
+            return a**k
 
     def backward(self, g, prev):
         a, k = self.a, self.k
