@@ -360,11 +360,18 @@ class Module(_BaseModule):
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient (the default), or zero it in place with
+        `set_to_none=False` (a reference to the gradient sees the zeros, as in PyTorch)."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
+                continue
+            grad = p.grad.detach() if p.grad.requires_grad else p.grad
+            if isinstance(grad.data, np.ndarray) and grad.data.flags.writeable:
+                grad.data[...] = 0
             else:
-                p.grad = _const(np.zeros_like(p.grad.data))
+                grad.data = np.zeros_like(grad.data)
+            p.grad = grad
 
     def num_parameters(self) -> int:
         return sum(p.data.size for p in self.parameters())
