@@ -1,5 +1,5 @@
 """PyTorch-shaped layers for the tensor engine: `Module`, `Linear`, `Embedding`, `BatchNorm1d`, `Tanh`,
-`ReLU`, `Sigmoid`, `Flatten`, `Sequential`.
+`ReLU`, `GELU`, `Sigmoid`, `Flatten`, `Sequential`.
 
 Names, arguments, defaults, parameter names and shapes are PyTorch's, so model code and
 `state_dict()` keys move across unchanged: `Linear.weight` is (out_features, in_features), a
@@ -38,6 +38,7 @@ from micrograd.tensor.errors import TorchDtypeError, TorchRuntimeError
 from micrograd.tensor.nn import init as _init
 
 __all__ = [
+    "GELU",
     "BatchNorm1d",
     "Embedding",
     "Flatten",
@@ -968,6 +969,23 @@ class ReLU(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return input.relu()
+
+
+class GELU(Module):
+    """GELU, x * Phi(x): `approximate='none'` (erf) or `'tanh'`, as `functional.gelu`. As in
+    PyTorch, another string is only refused when the layer is called."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        from micrograd.tensor.nn.functional import gelu  # functional imports this module
+
+        return gelu(input, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class Sigmoid(Module):
