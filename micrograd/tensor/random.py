@@ -295,21 +295,23 @@ class Generator:
     def _scalar_normals(self, n: int, mean: float, std: float) -> np.ndarray:
         """n calls of torch's `normal_distribution<double>`: Box-Muller in double, each pair of
         uniforms (u1, u2) giving r cos(theta) now and r sin(theta) cached for the next call."""
-        values: list[float] = []
+        cached: list[float] = []
         if n and self._next_double_normal is not None:
-            values.append(self._next_double_normal)
+            cached.append(self._next_double_normal)
             self._next_double_normal = None
-        fresh = n - len(values)
+        fresh = n - len(cached)
+        out = np.array(cached, np.float64)
         if fresh:
-            # math's log1p/sin/cos are the C library's, the functions torch calls.
-            u = self._uniform01(2 * ((fresh + 1) // 2), np.float64).tolist()
-            for u1, u2 in zip(u[0::2], u[1::2]):
-                r = math.sqrt(-2.0 * math.log1p(-u2))
-                theta = 2.0 * math.pi * u1
-                values += (r * math.cos(theta), r * math.sin(theta))
+            # `_libm` gives the C library's log1p/cos/sin, the functions torch calls (numpy's
+            # own where they agree), on all pairs at once
+            u = self._uniform01(2 * ((fresh + 1) // 2), np.float64)
+            r = np.sqrt(-2.0 * _libm("log1p", -u[1::2]))
+            theta = 2.0 * math.pi * u[0::2]
+            pairs = np.stack([r * _libm("cos", theta), r * _libm("sin", theta)], axis=1).ravel()
             if fresh % 2:
-                self._next_double_normal = values.pop()
-        out = np.array(values, np.float64)
+                self._next_double_normal = float(pairs[-1])
+                pairs = pairs[:-1]
+            out = np.concatenate([out, pairs])
         if std == 1 and mean == 0:
             return out
         return _fma(out, std, mean)
