@@ -50,7 +50,17 @@ def fma(a: np.ndarray, b, c) -> np.ndarray:
     if a.dtype == np.float32:
         # float32 products are exact in float64; one round-to-odd sum, then round to float32.
         product = a.astype(np.float64) * np.asarray(b, np.float64)
-        return _add_round_to_odd(product, np.asarray(c, np.float64)).astype(np.float32)
+        c64 = np.asarray(c, np.float64)
+        total = product + c64
+        # Rounding the float64 sum to float32 already rounds correctly unless the sum landed
+        # exactly halfway between two float32s (rounding is monotonic and the halfway points
+        # are float64s, so it can reach one but not cross it): only those sums, and the tiny
+        # ones whose halfway points are coarser, need the round-to-odd sum.
+        bits = total.view(np.int64)
+        redo = ((bits & 0x1FFFFFFF) == 0x10000000) | (np.abs(total) < 2.0**-125)
+        if redo.any():
+            total = np.where(redo, _add_round_to_odd(product, c64), total)
+        return total.astype(np.float32)
     a, b, c = np.broadcast_arrays(a, np.asarray(b, np.float64), np.asarray(c, np.float64))
     p = a * b
     with np.errstate(over="ignore", invalid="ignore"):
@@ -106,5 +116,3 @@ def _two_product_error(a: np.ndarray, b, p: np.ndarray) -> np.ndarray:
     bh = bh - (bh - b)
     bl = b - bh
     return ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
