@@ -741,3 +741,70 @@ def test_sdpa_gradients_match_finite_differences_in_float64():
     )
     q, k, v = (rng.standard_normal(s) for s in [(1, 2, 4, 3), (1, 2, 4, 3), (1, 2, 4, 2)])
     finite_difference_check(lambda q, k, v: SDPA(q, k, v, is_causal=True), [q, k, v])
+
+
+# ---------------------------------------------------------------------------------------------
+# The layers together, as a GPT block uses them
+# ---------------------------------------------------------------------------------------------
+
+
+def make_block(lib, width: int, heads: int, dropout: float):
+    """A pre-norm transformer block written with `lib`'s nn (torch's or ours): causal
+    self-attention through scaled_dot_product_attention, then a GELU MLP, each residual."""
+    nn_ = lib.nn
+    functional = nn_.functional
+
+    class Block(nn_.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1 = nn_.LayerNorm(width)
+            self.c_attn = nn_.Linear(width, 3 * width)
+            self.c_proj = nn_.Linear(width, width)
+            self.ln_2 = nn_.LayerNorm(width)
+            self.c_fc = nn_.Linear(width, 4 * width)
+            self.gelu = nn_.GELU()
+            self.mlp_proj = nn_.Linear(4 * width, width)
+            self.drop = nn_.Dropout(dropout)
+
+        def attention(self, x):
+            batch, steps, _ = x.shape
+            qkv = self.c_attn(x)
+            q, k, v = qkv[..., :width], qkv[..., width : 2 * width], qkv[..., 2 * width :]
+            q, k, v = (
+                t.view(batch, steps, heads, width // heads).transpose(1, 2) for t in (q, k, v)
+            )
+            p = dropout if self.training else 0.0
+            y = functional.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            y = y.transpose(1, 2).contiguous().view(batch, steps, width)
+            return self.drop(self.c_proj(y))
+
+        def forward(self, x):
+            x = x + self.attention(self.ln_1(x))
+            return x + self.drop(self.mlp_proj(self.gelu(self.c_fc(self.ln_2(x)))))
+
+    return Block()
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_a_gpt_block_matches_torch(dropout):
+    torch.manual_seed(0)
+    theirs = make_block(torch, 16, 4, dropout)
+    ours = make_block(mt, 16, 4, dropout)
+    ours.load_state_dict({k: mt.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal((3, 8, 16)).astype(np.float32)
+    mt.manual_seed(42)
+    torch.manual_seed(42)
+    ours_out, theirs_out = ours(mt.tensor(x)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(as_numpy(ours_out), as_numpy(theirs_out), rtol=1e-4, atol=1e-5)
+    (ours_out**2).mean().backward()
+    (theirs_out**2).mean().backward()
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        np.testing.assert_allclose(
+            as_numpy(p.grad), as_numpy(q.grad), rtol=1e-3, atol=1e-5, err_msg=name
+        )
+    ours.eval()
+    theirs.eval()
+    np.testing.assert_allclose(
+        as_numpy(ours(mt.tensor(x))), as_numpy(theirs(torch.tensor(x))), rtol=1e-4, atol=1e-5
+    )
