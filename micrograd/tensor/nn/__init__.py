@@ -8,7 +8,7 @@ engine's `MLP` built from `Dense` layers and `from_config` (`mlp.py`).
 """
 
 from micrograd.tensor._missing import missing_name as _missing_name
-from micrograd.tensor.nn import functional, parallel
+from micrograd.tensor.nn import functional, init, parallel, utils
 from micrograd.tensor.nn.container import ModuleDict, ModuleList
 from micrograd.tensor.nn.dropout import Dropout
 from micrograd.tensor.nn.mlp import MLP, Dense, from_config
@@ -47,7 +47,9 @@ __all__ = [
     "Tanh",
     "from_config",
     "functional",
+    "init",
     "parallel",
+    "utils",
 ]
 
 

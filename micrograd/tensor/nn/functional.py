@@ -215,12 +215,18 @@ def _nll_rows(
     return picked * row_weights, row_weights
 
 
-def _reduce(rows: Tensor, reduction: str, denominator: Any, unshape: Any) -> Tensor:
+def _reduce(
+    rows: Tensor, reduction: str, denominator: Any, unshape: Any, counted: Any = True
+) -> Tensor:
     if reduction == "none":
         return unshape(rows)
     total = rows.sum()
     if reduction == "sum":
         return total
+    if not counted:
+        # every target ignored: the mean of nothing is nan, and PyTorch's backward spreads the
+        # gradient over the counted rows, none, so the inputs get 0 (total / 0 would give nan)
+        return total * 0.0 + float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):  # every row ignored: nan, as torch
         return total / denominator
 
@@ -310,7 +316,8 @@ def _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing) 
         )
     nll, row_weights = _nll_rows(logp, t, weight, ignore_index, "cross_entropy")
     total_weight = row_weights.sum() if reduction == "mean" else None
-    loss = _reduce(nll, reduction, total_weight, unshape)
+    counted = (t.data != ignore_index).any()
+    loss = _reduce(nll, reduction, total_weight, unshape, counted)
     if not label_smoothing:
         return loss
     # PyTorch's smoothing: (1 - eps) * nll + eps / C * (the sum over classes of -log p,
@@ -318,7 +325,7 @@ def _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing) 
     all_classes = logp if weight is None else logp * weight
     valid = _const((t.data.reshape(-1) != ignore_index).astype(x.data.dtype))
     smooth = -all_classes.sum(1) * valid
-    smooth = _reduce(smooth, reduction, total_weight, unshape)
+    smooth = _reduce(smooth, reduction, total_weight, unshape, counted)
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / c)
 
 
@@ -345,7 +352,8 @@ def nll_loss(
             f"{tuple(x.shape[:1] + x.shape[2:])}, got {tuple(t.shape)}"
         )
     nll, row_weights = _nll_rows(rows, t, weight, ignore_index, "nll_loss")
-    return _reduce(nll, reduction, row_weights.sum() if reduction == "mean" else None, unshape)
+    total_weight = row_weights.sum() if reduction == "mean" else None
+    return _reduce(nll, reduction, total_weight, unshape, (t.data != ignore_index).any())
 
 
 def mse_loss(
