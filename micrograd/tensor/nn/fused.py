@@ -20,14 +20,18 @@ from micrograd.tensor.functions import Function
 
 
 class NativeLayerNorm(Function):
-    """y = (x - mean) / sqrt(var + eps) * weight + bias over the last `n` axes of x (the
-    normalised shape), inputs (x, weight, bias) with weight and bias optional.
+    """y = (x - mean) * rstd * weight + bias over the last `n` axes of x (the normalised
+    shape), rstd = 1 / sqrt(var + eps) with the biased variance; inputs (x, weight, bias) with
+    weight and bias optional.
 
-    Values: the statistics and the normalisation are computed in float64 and rounded once to
-    the input's dtype, so a float32 result is the correctly rounded value of the float64
-    computation. PyTorch's CPU kernel accumulates its mean and variance in float32 (a cascade of
-    Welford updates), so float32 results differ from PyTorch's by a few units of float32's
-    precision relative to |weight * x_hat| + |bias| (docs/pytorch-differences.md).
+    The mean and variance are computed in float64 (two passes) and rounded to the input's dtype;
+    from there on the arithmetic is PyTorch's CPU kernel's, in the input's dtype:
+    rstd = 1 / sqrt(var + eps), then y = fma((x - mean) * rstd, weight, bias) (one rounding for
+    the multiply-add, as its compiled vector loop). PyTorch accumulates its statistics in
+    float32 (Welford updates in a cascade), so a float32 row whose rounded mean and rstd equal
+    PyTorch's -- most rows -- is equal bit for bit, and the others differ by a few units of
+    float32's precision relative to (|x| + |mean|) * rstd * |weight| + |bias|
+    (docs/pytorch-differences.md).
 
     Backward (x_hat the normalised input, g the upstream gradient, N the normalised size):
         d bias   = sum over rows of g
@@ -42,20 +46,26 @@ class NativeLayerNorm(Function):
     def forward(self, x, n, eps, weight=None, bias=None):
         size = math.prod(x.shape[x.ndim - n :])
         rows = x.reshape(math.prod(x.shape[: x.ndim - n]), size)
-        # one float64 copy, updated in place: x - mean, then x_hat, then weight * x_hat + bias
+        dt = x.dtype.type
         wide = rows.astype(np.float64)
-        wide -= wide.sum(axis=1, keepdims=True) / max(size, 1)
+        mean = wide.sum(axis=1, keepdims=True) / max(size, 1)
+        wide -= mean
         var = np.einsum("ij,ij->i", wide, wide)[:, None] / max(size, 1)
-        rstd = 1.0 / np.sqrt(var + eps)
-        wide *= rstd
-        self.x_hat = wide.astype(x.dtype)
-        self.rstd = rstd.astype(x.dtype)
+        mean = mean.astype(x.dtype)
+        rstd = dt(1) / np.sqrt(var.astype(x.dtype) + dt(eps))
+        x_hat = rows - mean
+        x_hat *= rstd
+        self.x_hat, self.rstd = x_hat, rstd
         self.weight = None if weight is None else weight.reshape(-1)
-        if weight is not None:
-            wide *= weight.reshape(-1)
-        if bias is not None:
-            wide += bias.reshape(-1)
-        return wide.astype(x.dtype).reshape(x.shape)
+        if weight is None:
+            out = x_hat if bias is None else x_hat + bias.reshape(-1)
+        elif bias is None:
+            out = x_hat * self.weight
+        elif x.dtype == np.float32:
+            out = fma32(x_hat, self.weight, bias.reshape(-1))
+        else:
+            out = x_hat * self.weight + bias.reshape(-1)
+        return out.reshape(x.shape)
 
     def backward(self, g, prev):
         # prev is (x,), then weight if given, then bias if given
