@@ -378,6 +378,21 @@ def test_gelu_special_values_match_torch(approximate, dtype):
     assert_within_units(got, expected, magnitude, dtype, "gelu")
 
 
+@pytest.mark.parametrize("shape", [(), (1,), (2, 3, 4)])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_keeps_any_shape_as_torch(shape, approximate, dtype):
+    x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    ours, theirs = both(x, requires_grad=True)
+    got = F.gelu(ours, approximate=approximate)
+    expected = TF.gelu(theirs, approximate=approximate)
+    assert_within_units(got, expected, np.abs(x.astype(np.float64)), dtype, "gelu")
+    got.sum().backward()
+    expected.sum().backward()
+    scale = np.maximum(1.0, np.abs(x.astype(np.float64)))
+    assert_within_units(ours.grad, theirs.grad, scale, dtype, "gelu grad")
+
+
 def test_gelu_module_repr_and_errors_match_torch():
     for args in [(), ("tanh",), ("none",)]:
         assert repr(nn.GELU(*args)) == repr(torch.nn.GELU(*args))

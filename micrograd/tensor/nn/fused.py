@@ -30,7 +30,7 @@ class NativeLayerNorm(Function):
     the multiply-add, as its compiled vector loop). PyTorch accumulates its statistics in
     float32 (Welford updates in a cascade), so a float32 row whose rounded mean and rstd equal
     PyTorch's -- most rows -- is equal bit for bit, and the others differ by a few units of
-    float32's precision relative to (|x| + |mean|) * rstd * |weight| + |bias|
+    float32's precision relative to (|x| + the row's largest |x|) * rstd * |weight| + |bias|
     (docs/pytorch-differences.md).
 
     Backward (x_hat the normalised input, g the upstream gradient, N the normalised size):
@@ -161,32 +161,35 @@ class Gelu(Function):
     op = "gelu"
 
     def forward(self, x, approximate):
+        shape = x.shape
+        x = x.reshape(-1)  # 1-D, so that 0-d inputs stay arrays through the in-place steps
         self.x = x
         self.approximate = approximate
         dt = x.dtype.type
         with np.errstate(over="ignore", invalid="ignore"):
             if approximate == "tanh":
-                return dt(0.5) * x * (dt(1) + _tanh(_gelu_tanh_inner(x)))
+                return (dt(0.5) * x * (dt(1) + _tanh(_gelu_tanh_inner(x)))).reshape(shape)
             self.erf = erf = _erf(x * dt(_SQRT1_2))  # kept for the backward pass
             out = x * dt(0.5) * (dt(1) + erf)
             if x.dtype == np.float32:  # PyTorch's float32 kernel (oneDNN's) gives nan for +inf
                 out[x == np.inf] = np.nan
-            return out
+            return out.reshape(shape)
 
     def backward(self, g, prev):
         x = self.x
         dt = x.dtype.type
+        flat = g.reshape(-1)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if self.approximate == "tanh":
                 t = _tanh(_gelu_tanh_inner(x))
                 left_slope = dt(0.5) * (dt(1) + t)
                 inner_slope = dt(_TANH_BETA) * (dt(1) + dt(3) * dt(_TANH_KAPPA) * (x * x))
                 right_slope = dt(0.5) * x * (dt(1) - t * t) * inner_slope
-                return (g * (left_slope + right_slope),)
+                return ((flat * (left_slope + right_slope)).reshape(g.shape),)
             cdf = dt(0.5) * (dt(1) + self.erf)
             minus_half_square = x * x * dt(-0.5)
             pdf = dt(_PDF_SCALE) * _exp(minus_half_square)
-            return (g * (cdf + x * pdf),)
+            return ((flat * (cdf + x * pdf)).reshape(g.shape),)
 
 
 # -- attention ----------------------------------------------------------------------------------
