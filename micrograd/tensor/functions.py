@@ -641,6 +641,21 @@ class MulScalar(Function):
         return (g * self.c,)
 
 
+def power(a: np.ndarray, k: float) -> np.ndarray:
+    """a ** k for a number k as torch's CPU kernel computes it: the exponents it spells as
+    products (3: x*x*x, -2: 1/(x*x), -0.5: 1/sqrt(x); 2 and -1 are numpy's own square and
+    reciprocal) bit for bit, numpy's power (libm's pow) for the others. The products are also
+    about 50x faster than pow (a tanh GELU raises x to 3 on every layer)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
+        if k == 3:
+            return a * a * a
+        if k == -2:
+            return 1 / (a * a)
+        if k == -0.5:
+            return 1 / np.sqrt(a)
+        return a**k
+
+
 class PowScalar(Function):
     """a ** k for a number k (the `**2` node of a drawing, as for Value)."""
 
@@ -654,16 +669,15 @@ class PowScalar(Function):
             )
         self.a = a
         self.k = k
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
-            return a**k
+        return power(a, k)
 
     def backward(self, g, prev):
         a, k = self.a, self.k
         if k == 2:
             return (g * (2 * a),)  # the common square, without a power
-        # d(a**k)/da = k * a**(k-1); at a == 0 with k < 1 this is inf (or 0 for k == 0)
-        with np.errstate(divide="ignore"):
-            return (g * (k * a ** (k - 1)),)
+        # d(a**k)/da = k * a**(k-1) (torch's order); at a == 0 with k < 1 this is inf (or 0 for
+        # k == 0)
+        return (g * (k * power(a, k - 1)),)
 
 
 class RPowScalar(Function):
