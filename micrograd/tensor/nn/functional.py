@@ -129,7 +129,6 @@ def embedding(
     """The rows of `weight` that the integer tensor `input` picks (`weight[input]`)."""
     _refuse(
         "embedding",
-        "gelu",
         padding_idx=(padding_idx, None),
         max_norm=(max_norm, None),
         scale_grad_by_freq=(scale_grad_by_freq, False),
