@@ -1,7 +1,7 @@
 """The course's later training steps: `micrograd.tensor` side by side with PyTorch.
 
     python benchmarks/bench_course.py                       # every job, 1 thread each side
-    python benchmarks/bench_course.py --job gpt-tiny --rounds 30 --steps 5
+    python benchmarks/bench_course.py --job gpt-tiny --rounds 30 --steps 5  # (default 15 x 5)
     python benchmarks/bench_course.py --threads default     # both engines' default threads
     python benchmarks/bench_course.py --quick               # a few steps: checks that it runs
     python benchmarks/bench_course.py --text input.txt      # the GPT jobs on tiny Shakespeare
@@ -73,6 +73,9 @@ JOBS = {
     "makemore-transformer": {"n_embd": 64, "n_head": 4, "n_layer": 4, "batch": 32,
                              "lr": 5e-4, "weight_decay": 0.01},
 }  # fmt: skip
+# rounds x steps per engine when not given: more, shorter rounds for the fast steps
+ROUNDS = {"wavenet": (20, 10), "gpt-tiny": (15, 5), "gpt-scaled": (5, 1),
+          "makemore-transformer": (10, 3)}  # fmt: skip
 # --quick: the same code on smaller shapes where a job is large (the smoke test runs this)
 QUICK = {"gpt-scaled": {"n_embd": 48, "n_head": 6, "n_layer": 2, "block": 16, "batch": 4}}
 
@@ -488,8 +491,8 @@ def thread_report(torch, mt) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--job", choices=[*JOBS, "all"], default="all")
-    ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--steps", type=int, default=5, help="steps per engine per round")
+    ap.add_argument("--rounds", type=int, help="interleaved rounds (default: per job, below)")
+    ap.add_argument("--steps", type=int, help="steps per engine per round (default: per job)")
     ap.add_argument("--threads", choices=["1", "default"], default="1",
                     help="1: each engine on one thread; default: as each starts")  # fmt: skip
     ap.add_argument("--text", type=Path, help="the GPT jobs' text (default: the README)")
@@ -498,7 +501,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.steps = 2, 2
-    if args.rounds < 1 or args.steps < 1:
+    if (args.rounds is not None and args.rounds < 1) or (args.steps is not None and args.steps < 1):
         ap.error("--rounds and --steps must be positive")
     jobs = list(JOBS) if args.job == "all" else [args.job]
     text = ""
@@ -517,12 +520,14 @@ def main() -> None:
         torch.set_num_threads(1)
         mt.set_num_threads(1)
     print(f"torch {torch.__version__}, numpy {np.__version__}, Python {sys.version.split()[0]}; "
-          f"{args.rounds} rounds x {args.steps} steps per engine, interleaved")  # fmt: skip
+          f"interleaved rounds, both engines in this process")  # fmt: skip
     print(thread_report(torch, mt))
     ok = True
     for job in jobs:
         cfg = dict(JOBS[job], **(QUICK.get(job, {}) if args.quick else {}))
-        ok = run_job(job, cfg, args.rounds, args.steps, text) and ok
+        rounds = args.rounds if args.rounds is not None else ROUNDS[job][0]
+        steps = args.steps if args.steps is not None else ROUNDS[job][1]
+        ok = run_job(job, cfg, rounds, steps, text) and ok
     sys.exit(0 if ok else 1)
 
 
