@@ -2,7 +2,8 @@
 per step instead of a dozen per parameter): the floats must be exactly those of the update one
 parameter at a time (torch's single-tensor Adam, which the one-by-one path reproduces and
 tests/test_torchdiff_optim.py checks against torch), through gradients that come and go, state
-dicts saved and loaded mid-run, and every option; and the state Tensors stay live views."""
+dicts saved and loaded mid-run, every option, and the flat arrays updated in pieces of any size;
+and the state Tensors stay live views."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import micrograd.tensor as mt
+from micrograd.tensor.optim import adam
 from micrograd.tensor.optim.adam import Adam
 
 SHAPES = st.lists(
@@ -43,15 +45,17 @@ def runs(draw):
                if draw(st.booleans()) else [True] * len(shapes) for _ in range(steps)]  # fmt: skip
     reload_at = draw(st.integers(-1, steps - 1))  # load a state_dict copy before this step
     seed = draw(st.integers(0, 2**16))
-    return shapes, dtype, kind, options, present, reload_at, seed
+    piece = draw(st.sampled_from([1 << 16, 1, 5]))  # the update's pieces: whole, or cut anywhere
+    return shapes, dtype, kind, options, present, reload_at, seed, piece
 
 
 def train(run, flat: bool, monkeypatch):
-    shapes, dtype, kind, options, present, reload_at, seed = run
+    shapes, dtype, kind, options, present, reload_at, seed, piece = run
     rng = np.random.default_rng(seed)
     params = [mt.nn.Parameter(mt.tensor(rng.standard_normal(s).astype(dtype))) for s in shapes]
     grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in present]
     with monkeypatch.context() as patch:
+        patch.setattr(adam, "_PIECE", piece)
         if not flat:
             patch.setattr(Adam, "_step_flat", lambda self, index, group, params: False)
         opt = getattr(mt.optim, kind)(params, **options)

@@ -25,6 +25,9 @@ from micrograd.tensor.optim.optimizer import Optimizer, _hyper
 
 __all__ = ["Adam", "AdamW"]
 
+# elements per piece of a flat update: 64K float32s (256 KB, float64 temporaries 512 KB)
+_PIECE = 1 << 16
+
 
 def _check(lr, betas, eps, weight_decay, owner: str) -> tuple:
     lr = _hyper(lr, "lr", owner)
@@ -162,15 +165,21 @@ class Adam(Optimizer):
         step = np.float32(steps.pop()) + np.float32(1)
         for p in params:
             self.state[p]["step"].data[...] = step  # each its own 0-d Tensor, as torch's
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                K.mul_(data, 1 - lr * weight_decay)
-            else:
-                K.add_(g, data, alpha=weight_decay)
-        K.lerp_(m, g, 1 - beta1)
-        K.mul_(v, beta2)
-        K.addcmul_(v, g, g, value=1 - beta2)
-        _adam_update(data, m, v, float(step), lr, beta1, beta2, eps)
+        # in pieces: the exact fused multiply-adds make float64 temporaries of their operands'
+        # size, which for a model of millions of parameters would be fresh arrays of tens of
+        # megabytes (page faults on every step, out of the caches); a piece's stay in the cache
+        for lo in range(0, len(g), _PIECE):
+            part = slice(lo, lo + _PIECE)
+            gp, dp, mp, vp = g[part], data[part], m[part], v[part]
+            if weight_decay != 0:
+                if group["decoupled_weight_decay"]:
+                    K.mul_(dp, 1 - lr * weight_decay)
+                else:
+                    K.add_(gp, dp, alpha=weight_decay)
+            K.lerp_(mp, gp, 1 - beta1)
+            K.mul_(vp, beta2)
+            K.addcmul_(vp, gp, gp, value=1 - beta2)
+            _adam_update(dp, mp, vp, float(step), lr, beta1, beta2, eps)
         start = 0
         for p in params:
             n = p.data.size
