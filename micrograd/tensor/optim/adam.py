@@ -155,11 +155,13 @@ class Adam(Optimizer):
         flat = self._flat_moments(index, params, dtype)
         if flat is None:
             return False
-        m, v = flat
+        m, v, g, data = flat
         lr, (beta1, beta2) = group["lr"], group["betas"]
         eps, weight_decay = group["eps"], group["weight_decay"]
-        g = np.concatenate([p.grad.data.reshape(-1) for p in params])
-        data = np.concatenate([p.data.reshape(-1) for p in params])
+        # the gradients and parameters end to end, into arrays kept from step to step (fresh
+        # arrays of this size would cost page faults every step)
+        np.concatenate([p.grad.data.reshape(-1) for p in params], out=g)
+        np.concatenate([p.data.reshape(-1) for p in params], out=data)
         if group["maximize"]:
             np.negative(g, out=g)
         step = np.float32(steps.pop()) + np.float32(1)
@@ -188,7 +190,8 @@ class Adam(Optimizer):
         return True
 
     def _flat_moments(self, index: int, params: list, dtype: Any) -> tuple | None:
-        """The flat `exp_avg` and `exp_avg_sq` arrays of group `index` for these parameters,
+        """The flat `exp_avg` and `exp_avg_sq` arrays of group `index` for these parameters
+        (and two arrays of their size for the gradients and the parameters' values),
         made (from their current state, or zeros) when the group's parameters or their state
         Tensors changed since the last step (a new group, `load_state_dict`, a state Tensor
         replaced). None when a state entry is not an array of its parameter's shape."""
@@ -196,9 +199,9 @@ class Adam(Optimizer):
         ids = tuple(id(p) for p in params)
         known = cache.get(index)
         if known is not None and known[0] == ids:
-            _, m, v, views = known
+            _, m, v, views, g, data = known
             if all(_holds(self.state.get(p), mv, vv) for p, (mv, vv) in zip(params, views)):
-                return m, v
+                return m, v, g, data
         moments = []
         for p in params:
             state = self.state.get(p)
@@ -226,8 +229,9 @@ class Adam(Optimizer):
                 state["exp_avg"].data, state["exp_avg_sq"].data = mv, vv
             views.append((mv, vv))
             start += n
-        cache[index] = (ids, m, v, views)
-        return m, v
+        g, data = np.empty_like(m), np.empty_like(m)  # the step's gradients and parameters
+        cache[index] = (ids, m, v, views, g, data)
+        return m, v, g, data
 
 
 def _holds(state: dict | None, m: np.ndarray, v: np.ndarray) -> bool:
