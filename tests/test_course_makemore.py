@@ -119,37 +119,7 @@ def max_relative_difference(ours, theirs) -> float:
     return float(np.max(np.abs(ours - theirs) / np.abs(theirs)))
 
 
-# TEMPORARY while other helpers' work lands on main: what each model type still lacks here.
-NEEDS = {
-    "Module.to": lambda: hasattr(mt.nn.Module, "to"),
-    "torch.topk": lambda: "topk" in dir(mt),
-}
-EXTRA_NEEDS = {
-    "bigram": {},
-    "mlp": {"torch.roll": lambda: "roll" in dir(mt)},
-    "rnn": {"Tensor.expand": lambda: hasattr(mt.Tensor, "expand")},
-    "gru": {"Tensor.expand": lambda: hasattr(mt.Tensor, "expand")},
-    "bow": {
-        "torch.tril": lambda: "tril" in dir(mt),
-        "Tensor.masked_fill": lambda: hasattr(mt.Tensor, "masked_fill"),
-        "nn.ModuleDict": lambda: hasattr(mt.nn, "ModuleDict"),
-    },
-}
-EXTRA_NEEDS["transformer"] = {
-    **EXTRA_NEEDS["bow"],
-    "Tensor.split": lambda: hasattr(mt.Tensor, "split"),
-    "nn.ModuleList": lambda: hasattr(mt.nn, "ModuleList"),
-    "nn.LayerNorm": lambda: hasattr(mt.nn, "LayerNorm"),
-}
-
-
-def _param(model_type):
-    missing = [k for k, ok in {**NEEDS, **EXTRA_NEEDS[model_type]}.items() if not ok()]
-    marks = [pytest.mark.xfail(strict=True, reason=f"missing: {missing}")] if missing else []
-    return pytest.param(model_type, marks=marks)
-
-
-TYPES = pytest.mark.parametrize("runs", [_param(t) for t in makemore.MODEL_TYPES], indirect=True)
+TYPES = pytest.mark.parametrize("runs", makemore.MODEL_TYPES, indirect=True)
 
 
 @TYPES
