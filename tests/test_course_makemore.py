@@ -58,20 +58,22 @@ def libraries():
 
 
 @pytest.fixture(scope="module")
-def torch_on_one_thread():
-    """PyTorch's thread pool spins on a busy shared machine and makes these tiny steps slow; one
-    thread gives the same numbers (these sizes are below its parallel thresholds)."""
-    before = torch.get_num_threads()
+def one_thread():
+    """Both engines on one thread: their thread pools (torch's, numpy's BLAS) spin against each
+    other on a busy shared machine and make these tiny steps many times slower."""
+    before = torch.get_num_threads(), mt.get_num_threads()
     torch.set_num_threads(1)
+    mt.set_num_threads(1)
     yield
-    torch.set_num_threads(before)
+    torch.set_num_threads(before[0])
+    mt.set_num_threads(before[1])
 
 
 _RUNS: dict[str, dict] = {}
 
 
 @pytest.fixture
-def runs(request, tmp_path_factory, torch_on_one_thread):
+def runs(request, tmp_path_factory, one_thread):
     """Both libraries' runs of one model type (made once per type for the module)."""
     model_type = request.param
     if model_type not in _RUNS:
