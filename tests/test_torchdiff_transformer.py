@@ -9,8 +9,12 @@ Tolerances, and why:
   and variance in float32. Float32 values agree within LN_ULPS units of 2**-23 relative to the
   size of the terms, (|x| + max |x| of the row) * rstd * |weight| + |bias|; float64 within 1e-12
   of it. Gradients: within a tolerance times how much x - mean amplifies roundings.
-* gelu: the erf form and the tanh form go through different libms (SLEEF in torch's vectorised
-  kernel, numpy / the C library here): a few ulps.
+* gelu: torch sends float32 erf-GELU to oneDNN's kernel, with its own erf; ours is the erf
+  polynomial of torch's own vectorised kernel (float64: the C library's erf, torch's SLEEF), and
+  tanh is correctly rounded here (SLEEF's in torch): values within GELU_UNITS * eps * |x| and
+  gradients within GELU_UNITS * eps * max(1, |x|) * |upstream|, eps = 2**-24 or 2**-53.
+* dropout: bit for bit, masks included, for the same torch.manual_seed (the kernel PyTorch uses
+  on this machine; MKL's Intel-only kernel is checked against outputs of MKL's viRngBernoulli).
 * scaled_dot_product_attention: torch's CPU flash kernel blocks the softmax and the products, ours
   computes one softmax over the whole row: float32 within 1e-5 relative to the values' scale,
   float64 within 1e-12.
@@ -33,6 +37,7 @@ from torchdiff import as_numpy, assert_same, assert_same_exception, outcomes
 
 import micrograd.tensor as mt
 from micrograd.tensor import nn
+from micrograd.tensor.nn import dropout as dropout_module
 from micrograd.tensor.nn import functional as F
 
 TF = torch.nn.functional
@@ -40,11 +45,16 @@ TF = torch.nn.functional
 COVERED = {
     "nn.LayerNorm",
     "F.layer_norm",
+    "nn.GELU",
+    "F.gelu",
+    "nn.Dropout",
+    "F.dropout",
 }
 
 SETTINGS = settings(max_examples=30, deadline=None)
 FLOATS = st.sampled_from(["float32", "float64"])
 
+GELU_UNITS = 8
 # float32 layer_norm: at most this many units of 2**-23 (relative to the terms' size) from torch
 LN_ULPS = 16
 
@@ -279,3 +289,217 @@ def test_layer_norm_gradients_match_finite_differences_in_float64():
     w, b = rng.standard_normal((2, 5)), rng.standard_normal((2, 5))
     finite_difference_check(lambda x, w, b: F.layer_norm(x, (2, 5), w, b, 1e-3), [x, w, b])
     finite_difference_check(lambda x: F.layer_norm(x, (5,)), [x])
+
+
+# ---------------------------------------------------------------------------------------------
+# gelu / GELU
+# ---------------------------------------------------------------------------------------------
+
+
+def assert_within_units(got, expected, scale, dtype: str, what: str) -> None:
+    got, expected = as_numpy(got).astype(np.float64), as_numpy(expected).astype(np.float64)
+    unit = 2.0**-24 if dtype == "float32" else 2.0**-53
+    assert np.array_equal(np.isnan(got), np.isnan(expected)), f"{what}: nan at other places"
+    infinite = np.isinf(expected)
+    assert np.array_equal(got[infinite], expected[infinite]), f"{what}: infinities differ"
+    finite = np.isfinite(expected)
+    error = np.abs(got - expected)[finite]
+    allowed = GELU_UNITS * unit * scale[finite]
+    assert (error <= allowed).all(), f"{what}: {error.max()} from torch's (allowed {allowed})"
+
+
+@SETTINGS
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 200),
+    FLOATS,
+    st.sampled_from([1e-3, 1.0, 4.0, 30.0]),
+    st.sampled_from(["none", "tanh"]),
+)
+def test_gelu_values_and_gradients_match_torch(seed, n, dtype, spread, approximate):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) * spread).astype(dtype)
+    xs = both(x, requires_grad=True)
+    ours = F.gelu(xs[0], approximate=approximate)
+    theirs = TF.gelu(xs[1], approximate=approximate)
+    assert_same(ours, theirs, check_values=False)
+    assert type(theirs.grad_fn).__name__ in repr(ours)  # GeluBackward0
+    magnitude = np.abs(x.astype(np.float64))
+    assert_within_units(ours, theirs, magnitude, dtype, "gelu")
+    upstream = upstream_for(x.shape, dtype, seed % 7)
+    backward_both(ours, theirs, upstream)
+    scale = np.maximum(1.0, magnitude) * np.abs(upstream.astype(np.float64))
+    assert_within_units(xs[0].grad, xs[1].grad, scale, dtype, "gelu grad")
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_special_values_match_torch(approximate, dtype):
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 5.0, -5.0, 12.0, -12.0])
+    ours, theirs = both(x.astype(dtype))
+    got = F.gelu(ours, approximate=approximate)
+    expected = TF.gelu(theirs, approximate=approximate)
+    assert_same(got, expected, check_values=False)
+    magnitude = np.nan_to_num(np.abs(x), posinf=0.0)
+    assert_within_units(got, expected, magnitude, dtype, "gelu")
+
+
+def test_gelu_module_repr_and_errors_match_torch():
+    for args in [(), ("tanh",), ("none",)]:
+        assert repr(nn.GELU(*args)) == repr(torch.nn.GELU(*args))
+    assert repr(nn.GELU(approximate="bad")) == repr(torch.nn.GELU(approximate="bad"))
+    assert list(nn.GELU().state_dict()) == []
+    x = np.linspace(-3, 3, 7).astype(np.float32)
+    for call in [
+        lambda lib, functional: functional.gelu(lib.tensor(x), approximate="bad"),
+        lambda lib, functional: functional.gelu(lib.tensor(x), approximate=None),
+        lambda lib, functional: functional.gelu(lib.tensor(x), "tanh"),  # keyword-only
+        lambda lib, functional: functional.gelu(lib.tensor([1, 2])),
+        lambda lib, functional: (lib.nn.GELU("bad"))(lib.tensor(x)),
+    ]:
+        assert_same_exception(lambda call=call: call(mt, F), lambda call=call: call(torch, TF))
+    ours, theirs = nn.GELU("tanh"), torch.nn.GELU("tanh")
+    a, b = both(x)
+    assert_within_units(ours(a), theirs(b), np.abs(x), "float32", "module")
+
+
+def test_gelu_gradients_match_finite_differences_in_float64():
+    x = np.random.default_rng(3).standard_normal(12) * 2
+    finite_difference_check(lambda x: F.gelu(x), [x])
+    finite_difference_check(lambda x: F.gelu(x, approximate="tanh"), [x])
+
+
+# ---------------------------------------------------------------------------------------------
+# dropout / Dropout
+# ---------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    st.integers(0, 2**63 - 1),
+    st.lists(st.integers(1, 40), min_size=1, max_size=3),
+    st.sampled_from([0.1, 0.2, 0.5, 0.9, 0.999, 1 / 3, 0.0, 1.0]),
+    FLOATS,
+)
+def test_dropout_masks_values_and_gradients_match_torch_for_the_same_seed(seed, shape, p, dtype):
+    x = np.random.default_rng(seed % 1000).standard_normal(shape).astype(dtype)
+    xs = both(x, requires_grad=True)
+    mt.manual_seed(seed)
+    torch.manual_seed(seed)
+    outs = []
+    for _ in range(2):  # two calls: the generator moves on the same way
+        outs.append((F.dropout(xs[0], p), TF.dropout(xs[1], p)))
+    for ours, theirs in outs:
+        assert_same(ours, theirs)
+        if 0 < p < 1:
+            assert type(theirs.grad_fn).__name__ in repr(ours)  # MulBackward0
+    assert_same(mt.rand(5), torch.rand(5))  # the same generator state afterwards
+    ours_total = outs[0][0].sum() + outs[1][0].sum() * 2
+    theirs_total = outs[0][1].sum() + outs[1][1].sum() * 2
+    ours_total.backward()
+    theirs_total.backward()
+    assert_same(xs[0].grad, xs[1].grad)
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.25, 0.5, 1.0]), st.booleans())
+def test_dropout_module_train_and_eval_match_torch(seed, p, inplace):
+    ours_m, theirs_m = nn.Dropout(p, inplace), torch.nn.Dropout(p, inplace)
+    assert repr(ours_m) == repr(theirs_m)
+    assert list(ours_m.state_dict()) == list(theirs_m.state_dict()) == []
+    x = np.random.default_rng(seed).standard_normal((4, 9)).astype(np.float32)
+    mt.manual_seed(seed)
+    torch.manual_seed(seed)
+    ours_in, theirs_in = both(x)
+    assert_same(ours_m(ours_in), theirs_m(theirs_in))
+    assert_same(ours_in, theirs_in)  # inplace=True changed both inputs alike
+    ours_m.eval()
+    theirs_m.eval()
+    ours_in, theirs_in = both(x)
+    ours_out = ours_m(ours_in)
+    assert ours_out is ours_in  # eval: the input itself, as torch returns it
+    assert theirs_m(theirs_in) is theirs_in
+    ours_m.train()
+    theirs_m.train()
+    assert_same(ours_m(mt.tensor(x)), theirs_m(torch.tensor(x)))
+    assert_same(mt.rand(3), torch.rand(3))
+
+
+def test_dropout_edge_cases_match_torch():
+    x = np.array([np.nan, 1.0, -2.0, np.inf], np.float32)
+    ours, theirs = both(x, requires_grad=True)
+    assert F.dropout(ours, 0.0) is ours and TF.dropout(theirs, 0.0) is theirs
+    assert F.dropout(ours, 0.7, training=False) is ours
+    assert_same(F.dropout(ours, 1.0), TF.dropout(theirs, 1.0))  # nan * 0 stays nan
+    assert_same(F.dropout(mt.zeros(0, 3), 0.5), TF.dropout(torch.zeros(0, 3), 0.5))
+    assert_same(F.dropout(mt.arange(4), 1.0), TF.dropout(torch.arange(4), 1.0))
+    assert_same(F.dropout(mt.arange(4), 0.5, False), TF.dropout(torch.arange(4), 0.5, False))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, functional: functional.dropout(lib.ones(3), 1.5),
+        lambda lib, functional: functional.dropout(lib.ones(3), -0.1),
+        lambda lib, functional: functional.dropout(lib.ones(3), float("nan")),
+        lambda lib, functional: functional.dropout(lib.ones(3), "a"),
+        lambda lib, functional: functional.dropout(lib.arange(3), 0.5),
+        lambda lib, functional: functional.dropout(lib.ones(3).bool(), 0.5),
+        lambda lib, functional: functional.dropout(
+            lib.ones(3, requires_grad=True), 0.5, True, True
+        ),
+        lambda lib, functional: lib.nn.Dropout(2),
+        lambda lib, functional: lib.nn.Dropout(-1),
+    ],
+)
+def test_dropout_errors_match_torch(call):
+    assert_same_exception(lambda: call(mt, F), lambda: call(torch, TF))
+
+
+def test_dropout_signatures_match_torch():
+    ours = inspect.signature(F.dropout).parameters
+    theirs = inspect.signature(TF.dropout).parameters
+    assert [(p.name, p.default) for p in ours.values()] == [
+        (p.name, p.default) for p in theirs.values()
+    ]
+    ours = inspect.signature(nn.Dropout.__init__).parameters
+    theirs = inspect.signature(torch.nn.Dropout.__init__).parameters
+    assert [(p.name, p.default) for p in ours.values()] == [
+        (p.name, p.default) for p in theirs.values()
+    ]
+
+
+# Outputs of MKL's own viRngBernoulli(VSL_RNG_METHOD_BERNOULLI_ICDF) on a VSL_BRNG_MCG31 stream
+# (libmkl_rt 2026.2, called through ctypes): (seed, p, the first 96 values as 96 bits in hex). They pin the kernel
+# PyTorch runs on Intel CPUs, which this (AMD) test machine's PyTorch does not use.
+MKL_BERNOULLI = [
+    (1, 0.5, "b86b07c7c5e27ec4faab2f0b"),
+    (3133846279, 0.9, "ffeffdfffdffffffffffffff"),
+    (94927150, 0.2997118905373848, "bcc110455a01e2c022004812"),
+    (4294967295, 0.1, "800000800000088008082000"),
+    (89, 0.010369256609291423, "800000000000000000010000"),
+    (2147483647, 0.75, "feeb27dfc5effeddfbef7f7b"),
+]
+
+
+@pytest.mark.parametrize(("seed", "p", "expected"), MKL_BERNOULLI)
+def test_mkl_kernel_replays_mkl_bernoulli(seed, p, expected):
+    got = dropout_module._mcg31_bernoulli(seed, 96, p)
+    assert f"{int(''.join('1' if b else '0' for b in got), 2):024x}" == expected
+
+
+def test_mkl_kernel_takes_one_32_bit_draw_as_its_seed(monkeypatch):
+    monkeypatch.setattr(dropout_module, "torch_kernel", lambda: "mkl")
+    gen = mt.Generator().manual_seed(1234)
+    twin = torch.Generator().manual_seed(1234)
+    mask = dropout_module.bernoulli_mask((3, 40), 0.6, gen)
+    # torch's first random() after manual_seed(1234): the first output of the same mt19937
+    # (numpy's legacy seeding is init_genrand); torch.randint(0, 2**27) is random() % 2**27
+    seed = int(np.random.RandomState(1234).randint(0, 2**32, dtype=np.uint64))
+    low_bits = torch.randint(0, 2**27, (1,), generator=torch.Generator().manual_seed(1234))
+    assert seed % 2**27 == int(low_bits)
+    expected = dropout_module._mcg31_bernoulli(seed, 120, 0.6).reshape(3, 40)
+    assert np.array_equal(mask, expected)
+    # one draw consumed, as torch's generator->random(): both continue alike
+    torch.randint(0, 2**27, (1,), generator=twin)  # one random() on torch's side
+    assert_same(mt.rand(4, generator=gen), torch.rand(4, generator=twin))

@@ -225,7 +225,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
             raise TypeError(
                 f"as_tensor: data must be numbers, got a numpy array of dtype {data.dtype}"
             )
-        data = _plain(data)
+        data = data.view(np.ndarray)  # a memmap or other subclass: the same memory
         return _leaf(data if dt is None else data.astype(dt, copy=False), False, "as_tensor")
     return _leaf(_infer(data, "as_tensor", dt), False, "as_tensor")
 
@@ -234,13 +234,9 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing `array`'s memory (changes to one show in the other)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
-    return _leaf(_plain(array), False, "from_numpy")
-
-
-def _plain(array: np.ndarray) -> np.ndarray:
-    """`array` as a plain ndarray sharing its memory: a subclass such as np.memmap (nanoGPT reads
-    its token files through one, and `memmap.astype` returns another) is viewed as its base."""
-    return array if type(array) is np.ndarray else array.view(np.ndarray)
+    # a subclass (np.memmap: nanoGPT's batches are slices of a memory-mapped file) is held as a
+    # plain ndarray view of the same memory, as torch holds it
+    return _leaf(array.view(np.ndarray), False, "from_numpy")
 
 
 def _filled(op: str, fill: Any, size: tuple, keyword: Any, dtype, device, requires_grad, out):

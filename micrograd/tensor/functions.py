@@ -1064,6 +1064,108 @@ class Contiguous(Function):
         return (g,)
 
 
+class Expand(Function):
+    """`a.expand(*sizes)`: a read-only broadcast view (no copy), as PyTorch's stride-0 view. Every
+    repetition of an element passed the same value on, so its gradient is the sum over them."""
+
+    __slots__ = ("shape",)
+    op = "expand"
+
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return np.broadcast_to(a, shape)
+
+    def backward(self, g, prev):
+        return (unbroadcast(g, self.shape),)
+
+
+class Tril(Function):
+    """The lower triangle of the last two axes (`diagonal` = k shifts it up), zeros elsewhere;
+    the gradient is the lower triangle of g: the zeroed elements did not reach the result."""
+
+    __slots__ = ("k",)
+    op = "tril"
+    _part = staticmethod(np.tril)
+
+    def forward(self, a, k):
+        self.k = k
+        return self._part(a, k)
+
+    def backward(self, g, prev):
+        return (self._part(g, self.k),)
+
+
+class Triu(Tril):
+    """The upper triangle (`np.triu`), as `Tril`."""
+
+    __slots__ = ()
+    op = "triu"
+    _part = staticmethod(np.triu)
+
+
+class Roll(Function):
+    """The elements shifted cyclically along `axes` by `shifts` (axes None: the flattened
+    tensor, shape kept); the gradient is g shifted back."""
+
+    __slots__ = ("axes", "shifts")
+    op = "roll"
+
+    def forward(self, a, shifts, axes):
+        self.shifts = shifts
+        self.axes = axes
+        return np.roll(a, shifts, axes)
+
+    def backward(self, g, prev):
+        back = tuple(-s for s in self.shifts) if type(self.shifts) is tuple else -self.shifts
+        return (np.roll(g, back, self.axes),)
+
+
+class MaskedFill(Function):
+    """`a.masked_fill(mask, value)`: `value` (a 0-d array of a's dtype) where the boolean mask
+    holds, a's element elsewhere; the result has the broadcast shape of a and mask. a's gradient
+    is g where the mask is false (summed back over broadcasting); a tensor `value` (the node's
+    second input, when it has one) gets the sum of g over the elements it filled."""
+
+    __slots__ = ("mask", "sa")
+    op = "masked_fill"
+
+    def forward(self, a, mask, value):
+        self.mask = mask
+        self.sa = a.shape
+        return np.where(mask, value, a)
+
+    def backward(self, g, prev):
+        zero = np.zeros((), g.dtype)
+        mask = self.mask
+        ga = unbroadcast(np.where(mask, zero, g), self.sa) if prev[0].requires_grad else None
+        if len(prev) == 1:
+            return (ga,)
+        gv = None
+        if prev[1].requires_grad:
+            gv = np.asarray(np.where(mask, g, zero).sum(), dtype=g.dtype)
+        return ga, gv
+
+
+class TakeAlong(Function):
+    """The elements of `a` that an index array picks along one axis (`np.take_along_axis`):
+    the values of `topk` and `sort`. Each picked element's gradient goes back to where it came
+    from (an axis's indices are distinct, so no element is picked twice)."""
+
+    __slots__ = ("axis", "indices", "shape")
+    op = "topk"
+
+    def forward(self, a, indices, axis):
+        self.shape = a.shape
+        self.indices = indices
+        self.axis = axis
+        return np.take_along_axis(a, indices, axis=axis)
+
+    def backward(self, g, prev):
+        ga = np.zeros(self.shape, dtype=g.dtype)
+        np.put_along_axis(ga, self.indices, g, axis=self.axis)
+        return (ga,)
+
+
 class SplitIndex(tuple):
     """An index that mixes ints with index arrays, in PyTorch's two steps: `first` (the ints,
     slices, None and Ellipsis: basic indexing, a view) removes the ints' axes, then `second`
@@ -1497,6 +1599,7 @@ FUNCTIONS: dict[str, type] = {
         AddScalar, MulScalar, PowScalar, RPowScalar,
         Neg, Exp, Log, Tanh, ReLU, Sigmoid, Sqrt, Abs, Cast,
         Sum, Mean, Max, MaxDim, Var, Std, Reshape, Transpose, Index, Embedding, IndexPut, Concatenate,
+        Expand, Tril, Triu, Roll, MaskedFill, TakeAlong,
         Softmax, LogSoftmax,
         Linear, LinearT, CrossEntropy, Hinge, MSE, BCEWithLogits, SumOfSquares,
     ]

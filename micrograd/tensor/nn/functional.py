@@ -18,11 +18,14 @@ from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.core import Tensor, _const, _new, _node
 from micrograd.tensor.errors import TorchRuntimeError
 from micrograd.tensor.nn import fused as _fused
+from micrograd.tensor.nn.dropout import bernoulli_mask
 from micrograd.tensor.nn.modules import linear_t
 
 __all__ = [
     "cross_entropy",
+    "dropout",
     "embedding",
+    "gelu",
     "layer_norm",
     "linear",
     "log_softmax",
@@ -126,6 +129,7 @@ def embedding(
     """The rows of `weight` that the integer tensor `input` picks (`weight[input]`)."""
     _refuse(
         "embedding",
+        "gelu",
         padding_idx=(padding_idx, None),
         max_norm=(max_norm, None),
         scale_grad_by_freq=(scale_grad_by_freq, False),
@@ -209,12 +213,18 @@ def _nll_rows(
     return picked * row_weights, row_weights
 
 
-def _reduce(rows: Tensor, reduction: str, denominator: Any, unshape: Any) -> Tensor:
+def _reduce(
+    rows: Tensor, reduction: str, denominator: Any, unshape: Any, counted: Any = True
+) -> Tensor:
     if reduction == "none":
         return unshape(rows)
     total = rows.sum()
     if reduction == "sum":
         return total
+    if not counted:
+        # every target ignored: the mean of nothing is nan, and PyTorch's backward spreads the
+        # gradient over the counted rows, none, so the inputs get 0 (total / 0 would give nan)
+        return total * 0.0 + float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):  # every row ignored: nan, as torch
         return total / denominator
 
@@ -304,7 +314,8 @@ def _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing) 
         )
     nll, row_weights = _nll_rows(logp, t, weight, ignore_index, "cross_entropy")
     total_weight = row_weights.sum() if reduction == "mean" else None
-    loss = _reduce(nll, reduction, total_weight, unshape)
+    counted = (t.data != ignore_index).any()
+    loss = _reduce(nll, reduction, total_weight, unshape, counted)
     if not label_smoothing:
         return loss
     # PyTorch's smoothing: (1 - eps) * nll + eps / C * (the sum over classes of -log p,
@@ -312,7 +323,7 @@ def _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing) 
     all_classes = logp if weight is None else logp * weight
     valid = _const((t.data.reshape(-1) != ignore_index).astype(x.data.dtype))
     smooth = -all_classes.sum(1) * valid
-    smooth = _reduce(smooth, reduction, total_weight, unshape)
+    smooth = _reduce(smooth, reduction, total_weight, unshape, counted)
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / c)
 
 
@@ -339,7 +350,8 @@ def nll_loss(
             f"{tuple(x.shape[:1] + x.shape[2:])}, got {tuple(t.shape)}"
         )
     nll, row_weights = _nll_rows(rows, t, weight, ignore_index, "nll_loss")
-    return _reduce(nll, reduction, row_weights.sum() if reduction == "mean" else None, unshape)
+    total_weight = row_weights.sum() if reduction == "mean" else None
+    return _reduce(nll, reduction, total_weight, unshape, (t.data != ignore_index).any())
 
 
 def mse_loss(
@@ -464,3 +476,45 @@ def layer_norm(
             None if bias is None else bias.data,
         )
     return _graph_node(fn, data, (x, *params))
+
+
+def gelu(input: Tensor, *, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF: `approximate='none'` through erf, `'tanh'`
+    through PyTorch's tanh formula. One node (`fused.Gelu`)."""
+    x = _tensor(input, "gelu")
+    if not isinstance(approximate, str):
+        raise TypeError(
+            f"gelu(): argument 'approximate' must be str, not {type(approximate).__name__}"
+        )
+    if approximate not in ("none", "tanh"):
+        raise TorchRuntimeError("approximate argument must be either none or tanh.")
+    if x.data.dtype.kind != "f":
+        raise NotImplementedError(f"\"GeluKernelImpl\" not implemented for '{x.dtype}'")
+    fn = _new(_fused.Gelu)
+    return _graph_node(fn, fn.forward(x.data, approximate), (x,))
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """In training, zero each element with probability p and scale the rest by 1 / (1 - p):
+    `input * noise` with noise = bernoulli(1 - p) / (1 - p), the mask drawn from the default
+    generator exactly as PyTorch's CPU kernel draws it (`nn/dropout.py`). With p = 0, outside
+    training or for an empty input, `input` itself is returned, as in PyTorch."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = _tensor(input, "dropout")
+    if not 0.0 <= p <= 1.0:  # nan gets past the comparisons above, as in PyTorch
+        raise TorchRuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if p == 0 or not training or x.data.size == 0:
+        return x
+    dtype = x.data.dtype
+    if p == 1:
+        noise = _const(np.zeros((), dtype))
+    elif dtype.kind != "f":  # PyTorch's noise.div_ fails on an integer noise tensor
+        raise TorchRuntimeError(
+            f"result type Float can't be cast to the desired output type {x.dtype}"
+        )
+    else:
+        q = 1.0 - p
+        mask = bernoulli_mask(x.data.shape, q)
+        noise = _const(mask.astype(dtype) / dtype.type(q))  # noise.div_(1 - p) in x's dtype
+    return x.mul_(noise) if inplace else x * noise

@@ -1,5 +1,5 @@
 """PyTorch-shaped layers for the tensor engine: `Module`, `Linear`, `Embedding`, `BatchNorm1d`, `Tanh`,
-`ReLU`, `Sigmoid`, `Flatten`, `Sequential`.
+`ReLU`, `GELU`, `Sigmoid`, `Flatten`, `Sequential`.
 
 Names, arguments, defaults, parameter names and shapes are PyTorch's, so model code and
 `state_dict()` keys move across unchanged: `Linear.weight` is (out_features, in_features), a
@@ -32,12 +32,13 @@ from micrograd.tensor import core as _core
 from micrograd.tensor import device as _device_mod
 from micrograd.tensor import dtypes as _dtypes
 from micrograd.tensor import functions as F
-from micrograd.tensor import random as _random
 from micrograd.tensor._missing import similar
 from micrograd.tensor.core import Tensor, _const, _new, _node, _np_dtype
 from micrograd.tensor.errors import TorchDtypeError, TorchRuntimeError
+from micrograd.tensor.nn import init as _init
 
 __all__ = [
+    "GELU",
     "BatchNorm1d",
     "Embedding",
     "Flatten",
@@ -642,11 +643,6 @@ def _copy_into(t: Tensor, value: np.ndarray) -> None:
         t.data = np.array(value, dtype=data.dtype)
 
 
-def _uniform(shape: tuple, bound: float, dtype: np.dtype) -> Tensor:
-    data = _random.default_generator.uniform(shape, -bound, bound, dtype=dtype)
-    return _parameter(np.asarray(data, dtype=dtype))
-
-
 def _parameter(array: np.ndarray) -> Parameter:
     p = _new(Parameter)
     Parameter.__init__(p, _const(array))
@@ -708,12 +704,22 @@ class Linear(Module):
         self.in_features = _positive(in_features, "in_features", "Linear")
         self.out_features = _positive(out_features, "out_features", "Linear")
         dt = _float_dtype(dtype, "Linear")
-        bound = 1.0 / math.sqrt(self.in_features)
-        self.weight = _uniform((self.out_features, self.in_features), bound, dt)
+        self.weight = _parameter(np.empty((self.out_features, self.in_features), dtype=dt))
         if bias:
-            self.bias = _uniform((self.out_features,), bound, dt)
+            self.bias = _parameter(np.empty(self.out_features, dtype=dt))
         else:
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's draws: the weight by kaiming_uniform_(a=sqrt(5)), U(-1/sqrt(in), 1/sqrt(in))
+        up to rounding, computed as PyTorch computes the bound; then the bias from
+        U(-1/sqrt(in), 1/sqrt(in))."""
+        _init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = _init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            _init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
         return linear_t(input, self.weight, self.bias)
@@ -792,10 +798,9 @@ class Embedding(Module):
         self.sparse = sparse
         if _weight is None:
             dt = _float_dtype(dtype, "Embedding")
-            data = _random.default_generator.normal(
-                (self.num_embeddings, self.embedding_dim), 0.0, 1.0, dtype=dt
-            )
-            self.weight = Parameter(_const(np.asarray(data, dtype=dt)), requires_grad=not _freeze)
+            shape = (self.num_embeddings, self.embedding_dim)
+            self.weight = Parameter(_const(np.empty(shape, dtype=dt)), requires_grad=not _freeze)
+            self.reset_parameters()
         else:
             shape = (self.num_embeddings, self.embedding_dim)
             if not isinstance(_weight, Tensor) or tuple(_weight.shape) != shape:
@@ -804,6 +809,10 @@ class Embedding(Module):
                     f"{getattr(_weight, 'shape', type(_weight).__name__)}"
                 )
             self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self) -> None:
+        """The table drawn from N(0, 1), as PyTorch draws it."""
+        _init.normal_(self.weight)
 
     def forward(self, input: Any) -> Tensor:
         idx = input.data if isinstance(input, Tensor) else np.asarray(input)
@@ -953,6 +962,23 @@ class ReLU(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return input.relu()
+
+
+class GELU(Module):
+    """GELU, x * Phi(x): `approximate='none'` (erf) or `'tanh'`, as `functional.gelu`. As in
+    PyTorch, another string is only refused when the layer is called."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        from micrograd.tensor.nn.functional import gelu  # functional imports this module
+
+        return gelu(input, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class Sigmoid(Module):
