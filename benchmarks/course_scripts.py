@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import importlib.util
 import math
 import os
@@ -271,6 +272,24 @@ def relative_difference(theirs: float, ours: float) -> float:
     return abs(ours - theirs) / max(abs(theirs), 1e-30)
 
 
+def aligned(a_lines: list[str], b_lines: list[str]) -> list[tuple[int | None, int | None]]:
+    """Pairs (i, j) of lines to compare, in order; (i, None) or (None, j) for a line only one side
+    printed. Lines are matched by their template (numbers aside), so an extra warning line on one
+    side does not shift every later loss against the wrong one; a run of unmatched lines of the
+    same length on both sides (sampled text that differs) is compared pairwise."""
+    matcher = difflib.SequenceMatcher(
+        None, [template(x) for x in a_lines], [template(x) for x in b_lines], autojunk=False
+    )
+    pairs: list[tuple[int | None, int | None]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            pairs.extend(zip(range(i1, i2), range(j1, j2)))
+        else:
+            pairs.extend((i, None) for i in range(i1, i2))
+            pairs.extend((None, j) for j in range(j1, j2))
+    return pairs
+
+
 def compare(theirs: str, ours: str, rules: Rules, max_notes: int = 5) -> Agreement:
     """Compare torch's output (`theirs`) with ours, line by line, under `rules`."""
     loss_line, eval_line = re.compile(rules.loss_lines), re.compile(rules.eval_lines)
@@ -295,7 +314,16 @@ def compare(theirs: str, ours: str, rules: Rules, max_notes: int = 5) -> Agreeme
     if len(a_lines) != len(b_lines):
         found.text_identical = False
         note(f"torch printed {len(a_lines)} lines, ours {len(b_lines)}")
-    for number, (a, b) in enumerate(zip(a_lines, b_lines), start=1):
+    for i, j in aligned(a_lines, b_lines):
+        if j is None or i is None:  # a line only one side printed (a warning, a missing line)
+            line, side = (a_lines[i], "torch's") if j is None else (b_lines[j], "our")
+            if eval_line.search(line):
+                found.evals_identical = False
+            else:
+                found.text_identical = False
+            note(f"line {(i if j is None else j) + 1} only in {side} output: {line!r}")
+            continue
+        a, b, number = a_lines[i], b_lines[j], i + 1
         kind = (
             "loss"
             if loss_line.search(a) and loss_line.search(b)

@@ -148,10 +148,28 @@ def test_evaluation_lines_and_text_must_be_identical():
     text = runner.compare(TORCH_OUT, TORCH_OUT.replace("emma", "emmy"), MAKEMORE)
     assert not text.agrees and not text.text_identical and text.evals_identical
     shorter = runner.compare(TORCH_OUT, TORCH_OUT.replace("emma\n", ""), MAKEMORE)
-    assert not shorter.agrees and shorter.differences == ["torch printed 5 lines, ours 4"]
+    assert not shorter.agrees and shorter.differences == [
+        "torch printed 5 lines, ours 4",
+        "line 5 only in torch's output: 'emma'",
+    ]
     # a loss line shaped differently (another step) is a difference of text, not of losses
     shifted = runner.compare(TORCH_OUT, TORCH_OUT.replace("step 10 |", "step 11 |"), MAKEMORE)
     assert not shifted.agrees and not shifted.text_identical
+
+
+def test_a_line_only_one_side_prints_does_not_shift_the_losses_after_it():
+    warned = TORCH_OUT.replace("step 0 |", "WARNING: slow attention\nstep 0 |")
+    found = runner.compare(TORCH_OUT, warned.replace("3.0123", "3.0200"), MAKEMORE)
+    assert found.differences == [
+        "torch printed 5 lines, ours 6",
+        "line 2 only in our output: 'WARNING: slow attention'",
+        (
+            "line 3: loss differs by 2.56e-03 relative: "
+            "'step 10 | loss 3.0123 | <masked>' / 'step 10 | loss 3.0200 | <masked>'"
+        ),
+    ]
+    assert found.max_loss_difference == pytest.approx(0.0077 / 3.0123)
+    assert not found.text_identical and found.evals_identical
 
 
 NANOGPT_OUT = """\
