@@ -30,9 +30,12 @@ What is compared (stdout only; timings such as `time 3.89ms` and `mfu` are maske
 * with dropout: the last evaluation's losses within 3% relative (dropout masks come from each
   engine's random stream, so the runs part ways); other lines are reported, not required.
 
+The files ours saves are checked too: nanoGPT's `sample.py` and makemore's `--sample-only` run
+again with real torch on our checkpoint (`ckpt.pt`, `model.pt`) and must print what ours printed.
+
 The table gives, per script: whether each side finished, the largest relative difference between
-the two sides' printed losses, whether evaluation lines and text are identical, and the wall time
-of each side (the machine may be shared: the times are indicative). Exit status 0 when every
+the two sides' printed losses, whether evaluation lines and text are identical, whether torch read
+our files, and the wall time of each side (the machine may be shared: the times are indicative). Exit status 0 when every
 script agrees, 1 when one does not, 2 for a usage error (one line on stderr).
 
 nanoGPT's `sample.py` imports `tiktoken` and `prepare.py` imports `requests`; makemore.py writes
@@ -384,6 +387,9 @@ class Case:
     hyperparameters: dict = field(default_factory=dict)  # {file: {name: value}} rewritten first
     extra_files: dict = field(default_factory=dict)  # {destination: (upstream key, file)}
     needs: tuple[str, ...] = ()  # packages the scripts import besides torch
+    # commands that read what earlier ones saved (a checkpoint): run again afterwards with real
+    # torch in our folder, they must print what ours printed (our files load in PyTorch)
+    reread: tuple[int, ...] = ()
 
 
 LECTURE_TINY = {"max_iters": 50, "eval_interval": 10, "eval_iters": 5}
@@ -467,6 +473,7 @@ def cases() -> list[Case]:
             ],
             Rules(**MAKEMORE_RULES),
             needs=("tensorboard",),
+            reread=(1,),
         )
     )
     for dropout in (False, True):
@@ -487,6 +494,7 @@ def cases() -> list[Case]:
                     "data/shakespeare_char/input.txt": ("ng-video-lecture", "input.txt"),
                 },
                 needs=("requests", "tiktoken"),
+                reread=(2,),
             )
         )
     return found
@@ -503,6 +511,10 @@ class Side:
     seconds: float = 0.0
     stdout: str = ""
     failure: str = ""  # the last line of stderr of the command that failed
+    outputs: list = field(default_factory=list)  # stdout of each command
+    # ours only: real torch, run on the files ours saved, printed what ours printed (None: no check)
+    torch_reads_ours: bool | None = None
+    reread_notes: list = field(default_factory=list)
 
 
 def prepare_folder(case: Case, checkouts: dict, folder: Path) -> list[str]:
@@ -580,7 +592,22 @@ def run_case(case: Case, checkouts: dict, workroot: Path, threads: int = 1, time
                 side.finished = False
                 what = "timed out" if code is None else f"exit {code}"
                 side.failure = f"{command[0]} ({what}): {last_line(err)}"
-    return notes, sides["torch"], sides["ours"]
+            side.outputs.append(out)
+    ours = sides["ours"]
+    if ours.finished and case.reread:
+        for index in case.reread:
+            command = case.commands[index]
+            code, out, err, _ = run_command(command, folders["ours"], False, threads, timeout)
+            if code != 0:
+                ours.torch_reads_ours = False
+                ours.reread_notes.append(f"torch {command[0]} on our files: {last_line(err)}")
+                break
+            found = compare(out, ours.outputs[index], case.rules)
+            ours.torch_reads_ours = ours.torch_reads_ours is not False and found.agrees
+            ours.reread_notes += [
+                f"torch {command[0]} on our files: {d}" for d in found.differences
+            ]
+    return notes, sides["torch"], ours
 
 
 # -- the command line ----------------------------------------------------------------------------
@@ -627,18 +654,18 @@ def report(rows: list) -> str:
     width = max([len("script")] + [len(row[0].name) for row in rows])
     header = (
         f"{'script':<{width}} {'finished':>8} {'max loss diff':>13} {'evals same':>10} "
-        f"{'text same':>9} {'torch s':>8} {'ours s':>8} {'ratio':>6}  verdict"
+        f"{'text same':>9} {'torch reads ours':>16} {'torch s':>8} {'ours s':>8} {'ratio':>6}  verdict"
     )
     lines = [header, "-" * len(header)]
     for case, theirs, ours, agreement in rows:
         finished = f"{yes_no(theirs.finished)}/{yes_no(ours.finished)}"
         ratio = ours.seconds / theirs.seconds if theirs.seconds else math.nan
-        verdict = (
-            "agrees" if (theirs.finished and ours.finished and agreement.agrees) else "DIFFERS"
-        )
+        good = theirs.finished and ours.finished and agreement.agrees
+        verdict = "agrees" if good and ours.torch_reads_ours is not False else "DIFFERS"
         lines.append(
             f"{case.name:<{width}} {finished:>8} {fmt_difference(agreement.max_loss_difference):>13} "
             f"{yes_no(agreement.evals_identical):>10} {yes_no(agreement.text_identical):>9} "
+            f"{yes_no(ours.torch_reads_ours):>16} "
             f"{theirs.seconds:>8.1f} {ours.seconds:>8.1f} {ratio:>6.2f}  {verdict}"
         )
     return "\n".join(lines)
@@ -718,14 +745,17 @@ def run(args) -> int:
             for label, side in (("torch", theirs), ("ours", ours)):
                 if not side.finished:
                     print(f"   {label} failed: {side.failure}")
-            for line in agreement.differences:
+            for line in agreement.differences + ours.reread_notes:
                 print(f"   {line}")
             if args.verbose:
                 for label, side in (("torch", theirs), ("ours", ours)):
                     print(f"   --- {label} stdout:\n" + side.stdout)
         print()
         print(report(rows))
-        good = all(t.finished and o.finished and a.agrees for _, t, o, a in rows)
+        good = all(
+            t.finished and o.finished and a.agrees and o.torch_reads_ours is not False
+            for _, t, o, a in rows
+        )
         return 0 if good else 1
     finally:
         if scratch_owner is not None:

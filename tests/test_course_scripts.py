@@ -297,7 +297,19 @@ TOY = textwrap.dedent(
         x = torch.multinomial(probs, num_samples=1)[0]
         out.append("abcdefghijk"[x.item()])
     print("".join(out))
+    torch.save(model.state_dict(), "ckpt.pt")
     print(ENGINE)
+    """
+)
+# Reads the checkpoint toy.py saved and prints its predictions
+LOAD = textwrap.dedent(
+    """\
+    import torch
+    import torch.nn as nn
+    n_embd = 16
+    model = nn.Sequential(nn.Embedding(11, n_embd), nn.Tanh(), nn.Linear(n_embd, 11))
+    model.load_state_dict(torch.load("ckpt.pt", weights_only=True))
+    print(model(torch.arange(11)).argmax(dim=-1).tolist())
     """
 )
 
@@ -308,7 +320,8 @@ def toy_upstream(tmp_path, monkeypatch):
     checkout.mkdir()
     (checkout / "toy.py").write_text(TOY.replace("print(ENGINE)\n", ""))
     (checkout / "tell.py").write_text(TOY.replace("ENGINE", "torch.__name__"))
-    upstream = runner.Upstream("someone/toy", "0" * 40, ("toy.py", "tell.py"))
+    (checkout / "load.py").write_text(LOAD)
+    upstream = runner.Upstream("someone/toy", "0" * 40, ("toy.py", "tell.py", "load.py"))
     monkeypatch.setitem(runner.UPSTREAMS, "toy", upstream)
     return {"toy": checkout}
 
@@ -318,9 +331,18 @@ TINY = {"batch_size": 8, "max_iters": 12, "eval_interval": 5, "n_embd": 16}
 
 
 def test_a_tiny_run_agrees_between_torch_and_ours(tmp_path, toy_upstream):
-    case = runner.Case("toy.py", "toy", [["toy.py"]], TOY_RULES, hyperparameters={"toy.py": TINY})
+    case = runner.Case(
+        "toy.py",
+        "toy",
+        [["toy.py"], ["load.py"]],
+        TOY_RULES,
+        hyperparameters={"toy.py": TINY},
+        reread=(1,),  # real torch loads the checkpoint ours saved and predicts as ours did
+    )
     notes, theirs, ours = runner.run_case(case, toy_upstream, tmp_path / "run")
     assert theirs.finished and ours.finished, ours.failure or theirs.failure
+    assert ours.torch_reads_ours is True, ours.reread_notes
+    assert theirs.outputs[1] == ours.outputs[1] and ours.outputs[1].startswith("[")
     assert notes == [
         (
             "toy.py (temporary copy) rewritten: batch_size = 8 (was 64), max_iters = 12 "
@@ -328,7 +350,7 @@ def test_a_tiny_run_agrees_between_torch_and_ours(tmp_path, toy_upstream):
         )
     ]
     lines = theirs.stdout.splitlines()
-    assert lines[0] == "$ toy.py" and len(lines) == 1 + 12 + 4 + 1  # steps 0, 5, 10, 11
+    assert lines[0] == "$ toy.py" and len(lines) == 1 + 12 + 4 + 1 + 2  # evals at 0, 5, 10, 11
     found = runner.compare(theirs.stdout, ours.stdout, case.rules)
     assert found.agrees, found.differences
     assert found.max_loss_difference <= runner.LOSS_TOLERANCE
