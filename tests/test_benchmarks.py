@@ -138,3 +138,67 @@ def test_bench_defaults_quick_reports_the_accuracy_of_the_defaults():
     assert len(rows) == 2  # the scalar engine and the tensor engine
     accuracies = {re.search(r" (\d+\.\d)% ", row).group(1) for row in rows}
     assert len(accuracies) == 1 and float(accuracies.pop()) >= 95.0  # the same on both
+
+
+def _course(*args: str) -> str:
+    pytest.importorskip("numpy", reason="the tensor benchmarks need numpy (the tensor extra)")
+    pytest.importorskip("torch", reason="the tensor benchmarks compare with torch (test extra)")
+    pytest.importorskip("threadpoolctl", reason="thread counts are read through threadpoolctl")
+    return bench("bench_course.py", "--quick", *args)
+
+
+def _course_job(out: str, job: str) -> str:
+    """The report of one job: from its header line to the next blank line."""
+    start = out.index(f"\n{job} step (")
+    end = out.find("\n\n", start + 1)
+    return out[start : end if end > 0 else len(out)]
+
+
+def test_bench_course_quick_runs_every_job_side_by_side_on_one_thread():
+    out = _course()
+    assert "torch.get_num_threads() = 1" in out and "micrograd.tensor get_num_threads() = 1" in out
+    pools = next(line for line in out.splitlines() if line.startswith("thread pools"))
+    assert re.search(r"openblas 1 ", pools), pools  # numpy's BLAS, set by our set_num_threads
+    for job in ("wavenet", "gpt-tiny", "gpt-scaled", "makemore-transformer"):
+        report = _course_job(out, job)
+        for engine in ("micrograd.tensor", "PyTorch"):
+            assert re.search(rf"^  {engine} +\d+\.\d\d (ms|us)/step$", report, re.MULTILINE), report
+            # forward, backward and update: three positive medians
+            phases = re.search(rf"^  {engine} +([\d.]+) +([\d.]+) +([\d.]+)$", report, re.MULTILINE)
+            assert phases and all(float(t) > 0 for t in phases.groups()), report
+        rule = (
+            "mean loss within 3% (dropout)"
+            if job == "gpt-scaled"
+            else "each step's loss within 1e-3"
+        )
+        assert f"{rule}: yes" in report, report
+        assert re.search(r"micrograd\.tensor / PyTorch = \d+\.\d\d \((meets|misses)", report)
+        assert "median of 2 interleaved rounds of 2 steps" in report
+    # the configurations asked for: the lecture's tiny one, makemore.py's defaults
+    assert "gpt-tiny step (n_embd 32, 4 heads, 2 layers, block 16, batch 8," in out
+    assert "makemore-transformer step (n_embd 64, 4 heads, 4 layers, block 16, batch 32," in out
+
+
+def test_bench_course_default_threads_leaves_both_engines_as_they_start():
+    pytest.importorskip("torch")
+    code = (
+        "import numpy, torch, micrograd.tensor as t; "
+        "print(torch.get_num_threads(), t.get_num_threads())"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    probe = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    theirs, ours = probe.stdout.split()
+    out = _course("--job", "wavenet", "--threads", "default")
+    assert f"torch.get_num_threads() = {theirs} " in out
+    assert f"micrograd.tensor get_num_threads() = {ours} " in out
+    assert "each step's loss within 1e-3: yes" in _course_job(out, "wavenet")
+
+
+def test_bench_course_refuses_bad_arguments_in_one_line():
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "bench_course.py"), "--steps", "0"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 2 and "--rounds and --steps must be positive" in out.stderr

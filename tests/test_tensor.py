@@ -219,6 +219,21 @@ CASES = {
     "F.sigmoid": (lambda a: MF.sigmoid(a), torch.sigmoid, [rand(2, 3)]),
     "F.embedding": (lambda w: MF.embedding(_const_t(_IDX2), w), lambda w: torch.nn.functional.embedding(torch.from_numpy(_IDX2), w), [rand(4, 3)]),
     "max axes (0,2) keepdims": (lambda a: a.max((0, 2), keepdims=True), lambda a: a.amax((0, 2), keepdim=True), [distinct(2, 3, 4)]),
+    "masked_fill number": (lambda a: a.masked_fill(_const_t(COND), -1.5), lambda a: a.masked_fill(torch.from_numpy(COND), -1.5), [rand(2, 3)]),
+    "masked_fill broadcast mask, tensor value": (lambda a, v: a.masked_fill(_const_t(MASK), v.reshape(())), lambda a, v: a.masked_fill(torch.from_numpy(MASK), v.reshape(())), [rand(2, 3), rand(1)]),
+    "tril": (lambda a: a.tril(), lambda a: a.tril(), [rand(3, 4)]),
+    "tril batched diagonal -1": (lambda a: a.tril(-1), lambda a: a.tril(-1), [rand(2, 3, 3)]),
+    "triu diagonal 1": (lambda a: a.triu(1), lambda a: a.triu(1), [rand(3, 4)]),
+    "roll dims": (lambda a: a.roll((1, -2), (0, 1)), lambda a: a.roll((1, -2), (0, 1)), [rand(3, 4)]),
+    "roll flattened": (lambda a: a.roll(4), lambda a: a.roll(4), [rand(3, 2)]),
+    "split sizes": (lambda a: concatenate([p * (i + 1) for i, p in enumerate(a.split([1, 3], 1))], 1), lambda a: torch.cat([p * (i + 1) for i, p in enumerate(a.split([1, 3], 1))], 1), [rand(2, 4)]),
+    "split size": (lambda a: a.split(2)[1], lambda a: a.split(2)[1], [rand(3, 2)]),
+    "chunk": (lambda a: a.chunk(2, -1)[0] * a.chunk(2, -1)[1], lambda a: a.chunk(2, -1)[0] * a.chunk(2, -1)[1], [rand(3, 4)]),
+    "expand": (lambda a: a.expand(2, 3, 4), lambda a: a.expand(2, 3, 4), [rand(3, 1)]),
+    "expand_as": (lambda a, b: a.expand_as(b) * b, lambda a, b: a.expand_as(b) * b, [rand(1, 3), rand(2, 3)]),
+    "topk": (lambda a: a.topk(2, dim=0).values, lambda a: a.topk(2, dim=0).values, [distinct(3, 4)]),
+    "topk smallest unsorted": (lambda a: a.topk(3, largest=False, sorted=False).values, lambda a: a.topk(3, largest=False, sorted=False).values, [distinct(2, 5)]),
+    "copy_ broadcast into a node": (lambda a, b: (a * 1).copy_(b) * a, lambda a, b: (a * 1).copy_(b) * a, [rand(2, 3), rand(3)]),
     "reshape": (lambda a: a.reshape(3, 2), lambda a: a.reshape(3, 2), [rand(2, 3)]),
     "reshape -1 tuple": (lambda a: a.reshape((-1,)), lambda a: a.reshape(-1), [rand(2, 3)]),
     "transpose": (lambda a: a.transpose(), lambda a: a.permute(2, 1, 0), [rand(2, 3, 4)]),
@@ -358,6 +373,10 @@ NOT_DIFFERENTIABLE = {
     "argmax", "argmin", "all", "any",
     # in-place forms: tested with the tensor outside the graph, in test_tensor_api.py
     "add_", "sub_", "mul_", "div_", "zero_", "fill_", "clamp_", "clip_",
+    # (and against torch in test_torchdiff_ops.py)
+    "masked_fill_", "tril_", "triu_",
+    # random initialisers (under no_grad in nn.init): their draws in test_torchdiff_modules.py
+    "normal_", "uniform_",
     # the device (always the CPU), dtype queries and the storage printout
     "cpu", "cuda", "device", "element_size", "get_device", "is_cpu", "is_cuda",
     "is_floating_point", "storage", "itemsize", "nbytes",

@@ -4,6 +4,7 @@ dropping the last batch), the same generator state afterwards, and torch's colla
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import pytest
@@ -148,6 +149,87 @@ def test_default_collate_as_torch(samples):
     assert describe(ours) == describe(theirs)
 
 
+class Words:
+    """A map-style data set of (x, y) rows built with the library's own tensors, as makemore's
+    CharDataset (a plain class: the DataLoader only needs __getitem__ and __len__)."""
+
+    def __init__(self, lib, n):
+        self.lib, self.n = lib, n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        x = self.lib.zeros(4, dtype=self.lib.long)
+        x[1:3] = self.lib.tensor([i, i + 1])
+        return x, self.lib.tensor(i % 3)
+
+
+def loader_draws(lib, seed, n, batch_size, num_workers, prefetch_factor, n_batches, shuffle):
+    """makemore's two loaders: the endless training one (a RandomSampler with replacement and
+    10**10 samples, pinned memory, workers) or evaluate()'s shuffling one, with random numbers
+    drawn between iter() and the first batch, and after the last one."""
+    lib.manual_seed(seed)
+    options = {"batch_size": batch_size, "num_workers": num_workers, "pin_memory": True}
+    if num_workers:
+        options["prefetch_factor"] = prefetch_factor
+    data = Words(lib, n)
+    if shuffle:
+        loader = lib.utils.data.DataLoader(data, shuffle=True, **options)
+    else:
+        sampler = lib.utils.data.RandomSampler(data, replacement=True, num_samples=int(1e10))
+        loader = lib.utils.data.DataLoader(data, sampler=sampler, **options)
+    batches = iter(loader)
+    between = lib.rand(2).tolist()
+    got = []
+    for batch in itertools.islice(batches, n_batches):
+        got.append([t.tolist() for t in batch])
+    return len(loader), between, got, lib.rand(2).tolist()
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    n=st.integers(1, 40),
+    batch_size=st.integers(1, 8),
+    num_workers=st.sampled_from([0, 1, 2, 4]),
+    prefetch_factor=st.sampled_from([None, 1, 3]),
+    n_batches=st.integers(1, 6),
+    shuffle=st.booleans(),
+)
+def test_makemore_loaders_draw_in_torchs_order(
+    seed, n, batch_size, num_workers, prefetch_factor, n_batches, shuffle
+):
+    """With workers, torch's sampler runs prefetch_factor * num_workers batches ahead from
+    iter() on, so a shuffling sampler seeds itself before the caller's next random draw."""
+    args = (seed, n, batch_size, num_workers, prefetch_factor, n_batches, shuffle)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*pin_memory.*")
+        warnings.filterwarnings("ignore", message=".*worker processes in total.*")
+        theirs = loader_draws(torch, *args)
+    assert loader_draws(mt, *args) == theirs
+
+
+def test_a_sampler_that_draws_when_iterated_draws_before_the_base_seed():
+    """torch's iterator makes the sampler's iterator first, then draws its base seed."""
+
+    def eager(lib):
+        class Eager(lib.utils.data.Sampler):
+            def __iter__(self):
+                return iter(lib.randperm(5).tolist())
+
+            def __len__(self):
+                return 5
+
+        lib.manual_seed(7)
+        loader = lib.utils.data.DataLoader(list(range(5)), sampler=Eager(), batch_size=2)
+        batches = iter(loader)
+        drawn = lib.rand(1).item()
+        return [b.tolist() for b in batches], drawn
+
+    assert eager(mt) == eager(torch)
+
+
 def test_iterable_dataset_batches_and_errors():
     class Stream(mt.utils.data.IterableDataset):
         def __iter__(self):
@@ -166,6 +248,13 @@ def test_iterable_dataset_batches_and_errors():
     for lib, ds in ((mt, Stream()), (torch, TorchStream())):
         with pytest.raises(ValueError, match="expected unspecified shuffle option"):
             lib.utils.data.DataLoader(ds, shuffle=True)
+    # torch's two workers each read the whole stream: every item twice
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        twice = [b.tolist() for b in torch.utils.data.DataLoader(TorchStream(), 3, num_workers=2)]
+    assert sorted(x for batch in twice for x in batch) == sorted(list(range(7)) * 2)
+    with pytest.raises(ValueError, match="IterableDataset with num_workers > 0 is not supported"):
+        mt.utils.data.DataLoader(Stream(), 3, num_workers=2)
 
 
 @pytest.mark.parametrize(
@@ -176,6 +265,9 @@ def test_iterable_dataset_batches_and_errors():
         {"batch_sampler": [[0]], "batch_size": 2},
         {"batch_size": None, "drop_last": True},
         {"num_workers": -1},
+        {"prefetch_factor": 2},
+        {"num_workers": 2, "prefetch_factor": -1},
+        {"persistent_workers": True},
     ],
 )
 def test_bad_loader_arguments_raise_what_torch_raises(kwargs):

@@ -24,13 +24,32 @@ torch = pytest.importorskip(
 pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torchdiff import assert_same, outcomes
+from torchdiff import assert_close, assert_same, outcomes
 
 import micrograd.tensor as mt
 
 COVERED = {
     "nn.ModuleList",
     "nn.ModuleDict",
+    "nn.init.calculate_gain",
+    "nn.init.constant_",
+    "nn.init.kaiming_normal_",
+    "nn.init.kaiming_uniform_",
+    "nn.init.normal_",
+    "nn.init.ones_",
+    "nn.init.trunc_normal_",
+    "nn.init.uniform_",
+    "nn.init.xavier_normal_",
+    "nn.init.xavier_uniform_",
+    "nn.init.zeros_",
+    "Tensor.normal_",
+    "Tensor.uniform_",
+    "Tensor.copy_",
+    "nn.utils.clip_grad_norm_",
+    "nn.utils.clip_grad_norm",
+    "nn.utils.clip_grad_value_",
+    "nn.utils.clip_grads_with_norm_",
+    "nn.utils.get_total_norm",
 }
 
 SETTINGS = settings(max_examples=30, deadline=None)
@@ -550,3 +569,446 @@ def test_shared_submodule_and_parameter_counted_once_as_torch():
     assert_same(
         mt.tensor(float(len(ours.state_dict()))), torch.tensor(float(len(theirs.state_dict())))
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# In-place random fills and nn.init: PyTorch's numbers for the same seed, bit for bit
+# ---------------------------------------------------------------------------------------------
+
+# How the filled tensor is laid out: contiguous, transposed (dense, not contiguous: torch fills
+# it in memory order), every other column (not dense), a block of rows (contiguous again).
+VIEWS = {
+    "whole": lambda t: t,
+    "transposed": lambda t: t.transpose(0, 1),
+    "strided": lambda t: t[:, ::2],
+    "rows": lambda t: t[1:],
+}
+# sizes on both sides of 16, where torch switches from scalar to vectorised normals
+fill_shapes = st.tuples(st.integers(2, 9), st.integers(1, 12)) | st.tuples(
+    st.integers(2, 4), st.integers(1, 4), st.integers(1, 6)
+)
+
+
+def _fill_both(shape, dtype, view, fill, seed, with_generator):
+    """Fill a view of a zero tensor in each library from the same seed; return both whole
+    arrays and one more draw from the generator used (so a generator left at a different
+    place shows)."""
+    results = []
+    for lib in (mt, torch):
+        lib.manual_seed(seed)
+        generator = lib.Generator().manual_seed(seed + 1) if with_generator else None
+        base = lib.zeros(*shape, dtype=getattr(lib, dtype))
+        target = VIEWS[view](base)
+        returned = fill(lib, target, generator)
+        assert returned is target
+        after = lib.rand(3, generator=generator, dtype=getattr(lib, dtype))
+        results.append((base, after))
+    return results
+
+
+INIT_CALLS = {
+    "normal_": lambda init, t, g: init.normal_(t, generator=g),
+    "normal_(0.5, 0.02)": lambda init, t, g: init.normal_(t, 0.5, 0.02, generator=g),
+    "uniform_(-1, 3)": lambda init, t, g: init.uniform_(t, -1, 3, generator=g),
+    "xavier_uniform_": lambda init, t, g: init.xavier_uniform_(t, generator=g),
+    "xavier_normal_(gain 2)": lambda init, t, g: init.xavier_normal_(t, gain=2.0, generator=g),
+    "kaiming_uniform_(sqrt 5)": lambda init, t, g: init.kaiming_uniform_(t, a=5**0.5, generator=g),
+    "kaiming_normal_(fan_out, relu)": lambda init, t, g: init.kaiming_normal_(
+        t, mode="fan_out", nonlinearity="relu", generator=g
+    ),
+    "kaiming_uniform_(tanh)": lambda init, t, g: init.kaiming_uniform_(
+        t, nonlinearity="tanh", generator=g
+    ),
+    "trunc_normal_": lambda init, t, g: init.trunc_normal_(t, generator=g),
+    "trunc_normal_(std 0.02)": lambda init, t, g: init.trunc_normal_(t, std=0.02, generator=g),
+    "trunc_normal_(narrow)": lambda init, t, g: init.trunc_normal_(
+        t, mean=0.0, std=1.0, a=-0.3, b=0.2, generator=g
+    ),
+    "trunc_normal_(tail)": lambda init, t, g: init.trunc_normal_(
+        t, mean=0.0, std=1.0, a=2.0, b=3.0, generator=g
+    ),
+    "zeros_": lambda init, t, g: init.zeros_(t),
+    "ones_": lambda init, t, g: init.ones_(t),
+    "constant_": lambda init, t, g: init.constant_(t, 0.3),
+}
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    fill_shapes,
+    st.sampled_from(["float32", "float64"]),
+    st.sampled_from(sorted(VIEWS)),
+    st.sampled_from(sorted(INIT_CALLS)),
+    st.integers(0, 2**40),
+    st.booleans(),
+)
+def test_init_draws_torchs_numbers_bit_for_bit(shape, dtype, view, name, seed, with_generator):
+    call = INIT_CALLS[name]
+    (ours, ours_after), (theirs, theirs_after) = _fill_both(
+        shape, dtype, view, lambda lib, t, g: call(lib.nn.init, t, g), seed, with_generator
+    )
+    assert_same(ours, theirs, what=name)
+    assert_same(ours_after, theirs_after, what="the next draw")
+
+
+TENSOR_FILLS = {
+    "normal_()": lambda t, g: t.normal_(generator=g),
+    "normal_(-3, 7.5)": lambda t, g: t.normal_(-3.0, 7.5, generator=g),
+    "normal_(mean=1, std=0)": lambda t, g: t.normal_(mean=1.0, std=0.0, generator=g),
+    "uniform_()": lambda t, g: t.uniform_(generator=g),
+    "uniform_(-0.5, 0.25)": lambda t, g: t.uniform_(-0.5, 0.25, generator=g),
+    "uniform_(to=4)": lambda t, g: t.uniform_(to=4.0, generator=g),
+}
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    fill_shapes | st.tuples(st.integers(0, 70)),
+    st.sampled_from(["float32", "float64"]),
+    st.sampled_from(sorted(VIEWS)),
+    st.sampled_from(sorted(TENSOR_FILLS)),
+    st.integers(0, 2**40),
+    st.booleans(),
+)
+def test_tensor_normal_and_uniform_fill_in_place_as_torch(
+    shape, dtype, view, name, seed, with_generator
+):
+    if len(shape) == 1 and view != "whole":
+        view = "whole"
+    fill = TENSOR_FILLS[name]
+    (ours, ours_after), (theirs, theirs_after) = _fill_both(
+        shape, dtype, view, lambda lib, t, g: fill(t, g), seed, with_generator
+    )
+    assert_same(ours, theirs, what=name)
+    assert_same(ours_after, theirs_after, what="the next draw")
+
+
+def test_scalar_normals_cache_their_second_value_across_calls_as_torch():
+    # fewer than 16 elements: pairs of Box-Muller values, the odd one kept for the next call
+    for lib in (mt, torch):
+        lib.manual_seed(5)
+    got = [mt.zeros(n).normal_() for n in (3, 1, 5, 16, 2)]
+    expected = [torch.zeros(n).normal_() for n in (3, 1, 5, 16, 2)]
+    for i, (o, t) in enumerate(zip(got, expected)):
+        assert_same(o, t, what=f"call {i}")
+
+
+def test_the_uniform_keyword_from_is_accepted():
+    for lib in (mt, torch):
+        lib.manual_seed(3)
+    assert_same(
+        mt.zeros(4).uniform_(**{"from": -2.0, "to": 2.0}), torch.zeros(4).uniform_(-2.0, 2.0)
+    )
+    for lib in (mt, torch):
+        lib.manual_seed(3)
+    assert_same(mt.zeros(4).uniform_(from_=-2.0), torch.zeros(4).uniform_(-2.0))
+
+
+def test_init_runs_without_recording_and_keeps_the_parameter():
+    for lib in (mt, torch):
+        weight = lib.nn.Parameter(lib.zeros(4, 3))
+        for name, call in INIT_CALLS.items():
+            assert call(lib.nn.init, weight, None) is weight, name
+            assert weight.requires_grad and weight.is_leaf and weight.grad is None
+            assert isinstance(weight, lib.nn.Parameter)
+
+
+def test_fill_errors_are_torchs():
+    def cases(lib):
+        return [
+            lambda: lib.zeros(3).normal_(0, -1),
+            lambda: lib.zeros(3).uniform_(2, 1),
+            lambda: lib.zeros(3).uniform_(0, float("inf")),
+            lambda: lib.zeros(3, dtype=lib.long).normal_(),
+            lambda: lib.zeros(3, dtype=lib.long).uniform_(),
+            lambda: lib.zeros(3, requires_grad=True).normal_(),
+            lambda: lib.zeros(3, requires_grad=True).uniform_(),
+            lambda: lib.zeros(3, requires_grad=True).copy_(lib.ones(3)),
+            lambda: lib.zeros(3).normal_(generator=5),
+            lambda: lib.zeros(3).copy_(lib.ones(4)),
+            lambda: lib.zeros(2, 3).copy_(lib.ones(2, 1, 3)),
+            lambda: lib.zeros(3).copy_([1.0, 2.0, 3.0]),
+            lambda: lib.nn.init.xavier_uniform_(lib.zeros(3)),
+            lambda: lib.nn.init.kaiming_normal_(lib.zeros(3, 2), mode="fan_sideways"),
+            lambda: lib.nn.init.kaiming_uniform_(lib.zeros(3, 2), nonlinearity="swish"),
+            lambda: lib.nn.init.calculate_gain("leaky_relu", "steep"),
+            lambda: lib.nn.init.trunc_normal_(lib.zeros(3), std=0.0),
+        ]
+
+    for ours, theirs in zip(cases(mt), cases(torch)):
+        assert outcomes(ours, theirs) is None
+
+
+@pytest.mark.parametrize(
+    "nonlinearity", ["linear", "conv1d", "conv_transpose3d", "sigmoid", "tanh", "relu", "selu"]
+)
+@pytest.mark.parametrize("param", [None, 0.2, 3, 0])
+def test_calculate_gain_and_fans_are_torchs(nonlinearity, param):
+    assert_same(
+        mt.nn.init.calculate_gain(nonlinearity, param),
+        torch.nn.init.calculate_gain(nonlinearity, param),
+    )
+    assert_same(
+        mt.nn.init.calculate_gain("leaky_relu", param),
+        torch.nn.init.calculate_gain("leaky_relu", param),
+    )
+    for shape in [(3, 4), (5, 2, 3), (2, 3, 4, 5)]:
+        assert mt.nn.init._calculate_fan_in_and_fan_out(
+            mt.zeros(*shape)
+        ) == torch.nn.init._calculate_fan_in_and_fan_out(torch.zeros(*shape))
+
+
+def test_zero_element_kaiming_warns_and_does_nothing_as_torch():
+    for lib in (mt, torch):
+        t = lib.zeros(0, 3)
+        with pytest.warns(UserWarning, match="zero-element"):
+            returned = lib.nn.init.kaiming_uniform_(t)
+        assert returned is t
+
+
+def test_init_signatures_are_torchs():
+    for name in mt.nn.init.__all__:
+        ours = inspect.signature(getattr(mt.nn.init, name))
+        theirs = inspect.signature(getattr(torch.nn.init, name))
+        assert [(p.name, p.default) for p in ours.parameters.values()] == [
+            (p.name, p.default) for p in theirs.parameters.values()
+        ], name
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 70),
+    st.integers(1, 20),
+    st.booleans(),
+    st.sampled_from(["float32", "float64"]),
+    st.integers(0, 2**40),
+)
+def test_linear_and_embedding_default_weights_are_torchs(nin, nout, bias, dtype, seed):
+    for lib in (mt, torch):
+        lib.manual_seed(seed)
+    ours = [
+        mt.nn.Linear(nin, nout, bias=bias, dtype=getattr(mt, dtype)),
+        mt.nn.Embedding(nin, nout, dtype=getattr(mt, dtype)),
+    ]
+    theirs = [
+        torch.nn.Linear(nin, nout, bias=bias, dtype=getattr(torch, dtype)),
+        torch.nn.Embedding(nin, nout, dtype=getattr(torch, dtype)),
+    ]
+    for o, t in zip(ours, theirs):
+        for (name, p), (_, q) in zip(o.named_parameters(), t.named_parameters()):
+            assert_same(p.detach(), q.detach(), what=name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["float32", "float64"]),
+    st.sampled_from(["float32", "float64", "int64", "bool"]),
+    st.sampled_from(sorted(VIEWS)),
+    st.sampled_from([(3, 4), (1, 4), (4,), ()]),
+    st.integers(0, 2**32),
+)
+def test_copy_broadcasts_converts_and_writes_through_views(dtype, src_dtype, view, src_shape, seed):
+    values = np.random.default_rng(seed).standard_normal(src_shape) * 3
+
+    def run(lib):
+        base = lib.zeros(5, 4, dtype=getattr(lib, dtype))
+        target = VIEWS[view](base)
+        assert target.copy_(lib.tensor(values).to(getattr(lib, src_dtype))) is target
+        return base
+
+    result = outcomes(lambda: run(mt), lambda: run(torch))
+    if result is not None:
+        assert_same(*result)
+
+
+# ---------------------------------------------------------------------------------------------
+# nn.utils: gradient clipping
+# ---------------------------------------------------------------------------------------------
+
+
+def _with_grads(lib, grads):
+    params = []
+    for g in grads:
+        if g is None:
+            params.append(lib.nn.Parameter(lib.zeros(2)))
+            continue
+        p = lib.nn.Parameter(lib.zeros(*g.shape, dtype=getattr(lib, str(g.dtype))))
+        p.grad = lib.tensor(g.copy())
+        params.append(p)
+    return params
+
+
+def _clip_both(grads, call):
+    ours, theirs = _with_grads(mt, grads), _with_grads(torch, grads)
+    result = outcomes(lambda: call(mt, ours), lambda: call(torch, theirs))
+    return result, ours, theirs
+
+
+grad_shapes = st.lists(
+    st.tuples(st.integers(1, 6), st.integers(1, 7)) | st.tuples(st.integers(1, 40)),
+    min_size=0,
+    max_size=7,
+)
+
+
+@SETTINGS
+@given(
+    grad_shapes,
+    st.sampled_from(["float32", "float64"]),
+    st.sampled_from([0.5, 1.0, 3.0, 1e9]),
+    st.sampled_from([2.0, "inf", float("-inf"), 0]),
+    st.sampled_from([None, False, True]),
+    st.integers(0, 2**32),
+)
+def test_clip_grad_norm_is_torchs_bit_for_bit_where_sums_are_exact(
+    shapes, dtype, max_norm, norm_type, foreach, seed
+):
+    # Integer gradients: every square and sum of squares is exact, so each gradient's norm is a
+    # correctly rounded square root on both sides and the rest of the computation (the stacked
+    # norms' norm, the clipping coefficient, the products) must agree bit for bit.
+    rng = np.random.default_rng(seed)
+    grads = [rng.integers(-20, 21, size=s).astype(dtype) for s in shapes]
+    result, ours, theirs = _clip_both(
+        grads,
+        lambda lib, ps: lib.nn.utils.clip_grad_norm_(
+            ps, max_norm, norm_type=norm_type, foreach=foreach
+        ),
+    )
+    assert_same(*result, what="total norm")
+    for i, (o, t) in enumerate(zip(ours, theirs)):
+        assert_same(o.grad, t.grad, what=f"clipped grad {i}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    grad_shapes,
+    st.sampled_from(["float32", "float64", "mixed"]),
+    st.sampled_from([0.1, 1.0, 1e9]),
+    st.sampled_from([2.0, 1.0, 3.0, float("inf")]),
+    st.integers(0, 2**32),
+)
+def test_clip_grad_norm_of_random_gradients_is_torchs(shapes, dtypes, max_norm, norm_type, seed):
+    # The 2-norm follows torch's summation order (lanes, then the tail): bit for bit. Orders 1
+    # and 3 are summed in float64 here: within a few ulps.
+    rng = np.random.default_rng(seed)
+    grads = [rng.standard_normal(s) * rng.choice([1e-3, 1.0, 1e3]) for s in shapes]
+    for i, g in enumerate(grads):
+        if dtypes == "float32" or (dtypes == "mixed" and i % 2):
+            grads[i] = g.astype(np.float32)
+    result, ours, theirs = _clip_both(
+        grads, lambda lib, ps: lib.nn.utils.clip_grad_norm_(iter(ps), max_norm, norm_type)
+    )
+    if norm_type in (2.0, float("inf")):
+        assert_same(*result, what="total norm")
+        for i, (o, t) in enumerate(zip(ours, theirs)):
+            assert_same(o.grad, t.grad, what=f"grad {i}")
+        return
+    # within float32's rounding: a float32 norm summed in float64 here may be an ulp or so from
+    # torch's float32 sum, and a mixed stack carries that into float64
+    assert_close(*result, rtol=4e-6, atol=0, what="total norm")
+    for i, (o, t) in enumerate(zip(ours, theirs)):
+        assert_close(o.grad, t.grad, rtol=8e-6, atol=0, what=f"grad {i}")
+
+
+def test_clip_grad_norm_edge_cases_are_torchs():
+    cases = {
+        "no parameters": lambda lib, ps: lib.nn.utils.clip_grad_norm_([], 1.0),
+        "one tensor": lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps[0], 1.0),
+        "grads None are skipped": lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps, 0.5),
+        "inf grad": lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps[3], 1.0),
+        "inf refused": lambda lib, ps: lib.nn.utils.clip_grad_norm_(
+            ps, 1.0, error_if_nonfinite=True
+        ),
+        "norm_type 'inf'": lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps[:3], 2.0, "inf"),
+        "bad norm_type": lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps, 1.0, "two"),
+        "total": lambda lib, ps: lib.nn.utils.get_total_norm([p.grad for p in ps[:3]]),
+        "with norm": lambda lib, ps: lib.nn.utils.clip_grads_with_norm_(
+            ps[:3], 1.0, lib.tensor(100.0)
+        ),
+        "value": lambda lib, ps: lib.nn.utils.clip_grad_value_(ps, 1.5),
+        "value of one": lambda lib, ps: lib.nn.utils.clip_grad_value_(ps[0], 0.25),
+    }
+    grads = [
+        np.array([3.0, -4.0], np.float32),
+        None,
+        np.array([[0.5, -2.0], [1.0, 7.0]], np.float32),
+        np.array([1.0, np.inf, 2.0], np.float32),
+    ]
+    for name, call in cases.items():
+        result, ours, theirs = _clip_both(grads, call)
+        if result is not None:
+            assert_same(*result, what=name)
+        for o, t in zip(ours, theirs):
+            if t.grad is None:
+                assert o.grad is None
+            else:
+                assert_same(o.grad, t.grad, what=name)
+
+
+def test_clip_grad_norm_warnings_and_signatures_are_torchs():
+    for lib in (mt, torch):
+        with pytest.warns(UserWarning, match="empty generator"):
+            lib.nn.utils.clip_grad_norm_((p for p in []), 1.0)
+        p = lib.nn.Parameter(lib.ones(2))
+        p.grad = lib.ones(2)
+        with pytest.warns(FutureWarning, match="deprecated"):
+            lib.nn.utils.clip_grad_norm(p, 1.0)
+    for name in mt.nn.utils.__all__:
+        ours = inspect.signature(getattr(mt.nn.utils, name))
+        theirs = inspect.signature(getattr(torch.nn.utils, name))
+        assert [(p.name, p.default) for p in ours.parameters.values()] == [
+            (p.name, p.default) for p in theirs.parameters.values()
+        ], name
+    assert mt.nn.utils.clip_grad_norm_ is mt.nn.utils.clip_grad.clip_grad_norm_
+
+
+@SETTINGS
+@given(models, st.integers(0, 2**40))
+def test_gpt_style_initialisation_gives_torchs_weights_bit_for_bit(spec, seed):
+    # The lectures' and nanoGPT's recipe: seed, build, apply an init function to every module
+    # (normal(0, 0.02) weights, zero biases), then rescale the residual projections by name.
+    def initialise(lib):
+        lib.manual_seed(seed)
+        model = build(lib, spec)
+
+        def init_weights(module):
+            if isinstance(module, lib.nn.Linear):
+                lib.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+                if module.bias is not None:
+                    lib.nn.init.zeros_(module.bias)
+            elif isinstance(module, lib.nn.Embedding):
+                lib.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+        model.apply(init_weights)
+        for name, p in model.named_parameters():
+            if name.endswith("proj.weight"):
+                lib.nn.init.normal_(
+                    p, mean=0.0, std=0.02 / (2 * max(len(spec["blocks"]), 1)) ** 0.5
+                )
+        return model
+
+    ours, theirs = initialise(mt), initialise(torch)
+    expected = theirs.state_dict()
+    for key, value in ours.state_dict().items():
+        assert_same(value, expected[key], what=key)
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_zero_grad_as_torch(set_to_none):
+    made = []
+    for lib in (mt, torch):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Tanh(), lib.nn.Linear(2, 1))
+        model(lib.ones(4, 3)).sum().backward()
+        kept = model[0].weight.grad
+        model.zero_grad(set_to_none=set_to_none)
+        made.append((model, kept))
+    (ours, ours_kept), (theirs, theirs_kept) = made
+    for o, t in zip(ours.parameters(), theirs.parameters()):
+        if t.grad is None:
+            assert o.grad is None
+        else:
+            assert_same(o.grad, t.grad)  # zeros
+    # zeroed in place, or left as it was (tanh's float32 kernel may differ by an ulp)
+    assert_same(ours_kept, theirs_kept, bitwise=False, ulps=4)
+    assert (ours[0].weight.grad is ours_kept) == (theirs[0].weight.grad is theirs_kept)

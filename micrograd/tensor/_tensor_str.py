@@ -457,6 +457,12 @@ _LABELS = {
     "t": "TBackward0",
     "unbind": "UnbindBackward0",
     "stack": "StackBackward0",
+    "split": "SplitBackward0",
+    "split_with_sizes": "SplitWithSizesBackward0",
+    "masked_fill": "MaskedFillBackward0",
+    "masked_fill_tensor": "MaskedFillBackward1",
+    "topk": "TopkBackward0",
+    "copy_": "CopyBackwards",
 }
 
 

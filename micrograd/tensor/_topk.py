@@ -8,7 +8,8 @@ first is whatever these unstable algorithms leave there. `multinomial` without r
 such ties when it asks for more samples than there are non-zero probabilities, so this module
 replays GCC's libstdc++ (`bits/stl_algo.h`, `bits/stl_heap.h`) step for step on a Python list.
 
-Only `micrograd.tensor.random` uses it, and only for rows with tied values.
+`micrograd.tensor.random` (multinomial) and `Tensor.topk` use it, only for rows with tied values
+(and for `topk(sorted=False)`, whose order is the selection's).
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ import math
 _THRESHOLD = 16  # libstdc++'s _S_threshold: below it, insertion sort
 
 
-def topk_indices(values: list[float], k: int) -> list[int]:
-    """The indices torch.topk(values, k) returns (largest first, sorted=True) on the CPU."""
+def topk_indices(values: list[float], k: int, sorted: bool = True) -> list[int]:
+    """The indices torch.topk(values, k, sorted=sorted) returns (largest first) on the CPU, for
+    1 <= k <= len(values). (For the smallest first, pass keys that order the other way.)"""
     queue = [(v, i) for i, v in enumerate(values)]
     n = len(queue)
     if k * 64 <= n:
         _partial_sort(queue, 0, k, n)
     else:
         _nth_element(queue, 0, k - 1, n)
-        _sort(queue, 0, k - 1)
+        if sorted:
+            _sort(queue, 0, k - 1)
     return [i for _, i in queue[:k]]
 
 

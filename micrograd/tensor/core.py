@@ -58,6 +58,7 @@ from micrograd.tensor import device as _device
 from micrograd.tensor import dtypes as _dtypes
 from micrograd.tensor import functions as F
 from micrograd.tensor._missing import similar
+from micrograd.tensor._topk import topk_indices
 from micrograd.tensor.errors import (
     TorchDtypeError,
     TorchIndexError,
@@ -85,6 +86,16 @@ from collections import namedtuple as _namedtuple
 
 MaxResult = _namedtuple("max", ["values", "indices"])
 MinResult = _namedtuple("min", ["values", "indices"])
+
+
+class TopkResult(_namedtuple("topk", ["values", "indices"])):
+    """`torch.topk`'s `(values, indices)`, printed as PyTorch prints `torch.return_types.topk`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.topk(\nvalues={self.values!r},\nindices={self.indices!r})"
+
 
 # Whether operations record a graph; `no_grad()` switches it off. A module global because the
 # hot path reads it once per operation and a global lookup is the cheapest read there is.
@@ -722,6 +733,153 @@ def _clamp(x: Tensor, lo: Any, hi: Any, op: str) -> Tensor:
     return _const(data)
 
 
+def _int_arg(x: Any, op: str, name: str) -> int:
+    """An integer argument as PyTorch takes it: an int, a numpy integer or a one-element integer
+    tensor; anything else (a float, a bool) is a TypeError naming the argument."""
+    if type(x) is int:
+        return x
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, Tensor) and x.data.size == 1 and x.data.dtype.kind in "iu":
+        return int(x.data.item())
+    raise TypeError(f"{op}(): argument '{name}' must be int, not {type(x).__name__}")
+
+
+def _int_tuple(x: Any, op: str, name: str) -> tuple:
+    """An int or a sequence of ints (`shifts`, `dims`) as a tuple of ints."""
+    if isinstance(x, (tuple, list)):
+        return tuple(_int_arg(v, op, name) for v in x)
+    return (_int_arg(x, op, name),)
+
+
+def _split_sizes(length: int, size: int) -> list:
+    """PyTorch's pieces of `size` along an axis of `length`: as many full ones as fit, then the
+    rest (at least one piece, possibly empty)."""
+    count = max(-(-length // size), 1) if size else 1
+    return [size] * (count - 1) + [length - size * (count - 1)]
+
+
+def _fill_value(value: Any, dtype: np.dtype, op: str) -> np.ndarray:
+    """A Python number as a 0-d array of `dtype`, converted as PyTorch converts a fill value:
+    floats to integers truncated, and a value the dtype cannot hold (a finite float beyond
+    float32's range, nan or inf or too large a number for an integer dtype) a RuntimeError."""
+    kind = dtype.kind
+    if kind == "b":
+        return np.asarray(bool(value))
+    if kind == "f":
+        value = float(value)
+        info = np.finfo(dtype)
+        if math.isfinite(value) and not float(info.min) <= value <= float(info.max):
+            raise TorchRuntimeError(
+                f"{op}: value {value!r} cannot be converted to type {dtype} without overflow"
+            )
+        return np.asarray(value, dtype=dtype)
+    python_int = type(value) is not float
+    if not python_int:
+        if not math.isfinite(value):
+            raise TorchRuntimeError(
+                f"{op}: value {value!r} cannot be converted to type {dtype} without overflow"
+            )
+        value = int(value)  # towards zero, as C++ converts
+    info = np.iinfo(dtype)
+    if not info.min <= value <= info.max:
+        if python_int and not -(2**63) <= value < 2**63:  # (PyTorch's argument parser)
+            raise OverflowError(f"{op}: value {value} is too big to convert")
+        raise TorchRuntimeError(
+            f"{op}: value {value} cannot be converted to type {dtype} without overflow"
+        )
+    return np.asarray(value, dtype=dtype)
+
+
+def _masked_fill(x: Tensor, mask: Any, value: Any, op: str) -> Tensor:
+    """`x.masked_fill(mask, value)` (`op` ending in "_": the in-place form's checks: the mask
+    must not make x bigger)."""
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{op}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    if mask.data.dtype.kind != "b":
+        raise TorchDtypeError(
+            f"{op} only supports boolean masks, but got mask with dtype {mask.dtype} (compare, "
+            f"e.g. mask == 0, or convert with .bool())"
+        )
+    dtype = x.data.dtype
+    value_node = None  # the value's tensor, when the gradient must reach it
+    if isinstance(value, Tensor):
+        if value.data.ndim:
+            raise TorchRuntimeError(
+                f"{op} only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value.data.ndim} dimension(s)."
+            )
+        fill = _fill_value(value.data.item(), dtype, op)
+        if value.requires_grad and _grad_enabled and dtype.kind == "f":
+            value_node = value if value.data.dtype == dtype else _cast(value, dtype)
+    else:
+        number = _number(value)
+        if number is None:
+            if isinstance(value, numbers.Complex):
+                raise TorchRuntimeError(f"{op}: a complex value cannot fill a {dtype} tensor")
+            raise TypeError(
+                f"{op}(): argument 'value' must be a number or a 0-d Tensor, not "
+                f"{type(value).__name__}"
+            )
+        fill = _fill_value(number, dtype, op)
+    shape = x.data.shape
+    try:
+        out_shape = np.broadcast_shapes(shape, mask.data.shape)
+    except ValueError:
+        raise TorchRuntimeError(
+            f"{op}: the mask's shape {tuple(mask.data.shape)} cannot be broadcast to the "
+            f"tensor's shape {tuple(shape)}"
+        ) from None
+    if op.endswith("_") and out_shape != shape:
+        raise TorchRuntimeError(
+            f"{op}: output with shape {list(shape)} doesn't match the broadcast shape "
+            f"{list(out_shape)}"
+        )
+    fn = _new(F.MaskedFill)
+    data = fn.forward(x.data, mask.data, fill)
+    if value_node is not None:
+        out = _node(data, (x, value_node), fn, fn.op)
+    elif x.requires_grad and _grad_enabled:
+        out = _node(data, (x,), fn, fn.op)
+    else:
+        return _const(data)
+    # PyTorch names the backward of a tensor value's fill apart from a number's
+    return _labelled(out, "masked_fill_tensor") if isinstance(value, Tensor) else out
+
+
+def _topk_indices(data: np.ndarray, k: int, axis: int, largest: bool, sorted: bool) -> np.ndarray:
+    """The int64 indices of torch.topk along `axis` (k of them there). A numpy sort gives them
+    where the top k are distinct; a row where equal values meet among its first k + 1 (or every
+    row, for `sorted=False` where torch leaves the first k in selection order) is replayed
+    through libstdc++'s algorithms (`_topk.py`), so tied indices come out as torch's do."""
+    moved = np.moveaxis(data, axis, -1)
+    length = moved.shape[-1]
+    rows = moved.reshape(math.prod(moved.shape[:-1]), length)
+    if k == 0:
+        picked = np.zeros((rows.shape[0], 0), np.int64)
+    else:
+        # ascending with nan last: reversed, largest first with nan first (torch's order)
+        order = np.argsort(rows, axis=-1, kind="stable")
+        if largest:
+            order = order[:, ::-1]
+        picked = order[:, :k].astype(np.int64)
+        if not sorted and k * 64 > length:
+            replay = range(rows.shape[0])
+        else:
+            head = np.take_along_axis(rows, order[:, : k + 1], axis=-1)
+            same = head[:, 1:] == head[:, :-1]
+            if rows.dtype.kind == "f":
+                same |= np.isnan(head[:, 1:]) & np.isnan(head[:, :-1])
+            replay = np.flatnonzero(same.any(axis=1)).tolist()
+        for r in replay:
+            # ranks (equal values equal ranks, nan the highest) order the row as torch's
+            # comparison does: larger first for largest, smaller first (nan last) otherwise
+            ranks = np.unique(rows[r], return_inverse=True)[1].reshape(-1)
+            keys = ranks if largest else -ranks
+            picked[r] = topk_indices(keys.tolist(), k, sorted)
+    return np.moveaxis(picked.reshape(moved.shape[:-1] + (k,)), -1, axis)
+
+
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """`torch.where(condition, input, other)`: input's elements where condition is True, other's
     elsewhere (broadcast together, in their PyTorch result dtype; gradients flow to the side
@@ -882,6 +1040,45 @@ def _slot_or_none(member: Any, tensor: Tensor) -> Any:
 def _fn_of(tensor: Tensor) -> Any:
     """`tensor._fn`, None while a tensor is being built."""
     return _slot_or_none(_FN_SLOT, tensor)
+
+
+def _random_generator(generator: Any, op: str) -> Any:
+    from micrograd.tensor import random as _random
+
+    if generator is None:
+        return _random.default_generator
+    if not isinstance(generator, _random.Generator):
+        raise TypeError(
+            f"{op}(): argument 'generator' must be torch.Generator, not {type(generator).__name__}"
+        )
+    return generator
+
+
+def _writable(data: Any, op: str) -> np.ndarray:
+    """`data` if an in-place write can go into it; PyTorch's error for a broadcast view (one
+    memory location behind several elements), whose numpy array is read-only."""
+    if not isinstance(data, np.ndarray) or not data.flags.writeable:
+        raise TorchRuntimeError(
+            f"{op}: unsupported operation: more than one element of the written-to tensor "
+            f"refers to a single memory location (or its array is read-only). Please clone() "
+            f"the tensor before performing the operation."
+        )
+    return data
+
+
+def _in_memory_order(data: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """`flat`'s values laid out so that they fill `data`'s memory in order: how PyTorch's
+    serial kernels visit a non-contiguous tensor (a transposed or sliced view)."""
+    if data.flags.c_contiguous:
+        return flat.reshape(data.shape)
+    offsets = np.zeros(data.shape, np.int64)
+    for axis, (size, stride) in enumerate(zip(data.shape, data.strides)):
+        shape = [1] * data.ndim
+        shape[axis] = size
+        offsets = offsets + (np.arange(size, dtype=np.int64) * stride).reshape(shape)
+    placed = np.empty(data.size, flat.dtype)
+    placed[np.argsort(offsets.ravel(), kind="stable")] = flat
+    return placed.reshape(data.shape)
 
 
 class Tensor:
@@ -1126,6 +1323,104 @@ class Tensor:
 
     def zero_grad(self) -> None:
         self.grad = None
+
+    # -- in-place random fills and copies (what nn.init calls) ----------------------------
+
+    def normal_(self, mean: float = 0, std: float = 1, *, generator: Any = None) -> Tensor:
+        """Fill with N(mean, std) samples, the numbers PyTorch draws for the same seed: a
+        contiguous tensor of 16 or more elements takes torch's vectorised Box-Muller, any other
+        one scalar draws, written in memory order (a transposed weight gets the values its
+        storage would get). Returns self."""
+        data = self._random_fill_target("normal_", "normal_kernel_cpu")
+        gen = _random_generator(generator, "normal_")
+        if not std >= 0:
+            raise TorchRuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        if data.size == 0:
+            return self
+        if data.flags.c_contiguous:
+            values = gen.normal(data.shape, mean, std, dtype=data.dtype)
+        else:
+            flat = gen._scalar_normals(data.size, float(mean), float(std)).astype(data.dtype)
+            values = _in_memory_order(data, flat)
+        data[...] = values
+        return self
+
+    def uniform_(
+        self, from_: float = 0, to: float = 1, *, generator: Any = None, **kwargs: Any
+    ) -> Tensor:
+        """Fill with U(from, to) samples, PyTorch's numbers for the same seed (one draw per
+        element, in memory order). PyTorch's keyword is `from`, a Python keyword: pass it
+        positionally, as `from_=`, or as `**{'from': ...}`. Returns self."""
+        if kwargs:
+            if set(kwargs) != {"from"}:
+                raise TypeError(f"uniform_() got an unexpected keyword argument {min(kwargs)!r}")
+            from_ = kwargs["from"]
+        data = self._random_fill_target("uniform_", "check_uniform_bounds")
+        gen = _random_generator(generator, "uniform_")
+        if from_ > to:
+            raise TorchRuntimeError(
+                f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}"
+            )
+        try:
+            flat = gen.uniform((data.size,), from_, to, dtype=data.dtype)
+        except ValueError as error:  # a bound out of the dtype's range
+            raise TorchRuntimeError(f"uniform_: {error}") from None
+        data[...] = _in_memory_order(data, flat) if data.size else flat.reshape(data.shape)
+        return self
+
+    def _random_fill_target(self, op: str, kernel: str) -> np.ndarray:
+        """The array an in-place random fill writes into, after PyTorch's checks."""
+        self._check_in_place(op)
+        data = self.data
+        if data.dtype.kind != "f":
+            from micrograd.tensor.factories import _TORCH_NAMES, KernelDtypeError
+
+            raise KernelDtypeError(
+                f"{kernel!r} not implemented for "
+                f"{_TORCH_NAMES.get(data.dtype.name, data.dtype.name)!r} ({op} fills float "
+                f"tensors; this one is {data.dtype})"
+            )
+        return _writable(data, op)
+
+    def _check_in_place(self, op: str) -> None:
+        if _grad_enabled and self.requires_grad:
+            if self._fn is None:
+                raise TorchRuntimeError(
+                    f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                    f"operation (call it under `with torch.no_grad():`, as nn.init does)"
+                )
+            raise TorchRuntimeError(
+                f"{op}: this tensor was computed by an operation recorded for backward; fill a "
+                f"leaf instead, or call it under `with torch.no_grad():`"
+            )
+
+    def copy_(self, src: Tensor, non_blocking: bool = False) -> Tensor:
+        """Copy `src`'s values into this tensor's own array (broadcast to its shape, converted
+        to its dtype), so every view of it sees them. Returns self."""
+        if not isinstance(src, Tensor):
+            raise TypeError(
+                f"copy_(): argument 'other' (position 1) must be Tensor, not {type(src).__name__}"
+            )
+        self._check_in_place("copy_")
+        if _grad_enabled and src.requires_grad:
+            raise TorchRuntimeError(
+                "copy_: copying from a tensor that requires grad would record the copy for "
+                "backward, which this engine does not do; copy src.detach(), or copy under "
+                "`with torch.no_grad():`"
+            )
+        data = _writable(self.data, "copy_")
+        value = src.data
+        try:
+            np.broadcast_shapes(value.shape, data.shape)
+            if np.broadcast_shapes(value.shape, data.shape) != data.shape:
+                raise ValueError
+        except ValueError:
+            raise TorchRuntimeError(
+                f"copy_: the size of src {tuple(value.shape)} cannot be broadcast to the size "
+                f"of this tensor {tuple(data.shape)}"
+            ) from None
+        np.copyto(data, value, casting="unsafe")
+        return self
 
     # -- dtype conversions ----------------------------------------------------------------
 
@@ -1511,6 +1806,50 @@ class Tensor:
 
     def div_(self, other: Any) -> Tensor:
         return self._inplace(other, Tensor.__truediv__, "div_")
+
+    def copy_(self, src: Tensor, non_blocking: bool = False) -> Tensor:
+        """Write src's values into self, in place: broadcast to self's shape and converted to
+        self's dtype (an assignment `self[...] = src`, with its rules: in the graph the gradient
+        flows to src, and a leaf that requires grad refuses it)."""
+        if not isinstance(src, Tensor):
+            number = _number(src)  # PyTorch takes a number as a 0-d tensor here
+            if number is None:
+                raise TypeError(
+                    f"copy_(): argument 'other' (position 1) must be Tensor, not "
+                    f"{type(src).__name__}"
+                )
+            src = _const(np.asarray(number))
+        shape = self.data.shape
+        try:
+            fits = np.broadcast_shapes(shape, src.data.shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise TorchRuntimeError(
+                f"copy_: the source's shape {list(src.data.shape)} cannot be broadcast to the "
+                f"tensor's shape {list(shape)}"
+            )
+        if self._fn is None and self.requires_grad and _grad_enabled:
+            raise RuntimeError(
+                "copy_: a leaf tensor that requires grad cannot be changed in place; do it "
+                "under `with torch.no_grad():` (as loading weights does) or on `.data`"
+            )
+        dtype = self.data.dtype
+        if src.data.dtype != dtype:  # a float source keeps its gradient through a Cast node
+            both_float = dtype.kind == "f" and src.data.dtype.kind == "f"
+            src = _cast(src, dtype) if both_float else _const(src.data.astype(dtype))
+        if not (_grad_enabled and (self.requires_grad or src.requires_grad)):
+            data = self.data
+            if data.flags.writeable:  # into the array itself: every view of it sees the write
+                np.copyto(data, src.data, casting="unsafe")
+            else:  # an expanded view (read-only): a new array of its own
+                self.data = np.array(np.broadcast_to(src.data, data.shape), dtype=data.dtype)
+            return self
+        before = self._fn
+        self[...] = src
+        if self._fn is not before:  # the assignment made self a node: PyTorch's name for it
+            self._op = "copy_"
+        return self
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -1912,6 +2251,202 @@ class Tensor:
         axis = F.wrap_dim(dim, self.data.ndim, "unbind")
         lead = (slice(None),) * axis
         return tuple(_labelled(self[lead + (i,)], "unbind") for i in range(self.data.shape[axis]))
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple:
+        """Views of consecutive pieces along `dim`: of `split_size` elements each (the last one
+        shorter if need be), or of the sizes a list gives (they must add up to the length)."""
+        ndim = self.data.ndim
+        if not ndim:
+            raise TorchRuntimeError("split expects at least a 1-dimensional tensor")
+        if isinstance(split_size, (list, tuple)):
+            axis = F.wrap_dim(dim, ndim, "split_with_sizes")
+            length = self.data.shape[axis]
+            sizes = [_int_arg(n, "split_with_sizes", "split_sizes") for n in split_size]
+            if any(n < 0 for n in sizes):
+                raise TorchRuntimeError(
+                    f"split_with_sizes expects split_sizes have only non-negative entries, but "
+                    f"got split_sizes={sizes}"
+                )
+            if sum(sizes) != length:
+                raise TorchRuntimeError(
+                    f"split_with_sizes expects split_sizes to sum exactly to {length} (input "
+                    f"tensor's size at dimension {axis}), but got split_sizes={sizes}"
+                )
+            return self._pieces(axis, sizes, "split_with_sizes")
+        size = _int_arg(split_size, "split", "split_size")
+        if size < 0:
+            raise TorchRuntimeError(
+                f"split expects split_size be non-negative, but got split_size={size}"
+            )
+        axis = F.wrap_dim(dim, ndim, "split")  # (checked after the size, as PyTorch does)
+        length = self.data.shape[axis]
+        if size == 0 and length:
+            raise TorchRuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of "
+                f"{length}"
+            )
+        return self._pieces(axis, _split_sizes(length, size), "split")
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """At most `chunks` views along `dim`, PyTorch's rule: pieces of ceil(length / chunks)
+        elements, the last one shorter, so fewer pieces can come back (6 in 4 chunks: 3 of 2)."""
+        ndim = self.data.ndim
+        if not ndim:
+            raise TorchRuntimeError("chunk expects at least a 1-dimensional tensor")
+        chunks = _int_arg(chunks, "chunk", "chunks")
+        if chunks <= 0:
+            raise TorchRuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        axis = F.wrap_dim(dim, ndim, "chunk")
+        length = self.data.shape[axis]
+        size = -(-length // chunks)
+        if length == 0:  # an empty axis: `chunks` empty pieces
+            return self._pieces(axis, [0] * chunks, "split_with_sizes")
+        return self._pieces(axis, _split_sizes(length, size), "split")
+
+    def _pieces(self, axis: int, sizes: list, label: str) -> tuple:
+        """Basic-index views of consecutive `sizes` elements along `axis`, each a node labelled
+        as PyTorch names the backward of the split that made it."""
+        lead = (slice(None),) * axis
+        out = []
+        start = 0
+        data = self.data
+        for n in sizes:
+            fn = _new(F.Index)
+            index = (*lead, slice(start, start + n))
+            out.append(_labelled(_unary(fn, self, fn.forward(data, index, False)), label))
+            start += n
+        return tuple(out)
+
+    def expand(self, *sizes: Any, size: Any = None, implicit: bool = False) -> Tensor:
+        """A view repeating the length-1 axes (and new leading ones) to `sizes`, without a copy;
+        -1 keeps an axis's length. The gradient is summed over the repetitions."""
+        if size is not None:
+            if sizes:
+                raise TypeError("expand() got multiple values for argument 'size'")
+            sizes = (size,)
+        if not sizes:
+            raise TypeError('expand() missing 1 required positional arguments: "size"')
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        target = [_int_arg(n, "expand", "size") for n in sizes]
+        shape = self.data.shape
+        lead = len(target) - len(shape)
+        if lead < 0:
+            raise TorchRuntimeError(
+                f"expand(torch.{self.dtype._legacy}{{{list(shape)}}}, size={target}): the number "
+                f"of sizes provided ({len(target)}) must be greater or equal to the number of "
+                f"dimensions in the tensor ({len(shape)})"
+            )
+        for i, n in enumerate(target):
+            if i < lead:
+                if n < 0:
+                    raise TorchRuntimeError(
+                        f"The expanded size of the tensor ({n}) isn't allowed in a leading, "
+                        f"non-existing dimension {i}"
+                    )
+                continue
+            have = shape[i - lead]
+            if n == -1:
+                target[i] = have
+            elif n != have and (have != 1 or n < 0):
+                raise TorchRuntimeError(
+                    f"The expanded size of the tensor ({n}) must match the existing size "
+                    f"({have}) at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  "
+                    f"Tensor sizes: {list(shape)}"
+                )
+        fn = _new(F.Expand)
+        return _unary(fn, self, fn.forward(self.data, tuple(target)))
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """`self.expand(other.size())`."""
+        if not isinstance(other, Tensor):
+            raise TypeError(
+                f"expand_as(): argument 'other' must be Tensor, not {type(other).__name__}"
+            )
+        return self.expand(other.data.shape)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two axes (a batch of matrices: each one), the diagonal
+        `diagonal` steps up (negative: down) included; zeros above it."""
+        return self._triangle(F.Tril, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle, as `tril`: zeros below the diagonal `diagonal`."""
+        return self._triangle(F.Triu, diagonal)
+
+    def _triangle(self, cls: type, diagonal: Any) -> Tensor:
+        op = cls.op
+        k = _int_arg(diagonal, op, "diagonal")
+        if self.data.ndim < 2:
+            raise TorchRuntimeError(f"{op}: input tensor must have at least 2 dimensions")
+        fn = _new(cls)
+        return _unary(fn, self, fn.forward(self.data, k))
+
+    def tril_(self, diagonal: int = 0) -> Tensor:
+        return self._inplace(None, lambda t, _: t.tril(diagonal), "tril_")
+
+    def triu_(self, diagonal: int = 0) -> Tensor:
+        return self._inplace(None, lambda t, _: t.triu(diagonal), "triu_")
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        """The elements shifted cyclically by `shifts` along `dims` (ints or tuples of one
+        length); without dims, along the flattened tensor, its shape kept."""
+        steps = _int_tuple(shifts, "roll", "shifts")
+        axes = () if dims is None else _int_tuple(dims, "roll", "dims")
+        ndim = self.data.ndim
+        if not steps:
+            raise TorchRuntimeError("roll: `shifts` required")
+        if len(steps) != len(axes) and not (len(steps) == 1 and not axes):
+            raise TorchRuntimeError(
+                f"shifts and dimensions must align. shifts: {len(steps)}, dims:{len(axes)}"
+            )
+        if axes and not ndim:
+            raise TorchIndexError("roll: dimension specified as 0 but tensor has no dimensions")
+        fn = _new(F.Roll)
+        if not axes or not self.data.size:  # the flattened tensor (PyTorch checks no dims of
+            # an empty one)
+            return _unary(fn, self, fn.forward(self.data, steps[0], None))
+        axes = tuple(F.wrap_dim(d, ndim, "roll") for d in axes)
+        return _unary(fn, self, fn.forward(self.data, steps, axes))
+
+    def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
+        """`value` (a number or a 0-d tensor) where the bool tensor `mask` is True, self's element
+        elsewhere (mask and self broadcast together); the filled elements pass no gradient."""
+        return _masked_fill(self, mask, value, "masked_fill")
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        other = value if isinstance(value, Tensor) else None
+        return self._inplace(
+            other, lambda t, _: _masked_fill(t, mask, value, "masked_fill_"), "masked_fill_"
+        )
+
+    def topk(
+        self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, out: Any = None
+    ) -> Any:
+        """The k largest (`largest=False`: smallest) elements along `dim` and their indices, as
+        `(values, indices)`; nan counts as the largest. Among equal elements the indices are
+        the ones PyTorch's CPU kernel picks (`_topk.py`). The values' gradient goes back to the
+        elements they came from."""
+        _no_out(out, "topk")
+        k = _int_arg(k, "topk", "k")
+        data = self.data
+        if data.dtype.kind == "b":
+            raise TorchDtypeError("topk does not support bool dtypes on CPU")
+        axis = F.wrap_dim(dim, data.ndim, "topk")
+        length = data.shape[axis] if data.ndim else 1
+        if not 0 <= k <= length:
+            raise TorchRuntimeError(
+                f"selected index k out of range (k={k} along a dimension of size {length})"
+            )
+        if not data.ndim:  # one element along one axis: itself, at index 0
+            values = _labelled(self.reshape(1)._take_along(np.zeros(1, np.int64), 0), "topk")
+            return TopkResult(values.reshape(()), _const(np.zeros((), np.int64)))
+        indices = _topk_indices(data, k, axis, bool(largest), bool(sorted))
+        return TopkResult(self._take_along(indices, axis), _const(indices))
+
+    def _take_along(self, indices: np.ndarray, axis: int) -> Tensor:
+        fn = _new(F.TakeAlong)
+        return _unary(fn, self, fn.forward(self.data, indices, axis))
 
     def __getitem__(self, index: Any) -> Tensor:
         if type(index) is Tensor and index.data.dtype.kind in "iu" and self.data.ndim:

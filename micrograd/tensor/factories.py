@@ -225,6 +225,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
             raise TypeError(
                 f"as_tensor: data must be numbers, got a numpy array of dtype {data.dtype}"
             )
+        data = data.view(np.ndarray)  # a memmap or other subclass: the same memory
         return _leaf(data if dt is None else data.astype(dt, copy=False), False, "as_tensor")
     return _leaf(_infer(data, "as_tensor", dt), False, "as_tensor")
 
@@ -233,7 +234,9 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing `array`'s memory (changes to one show in the other)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
-    return _leaf(array, False, "from_numpy")
+    # a subclass (np.memmap: nanoGPT's batches are slices of a memory-mapped file) is held as a
+    # plain ndarray view of the same memory, as torch holds it
+    return _leaf(array.view(np.ndarray), False, "from_numpy")
 
 
 def _filled(op: str, fill: Any, size: tuple, keyword: Any, dtype, device, requires_grad, out):

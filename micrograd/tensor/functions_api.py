@@ -35,6 +35,7 @@ __all__ = [
     "allclose",
     "any",
     "argmax",
+    "chunk",
     "clamp",
     "clip",
     "div",
@@ -45,6 +46,7 @@ __all__ = [
     "is_tensor",
     "log",
     "log_softmax",
+    "masked_fill",
     "matmul",
     "max",
     "maximum",
@@ -57,8 +59,10 @@ __all__ = [
     "pow",
     "relu",
     "remainder",
+    "roll",
     "sigmoid",
     "softmax",
+    "split",
     "sqrt",
     "squeeze",
     "std",
@@ -66,6 +70,9 @@ __all__ = [
     "subtract",
     "sum",
     "tanh",
+    "topk",
+    "tril",
+    "triu",
     "true_divide",
     "unbind",
     "unsqueeze",
@@ -382,3 +389,51 @@ clip = clamp
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices of input along dim, as a tuple of tensors (each without that dim)."""
     return _t(input, "unbind").unbind(dim)
+
+
+# -- shape and selection operations: each is the Tensor method -------------------------------
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """input with value where the bool mask is True (see Tensor.masked_fill)."""
+    return _t(input, "masked_fill").masked_fill(mask, value)
+
+
+def tril(input: Tensor, diagonal: int = 0, *, out: Any = None) -> Tensor:
+    """The lower triangle of (each matrix of) input, zeros above the diagonal `diagonal`."""
+    _no_out(out, "tril")
+    return _t(input, "tril").tril(diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0, *, out: Any = None) -> Tensor:
+    """The upper triangle of (each matrix of) input, zeros below the diagonal `diagonal`."""
+    _no_out(out, "triu")
+    return _t(input, "triu").triu(diagonal)
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """input's elements shifted cyclically (see Tensor.roll)."""
+    return _t(input, "roll").roll(shifts, dims)
+
+
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    """Views of consecutive pieces of tensor along dim (see Tensor.split)."""
+    return _t(tensor, "split").split(split_size_or_sections, dim)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """At most `chunks` views of input along dim (see Tensor.chunk)."""
+    return _t(input, "chunk").chunk(chunks, dim)
+
+
+def topk(
+    input: Tensor,
+    k: int,
+    dim: int = -1,
+    largest: bool = True,
+    sorted: bool = True,
+    *,
+    out: Any = None,
+) -> Any:
+    """The k largest (or smallest) elements along dim and their indices (see Tensor.topk)."""
+    return _t(input, "topk").topk(k, dim, largest, sorted, out=out)

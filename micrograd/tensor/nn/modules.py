@@ -1,17 +1,21 @@
 """PyTorch-shaped layers for the tensor engine: `Module`, `Linear`, `Embedding`, `BatchNorm1d`, `Tanh`,
-`ReLU`, `Sigmoid`, `Flatten`, `Sequential`.
+`ReLU`, `GELU`, `Sigmoid`, `Flatten`, `Sequential`.
 
 Names, arguments, defaults, parameter names and shapes are PyTorch's, so model code and
 `state_dict()` keys move across unchanged: `Linear.weight` is (out_features, in_features), a
 `Sequential`'s keys are `0.weight`, `0.bias`, `1.running_mean`, ... . As in PyTorch, a `Module`
 registers the `nn.Parameter`s (a Tensor subclass) and the Modules assigned to its attributes; a
 plain Tensor attribute is not a parameter, even with `requires_grad=True`. Buffers
-(`running_mean`) are registered with `register_buffer`. `parameters()`, `named_parameters()`,
-`modules()`, ... are generators, and `state_dict()` holds tensors that share the module's arrays.
-Reprs are PyTorch's, byte for byte.
+(`running_mean`, a causal mask) are registered with `register_buffer` (`persistent=False` keeps
+one out of `state_dict()`). `parameters()`, `named_parameters()`, `modules()`, ... are
+generators that list a shared (tied) parameter or module once, while `state_dict()` names it
+under every key, and holds tensors that share the module's arrays. `apply(fn)` visits children
+first; `to()`, `float()`, `double()` convert parameters in place (the same Parameter objects, so
+an optimizer made earlier keeps them), their gradients and the buffers. Reprs are PyTorch's,
+byte for byte. The containers `ModuleList` and `ModuleDict` are in `container.py`.
 
-Initial weights follow PyTorch's rules and come from `micrograd.tensor`'s default generator
-(`torch.manual_seed(...)` makes them repeatable).
+Initial weights are drawn through `nn.init` as PyTorch draws them, from `micrograd.tensor`'s
+default generator: `torch.manual_seed(...)` gives PyTorch's very weights.
 
 It builds on `micrograd.nn.Module`, so `micrograd.optim` trains these modules as it trains the
 others. Read `micrograd/tensor/nn/functional.py` next.
@@ -32,12 +36,13 @@ from micrograd.tensor import core as _core
 from micrograd.tensor import device as _device_mod
 from micrograd.tensor import dtypes as _dtypes
 from micrograd.tensor import functions as F
-from micrograd.tensor import random as _random
 from micrograd.tensor._missing import similar
 from micrograd.tensor.core import Tensor, _const, _new, _node, _np_dtype
 from micrograd.tensor.errors import TorchDtypeError, TorchRuntimeError
+from micrograd.tensor.nn import init as _init
 
 __all__ = [
+    "GELU",
     "BatchNorm1d",
     "Embedding",
     "Flatten",
@@ -360,11 +365,18 @@ class Module(_BaseModule):
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient (the default), or zero it in place with
+        `set_to_none=False` (a reference to the gradient sees the zeros, as in PyTorch)."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
+                continue
+            grad = p.grad.detach() if p.grad.requires_grad else p.grad
+            if isinstance(grad.data, np.ndarray) and grad.data.flags.writeable:
+                grad.data[...] = 0
             else:
-                p.grad = _const(np.zeros_like(p.grad.data))
+                grad.data = np.zeros_like(grad.data)
+            p.grad = grad
 
     def num_parameters(self) -> int:
         return sum(p.data.size for p in self.parameters())
@@ -642,11 +654,6 @@ def _copy_into(t: Tensor, value: np.ndarray) -> None:
         t.data = np.array(value, dtype=data.dtype)
 
 
-def _uniform(shape: tuple, bound: float, dtype: np.dtype) -> Tensor:
-    data = _random.default_generator.uniform(shape, -bound, bound, dtype=dtype)
-    return _parameter(np.asarray(data, dtype=dtype))
-
-
 def _parameter(array: np.ndarray) -> Parameter:
     p = _new(Parameter)
     Parameter.__init__(p, _const(array))
@@ -708,12 +715,22 @@ class Linear(Module):
         self.in_features = _positive(in_features, "in_features", "Linear")
         self.out_features = _positive(out_features, "out_features", "Linear")
         dt = _float_dtype(dtype, "Linear")
-        bound = 1.0 / math.sqrt(self.in_features)
-        self.weight = _uniform((self.out_features, self.in_features), bound, dt)
+        self.weight = _parameter(np.empty((self.out_features, self.in_features), dtype=dt))
         if bias:
-            self.bias = _uniform((self.out_features,), bound, dt)
+            self.bias = _parameter(np.empty(self.out_features, dtype=dt))
         else:
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's draws: the weight by kaiming_uniform_(a=sqrt(5)), U(-1/sqrt(in), 1/sqrt(in))
+        up to rounding, computed as PyTorch computes the bound; then the bias from
+        U(-1/sqrt(in), 1/sqrt(in))."""
+        _init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = _init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            _init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
         return linear_t(input, self.weight, self.bias)
@@ -792,10 +809,9 @@ class Embedding(Module):
         self.sparse = sparse
         if _weight is None:
             dt = _float_dtype(dtype, "Embedding")
-            data = _random.default_generator.normal(
-                (self.num_embeddings, self.embedding_dim), 0.0, 1.0, dtype=dt
-            )
-            self.weight = Parameter(_const(np.asarray(data, dtype=dt)), requires_grad=not _freeze)
+            shape = (self.num_embeddings, self.embedding_dim)
+            self.weight = Parameter(_const(np.empty(shape, dtype=dt)), requires_grad=not _freeze)
+            self.reset_parameters()
         else:
             shape = (self.num_embeddings, self.embedding_dim)
             if not isinstance(_weight, Tensor) or tuple(_weight.shape) != shape:
@@ -804,6 +820,10 @@ class Embedding(Module):
                     f"{getattr(_weight, 'shape', type(_weight).__name__)}"
                 )
             self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self) -> None:
+        """The table drawn from N(0, 1), as PyTorch draws it."""
+        _init.normal_(self.weight)
 
     def forward(self, input: Any) -> Tensor:
         idx = input.data if isinstance(input, Tensor) else np.asarray(input)
@@ -953,6 +973,23 @@ class ReLU(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return input.relu()
+
+
+class GELU(Module):
+    """GELU, x * Phi(x): `approximate='none'` (erf) or `'tanh'`, as `functional.gelu`. As in
+    PyTorch, another string is only refused when the layer is called."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        from micrograd.tensor.nn.functional import gelu  # functional imports this module
+
+        return gelu(input, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class Sigmoid(Module):

@@ -7,7 +7,9 @@ loader here and in torch give the same batches and leave the generators in the s
 
 from __future__ import annotations
 
+import collections
 import collections.abc
+import itertools
 import numbers
 from typing import Any
 
@@ -23,6 +25,8 @@ from micrograd.tensor.utils.data.sampler import (
 )
 
 __all__ = ["DataLoader", "default_collate"]
+
+_END = object()  # the end of a sampler's indices
 
 
 def default_collate(batch: list) -> Any:
@@ -66,9 +70,12 @@ def default_collate(batch: list) -> Any:
 class DataLoader:
     """Batches of `dataset`: `batch_size` items per batch, shuffled with `shuffle=True`.
 
-    Same arguments as torch's. `num_workers`, `pin_memory`, `timeout`, `prefetch_factor`,
-    `persistent_workers` and `multiprocessing_context` are accepted and change nothing: loading
-    happens in this process, giving the batches workers would give, in the same order.
+    Same arguments as torch's (except `num_workers > 0` with an IterableDataset, refused).
+    `num_workers`, `pin_memory`, `timeout`, `prefetch_factor`,
+    `persistent_workers` and `multiprocessing_context` are accepted: loading happens in this
+    process, giving the batches workers would give, in the same order, with the sampler running
+    as far ahead as torch's (`prefetch_factor * num_workers` batches), so that random numbers
+    are drawn in torch's order.
     """
 
     def __init__(
@@ -99,6 +106,18 @@ class DataLoader:
             )
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(  # torch's words, its missing space included
+                "prefetch_factor option could only be specified in multiprocessing."
+                "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
+                "to None."
+            )
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2  # torch's default for worker loading
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         self.dataset = dataset
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -108,6 +127,15 @@ class DataLoader:
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = persistent_workers
         self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable and num_workers > 0:
+            # torch's workers would each iterate their own copy of the stream (every item
+            # num_workers times, unless the data set splits itself by worker): not what one
+            # in-process reader gives, so refuse rather than give other batches
+            raise ValueError(
+                "DataLoader: an IterableDataset with num_workers > 0 is not supported (PyTorch's "
+                "worker processes each read the whole stream; this engine loads in one process): "
+                "use num_workers=0"
+            )
         if self._iterable:
             if shuffle not in (None, False):
                 raise ValueError(
@@ -162,17 +190,41 @@ class DataLoader:
         )
 
     def __iter__(self):
-        draw_seed(self.generator)  # torch's iterator draws its base seed first
         if self._iterable:
+            draw_seed(self.generator)  # torch's iterator draws its base seed first
             return self._iter_stream()
-        return self._iter_map()
+        # torch's iterator makes the sampler's iterator, then draws its base seed
+        indices = iter(self.batch_sampler if self.batch_sampler is not None else self.sampler)
+        draw_seed(self.generator)
+        if self.num_workers == 0:
+            return self._iter_map(indices, collections.deque())
+        # With workers, torch hands each one `prefetch_factor` batches of indices as the
+        # iterator starts, then one more per batch delivered: the sampler runs that far ahead.
+        # Its first draws (a shuffling sampler seeds itself from the default generator) thus
+        # happen here, before any random number the caller draws between iter() and next().
+        if self.prefetch_factor <= 0:
+            raise AssertionError(
+                "prefetch_factor must be greater than 0 for MultiProcessingDataLoaderIter"
+            )
+        ahead = collections.deque(
+            itertools.islice(indices, self.prefetch_factor * self.num_workers)
+        )
+        return self._iter_map(indices, ahead)
 
-    def _iter_map(self):
-        if self.batch_sampler is not None:
-            for indices in self.batch_sampler:
-                yield self.collate_fn([self.dataset[i] for i in indices])
-        else:
-            for index in self.sampler:
+    def _iter_map(self, indices, ahead: collections.deque):
+        """Batches for the indices queued in `ahead` (keeping it as long as it started), then
+        for the rest of `indices`."""
+        while True:
+            if ahead:
+                index = ahead.popleft()
+                ahead.extend(itertools.islice(indices, 1))
+            else:
+                index = next(indices, _END)
+                if index is _END:
+                    return
+            if self.batch_sampler is not None:
+                yield self.collate_fn([self.dataset[i] for i in index])
+            else:
                 yield self.collate_fn(self.dataset[index])
 
     def _iter_stream(self):
