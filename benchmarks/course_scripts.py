@@ -693,7 +693,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per command (1800)")
     parser.add_argument("--keep", metavar="DIR", help="run in DIR (kept) instead of a temp folder")
     parser.add_argument("--verbose", action="store_true", help="print each side's output too")
+    parser.add_argument("--list", action="store_true", help="list the scripts and their commands")
     args = parser.parse_args(argv)
+    if args.list:
+        for case in cases():
+            print(case.name)
+            for name, values in case.hyperparameters.items():
+                print(f"    ({name}: " + ", ".join(f"{k} = {v!r}" for k, v in values.items()) + ")")
+            for command in case.commands:
+                print(f"    {' '.join(command)}")
+        return 0
     try:
         return run(args)
     except RunnerError as error:
