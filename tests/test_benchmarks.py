@@ -154,17 +154,29 @@ def _course_job(out: str, job: str) -> str:
     return out[start : end if end > 0 else len(out)]
 
 
-def test_bench_course_quick_runs_the_wavenet_step_side_by_side_on_one_thread():
-    out = _course("--job", "wavenet")
+def test_bench_course_quick_runs_every_job_side_by_side_on_one_thread():
+    out = _course()
     assert "torch.get_num_threads() = 1" in out and "micrograd.tensor get_num_threads() = 1" in out
     pools = next(line for line in out.splitlines() if line.startswith("thread pools"))
     assert re.search(r"openblas 1 ", pools), pools  # numpy's BLAS, set by our set_num_threads
-    report = _course_job(out, "wavenet")
-    for engine in ("micrograd.tensor", "PyTorch"):
-        assert re.search(rf"^  {engine} +\d+\.\d\d (ms|us)/step$", report, re.MULTILINE), report
-    assert "each step's loss within 1e-3: yes" in report
-    assert re.search(r"micrograd\.tensor / PyTorch = \d+\.\d\d \((meets|misses)", report)
-    assert "median of 2 interleaved rounds of 2 steps" in report
+    for job in ("wavenet", "gpt-tiny", "gpt-scaled", "makemore-transformer"):
+        report = _course_job(out, job)
+        for engine in ("micrograd.tensor", "PyTorch"):
+            assert re.search(rf"^  {engine} +\d+\.\d\d (ms|us)/step$", report, re.MULTILINE), report
+            # forward, backward and update: three positive medians
+            phases = re.search(rf"^  {engine} +([\d.]+) +([\d.]+) +([\d.]+)$", report, re.MULTILINE)
+            assert phases and all(float(t) > 0 for t in phases.groups()), report
+        rule = (
+            "mean loss within 3% (dropout)"
+            if job == "gpt-scaled"
+            else "each step's loss within 1e-3"
+        )
+        assert f"{rule}: yes" in report, report
+        assert re.search(r"micrograd\.tensor / PyTorch = \d+\.\d\d \((meets|misses)", report)
+        assert "median of 2 interleaved rounds of 2 steps" in report
+    # the configurations asked for: the lecture's tiny one, makemore.py's defaults
+    assert "gpt-tiny step (n_embd 32, 4 heads, 2 layers, block 16, batch 8," in out
+    assert "makemore-transformer step (n_embd 64, 4 heads, 4 layers, block 16, batch 32," in out
 
 
 def test_bench_course_default_threads_leaves_both_engines_as_they_start():

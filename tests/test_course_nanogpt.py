@@ -23,9 +23,11 @@ import micrograd.tensor.nn.functional as MF
 
 OURS, THEIRS = (mt, mnn, MF), (torch, tnn, TF)
 
-# Until split, tril, topk, GELU, Dropout, scaled_dot_product_attention, nn.init and
-# clip_grad_norm_ land on main (other work in progress)
-pytestmark = pytest.mark.xfail(strict=True, reason="needs ops, func and mods work")
+# Until F.scaled_dot_product_attention lands on main (work in progress), model.py takes its
+# other path here and its checkpoints differ from torch's by the mask buffer
+PENDING_SDPA = pytest.mark.xfail(
+    not hasattr(MF, "scaled_dot_product_attention"), strict=True, reason="needs F.sdpa"
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,11 @@ def evaluations(printed: list[str]) -> list[str]:
     return [line for line in printed if line.startswith(("step", "saving"))]
 
 
-@pytest.mark.parametrize("flash", [None, False], ids=["scaled_dot_product_attention", "tril"])
+@pytest.mark.parametrize(
+    "flash",
+    [pytest.param(None, marks=PENDING_SDPA), False],
+    ids=["scaled_dot_product_attention", "tril"],
+)
 def test_training_and_sampling_match_torch(data_dir, tmp_path, flash):
     ours, theirs = train_both(data_dir, tmp_path, flash=flash)
     assert ours["n_params"] == theirs["n_params"]
@@ -78,6 +84,7 @@ def test_training_and_sampling_match_torch(data_dir, tmp_path, flash):
     )
 
 
+@PENDING_SDPA
 def test_sampling_without_top_k_at_temperature_one(data_dir, tmp_path):
     train_both(data_dir, tmp_path, max_iters=10)
     ours = course_gpt.nanogpt_sample(

@@ -641,6 +641,21 @@ class MulScalar(Function):
         return (g * self.c,)
 
 
+def power(a: np.ndarray, k: float) -> np.ndarray:
+    """a ** k for a number k as torch's CPU kernel computes it: the exponents it spells as
+    products (3: x*x*x, -2: 1/(x*x), -0.5: 1/sqrt(x); 2 and -1 are numpy's own square and
+    reciprocal) bit for bit, numpy's power (libm's pow) for the others. The products are also
+    about 50x faster than pow (a tanh GELU raises x to 3 on every layer)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
+        if k == 3:
+            return a * a * a
+        if k == -2:
+            return 1 / (a * a)
+        if k == -0.5:
+            return 1 / np.sqrt(a)
+        return a**k
+
+
 class PowScalar(Function):
     """a ** k for a number k (the `**2` node of a drawing, as for Value)."""
 
@@ -654,16 +669,15 @@ class PowScalar(Function):
             )
         self.a = a
         self.k = k
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf, as torch
-            return a**k
+        return power(a, k)
 
     def backward(self, g, prev):
         a, k = self.a, self.k
         if k == 2:
             return (g * (2 * a),)  # the common square, without a power
-        # d(a**k)/da = k * a**(k-1); at a == 0 with k < 1 this is inf (or 0 for k == 0)
-        with np.errstate(divide="ignore"):
-            return (g * (k * a ** (k - 1)),)
+        # d(a**k)/da = k * a**(k-1) (torch's order); at a == 0 with k < 1 this is inf (or 0 for
+        # k == 0)
+        return (g * (k * power(a, k - 1)),)
 
 
 class RPowScalar(Function):
@@ -1042,8 +1056,15 @@ class Transpose(Function):
     op = "transpose"
 
     def forward(self, a, axes):
-        # the inverse permutation puts the gradient's axes back in the input's order
-        self.inverse = None if axes is None else tuple(np.argsort(axes))
+        # the inverse permutation puts the gradient's axes back in the input's order (in
+        # Python: np.argsort costs microseconds, and attention transposes several times a layer)
+        if axes is None:
+            self.inverse = None
+        else:
+            inverse = [0] * len(axes)
+            for position, axis in enumerate(axes):
+                inverse[axis] = position
+            self.inverse = tuple(inverse)
         return a.transpose(axes)
 
     def backward(self, g, prev):
@@ -1325,16 +1346,17 @@ class Softmax(Function):
     op = "softmax"
 
     def forward(self, a, axis):
-        # exp(a - max) <= 1: no overflow, and the max cancels in the ratio
-        e = np.exp(a - a.max(axis=axis, keepdims=True))
-        self.out = out = e / e.sum(axis=axis, keepdims=True)
+        # exp(a - max) <= 1: no overflow, and the max cancels in the ratio (the ufuncs' own
+        # reductions: the same sums as a.max / a.sum without their Python wrappers)
+        e = np.exp(a - np.maximum.reduce(a, axis=axis, keepdims=True))
+        self.out = out = e / np.add.reduce(e, axis=axis, keepdims=True)
         self.axis = axis
         return out
 
     def backward(self, g, prev):
         s = self.out
         # Jacobian-vector product of softmax: s * (g - sum(g * s))
-        return (s * (g - (g * s).sum(axis=self.axis, keepdims=True)),)
+        return (s * (g - np.add.reduce(g * s, axis=self.axis, keepdims=True)),)
 
 
 class LogSoftmax(Function):
