@@ -396,7 +396,8 @@ def test_the_list_names_every_script_with_its_tiny_configuration():
         assert f"    makemore.py --type {kind} --max-steps 50\n" in out
     assert "    makemore.py --type transformer --sample-only\n" in out
     assert (
-        "gpt.py\n    (gpt.py: batch_size = 8, block_size = 16, n_embd = 32, n_head = 4, n_layer = 2, "
+        "gpt.py\n    (gpt.py: batch_size = 8, block_size = 16, n_embd = 32, n_head = 4, "
+        "n_layer = 2, "
         "max_iters = 50, eval_interval = 10, eval_iters = 5, dropout = 0.0)\n    gpt.py\n"
     ) in out
     assert "    train.py config/train_shakespeare_char.py --device=cpu --compile=False" in out
