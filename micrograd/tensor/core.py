@@ -1324,7 +1324,7 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    # -- in-place random fills and copies (what nn.init calls) ----------------------------
+    # -- in-place random fills (what nn.init calls) ----------------------------------------
 
     def normal_(self, mean: float = 0, std: float = 1, *, generator: Any = None) -> Tensor:
         """Fill with N(mean, std) samples, the numbers PyTorch draws for the same seed: a
@@ -1393,34 +1393,6 @@ class Tensor:
                 f"{op}: this tensor was computed by an operation recorded for backward; fill a "
                 f"leaf instead, or call it under `with torch.no_grad():`"
             )
-
-    def copy_(self, src: Tensor, non_blocking: bool = False) -> Tensor:
-        """Copy `src`'s values into this tensor's own array (broadcast to its shape, converted
-        to its dtype), so every view of it sees them. Returns self."""
-        if not isinstance(src, Tensor):
-            raise TypeError(
-                f"copy_(): argument 'other' (position 1) must be Tensor, not {type(src).__name__}"
-            )
-        self._check_in_place("copy_")
-        if _grad_enabled and src.requires_grad:
-            raise TorchRuntimeError(
-                "copy_: copying from a tensor that requires grad would record the copy for "
-                "backward, which this engine does not do; copy src.detach(), or copy under "
-                "`with torch.no_grad():`"
-            )
-        data = _writable(self.data, "copy_")
-        value = src.data
-        try:
-            np.broadcast_shapes(value.shape, data.shape)
-            if np.broadcast_shapes(value.shape, data.shape) != data.shape:
-                raise ValueError
-        except ValueError:
-            raise TorchRuntimeError(
-                f"copy_: the size of src {tuple(value.shape)} cannot be broadcast to the size "
-                f"of this tensor {tuple(data.shape)}"
-            ) from None
-        np.copyto(data, value, casting="unsafe")
-        return self
 
     # -- dtype conversions ----------------------------------------------------------------
 
