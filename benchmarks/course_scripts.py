@@ -591,6 +591,10 @@ def run_case(case: Case, checkouts: dict, workroot: Path, threads: int = 1, time
             )
             side.seconds += seconds
             side.stdout += f"$ {' '.join(command)}\n{out}"
+            # kept beside the run's files (see --keep): what each command printed
+            for stream, text in (("stdout", out), ("stderr", err)):
+                with open(folders[label] / f"runner-{stream}.txt", "a", encoding="utf-8") as f:
+                    f.write(f"$ {' '.join(command)}\n{text}")
             if code != 0:
                 side.finished = False
                 what = "timed out" if code is None else f"exit {code}"
@@ -699,7 +703,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads (1)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per command (1800)")
-    parser.add_argument("--keep", metavar="DIR", help="run in DIR (kept) instead of a temp folder")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="run in DIR and keep it (each side's folder holds runner-stdout.txt, runner-stderr.txt)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print each side's output too")
     parser.add_argument("--list", action="store_true", help="list the scripts and their commands")
     args = parser.parse_args(argv)
