@@ -729,7 +729,8 @@ def _clamp(x: Tensor, lo: Any, hi: Any, op: str) -> Tensor:
         ) from None
     prev = (a,) + ((lo,) if tensor_lo else ()) + ((hi,) if tensor_hi else ())
     if _grad_enabled and any(t.requires_grad for t in prev):
-        return _node(data, prev, fn, fn.op)
+        # PyTorch names tensor bounds' node apart (ClampBackward0): a label that outlives backward
+        return _node(data, prev, fn, "clamp_tensor" if tensor_lo or tensor_hi else fn.op)
     return _const(data)
 
 
