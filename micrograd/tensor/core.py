@@ -729,7 +729,8 @@ def _clamp(x: Tensor, lo: Any, hi: Any, op: str) -> Tensor:
         ) from None
     prev = (a,) + ((lo,) if tensor_lo else ()) + ((hi,) if tensor_hi else ())
     if _grad_enabled and any(t.requires_grad for t in prev):
-        return _node(data, prev, fn, fn.op)
+        # PyTorch names tensor bounds' node apart (ClampBackward0): a label that outlives backward
+        return _node(data, prev, fn, "clamp_tensor" if tensor_lo or tensor_hi else fn.op)
     return _const(data)
 
 
@@ -2801,6 +2802,7 @@ def _index(index: Any, shape: tuple) -> tuple:
             has_int = True
         elif type(item) is slice:
             if item.step is not None and item.step <= 0:
+                _check_ints_before(items, len(out), shape)  # PyTorch meets those first
                 raise ValueError(
                     f"Tensor index: step must be greater than zero (PyTorch has no reversed "
                     f"slices; use .flip()), got {item}"
@@ -2817,6 +2819,37 @@ def _index(index: Any, shape: tuple) -> tuple:
     if advanced and has_int:
         return _split_index(out), True
     return (tuple(out) if type(index) is tuple else out[0]), advanced
+
+
+def _check_ints_before(items: tuple, stop: int, shape: tuple) -> None:
+    """PyTorch applies an index's ints, slices, None and Ellipsis in order: an int out of
+    bounds before a refused item raises its IndexError first (its axis counted as PyTorch
+    counts it: an Ellipsis covers the axes the other items leave)."""
+
+    def width(item: Any) -> int:
+        if isinstance(item, Tensor):
+            item = item.data
+        if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)):
+            return 0
+        if isinstance(item, (list, np.ndarray)):
+            array = np.asarray(item)
+            return array.ndim if array.dtype.kind == "b" else 1
+        return 1
+
+    axis = 0
+    for item in items[:stop]:
+        if item is Ellipsis:
+            axis += len(shape) - sum(map(width, items))
+            continue
+        if isinstance(item, Tensor) and item.data.ndim == 0 and item.data.dtype.kind in "iu":
+            item = int(item.data)
+        if isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            size = shape[axis] if axis < len(shape) else 0
+            if not -size <= item < size:
+                raise IndexError(
+                    f"index {item} is out of bounds for dimension {axis} with size {size}"
+                )
+        axis += width(item)
 
 
 def _width(item: Any) -> int:
