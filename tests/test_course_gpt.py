@@ -21,9 +21,6 @@ import micrograd.tensor.nn.functional as MF
 
 TEXT = course_gpt.shakespeare()
 
-# Until tril, masked_fill, LayerNorm, Dropout and nn.init land on main (other work in progress)
-PENDING = pytest.mark.xfail(strict=True, reason="needs tril/masked_fill/LayerNorm/Dropout/init")
-
 
 def max_relative_difference(ours: list[float], theirs: list[float]) -> float:
     assert len(ours) == len(theirs)
@@ -51,7 +48,6 @@ def test_bigram_matches_torch_step_by_step():
     assert ours["sample"] == theirs["sample"] and len(ours["sample"]) == cfg.new_tokens + 1
 
 
-@PENDING
 def test_gpt_without_dropout_matches_torch_step_by_step():
     cfg = course_gpt.LectureConfig(dropout=0.0)
     ours, theirs = run_both(course_gpt.lecture_gpt, cfg)
@@ -62,7 +58,6 @@ def test_gpt_without_dropout_matches_torch_step_by_step():
     assert ours["losses"][-1] < ours["losses"][0] - 0.3  # it learns
 
 
-@PENDING
 def test_gpt_with_dropout_ends_within_three_percent_of_torch():
     cfg = course_gpt.LectureConfig(dropout=0.2)
     ours, theirs = run_both(course_gpt.lecture_gpt, cfg)

@@ -58,20 +58,22 @@ def libraries():
 
 
 @pytest.fixture(scope="module")
-def torch_on_one_thread():
-    """PyTorch's thread pool spins on a busy shared machine and makes these tiny steps slow; one
-    thread gives the same numbers (these sizes are below its parallel thresholds)."""
-    before = torch.get_num_threads()
+def one_thread():
+    """Both engines on one thread: their thread pools (torch's, numpy's BLAS) spin against each
+    other on a busy shared machine and make these tiny steps many times slower."""
+    before = torch.get_num_threads(), mt.get_num_threads()
     torch.set_num_threads(1)
+    mt.set_num_threads(1)
     yield
-    torch.set_num_threads(before)
+    torch.set_num_threads(before[0])
+    mt.set_num_threads(before[1])
 
 
 _RUNS: dict[str, dict] = {}
 
 
 @pytest.fixture
-def runs(request, tmp_path_factory, torch_on_one_thread):
+def runs(request, tmp_path_factory, one_thread):
     """Both libraries' runs of one model type (made once per type for the module)."""
     model_type = request.param
     if model_type not in _RUNS:
@@ -119,37 +121,7 @@ def max_relative_difference(ours, theirs) -> float:
     return float(np.max(np.abs(ours - theirs) / np.abs(theirs)))
 
 
-# TEMPORARY while other helpers' work lands on main: what each model type still lacks here.
-NEEDS = {
-    "Module.to": lambda: hasattr(mt.nn.Module, "to"),
-    "torch.topk": lambda: "topk" in dir(mt),
-}
-EXTRA_NEEDS = {
-    "bigram": {},
-    "mlp": {"torch.roll": lambda: "roll" in dir(mt)},
-    "rnn": {"Tensor.expand": lambda: hasattr(mt.Tensor, "expand")},
-    "gru": {"Tensor.expand": lambda: hasattr(mt.Tensor, "expand")},
-    "bow": {
-        "torch.tril": lambda: "tril" in dir(mt),
-        "Tensor.masked_fill": lambda: hasattr(mt.Tensor, "masked_fill"),
-        "nn.ModuleDict": lambda: hasattr(mt.nn, "ModuleDict"),
-    },
-}
-EXTRA_NEEDS["transformer"] = {
-    **EXTRA_NEEDS["bow"],
-    "Tensor.split": lambda: hasattr(mt.Tensor, "split"),
-    "nn.ModuleList": lambda: hasattr(mt.nn, "ModuleList"),
-    "nn.LayerNorm": lambda: hasattr(mt.nn, "LayerNorm"),
-}
-
-
-def _param(model_type):
-    missing = [k for k, ok in {**NEEDS, **EXTRA_NEEDS[model_type]}.items() if not ok()]
-    marks = [pytest.mark.xfail(strict=True, reason=f"missing: {missing}")] if missing else []
-    return pytest.param(model_type, marks=marks)
-
-
-TYPES = pytest.mark.parametrize("runs", [_param(t) for t in makemore.MODEL_TYPES], indirect=True)
+TYPES = pytest.mark.parametrize("runs", makemore.MODEL_TYPES, indirect=True)
 
 
 @TYPES

@@ -23,10 +23,6 @@ import micrograd.tensor.nn.functional as MF
 
 OURS, THEIRS = (mt, mnn, MF), (torch, tnn, TF)
 
-# Until split, tril, topk, GELU, Dropout, scaled_dot_product_attention, nn.init and
-# clip_grad_norm_ land on main (other work in progress)
-pytestmark = pytest.mark.xfail(strict=True, reason="needs ops, func and mods work")
-
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
@@ -56,7 +52,11 @@ def evaluations(printed: list[str]) -> list[str]:
     return [line for line in printed if line.startswith(("step", "saving"))]
 
 
-@pytest.mark.parametrize("flash", [None, False], ids=["scaled_dot_product_attention", "tril"])
+@pytest.mark.parametrize(
+    "flash",
+    [None, False],
+    ids=["scaled_dot_product_attention", "tril"],
+)
 def test_training_and_sampling_match_torch(data_dir, tmp_path, flash):
     ours, theirs = train_both(data_dir, tmp_path, flash=flash)
     assert ours["n_params"] == theirs["n_params"]

@@ -375,6 +375,8 @@ NOT_DIFFERENTIABLE = {
     "add_", "sub_", "mul_", "div_", "zero_", "fill_", "clamp_", "clip_",
     # (and against torch in test_torchdiff_ops.py)
     "masked_fill_", "tril_", "triu_",
+    # random initialisers (under no_grad in nn.init): their draws in test_torchdiff_modules.py
+    "normal_", "uniform_",
     # the device (always the CPU), dtype queries and the storage printout
     "cpu", "cuda", "device", "element_size", "get_device", "is_cpu", "is_cuda",
     "is_floating_point", "storage", "itemsize", "nbytes",

@@ -107,6 +107,32 @@ def test_as_tensor_shares_arrays_and_tensors_as_torch():
     assert f.tolist() == [7.0, 5.0]
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(0, 65535), min_size=2, max_size=40),
+    st.data(),
+    st.sampled_from(("from_numpy", "as_tensor")),
+)
+def test_numpy_memmaps_are_read_as_torch_reads_them(tmp_path_factory, tokens, data, factory):
+    # nanoGPT's get_batch: torch.from_numpy(memmap[i:i+block].astype(np.int64)); a memmap (and
+    # what its astype returns, a memmap without a file) is an ndarray subclass
+    path = tmp_path_factory.mktemp("memmap") / "tokens.bin"
+    np.array(tokens, dtype=np.uint16).tofile(path)
+    np.array(tokens, dtype=np.int64).tofile(path.with_suffix(".i64"))
+    tokens_file = np.memmap(path, dtype=np.uint16, mode="r")
+    start = data.draw(st.integers(0, len(tokens) - 1))
+    stop = data.draw(st.integers(start + 1, len(tokens)))
+    sliced = tokens_file[start:stop].astype(np.int64)
+    for array in (sliced, np.memmap(path.with_suffix(".i64"), np.int64, "r+")):
+        assert isinstance(array, np.memmap)
+        ours, theirs = getattr(mt, factory)(array), getattr(torch, factory)(array)
+        assert_same(ours, theirs)
+        assert type(ours.numpy()) is np.ndarray
+        array[...] = array[::-1].copy()  # memory shared, as torch shares it
+        assert_same(ours, theirs)
+    del tokens_file
+
+
 # -- the Tensor constructor -------------------------------------------------------------------
 
 

@@ -248,6 +248,13 @@ def test_iterable_dataset_batches_and_errors():
     for lib, ds in ((mt, Stream()), (torch, TorchStream())):
         with pytest.raises(ValueError, match="expected unspecified shuffle option"):
             lib.utils.data.DataLoader(ds, shuffle=True)
+    # torch's two workers each read the whole stream: every item twice
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        twice = [b.tolist() for b in torch.utils.data.DataLoader(TorchStream(), 3, num_workers=2)]
+    assert sorted(x for batch in twice for x in batch) == sorted(list(range(7)) * 2)
+    with pytest.raises(ValueError, match="IterableDataset with num_workers > 0 is not supported"):
+        mt.utils.data.DataLoader(Stream(), 3, num_workers=2)
 
 
 @pytest.mark.parametrize(

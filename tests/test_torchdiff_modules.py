@@ -960,3 +960,73 @@ def test_clip_grad_norm_warnings_and_signatures_are_torchs():
             (p.name, p.default) for p in theirs.parameters.values()
         ], name
     assert mt.nn.utils.clip_grad_norm_ is mt.nn.utils.clip_grad.clip_grad_norm_
+
+
+@SETTINGS
+@given(models, st.integers(0, 2**40))
+def test_gpt_style_initialisation_gives_torchs_weights_bit_for_bit(spec, seed):
+    # The lectures' and nanoGPT's recipe: seed, build, apply an init function to every module
+    # (normal(0, 0.02) weights, zero biases), then rescale the residual projections by name.
+    def initialise(lib):
+        lib.manual_seed(seed)
+        model = build(lib, spec)
+
+        def init_weights(module):
+            if isinstance(module, lib.nn.Linear):
+                lib.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+                if module.bias is not None:
+                    lib.nn.init.zeros_(module.bias)
+            elif isinstance(module, lib.nn.Embedding):
+                lib.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+        model.apply(init_weights)
+        for name, p in model.named_parameters():
+            if name.endswith("proj.weight"):
+                lib.nn.init.normal_(
+                    p, mean=0.0, std=0.02 / (2 * max(len(spec["blocks"]), 1)) ** 0.5
+                )
+        return model
+
+    ours, theirs = initialise(mt), initialise(torch)
+    expected = theirs.state_dict()
+    for key, value in ours.state_dict().items():
+        assert_same(value, expected[key], what=key)
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_zero_grad_as_torch(set_to_none):
+    made = []
+    for lib in (mt, torch):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Tanh(), lib.nn.Linear(2, 1))
+        model(lib.ones(4, 3)).sum().backward()
+        kept = model[0].weight.grad
+        model.zero_grad(set_to_none=set_to_none)
+        made.append((model, kept))
+    (ours, ours_kept), (theirs, theirs_kept) = made
+    for o, t in zip(ours.parameters(), theirs.parameters()):
+        if t.grad is None:
+            assert o.grad is None
+        else:
+            assert_same(o.grad, t.grad)  # zeros
+    # zeroed in place, or left as it was (tanh's float32 kernel may differ by an ulp)
+    assert_same(ours_kept, theirs_kept, bitwise=False, ulps=4)
+    assert (ours[0].weight.grad is ours_kept) == (theirs[0].weight.grad is theirs_kept)
+
+
+def test_module_list_insert_outside_its_range_is_refused_where_torch_misnumbers():
+    # torch: a negative index raises KeyError, an index past the end leaves a gap in the names
+    # (docs/pytorch-differences.md); ours refuses both with an IndexError naming the range
+    theirs = torch.nn.ModuleList([torch.nn.Tanh()])
+    theirs.insert(3, torch.nn.ReLU())
+    assert list(theirs._modules) == ["0", "3"]
+    ours = mt.nn.ModuleList([mt.nn.Tanh()])
+    for index in (-1, 2, 3):
+        with pytest.raises(IndexError, match="out of range 0..1"):
+            ours.insert(index, mt.nn.ReLU())
+    ours.insert(1, mt.nn.ReLU())
+    ours.insert(0, mt.nn.Sigmoid())
+    assert [type(m).__name__ for m in ours] == ["Sigmoid", "Tanh", "ReLU"]
+    assert list(ours.state_dict()) == [] and len(ours) == 3
+    with pytest.raises(TypeError, match="Module"):
+        mt.nn.Sequential().insert(0, 3)

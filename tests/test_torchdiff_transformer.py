@@ -5,8 +5,10 @@ dropout masks for the same seed, train/eval, reprs, state_dict keys and exceptio
 finite-difference gradient checks in float64.
 
 Tolerances, and why:
-* layer_norm: ours normalises in float64 and rounds once; torch's CPU kernel accumulates the mean
-  and variance in float32. Float32 values agree within LN_ULPS units of 2**-23 relative to the
+* layer_norm: ours takes the mean and variance in float64, rounded to float32, then torch's own
+  float32 arithmetic; torch's CPU kernel accumulates the statistics in float32. A row whose
+  statistics round alike is equal bit for bit; float32 values agree within LN_ULPS units of
+  2**-23 relative to the
   size of the terms, (|x| + max |x| of the row) * rstd * |weight| + |bias|; float64 within 1e-12
   of it. Gradients: within a tolerance times how much x - mean amplifies roundings.
 * gelu: torch sends float32 erf-GELU to oneDNN's kernel, with its own erf; ours is the erf
@@ -15,14 +17,17 @@ Tolerances, and why:
   gradients within GELU_UNITS * eps * max(1, |x|) * |upstream|, eps = 2**-24 or 2**-53.
 * dropout: bit for bit, masks included, for the same torch.manual_seed (the kernel PyTorch uses
   on this machine; MKL's Intel-only kernel is checked against outputs of MKL's viRngBernoulli).
-* scaled_dot_product_attention: torch's CPU flash kernel blocks the softmax and the products, ours
-  computes one softmax over the whole row: float32 within 1e-5 relative to the values' scale,
-  float64 within 1e-12.
+* scaled_dot_product_attention: ours follows torch's math kernel (the one it runs when a gradient
+  is needed); without gradients torch runs its flash kernel, which blocks the softmax and the
+  products. Both differ from ours only in summation orders and exp's last bits: values within
+  SDPA_TOL[dtype] * max |value| * (1 + the scores' largest possible size), gradients within
+  SDPA_TOL[dtype] times their own scale times the same factor.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 
 import pytest
 
@@ -33,7 +38,13 @@ torch = pytest.importorskip(
 pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torchdiff import as_numpy, assert_same, assert_same_exception, outcomes
+from torchdiff import (
+    as_numpy,
+    assert_same,
+    assert_same_exception,
+    assert_same_signature,
+    outcomes,
+)
 
 import micrograd.tensor as mt
 from micrograd.tensor import nn
@@ -49,14 +60,16 @@ COVERED = {
     "F.gelu",
     "nn.Dropout",
     "F.dropout",
+    "F.scaled_dot_product_attention",
 }
 
 SETTINGS = settings(max_examples=30, deadline=None)
 FLOATS = st.sampled_from(["float32", "float64"])
 
 GELU_UNITS = 8
+SDPA_TOL = {"float32": 2e-6, "float64": 1e-13}
 # float32 layer_norm: at most this many units of 2**-23 (relative to the terms' size) from torch
-LN_ULPS = 16
+LN_ULPS = 4
 
 
 def both(array: np.ndarray, requires_grad: bool = False):
@@ -209,6 +222,27 @@ def test_layer_norm_module_matches_torch(case, affine, with_bias):
         assert_grad_close(p, q, dtype, f"{name} grad", condition)
 
 
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300), st.sampled_from([0.0, 1.0, 100.0]))
+def test_layer_norm_rows_with_torchs_statistics_are_bitwise_torchs(seed, width, offset):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((16, width)) + offset).astype(np.float32)
+    w, b = (
+        rng.standard_normal(width).astype(np.float32),
+        rng.standard_normal(width).astype(np.float32),
+    )
+    theirs, mean, rstd = torch.native_layer_norm(
+        torch.tensor(x), (width,), torch.tensor(w), torch.tensor(b), 1e-5
+    )
+    ours = F.layer_norm(mt.tensor(x), (width,), mt.tensor(w), mt.tensor(b), 1e-5)
+    x64 = x.astype(np.float64)
+    our_mean = x64.mean(axis=1).astype(np.float32)
+    var = np.square(x64 - x64.mean(axis=1, keepdims=True)).mean(axis=1).astype(np.float32)
+    our_rstd = np.float32(1) / np.sqrt(var + np.float32(1e-5))
+    same = (our_mean == mean.numpy().ravel()) & (our_rstd == rstd.numpy().ravel())
+    assert_same(ours[mt.tensor(same)], theirs[torch.tensor(same)])
+
+
 def test_layer_norm_module_defaults_repr_and_signature():
     assert repr(nn.LayerNorm(32)) == repr(torch.nn.LayerNorm(32))
     assert repr(nn.LayerNorm((2, 3), eps=1)) == repr(torch.nn.LayerNorm((2, 3), eps=1))
@@ -342,6 +376,21 @@ def test_gelu_special_values_match_torch(approximate, dtype):
     assert_same(got, expected, check_values=False)
     magnitude = np.nan_to_num(np.abs(x), posinf=0.0)
     assert_within_units(got, expected, magnitude, dtype, "gelu")
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (2, 3, 4)])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_keeps_any_shape_as_torch(shape, approximate, dtype):
+    x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    ours, theirs = both(x, requires_grad=True)
+    got = F.gelu(ours, approximate=approximate)
+    expected = TF.gelu(theirs, approximate=approximate)
+    assert_within_units(got, expected, np.abs(x.astype(np.float64)), dtype, "gelu")
+    got.sum().backward()
+    expected.sum().backward()
+    scale = np.maximum(1.0, np.abs(x.astype(np.float64)))
+    assert_within_units(ours.grad, theirs.grad, scale, dtype, "gelu grad")
 
 
 def test_gelu_module_repr_and_errors_match_torch():
@@ -503,3 +552,283 @@ def test_mkl_kernel_takes_one_32_bit_draw_as_its_seed(monkeypatch):
     # one draw consumed, as torch's generator->random(): both continue alike
     torch.randint(0, 2**27, (1,), generator=twin)  # one random() on torch's side
     assert_same(mt.rand(4, generator=gen), torch.rand(4, generator=twin))
+
+
+# ---------------------------------------------------------------------------------------------
+# scaled_dot_product_attention
+# ---------------------------------------------------------------------------------------------
+
+SDPA = F.scaled_dot_product_attention
+TORCH_SDPA = TF.scaled_dot_product_attention
+
+
+@st.composite
+def attention_cases(draw):
+    """(q, k, v, mask kind, mask array or None, scale, dtype)."""
+    dtype = draw(FLOATS)
+    batch = tuple(draw(st.lists(st.integers(1, 3), min_size=0, max_size=2)))
+    length, keys = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    width, value_width = draw(st.integers(1, 16)), draw(st.integers(1, 16))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    spread = draw(st.sampled_from([0.1, 1.0, 3.0]))
+
+    def normal(shape):
+        return (rng.standard_normal(shape) * spread).astype(dtype)
+
+    q, k = normal(batch + (length, width)), normal(batch + (keys, width))
+    v = normal(batch + (keys, value_width))
+    kind = draw(st.sampled_from(["none", "causal", "bool", "float"]))
+    mask = None
+    if kind == "bool":
+        mask = rng.random((length, keys)) < draw(st.sampled_from([0.3, 0.8, 1.0]))
+    elif kind == "float":
+        mask = normal(batch[-1:] + (length, keys))
+        mask[rng.random(mask.shape) < 0.2] = -np.inf
+    scale = draw(st.sampled_from([None, 0.5, 2.0, -0.7]))
+    return q, k, v, kind, mask, scale, dtype
+
+
+def run_attention(case, requires_grad: bool, mask_grad: bool = False):
+    q, k, v, kind, mask, scale, _ = case
+    ours_in = [mt.tensor(a.copy(), requires_grad=requires_grad) for a in (q, k, v)]
+    theirs_in = [torch.tensor(a.copy(), requires_grad=requires_grad) for a in (q, k, v)]
+    kwargs: dict = {"scale": scale, "is_causal": kind == "causal"}
+    ours_mask = theirs_mask = None
+    if mask is not None:
+        grad = mask_grad and mask.dtype != np.bool_
+        ours_mask = mt.tensor(mask.copy(), requires_grad=grad)
+        theirs_mask = torch.tensor(mask.copy(), requires_grad=grad)
+    ours = SDPA(*ours_in, attn_mask=ours_mask, **kwargs)
+    theirs = TORCH_SDPA(*theirs_in, attn_mask=theirs_mask, **kwargs)
+    return ours, theirs, ours_in + [ours_mask], theirs_in + [theirs_mask]
+
+
+def attention_condition(case) -> float:
+    """How much attention amplifies rounding errors: the scores' largest possible size (an
+    error of one rounding in a score moves the softmax by that relative amount)."""
+    q, k, _, _, _, scale, _ = case
+    width = q.shape[-1]
+    factor = abs(scale) if scale is not None else 1 / math.sqrt(width)
+    largest = float(np.abs(q).max(initial=0)) * float(np.abs(k).max(initial=0)) * width
+    return 1.0 + factor * largest
+
+
+def assert_attention_close(
+    ours, theirs, scale_of: np.ndarray, dtype: str, what: str, condition: float = 1.0
+) -> None:
+    assert_same(ours, theirs, check_values=False)
+    got, expected = as_numpy(ours), as_numpy(theirs)
+    size = max(1.0, float(np.abs(scale_of).max(initial=0))) * condition
+    np.testing.assert_allclose(got, expected, rtol=0, atol=SDPA_TOL[dtype] * size, err_msg=what)
+
+
+@SETTINGS
+@given(attention_cases())
+def test_sdpa_values_and_gradients_match_torch(case):
+    v, dtype = case[2], case[6]
+    ours, theirs, ours_in, theirs_in = run_attention(case, requires_grad=True, mask_grad=True)
+    condition = attention_condition(case)
+    assert_attention_close(ours, theirs, v, dtype, "attention", condition)
+    upstream = upstream_for(tuple(theirs.shape), dtype)
+    backward_both(ours, theirs, upstream)
+    for name, a, b in zip(["query", "key", "value", "attn_mask"], ours_in, theirs_in):
+        if b is None or not b.requires_grad:
+            continue
+        expected = as_numpy(b.grad)
+        assert_attention_close(a.grad, b.grad, expected, dtype, f"{name} grad", condition)
+
+
+@SETTINGS
+@given(attention_cases())
+def test_sdpa_without_gradients_matches_torchs_flash_kernel(case):
+    ours, theirs, _, _ = run_attention(case, requires_grad=False)
+    assert not ours.requires_grad
+    assert_attention_close(ours, theirs, case[2], case[6], "attention", attention_condition(case))
+
+
+@SETTINGS
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([0.1, 0.5, 0.9, 1.0]),
+    st.integers(1, 9),
+    st.booleans(),
+)
+def test_sdpa_dropout_drops_the_same_weights_as_torch(seed, p, keys, causal):
+    # value = identity: the output is the attention weights after dropout
+    rng = np.random.default_rng(seed)
+    q = rng.standard_normal((2, 3, keys, 4)).astype(np.float32)
+    k = rng.standard_normal((2, 3, keys, 4)).astype(np.float32)
+    eye = np.broadcast_to(np.eye(keys, dtype=np.float32), (2, 3, keys, keys)).copy()
+    mt.manual_seed(seed)
+    torch.manual_seed(seed)
+    ours = SDPA(*both(q, True)[:1], mt.tensor(k), mt.tensor(eye), dropout_p=p, is_causal=causal)
+    theirs = TORCH_SDPA(
+        torch.tensor(q, requires_grad=True),
+        torch.tensor(k),
+        torch.tensor(eye),
+        dropout_p=p,
+        is_causal=causal,
+    )
+    got, expected = as_numpy(ours), as_numpy(theirs)
+    assert np.array_equal(got == 0, expected == 0)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert_same(mt.rand(3), torch.rand(3))  # the generator moved on alike
+
+
+def test_sdpa_grouped_query_attention_matches_torch():
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(s) for s in [(2, 6, 5, 4), (2, 2, 7, 4), (2, 2, 7, 3)]]
+    ours_in = [mt.tensor(a, requires_grad=True) for a in arrays]
+    theirs_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ours = SDPA(*ours_in, enable_gqa=True)
+    theirs = TORCH_SDPA(*theirs_in, enable_gqa=True)
+    assert_attention_close(ours, theirs, arrays[2], "float64", "gqa")
+    backward_both(ours, theirs, upstream_for((2, 6, 5, 3), "float64"))
+    for a, b in zip(ours_in, theirs_in):
+        assert_attention_close(a.grad, b.grad, as_numpy(b.grad), "float64", "gqa grad")
+
+
+def test_sdpa_broadcast_batches_and_fully_masked_rows_match_torch():
+    rng = np.random.default_rng(2)
+    q = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    k = rng.standard_normal((1, 3, 6, 4)).astype(np.float32)
+    v = rng.standard_normal((2, 1, 6, 7)).astype(np.float32)
+    mask = np.ones((5, 6), bool)
+    mask[2] = False  # a query that sees no key: 0, as torch's safe softmax gives
+    ours = SDPA(*both(q, True)[:1], mt.tensor(k), mt.tensor(v), attn_mask=mt.tensor(mask))
+    theirs = TORCH_SDPA(
+        torch.tensor(q, requires_grad=True),
+        torch.tensor(k),
+        torch.tensor(v),
+        attn_mask=torch.tensor(mask),
+    )
+    assert_attention_close(ours, theirs, v, "float32", "broadcast")
+    assert not as_numpy(ours)[:, :, 2].any()
+    for shape in [(2, 3, 0, 4), (2, 3, 5, 4)]:
+        keys = 0 if shape[2] else 6
+        args = [np.zeros(shape, np.float32), np.zeros((2, 3, keys, 4), np.float32)]
+        args.append(np.zeros((2, 3, keys, 7), np.float32))
+        result = outcomes(
+            lambda args=args: SDPA(*map(mt.tensor, args)),
+            lambda args=args: TORCH_SDPA(*map(torch.tensor, args)),
+        )
+        assert_same(*result)
+
+
+BAD_ATTENTION_CALLS = [
+    ((2, 3, 5, 4), (2, 3, 6, 5), (2, 3, 6, 7), {}),  # key width differs from query's
+    ((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 5, 7), {}),  # value length differs from key's
+    ((2, 3, 5, 4), (3, 3, 6, 4), (3, 3, 6, 7), {}),  # batches that do not broadcast
+    ((4,), (4,), (4,), {}),  # 1-D
+    ((2, 3, 5, 4), (2, 2, 6, 4), (2, 2, 6, 7), {"enable_gqa": True}),  # 3 heads, 2 kv heads
+    ((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 7), {"dropout_p": 2.0}),
+    ((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 7), {"mask": ((5, 6), "bool"), "is_causal": True}),
+    ((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 7), {"mask": ((4, 6), "bool")}),
+    ((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 7), {"mask": ((5, 6), "int64")}),
+    ((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 7), {"mask": ((5, 6), "float64")}),
+    ((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 7), {"mask": ((7, 2, 3, 5, 6), "float32")}),
+    ((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 7), {"key_dtype": "float64"}),
+    ((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 7), {"key_dtype": "int64", "dtype": "int64"}),
+]
+
+
+@pytest.mark.parametrize(("q_shape", "k_shape", "v_shape", "options"), BAD_ATTENTION_CALLS)
+def test_sdpa_errors_match_torch(q_shape, k_shape, v_shape, options):
+    options = dict(options)
+    dtype = options.pop("dtype", "float32")
+    key_dtype = options.pop("key_dtype", dtype)
+    mask_spec = options.pop("mask", None)
+
+    def call(lib, functional):
+        q = lib.ones(q_shape, dtype=getattr(lib, dtype))
+        k = lib.ones(k_shape, dtype=getattr(lib, key_dtype))
+        v = lib.ones(v_shape, dtype=getattr(lib, dtype))
+        mask = None
+        if mask_spec is not None:
+            mask = lib.ones(mask_spec[0], dtype=getattr(lib, mask_spec[1]))
+        return functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, **options)
+
+    assert_same_exception(lambda: call(mt, F), lambda: call(torch, TF))
+
+
+def test_sdpa_signature_matches_torch():
+    # torch's builtin has no inspectable signature: its docstring's two-line signature is read
+    assert_same_signature(SDPA, TORCH_SDPA)
+
+
+def test_sdpa_gradients_match_finite_differences_in_float64():
+    rng = np.random.default_rng(11)
+    q, k, v = (rng.standard_normal(s) for s in [(2, 3, 4), (2, 5, 4), (2, 5, 3)])
+    mask = rng.standard_normal((3, 5))
+    finite_difference_check(
+        lambda q, k, v, m: SDPA(q, k, v, attn_mask=m, scale=0.7), [q, k, v, mask]
+    )
+    q, k, v = (rng.standard_normal(s) for s in [(1, 2, 4, 3), (1, 2, 4, 3), (1, 2, 4, 2)])
+    finite_difference_check(lambda q, k, v: SDPA(q, k, v, is_causal=True), [q, k, v])
+
+
+# ---------------------------------------------------------------------------------------------
+# The layers together, as a GPT block uses them
+# ---------------------------------------------------------------------------------------------
+
+
+def make_block(lib, width: int, heads: int, dropout: float):
+    """A pre-norm transformer block written with `lib`'s nn (torch's or ours): causal
+    self-attention through scaled_dot_product_attention, then a GELU MLP, each residual."""
+    nn_ = lib.nn
+    functional = nn_.functional
+
+    class Block(nn_.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1 = nn_.LayerNorm(width)
+            self.c_attn = nn_.Linear(width, 3 * width)
+            self.c_proj = nn_.Linear(width, width)
+            self.ln_2 = nn_.LayerNorm(width)
+            self.c_fc = nn_.Linear(width, 4 * width)
+            self.gelu = nn_.GELU()
+            self.mlp_proj = nn_.Linear(4 * width, width)
+            self.drop = nn_.Dropout(dropout)
+
+        def attention(self, x):
+            batch, steps, _ = x.shape
+            qkv = self.c_attn(x)
+            q, k, v = qkv[..., :width], qkv[..., width : 2 * width], qkv[..., 2 * width :]
+            q, k, v = (
+                t.view(batch, steps, heads, width // heads).transpose(1, 2) for t in (q, k, v)
+            )
+            p = dropout if self.training else 0.0
+            y = functional.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            y = y.transpose(1, 2).contiguous().view(batch, steps, width)
+            return self.drop(self.c_proj(y))
+
+        def forward(self, x):
+            x = x + self.attention(self.ln_1(x))
+            return x + self.drop(self.mlp_proj(self.gelu(self.c_fc(self.ln_2(x)))))
+
+    return Block()
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_a_gpt_block_matches_torch(dropout):
+    torch.manual_seed(0)
+    theirs = make_block(torch, 16, 4, dropout)
+    ours = make_block(mt, 16, 4, dropout)
+    ours.load_state_dict({k: mt.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal((3, 8, 16)).astype(np.float32)
+    mt.manual_seed(42)
+    torch.manual_seed(42)
+    ours_out, theirs_out = ours(mt.tensor(x)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(as_numpy(ours_out), as_numpy(theirs_out), rtol=1e-4, atol=1e-5)
+    (ours_out**2).mean().backward()
+    (theirs_out**2).mean().backward()
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        np.testing.assert_allclose(
+            as_numpy(p.grad), as_numpy(q.grad), rtol=1e-3, atol=1e-5, err_msg=name
+        )
+    ours.eval()
+    theirs.eval()
+    np.testing.assert_allclose(
+        as_numpy(ours(mt.tensor(x))), as_numpy(theirs(torch.tensor(x))), rtol=1e-4, atol=1e-5
+    )

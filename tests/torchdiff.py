@@ -374,8 +374,13 @@ def signature_of(fn: Callable) -> list[tuple[str, Any, Any]]:
     try:
         parameters = inspect.signature(fn).parameters.values()
     except ValueError:
-        first_line = (fn.__doc__ or "").strip().splitlines()[0]
-        head = first_line.split("->")[0].strip()
+        lines = (fn.__doc__ or "").strip().splitlines()
+        head = lines[0]
+        for line in lines[1:]:  # a signature may continue on the next lines
+            if head.count("(") <= head.count(")"):
+                break
+            head += " " + line.strip()
+        head = head.split("->")[0].strip()
         tree = ast.parse(f"def {head}: pass")
         stub: dict = {}
         exec(compile(tree, "<signature>", "exec"), {}, stub)  # noqa: S102 - torch's own text

@@ -295,21 +295,23 @@ class Generator:
     def _scalar_normals(self, n: int, mean: float, std: float) -> np.ndarray:
         """n calls of torch's `normal_distribution<double>`: Box-Muller in double, each pair of
         uniforms (u1, u2) giving r cos(theta) now and r sin(theta) cached for the next call."""
-        values: list[float] = []
+        cached: list[float] = []
         if n and self._next_double_normal is not None:
-            values.append(self._next_double_normal)
+            cached.append(self._next_double_normal)
             self._next_double_normal = None
-        fresh = n - len(values)
+        fresh = n - len(cached)
+        out = np.array(cached, np.float64)
         if fresh:
-            # math's log1p/sin/cos are the C library's, the functions torch calls.
-            u = self._uniform01(2 * ((fresh + 1) // 2), np.float64).tolist()
-            for u1, u2 in zip(u[0::2], u[1::2]):
-                r = math.sqrt(-2.0 * math.log1p(-u2))
-                theta = 2.0 * math.pi * u1
-                values += (r * math.cos(theta), r * math.sin(theta))
+            # `_libm` gives the C library's log1p/cos/sin, the functions torch calls (numpy's
+            # own where they agree), on all pairs at once
+            u = self._uniform01(2 * ((fresh + 1) // 2), np.float64)
+            r = np.sqrt(-2.0 * _libm("log1p", -u[1::2]))
+            theta = 2.0 * math.pi * u[0::2]
+            pairs = np.stack([r * _libm("cos", theta), r * _libm("sin", theta)], axis=1).ravel()
             if fresh % 2:
-                self._next_double_normal = values.pop()
-        out = np.array(values, np.float64)
+                self._next_double_normal = float(pairs[-1])
+                pairs = pairs[:-1]
+            out = np.concatenate([out, pairs])
         if std == 1 and mean == 0:
             return out
         return _fma(out, std, mean)
@@ -501,8 +503,10 @@ def _box_muller_avx2(u: np.ndarray, mean, std) -> np.ndarray:
 
     The FMAs take the quick route first (exact float64 product, float64 sum, one rounding to
     float32). That can differ from a true FMA only when a float64 sum lies exactly halfway
-    between two float32s (and was itself rounded); if any sum is halfway, the batch is redone
-    with the exact `_fma`.
+    between two float32s (and was itself rounded); the blocks of 16 where a sum is halfway are
+    redone with the exact `_fma` (each block is computed on its own, so the others keep their
+    values; a million normals have a few dozen such sums, and redoing all of them took 5x the
+    time).
     """
     sums = []
 
@@ -514,7 +518,17 @@ def _box_muller_avx2(u: np.ndarray, mean, std) -> np.ndarray:
         return s.astype(np.float32)
 
     normal = _box_muller_avx2_with(u, quick_fma)
-    if _any_float32_halfway(np.concatenate(sums)):
+    n_blocks = u.size // 16
+    if all(s.shape == (n_blocks, 8) for s in sums):
+        halfway = np.zeros(n_blocks, bool)
+        for s in sums:
+            halfway |= ((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000).any(axis=1)
+        if halfway.any():
+            normal = normal.reshape(n_blocks, 16)
+            exact = _box_muller_avx2_with(u.reshape(n_blocks, 16)[halfway].ravel(), _fma)
+            normal[halfway] = exact.reshape(-1, 16)
+            normal = normal.ravel()
+    elif _any_float32_halfway(np.concatenate([s.ravel() for s in sums])):
         normal = _box_muller_avx2_with(u, _fma)
     if std == 1 and mean == 0:
         return normal

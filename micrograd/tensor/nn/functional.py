@@ -7,6 +7,7 @@ rest are Tensor methods. Read `micrograd/tensor/losses.py` for the engine's own 
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "nll_loss",
     "one_hot",
     "relu",
+    "scaled_dot_product_attention",
     "sigmoid",
     "softmax",
     "tanh",
@@ -139,7 +141,7 @@ def embedding(
         raise RuntimeError(
             f"embedding: indices must be an integer tensor (Long or Int), got {idx.dtype}"
         )
-    return weight[idx]
+    return _core._labelled(weight[idx], "F.embedding")  # PyTorch's EmbeddingBackward0
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -264,8 +266,15 @@ def cross_entropy(
         try:
             data = fn.forward(z, y)  # which refuses a label outside 0..C-1 as it picks them
         except _F.LabelError as err:
-            if not (y == ignore_index).any():
+            ignored = y == ignore_index
+            if not ignored.any():
                 raise _out_of_bounds("cross_entropy", err.label, z.shape[1]) from None
+            if not ignored.all():  # (every row ignored: nan, below)
+                try:  # the mean over the other rows (makemore.py pads its targets with -1)
+                    data = fn.forward(z, y, ignored)
+                except _F.LabelError as err:
+                    raise _out_of_bounds("cross_entropy", err.label, z.shape[1]) from None
+                return _core._unary(fn, x, data)
         else:
             return _core._unary(fn, x, data)
     return _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing)
@@ -316,7 +325,7 @@ def _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing) 
     counted = (t.data != ignore_index).any()
     loss = _reduce(nll, reduction, total_weight, unshape, counted)
     if not label_smoothing:
-        return loss
+        return _nll_labelled(loss, x.ndim, reduction)
     # PyTorch's smoothing: (1 - eps) * nll + eps / C * (the sum over classes of -log p,
     # weighted by class, 0 on ignored rows, normalised as the nll is)
     all_classes = logp if weight is None else logp * weight
@@ -350,7 +359,19 @@ def nll_loss(
         )
     nll, row_weights = _nll_rows(rows, t, weight, ignore_index, "nll_loss")
     total_weight = row_weights.sum() if reduction == "mean" else None
-    return _reduce(nll, reduction, total_weight, unshape, (t.data != ignore_index).any())
+    loss = _reduce(nll, reduction, total_weight, unshape, (t.data != ignore_index).any())
+    return _nll_labelled(loss, x.ndim, reduction)
+
+
+def _nll_labelled(loss: Tensor, ndim: int, reduction: str) -> Tensor:
+    """Name the loss's node as PyTorch's (its repr's `grad_fn`): `nll_loss` for (C,) or (N, C)
+    input, `nll_loss2d` above, where PyTorch views other shapes than (N, C, H, W) as 4-D and,
+    with reduction 'none', views the per-element losses back (a plain view then)."""
+    if ndim <= 2:
+        return _core._labelled(loss, "nll_loss")
+    if reduction != "none" or ndim == 4:
+        return _core._labelled(loss, "nll_loss2d")
+    return loss
 
 
 def mse_loss(
@@ -517,3 +538,146 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         mask = bernoulli_mask(x.data.shape, q)
         noise = _const(mask.astype(dtype) / dtype.type(q))  # noise.div_(1 - p) in x's dtype
     return x.mul_(noise) if inplace else x * noise
+
+
+def _attention_shapes(q: Tensor, k: Tensor, v: Tensor, enable_gqa: bool) -> tuple:
+    """PyTorch's checks of query (..., L, E), key (..., S, E) and value (..., S, Ev); returns
+    the number of query heads per key/value head and the scores' shape (..., L, S)."""
+    if min(q.ndim, k.ndim, v.ndim) < 2:
+        raise TorchRuntimeError(
+            f"Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
+            f"{q.ndim} key.dim: {k.ndim} and value.dim: {v.ndim} instead."
+        )
+    dtypes = {t.data.dtype for t in (q, k, v)}
+    if len(dtypes) > 1:
+        raise TorchRuntimeError(
+            f"Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{q.dtype} key.dtype: {k.dtype} and value.dtype: {v.dtype} instead."
+        )
+    if q.data.dtype.kind != "f":
+        raise TorchRuntimeError(
+            f"scaled_dot_product_attention: expected float tensors, got {q.dtype}"
+        )
+    if k.shape[-1] != q.shape[-1] or v.shape[-2] != k.shape[-2]:
+        raise TorchRuntimeError(
+            f"scaled_dot_product_attention: query {tuple(q.shape)}, key {tuple(k.shape)} and "
+            f"value {tuple(v.shape)} do not fit: key needs query's last size and value key's "
+            f"second-to-last"
+        )
+    groups = 1
+    if enable_gqa and min(q.ndim, k.ndim, v.ndim) >= 3:
+        q_heads, k_heads, v_heads = q.shape[-3], k.shape[-3], v.shape[-3]
+        if q_heads % k_heads or q_heads % v_heads or k_heads != v_heads:
+            raise TorchRuntimeError(
+                "Number of heads in key and value must divide the number of heads in query"
+            )
+        groups = q_heads // k_heads
+    k_batch = tuple(k.shape[:-2])
+    if groups > 1:
+        k_batch = k_batch[:-1] + (k_batch[-1] * groups,)
+    v_batch = tuple(v.shape[:-2])
+    if groups > 1:
+        v_batch = v_batch[:-1] + (v_batch[-1] * groups,)
+    try:
+        batch = np.broadcast_shapes(tuple(q.shape[:-2]), k_batch, v_batch)
+    except ValueError:
+        raise TorchRuntimeError(
+            f"scaled_dot_product_attention: the batch dimensions of query {tuple(q.shape)}, key "
+            f"{tuple(k.shape)} and value {tuple(v.shape)} do not broadcast"
+        ) from None
+    return groups, batch + (q.shape[-2], k.shape[-2])
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """softmax(query @ key^T * scale + mask) @ value, scale 1/sqrt(E) by default, over inputs
+    (..., L, E), (..., S, E), (..., S, Ev). `is_causal` masks the keys after each query (the
+    upper triangle of L x S); `attn_mask` is a bool mask (True keeps) or a float bias
+    broadcastable to (..., L, S); `dropout_p` drops attention weights with a mask drawn as
+    `dropout` draws it. One fused node (`fused.ScaledDotProductAttention`), PyTorch's math
+    kernel's order of operations; rows whose keys are all masked give 0, as in PyTorch."""
+    q = _tensor(query, "scaled_dot_product_attention")
+    k = _tensor(key, "scaled_dot_product_attention")
+    v = _tensor(value, "scaled_dot_product_attention")
+    groups, scores_shape = _attention_shapes(q, k, v, bool(enable_gqa))
+    dtype = q.data.dtype
+    if attn_mask is not None and is_causal:
+        raise TorchRuntimeError(
+            "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+            "is_causal=True"
+        )
+    if dropout_p > 1:
+        raise TorchRuntimeError(
+            f"dropout probability has to be between 0 and 1, but got {dropout_p}"
+        )
+    length, keys = scores_shape[-2:]
+    bias = None
+    bias_input = None
+    if is_causal:
+        bias = np.where(np.tri(length, keys, dtype=bool), dtype.type(0), dtype.type(-np.inf))
+    elif attn_mask is not None:
+        mask = _tensor(attn_mask, "scaled_dot_product_attention")
+        if mask.data.dtype != np.bool_ and mask.data.dtype != dtype:
+            raise TorchRuntimeError(
+                f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                f"attn_mask.dtype: {mask.dtype} and  query.dtype: {q.dtype} instead."
+            )
+        try:
+            fits = np.broadcast_shapes(tuple(mask.shape), scores_shape) == scores_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise TorchRuntimeError(
+                f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} does not "
+                f"broadcast to the attention scores' shape {scores_shape}"
+            )
+        if mask.data.dtype == np.bool_:
+            bias = np.where(mask.data, dtype.type(0), dtype.type(-np.inf))
+        else:
+            bias = mask.data
+            bias_input = mask
+    noise_fn = None
+    if dropout_p > 0:
+        keep = 1.0 - dropout_p
+
+        def noise_fn(shape: tuple) -> np.ndarray:
+            """dropout's noise on the attention weights (p = 1 draws nothing, as in PyTorch)."""
+            if keep == 0:
+                return np.zeros(shape, dtype)
+            return bernoulli_mask(shape, keep).astype(dtype) / dtype.type(keep)
+
+    root = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    fn = _new(_fused.ScaledDotProductAttention)
+    data = fn.forward(q.data, k.data, v.data, bias, root, noise_fn, groups)
+    prev = (q, k, v) if bias_input is None else (q, k, v, bias_input)
+    out = _graph_node(fn, data, prev)
+    return _core._labelled(out, _attention_kernel(q, k, v, attn_mask, dropout_p, groups))
+
+
+def _attention_kernel(q: Tensor, k: Tensor, v: Tensor, mask: Any, dropout_p: float, groups: int):
+    """The label naming the node PyTorch's CPU dispatch would record (its repr's `grad_fn`):
+    its flash kernel for 4-D inputs of one batch and head count (key/value heads may divide the
+    query's under grouped-query attention), one head size, non-empty sequences, no dropout and
+    no mask other than a 2-D or 4-D one without a gradient; otherwise its math kernel, whose
+    last product is an `mm` for 2-D inputs and an unsafe view of a batched product above."""
+    if q.ndim == k.ndim == v.ndim == 2:
+        return "scaled_dot_product_attention_mm"
+    flash = (
+        q.ndim == k.ndim == v.ndim == 4
+        and dropout_p == 0
+        and q.shape[-1] == k.shape[-1] == v.shape[-1]
+        and q.shape[0] == k.shape[0] == v.shape[0]
+        and q.shape[1] == k.shape[1] * groups == v.shape[1] * groups
+        and q.shape[-2] > 0
+        and k.shape[-2] > 0
+        and (mask is None or (mask.ndim in (2, 4) and not mask.requires_grad))
+    )
+    return "scaled_dot_product_attention_flash" if flash else "scaled_dot_product_attention"

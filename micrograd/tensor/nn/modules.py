@@ -6,12 +6,16 @@ Names, arguments, defaults, parameter names and shapes are PyTorch's, so model c
 `Sequential`'s keys are `0.weight`, `0.bias`, `1.running_mean`, ... . As in PyTorch, a `Module`
 registers the `nn.Parameter`s (a Tensor subclass) and the Modules assigned to its attributes; a
 plain Tensor attribute is not a parameter, even with `requires_grad=True`. Buffers
-(`running_mean`) are registered with `register_buffer`. `parameters()`, `named_parameters()`,
-`modules()`, ... are generators, and `state_dict()` holds tensors that share the module's arrays.
-Reprs are PyTorch's, byte for byte.
+(`running_mean`, a causal mask) are registered with `register_buffer` (`persistent=False` keeps
+one out of `state_dict()`). `parameters()`, `named_parameters()`, `modules()`, ... are
+generators that list a shared (tied) parameter or module once, while `state_dict()` names it
+under every key, and holds tensors that share the module's arrays. `apply(fn)` visits children
+first; `to()`, `float()`, `double()` convert parameters in place (the same Parameter objects, so
+an optimizer made earlier keeps them), their gradients and the buffers. Reprs are PyTorch's,
+byte for byte. The containers `ModuleList` and `ModuleDict` are in `container.py`.
 
-Initial weights follow PyTorch's rules and come from `micrograd.tensor`'s default generator
-(`torch.manual_seed(...)` makes them repeatable).
+Initial weights are drawn through `nn.init` as PyTorch draws them, from `micrograd.tensor`'s
+default generator: `torch.manual_seed(...)` gives PyTorch's very weights.
 
 It builds on `micrograd.nn.Module`, so `micrograd.optim` trains these modules as it trains the
 others. Read `micrograd/tensor/nn/functional.py` next.
@@ -361,11 +365,18 @@ class Module(_BaseModule):
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient (the default), or zero it in place with
+        `set_to_none=False` (a reference to the gradient sees the zeros, as in PyTorch)."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
+                continue
+            grad = p.grad.detach() if p.grad.requires_grad else p.grad
+            if isinstance(grad.data, np.ndarray) and grad.data.flags.writeable:
+                grad.data[...] = 0
             else:
-                p.grad = _const(np.zeros_like(p.grad.data))
+                grad.data = np.zeros_like(grad.data)
+            p.grad = grad
 
     def num_parameters(self) -> int:
         return sum(p.data.size for p in self.parameters())

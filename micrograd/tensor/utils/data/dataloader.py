@@ -70,7 +70,8 @@ def default_collate(batch: list) -> Any:
 class DataLoader:
     """Batches of `dataset`: `batch_size` items per batch, shuffled with `shuffle=True`.
 
-    Same arguments as torch's. `num_workers`, `pin_memory`, `timeout`, `prefetch_factor`,
+    Same arguments as torch's (except `num_workers > 0` with an IterableDataset, refused).
+    `num_workers`, `pin_memory`, `timeout`, `prefetch_factor`,
     `persistent_workers` and `multiprocessing_context` are accepted: loading happens in this
     process, giving the batches workers would give, in the same order, with the sampler running
     as far ahead as torch's (`prefetch_factor * num_workers` batches), so that random numbers
@@ -126,6 +127,15 @@ class DataLoader:
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = persistent_workers
         self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable and num_workers > 0:
+            # torch's workers would each iterate their own copy of the stream (every item
+            # num_workers times, unless the data set splits itself by worker): not what one
+            # in-process reader gives, so refuse rather than give other batches
+            raise ValueError(
+                "DataLoader: an IterableDataset with num_workers > 0 is not supported (PyTorch's "
+                "worker processes each read the whole stream; this engine loads in one process): "
+                "use num_workers=0"
+            )
         if self._iterable:
             if shuffle not in (None, False):
                 raise ValueError(
