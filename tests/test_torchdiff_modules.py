@@ -1058,3 +1058,21 @@ def test_zero_grad_as_torch(set_to_none):
     # zeroed in place, or left as it was (tanh's float32 kernel may differ by an ulp)
     assert_same(ours_kept, theirs_kept, bitwise=False, ulps=4)
     assert (ours[0].weight.grad is ours_kept) == (theirs[0].weight.grad is theirs_kept)
+
+
+def test_module_list_insert_outside_its_range_is_refused_where_torch_misnumbers():
+    # torch: a negative index raises KeyError, an index past the end leaves a gap in the names
+    # (docs/pytorch-differences.md); ours refuses both with an IndexError naming the range
+    theirs = torch.nn.ModuleList([torch.nn.Tanh()])
+    theirs.insert(3, torch.nn.ReLU())
+    assert list(theirs._modules) == ["0", "3"]
+    ours = mt.nn.ModuleList([mt.nn.Tanh()])
+    for index in (-1, 2, 3):
+        with pytest.raises(IndexError, match="out of range 0..1"):
+            ours.insert(index, mt.nn.ReLU())
+    ours.insert(1, mt.nn.ReLU())
+    ours.insert(0, mt.nn.Sigmoid())
+    assert [type(m).__name__ for m in ours] == ["Sigmoid", "Tanh", "ReLU"]
+    assert list(ours.state_dict()) == [] and len(ours) == 3
+    with pytest.raises(TypeError, match="Module"):
+        mt.nn.Sequential().insert(0, 3)

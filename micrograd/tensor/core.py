@@ -1325,7 +1325,7 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    # -- in-place random fills and copies (what nn.init calls) ----------------------------
+    # -- in-place random fills (what nn.init calls) ----------------------------------------
 
     def normal_(self, mean: float = 0, std: float = 1, *, generator: Any = None) -> Tensor:
         """Fill with N(mean, std) samples, the numbers PyTorch draws for the same seed: a
@@ -1397,30 +1397,40 @@ class Tensor:
 
     def copy_(self, src: Tensor, non_blocking: bool = False) -> Tensor:
         """Copy `src`'s values into this tensor's own array (broadcast to its shape, converted
-        to its dtype), so every view of it sees them. Returns self."""
+        to its dtype; a number is taken as a 0-d tensor), so every view of it sees them. Returns
+        self. In the graph (self or src requires grad) it is the assignment `self[...] = src`:
+        the gradient flows to src, and a leaf that requires grad refuses it, as in PyTorch."""
         if not isinstance(src, Tensor):
-            raise TypeError(
-                f"copy_(): argument 'other' (position 1) must be Tensor, not {type(src).__name__}"
-            )
-        self._check_in_place("copy_")
-        if _grad_enabled and src.requires_grad:
-            raise TorchRuntimeError(
-                "copy_: copying from a tensor that requires grad would record the copy for "
-                "backward, which this engine does not do; copy src.detach(), or copy under "
-                "`with torch.no_grad():`"
-            )
-        data = _writable(self.data, "copy_")
-        value = src.data
+            number = _number(src)  # PyTorch takes a number as a 0-d tensor here
+            if number is None:
+                raise TypeError(
+                    f"copy_(): argument 'other' (position 1) must be Tensor, not "
+                    f"{type(src).__name__}"
+                )
+            src = _const(np.asarray(number))
+        shape = self.data.shape
         try:
-            np.broadcast_shapes(value.shape, data.shape)
-            if np.broadcast_shapes(value.shape, data.shape) != data.shape:
-                raise ValueError
+            fits = np.broadcast_shapes(src.data.shape, shape) == shape
         except ValueError:
+            fits = False
+        if not fits:
             raise TorchRuntimeError(
-                f"copy_: the size of src {tuple(value.shape)} cannot be broadcast to the size "
-                f"of this tensor {tuple(data.shape)}"
-            ) from None
-        np.copyto(data, value, casting="unsafe")
+                f"copy_: the size of src {tuple(src.data.shape)} cannot be broadcast to the size "
+                f"of this tensor {tuple(shape)}"
+            )
+        if not (_grad_enabled and (self.requires_grad or src.requires_grad)):
+            np.copyto(_writable(self.data, "copy_"), src.data, casting="unsafe")
+            return self
+        if self._fn is None and self.requires_grad:
+            self._check_in_place("copy_")  # (raises: a leaf)
+        dtype = self.data.dtype
+        if src.data.dtype != dtype:  # a float source keeps its gradient through a Cast node
+            both_float = dtype.kind == "f" and src.data.dtype.kind == "f"
+            src = _cast(src, dtype) if both_float else _const(src.data.astype(dtype))
+        before = self._fn
+        self[...] = src
+        if self._fn is not before:  # the assignment made self a node: PyTorch's name for it
+            self._op = "copy_"
         return self
 
     # -- dtype conversions ----------------------------------------------------------------
@@ -1807,50 +1817,6 @@ class Tensor:
 
     def div_(self, other: Any) -> Tensor:
         return self._inplace(other, Tensor.__truediv__, "div_")
-
-    def copy_(self, src: Tensor, non_blocking: bool = False) -> Tensor:
-        """Write src's values into self, in place: broadcast to self's shape and converted to
-        self's dtype (an assignment `self[...] = src`, with its rules: in the graph the gradient
-        flows to src, and a leaf that requires grad refuses it)."""
-        if not isinstance(src, Tensor):
-            number = _number(src)  # PyTorch takes a number as a 0-d tensor here
-            if number is None:
-                raise TypeError(
-                    f"copy_(): argument 'other' (position 1) must be Tensor, not "
-                    f"{type(src).__name__}"
-                )
-            src = _const(np.asarray(number))
-        shape = self.data.shape
-        try:
-            fits = np.broadcast_shapes(shape, src.data.shape) == shape
-        except ValueError:
-            fits = False
-        if not fits:
-            raise TorchRuntimeError(
-                f"copy_: the source's shape {list(src.data.shape)} cannot be broadcast to the "
-                f"tensor's shape {list(shape)}"
-            )
-        if self._fn is None and self.requires_grad and _grad_enabled:
-            raise RuntimeError(
-                "copy_: a leaf tensor that requires grad cannot be changed in place; do it "
-                "under `with torch.no_grad():` (as loading weights does) or on `.data`"
-            )
-        dtype = self.data.dtype
-        if src.data.dtype != dtype:  # a float source keeps its gradient through a Cast node
-            both_float = dtype.kind == "f" and src.data.dtype.kind == "f"
-            src = _cast(src, dtype) if both_float else _const(src.data.astype(dtype))
-        if not (_grad_enabled and (self.requires_grad or src.requires_grad)):
-            data = self.data
-            if data.flags.writeable:  # into the array itself: every view of it sees the write
-                np.copyto(data, src.data, casting="unsafe")
-            else:  # an expanded view (read-only): a new array of its own
-                self.data = np.array(np.broadcast_to(src.data, data.shape), dtype=data.dtype)
-            return self
-        before = self._fn
-        self[...] = src
-        if self._fn is not before:  # the assignment made self a node: PyTorch's name for it
-            self._op = "copy_"
-        return self
 
     def zero_(self) -> Tensor:
         return self.fill_(0)

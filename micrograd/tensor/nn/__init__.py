@@ -3,8 +3,9 @@
 PyTorch-shaped layers (`Module`, `Linear`, `Embedding`, `BatchNorm1d`, `Tanh`, `ReLU`, `GELU`,
 `Sigmoid`, `Flatten`, `Sequential`; `modules.py`), the containers `ModuleList` and `ModuleDict`
 (`container.py`), `LayerNorm` (`normalization.py`), `Dropout` (`dropout.py`) and `functional`
-(`F.cross_entropy`, `F.layer_norm`, ...; its transformer nodes are in `fused.py`), plus the scalar
-engine's `MLP` built from `Dense` layers and `from_config` (`mlp.py`).
+(`F.cross_entropy`, `F.layer_norm`, ...; its transformer nodes are in `fused.py`), `init` (the
+weight initialisers, PyTorch's draws) and `utils` (`clip_grad_norm_`), plus the scalar engine's
+`MLP` built from `Dense` layers and `from_config` (`mlp.py`).
 """
 
 from micrograd.tensor._missing import missing_name as _missing_name

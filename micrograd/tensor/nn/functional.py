@@ -266,8 +266,15 @@ def cross_entropy(
         try:
             data = fn.forward(z, y)  # which refuses a label outside 0..C-1 as it picks them
         except _F.LabelError as err:
-            if not (y == ignore_index).any():
+            ignored = y == ignore_index
+            if not ignored.any():
                 raise _out_of_bounds("cross_entropy", err.label, z.shape[1]) from None
+            if not ignored.all():  # (every row ignored: nan, below)
+                try:  # the mean over the other rows (makemore.py pads its targets with -1)
+                    data = fn.forward(z, y, ignored)
+                except _F.LabelError as err:
+                    raise _out_of_bounds("cross_entropy", err.label, z.shape[1]) from None
+                return _core._unary(fn, x, data)
         else:
             return _core._unary(fn, x, data)
     return _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing)

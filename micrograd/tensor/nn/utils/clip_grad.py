@@ -168,6 +168,8 @@ def clip_grads_with_norm_(
     # rounded to the total's dtype
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         coef = np.minimum((dtype(1) / (total + dtype(1e-6))) * dtype(max_norm), dtype(1.0))
+        if coef == 1:
+            return  # x * 1.0 is x for every float (PyTorch multiplies anyway)
         for g in grads:
             _in_place(g, np.multiply, coef.astype(g.data.dtype))
 
