@@ -13,6 +13,12 @@ scaled_dot_product_attention) are tested at the end against docs/pytorch-differe
 
 from __future__ import annotations
 
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+
 import pytest
 
 np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the tensor extra)")
@@ -596,3 +602,100 @@ def test_sdpa_value_length_must_match_key_length():
     assert _sdpa(torch, (1, 2, 4, 8), (1, 2, 4, 8), (1, 2, 5, 8)).shape == (1, 2, 4, 8)
     with pytest.raises(RuntimeError, match="value"):
         _sdpa(mt, (1, 2, 4, 8), (1, 2, 4, 8), (1, 2, 5, 8))
+
+
+# ---------------------------------------------------------------------------------------------
+# `python -m micrograd.tensor SCRIPT`: what `python SCRIPT` does, and one line for what it cannot
+# ---------------------------------------------------------------------------------------------
+
+REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _run(args, cwd, runner=("-m", "micrograd.tensor")):
+    env = dict(os.environ, PYTHONPATH=str(REPOSITORY))
+    return subprocess.run(
+        [sys.executable, *runner, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ([], "usage"),
+        (["missing.py"], "no such script: missing.py"),
+        (["folder"], "folder is a folder"),
+        (["-c", "print(1)"], "option -c is not supported"),
+        (["-m", "json.tool"], "option -m is not supported"),
+    ],
+)
+def test_runner_refuses_in_one_line(tmp_path, args, words):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "__main__.py").write_text("print('ran')\n")
+    done = _run(args, tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert words in done.stderr
+
+
+SCRIPTS = {
+    "syntax error": "x = (\n",
+    "raises": "import torch\nraise ValueError('boom')\n",
+    "exit 3": "import sys\nsys.exit(3)\n",
+    "exit with a message": "import sys\nsys.exit('bye')\n",
+    "ends": "import torch\nprint(torch.ones(2).sum().item())\n",
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_runner_ends_as_python_does(tmp_path, name):
+    (tmp_path / "script.py").write_text(SCRIPTS[name])
+    ours = _run(["script.py"], tmp_path)
+    python = _run(["script.py"], tmp_path, runner=())
+    assert ours.returncode == python.returncode
+    assert ours.stdout == python.stdout
+    assert ours.stderr == python.stderr
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_in_a_training_loop_ends_as_python_does(tmp_path):
+    """SIGINT mid-loop: the script's KeyboardInterrupt traceback (no runner frames), exit
+    handlers run, and the process ends killed by SIGINT (a shell shows 130), as `python SCRIPT`."""
+    (tmp_path / "train.py").write_text(
+        "import atexit, time\n"
+        "import torch\n"
+        "atexit.register(lambda: print('flushed', flush=True))\n"
+        "w = torch.zeros(3, requires_grad=True)\n"
+        "print('training', flush=True)\n"
+        "while True:\n"
+        "    loss = ((w - 1) ** 2).sum()\n"
+        "    loss.backward()\n"
+        "    time.sleep(0.01)\n"
+    )
+    results = []
+    env = dict(os.environ, PYTHONPATH=str(REPOSITORY))
+    for runner in (["-m", "micrograd.tensor"], []):
+        process = subprocess.Popen(
+            [sys.executable, *runner, "train.py"],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdout.readline() == "training\n"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        results.append((process.returncode, out, err))
+    (code, out, err), (python_code, python_out, python_err) = results
+    assert code == python_code == -signal.SIGINT
+    assert out == python_out == "flushed\n"
+    assert err.startswith("Traceback (most recent call last):\n  File ")
+    assert "micrograd" not in err and "runpy" not in err
+    assert err.splitlines()[-1] == python_err.splitlines()[-1] == "KeyboardInterrupt"
