@@ -13,11 +13,15 @@ scaled_dot_product_attention) are tested at the end against docs/pytorch-differe
 
 from __future__ import annotations
 
+import io
 import os
 import pathlib
+import pickle
 import signal
 import subprocess
 import sys
+import threading
+import zipfile
 
 import pytest
 
@@ -597,8 +601,8 @@ def test_half_precision_is_refused_in_one_line(call):
 
 
 def test_sdpa_value_length_must_match_key_length():
-    # torch's no-grad flash kernel silently returns a result for 4 keys and 5 values; ours says
-    # which tensor does not fit.
+    # torch does not check the value's length and returns a tensor for 4 keys and 5 values;
+    # ours says which tensor does not fit.
     assert _sdpa(torch, (1, 2, 4, 8), (1, 2, 4, 8), (1, 2, 5, 8)).shape == (1, 2, 4, 8)
     with pytest.raises(RuntimeError, match="value"):
         _sdpa(mt, (1, 2, 4, 8), (1, 2, 4, 8), (1, 2, 5, 8))
@@ -699,3 +703,188 @@ def test_ctrl_c_in_a_training_loop_ends_as_python_does(tmp_path):
     assert err.startswith("Traceback (most recent call last):\n  File ")
     assert "micrograd" not in err and "runpy" not in err
     assert err.splitlines()[-1] == python_err.splitlines()[-1] == "KeyboardInterrupt"
+
+
+# ---------------------------------------------------------------------------------------------
+# torch.save / torch.load: never a partial file, never code run from a file
+# ---------------------------------------------------------------------------------------------
+
+
+def test_save_makes_a_file_with_the_permissions_torch_gives(tmp_path):
+    torch.save({"w": torch.ones(2)}, tmp_path / "theirs.pt")
+    mt.save({"w": mt.ones(2)}, tmp_path / "ours.pt")
+    assert (tmp_path / "ours.pt").stat().st_mode == (tmp_path / "theirs.pt").stat().st_mode
+    (tmp_path / "ours.pt").chmod(0o640)  # an existing file keeps its own permissions
+    mt.save({"w": mt.ones(3)}, tmp_path / "ours.pt")
+    assert (tmp_path / "ours.pt").stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="POSIX symbolic links")
+def test_save_writes_through_a_symbolic_link_as_torch_does(tmp_path):
+    for T, name in ((torch, "theirs"), (mt, "ours")):
+        (tmp_path / f"{name}-link.pt").symlink_to(tmp_path / f"{name}-target.pt")
+        T.save({"w": T.arange(3.0)}, tmp_path / f"{name}-link.pt")
+        assert (tmp_path / f"{name}-link.pt").is_symlink()
+        assert T.load(tmp_path / f"{name}-target.pt")["w"].tolist() == [0.0, 1.0, 2.0]
+
+
+class _DiskFull:
+    """A file whose writes stop half-way with ENOSPC, as on a full disk."""
+
+    def __init__(self, file):
+        self.file = file
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+    def write(self, data):
+        self.file.write(data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+
+def test_a_full_disk_during_save_leaves_the_old_checkpoint_and_no_partial_file(
+    tmp_path, monkeypatch
+):
+    from micrograd.tensor import serialization
+
+    target = tmp_path / "ckpt.pt"
+    mt.save({"w": mt.ones(2)}, target)
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(serialization.os, "fdopen", lambda *a, **k: _DiskFull(real_fdopen(*a, **k)))
+    with pytest.raises(OSError, match="No space left on device") as raised:
+        mt.save({"w": mt.zeros(1000)}, target)
+    monkeypatch.undo()
+    assert raised.value.errno == 28
+    assert str(target) in str(raised.value) and ".tmp" not in str(raised.value)
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+    assert mt.load(target)["w"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("target", "error"),
+    [("missing/ckpt.pt", FileNotFoundError), ("folder", IsADirectoryError)],
+)
+def test_save_to_an_impossible_path_names_it(tmp_path, target, error):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(RuntimeError):  # torch's zip writer raises RuntimeError
+        torch.save({"w": torch.ones(2)}, tmp_path / target)
+    with pytest.raises(error, match="cannot write") as raised:
+        mt.save({"w": mt.ones(2)}, tmp_path / target)
+    assert str(tmp_path / target) in str(raised.value) and ".tmp" not in str(raised.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+_SAVER = """
+import sys
+import micrograd.tensor as torch
+value = float(sys.argv[2])
+print("ready", flush=True)
+for step in range(int(sys.argv[3])):
+    torch.save({"w": torch.full((500_000,), value), "step": step}, sys.argv[1])
+"""
+
+
+def _saver(tmp_path, value, rounds):
+    (tmp_path / "saver.py").write_text(_SAVER)
+    env = dict(os.environ, PYTHONPATH=str(REPOSITORY))
+    return subprocess.Popen(
+        [sys.executable, str(tmp_path / "saver.py"), str(tmp_path / "ckpt.pt"), str(value), rounds],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_kill_9_during_save_never_leaves_a_partial_checkpoint(tmp_path):
+    for delay in (0.0, 0.05, 0.2):
+        process = _saver(tmp_path, 1.0, "1000")
+        assert process.stdout.readline() == "ready\n"
+        threading.Event().wait(delay)
+        process.kill()
+        process.wait(timeout=60)
+        process.stdout.close()
+        if (tmp_path / "ckpt.pt").exists():
+            loaded = mt.load(tmp_path / "ckpt.pt")
+            assert loaded["w"].shape == (500_000,) and bool((loaded["w"] == 1.0).all())
+
+
+def test_two_runs_saving_one_checkpoint_leave_one_whole_file(tmp_path):
+    runs = [_saver(tmp_path, value, "15") for value in (1.0, 2.0)]
+    for process in runs:
+        process.communicate(timeout=300)
+        assert process.returncode == 0
+    loaded = mt.load(tmp_path / "ckpt.pt")
+    assert loaded["step"] == 14
+    values = set(loaded["w"].tolist())
+    assert values in ({1.0}, {2.0})
+
+
+def _damaged_files(folder):
+    torch.save({"w": torch.ones(3)}, folder / "good.pt")
+    good = (folder / "good.pt").read_bytes()
+    files = {
+        "truncated": good[: len(good) // 2],
+        "empty": b"",
+        "text": b"hello world\n",
+        "a plain pickle": pickle.dumps({"a": 1}),
+    }
+    with zipfile.ZipFile(folder / "good.pt") as archive:
+        records = {n: archive.read(n) for n in archive.namelist()}
+    short = io.BytesIO()
+    with zipfile.ZipFile(short, "w") as archive:
+        for name, data in records.items():
+            archive.writestr(name, data[:4] if "/data/" in name else data)
+    files["a short data record"] = short.getvalue()
+    for name, data in files.items():
+        (folder / f"{name}.pt").write_bytes(data)
+    return list(files)
+
+
+def test_load_of_a_damaged_or_foreign_file_fails_in_one_line(tmp_path):
+    for name in _damaged_files(tmp_path):
+        path = tmp_path / f"{name}.pt"
+        with pytest.raises(Exception):  # noqa: B017 - torch's type varies: see below
+            torch.load(path, weights_only=True)
+        # torch raises RuntimeError (its zip reader), EOFError, KeyError or UnpicklingError;
+        # ours is always an UnpicklingError that is also a RuntimeError
+        with pytest.raises(pickle.UnpicklingError, match="torch.load") as raised:
+            mt.load(path)
+        assert isinstance(raised.value, RuntimeError)
+        assert "\n" not in str(raised.value)
+
+
+def test_load_of_a_folder_or_a_missing_file_is_the_os_error_torch_gives(tmp_path):
+    for target, error in (("missing.pt", FileNotFoundError), (".", IsADirectoryError)):
+        with pytest.raises(error):
+            torch.load(tmp_path / target, weights_only=True)
+        with pytest.raises(error):
+            mt.load(tmp_path / target)
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_load_of_a_crafted_pickle_never_runs_its_code(tmp_path):
+    marker = tmp_path / "ran"
+    crafted = tmp_path / "crafted.pt"
+    with zipfile.ZipFile(crafted, "w") as archive:
+        archive.writestr("crafted/data.pkl", pickle.dumps(_RunsCode(marker), protocol=2))
+        archive.writestr("crafted/version", "3\n")
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(crafted, weights_only=True)
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load .*system") as raised:
+        mt.load(crafted, weights_only=False)
+    assert "\n" not in str(raised.value)
+    assert not marker.exists()
