@@ -11,7 +11,8 @@ compute, for each row along the last dimension:
   vectorised `logf`;
 * softmax: `exp(x - m)` the same way, times `1 / sum` (one reciprocal per row);
 * their backward passes: `g - exp(out) * sum(g)` (the multiply-add fused) and
-  `(g - sum(g * out)) * out`, each sum in the same lane order.
+  `(g - sum(g * out)) * out`, each sum in the same lane order (softmax's: the products of the
+  last partial vector fused into their addition, or not, as PyTorch runs on one thread or more).
 
 `nll_loss` (LossNLL.cpp) adds the picked log-probabilities in a cascade of 8 partial sums,
 level j flushed into level j+1 after each counted row whose index is a multiple of 16**(j+1),
@@ -22,6 +23,8 @@ Each function here replays those operations with numpy on whole arrays. `expf_u1
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -44,8 +47,12 @@ _CASCADE_LEVELS = 8  # nll_loss's partial sums
 _LEVEL_BITS = 4  # level j is flushed at row indices that are multiples of 16**(j+1)
 
 
-def lane_sum(a: np.ndarray) -> np.ndarray:
-    """Sums of the rows of a 2-D float32 array in the order of PyTorch's `vec::reduce_all`."""
+def lane_sum(a: np.ndarray, tail_factors: tuple | None = None) -> np.ndarray:
+    """Sums of the rows of a 2-D float32 array in the order of PyTorch's `vec::reduce_all`.
+
+    With `tail_factors` (x, y), `a` is x * y and the sum is `vec::map2_reduce_all`'s: the
+    compiler fuses the last partial vector's product into its addition (one FMA), while the
+    whole vectors' products are rounded before they are added."""
     n, c = a.shape
     if c < LANES:  # one partial vector: its lanes added left to right
         if c == 0:
@@ -58,7 +65,11 @@ def lane_sum(a: np.ndarray) -> np.ndarray:
     # numpy reduces a middle axis one slice after another, in order: the vector accumulator
     acc = np.add.reduce(a[:, :whole].reshape(n, whole // LANES, LANES), axis=1)
     if whole < c:
-        acc[:, : c - whole] += a[:, whole:]
+        if tail_factors is None:
+            acc[:, : c - whole] += a[:, whole:]
+        else:
+            x, y = tail_factors
+            acc[:, : c - whole] = fma32(x[:, whole:], y[:, whole:], acc[:, : c - whole])
     width = LANES
     while width > 1:  # the shuffle tree: lane i plus lane i + width/2
         width //= 2
@@ -95,10 +106,25 @@ def log_softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
         return fma32(-expf_u10(out), lane_sum(g)[:, None], g)
 
 
+def _default_threads() -> int:
+    """PyTorch's default number of threads, as far as it matters here (one or more)."""
+    try:
+        return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+# The threads PyTorch would use (`set_num_threads` keeps it). Its softmax backward loop exists
+# in two compiled copies: the one `parallel_for` calls directly (one thread, or one row) fuses
+# the last partial vector's multiply-add, the one it hands to OpenMP threads does not.
+kernel_threads = _default_threads()
+
+
 def softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Gradient of softmax's rows: (g - sum(g * out)) * out."""
+    fused = kernel_threads == 1 or g.shape[0] == 1
     with np.errstate(invalid="ignore", over="ignore"):
-        return (g - lane_sum(g * out)[:, None]) * out
+        return (g - lane_sum(g * out, (g, out) if fused else None)[:, None]) * out
 
 
 def _segment_sums(values: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.float32]:
