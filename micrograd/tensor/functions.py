@@ -1537,21 +1537,47 @@ def _fractions(n: int, dtype: Any) -> np.ndarray:
 
 
 class CrossEntropy(Function):
-    """Mean softmax cross-entropy of logits (N, C) against class indices (N,), in one node."""
+    """Mean softmax cross-entropy of logits (N, C) against class indices (N,), in one node.
+    With `ignored` (a boolean mask of rows whose label is the ignore index, not all of them) the
+    mean is over the other rows, and the ignored ones get no gradient."""
 
-    __slots__ = ("e", "picks", "sums", "logp", "labels", "total_weight")
+    __slots__ = (
+        "e", "ignored", "nan_rows", "picks", "sums", "weights", "logp", "labels", "total_weight"
+    )
     op = "cross_entropy"
 
-    def forward(self, logits, labels):
+    def forward(self, logits, labels, ignored=None):
         n, c = logits.shape
         if logits.dtype == np.float32:
             # PyTorch's own floats: its log_softmax kernel, then nll_loss's mean (_softmax32)
-            self.picks = _flat_positions(n, c, labels)  # refuses a label outside 0..C-1
+            self.ignored = ignored
+            if ignored is not None:  # -1, never a class, marks the ignored rows
+                self.picks = _flat_positions(n, c, np.where(ignored, 0, labels))
+                labels = np.where(ignored, -1, labels)
+            else:
+                self.picks = _flat_positions(n, c, labels)  # refuses a label outside 0..C-1
             self.labels = labels
             self.logp = logp = _softmax32.log_softmax(np.ascontiguousarray(logits))
             loss, self.total_weight = _softmax32.nll_loss(logp, labels, None, -1, "mean")
             self.e = None
             return loss
+        self.ignored = ignored
+        if ignored is None:
+            weights = _fractions(n, logits.dtype)
+        else:  # the mean over the counted rows: weights 1/count on them, 0 on the others
+            counted = ~ignored
+            weights = counted * logits.dtype.type(1.0 / np.count_nonzero(counted))
+            labels = np.where(ignored, 0, labels)  # any class: the row's loss is dropped
+            # PyTorch's gradient of an ignored row is 0 * exp(log_softmax(row)): nan where that
+            # is nan (a nan or +inf logit, or -inf everywhere), else 0
+            rows = logits[ignored]
+            bad = (
+                np.isnan(rows).any(axis=1)
+                | (rows == np.inf).any(axis=1)
+                | (rows == -np.inf).all(axis=1)
+            )
+            self.nan_rows = np.flatnonzero(ignored)[bad] if bad.any() else None
+        self.weights = weights
         # Each row's label element as a position in the flattened (N*C) array: picking through
         # one index array on a flat view is several times faster than the pair (rows, labels),
         # and the backward pass reuses it. A label outside 0..C-1 raises LabelError here.
@@ -1565,16 +1591,21 @@ class CrossEntropy(Function):
         shifted = logits - logits.ravel()[picks][:, None]
         np.minimum(shifted, cap, out=shifted)
         row_losses = self._log_sums(shifted)
+        if ignored is not None:
+            row_losses[ignored] = 0  # (an ignored row's logits may be anything, nan included)
         # every row's loss is below the cap (so none was capped) when their squares sum below
         # cap**2: one BLAS dot product instead of a maximum. nan and inf fail the test too.
         if row_losses.dot(row_losses) < cap * cap:
             # the mean as one dot product with a vector of 1/n; an array, not a numpy scalar
-            return np.asarray(row_losses.dot(_fractions(n, logits.dtype)))
+            return np.asarray(row_losses.dot(weights))
         # Large losses (and inf or nan logits): the usual log-sum-exp around each row's maximum
         # (every term <= 1), which gives PyTorch's answers, inf and nan included.
         shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
         picked = shifted.ravel()[picks]
-        return np.asarray((self._log_sums(shifted) - picked).dot(_fractions(n, logits.dtype)))
+        row_losses = self._log_sums(shifted) - picked
+        if ignored is not None:
+            row_losses[ignored] = 0
+        return np.asarray(row_losses.dot(weights))
 
     def _log_sums(self, shifted):
         """log(sum(exp(shifted))) of each row, keeping exp(shifted) and the row sums (the
@@ -1591,6 +1622,15 @@ class CrossEntropy(Function):
                 g, self.labels, None, -1, "mean", self.total_weight, c
             )
             return (_softmax32.log_softmax_backward(grad, logp),)
+        if self.ignored is not None:
+            # per row: g/count on the counted rows, 0 on the ignored ones
+            scale = self.weights * g
+            d = self.e * (scale / self.sums)[:, None]
+            d.ravel()[self.picks] -= scale
+            d[self.ignored] = 0
+            if self.nan_rows is not None:
+                d[self.nan_rows] = np.nan
+            return (d,)
         n = self.e.shape[0]
         scale = g * (1.0 / n)
         # d loss / d logits = (softmax - onehot(label)) / N, the 1/N folded into the division
