@@ -43,7 +43,8 @@ engine in turn; a step's time is the median over a round; the ratio to PyTorch i
 each round (both engines ran moments apart on a machine whose speed drifts) and the report gives
 the median of those ratios, with the median step time over rounds for scale, and each step split
 into forward (to the loss), backward (zero_grad and backward()) and update (the optimizer).
-The target: micrograd at most 0.5x PyTorch's time per step.
+Each engine first takes `--warmup` untimed steps (2; its first steps allocate the optimizer's
+state and warm caches). The target: micrograd at most 0.5x PyTorch's time per step.
 
 On a machine shared with other busy programs, a step's wall-clock time includes the time the
 operating system gives to them (a step of a few milliseconds is often preempted once, for
@@ -425,17 +426,22 @@ def build_engines(job: str, cfg: dict, count: int, text: str) -> tuple:
 # -- timing ----------------------------------------------------------------------------------
 
 
-def run_job(job: str, cfg: dict, rounds: int, steps: int, text: str) -> bool:
-    """Interleaved rounds of both engines; prints the report; False if the losses disagree."""
-    engines, described = build_engines(job, cfg, rounds * steps, text)
+def run_job(job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int = 2) -> bool:
+    """Interleaved rounds of both engines after `warmup` untimed steps of each (first steps
+    allocate the optimizer's state and fill caches); prints the report; False if the losses
+    disagree."""
+    engines, described = build_engines(job, cfg, warmup + rounds * steps, text)
     wall: dict = {name: [] for name in engines}  # per round, the median step
     cpu: dict = {name: [] for name in engines}
     phases: dict = {name: [] for name in engines}
     losses: dict = {name: [] for name in engines}
+    for name, step in engines.items():
+        for k in range(warmup):
+            losses[name].append(step(k, []).item())
     for r in range(rounds):
         for name, step in engines.items():
             times, cpu_times = [], []
-            for k in range(r * steps, (r + 1) * steps):
+            for k in range(warmup + r * steps, warmup + (r + 1) * steps):
                 cpu_start = time.process_time()
                 laps = [time.perf_counter()]
                 loss = step(k, laps)
@@ -515,6 +521,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, help="steps per engine per round (default: per job)")
     ap.add_argument("--threads", choices=["1", "default"], default="1",
                     help="1: each engine on one thread; default: as each starts")  # fmt: skip
+    ap.add_argument("--warmup", type=int, default=2, help="untimed steps per engine first")
     ap.add_argument("--text", type=Path, help="the GPT jobs' text (default: the README)")
     ap.add_argument("--quick", action="store_true",
                     help="2 rounds of 2 steps, gpt-scaled shrunk (a smoke test)")  # fmt: skip
@@ -523,6 +530,8 @@ def main() -> None:
         args.rounds, args.steps = 2, 2
     if (args.rounds is not None and args.rounds < 1) or (args.steps is not None and args.steps < 1):
         ap.error("--rounds and --steps must be positive")
+    if args.warmup < 0:
+        ap.error("--warmup must be 0 or more")
     jobs = list(JOBS) if args.job == "all" else [args.job]
     text = ""
     if any(job.startswith("gpt") for job in jobs):
@@ -547,7 +556,7 @@ def main() -> None:
         cfg = dict(JOBS[job], **(QUICK.get(job, {}) if args.quick else {}))
         rounds = args.rounds if args.rounds is not None else ROUNDS[job][0]
         steps = args.steps if args.steps is not None else ROUNDS[job][1]
-        ok = run_job(job, cfg, rounds, steps, text) and ok
+        ok = run_job(job, cfg, rounds, steps, text, 1 if args.quick else args.warmup) and ok
     sys.exit(0 if ok else 1)
 
 

@@ -71,8 +71,14 @@ class LectureConfig:
     new_tokens: int = 120
 
 
+def lecture_device(torch) -> str:
+    """The lectures' choice: a GPU when torch has one (the CPU for micrograd.tensor)."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def _lecture_data(torch, text: str, cfg: LectureConfig):
     """The lecture's 90/10 split and its get_batch: random offsets from the global generator."""
+    device = lecture_device(torch)
     alphabet, encode, decode = character_codec(text)
     ids = torch.tensor(encode(text), dtype=torch.long)
     cut = int(0.9 * len(ids))
@@ -83,7 +89,7 @@ def _lecture_data(torch, text: str, cfg: LectureConfig):
         starts = torch.randint(len(data) - cfg.block_size, (cfg.batch_size,))
         x = torch.stack([data[i : i + cfg.block_size] for i in starts])
         y = torch.stack([data[i + 1 : i + cfg.block_size + 1] for i in starts])
-        return x.to("cpu"), y.to("cpu")
+        return x.to(device), y.to(device)
 
     return len(alphabet), decode, get_batch
 
@@ -128,6 +134,7 @@ def lecture_bigram(torch, nn, F, text: str, cfg: LectureConfig | None = None) ->
     """bigram.py: each token's embedding row is the logits of the next token."""
     cfg = cfg or LectureConfig(learning_rate=1e-2)
     torch.manual_seed(1337)
+    device = lecture_device(torch)
     vocab_size, decode, get_batch = _lecture_data(torch, text, cfg)
 
     class Bigram(nn.Module):
@@ -150,9 +157,9 @@ def lecture_bigram(torch, nn, F, text: str, cfg: LectureConfig | None = None) ->
                 idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
             return idx
 
-    model = Bigram(vocab_size).to("cpu")
+    model = Bigram(vocab_size).to(device)
     step_losses, printed = _lecture_training(torch, model, get_batch, cfg)
-    context = torch.zeros((1, 1), dtype=torch.long, device="cpu")
+    context = torch.zeros((1, 1), dtype=torch.long, device=device)
     sample = decode(model.generate(context, max_new_tokens=cfg.new_tokens)[0].tolist())
     return {"losses": step_losses, "printed": printed, "sample": sample}
 
@@ -163,6 +170,7 @@ def lecture_gpt(torch, nn, F, text: str, cfg: LectureConfig | None = None) -> di
     residuals, dropout, the N(0, 0.02) init, AdamW."""
     cfg = cfg or LectureConfig()
     torch.manual_seed(1337)
+    device = lecture_device(torch)
     vocab_size, decode, get_batch = _lecture_data(torch, text, cfg)
 
     class Head(nn.Module):
@@ -241,7 +249,7 @@ def lecture_gpt(torch, nn, F, text: str, cfg: LectureConfig | None = None) -> di
         def forward(self, idx, targets=None):
             _, t = idx.shape
             x = self.token_embedding_table(idx) + self.position_embedding_table(
-                torch.arange(t, device="cpu")
+                torch.arange(t, device=device)
             )
             logits = self.lm_head(self.ln_f(self.blocks(x)))
             if targets is None:
@@ -257,10 +265,10 @@ def lecture_gpt(torch, nn, F, text: str, cfg: LectureConfig | None = None) -> di
                 idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
             return idx
 
-    model = LanguageModel().to("cpu")
+    model = LanguageModel().to(device)
     n_params = sum(p.numel() for p in model.parameters())
     step_losses, printed = _lecture_training(torch, model, get_batch, cfg)
-    context = torch.zeros((1, 1), dtype=torch.long, device="cpu")
+    context = torch.zeros((1, 1), dtype=torch.long, device=device)
     sample = decode(model.generate(context, max_new_tokens=cfg.new_tokens)[0].tolist())
     return {"losses": step_losses, "printed": printed, "sample": sample, "n_params": n_params}
 

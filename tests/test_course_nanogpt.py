@@ -23,12 +23,6 @@ import micrograd.tensor.nn.functional as MF
 
 OURS, THEIRS = (mt, mnn, MF), (torch, tnn, TF)
 
-# Until F.scaled_dot_product_attention lands on main (work in progress), model.py takes its
-# other path here and its checkpoints differ from torch's by the mask buffer
-PENDING_SDPA = pytest.mark.xfail(
-    not hasattr(MF, "scaled_dot_product_attention"), strict=True, reason="needs F.sdpa"
-)
-
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
@@ -60,7 +54,7 @@ def evaluations(printed: list[str]) -> list[str]:
 
 @pytest.mark.parametrize(
     "flash",
-    [pytest.param(None, marks=PENDING_SDPA), False],
+    [None, False],
     ids=["scaled_dot_product_attention", "tril"],
 )
 def test_training_and_sampling_match_torch(data_dir, tmp_path, flash):
@@ -84,7 +78,6 @@ def test_training_and_sampling_match_torch(data_dir, tmp_path, flash):
     )
 
 
-@PENDING_SDPA
 def test_sampling_without_top_k_at_temperature_one(data_dir, tmp_path):
     train_both(data_dir, tmp_path, max_iters=10)
     ours = course_gpt.nanogpt_sample(

@@ -330,12 +330,15 @@ TOY_RULES = runner.Rules(loss_lines=r"^iter \d+: loss ", eval_lines=r"^step \d+:
 TINY = {"batch_size": 8, "max_iters": 12, "eval_interval": 5, "n_embd": 16}
 
 
-def test_a_tiny_run_agrees_between_torch_and_ours(tmp_path, toy_upstream):
+@pytest.mark.parametrize("dropout", [False, True])
+def test_a_tiny_run_agrees_between_torch_and_ours(tmp_path, toy_upstream, dropout):
+    # (with dropout rules only the last losses are required to agree, but the rerun of load.py on
+    # ours' checkpoint must still print exactly what ours printed)
     case = runner.Case(
         "toy.py",
         "toy",
         [["toy.py"], ["load.py"]],
-        TOY_RULES,
+        runner.Rules(TOY_RULES.loss_lines, TOY_RULES.eval_lines, dropout=dropout),
         hyperparameters={"toy.py": TINY},
         reread=(1,),  # real torch loads the checkpoint ours saved and predicts as ours did
     )
@@ -380,3 +383,21 @@ def test_a_run_that_prints_something_else_is_reported(tmp_path, toy_upstream):
     table = runner.report([(case, theirs, ours, found)])
     assert table.splitlines()[2].split()[:2] == ["tell.py", "NO/NO"]
     assert table.splitlines()[2].endswith("DIFFERS")
+
+
+def test_the_list_names_every_script_with_its_tiny_configuration():
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "course_scripts.py"), "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for kind in ("bigram", "mlp", "rnn", "gru", "bow", "transformer"):
+        assert f"    makemore.py --type {kind} --max-steps 50\n" in out
+    assert "    makemore.py --type transformer --sample-only\n" in out
+    assert (
+        "gpt.py\n    (gpt.py: batch_size = 8, block_size = 16, n_embd = 32, n_head = 4, "
+        "n_layer = 2, "
+        "max_iters = 50, eval_interval = 10, eval_iters = 5, dropout = 0.0)\n    gpt.py\n"
+    ) in out
+    assert "    train.py config/train_shakespeare_char.py --device=cpu --compile=False" in out

@@ -227,12 +227,20 @@ def test_an_error_prints_a_traceback_that_starts_in_the_script(tmp_path, code):
         ("from torch.nn import functional as F", "F", "mt.nn.functional"),
         ("import torch.nn.functional as F", "F", "mt.nn.functional"),
         ("from torch.utils.data import Dataset", "Dataset", "mt.utils.data.Dataset"),
-        ("from torch.utils.data.dataloader import DataLoader", "DataLoader", "mt.utils.data.DataLoader"),
+        (
+            "from torch.utils.data.dataloader import DataLoader",
+            "DataLoader",
+            "mt.utils.data.DataLoader",
+        ),
         ("import torch.utils.data", "torch.utils.data", "mt.utils.data"),
         ("from torch import optim", "optim", "mt.optim"),
-        ("from torch.nn.parallel import DistributedDataParallel as DDP", "DDP", "mt.nn.parallel.DistributedDataParallel"),
+        (
+            "from torch.nn.parallel import DistributedDataParallel as DDP",
+            "DDP",
+            "mt.nn.parallel.DistributedDataParallel",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_import_forms_the_scripts_use_give_this_package(tmp_path, statement, name, ours):
     (tmp_path / "s.py").write_text(
         f"{statement}\nimport micrograd.tensor as mt\nprint({name} is {ours})\n"

@@ -307,6 +307,7 @@ _GRAD_FN_NAMES = {
     "Softmax": "SoftmaxBackward0",
     "LogSoftmax": "LogSoftmaxBackward0",
     "CrossEntropy": "NllLossBackward0",
+    "NllLoss": "NllLossBackward0",
     "DivScalar": "DivBackward0",  # tensor / number
     "RDivScalar": "MulBackward0",  # number / tensor: torch multiplies by the reciprocal
     "NotDifferentiable": "NotImplemented",  # `//`: torch's node raises in backward
@@ -359,8 +360,8 @@ def _index_name(fn: Any, t: Any) -> str:
 def _linear_name(fn: Any, t: Any) -> str:
     # F.linear on a matrix with a bias is one addmm; without a bias an mm; on a batch of
     # matrices the result is a view of the 2-D product
-    if np.ndim(t.data) != 2:
-        return "ViewBackward0"
+    if np.ndim(t.data) != 2:  # a bias-free product's 2-D result is viewed back unsafely
+        return "ViewBackward0" if len(t._prev) == 3 else "UnsafeViewBackward0"
     return "AddmmBackward0" if len(t._prev) == 3 else "MmBackward0"
 
 
@@ -415,6 +416,8 @@ _BY_OP = {
     "softmax": "SoftmaxBackward0",
     "log_softmax": "LogSoftmaxBackward0",
     "cross_entropy": "NllLossBackward0",
+    "layer_norm": "NativeLayerNormBackward0",
+    "contiguous": "CloneBackward0",
     "mse": "MseLossBackward0",
     "bce_with_logits": "BinaryCrossEntropyWithLogitsBackward0",
     "linear": "AddmmBackward0",
@@ -463,6 +466,14 @@ _LABELS = {
     "masked_fill_tensor": "MaskedFillBackward1",
     "topk": "TopkBackward0",
     "copy_": "CopyBackwards",
+    "clamp_tensor": "ClampBackward0",
+    "F.embedding": "EmbeddingBackward0",
+    "nll_loss": "NllLossBackward0",
+    "nll_loss2d": "NllLoss2DBackward0",
+    # F.scaled_dot_product_attention: the node of the CPU kernel PyTorch would dispatch to
+    "scaled_dot_product_attention": "UnsafeViewBackward0",
+    "scaled_dot_product_attention_mm": "MmBackward0",
+    "scaled_dot_product_attention_flash": "ScaledDotProductFlashAttentionForCpuBackward0",
 }
 
 

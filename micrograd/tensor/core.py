@@ -64,6 +64,7 @@ from micrograd.tensor.errors import (
     TorchIndexError,
     TorchIndexTypeError,
     TorchRuntimeError,
+    TorchTypeError,
 )
 from micrograd.tensor.size import Size, from_shape
 
@@ -729,20 +730,31 @@ def _clamp(x: Tensor, lo: Any, hi: Any, op: str) -> Tensor:
         ) from None
     prev = (a,) + ((lo,) if tensor_lo else ()) + ((hi,) if tensor_hi else ())
     if _grad_enabled and any(t.requires_grad for t in prev):
-        return _node(data, prev, fn, fn.op)
+        # PyTorch names tensor bounds' node apart (ClampBackward0): a label that outlives backward
+        return _node(data, prev, fn, "clamp_tensor" if tensor_lo or tensor_hi else fn.op)
     return _const(data)
 
 
 def _int_arg(x: Any, op: str, name: str) -> int:
     """An integer argument as PyTorch takes it: an int, a numpy integer or a one-element integer
-    tensor; anything else (a float, a bool) is a TypeError naming the argument."""
+    tensor; anything else (a float, a bool) is a TypeError naming the argument, and an int
+    outside int64 (PyTorch's C++ argument type) both a ValueError (PyTorch's for one int) and a
+    TypeError (its for an int in a list), instead of numpy's OverflowError or a silently
+    accepted huge value."""
     if type(x) is int:
-        return x
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, Tensor) and x.data.size == 1 and x.data.dtype.kind in "iu":
-        return int(x.data.item())
-    raise TypeError(f"{op}(): argument '{name}' must be int, not {type(x).__name__}")
+        value = x
+    elif isinstance(x, np.integer):
+        value = int(x)
+    elif isinstance(x, Tensor) and x.data.size == 1 and x.data.dtype.kind in "iu":
+        value = int(x.data.item())
+    else:
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(x).__name__}")
+    if not -(1 << 63) <= value < (1 << 63):
+        raise TorchTypeError(
+            f"{op}(): argument '{name}' is {value}, outside the int64 range PyTorch takes "
+            "(Overflow when unpacking long long)"
+        )
+    return value
 
 
 def _int_tuple(x: Any, op: str, name: str) -> tuple:
@@ -1394,6 +1406,44 @@ class Tensor:
                 f"leaf instead, or call it under `with torch.no_grad():`"
             )
 
+    def copy_(self, src: Tensor, non_blocking: bool = False) -> Tensor:
+        """Copy `src`'s values into this tensor's own array (broadcast to its shape, converted
+        to its dtype; a number is taken as a 0-d tensor), so every view of it sees them. Returns
+        self. In the graph (self or src requires grad) it is the assignment `self[...] = src`:
+        the gradient flows to src, and a leaf that requires grad refuses it, as in PyTorch."""
+        if not isinstance(src, Tensor):
+            number = _number(src)  # PyTorch takes a number as a 0-d tensor here
+            if number is None:
+                raise TypeError(
+                    f"copy_(): argument 'other' (position 1) must be Tensor, not "
+                    f"{type(src).__name__}"
+                )
+            src = _const(np.asarray(number))
+        shape = self.data.shape
+        try:
+            fits = np.broadcast_shapes(src.data.shape, shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise TorchRuntimeError(
+                f"copy_: the size of src {tuple(src.data.shape)} cannot be broadcast to the size "
+                f"of this tensor {tuple(shape)}"
+            )
+        if not (_grad_enabled and (self.requires_grad or src.requires_grad)):
+            np.copyto(_writable(self.data, "copy_"), src.data, casting="unsafe")
+            return self
+        if self._fn is None and self.requires_grad:
+            self._check_in_place("copy_")  # (raises: a leaf)
+        dtype = self.data.dtype
+        if src.data.dtype != dtype:  # a float source keeps its gradient through a Cast node
+            both_float = dtype.kind == "f" and src.data.dtype.kind == "f"
+            src = _cast(src, dtype) if both_float else _const(src.data.astype(dtype))
+        before = self._fn
+        self[...] = src
+        if self._fn is not before:  # the assignment made self a node: PyTorch's name for it
+            self._op = "copy_"
+        return self
+
     # -- dtype conversions ----------------------------------------------------------------
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -1778,50 +1828,6 @@ class Tensor:
 
     def div_(self, other: Any) -> Tensor:
         return self._inplace(other, Tensor.__truediv__, "div_")
-
-    def copy_(self, src: Tensor, non_blocking: bool = False) -> Tensor:
-        """Write src's values into self, in place: broadcast to self's shape and converted to
-        self's dtype (an assignment `self[...] = src`, with its rules: in the graph the gradient
-        flows to src, and a leaf that requires grad refuses it)."""
-        if not isinstance(src, Tensor):
-            number = _number(src)  # PyTorch takes a number as a 0-d tensor here
-            if number is None:
-                raise TypeError(
-                    f"copy_(): argument 'other' (position 1) must be Tensor, not "
-                    f"{type(src).__name__}"
-                )
-            src = _const(np.asarray(number))
-        shape = self.data.shape
-        try:
-            fits = np.broadcast_shapes(shape, src.data.shape) == shape
-        except ValueError:
-            fits = False
-        if not fits:
-            raise TorchRuntimeError(
-                f"copy_: the source's shape {list(src.data.shape)} cannot be broadcast to the "
-                f"tensor's shape {list(shape)}"
-            )
-        if self._fn is None and self.requires_grad and _grad_enabled:
-            raise RuntimeError(
-                "copy_: a leaf tensor that requires grad cannot be changed in place; do it "
-                "under `with torch.no_grad():` (as loading weights does) or on `.data`"
-            )
-        dtype = self.data.dtype
-        if src.data.dtype != dtype:  # a float source keeps its gradient through a Cast node
-            both_float = dtype.kind == "f" and src.data.dtype.kind == "f"
-            src = _cast(src, dtype) if both_float else _const(src.data.astype(dtype))
-        if not (_grad_enabled and (self.requires_grad or src.requires_grad)):
-            data = self.data
-            if data.flags.writeable:  # into the array itself: every view of it sees the write
-                np.copyto(data, src.data, casting="unsafe")
-            else:  # an expanded view (read-only): a new array of its own
-                self.data = np.array(np.broadcast_to(src.data, data.shape), dtype=data.dtype)
-            return self
-        before = self._fn
-        self[...] = src
-        if self._fn is not before:  # the assignment made self a node: PyTorch's name for it
-            self._op = "copy_"
-        return self
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -2326,6 +2332,13 @@ class Tensor:
                     f"({have}) at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  "
                     f"Tensor sizes: {list(shape)}"
                 )
+        # numpy refuses a view of more than 2**63 elements only with its own "iterator is too
+        # large"; PyTorch counts the elements first and names the overflow.
+        if math.prod(target) >= 1 << 63:
+            raise TorchRuntimeError(
+                f"expand: numel: integer multiplication overflow (the sizes {list(target)} hold "
+                "more than 2**63 - 1 elements)"
+            )
         fn = _new(F.Expand)
         return _unary(fn, self, fn.forward(self.data, tuple(target)))
 
@@ -2807,6 +2820,7 @@ def _index(index: Any, shape: tuple) -> tuple:
             has_int = True
         elif type(item) is slice:
             if item.step is not None and item.step <= 0:
+                _check_ints_before(items, len(out), shape)  # PyTorch meets those first
                 raise ValueError(
                     f"Tensor index: step must be greater than zero (PyTorch has no reversed "
                     f"slices; use .flip()), got {item}"
@@ -2823,6 +2837,37 @@ def _index(index: Any, shape: tuple) -> tuple:
     if advanced and has_int:
         return _split_index(out), True
     return (tuple(out) if type(index) is tuple else out[0]), advanced
+
+
+def _check_ints_before(items: tuple, stop: int, shape: tuple) -> None:
+    """PyTorch applies an index's ints, slices, None and Ellipsis in order: an int out of
+    bounds before a refused item raises its IndexError first (its axis counted as PyTorch
+    counts it: an Ellipsis covers the axes the other items leave)."""
+
+    def width(item: Any) -> int:
+        if isinstance(item, Tensor):
+            item = item.data
+        if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)):
+            return 0
+        if isinstance(item, (list, np.ndarray)):
+            array = np.asarray(item)
+            return array.ndim if array.dtype.kind == "b" else 1
+        return 1
+
+    axis = 0
+    for item in items[:stop]:
+        if item is Ellipsis:
+            axis += len(shape) - sum(map(width, items))
+            continue
+        if isinstance(item, Tensor) and item.data.ndim == 0 and item.data.dtype.kind in "iu":
+            item = int(item.data)
+        if isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            size = shape[axis] if axis < len(shape) else 0
+            if not -size <= item < size:
+                raise IndexError(
+                    f"index {item} is out of bounds for dimension {axis} with size {size}"
+                )
+        axis += width(item)
 
 
 def _width(item: Any) -> int:

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from micrograd.tensor import _softmax32
 from micrograd.tensor._fma import fma32, fma64
 from micrograd.tensor._sleef import sigmoid32
 from micrograd.tensor.errors import TorchIndexError, TorchRuntimeError
@@ -1341,20 +1342,34 @@ class Concatenate(Function):
 # -- softmax -----------------------------------------------------------------------------------
 
 
+def _float32_rows(a: np.ndarray, axis: int) -> bool:
+    """Whether a softmax of `a` along `axis` takes the float32 replay of PyTorch's kernel (its
+    last-dimension kernel, whose floats `_softmax32` reproduces bit for bit)."""
+    return a.dtype == np.float32 and axis == a.ndim - 1 and a.size > 0
+
+
 class Softmax(Function):
     __slots__ = ("axis", "out")
     op = "softmax"
 
     def forward(self, a, axis):
+        self.axis = axis
+        if _float32_rows(a, axis):
+            rows = np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+            self.out = out = _softmax32.softmax(rows).reshape(a.shape)
+            return out
         # exp(a - max) <= 1: no overflow, and the max cancels in the ratio (the ufuncs' own
         # reductions: the same sums as a.max / a.sum without their Python wrappers)
         e = np.exp(a - np.maximum.reduce(a, axis=axis, keepdims=True))
         self.out = out = e / np.add.reduce(e, axis=axis, keepdims=True)
-        self.axis = axis
         return out
 
     def backward(self, g, prev):
         s = self.out
+        if _float32_rows(s, self.axis) and g.dtype == np.float32:
+            c = s.shape[-1]
+            rows = np.ascontiguousarray(g).reshape(-1, c)
+            return (_softmax32.softmax_backward(rows, s.reshape(-1, c)).reshape(s.shape),)
         # Jacobian-vector product of softmax: s * (g - sum(g * s))
         return (s * (g - np.add.reduce(g * s, axis=self.axis, keepdims=True)),)
 
@@ -1364,15 +1379,46 @@ class LogSoftmax(Function):
     op = "log_softmax"
 
     def forward(self, a, axis):
+        self.axis = axis
+        if _float32_rows(a, axis):
+            rows = np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+            self.out = out = _softmax32.log_softmax(rows).reshape(a.shape)
+            return out
         # log-sum-exp with the max taken out: log sum exp(a) = m + log sum exp(a - m)
         shifted = a - a.max(axis=axis, keepdims=True)
         self.out = out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        self.axis = axis
         return out
 
     def backward(self, g, prev):
+        out = self.out
+        if _float32_rows(out, self.axis) and g.dtype == np.float32:
+            c = out.shape[-1]
+            rows = np.ascontiguousarray(g).reshape(-1, c)
+            return (_softmax32.log_softmax_backward(rows, out.reshape(-1, c)).reshape(out.shape),)
         # d log_softmax: g - softmax * sum(g)
-        return (g - np.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
+        return (g - np.exp(out) * g.sum(axis=self.axis, keepdims=True),)
+
+
+class NllLoss(Function):
+    """PyTorch's nll_loss of float32 log-probabilities (N, C) at class indices (N,), with its
+    per-class `weight`, `ignore_index` and `reduction`, to the last bit (`_softmax32`)."""
+
+    __slots__ = ("target", "weight", "ignore", "reduction", "total_weight", "classes")
+    op = "nll_loss"
+
+    def forward(self, logp, target, weight, ignore, reduction):
+        self.target, self.weight, self.ignore, self.reduction = target, weight, ignore, reduction
+        self.classes = logp.shape[1]
+        loss, self.total_weight = _softmax32.nll_loss(logp, target, weight, ignore, reduction)
+        return loss
+
+    def backward(self, g, prev):
+        return (
+            _softmax32.nll_loss_backward(
+                g, self.target, self.weight, self.ignore, self.reduction, self.total_weight,
+                self.classes,
+            ),
+        )
 
 
 # -- fused operations (one node instead of several, for speed) ---------------------------------
@@ -1491,13 +1537,47 @@ def _fractions(n: int, dtype: Any) -> np.ndarray:
 
 
 class CrossEntropy(Function):
-    """Mean softmax cross-entropy of logits (N, C) against class indices (N,), in one node."""
+    """Mean softmax cross-entropy of logits (N, C) against class indices (N,), in one node.
+    With `ignored` (a boolean mask of rows whose label is the ignore index, not all of them) the
+    mean is over the other rows, and the ignored ones get no gradient."""
 
-    __slots__ = ("e", "picks", "sums")
+    __slots__ = (
+        "e", "ignored", "nan_rows", "picks", "sums", "weights", "logp", "labels", "total_weight"
+    )
     op = "cross_entropy"
 
-    def forward(self, logits, labels):
+    def forward(self, logits, labels, ignored=None):
         n, c = logits.shape
+        if logits.dtype == np.float32:
+            # PyTorch's own floats: its log_softmax kernel, then nll_loss's mean (_softmax32)
+            self.ignored = ignored
+            if ignored is not None:  # -1, never a class, marks the ignored rows
+                self.picks = _flat_positions(n, c, np.where(ignored, 0, labels))
+                labels = np.where(ignored, -1, labels)
+            else:
+                self.picks = _flat_positions(n, c, labels)  # refuses a label outside 0..C-1
+            self.labels = labels
+            self.logp = logp = _softmax32.log_softmax(np.ascontiguousarray(logits))
+            loss, self.total_weight = _softmax32.nll_loss(logp, labels, None, -1, "mean")
+            self.e = None
+            return loss
+        self.ignored = ignored
+        if ignored is None:
+            weights = _fractions(n, logits.dtype)
+        else:  # the mean over the counted rows: weights 1/count on them, 0 on the others
+            counted = ~ignored
+            weights = counted * logits.dtype.type(1.0 / np.count_nonzero(counted))
+            labels = np.where(ignored, 0, labels)  # any class: the row's loss is dropped
+            # PyTorch's gradient of an ignored row is 0 * exp(log_softmax(row)): nan where that
+            # is nan (a nan or +inf logit, or -inf everywhere), else 0
+            rows = logits[ignored]
+            bad = (
+                np.isnan(rows).any(axis=1)
+                | (rows == np.inf).any(axis=1)
+                | (rows == -np.inf).all(axis=1)
+            )
+            self.nan_rows = np.flatnonzero(ignored)[bad] if bad.any() else None
+        self.weights = weights
         # Each row's label element as a position in the flattened (N*C) array: picking through
         # one index array on a flat view is several times faster than the pair (rows, labels),
         # and the backward pass reuses it. A label outside 0..C-1 raises LabelError here.
@@ -1511,16 +1591,21 @@ class CrossEntropy(Function):
         shifted = logits - logits.ravel()[picks][:, None]
         np.minimum(shifted, cap, out=shifted)
         row_losses = self._log_sums(shifted)
+        if ignored is not None:
+            row_losses[ignored] = 0  # (an ignored row's logits may be anything, nan included)
         # every row's loss is below the cap (so none was capped) when their squares sum below
         # cap**2: one BLAS dot product instead of a maximum. nan and inf fail the test too.
         if row_losses.dot(row_losses) < cap * cap:
             # the mean as one dot product with a vector of 1/n; an array, not a numpy scalar
-            return np.asarray(row_losses.dot(_fractions(n, logits.dtype)))
+            return np.asarray(row_losses.dot(weights))
         # Large losses (and inf or nan logits): the usual log-sum-exp around each row's maximum
         # (every term <= 1), which gives PyTorch's answers, inf and nan included.
         shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
         picked = shifted.ravel()[picks]
-        return np.asarray((self._log_sums(shifted) - picked).dot(_fractions(n, logits.dtype)))
+        row_losses = self._log_sums(shifted) - picked
+        if ignored is not None:
+            row_losses[ignored] = 0
+        return np.asarray(row_losses.dot(weights))
 
     def _log_sums(self, shifted):
         """log(sum(exp(shifted))) of each row, keeping exp(shifted) and the row sums (the
@@ -1530,6 +1615,22 @@ class CrossEntropy(Function):
         return np.log(sums)
 
     def backward(self, g, prev):
+        if self.e is None:  # the float32 replay: nll_loss's gradient, then log_softmax's
+            logp = self.logp
+            n, c = logp.shape
+            grad = _softmax32.nll_loss_backward(
+                g, self.labels, None, -1, "mean", self.total_weight, c
+            )
+            return (_softmax32.log_softmax_backward(grad, logp),)
+        if self.ignored is not None:
+            # per row: g/count on the counted rows, 0 on the ignored ones
+            scale = self.weights * g
+            d = self.e * (scale / self.sums)[:, None]
+            d.ravel()[self.picks] -= scale
+            d[self.ignored] = 0
+            if self.nan_rows is not None:
+                d[self.nan_rows] = np.nan
+            return (d,)
         n = self.e.shape[0]
         scale = g * (1.0 / n)
         # d loss / d logits = (softmax - onehot(label)) / N, the 1/N folded into the division
@@ -1622,7 +1723,7 @@ FUNCTIONS: dict[str, type] = {
         Neg, Exp, Log, Tanh, ReLU, Sigmoid, Sqrt, Abs, Cast,
         Sum, Mean, Max, MaxDim, Var, Std, Reshape, Transpose, Index, Embedding, IndexPut, Concatenate,
         Expand, Tril, Triu, Roll, MaskedFill, TakeAlong,
-        Softmax, LogSoftmax,
+        Softmax, LogSoftmax, NllLoss,
         Linear, LinearT, CrossEntropy, Hinge, MSE, BCEWithLogits, SumOfSquares,
     ]
 }  # fmt: skip

@@ -141,7 +141,7 @@ def embedding(
         raise RuntimeError(
             f"embedding: indices must be an integer tensor (Long or Int), got {idx.dtype}"
         )
-    return weight[idx]
+    return _core._labelled(weight[idx], "F.embedding")  # PyTorch's EmbeddingBackward0
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -266,8 +266,15 @@ def cross_entropy(
         try:
             data = fn.forward(z, y)  # which refuses a label outside 0..C-1 as it picks them
         except _F.LabelError as err:
-            if not (y == ignore_index).any():
+            ignored = y == ignore_index
+            if not ignored.any():
                 raise _out_of_bounds("cross_entropy", err.label, z.shape[1]) from None
+            if not ignored.all():  # (every row ignored: nan, below)
+                try:  # the mean over the other rows (makemore.py pads its targets with -1)
+                    data = fn.forward(z, y, ignored)
+                except _F.LabelError as err:
+                    raise _out_of_bounds("cross_entropy", err.label, z.shape[1]) from None
+                return _core._unary(fn, x, data)
         else:
             return _core._unary(fn, x, data)
     return _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing)
@@ -313,12 +320,16 @@ def _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing) 
             f"cross_entropy: input of shape {tuple(x.shape)} needs a target of shape "
             f"{tuple(x.shape[:1] + x.shape[2:])}, got {tuple(t.shape)}"
         )
+    if not label_smoothing:
+        exact = _nll_float32(logp, t, weight, ignore_index, reduction, "cross_entropy", x.ndim)
+        if exact is not None:
+            return unshape(exact) if reduction == "none" else exact
     nll, row_weights = _nll_rows(logp, t, weight, ignore_index, "cross_entropy")
     total_weight = row_weights.sum() if reduction == "mean" else None
     counted = (t.data != ignore_index).any()
     loss = _reduce(nll, reduction, total_weight, unshape, counted)
     if not label_smoothing:
-        return loss
+        return _nll_labelled(loss, x.ndim, reduction)
     # PyTorch's smoothing: (1 - eps) * nll + eps / C * (the sum over classes of -log p,
     # weighted by class, 0 on ignored rows, normalised as the nll is)
     all_classes = logp if weight is None else logp * weight
@@ -350,9 +361,61 @@ def nll_loss(
             f"nll_loss: input of shape {tuple(x.shape)} needs a target of shape "
             f"{tuple(x.shape[:1] + x.shape[2:])}, got {tuple(t.shape)}"
         )
+    exact = _nll_float32(rows, t, weight, ignore_index, reduction, "nll_loss", x.ndim)
+    if exact is not None:
+        return unshape(exact) if reduction == "none" else exact
     nll, row_weights = _nll_rows(rows, t, weight, ignore_index, "nll_loss")
     total_weight = row_weights.sum() if reduction == "mean" else None
-    return _reduce(nll, reduction, total_weight, unshape, (t.data != ignore_index).any())
+    loss = _reduce(nll, reduction, total_weight, unshape, (t.data != ignore_index).any())
+    return _nll_labelled(loss, x.ndim, reduction)
+
+
+def _nll_labelled(loss: Tensor, ndim: int, reduction: str) -> Tensor:
+    """Name the loss's node as PyTorch's (its repr's `grad_fn`): `nll_loss` for (C,) or (N, C)
+    input, `nll_loss2d` above, where PyTorch views other shapes than (N, C, H, W) as 4-D and,
+    with reduction 'none', views the per-element losses back (a plain view then)."""
+    if ndim <= 2:
+        return _core._labelled(loss, "nll_loss")
+    if reduction != "none" or ndim == 4:
+        return _core._labelled(loss, "nll_loss2d")
+    return loss
+
+
+def _nll_float32(
+    logp: Tensor, target: Tensor, weight: Any, ignore_index: int, reduction: str, op: str, ndim: int
+) -> Tensor | None:
+    """nll_loss as PyTorch's kernel computes it, to the last bit (`functions.NllLoss`), for
+    float32 log-probabilities of at most two dimensions (the lectures' cases); None for the
+    others (a batch of maps, float64, a weight of another dtype or that needs a gradient),
+    which `_nll_rows` computes with other rounding."""
+    if logp.data.dtype != np.float32 or ndim > 2:
+        return None
+    w = None
+    if weight is not None:
+        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        if w.dtype != np.float32 or (isinstance(weight, Tensor) and weight.requires_grad):
+            return None
+    n, c = logp.shape
+    y = np.asarray(target.data).reshape(-1)
+    if y.shape[0] != n:
+        raise ValueError(
+            f"Expected input batch_size ({n}) to match target batch_size ({y.shape[0]})."
+        )
+    counted = y != ignore_index
+    bad = counted & ((y < 0) | (y >= c))
+    if bad.any():
+        raise IndexError(f"{op}: Target {y[bad][0]} is out of bounds (for {c} classes).")
+    if w is not None and w.shape != (c,):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got "
+            f"weight tensor of shape: {list(w.shape)}"
+        )
+    if ndim == 1 and reduction == "none":
+        # one sample: PyTorch's kernel takes its reduction path (0 + loss: no -0.0 loss)
+        reduction = "sum"
+    fn = _new(_F.NllLoss)
+    data = fn.forward(logp.data, y.astype(np.int64), w, ignore_index, reduction)
+    return _core._unary(fn, logp, data)
 
 
 def mse_loss(
@@ -639,4 +702,26 @@ def scaled_dot_product_attention(
     fn = _new(_fused.ScaledDotProductAttention)
     data = fn.forward(q.data, k.data, v.data, bias, root, noise_fn, groups)
     prev = (q, k, v) if bias_input is None else (q, k, v, bias_input)
-    return _graph_node(fn, data, prev)
+    out = _graph_node(fn, data, prev)
+    return _core._labelled(out, _attention_kernel(q, k, v, attn_mask, dropout_p, groups))
+
+
+def _attention_kernel(q: Tensor, k: Tensor, v: Tensor, mask: Any, dropout_p: float, groups: int):
+    """The label naming the node PyTorch's CPU dispatch would record (its repr's `grad_fn`):
+    its flash kernel for 4-D inputs of one batch and head count (key/value heads may divide the
+    query's under grouped-query attention), one head size, non-empty sequences, no dropout and
+    no mask other than a 2-D or 4-D one without a gradient; otherwise its math kernel, whose
+    last product is an `mm` for 2-D inputs and an unsafe view of a batched product above."""
+    if q.ndim == k.ndim == v.ndim == 2:
+        return "scaled_dot_product_attention_mm"
+    flash = (
+        q.ndim == k.ndim == v.ndim == 4
+        and dropout_p == 0
+        and q.shape[-1] == k.shape[-1] == v.shape[-1]
+        and q.shape[0] == k.shape[0] == v.shape[0]
+        and q.shape[1] == k.shape[1] * groups == v.shape[1] * groups
+        and q.shape[-2] > 0
+        and k.shape[-2] > 0
+        and (mask is None or (mask.ndim in (2, 4) and not mask.requires_grad))
+    )
+    return "scaled_dot_product_attention_flash" if flash else "scaled_dot_product_attention"
