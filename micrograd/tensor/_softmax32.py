@@ -129,47 +129,58 @@ def softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def _segment_sums(values: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.float32]:
     """Sequential float32 sums (each from +0) of the runs of `values` that end where `ends` is
-    True, and the sum of the unfinished last run (0 if none)."""
+    True, and the sum of the unfinished last run (+0 if none): the runs laid out as the rows of
+    a zero-padded grid, summed by `np.add.accumulate`, which adds strictly left to right."""
     m = values.size
-    if m == 0:
-        return np.zeros(0, _F32), _F32(0)
-    run = np.zeros(m, np.intp)
-    np.cumsum(ends[:-1], out=run[1:])
-    starts = np.flatnonzero(np.concatenate(([True], ends[:-1])))
-    position = np.arange(m) - starts[run]
+    closed = np.flatnonzero(ends)
+    starts = np.empty(closed.size + 1, np.intp)
+    starts[0] = 0
+    np.add(closed, 1, out=starts[1:])
+    run = np.cumsum(ends)
+    run -= ends  # each value's run: the number of runs closed before it
+    position = np.arange(m)
+    position -= starts[run]
     grid = np.zeros((starts.size, int(position.max()) + 1), _F32)
     grid[run, position] = values
-    # padding with +0 changes no sum: a running sum that starts at +0 never becomes -0
-    total = np.zeros(starts.size, _F32)
-    for column in grid.T:
-        total += column
-    if ends[-1]:
-        return total, _F32(0)
-    return total[:-1], total[-1]
+    # the padding zeros change no sum; `+ 0` turns a run of -0s into +0, as a sum from +0 is
+    totals = np.add.accumulate(grid, axis=1)[:, -1] + _F32(0)
+    return totals[:-1], totals[-1]
+
+
+def _trailing_levels(row: int) -> int:
+    """How many cascade levels row `row` flushes: its trailing zero hex digits (0 flushes all)."""
+    if row == 0:
+        return _CASCADE_LEVELS - 1
+    return min(((row & -row).bit_length() - 1) // _LEVEL_BITS, _CASCADE_LEVELS - 1)
 
 
 def _cascade_sum(values: np.ndarray, rows: np.ndarray) -> np.float32:
     """nll_loss's sum of `values` (float32, added in order) taken at the counted row indices
     `rows`: level 0 adds each value; after row b, level j is added into level j+1 and cleared
-    while b is a multiple of 16**(j+1); the levels are then added from 0 to 7."""
-    # how many levels row b flushes: its trailing zero hex digits (row 0 flushes them all)
-    flushes = np.full(rows.shape, _CASCADE_LEVELS - 1, np.intp)
-    shifted = rows.copy()
-    for level in range(_CASCADE_LEVELS - 1):
-        nonzero = (shifted & 15) != 0
-        flushes[nonzero & (flushes == _CASCADE_LEVELS - 1)] = level
-        shifted >>= _LEVEL_BITS
-    incoming, at = values, flushes
+    while b is a multiple of 16**(j+1); the levels are then added from 0 to 7.
+
+    The levels with many values are summed on whole arrays (the runs between flushes); once a
+    level has few values left (a sixteenth of the level below), PyTorch's loop is replayed on
+    them with float32 scalars."""
     total = _F32(0)
-    for level in range(_CASCADE_LEVELS):
-        if level == _CASCADE_LEVELS - 1:
-            ends = np.zeros(at.shape, bool)
-        else:
-            ends = at > level
+    level = 0
+    incoming, at_rows = values, rows
+    while incoming.size > 32 and level < _CASCADE_LEVELS - 1:
+        ends = (at_rows & ((1 << (_LEVEL_BITS * (level + 1))) - 1)) == 0
         emitted, rest = _segment_sums(incoming, ends)
-        total = _F32(total + rest)
-        incoming, at = emitted, at[ends]
-    return total
+        total = total + rest
+        incoming, at_rows = emitted, at_rows[ends]
+        level += 1
+    # the few values left: the levels from `level` up, as PyTorch's loop adds them
+    sums = [_F32(0)] * _CASCADE_LEVELS
+    for value, row in zip(incoming.tolist(), at_rows.tolist()):
+        sums[level] = sums[level] + _F32(value)
+        for j in range(level, _trailing_levels(row)):
+            sums[j + 1] = sums[j + 1] + sums[j]
+            sums[j] = _F32(0)
+    for partial in sums[level:]:
+        total = total + partial
+    return _F32(total)
 
 
 def nll_loss(
