@@ -17,7 +17,7 @@ import numpy as np
 
 from micrograd.tensor._fma import fma32
 
-__all__ = ["expf_u10", "logf_u10", "sigmoid32"]
+__all__ = ["expf_u10", "expf_u10_unchecked", "logf_u10", "sigmoid32"]
 
 _F32 = np.float32
 _R_LN2 = _F32(1.442695040888963407359924681001892137426645954152985934135449406931)
@@ -71,58 +71,69 @@ def expf_u10(d: np.ndarray) -> np.ndarray:
     redone with the exact emulation. The work is done in place in a few buffers: fresh float64
     temporaries cost more than the arithmetic on arrays of this size."""
     d = np.asarray(d, _F32)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        q = d * _R_LN2
-        np.rint(q, out=q)
-        q64 = q.astype(_F64)
-        t = d.astype(_F64)
-        buf = q64 * _L2U64
-        t -= buf  # exact: the product has few bits and cancels d's leading ones
-        s = t.astype(_F32)
-        np.copyto(t, s)
-        np.multiply(q64, _L2L64, out=buf)
-        t -= buf  # exact too (s has no bits below 2**-25 when q != 0)
-        np.copyto(s, t, casting="same_kind")
-        s64 = q64  # q64 is no longer needed: its buffer holds s in float64
-        np.copyto(s64, s)
-        u, u32 = t, s.copy()  # so is t
-        np.multiply(s64, _POLY64[0], out=u)
-        u += _POLY64[1]
-        bits, low = u.view(np.int64), np.empty(u.shape, np.int64)
-        suspect, flag = np.zeros(u.shape, bool), np.empty(u.shape, bool)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        return expf_u10_unchecked(d)
 
-        def round_to_float32():
-            # the float64 sum rounded to float32 (and back), noting sums halfway between two
-            np.bitwise_and(bits, _HALF_MASK, out=low)
-            np.equal(low, _HALF, out=flag)
-            suspect.__ior__(flag)
-            np.copyto(u32, u, casting="same_kind")
-            np.copyto(u, u32)
 
-        for c in _POLY64[2:]:
-            round_to_float32()
-            u *= s64
-            u += c
-        round_to_float32()
-        np.multiply(s, s, out=u32)
-        np.multiply(u, u32, out=u)
-        u += s64
-        round_to_float32()
-        u32 += _F32(1)
-        # 2**q as two factors, as SLEEF scales (only the second product can round, among
-        # denormals); q fits in int32 once clipped (d beyond +-104 is replaced below)
-        qi = q.astype(np.int32)  # nan and infinities give garbage, replaced below
-        np.clip(qi, -200, 200, out=qi)
-        half = qi >> 1
-        out = u32
-        out *= _pow2(half)
-        qi -= half
-        out *= _pow2(qi)
-        out[d < _F32(-104)] = 0
-        out[d > _F32(100)] = np.inf
-        out[np.isnan(d)] = np.nan
+def expf_u10_unchecked(d: np.ndarray) -> np.ndarray:
+    """`expf_u10` of a float32 array without its `np.errstate` block (a few microseconds): for
+    callers that already ignore floating-point warnings (inf, nan and overflow are intended)."""
+    if d.size == 0:
+        return d.copy()
+    q = d * _R_LN2
+    np.rint(q, out=q)
+    q64 = q.astype(_F64)
+    t = d.astype(_F64)
+    buf = q64 * _L2U64
+    t -= buf  # exact: the product has few bits and cancels d's leading ones
+    s = t.astype(_F32)
+    np.copyto(t, s)
+    np.multiply(q64, _L2L64, out=buf)
+    t -= buf  # exact too (s has no bits below 2**-25 when q != 0)
+    np.copyto(s, t, casting="same_kind")
+    s64 = buf  # the product is no longer needed: its buffer holds s in float64
+    np.copyto(s64, s)
+    u, u32 = t, np.empty_like(s)  # so is t
+    np.multiply(s64, _POLY64[0], out=u)
+    u += _POLY64[1]
+    # the low 29 bits of each float64 sum before it is rounded to float32, one row per
+    # rounding; a sum halfway between two float32s shows as 10...0 there (looked for once, at
+    # the end: they are rare)
+    bits, lows = u.view(np.int64), np.empty((6, *d.shape), np.int64)
+    for step, c in enumerate(_POLY64[2:]):
+        np.bitwise_and(bits, _HALF_MASK, out=lows[step])
+        np.copyto(u32, u, casting="same_kind")
+        np.copyto(u, u32)
+        u *= s64
+        u += c
+    np.bitwise_and(bits, _HALF_MASK, out=lows[4])
+    np.copyto(u32, u, casting="same_kind")
+    np.copyto(u, u32)
+    np.multiply(s, s, out=u32)
+    np.multiply(u, u32, out=u)
+    u += s64
+    np.bitwise_and(bits, _HALF_MASK, out=lows[5])
+    np.copyto(u32, u, casting="same_kind")
+    u32 += _F32(1)
+    # SLEEF scales by 2**q in two float32 products, u * 2**(q >> 1) exact and the second
+    # rounding once (among denormals, or to inf): the product u * 2**q, exact in float64 for
+    # the q of every d in [-104, 100], rounded once to float32 is the same float
+    np.copyto(u, u32)
+    qi = q64.astype(np.int64)  # nan and infinities give garbage, replaced below
+    qi += 1023
+    qi <<= 52
+    u *= qi.view(_F64)
+    out = u32
+    np.copyto(out, u, casting="same_kind")
+    low, high = np.minimum.reduce(d, axis=None), np.maximum.reduce(d, axis=None)
+    if not (low >= _F32(-104) and high <= _F32(100)):  # (nan fails both)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            out[d < _F32(-104)] = 0
+            out[d > _F32(100)] = np.inf
+            out[np.isnan(d)] = np.nan
+    suspect = np.equal(lows, _HALF)
     if suspect.any():
-        where = np.nonzero(suspect)
+        where = np.nonzero(np.logical_or.reduce(suspect, axis=0))
         out[where] = _sleef_expf(d[where])
     return out
 

@@ -29,7 +29,7 @@ import os
 import numpy as np
 
 from micrograd.tensor._fma import fma32
-from micrograd.tensor._sleef import expf_u10, logf_u10
+from micrograd.tensor._sleef import expf_u10_unchecked, logf_u10
 
 __all__ = [
     "lane_sum",
@@ -45,6 +45,8 @@ _F32 = np.float32
 LANES = 16  # floats per AVX-512 vector, the width PyTorch's kernels use on this kind of CPU
 _CASCADE_LEVELS = 8  # nll_loss's partial sums
 _LEVEL_BITS = 4  # level j is flushed at row indices that are multiples of 16**(j+1)
+# inf, nan and overflow are intended results here (PyTorch's kernels give them silently)
+_QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore", "divide": "ignore"}
 
 
 def lane_sum(a: np.ndarray, tail_factors: tuple | None = None) -> np.ndarray:
@@ -84,26 +86,31 @@ def _row_max(x: np.ndarray) -> np.ndarray:
 
 def log_softmax(x: np.ndarray) -> np.ndarray:
     """log_softmax of each row of a 2-D float32 array."""
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(**_QUIET):
         shifted = x - _row_max(x) if x.shape[1] else x.copy()
-        log_sums = logf_u10(lane_sum(expf_u10(shifted)))
+        log_sums = logf_u10(lane_sum(expf_u10_unchecked(shifted)))
         shifted -= log_sums[:, None]
     return shifted
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
     """softmax of each row of a 2-D float32 array."""
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        e = expf_u10(x - _row_max(x)) if x.shape[1] else x.copy()
+    with np.errstate(**_QUIET):
+        e = expf_u10_unchecked(x - _row_max(x)) if x.shape[1] else x.copy()
         e *= (_F32(1) / lane_sum(e))[:, None]
     return e
 
 
-def log_softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
+def log_softmax_backward(
+    g: np.ndarray, out: np.ndarray, row_sums: np.ndarray | None = None
+) -> np.ndarray:
     """Gradient of log_softmax's rows: g - exp(out) * sum(g), the product and the difference
-    rounded once (the compiler fuses them into one FMA)."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        return fma32(-expf_u10(out), lane_sum(g)[:, None], g)
+    rounded once (the compiler fuses them into one FMA). `row_sums`, when the caller knows
+    them, are `lane_sum(g)` (a row of g with one nonzero element sums to it, plus +0)."""
+    with np.errstate(**_QUIET):
+        e = expf_u10_unchecked(out)
+        np.negative(e, out=e)
+        return fma32(e, (lane_sum(g) if row_sums is None else row_sums)[:, None], g)
 
 
 def _default_threads() -> int:
