@@ -256,3 +256,39 @@ def test_softmax_backward_follows_torchs_thread_count(threads):
         torch.set_num_threads(saved_torch)
         mt.set_num_threads(saved_torch)
         _softmax32.kernel_threads = saved_ours
+
+
+def test_logf_replays_fused_multiply_adds_round_once_for_every_input():
+    """`logf_u10` computes each of SLEEF's fused multiply-adds as a float64 sum rounded to
+    float32, which is the FMA's single rounding only if that float64 sum is exact. The first two
+    depend on the input's exponent alone and the other seven on its mantissa alone: each is
+    checked against the exact `fma32` on every exponent and on every float32 mantissa."""
+    from micrograd.tensor._fma import fma32
+
+    f32 = np.float32
+
+    def float64_sum(a, b, c):
+        total = np.multiply(a, b, dtype=np.float64)
+        total += c
+        return total.astype(f32)
+
+    def check(what, a, b, c):
+        assert_bitwise(float64_sum(a, b, c), torch.tensor(fma32(a, b, c)), what)
+        return fma32(a, b, c)
+
+    with np.errstate(all="ignore"):
+        e = np.arange(-160, 140).astype(f32)  # getexp of every float32, denormals included
+        sx = _sleef._LN2_HI * e
+        check("ln2 low part", _sleef._LN2_LO, e, check("ln2 * e error", _sleef._LN2_HI, e, -sx))
+        first, end = np.array([0.75, 1.5], f32).view(np.int32)
+        m = np.arange(first, end, dtype=np.int32).view(f32)  # every mantissa in [0.75, 1.5)
+        nx, ny = _sleef._two_sum_ordered(f32(-1), m)
+        dx, dy = _sleef._two_sum_ordered(f32(1), m)
+        t = f32(1) / dx
+        xx = nx * t
+        u = check("quotient error", t, nx, -xx)
+        v = check("divisor error", -dy, t, check("reciprocal residual", -dx, t, f32(1)))
+        check("quotient low part", xx, v, check("numerator low part", ny, t, u))
+        x2 = xx * xx
+        p1 = check("polynomial 1", f32(0.3027294874), x2, f32(0.3996108174))
+        check("polynomial 2", p1, x2, f32(0.6666694880))
