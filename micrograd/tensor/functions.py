@@ -1621,7 +1621,10 @@ class CrossEntropy(Function):
             grad = _softmax32.nll_loss_backward(
                 g, self.labels, None, -1, "mean", self.total_weight, c
             )
-            return (_softmax32.log_softmax_backward(grad, logp),)
+            # each row of grad is +0 but at its label (an ignored row: +0 throughout), so its
+            # sum in any order is that element plus +0 (with one class, the element itself)
+            row_sums = grad.ravel()[self.picks] + np.float32(0) if c > 1 else None
+            return (_softmax32.log_softmax_backward(grad, logp, row_sums),)
         if self.ignored is not None:
             # per row: g/count on the counted rows, 0 on the ignored ones
             scale = self.weights * g
