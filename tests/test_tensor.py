@@ -213,6 +213,7 @@ CASES = {
     "F.mse_loss sum": (lambda a, b: MF.mse_loss(a, b, reduction="sum"), lambda a, b: torch.nn.functional.mse_loss(a, b, reduction="sum"), [rand(3, 2), rand(3, 2)]),
     "F.softmax": (lambda a: MF.softmax(a, dim=1), lambda a: torch.nn.functional.softmax(a, dim=1), [rand(2, 4)]),
     "F.log_softmax": (lambda a: MF.log_softmax(a, 0), lambda a: torch.nn.functional.log_softmax(a, 0), [rand(2, 4)]),
+    "F.nll_loss float32": (lambda a: MF.nll_loss(a.log_softmax(1), _const_t(CLASSES), reduction="sum"), lambda a: torch.nn.functional.nll_loss(a.log_softmax(1), torch.from_numpy(CLASSES), reduction="sum"), [rand(4, 3).astype(np.float32)]),
     "F.nll_loss": (lambda a: MF.nll_loss(a.log_softmax(1), _const_t(CLASSES)), lambda a: torch.nn.functional.nll_loss(a.log_softmax(1), torch.from_numpy(CLASSES)), [rand(4, 3)]),
     "F.relu": (lambda a: MF.relu(a), torch.nn.functional.relu, [away_from_zero(2, 3)]),
     "F.tanh": (lambda a: MF.tanh(a), torch.tanh, [rand(2, 3)]),

@@ -307,6 +307,7 @@ _GRAD_FN_NAMES = {
     "Softmax": "SoftmaxBackward0",
     "LogSoftmax": "LogSoftmaxBackward0",
     "CrossEntropy": "NllLossBackward0",
+    "NllLoss": "NllLossBackward0",
     "DivScalar": "DivBackward0",  # tensor / number
     "RDivScalar": "MulBackward0",  # number / tensor: torch multiplies by the reciprocal
     "NotDifferentiable": "NotImplemented",  # `//`: torch's node raises in backward

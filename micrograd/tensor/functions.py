@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from micrograd.tensor import _softmax32
 from micrograd.tensor._fma import fma32, fma64
 from micrograd.tensor._sleef import sigmoid32
 from micrograd.tensor.errors import TorchIndexError, TorchRuntimeError
@@ -1341,20 +1342,34 @@ class Concatenate(Function):
 # -- softmax -----------------------------------------------------------------------------------
 
 
+def _float32_rows(a: np.ndarray, axis: int) -> bool:
+    """Whether a softmax of `a` along `axis` takes the float32 replay of PyTorch's kernel (its
+    last-dimension kernel, whose floats `_softmax32` reproduces bit for bit)."""
+    return a.dtype == np.float32 and axis == a.ndim - 1 and a.size > 0
+
+
 class Softmax(Function):
     __slots__ = ("axis", "out")
     op = "softmax"
 
     def forward(self, a, axis):
+        self.axis = axis
+        if _float32_rows(a, axis):
+            rows = np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+            self.out = out = _softmax32.softmax(rows).reshape(a.shape)
+            return out
         # exp(a - max) <= 1: no overflow, and the max cancels in the ratio (the ufuncs' own
         # reductions: the same sums as a.max / a.sum without their Python wrappers)
         e = np.exp(a - np.maximum.reduce(a, axis=axis, keepdims=True))
         self.out = out = e / np.add.reduce(e, axis=axis, keepdims=True)
-        self.axis = axis
         return out
 
     def backward(self, g, prev):
         s = self.out
+        if _float32_rows(s, self.axis) and g.dtype == np.float32:
+            c = s.shape[-1]
+            rows = np.ascontiguousarray(g).reshape(-1, c)
+            return (_softmax32.softmax_backward(rows, s.reshape(-1, c)).reshape(s.shape),)
         # Jacobian-vector product of softmax: s * (g - sum(g * s))
         return (s * (g - np.add.reduce(g * s, axis=self.axis, keepdims=True)),)
 
@@ -1364,15 +1379,46 @@ class LogSoftmax(Function):
     op = "log_softmax"
 
     def forward(self, a, axis):
+        self.axis = axis
+        if _float32_rows(a, axis):
+            rows = np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+            self.out = out = _softmax32.log_softmax(rows).reshape(a.shape)
+            return out
         # log-sum-exp with the max taken out: log sum exp(a) = m + log sum exp(a - m)
         shifted = a - a.max(axis=axis, keepdims=True)
         self.out = out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        self.axis = axis
         return out
 
     def backward(self, g, prev):
+        out = self.out
+        if _float32_rows(out, self.axis) and g.dtype == np.float32:
+            c = out.shape[-1]
+            rows = np.ascontiguousarray(g).reshape(-1, c)
+            return (_softmax32.log_softmax_backward(rows, out.reshape(-1, c)).reshape(out.shape),)
         # d log_softmax: g - softmax * sum(g)
-        return (g - np.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
+        return (g - np.exp(out) * g.sum(axis=self.axis, keepdims=True),)
+
+
+class NllLoss(Function):
+    """PyTorch's nll_loss of float32 log-probabilities (N, C) at class indices (N,), with its
+    per-class `weight`, `ignore_index` and `reduction`, to the last bit (`_softmax32`)."""
+
+    __slots__ = ("target", "weight", "ignore", "reduction", "total_weight", "classes")
+    op = "nll_loss"
+
+    def forward(self, logp, target, weight, ignore, reduction):
+        self.target, self.weight, self.ignore, self.reduction = target, weight, ignore, reduction
+        self.classes = logp.shape[1]
+        loss, self.total_weight = _softmax32.nll_loss(logp, target, weight, ignore, reduction)
+        return loss
+
+    def backward(self, g, prev):
+        return (
+            _softmax32.nll_loss_backward(
+                g, self.target, self.weight, self.ignore, self.reduction, self.total_weight,
+                self.classes,
+            ),
+        )
 
 
 # -- fused operations (one node instead of several, for speed) ---------------------------------
@@ -1495,11 +1541,26 @@ class CrossEntropy(Function):
     With `ignored` (a boolean mask of rows whose label is the ignore index, not all of them) the
     mean is over the other rows, and the ignored ones get no gradient."""
 
-    __slots__ = ("e", "ignored", "nan_rows", "picks", "sums", "weights")
+    __slots__ = (
+        "e", "ignored", "nan_rows", "picks", "sums", "weights", "logp", "labels", "total_weight"
+    )
     op = "cross_entropy"
 
     def forward(self, logits, labels, ignored=None):
         n, c = logits.shape
+        if logits.dtype == np.float32:
+            # PyTorch's own floats: its log_softmax kernel, then nll_loss's mean (_softmax32)
+            self.ignored = ignored
+            if ignored is not None:  # -1, never a class, marks the ignored rows
+                self.picks = _flat_positions(n, c, np.where(ignored, 0, labels))
+                labels = np.where(ignored, -1, labels)
+            else:
+                self.picks = _flat_positions(n, c, labels)  # refuses a label outside 0..C-1
+            self.labels = labels
+            self.logp = logp = _softmax32.log_softmax(np.ascontiguousarray(logits))
+            loss, self.total_weight = _softmax32.nll_loss(logp, labels, None, -1, "mean")
+            self.e = None
+            return loss
         self.ignored = ignored
         if ignored is None:
             weights = _fractions(n, logits.dtype)
@@ -1554,6 +1615,13 @@ class CrossEntropy(Function):
         return np.log(sums)
 
     def backward(self, g, prev):
+        if self.e is None:  # the float32 replay: nll_loss's gradient, then log_softmax's
+            logp = self.logp
+            n, c = logp.shape
+            grad = _softmax32.nll_loss_backward(
+                g, self.labels, None, -1, "mean", self.total_weight, c
+            )
+            return (_softmax32.log_softmax_backward(grad, logp),)
         if self.ignored is not None:
             # per row: g/count on the counted rows, 0 on the ignored ones
             scale = self.weights * g
@@ -1655,7 +1723,7 @@ FUNCTIONS: dict[str, type] = {
         Neg, Exp, Log, Tanh, ReLU, Sigmoid, Sqrt, Abs, Cast,
         Sum, Mean, Max, MaxDim, Var, Std, Reshape, Transpose, Index, Embedding, IndexPut, Concatenate,
         Expand, Tril, Triu, Roll, MaskedFill, TakeAlong,
-        Softmax, LogSoftmax,
+        Softmax, LogSoftmax, NllLoss,
         Linear, LinearT, CrossEntropy, Hinge, MSE, BCEWithLogits, SumOfSquares,
     ]
 }  # fmt: skip

@@ -28,6 +28,9 @@ def set_num_threads(n: int) -> None:
     from threadpoolctl import threadpool_limits
 
     _limits = threadpool_limits(limits=n, user_api="blas")
+    from micrograd.tensor import _softmax32
+
+    _softmax32.kernel_threads = n  # PyTorch's softmax backward rounds as its thread count says
 
 
 def get_num_threads() -> int:

@@ -320,6 +320,10 @@ def _cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing) 
             f"cross_entropy: input of shape {tuple(x.shape)} needs a target of shape "
             f"{tuple(x.shape[:1] + x.shape[2:])}, got {tuple(t.shape)}"
         )
+    if not label_smoothing:
+        exact = _nll_float32(logp, t, weight, ignore_index, reduction, "cross_entropy", x.ndim)
+        if exact is not None:
+            return unshape(exact) if reduction == "none" else exact
     nll, row_weights = _nll_rows(logp, t, weight, ignore_index, "cross_entropy")
     total_weight = row_weights.sum() if reduction == "mean" else None
     counted = (t.data != ignore_index).any()
@@ -357,6 +361,9 @@ def nll_loss(
             f"nll_loss: input of shape {tuple(x.shape)} needs a target of shape "
             f"{tuple(x.shape[:1] + x.shape[2:])}, got {tuple(t.shape)}"
         )
+    exact = _nll_float32(rows, t, weight, ignore_index, reduction, "nll_loss", x.ndim)
+    if exact is not None:
+        return unshape(exact) if reduction == "none" else exact
     nll, row_weights = _nll_rows(rows, t, weight, ignore_index, "nll_loss")
     total_weight = row_weights.sum() if reduction == "mean" else None
     loss = _reduce(nll, reduction, total_weight, unshape, (t.data != ignore_index).any())
@@ -372,6 +379,43 @@ def _nll_labelled(loss: Tensor, ndim: int, reduction: str) -> Tensor:
     if reduction != "none" or ndim == 4:
         return _core._labelled(loss, "nll_loss2d")
     return loss
+
+
+def _nll_float32(
+    logp: Tensor, target: Tensor, weight: Any, ignore_index: int, reduction: str, op: str, ndim: int
+) -> Tensor | None:
+    """nll_loss as PyTorch's kernel computes it, to the last bit (`functions.NllLoss`), for
+    float32 log-probabilities of at most two dimensions (the lectures' cases); None for the
+    others (a batch of maps, float64, a weight of another dtype or that needs a gradient),
+    which `_nll_rows` computes with other rounding."""
+    if logp.data.dtype != np.float32 or ndim > 2:
+        return None
+    w = None
+    if weight is not None:
+        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        if w.dtype != np.float32 or (isinstance(weight, Tensor) and weight.requires_grad):
+            return None
+    n, c = logp.shape
+    y = np.asarray(target.data).reshape(-1)
+    if y.shape[0] != n:
+        raise ValueError(
+            f"Expected input batch_size ({n}) to match target batch_size ({y.shape[0]})."
+        )
+    counted = y != ignore_index
+    bad = counted & ((y < 0) | (y >= c))
+    if bad.any():
+        raise IndexError(f"{op}: Target {y[bad][0]} is out of bounds (for {c} classes).")
+    if w is not None and w.shape != (c,):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got "
+            f"weight tensor of shape: {list(w.shape)}"
+        )
+    if ndim == 1 and reduction == "none":
+        # one sample: PyTorch's kernel takes its reduction path (0 + loss: no -0.0 loss)
+        reduction = "sum"
+    fn = _new(_F.NllLoss)
+    data = fn.forward(logp.data, y.astype(np.int64), w, ignore_index, reduction)
+    return _core._unary(fn, logp, data)
 
 
 def mse_loss(
