@@ -710,6 +710,8 @@ SCRIPTS = {
     "exit 3": "import sys\nsys.exit(3)\n",
     "exit with a message": "import sys\nsys.exit('bye')\n",
     "ends": "import torch\nprint(torch.ones(2).sum().item())\n",
+    "raises a BaseException": "class Stop(BaseException):\n    pass\n\nraise Stop('base')\n",
+    "raises KeyboardInterrupt": "import torch\nraise KeyboardInterrupt\n",
 }
 
 
