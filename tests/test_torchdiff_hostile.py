@@ -409,6 +409,27 @@ CASES = {
         lambda T: list(_data(T).DataLoader(list(range(3)), batch_size=5, drop_last=True)),
         None,
     ),
+    # optimizers
+    "AdamW lr < 0": (lambda T: T.optim.AdamW(_params(T), lr=-1), "learning rate"),
+    "AdamW beta 1.5": (lambda T: T.optim.AdamW(_params(T), betas=(1.5, 0.9)), "beta"),
+    "AdamW one beta": (lambda T: T.optim.AdamW(_params(T), betas=(0.9,)), "betas"),
+    "AdamW eps < 0": (lambda T: T.optim.AdamW(_params(T), eps=-1), "epsilon"),
+    "AdamW weight_decay < 0": (
+        lambda T: T.optim.AdamW(_params(T), weight_decay=-1),
+        "weight_decay",
+    ),
+    "AdamW of nothing": (lambda T: T.optim.AdamW([]), "empty"),
+    "AdamW of a Tensor": (lambda T: T.optim.AdamW(T.ones(2)), "iterable"),
+    "AdamW group without params": (lambda T: T.optim.AdamW([{"lr": 0.1}]), "params"),
+    "AdamW of a non-leaf": (
+        lambda T: T.optim.AdamW([T.ones(2, requires_grad=True) * 2]),
+        "leaf",
+    ),
+    "SGD nesterov without momentum": (
+        lambda T: T.optim.SGD(_params(T), lr=0.1, nesterov=True),
+        "nesterov",
+    ),
+    "SGD momentum < 0": (lambda T: T.optim.SGD(_params(T), lr=0.1, momentum=-1), "momentum"),
     # to()
     "Tensor.to('foo')": (lambda T: T.ones(2).to("foo"), "foo"),
     "Module.to('foo')": (lambda T: T.nn.Linear(2, 2).to("foo"), "foo"),
@@ -419,6 +440,10 @@ CASES = {
 
 def _data(T):
     return importlib.import_module(f"{T.__name__}.utils.data")
+
+
+def _params(T):
+    return [T.nn.Parameter(T.ones(2))]
 
 
 def _with_grad(T, grad):
