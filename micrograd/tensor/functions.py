@@ -1618,10 +1618,7 @@ class CrossEntropy(Function):
         if self.e is None:  # the float32 replay: nll_loss's gradient, then log_softmax's
             logp = self.logp
             n, c = logp.shape
-            grad = _softmax32.nll_loss_backward(
-                g, self.labels, None, -1, "mean", self.total_weight, c
-            )
-            return (_softmax32.log_softmax_backward(grad, logp),)
+            return (_softmax32.cross_entropy_backward(g, logp, self.labels, self.total_weight),)
         if self.ignored is not None:
             # per row: g/count on the counted rows, 0 on the ignored ones
             scale = self.weights * g
