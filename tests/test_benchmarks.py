@@ -162,7 +162,9 @@ def test_bench_course_quick_runs_every_job_side_by_side_on_one_thread():
     for job in ("wavenet", "gpt-tiny", "gpt-scaled", "makemore-transformer"):
         report = _course_job(out, job)
         for engine in ("micrograd.tensor", "PyTorch"):
-            assert re.search(rf"^  {engine} +\d+\.\d\d (ms|us)/step$", report, re.MULTILINE), report
+            # wall-clock and CPU time per step
+            step = rf"^  {engine} +\d+\.\d\d (ms|us)/step   CPU time +\d+\.\d\d (ms|us)/step$"
+            assert re.search(step, report, re.MULTILINE), report
             # forward, backward and update: three positive medians
             phases = re.search(rf"^  {engine} +([\d.]+) +([\d.]+) +([\d.]+)$", report, re.MULTILINE)
             assert phases and all(float(t) > 0 for t in phases.groups()), report
@@ -173,6 +175,7 @@ def test_bench_course_quick_runs_every_job_side_by_side_on_one_thread():
         )
         assert f"{rule}: yes" in report, report
         assert re.search(r"micrograd\.tensor / PyTorch = \d+\.\d\d \((meets|misses)", report)
+        assert re.search(r"in CPU time: \d+\.\d\d \((meets|misses) the 0\.5x target", report)
         assert "median of 2 interleaved rounds of 2 steps" in report
     # the configurations asked for: the lecture's tiny one, makemore.py's defaults
     assert "gpt-tiny step (n_embd 32, 4 heads, 2 layers, block 16, batch 8," in out

@@ -11,9 +11,11 @@ starts in the script, not in this runner, and exits with status 1.
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import io
 import os
+import signal
 import sys
 import types
 
@@ -28,7 +30,14 @@ def main(argv: list[str]) -> int:
         return 2 if not argv else 0
     script = argv[0]
     if not os.path.isfile(script):
-        print(f"python -m micrograd.tensor: error: no such script: {script}", file=sys.stderr)
+        if script.startswith("-"):
+            # python's -c/-m/-i...: only a script file is run here
+            problem = f"option {script} is not supported; give a script's path"
+        elif os.path.isdir(script):
+            problem = f"{script} is a folder; give the path of the script inside it"
+        else:
+            problem = f"no such script: {script}"
+        print(f"python -m micrograd.tensor: error: {problem}", file=sys.stderr)
         return 2
     path = os.path.abspath(script)
     _torch_alias.install()
@@ -51,11 +60,32 @@ def main(argv: list[str]) -> int:
         exec(code, script_module.__dict__)  # noqa: S102 -- running the script is the point
     except SystemExit:
         raise  # sys.exit() in the script: its status, as under python
+    except KeyboardInterrupt as interrupt:
+        # Ctrl-C: python prints the traceback from the script on, then ends killed by SIGINT
+        # (status 130 in a shell), after the exit handlers ran (a SummaryWriter's last flush)
+        interrupt.__traceback__ = _from_script(interrupt.__traceback__, path)
+        sys.excepthook(type(interrupt), interrupt, interrupt.__traceback__)
+        _end_by_sigint()
     except Exception as error:  # noqa: BLE001 -- whatever the script raises, python prints it
         error.__traceback__ = _from_script(error.__traceback__, path)
         sys.excepthook(type(error), error, error.__traceback__)
         return 1
     return 0
+
+
+def _end_by_sigint() -> None:
+    """End the process as python ends on an uncaught KeyboardInterrupt: exit handlers run, the
+    streams are flushed, then the process kills itself with SIGINT so its parent sees it."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken stream: nothing left to say on it
+    if hasattr(signal, "SIGINT") and hasattr(os, "kill"):
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(130)  # where no signal kills (or it was ignored): a shell's status for Ctrl-C
 
 
 def _from_script(traceback, path: str):

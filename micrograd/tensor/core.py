@@ -64,6 +64,7 @@ from micrograd.tensor.errors import (
     TorchIndexError,
     TorchIndexTypeError,
     TorchRuntimeError,
+    TorchTypeError,
 )
 from micrograd.tensor.size import Size, from_shape
 
@@ -736,14 +737,24 @@ def _clamp(x: Tensor, lo: Any, hi: Any, op: str) -> Tensor:
 
 def _int_arg(x: Any, op: str, name: str) -> int:
     """An integer argument as PyTorch takes it: an int, a numpy integer or a one-element integer
-    tensor; anything else (a float, a bool) is a TypeError naming the argument."""
+    tensor; anything else (a float, a bool) is a TypeError naming the argument, and an int
+    outside int64 (PyTorch's C++ argument type) both a ValueError (PyTorch's for one int) and a
+    TypeError (its for an int in a list), instead of numpy's OverflowError or a silently
+    accepted huge value."""
     if type(x) is int:
-        return x
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, Tensor) and x.data.size == 1 and x.data.dtype.kind in "iu":
-        return int(x.data.item())
-    raise TypeError(f"{op}(): argument '{name}' must be int, not {type(x).__name__}")
+        value = x
+    elif isinstance(x, np.integer):
+        value = int(x)
+    elif isinstance(x, Tensor) and x.data.size == 1 and x.data.dtype.kind in "iu":
+        value = int(x.data.item())
+    else:
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(x).__name__}")
+    if not -(1 << 63) <= value < (1 << 63):
+        raise TorchTypeError(
+            f"{op}(): argument '{name}' is {value}, outside the int64 range PyTorch takes "
+            "(Overflow when unpacking long long)"
+        )
+    return value
 
 
 def _int_tuple(x: Any, op: str, name: str) -> tuple:
@@ -2321,6 +2332,13 @@ class Tensor:
                     f"({have}) at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  "
                     f"Tensor sizes: {list(shape)}"
                 )
+        # numpy refuses a view of more than 2**63 elements only with its own "iterator is too
+        # large"; PyTorch counts the elements first and names the overflow.
+        if math.prod(target) >= 1 << 63:
+            raise TorchRuntimeError(
+                f"expand: numel: integer multiplication overflow (the sizes {list(target)} hold "
+                "more than 2**63 - 1 elements)"
+            )
         fn = _new(F.Expand)
         return _unary(fn, self, fn.forward(self.data, tuple(target)))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from micrograd.tensor import dtypes as _dtypes
+from micrograd.tensor.errors import TorchDtypeError
 
 __all__ = ["check_device", "device", "parse_to_args"]
 
@@ -167,7 +168,17 @@ def parse_to_args(tensor_type: type, args: tuple, kwargs: dict) -> tuple:
     check_device(target_device, "to")
     if isinstance(target_device, str) and ":" in target_device:
         copy = True  # as torch: `to('cpu:0')` copies, `to('cpu')` does not
-    np_dtype = None if target_dtype is None else _dtypes.numpy_dtype(target_dtype, "to")
+    try:
+        np_dtype = None if target_dtype is None else _dtypes.numpy_dtype(target_dtype, "to")
+    except TypeError as error:
+        if not isinstance(target_dtype, str):
+            raise
+        # torch reads a string as a device and raises RuntimeError ("Expected one of cpu, ...
+        # device type at start of device string"); this class is both that and the TypeError
+        # a bad dtype name raised here before
+        raise TorchDtypeError(
+            f"to: {target_dtype!r} is neither a device type (cpu, cuda, mps, ...) nor a dtype"
+        ) from error
     return np_dtype, bool(copy)
 
 

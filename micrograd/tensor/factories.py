@@ -109,6 +109,13 @@ def _size(size: tuple, op: str, keyword: Any = None) -> tuple:
                 f"(sizes must be >= 0)"
             )
         out.append(int(n))
+    # numpy's refusal of a shape whose byte count overflows is a ValueError in its own words;
+    # PyTorch's is a RuntimeError naming the sizes (8 bytes: the widest element this engine has).
+    if math.prod(out) * 8 >= 1 << 63:
+        raise TorchRuntimeError(
+            f"{op}: Storage size calculation overflowed with sizes={out} (more bytes than a "
+            "64-bit address can hold)"
+        )
     return tuple(out)
 
 

@@ -59,8 +59,9 @@ _REFUSED_STORAGES = {
 _DEFAULT_PROTOCOL = 2  # torch's
 
 
-class UnpicklingError(pickle.UnpicklingError):
-    """A file this loader refuses: not a checkpoint, or one that would need code to load."""
+class UnpicklingError(pickle.UnpicklingError, RuntimeError):
+    """A file this loader refuses: not a checkpoint, or one that would need code to load. Also a
+    RuntimeError: PyTorch's zip reader raises that for a truncated or damaged file."""
 
 
 # -- saving ------------------------------------------------------------------------------------
@@ -197,21 +198,54 @@ def _archive_name(f: Any) -> str:
 
 
 def _write(f: Any, data: bytes) -> None:
-    if isinstance(f, (str, os.PathLike)):
-        path = os.fspath(f)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    else:
+    """Write `data` to the file object `f`, or to the path `f` atomically: into a temporary file
+    beside it, then renamed over it, so a full disk, a crash or a kill mid-write never leaves a
+    partial checkpoint (the old one, if any, stays) and two runs saving at once leave one whole
+    file."""
+    if not isinstance(f, (str, os.PathLike)):
         f.write(data)
+        return
+    # through a symbolic link to its target, as writing the file in place would (renaming over
+    # the link would replace the link itself)
+    path = os.path.realpath(os.fspath(f))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+    except OSError as error:
+        raise _naming(error, f) from None
+    try:
+        # mkstemp makes the file private (0600); a checkpoint gets the permissions any new file
+        # gets (0666 less the umask), as torch.save's, or keeps those of the file it replaces
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException as error:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass  # already gone: nothing to clean up
+        if isinstance(error, OSError):
+            raise _naming(error, f) from None
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; set back at once
+    os.umask(mask)
+    return mask
+
+
+def _naming(error: OSError, f: Any) -> OSError:
+    """The same kind of OSError (FileNotFoundError, ...), naming the checkpoint the user gave,
+    not the temporary file it was being written through."""
+    reason = error.strerror or str(error)
+    return type(error)(error.errno, f"torch.save: cannot write {os.fspath(f)!r}: {reason}")
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -321,7 +355,6 @@ class _Unpickler(pickle.Unpickler):
             array = np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="))
             self.loaded[key] = _LoadedStorage(array)
         return self.loaded[key]
-
 
 
 def _check_location(location: Any, map_location: Any) -> None:
