@@ -119,7 +119,10 @@ def _both_losses(fn_name, x, y, ignore_index, weight, reduction, rng):
             )
         else:
             loss = F.nll_loss(
-                F.log_softmax(t, dim=1), tensor(y), weight=w, ignore_index=ignore_index,
+                F.log_softmax(t, dim=1),
+                tensor(y),
+                weight=w,
+                ignore_index=ignore_index,
                 reduction=reduction,
             )
         out.append(loss)
@@ -140,9 +143,7 @@ def test_cross_entropy_and_nll_loss_are_bitwise_torch(data, case):
     if data.draw(st.booleans()):
         weight = rng.uniform(0.05, 4.0, c).astype(np.float32)
     fn_name = data.draw(st.sampled_from(["cross_entropy", "nll_loss"]))
-    (loss, grad), (tloss, tgrad) = _both_losses(
-        fn_name, x, y, ignore_index, weight, reduction, rng
-    )
+    (loss, grad), (tloss, tgrad) = _both_losses(fn_name, x, y, ignore_index, weight, reduction, rng)
     assert loss.dtype == mt.float32
     assert_bitwise(loss.data, tloss, f"{fn_name} {reduction} loss")
     assert_bitwise(grad.data, tgrad, f"{fn_name} {reduction} gradient")
