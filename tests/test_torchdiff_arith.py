@@ -20,7 +20,7 @@ np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the ten
 torch = pytest.importorskip("torch", reason="needs torch==2.13.0 (the test extra)")
 pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from torchdiff import (
     arrays,
@@ -292,6 +292,8 @@ def test_errors_are_torchs(expr):
     st.one_of(st.integers(-6, 6).filter(bool), st.floats(-10, 10).filter(lambda v: abs(v) > 1e-3)),
     st.sampled_from(["trunc", "floor", None]),
 )
+# 5 % 2.2e-308: the quotient overflows (torch: nan on its vectorised path, as here)
+@example(arr=np.array([[1.0] * 4, [1.0] * 3 + [2.22507386e-308], [1.0] * 4]), c=5.0, mode=None)
 def test_div_rounding_modes_are_torchs(arr, c, mode):
     if mode is not None and arr.dtype.kind == "f":
         # torch's own rounded quotient that overflows to inf is inf on its scalar path and nan
@@ -308,7 +310,11 @@ def test_div_rounding_modes_are_torchs(arr, c, mode):
     assert_same(a.floor_divide(c), ta.floor_divide(c))
     assert_same(mt.floor_divide(a, c), torch.floor_divide(ta, c))
     assert_same(a.remainder(c), ta.remainder(c))
-    assert_same(mt.remainder(c, a) if arr.dtype.kind == "f" or isinstance(c, int) else a, torch.remainder(c, ta) if arr.dtype.kind == "f" or isinstance(c, int) else ta) if (arr != 0).all() else None  # fmt: skip
+    with np.errstate(divide="ignore", over="ignore"):
+        # c % a whose quotient c / a overflows (a tiny a): torch's a - b * floor(a / b) gives
+        # nan there, ours the exact remainder (docs/pytorch-differences.md)
+        finite_quotients = (arr != 0).all() and np.isfinite(c / arr.astype(np.float64)).all()
+    assert_same(mt.remainder(c, a) if arr.dtype.kind == "f" or isinstance(c, int) else a, torch.remainder(c, ta) if arr.dtype.kind == "f" or isinstance(c, int) else ta) if finite_quotients else None  # fmt: skip
 
 
 def test_remainder_and_rounded_division_gradients():

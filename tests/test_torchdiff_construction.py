@@ -14,7 +14,7 @@ np = pytest.importorskip("numpy", reason="the tensor engine needs numpy (the ten
 torch = pytest.importorskip("torch", reason="needs torch==2.13.0 (the test extra)")
 pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from torchdiff import arrays, assert_same, assert_same_exception, outcomes, shapes
 
@@ -51,6 +51,7 @@ nested = st.one_of(
 
 @SETTINGS
 @given(nested, st.sampled_from((None,) + DTYPES))
+@example(data=[0.0, 9_007_199_254_740_993], dtype="int64")  # an int above 2**53 beside a float
 def test_tensor_from_python_data_is_torchs(data, dtype):
     """`tensor(data, dtype=float64)` keeps 0.3 as the float64 0.3 (not the float32 one); every
     dtype converts Python numbers as torch does; the inferred dtypes are torch's."""

@@ -60,6 +60,9 @@ _POLY64 = [_F64(c) for c in _POLY]
 _HALF_MASK, _HALF = np.int64(0x1FFFFFFF), np.int64(0x10000000)
 
 
+_CHUNK = 16384  # elements of expf_u10's work at a time (float64 buffers of 128 KiB)
+
+
 def expf_u10(d: np.ndarray) -> np.ndarray:
     """SLEEF's float32 `expf` (u10) of a float32 array, as PyTorch's vectorised kernels get it.
 
@@ -80,6 +83,12 @@ def expf_u10_unchecked(d: np.ndarray) -> np.ndarray:
     callers that already ignore floating-point warnings (inf, nan and overflow are intended)."""
     if d.size == 0:
         return d.copy()
+    if d.size > _CHUNK:  # in pieces whose float64 buffers stay in the processor's cache
+        flat = np.ascontiguousarray(d).reshape(-1)
+        out = np.empty_like(flat)
+        for start in range(0, flat.size, _CHUNK):
+            out[start : start + _CHUNK] = expf_u10_unchecked(flat[start : start + _CHUNK])
+        return out.reshape(d.shape)
     q = d * _R_LN2
     np.rint(q, out=q)
     q64 = q.astype(_F64)

@@ -32,6 +32,7 @@ from micrograd.tensor._fma import fma32
 from micrograd.tensor._sleef import expf_u10_unchecked, logf_u10
 
 __all__ = [
+    "cross_entropy_backward",
     "lane_sum",
     "log_softmax",
     "log_softmax_backward",
@@ -101,16 +102,13 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e
 
 
-def log_softmax_backward(
-    g: np.ndarray, out: np.ndarray, row_sums: np.ndarray | None = None
-) -> np.ndarray:
+def log_softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Gradient of log_softmax's rows: g - exp(out) * sum(g), the product and the difference
-    rounded once (the compiler fuses them into one FMA). `row_sums`, when the caller knows
-    them, are `lane_sum(g)` (a row of g with one nonzero element sums to it, plus +0)."""
+    rounded once (the compiler fuses them into one FMA)."""
     with np.errstate(**_QUIET):
         e = expf_u10_unchecked(out)
         np.negative(e, out=e)
-        return fma32(e, (lane_sum(g) if row_sums is None else row_sums)[:, None], g)
+        return fma32(e, lane_sum(g)[:, None], g)
 
 
 def _default_threads() -> int:
@@ -244,3 +242,31 @@ def nll_loss_backward(
         scale = -(_F32(g) / total_weight) if reduction == "mean" else -_F32(g)
         grad[rows, labels] = scale if weight is None else weight[labels] * scale
     return grad
+
+
+def cross_entropy_backward(
+    g: np.ndarray, logp: np.ndarray, labels: np.ndarray, total_weight: np.float32
+) -> np.ndarray:
+    """`log_softmax_backward(nll_loss_backward(g, ...mean...), logp)` for labels (N,) (-1 on
+    ignored rows) without building the one-hot gradient: each row's gradient of the mean has
+    one nonzero v at its label, so its lane sum is v (a -0.0 among +0.0s sums to +0.0), and
+    the fused `0 - exp(out) * v` elsewhere is the rounded product, negated (+0.0 where it is
+    exactly zero)."""
+    n, c = logp.shape
+    rows = np.flatnonzero(labels >= 0)
+    cols = labels[rows]
+    with np.errstate(**_QUIET):
+        v = -(_F32(g) / total_weight)
+        row_sums = np.zeros(n, _F32)
+        row_sums[rows] = v + _F32(0) if c > 1 else v
+        e = expf_u10_unchecked(logp)
+        e_picked = e[rows, cols]
+        exact_zero = e == 0
+        exact_zero |= (row_sums == 0)[:, None] & np.isfinite(e)  # (nan * 0 stays nan)
+        np.negative(e, out=e)
+        e *= row_sums[:, None]
+        # fma(-e, s, +0.0): the rounded product, except that an exactly zero product gives
+        # +0.0 (-0.0 + 0.0); a product that underflows keeps its sign
+        e[exact_zero] = 0
+        e[rows, cols] = fma32(-e_picked, row_sums[rows], v)
+    return e

@@ -194,6 +194,8 @@ def _infer(data: Any, op: str, dtype: Any = None) -> np.ndarray:
         if np.dtype(dtype).kind in "iu" and kind in "if":
             _check_fits(arr, np.dtype(dtype), kind)
         with np.errstate(invalid="ignore", over="ignore"):  # (2.0**63 wraps, as in PyTorch)
+            if kind == "f" and np.dtype(dtype).kind in "iu" and arr.size:
+                return _ints_kept_exact(data, arr, np.dtype(dtype))
             if kind == "f" or np.dtype(dtype).kind in "biu":
                 return arr.astype(dtype, copy=False)  # float64 values (Python's) rounded once
             return np.array(data, dtype=dtype)  # ints straight from Python's exact values
@@ -203,6 +205,19 @@ def _infer(data: Any, op: str, dtype: Any = None) -> np.ndarray:
         with np.errstate(over="ignore"):  # a float beyond float32's range is inf, as in torch
             return arr.astype(_FLOAT, copy=False)
     return arr
+
+
+def _ints_kept_exact(data: Any, floats: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Ints and floats mixed, to an integer dtype: numpy read every number as a float64, which
+    rounds ints above 2**53; PyTorch converts each number itself, so the ints are put back
+    exactly (the floats truncated as before)."""
+    out = floats.astype(dtype)
+    numbers = np.array(data, dtype=object)
+    is_int = np.frompyfunc(lambda x: isinstance(x, int) and not isinstance(x, bool), 1, 1)
+    exact = np.asarray(is_int(numbers), dtype=bool)
+    if exact.any():
+        out[exact] = np.array(numbers[exact].tolist(), dtype=np.int64).astype(dtype)
+    return out
 
 
 def tensor(
