@@ -170,6 +170,17 @@ def _slot_attribute_docstring(app, what, name, obj, options, lines):
         lines[:] = [SLOT_ATTRIBUTE_DOCS.get(name.rsplit(".", 1)[-1], "")]
 
 
+def _old_path_docstring(app, what, name, obj, options, lines):
+    # An old module path kept for compatibility (micrograd.train) is the moved module itself
+    # (micrograd.cli.train): its page says so instead of repeating the module's docstring.
+    if what == "module" and getattr(obj, "__name__", name) != name:
+        lines[:] = [
+            f"Kept for compatibility: the same module as ``{obj.__name__}``, where it is",
+            "documented. Code that imports or patches this name keeps working.",
+        ]
+
+
 def setup(app):
+    app.connect("autodoc-process-docstring", _old_path_docstring, priority=300)
     app.connect("autodoc-process-docstring", _slot_attribute_docstring, priority=400)
     app.connect("autodoc-process-docstring", _plain_text_docstring)

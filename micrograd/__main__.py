@@ -1,4 +1,4 @@
-"""`python -m micrograd ...`: the same as the `micrograd` command (see `micrograd/cli.py`)."""
+"""`python -m micrograd ...`: the same as the `micrograd` command (`micrograd/cli/command.py`)."""
 
 from micrograd.cli import main
 

@@ -21,7 +21,6 @@ __all__ = [
     "DISTRIBUTION",
     "DistributionClashWarning",
     "clash_message",
-    "files_intact",
     "find_original",
     "install_hint",
     "warn_once",
@@ -83,22 +82,6 @@ def install_hint(extra: str) -> str:
         f"pip install -e '.[{extra}]' in the micrograd-plus checkout (once published: "
         f"pip install 'micrograd-plus[{extra}]')"
     )
-
-
-def files_intact() -> bool:
-    """False if the original's install replaced our `__init__.py`, `engine.py` or `nn.py`.
-
-    The original's three files have no module docstring; ours all do. Importing them may fail
-    outright (our `__init__.py` imports names the original's `engine.py` lacks): also False.
-    """
-    try:
-        import micrograd
-        import micrograd.engine
-        import micrograd.nn
-    except Exception:  # noqa: BLE001 -- any failure means replaced files
-        return False
-    modules = (micrograd, micrograd.engine, micrograd.nn)
-    return all(m.__doc__ for m in modules) and hasattr(micrograd, "__version__")
 
 
 def warn_once(everywhere: bool) -> str | None:

@@ -15,7 +15,7 @@ the column. `load_digits` needs scikit-learn (the `datasets` extra),
 imported only when called. `DATASETS` maps names to generators for the command line; every
 entry accepts `n_samples=` and `seed=`; `generate(name, ...)` also names the features.
 
-Standard library only. Read `micrograd/cli.py` next (the training command that uses all this).
+Standard library only. Read `micrograd/cli/train.py` next (the training job that uses all this).
 """
 
 from __future__ import annotations
@@ -578,8 +578,8 @@ def save_csv(
 ) -> None:
     """Write `X` and `y` as a CSV file with a header (the features, then the label column) that
     `load_csv` reads back exactly (floats are written with `repr` precision). The file is
-    written atomically (`micrograd.serialize.atomic_write`): a failure leaves no partial file."""
-    from micrograd.serialize import atomic_write
+    written atomically (`micrograd._files.atomic_write`): a failure leaves no partial file."""
+    from micrograd._files import atomic_write
 
     n = _check_pair(X, y, "save_csv")
     names = [*feature_names, label]

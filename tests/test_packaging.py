@@ -89,6 +89,23 @@ def test_the_build_prints_no_warning(built):
     assert warnings == []
 
 
+def test_the_wheel_and_the_sdist_hold_every_module_of_the_package(built):
+    # The subpackages (micrograd/cli/, viz/, export/, tensor/...) are found by
+    # [tool.setuptools.packages.find]: a folder it missed would install a package that cannot
+    # import its own command or bridges.
+    modules = {
+        p.relative_to(built["source"]).as_posix()
+        for p in (built["source"] / "micrograd").rglob("*.py")
+    }
+    assert {"micrograd/cli/__init__.py", "micrograd/viz/animate.py"} <= modules
+    assert "micrograd/export/onnx.py" in modules
+    with zipfile.ZipFile(built["wheel"]) as whl:
+        assert sorted(modules - set(whl.namelist())) == []
+    with tarfile.open(built["sdist"]) as tar:
+        in_sdist = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    assert sorted(modules - in_sdist) == []
+
+
 def test_the_license_is_an_spdx_string_with_its_file(built):
     with zipfile.ZipFile(built["wheel"]) as whl:
         names = whl.namelist()

@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
         interrupt.__traceback__ = _from_script(interrupt.__traceback__, path)
         sys.excepthook(type(interrupt), interrupt, interrupt.__traceback__)
         _end_by_sigint()
-    except Exception as error:  # noqa: BLE001 -- whatever the script raises, python prints it
+    except BaseException as error:  # noqa: BLE001 -- whatever the script raises, python prints it
         error.__traceback__ = _from_script(error.__traceback__, path)
         sys.excepthook(type(error), error, error.__traceback__)
         return 1

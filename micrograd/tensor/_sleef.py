@@ -60,6 +60,9 @@ _POLY64 = [_F64(c) for c in _POLY]
 _HALF_MASK, _HALF = np.int64(0x1FFFFFFF), np.int64(0x10000000)
 
 
+_CHUNK = 16384  # elements of expf_u10's work at a time (float64 buffers of 128 KiB)
+
+
 def expf_u10(d: np.ndarray) -> np.ndarray:
     """SLEEF's float32 `expf` (u10) of a float32 array, as PyTorch's vectorised kernels get it.
 
@@ -71,6 +74,12 @@ def expf_u10(d: np.ndarray) -> np.ndarray:
     redone with the exact emulation. The work is done in place in a few buffers: fresh float64
     temporaries cost more than the arithmetic on arrays of this size."""
     d = np.asarray(d, _F32)
+    if d.size > _CHUNK:  # in pieces whose float64 buffers stay in the processor's cache
+        flat = np.ascontiguousarray(d).reshape(-1)
+        out = np.empty_like(flat)
+        for start in range(0, flat.size, _CHUNK):
+            out[start : start + _CHUNK] = expf_u10(flat[start : start + _CHUNK])
+        return out.reshape(d.shape)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         q = d * _R_LN2
         np.rint(q, out=q)

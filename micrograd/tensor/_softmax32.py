@@ -32,6 +32,7 @@ from micrograd.tensor._fma import fma32
 from micrograd.tensor._sleef import expf_u10, logf_u10
 
 __all__ = [
+    "cross_entropy_backward",
     "lane_sum",
     "log_softmax",
     "log_softmax_backward",
@@ -162,14 +163,28 @@ def _cascade_sum(values: np.ndarray, rows: np.ndarray) -> np.float32:
     incoming, at = values, flushes
     total = _F32(0)
     for level in range(_CASCADE_LEVELS):
-        if level == _CASCADE_LEVELS - 1:
-            ends = np.zeros(at.shape, bool)
+        if incoming.size == 0:
+            break
+        last = level == _CASCADE_LEVELS - 1
+        if incoming.size <= _SCALAR_RUNS:  # a few values: a plain loop costs less
+            emitted, partial = [], _F32(0)
+            for value, flush in zip(incoming.tolist(), at.tolist()):
+                partial = _F32(partial + _F32(value))
+                if flush > level and not last:
+                    emitted.append(partial)
+                    partial = _F32(0)
+            rest = partial
+            ends = (at > level) if not last else np.zeros(at.shape, bool)
+            emitted = np.array(emitted, _F32)
         else:
-            ends = at > level
-        emitted, rest = _segment_sums(incoming, ends)
+            ends = (at > level) if not last else np.zeros(at.shape, bool)
+            emitted, rest = _segment_sums(incoming, ends)
         total = _F32(total + rest)
         incoming, at = emitted, at[ends]
     return total
+
+
+_SCALAR_RUNS = 48  # below this many values, a level of the cascade is summed in a Python loop
 
 
 def nll_loss(
@@ -226,3 +241,31 @@ def nll_loss_backward(
         scale = -(_F32(g) / total_weight) if reduction == "mean" else -_F32(g)
         grad[rows, labels] = scale if weight is None else weight[labels] * scale
     return grad
+
+
+def cross_entropy_backward(
+    g: np.ndarray, logp: np.ndarray, labels: np.ndarray, total_weight: np.float32
+) -> np.ndarray:
+    """`log_softmax_backward(nll_loss_backward(g, ...mean...), logp)` for labels (N,) (-1 on
+    ignored rows) without building the one-hot gradient: each row's gradient of the mean has
+    one nonzero v at its label, so its lane sum is v (a -0.0 among +0.0s sums to +0.0), and
+    the fused `0 - exp(out) * v` elsewhere is the rounded product, negated (+0.0 where it is
+    exactly zero)."""
+    n, c = logp.shape
+    rows = np.flatnonzero(labels >= 0)
+    cols = labels[rows]
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        v = -(_F32(g) / total_weight)
+        row_sums = np.zeros(n, _F32)
+        row_sums[rows] = v + _F32(0) if c > 1 else v
+        e = expf_u10(logp)
+        e_picked = e[rows, cols]
+        exact_zero = e == 0
+        exact_zero |= (row_sums == 0)[:, None] & np.isfinite(e)  # (nan * 0 stays nan)
+        np.negative(e, out=e)
+        e *= row_sums[:, None]
+        # fma(-e, s, +0.0): the rounded product, except that an exactly zero product gives
+        # +0.0 (-0.0 + 0.0); a product that underflows keeps its sign
+        e[exact_zero] = 0
+        e[rows, cols] = fma32(-e_picked, row_sums[rows], v)
+    return e

@@ -757,6 +757,19 @@ def _int_arg(x: Any, op: str, name: str) -> int:
     return value
 
 
+def _float_arg(x: Any, op: str, name: str, position: int) -> Any:
+    """A float argument as PyTorch takes it (a real number or a one-element tensor), returned
+    unchanged; anything else a TypeError naming the argument, as PyTorch's argument parser says
+    it, instead of numpy's words about strings or a failed comparison with None."""
+    if isinstance(x, (numbers.Real, np.floating, np.integer)):
+        return x
+    if isinstance(x, Tensor) and x.data.size == 1 and x.data.dtype.kind in "fiub":
+        return x.data.item()
+    raise TypeError(
+        f"{op}(): argument '{name}' (position {position}) must be float, not {type(x).__name__}"
+    )
+
+
 def _int_tuple(x: Any, op: str, name: str) -> tuple:
     """An int or a sequence of ints (`shifts`, `dims`) as a tuple of ints."""
     if isinstance(x, (tuple, list)):
@@ -1343,6 +1356,8 @@ class Tensor:
         contiguous tensor of 16 or more elements takes torch's vectorised Box-Muller, any other
         one scalar draws, written in memory order (a transposed weight gets the values its
         storage would get). Returns self."""
+        mean = _float_arg(mean, "normal_", "mean", 1)
+        std = _float_arg(std, "normal_", "std", 2)
         data = self._random_fill_target("normal_", "normal_kernel_cpu")
         gen = _random_generator(generator, "normal_")
         if not std >= 0:
@@ -1367,6 +1382,8 @@ class Tensor:
             if set(kwargs) != {"from"}:
                 raise TypeError(f"uniform_() got an unexpected keyword argument {min(kwargs)!r}")
             from_ = kwargs["from"]
+        from_ = _float_arg(from_, "uniform_", "from", 1)
+        to = _float_arg(to, "uniform_", "to", 2)
         data = self._random_fill_target("uniform_", "check_uniform_bounds")
         gen = _random_generator(generator, "uniform_")
         if from_ > to:
@@ -1833,7 +1850,27 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value: Any) -> Tensor:
-        """Set every element to `value` (an assignment `t[...] = value`, with its rules)."""
+        """Set every element to `value`, a number or a 0-d tensor (an assignment
+        `t[...] = value`, with its rules). Anything else is refused as PyTorch refuses it: numpy
+        would take None as nan and spread a list or a 1-d tensor over the elements."""
+        if isinstance(value, Tensor):
+            if value.data.ndim != 0:
+                raise TorchRuntimeError(
+                    f"fill_ only supports 0-dimension value tensor but got tensor with "
+                    f"{value.data.ndim} dimensions."
+                )
+        elif isinstance(value, (complex, np.complexfloating)):
+            raise TorchRuntimeError(
+                f"fill_: value {value} cannot be converted to type {self.dtype} without overflow"
+            )
+        elif not isinstance(value, (numbers.Number, np.number, np.bool_)):
+            raise TypeError(
+                f"fill_(): argument 'value' must be a number or a 0-dimensional Tensor, not "
+                f"{type(value).__name__}"
+            )
+        else:
+            # nan, inf or a too large number into an integer tensor: PyTorch's RuntimeError
+            value = _fill_value(value, self.data.dtype, "fill_")
         self[...] = value
         return self
 
@@ -2965,7 +3002,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Any = None) -> Tenso
     for t in ts:
         if t.shape != shape:
             shapes = ", ".join(str(t.data.shape) for t in ts)
-            raise ValueError(f"stack: all tensors need the same shape, got {shapes}")
+            raise TorchRuntimeError(f"stack: all tensors need the same shape, got {shapes}")
     (axis,) = F.normalize_axes(axis, len(shape) + 1, "stack")
     new_shape = shape[:axis] + (1,) + shape[axis:]
     return _labelled(concatenate([t.reshape(new_shape) for t in ts], axis), "stack")

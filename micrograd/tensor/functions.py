@@ -1403,7 +1403,7 @@ class NllLoss(Function):
     """PyTorch's nll_loss of float32 log-probabilities (N, C) at class indices (N,), with its
     per-class `weight`, `ignore_index` and `reduction`, to the last bit (`_softmax32`)."""
 
-    __slots__ = ("target", "weight", "ignore", "reduction", "total_weight", "classes")
+    __slots__ = ("classes", "ignore", "reduction", "target", "total_weight", "weight")
     op = "nll_loss"
 
     def forward(self, logp, target, weight, ignore, reduction):
@@ -1413,12 +1413,16 @@ class NllLoss(Function):
         return loss
 
     def backward(self, g, prev):
-        return (
-            _softmax32.nll_loss_backward(
-                g, self.target, self.weight, self.ignore, self.reduction, self.total_weight,
-                self.classes,
-            ),
+        grad = _softmax32.nll_loss_backward(
+            g,
+            self.target,
+            self.weight,
+            self.ignore,
+            self.reduction,
+            self.total_weight,
+            self.classes,
         )
+        return (grad,)
 
 
 # -- fused operations (one node instead of several, for speed) ---------------------------------
@@ -1542,8 +1546,8 @@ class CrossEntropy(Function):
     mean is over the other rows, and the ignored ones get no gradient."""
 
     __slots__ = (
-        "e", "ignored", "nan_rows", "picks", "sums", "weights", "logp", "labels", "total_weight"
-    )
+        "e", "ignored", "labels", "logp", "nan_rows", "picks", "sums", "total_weight", "weights"
+    )  # fmt: skip
     op = "cross_entropy"
 
     def forward(self, logits, labels, ignored=None):
@@ -1616,12 +1620,8 @@ class CrossEntropy(Function):
 
     def backward(self, g, prev):
         if self.e is None:  # the float32 replay: nll_loss's gradient, then log_softmax's
-            logp = self.logp
-            n, c = logp.shape
-            grad = _softmax32.nll_loss_backward(
-                g, self.labels, None, -1, "mean", self.total_weight, c
-            )
-            return (_softmax32.log_softmax_backward(grad, logp),)
+            grad = _softmax32.cross_entropy_backward(g, self.logp, self.labels, self.total_weight)
+            return (grad,)
         if self.ignored is not None:
             # per row: g/count on the counted rows, 0 on the ignored ones
             scale = self.weights * g

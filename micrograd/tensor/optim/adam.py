@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from micrograd.tensor.errors import TorchIndexTypeError
 from micrograd.tensor.factories import from_numpy
 from micrograd.tensor.optim import _kernels as K
 from micrograd.tensor.optim.optimizer import Optimizer, _hyper
@@ -33,7 +34,8 @@ def _check(lr, betas, eps, weight_decay, owner: str) -> tuple:
     lr = _hyper(lr, "lr", owner)
     eps = _hyper(eps, "eps", owner)
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
+        # also an IndexError: PyTorch indexes betas[1] of a 1-tuple before any check
+        raise TorchIndexTypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
     for i, beta in enumerate(betas):
         beta = _hyper(beta, f"betas[{i}]", owner, low=-float("inf"))
         if not 0.0 <= beta < 1.0:

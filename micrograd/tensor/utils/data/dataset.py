@@ -39,6 +39,11 @@ class IterableDataset(Dataset):
         raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
 
 
+class _SizeMismatchError(ValueError, AssertionError):
+    """Tensors of a TensorDataset whose first sizes differ: a ValueError with a message, and the
+    AssertionError PyTorch's `assert` raises there."""
+
+
 class TensorDataset(Dataset):
     """Rows of tensors that share their first dimension: item i is `(t[i] for t in tensors)`."""
 
@@ -46,7 +51,10 @@ class TensorDataset(Dataset):
         if any(not isinstance(t, Tensor) for t in tensors):
             raise TypeError("TensorDataset: every argument must be a Tensor")
         if any(tensors[0].size(0) != t.size(0) for t in tensors):
-            raise AssertionError("Size mismatch between tensors")
+            sizes = [t.size(0) for t in tensors]
+            raise _SizeMismatchError(
+                f"TensorDataset: Size mismatch between tensors: their first sizes are {sizes}"
+            )
         self.tensors = tensors
 
     def __getitem__(self, index: int) -> tuple:
@@ -123,10 +131,11 @@ def random_split(dataset: Dataset, lengths: Sequence[float], generator=None) -> 
                     stacklevel=2,
                 )
         lengths = counts
-    if any(not isinstance(x, numbers.Integral) for x in lengths):
-        raise TypeError("random_split: lengths must be ints or fractions summing to 1")
+    # torch checks the sum first: fractions not summing to 1 are lengths that do not add up
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    if any(not isinstance(x, numbers.Integral) for x in lengths):
+        raise TypeError("random_split: lengths must be ints or fractions summing to 1")
     gen = _random.default_generator if generator is None else generator
     perm = gen.randperm(n).tolist()
     out, offset = [], 0

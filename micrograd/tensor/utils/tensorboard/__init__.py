@@ -14,6 +14,8 @@ import os
 import time
 from typing import Any
 
+from micrograd.tensor.errors import TorchTypeError
+
 __all__ = ["SummaryWriter"]
 
 MISSING = (
@@ -42,7 +44,8 @@ def _scalar_value(value: Any, what: str) -> float:
         except (ValueError, RuntimeError):
             raise ValueError(f"{what}: the value must have one element") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{what}: the value must be a number, got {type(value).__name__}")
+        # also a ValueError: torch's float(value) raises that for a string
+        raise TorchTypeError(f"{what}: the value must be a number, got {type(value).__name__}")
     return float(value)
 
 

@@ -1,254 +1,34 @@
-"""Moving a model to PyTorch or ONNX, and back: `to_torch`, `from_torch`, `to_onnx`.
+"""The PyTorch half of the export: `to_torch`, `torch_state_dict`, `load_torch_state_dict` and
+`from_torch` (see `micrograd.export` for what moves across and how).
 
-    torch_model = to_torch(model)            # torch.nn modules with the same weights
-    model = from_torch(torch_model)          # back (engine="tensor" or "scalar")
-    to_onnx(model, "model.onnx")             # an ONNX graph for onnxruntime and friends
-    load_torch_state_dict(model, torch_model.state_dict())   # copy weights in place
-
-Two kinds of models move across.
-
-* The torch-shaped modules of `micrograd.tensor.nn` (`Sequential`, `Linear`, `Embedding`,
-  `BatchNorm1d`, `Flatten`, `ReLU`, `Tanh`, `Sigmoid`) map one to one onto their `torch.nn`
-  namesakes, with the same names, shapes, dtypes and `state_dict()` keys, buffers included
-  (`running_mean`, `num_batches_tracked`): `load_state_dict` works across in both directions.
-* The MLPs -- the scalar `micrograd.nn.MLP`, `Layer` and `Neuron` (fused or not, any activation)
-  and the tensor engine's `micrograd.tensor.nn.MLP` and `Dense` -- become a `torch.nn.Sequential`
-  of `Linear` layers each followed by its activation (`ReLU`, `Tanh`, `Sigmoid`; none for a
-  linear layer), so `MLP(2, [16, 16, 1])` becomes
-
-      Sequential(Linear(2, 16), ReLU(), Linear(16, 16), ReLU(), Linear(16, 1))
-
-  whose keys are `0.weight`, `0.bias`, `2.weight`, ...; `torch_state_dict(model)` and
-  `load_torch_state_dict(model, state)` translate to and from those keys. Torch's `Linear.weight`
-  is (out_features, in_features): row j holds neuron j's weights, the transpose of a `Dense`'s
-  (nin, nout) matrix.
-
-dtype: float64 for the scalar engine (Python floats are float64, so nothing is rounded), the
-model's own dtype (float32 or float64) for tensor models. Everything is copied, never shared:
-training the torch model leaves ours as it was.
-
-torch, onnx and onnxruntime are optional (the `export` extra) and are imported
-inside the functions that need them, so `import micrograd.export` loads none of them (nor numpy).
-The ONNX graph is built in `micrograd/export_onnx.py`; `micrograd/export_cli.py` is the
-`micrograd export` command.
+Both directions start from `micrograd/export/layers.py`: our model read as dense layers (an
+MLP) or as torch-shaped modules. torch is imported inside the functions that need it.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 import random
-import sys
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from micrograd._distribution import install_hint
+from micrograd.export.layers import (
+    _ACTIVATION_NAMES,
+    ACTIVATION_MODULES,
+    Dense,
+    _float_dtype,
+    _require,
+    _same_computation,
+    _scalar_rows,
+    cannot_export,
+    describe,
+    is_torch_shaped,
+    mlp_layers,
+    sequential_index,
+    torch_shaped_dtype,
+    torch_shaped_kind,
+)
 
-__all__ = [
-    "INSTALL_HINT",
-    "ONNX_OPSET",
-    "from_torch",
-    "load_torch_state_dict",
-    "onnx_model",
-    "to_onnx",
-    "to_torch",
-    "torch_state_dict",
-]
-
-INSTALL_HINT = install_hint("export")
-
-# The ONNX operator set the graphs are written for: every operator used has had its current
-# form since opset 13; 17 is read by every onnxruntime since 1.11 (2022).
-ONNX_OPSET = 17
-
-# Our activation names <-> torch.nn class names. 'linear' has no module.
-ACTIVATION_MODULES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
-_ACTIVATION_NAMES = {cls: name for name, cls in ACTIVATION_MODULES.items()}
-
-# The torch-shaped modules of micrograd.tensor.nn that have a torch.nn namesake.
-TORCH_SHAPED = ("Sequential", "Linear", "Embedding", "BatchNorm1d", "Flatten", "ReLU", "Tanh",
-                "Sigmoid")  # fmt: skip
-
-
-def _require(name: str) -> Any:
-    """Import an optional package, or raise ImportError with the install command."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as e:
-        raise ImportError(
-            f"micrograd.export needs the {name!r} package, which is not installed ({e}); "
-            f"install it with: {INSTALL_HINT}"
-        ) from None
-
-
-# ---------------------------------------------------------------------------------------------
-# Our MLPs as a list of dense layers
-
-
-@dataclass
-class Dense:
-    """One affine map and the activation after it, read from an MLP. `layer` is our module
-    holding its parameters (a scalar `Layer` or `Neuron`, or a tensor `Dense`); `weight` is a
-    numpy array (out_features, in_features), as torch stores it."""
-
-    layer: Any
-    weight: Any
-    bias: Any  # (out_features,) or None
-    activation: str  # 'relu', 'tanh', 'sigmoid' or 'linear'
-
-
-def _scalar_rows(layer: Any) -> list:
-    """The neurons of a scalar `Layer`, or a `Neuron` as a layer of one."""
-    return layer.neurons if hasattr(layer, "neurons") else [layer]
-
-
-def _scalar_dense(layer: Any, where: str) -> Dense:
-    import numpy as np
-
-    neurons = _scalar_rows(layer)
-    activations = sorted({n.activation for n in neurons})
-    if len(activations) > 1:
-        # Possible: code may flip `neuron.nonlin` on single neurons. torch has one per layer.
-        raise ValueError(
-            f"{where}: its neurons have different activations {activations}; a torch Linear "
-            f"layer is followed by one activation for all its outputs"
-        )
-    weight = np.array([[float(w.data) for w in n.w] for n in neurons], dtype=np.float64)
-    bias = np.array([float(n.b.data) for n in neurons], dtype=np.float64)
-    return Dense(layer, weight, bias, activations[0])
-
-
-def _same_computation(model: Any, cls: type, method: str = "__call__") -> bool:
-    """`model` is a `cls`, or a subclass that computes the same (does not override `method`):
-    a subclass with its own forward pass cannot be translated layer by layer."""
-    return isinstance(model, cls) and getattr(type(model), method) is getattr(cls, method)
-
-
-def _tensor_engine_loaded() -> bool:
-    """Whether a model may be a tensor-engine module: only if that engine has been imported (so
-    exporting a scalar model never imports the numpy engine)."""
-    return "micrograd.tensor.nn" in sys.modules
-
-
-def mlp_layers(model: Any) -> tuple[list[Dense], str] | None:
-    """An MLP-like model as dense layers, with the dtype name they compute in ('float64' or
-    'float32'); None if `model` is not one of the MLP kinds."""
-    from micrograd import nn as scalar_nn
-
-    if _same_computation(model, scalar_nn.MLP):
-        layers = [_scalar_dense(layer, f"layer {i}") for i, layer in enumerate(model.layers)]
-        return layers, "float64"
-    if _same_computation(model, scalar_nn.Layer) or _same_computation(model, scalar_nn.Neuron):
-        return [_scalar_dense(model, type(model).__name__)], "float64"
-    if not _tensor_engine_loaded():
-        return None
-    from micrograd.tensor.nn import mlp
-
-    if _same_computation(model, mlp.MLP):
-        pairs = list(zip(model.layers, model.activations))
-    elif _same_computation(model, mlp.Dense):
-        pairs = [(model, "linear")]  # its `activation` only chose the init's gain
-    else:
-        return None
-    layers = [
-        Dense(d, d.weight.data.T, None if d.bias is None else d.bias.data, activation)
-        for d, activation in pairs
-    ]
-    dtypes = sorted({str(d.weight.dtype) for d in layers} | _bias_dtypes(layers))
-    if len(dtypes) > 1:
-        raise ValueError(
-            f"the model mixes dtypes {dtypes}; torch and ONNX layers need one (build it with "
-            f"one dtype=)"
-        )
-    return layers, dtypes[0]
-
-
-def _bias_dtypes(layers: list[Dense]) -> set[str]:
-    return {str(d.bias.dtype) for d in layers if d.bias is not None}
-
-
-def sequential_index(layers: list[Dense]) -> list[tuple[int, Dense]]:
-    """The `torch.nn.Sequential` index of each dense layer (an activation takes one too)."""
-    index, named = 0, []
-    for dense in layers:
-        named.append((index, dense))
-        index += 1 if dense.activation == "linear" else 2
-    return named
-
-
-# ---------------------------------------------------------------------------------------------
-# The torch-shaped modules
-
-
-def is_torch_shaped(model: Any) -> bool:
-    """Whether `model` is one of `micrograd.tensor.nn`'s PyTorch-shaped modules (or a subclass)."""
-    if not _tensor_engine_loaded():
-        return False
-    from micrograd.tensor.nn.modules import Module
-
-    return isinstance(model, Module)
-
-
-def describe(path: str, module: Any) -> str:
-    """'layer 2 (Dropout)', "layer 'fc1' (Linear)", 'the model (Linear)' -- for messages."""
-    kind = type(module).__name__
-    if not path:
-        return f"the model ({kind})"
-    return (
-        f"layer {path} ({kind})" if path.replace(".", "").isdigit() else f"layer {path!r} ({kind})"
-    )
-
-
-def torch_shaped_kind(module: Any, path: str) -> str:
-    """The class name of a torch-shaped module we can translate, or TypeError naming it."""
-    from micrograd.tensor.nn import modules
-
-    kind = type(module).__name__
-    if kind in TORCH_SHAPED and type(module) is getattr(modules, kind):
-        return kind
-    raise TypeError(
-        f"cannot export {describe(path, module)}: micrograd.tensor.nn models are exported from "
-        f"{', '.join(TORCH_SHAPED)} modules (a Module with its own forward() cannot be "
-        f"translated; an MLP exports on its own, not inside a Sequential)"
-    )
-
-
-def walk(module: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """`(path, module)` for every non-Sequential module, in the order they run; paths are the
-    state-dict prefixes without the final dot ('0', '1.0', 'fc1'; '' for a lone module)."""
-    if torch_shaped_kind(module, path) == "Sequential":
-        # every child in order, a module used twice included (named_children() skips repeats)
-        for name, child in module._modules.items():
-            yield from walk(child, f"{path}.{name}" if path else name)
-    else:
-        yield path, module
-
-
-def _float_dtype(module: Any) -> str | None:
-    """The float dtype of a torch-shaped module's parameters and buffers, None if it has none."""
-    for name in ("weight", "running_mean"):
-        t = getattr(module, name, None)
-        if t is not None:
-            return str(t.data.dtype)
-    return None
-
-
-def torch_shaped_dtype(model: Any) -> str:
-    """The one float dtype of a torch-shaped model ('float32' when it has no parameters, as
-    torch's default), or ValueError if its layers mix dtypes."""
-    dtypes = {}
-    for path, module in walk(model):
-        dtype = _float_dtype(module)
-        if dtype is not None:
-            dtypes.setdefault(dtype, describe(path, module))
-    if len(dtypes) > 1:
-        raise ValueError(
-            f"the model mixes dtypes ({', '.join(f'{d} in {w}' for d, w in dtypes.items())}); "
-            f"torch and ONNX graphs need one"
-        )
-    return next(iter(dtypes), "float32")
+__all__ = ["from_torch", "load_torch_state_dict", "to_torch", "torch_state_dict"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,11 +49,7 @@ def to_torch(model: Any) -> Any:
         return _torch_shaped_to_torch(model)
     found = mlp_layers(model)
     if found is None:
-        raise TypeError(
-            f"cannot export a {type(model).__name__}: expected a micrograd.nn MLP, Layer or "
-            f"Neuron, a micrograd.tensor.nn MLP or Dense, or micrograd.tensor.nn's torch-shaped "
-            f"modules ({', '.join(TORCH_SHAPED)})"
-        )
+        raise cannot_export(model)
     layers, dtype = found
     torch = _require("torch")
     import numpy as np
@@ -651,42 +427,3 @@ def from_torch(module: Any, engine: str = "tensor", mlp: bool = False, fused: bo
     if engine == "scalar" or mlp:
         return _mlp_from_torch(module, engine, fused, torch)
     return _torch_shaped_from_torch(module, torch)
-
-
-# ---------------------------------------------------------------------------------------------
-# To ONNX (the graph is built in micrograd/export_onnx.py)
-
-
-def onnx_model(
-    model: Any,
-    opset: int = ONNX_OPSET,
-    input_shape: Sequence[int | str] | None = None,
-    dtype: str | None = None,
-) -> Any:
-    """The ONNX `ModelProto` for `model`, built with the `onnx` package's helper API and checked
-    by `onnx.checker` (full check, shape inference included). See `micrograd.export_onnx`.
-    `dtype` ('float32' or 'float64') is the graph's float type; default: the model's own."""
-    from micrograd.export_onnx import build_model
-
-    return build_model(model, opset, input_shape, dtype)
-
-
-def to_onnx(
-    model: Any,
-    path: str | os.PathLike,
-    opset: int = ONNX_OPSET,
-    input_shape: Sequence[int | str] | None = None,
-    dtype: str | None = None,
-) -> None:
-    """Write `model` to `path` as an ONNX file: input 'input' with a dynamic batch dimension,
-    output 'output' (see `micrograd.export_onnx` for the graph). `input_shape` is one sample's
-    shape, needed only when the first layer does not tell it (a `Flatten` first); `dtype`
-    ('float32' or 'float64') the graph's float type (default: the model's own).
-
-    The file is written atomically: to a temporary file in the same folder, then renamed over
-    `path`, so a failure leaves no partial file and an existing file intact.
-    """
-    from micrograd.serialize import atomic_write
-
-    content = onnx_model(model, opset, input_shape, dtype).SerializeToString()
-    atomic_write(path, content)

@@ -21,7 +21,8 @@ What this adds to the notebook's version:
 * a missing `dot` program raises `GraphvizNotFound`, saying how to install it; the DOT text
   (`draw_dot(root).source`) needs no `dot`.
 
-Read `micrograd/animate.py` next: it reuses `build_digraph` to draw each step of the backward pass.
+The animated backward pass is `micrograd/viz/animate.py`, beside this module (read it next: it
+reuses `build_digraph` to draw each step of the backward pass).
 """
 
 from __future__ import annotations
@@ -439,10 +440,10 @@ def escape(text: str) -> str:
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to `path` atomically (`micrograd.serialize.atomic_write`: a temporary file in
+    """Write `data` to `path` atomically (`micrograd._files.atomic_write`: a temporary file in
     the same folder, then a rename), so the file is complete or untouched. An error names `path`,
     not the temporary file."""
-    from micrograd.serialize import atomic_write as write
+    from micrograd._files import atomic_write as write
 
     write(path, data)
 
@@ -555,7 +556,7 @@ def describe(node: Any) -> str:
     return f"the {op!r} node ({shown})" if op else f"an unlabelled leaf ({shown})"
 
 
-# -- argument checks (shared with micrograd.animate) -------------------------------------------
+# -- argument checks (shared with micrograd.viz.animate) ---------------------------------------
 
 
 def check_node(root: Any, who: str) -> None:

@@ -1,4 +1,4 @@
-"""The `micrograd` command: `train`, `predict`, `data` and `graph` subcommands.
+"""The `micrograd` command: `train`, `predict`, `data`, `graph` and `export` subcommands.
 
     micrograd train                        # the original demo: moons, MLP(2, [16, 16, 1]), 100 steps
     micrograd train --dataset digits       # digits with its own settings: over 95% on held-out images
@@ -9,16 +9,17 @@
     micrograd predict --model runs/latest/model.json --data new.csv --out predictions.csv
     micrograd graph "a*b + c" --values a=2,b=-3,c=10 -o graph.svg
 
-This file only turns flags into calls: the job is `micrograd/train.py`, scoring
-`micrograd/predict.py`, saving and loading `micrograd/serialize.py`, data sets
-`micrograd/data.py`, drawing `micrograd/viz_cli.py`. Handlers import what they need when
-they run, so `micrograd --help` stays fast.
+This file only turns flags into calls. The jobs are modules beside it: training `train.py`,
+scoring `predict.py`, drawing `graph.py`, exporting `export.py` (those two bring their own flags);
+saving and loading is `micrograd/serialize.py`, data sets `micrograd/data.py`. Handlers import
+what they need when they run, so `micrograd --help` stays fast.
 
-Errors are one line on stderr, `micrograd: error: ...`, and a non-zero exit code: 2 for input the
-command cannot use (unknown flag, data set, loss, ...), 1 when the job fails (a malformed CSV,
-labels that do not fit the loss, an output folder that cannot be written, a NaN loss, a bad
-model file). A failed job leaves the output folder as it was. Ctrl-C during `train` stops after
-the current step, saves the steps done as an interrupted run and exits with 130.
+Errors (`errors.py`, shared by every subcommand) are one line on stderr, `micrograd: error: ...`,
+and a non-zero exit code: 2 for input the command cannot use (unknown flag, data set, loss, ...), 1
+when the job fails (a malformed CSV, labels that do not fit the loss, an output folder that cannot
+be written, a NaN loss, a bad model file). A failed job leaves the output folder as it was. Ctrl-C
+during `train` stops after the current step, saves the steps done as an interrupted run and exits
+with 130.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-__all__ = ["build_parser", "main"]
+from micrograd.cli.errors import FAILED, USAGE_ERROR, caused_by_ctrl_c, fail, guarded
 
-USAGE_ERROR, FAILED = 2, 1
+__all__ = ["FAILED", "USAGE_ERROR", "build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,7 +146,7 @@ def _columns(text: str) -> tuple[str, ...]:
 
 def _per_dataset(key: str) -> str:
     """The help's default for a setting that fits the data set: moons' value and the others'."""
-    from micrograd.train import DATASET_DEFAULTS
+    from micrograd.cli.train import DATASET_DEFAULTS
 
     def shown(value) -> str:
         if isinstance(value, bool):
@@ -205,8 +206,8 @@ def _number(text: str) -> float:
 
 def _add_train(subparsers) -> None:
     from micrograd import optim
+    from micrograd.cli.train import ENGINES, LOSS_NAMES, TrainConfig
     from micrograd.nn import ACTIVATIONS, INITS
-    from micrograd.train import ENGINES, LOSS_NAMES, TrainConfig
 
     d = TrainConfig()
     p = subparsers.add_parser(
@@ -445,8 +446,8 @@ def _add_predict(subparsers) -> None:
 
 
 def _add_data(subparsers) -> None:
+    from micrograd.cli.train import TrainConfig
     from micrograd.data import DATASETS
-    from micrograd.train import TrainConfig
 
     d = TrainConfig()
     p = subparsers.add_parser(
@@ -505,12 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(subparsers)
     _add_predict(subparsers)
     _add_data(subparsers)
-    from micrograd import viz_cli
+    from micrograd.cli import graph
 
-    viz_cli.add_subparser(subparsers)
-    from micrograd import export_cli
+    graph.add_subparser(subparsers)
+    from micrograd.cli import export
 
-    export_cli.add_subparser(subparsers)
+    export.add_subparser(subparsers)
     parser.commands = subparsers.choices  # for error messages: the parser of each command
     return parser
 
@@ -527,16 +528,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         _interrupts.raise_on_ctrl_c()
         clash = _distribution.warn_once(everywhere=True)
         if clash:
-            if not _distribution.files_intact():
+            if not _files_intact():
                 # The original was installed over ours: nothing here can run, and a traceback
                 # from its half-replaced files would hide the one fix that works.
-                return _fail(clash)
+                return fail(clash)
             print(f"micrograd: warning: {clash}", file=sys.stderr)
         return _main(argv)
     except Exception as e:
         # Python 3.11 wraps a Ctrl-C that lands in a class's `__set_name__` (a dataclass being
         # defined while a module imports) in a RuntimeError: still a Ctrl-C.
-        if not _caused_by_ctrl_c(e):
+        if not caused_by_ctrl_c(e):
             raise
         return _interrupted()
     except KeyboardInterrupt:
@@ -545,23 +546,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         _interrupts.quiet_again()
 
 
+def _files_intact() -> bool:
+    """False if the original's install replaced our `__init__.py`, `engine.py` or `nn.py`.
+
+    The original's three files have no module docstring; ours all do. Importing them may fail
+    outright (our `__init__.py` imports names the original's `engine.py` lacks): also False.
+    """
+    try:
+        import micrograd
+        import micrograd.engine
+        import micrograd.nn
+    except Exception:  # noqa: BLE001 -- any failure means replaced files
+        return False
+    modules = (micrograd, micrograd.engine, micrograd.nn)
+    return all(m.__doc__ for m in modules) and hasattr(micrograd, "__version__")
+
+
 def _interrupted() -> int:
     from micrograd import _interrupts
 
     _interrupts.quiet_again()
     print("micrograd: interrupted", file=sys.stderr)
     return 130
-
-
-def _caused_by_ctrl_c(error: BaseException) -> bool:
-    """True if a KeyboardInterrupt is among the exceptions `error` was raised from or during."""
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, KeyboardInterrupt):
-            return True
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return False
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -574,34 +580,6 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help(sys.stderr)
         return USAGE_ERROR
     return args.func(args)
-
-
-def _fail(message: str, code: int = FAILED) -> int:
-    message = " ".join(str(message).split())  # one line, whatever the exception held
-    print(f"micrograd: error: {message}", file=sys.stderr)
-    return code
-
-
-def _guarded(job) -> int:
-    """Run `job()`, turning the errors users can cause into one line and an exit code."""
-    from micrograd.train import ConfigError
-
-    try:
-        return job()
-    except ConfigError as e:
-        return _fail(str(e), USAGE_ERROR)
-    except (ValueError, TypeError) as e:
-        return _fail(str(e))
-    except OSError as e:
-        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
-        return _fail(f"{e.strerror or e}{where}" if e.strerror else str(e))
-    except ImportError as e:
-        from micrograd._distribution import install_hint
-
-        hint = "" if "pip install" in str(e) else f" ({install_hint('train')})"
-        return _fail(f"a required package is missing: {e}{hint}")
-    except KeyboardInterrupt:
-        return _fail("interrupted; nothing was written", 130)
 
 
 # Flags that describe the job: with --resume, the run's own settings are used instead.
@@ -633,7 +611,7 @@ _JOB_FLAGS = {
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from micrograd.train import TrainConfig, resume, run
+    from micrograd.cli.train import TrainConfig, resume, run
 
     fields = {key: getattr(args, flag) for flag, key in _JOB_FLAGS.items()}
     defaults = TrainConfig()
@@ -644,7 +622,7 @@ def _run_train(args: argparse.Namespace) -> int:
             if fields[key] != getattr(defaults, key)
         ]
         if changed:
-            return _fail(
+            return fail(
                 f"--resume continues a run with its own settings; drop {', '.join(changed)}",
                 USAGE_ERROR,
             )
@@ -663,26 +641,26 @@ def _run_train(args: argparse.Namespace) -> int:
                 config = TrainConfig(**fields, out=out)
                 m = run(config, progress=args.progress, log=log, announce=announce)
         except MemoryError as e:
-            from micrograd.train import MemoryBudgetError
+            from micrograd.cli.train import MemoryBudgetError
 
             if isinstance(e, MemoryBudgetError):
-                return _fail(str(e))
-            return _fail(
+                return fail(str(e))
+            return fail(
                 "out of memory; try a smaller --batch-size, --engine tensor, smaller --layers "
                 "or fewer --samples; nothing was written"
             )
         except KeyboardInterrupt as e:
             if getattr(e, "run_written", False):
-                return _fail(f"interrupted just after the run was written to {out}", 130)
-            return _fail(f"interrupted; nothing was written to {out}", 130)
+                return fail(f"interrupted just after the run was written to {out}", 130)
+            return fail(f"interrupted; nothing was written to {out}", 130)
         return _report(m, out)
 
-    return _guarded(job)
+    return guarded(job)
 
 
 def _report(m: dict, out: str) -> int:
     """The run's summary on stdout; exit code 130 for a run stopped by Ctrl-C."""
-    from micrograd.train import format_accuracy
+    from micrograd.cli.train import format_accuracy
 
     parts = [
         f"final loss {m['final_loss']:.6g}",
@@ -706,21 +684,21 @@ def _report(m: dict, out: str) -> int:
 
 
 def _outputs(folder: str) -> list[str]:
-    from micrograd.runfolder import RUN_FILES
+    from micrograd.cli.runfolder import RUN_FILES
 
     return [n for n in RUN_FILES if os.path.exists(os.path.join(folder, n))]
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    return _guarded(lambda: _predict(args))
+    return guarded(lambda: _predict(args))
 
 
 def _predict(args: argparse.Namespace) -> int:
     import csv
     import io
 
-    from micrograd.predict import load_for_prediction, predict_table
-    from micrograd.serialize import atomic_write, check_writable_file
+    from micrograd._files import atomic_write, check_writable_file
+    from micrograd.cli.predict import load_for_prediction, predict_table
 
     if args.out is not None:  # fail before the work, not after it
         check_writable_file(args.out)
@@ -745,8 +723,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _run_data(args: argparse.Namespace) -> int:
     def job() -> int:
+        from micrograd._files import check_writable_file
         from micrograd.data import generate, save_csv
-        from micrograd.serialize import check_writable_file
 
         check_writable_file(args.out)
         X, y, names = generate(args.name, args.samples, args.noise, args.seed)
@@ -755,4 +733,4 @@ def _run_data(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}: {len(X)} rows, columns {shown}, label")
         return 0
 
-    return _guarded(job)
+    return guarded(job)
