@@ -31,7 +31,7 @@ torch = pytest.importorskip(
     "torch", reason="needs torch==2.13.0 (the test extra): results are checked against PyTorch"
 )
 pytest.importorskip("hypothesis", reason="needs hypothesis (the test extra)")
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torchdiff import assert_same, outcomes
 
@@ -554,6 +554,7 @@ def test_roll_any_shifts_and_dims(shifts, dims):
     shape=st.lists(st.sampled_from([1, 2, 3]), max_size=3),
     target=st.lists(st.integers(-2, 3), max_size=4),
 )
+@example(shape=[1], target=[0, -2])  # torch: a (0, -2) tensor; ours: the mismatch refused
 def test_expand_any_sizes(shape, target):
     data = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
     leading = target[: max(len(target) - len(shape), 0)]
@@ -563,10 +564,12 @@ def test_expand_any_sizes(shape, target):
         torch_shape = ()
     if any(n < 0 for n in torch_shape):
         # torch makes a tensor with a negative size when another size is 0 (its check is
-        # skipped for an empty result); ours refuses a leading negative size as when nothing
-        # is empty
-        assert any(n < 0 for n in leading)
-        with pytest.raises(RuntimeError, match="leading"):
+        # skipped for an empty result); ours refuses the negative size as when nothing is
+        # empty: a leading one as a leading size, one for an existing axis as a mismatch
+        negative = next(n for n in torch_shape if n < 0)
+        mismatch = f"expanded size.*\\({negative}\\)"
+        expected = "leading" if any(n < 0 for n in leading) else mismatch
+        with pytest.raises(RuntimeError, match=expected):
             mt.tensor(data).expand(*target)
         return
     outcome = outcomes(

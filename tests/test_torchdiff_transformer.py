@@ -48,7 +48,7 @@ from torchdiff import (
 
 import micrograd.tensor as mt
 from micrograd.tensor import nn
-from micrograd.tensor.nn import dropout as dropout_module
+from micrograd.tensor.nn import _bernoulli as dropout_kernel
 from micrograd.tensor.nn import functional as F
 
 TF = torch.nn.functional
@@ -533,21 +533,21 @@ MKL_BERNOULLI = [
 
 @pytest.mark.parametrize(("seed", "p", "expected"), MKL_BERNOULLI)
 def test_mkl_kernel_replays_mkl_bernoulli(seed, p, expected):
-    got = dropout_module._mcg31_bernoulli(seed, 96, p)
+    got = dropout_kernel._mcg31_bernoulli(seed, 96, p)
     assert f"{int(''.join('1' if b else '0' for b in got), 2):024x}" == expected
 
 
 def test_mkl_kernel_takes_one_32_bit_draw_as_its_seed(monkeypatch):
-    monkeypatch.setattr(dropout_module, "torch_kernel", lambda: "mkl")
+    monkeypatch.setattr(dropout_kernel, "torch_kernel", lambda: "mkl")
     gen = mt.Generator().manual_seed(1234)
     twin = torch.Generator().manual_seed(1234)
-    mask = dropout_module.bernoulli_mask((3, 40), 0.6, gen)
+    mask = dropout_kernel.bernoulli_mask((3, 40), 0.6, gen)
     # torch's first random() after manual_seed(1234): the first output of the same mt19937
     # (numpy's legacy seeding is init_genrand); torch.randint(0, 2**27) is random() % 2**27
     seed = int(np.random.RandomState(1234).randint(0, 2**32, dtype=np.uint64))
     low_bits = torch.randint(0, 2**27, (1,), generator=torch.Generator().manual_seed(1234))
     assert seed % 2**27 == int(low_bits)
-    expected = dropout_module._mcg31_bernoulli(seed, 120, 0.6).reshape(3, 40)
+    expected = dropout_kernel._mcg31_bernoulli(seed, 120, 0.6).reshape(3, 40)
     assert np.array_equal(mask, expected)
     # one draw consumed, as torch's generator->random(): both continue alike
     torch.randint(0, 2**27, (1,), generator=twin)  # one random() on torch's side

@@ -60,6 +60,7 @@ from micrograd.tensor import functions as F
 from micrograd.tensor._missing import similar
 from micrograd.tensor._topk import topk_indices
 from micrograd.tensor.errors import (
+    KernelDtypeError,
     TorchDtypeError,
     TorchIndexError,
     TorchIndexTypeError,
@@ -937,6 +938,10 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     return _const(data)
 
 
+# PyTorch's C++ names of dtypes, as its random kernels' errors print them (the factories' too)
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float"}
+
+
 def _torch_name(dtype: np.dtype) -> str:
     names = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
     return names.get(dtype.name, dtype.name)
@@ -1402,8 +1407,6 @@ class Tensor:
         self._check_in_place(op)
         data = self.data
         if data.dtype.kind != "f":
-            from micrograd.tensor.factories import _TORCH_NAMES, KernelDtypeError
-
             raise KernelDtypeError(
                 f"{kernel!r} not implemented for "
                 f"{_TORCH_NAMES.get(data.dtype.name, data.dtype.name)!r} ({op} fills float "

@@ -14,6 +14,7 @@ is as good.
 from __future__ import annotations
 
 __all__ = [
+    "KernelDtypeError",
     "TorchDtypeError",
     "TorchIndexError",
     "TorchIndexTypeError",
@@ -43,3 +44,8 @@ class TorchDtypeError(RuntimeError, TypeError):
 class TorchIndexTypeError(IndexError, TypeError):
     """PyTorch raises IndexError for an index of the wrong kind (a float tensor as an index);
     the package raised TypeError."""
+
+
+class KernelDtypeError(NotImplementedError, TypeError):
+    """A random fill or factory asked for a dtype its kernel lacks: PyTorch raises
+    NotImplementedError; this package raised TypeError before (both kinds of `except` catch it)."""

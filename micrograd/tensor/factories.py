@@ -21,6 +21,7 @@ import numpy as np
 from micrograd.tensor import random as _random
 from micrograd.tensor._fma import fma32, fma64
 from micrograd.tensor.core import (
+    _TORCH_NAMES,
     Tensor,
     _check_device,
     _check_requires_grad,
@@ -28,7 +29,7 @@ from micrograd.tensor.core import (
     _no_out,
     _np_dtype,
 )
-from micrograd.tensor.errors import TorchRuntimeError
+from micrograd.tensor.errors import KernelDtypeError, TorchRuntimeError
 
 __all__ = [
     "arange",
@@ -56,13 +57,6 @@ __all__ = [
 _FLOAT = np.dtype(np.float32)
 
 
-class KernelDtypeError(NotImplementedError, TypeError):
-    """A random factory asked for a dtype its kernel lacks: PyTorch raises NotImplementedError;
-    this package raised TypeError before (both kinds of `except` catch it)."""
-
-
-# PyTorch's C++ names of dtypes, as its kernel errors print them
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float"}
 _LONG = np.dtype(np.int64)
 
 

@@ -19,8 +19,7 @@ from micrograd.tensor._missing import missing_name as _missing_name
 from micrograd.tensor.core import Tensor, _const, _new, _node
 from micrograd.tensor.errors import TorchRuntimeError
 from micrograd.tensor.nn import fused as _fused
-from micrograd.tensor.nn.dropout import bernoulli_mask
-from micrograd.tensor.nn.modules import linear_t
+from micrograd.tensor.nn._bernoulli import bernoulli_mask
 
 __all__ = [
     "cross_entropy",
@@ -112,6 +111,36 @@ def tanh(input: Tensor) -> Tensor:
 
 def sigmoid(input: Tensor) -> Tensor:
     return _tensor(input, "sigmoid").sigmoid()
+
+
+def linear_t(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """`x @ weight.T + bias` as one node (PyTorch's `F.linear`: weight is (out, in))."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linear: input must be a Tensor, got {type(x).__name__}")
+    wd = weight.data
+    if x.data.dtype != wd.dtype:  # PyTorch refuses mixed dtypes rather than converting
+        raise TorchRuntimeError(
+            f"linear: mat1 and mat2 must have the same dtype, but got {x.data.dtype} input and "
+            f"{wd.dtype} weight (convert one, e.g. x.float())"
+        )
+    fn = _new(_F.LinearT)
+    try:
+        if bias is None:
+            prev: tuple = (x, weight)
+            data = fn.forward(x.data, wd, None)
+        else:
+            prev = (x, weight, bias)
+            data = fn.forward(x.data, wd, bias.data)
+    except ValueError:
+        shapes = f"{x.data.shape} with weight {weight.data.shape}" + (
+            "" if bias is None else f" and bias {bias.data.shape}"
+        )
+        raise TorchRuntimeError(f"linear: input {shapes} do not match") from None
+    if _core._grad_enabled and (
+        weight.requires_grad or x.requires_grad or (bias is not None and bias.requires_grad)
+    ):
+        return _node(data, prev, fn, "linear")
+    return _const(data)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -561,7 +590,7 @@ def gelu(input: Tensor, *, approximate: str = "none") -> Tensor:
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """In training, zero each element with probability p and scale the rest by 1 / (1 - p):
     `input * noise` with noise = bernoulli(1 - p) / (1 - p), the mask drawn from the default
-    generator exactly as PyTorch's CPU kernel draws it (`nn/dropout.py`). With p = 0, outside
+    generator exactly as PyTorch's CPU kernel draws it (`nn/_bernoulli.py`). With p = 0, outside
     training or for an empty input, `input` itself is returned, as in PyTorch."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")

@@ -35,11 +35,12 @@ from micrograd.nn import Module as _BaseModule
 from micrograd.tensor import core as _core
 from micrograd.tensor import device as _device_mod
 from micrograd.tensor import dtypes as _dtypes
-from micrograd.tensor import functions as F
 from micrograd.tensor._missing import similar
-from micrograd.tensor.core import Tensor, _const, _new, _node, _np_dtype
+from micrograd.tensor.core import Tensor, _const, _new, _np_dtype
 from micrograd.tensor.errors import TorchDtypeError, TorchRuntimeError
+from micrograd.tensor.nn import functional as _functional
 from micrograd.tensor.nn import init as _init
+from micrograd.tensor.nn.functional import linear_t
 
 __all__ = [
     "GELU",
@@ -742,36 +743,6 @@ class Linear(Module):
         )
 
 
-def linear_t(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """`x @ weight.T + bias` as one node (PyTorch's `F.linear`: weight is (out, in))."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"linear: input must be a Tensor, got {type(x).__name__}")
-    wd = weight.data
-    if x.data.dtype != wd.dtype:  # PyTorch refuses mixed dtypes rather than converting
-        raise TorchRuntimeError(
-            f"linear: mat1 and mat2 must have the same dtype, but got {x.data.dtype} input and "
-            f"{wd.dtype} weight (convert one, e.g. x.float())"
-        )
-    fn = _new(F.LinearT)
-    try:
-        if bias is None:
-            prev: tuple = (x, weight)
-            data = fn.forward(x.data, wd, None)
-        else:
-            prev = (x, weight, bias)
-            data = fn.forward(x.data, wd, bias.data)
-    except ValueError:
-        shapes = f"{x.data.shape} with weight {weight.data.shape}" + (
-            "" if bias is None else f" and bias {bias.data.shape}"
-        )
-        raise TorchRuntimeError(f"linear: input {shapes} do not match") from None
-    if _core._grad_enabled and (
-        weight.requires_grad or x.requires_grad or (bias is not None and bias.requires_grad)
-    ):
-        return _node(data, prev, fn, "linear")
-    return _const(data)
-
-
 class Embedding(Module):
     """A table of `num_embeddings` rows of size `embedding_dim` (drawn from N(0, 1), as in
     PyTorch); `emb(idx)` is `weight[idx]` for an integer tensor idx of any shape. `_weight`
@@ -984,9 +955,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input: Tensor) -> Tensor:
-        from micrograd.tensor.nn.functional import gelu  # functional imports this module
-
-        return gelu(input, approximate=self.approximate)
+        return _functional.gelu(input, approximate=self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"

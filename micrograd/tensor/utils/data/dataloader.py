@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from micrograd.tensor.core import Tensor
+from micrograd.tensor.core import Tensor, stack
+from micrograd.tensor.factories import from_numpy, tensor
 from micrograd.tensor.utils.data._seeds import draw_seed
 from micrograd.tensor.utils.data.dataset import IterableDataset
 from micrograd.tensor.utils.data.sampler import (
@@ -34,8 +35,6 @@ def default_collate(batch: list) -> Any:
     dtype), numbers become a 1-D tensor (float64 for Python floats, int64 for ints, as torch),
     strings stay a list, dicts are collated key by key, and tuples and lists field by field into
     a list (torch's rule, kept for its backward compatibility)."""
-    from micrograd.tensor import from_numpy, stack, tensor
-
     elem = batch[0]
     if isinstance(elem, Tensor):
         return stack(batch, 0)
@@ -252,8 +251,6 @@ class DataLoader:
 def _convert(item: Any) -> Any:
     """Without batching, numpy arrays become tensors and the rest stays as it is (torch's
     `default_convert`)."""
-    from micrograd.tensor import from_numpy
-
     if isinstance(item, np.ndarray) and item.dtype.kind in "biuf":
         return from_numpy(item)
     return item
