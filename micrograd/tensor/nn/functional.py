@@ -213,32 +213,45 @@ def _as_rows(x: Tensor, op: str) -> tuple[Tensor, Any]:
     return moved, lambda rows: rows.reshape(n, *rest)
 
 
-def _nll_rows(
-    logp: Tensor, target: Any, weight: Any, ignore_index: int, op: str
-) -> tuple[Tensor, Tensor | np.ndarray]:
-    """Per-row weighted negative log-likelihoods (0 on ignored rows) and per-row weights."""
-    n, c = logp.shape
+def _checked_targets(
+    target: Any, n: int, c: int, ignore_index: int, op: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The class indices as a flat array, with the mask of the rows that count (not
+    `ignore_index`), after PyTorch's checks: one per row, each in [0, c) unless ignored."""
     y = target.data if isinstance(target, Tensor) else np.asarray(target)
     y = y.reshape(-1)
     if y.shape[0] != n:
         raise ValueError(
             f"Expected input batch_size ({n}) to match target batch_size ({y.shape[0]})."
         )
-    valid = y != ignore_index
-    bad = valid & ((y < 0) | (y >= c))
+    counted = y != ignore_index
+    bad = counted & ((y < 0) | (y >= c))
     if bad.any():
         raise IndexError(f"{op}: Target {y[bad][0]} is out of bounds (for {c} classes).")
+    return y, counted
+
+
+def _check_class_weights(shape: tuple, c: int) -> None:
+    if shape != (c,):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got "
+            f"weight tensor of shape: {list(shape)}"
+        )
+
+
+def _nll_rows(
+    logp: Tensor, target: Any, weight: Any, ignore_index: int, op: str
+) -> tuple[Tensor, Tensor | np.ndarray]:
+    """Per-row weighted negative log-likelihoods (0 on ignored rows) and per-row weights."""
+    n, c = logp.shape
+    y, valid = _checked_targets(target, n, c, ignore_index, op)
     safe = np.where(valid, y, 0).astype(np.intp)
     picked = -logp[np.arange(n), safe]
     mask = valid.astype(logp.data.dtype)
     if weight is None:
         return picked * mask, _const(mask)
     w = weight if isinstance(weight, Tensor) else _const(np.asarray(weight, logp.data.dtype))
-    if w.shape != (c,):
-        raise RuntimeError(
-            f"weight tensor should be defined either for all {c} classes or no classes but got "
-            f"weight tensor of shape: {list(w.shape)}"
-        )
+    _check_class_weights(tuple(w.shape), c)
     row_weights = w[safe] * mask
     return picked * row_weights, row_weights
 
@@ -425,20 +438,9 @@ def _nll_float32(
         if w.dtype != np.float32 or (isinstance(weight, Tensor) and weight.requires_grad):
             return None
     n, c = logp.shape
-    y = np.asarray(target.data).reshape(-1)
-    if y.shape[0] != n:
-        raise ValueError(
-            f"Expected input batch_size ({n}) to match target batch_size ({y.shape[0]})."
-        )
-    counted = y != ignore_index
-    bad = counted & ((y < 0) | (y >= c))
-    if bad.any():
-        raise IndexError(f"{op}: Target {y[bad][0]} is out of bounds (for {c} classes).")
-    if w is not None and w.shape != (c,):
-        raise RuntimeError(
-            f"weight tensor should be defined either for all {c} classes or no classes but got "
-            f"weight tensor of shape: {list(w.shape)}"
-        )
+    y, _ = _checked_targets(target, n, c, ignore_index, op)
+    if w is not None:
+        _check_class_weights(w.shape, c)
     if ndim == 1 and reduction == "none":
         # one sample: PyTorch's kernel takes its reduction path (0 + loss: no -0.0 loss)
         reduction = "sum"
