@@ -426,7 +426,8 @@ def build_engines(job: str, cfg: dict, count: int, text: str) -> tuple:
 # -- timing ----------------------------------------------------------------------------------
 
 
-def run_job(job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int = 2) -> bool:
+def run_job(job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int = 2,
+            gemm_rate: float = 0.0) -> bool:
     """Interleaved rounds of both engines after `warmup` untimed steps of each (first steps
     allocate the optimizer's state and fill caches); prints the report; False if the losses
     disagree."""
@@ -494,9 +495,47 @@ def run_job(job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int
     print(f"  in CPU time: {cpu_ratio:.2f} ({verdict(cpu_ratio)} the 0.5x target; time a busy "
           f"machine gives other programs is left out)")  # fmt: skip
     print(f"  from the sums of the phases' medians (stalls left out): {phase_ratio:.2f}")
+    if gemm_rate:
+        # the matrix products alone, at the fastest one-thread rate this machine reached: no
+        # engine's step can take less (everything else -- elementwise work, the update -- adds)
+        total = warmup + rounds * steps
+        flops = matmul_flops(engines["PyTorch"], total - 1)
+        floor = flops / gemm_rate
+        target = 0.5 * per_step["PyTorch"]
+        print(f"  floor: the step's matrix products ({flops / 1e9:.3f} GFLOP, forward and "
+              f"backward) at {gemm_rate / 1e9:.0f} GFLOP/s take {floor * 1e3:.2f} ms; 0.5x "
+              f"PyTorch is {target * 1e3:.2f} ms ({'above' if target > floor else 'BELOW'} "
+              f"the floor; PyTorch's step is {per_step['PyTorch'] / floor:.1f}x it)")  # fmt: skip
     if not agree:
         print(f"ERROR: {job}: micrograd.tensor does not train like PyTorch", file=sys.stderr)
     return agree
+
+
+def best_gemm_rate(repeats: int = 5, size: int = 1024) -> float:
+    """The fastest float32 matrix product rate (FLOP/s) this process reaches on its threads:
+    the best of torch.mm and numpy's matmul on square matrices of `size`, best of `repeats`."""
+    import torch
+
+    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    ta = torch.from_numpy(a)
+    best = math.inf
+    for product in (lambda: torch.mm(ta, ta), lambda: a @ a):
+        product()  # warm up
+        for _ in range(repeats):
+            start = time.perf_counter()
+            product()
+            best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+def matmul_flops(torch_step, k: int) -> int:
+    """The floating-point operations of the matrix products (mm, bmm, addmm, attention) of one
+    PyTorch step on batch `k`, forward and backward, as torch's FlopCounterMode counts them."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        torch_step(k, [])
+    return counter.get_total_flops()
 
 
 def thread_report(torch, mt) -> str:
@@ -551,12 +590,18 @@ def main() -> None:
     print(f"torch {torch.__version__}, numpy {np.__version__}, Python {sys.version.split()[0]}; "
           f"interleaved rounds, both engines in this process")  # fmt: skip
     print(thread_report(torch, mt))
+    # the matrix-product floor is a one-thread figure (default threads share two busy cores)
+    gemm_rate = best_gemm_rate() if args.threads == "1" and not args.quick else 0.0
+    if gemm_rate:
+        print(f"best one-thread float32 GEMM rate here (torch.mm or numpy, 1024 x 1024): "
+              f"{gemm_rate / 1e9:.0f} GFLOP/s")  # fmt: skip
     ok = True
     for job in jobs:
         cfg = dict(JOBS[job], **(QUICK.get(job, {}) if args.quick else {}))
         rounds = args.rounds if args.rounds is not None else ROUNDS[job][0]
         steps = args.steps if args.steps is not None else ROUNDS[job][1]
-        ok = run_job(job, cfg, rounds, steps, text, 1 if args.quick else args.warmup) and ok
+        ok = run_job(job, cfg, rounds, steps, text, 1 if args.quick else args.warmup,
+                     gemm_rate) and ok
     sys.exit(0 if ok else 1)
 
 
