@@ -426,8 +426,9 @@ def build_engines(job: str, cfg: dict, count: int, text: str) -> tuple:
 # -- timing ----------------------------------------------------------------------------------
 
 
-def run_job(job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int = 2,
-            gemm_rate: float = 0.0) -> bool:
+def run_job(
+    job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int = 2, gemm_rate: float = 0.0
+) -> bool:
     """Interleaved rounds of both engines after `warmup` untimed steps of each (first steps
     allocate the optimizer's state and fill caches); prints the report; False if the losses
     disagree."""
@@ -600,8 +601,10 @@ def main() -> None:
         cfg = dict(JOBS[job], **(QUICK.get(job, {}) if args.quick else {}))
         rounds = args.rounds if args.rounds is not None else ROUNDS[job][0]
         steps = args.steps if args.steps is not None else ROUNDS[job][1]
-        ok = run_job(job, cfg, rounds, steps, text, 1 if args.quick else args.warmup,
-                     gemm_rate) and ok
+        ok = (
+            run_job(job, cfg, rounds, steps, text, 1 if args.quick else args.warmup, gemm_rate)
+            and ok
+        )
     sys.exit(0 if ok else 1)
 
 
