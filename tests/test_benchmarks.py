@@ -237,3 +237,8 @@ def test_bench_course_prints_the_floor_on_one_thread():
     line = next(s for s in out.splitlines() if s.startswith("  floor: "))
     # makemore part 5's WaveNet at batch 32: 0.024 GFLOP of products per step
     assert re.search(r"\(0\.02\d GFLOP, forward and backward\) at \d+ GFLOP/s take", line), line
+    # the WaveNet step written by hand in numpy runs beside both, and trains the same
+    report = _course_job(out, "wavenet")
+    assert re.search(r"^  numpy by hand +[\d.]+ (ms|us)/step", report, re.MULTILINE), report
+    assert re.search(r"micrograd\.tensor / numpy by hand = \d+\.\d\d \(wall\)", report), report
+    assert "each step's loss within 1e-3: yes" in report
