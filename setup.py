@@ -1,5 +1,6 @@
 """Builds the optional compiled scalar engine, `micrograd._cengine` (micrograd/_cengine.c), and
-micrograd.tensor's checking slot descriptor, `micrograd.tensor._cattrs`.
+micrograd.tensor's checking slot descriptor, `micrograd.tensor._cattrs`, and its optimizers'
+one-pass updates, `micrograd.tensor.optim._coptim`.
 
 Everything else about the package is in pyproject.toml. Without a C compiler the extension is
 skipped and the install still succeeds: `micrograd.engine` then uses the pure-Python engine,
@@ -19,6 +20,12 @@ micrograd: the install goes on with the pure-Python engine (micrograd/engine.py)
 micrograd: results, but graphs build and train several times slower. To get the compiled
 micrograd: engine, install a C compiler and the Python headers (Debian: apt-get install gcc
 micrograd: python3-dev) and reinstall.
+"""
+
+OPTIM_NOTICE = """
+micrograd: micrograd/tensor/optim/_coptim.c could not be built: {error}
+micrograd: the install goes on; micrograd.tensor's optimizers then run their numpy path (the
+micrograd: same floats, slower).
 """
 
 TENSOR_NOTICE = """
@@ -46,6 +53,8 @@ class OptionalBuildExt(build_ext):
         error = " ".join(str(error).split())
         if ext is not None and ext.name == "micrograd.tensor._cattrs":
             print(TENSOR_NOTICE.format(error=error), file=sys.stderr)
+        elif ext is not None and ext.name == "micrograd.tensor.optim._coptim":
+            print(OPTIM_NOTICE.format(error=error), file=sys.stderr)
         else:
             print(NOTICE.format(error=error), file=sys.stderr)
 
@@ -60,6 +69,12 @@ setup(
         ),
         # Tensor.data / Tensor.requires_grad: slots read at C speed, assignments checked
         Extension("micrograd.tensor._cattrs", sources=["micrograd/tensor/_cattrs.c"]),
+        # Adam / AdamW / SGD in one pass: the numpy path's bits, so nothing may be fused on its own
+        Extension(
+            "micrograd.tensor.optim._coptim",
+            sources=["micrograd/tensor/optim/_coptim.c"],
+            extra_compile_args=["-ffp-contract=off", "-fno-fast-math"],
+        ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )
