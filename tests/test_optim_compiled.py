@@ -212,6 +212,15 @@ def test_arrays_it_cannot_update_in_place_take_the_numpy_path(which):
     with spying(calls):
         opt.step()
     assert calls == []
+    if which != "SGD":  # a step count that `+= 1` would not update in place (a float64 array)
+        q = mt.zeros(3, requires_grad=True)
+        opt = getattr(mt.optim, which)([q], lr=0.1)
+        q.grad = mt.ones(3)
+        opt.step()
+        opt.state[q]["step"] = mt.from_numpy(np.array(1.0))
+        with spying(calls):
+            opt.step()
+        assert calls == [] and float(opt.state[q]["step"].data) == 2.0
 
 
 @contextlib.contextmanager

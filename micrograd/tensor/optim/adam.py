@@ -126,12 +126,9 @@ class Adam(Optimizer):
             state = self.state.get(p)
             if not state:
                 fresh.append(p)
-            elif (
-                not all(
-                    name in state and K.suits_compiled(state[name].data, data) for name in names
-                )
-                or "step" not in state
-            ):
+            elif not all(
+                name in state and K.suits_compiled(state[name].data, data) for name in names
+            ) or not _counts_in_place(state.get("step")):
                 return False
         for p in fresh:  # torch's first-step state: a float32 step count and zero moments
             state = self.state[p]
@@ -309,6 +306,18 @@ class Adam(Optimizer):
         g, data = np.empty_like(m), np.empty_like(m)  # the step's gradients and parameters
         cache[index] = (ids, m, v, views, g, data)
         return m, v, g, data
+
+
+def _counts_in_place(step: Any) -> bool:
+    """Whether a state's `step` is a Tensor whose array `+= 1` updates in place (a writable
+    float32 array of one element, as the optimizers make it and load it)."""
+    data = getattr(step, "data", None)
+    return (
+        type(data) is np.ndarray
+        and data.dtype == np.float32
+        and data.size == 1
+        and data.flags.writeable
+    )
 
 
 def _holds(state: dict | None, m: np.ndarray, v: np.ndarray) -> bool:
