@@ -248,6 +248,8 @@ def spying(calls: list):
 
 
 def test_the_compiled_update_is_used_when_built():
+    if os.environ.get("MICROGRAD_REQUIRE_COMPILED") == "1" and not PURE:  # CI builds it
+        assert BUILT, "MICROGRAD_REQUIRE_COMPILED=1 but micrograd.tensor.optim._coptim is not built"
     if PURE or not BUILT:
         # not built (no compiler) or switched off: the numpy path, and nothing claims otherwise
         assert K.compiled is None
