@@ -470,7 +470,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "micrograd.tensor.optim._coptim",
     "Adam / AdamW and SGD updates in one pass, bit for bit as the numpy path (_kernels.py).", -1,
-    methods,
+    methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
