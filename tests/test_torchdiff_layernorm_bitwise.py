@@ -286,3 +286,17 @@ def test_compiled_kernel_refuses_wrong_buffers():
         module.forward(np.ones((2, 3), np.int32), None, None, 1e-5, y, stats, stats, 2, 3)
     with pytest.raises(ValueError, match="no layer_norm kernel variant"):
         module.set_variant("avx9000")
+
+
+def test_weight_gradient_sums_round_once_where_float64_lands_halfway():
+    """The numpy replay adds the weight gradient's rows through float64 sums and redoes them
+    with exact FMAs when a float64 sum sits halfway between two float32s. Here (1 + 2**-23) +
+    2**-24 * (1 - 2**-40) rounds to that halfway point in float64 and then, ties to even, one
+    unit too high in float32; the FMA, rounding once, stays at 1 + 2**-23 (as torch's does)."""
+    f32 = np.float32
+    a = np.array([[1 + 2.0**-23], [2.0**-12 * (1 + 2.0**-20)]], f32)
+    b = np.array([[1.0], [2.0**-12 * (1 - 2.0**-20)]], f32)
+    twice = np.float32(np.float64(a[0, 0]) + np.float64(a[1, 0]) * np.float64(b[1, 0]))
+    assert twice == f32(1 + 2.0**-22)  # the case is real: rounding twice goes up
+    # the exact sum, 1 + 2**-23 + 2**-24 - 2**-64, is just below the halfway point
+    assert _layernorm._fma_rows(a, b)[0] == f32(1 + 2.0**-23)

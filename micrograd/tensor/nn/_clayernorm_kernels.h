@@ -26,6 +26,14 @@ static inline void LN_NAME(merge)(int64_t na, const LN_T *a1, const LN_T *a2, in
     *nb = n;
 }
 
+/* 1 / (k + 1) for the k-th vector of a chunk, rounded to LN_T (PyTorch's c_vecs) */
+static const LN_T LN_NAME(reciprocals)[LN_CHUNK] = {
+    (LN_T)1 / (LN_T)1,  (LN_T)1 / (LN_T)2,  (LN_T)1 / (LN_T)3,  (LN_T)1 / (LN_T)4,
+    (LN_T)1 / (LN_T)5,  (LN_T)1 / (LN_T)6,  (LN_T)1 / (LN_T)7,  (LN_T)1 / (LN_T)8,
+    (LN_T)1 / (LN_T)9,  (LN_T)1 / (LN_T)10, (LN_T)1 / (LN_T)11, (LN_T)1 / (LN_T)12,
+    (LN_T)1 / (LN_T)13, (LN_T)1 / (LN_T)14, (LN_T)1 / (LN_T)15, (LN_T)1 / (LN_T)16,
+};
+
 /* The mean and biased variance of one row of `size` values (RowwiseMoments). */
 static void LN_NAME(moments)(const LN_T *x, int64_t size, LN_T *mean, LN_T *var)
 {
@@ -39,15 +47,15 @@ static void LN_NAME(moments)(const LN_T *x, int64_t size, LN_T *mean, LN_T *var)
     }
     int64_t count[LN_MAX_DEPTH];
     LN_T m1[LN_MAX_DEPTH][LN_LANES], m2[LN_MAX_DEPTH][LN_LANES];
-    memset(count, 0, sizeof count);
-    memset(m1, 0, sizeof m1);
-    memset(m2, 0, sizeof m2);
+    memset(count, 0, depth * sizeof count[0]); /* only the levels in use: this runs per row */
+    memset(m1, 0, depth * sizeof m1[0]);
+    memset(m2, 0, depth * sizeof m2[0]);
     for (int64_t i = 0; i < chunks; i++) {
         const int64_t k = n - i * LN_CHUNK < LN_CHUNK ? n - i * LN_CHUNK : LN_CHUNK;
         LN_T c1[LN_LANES] = {0}, c2[LN_LANES] = {0};
         for (int64_t j = 0; j < k; j++) {
             const LN_T *v = x + (i * LN_CHUNK + j) * LN_LANES;
-            const LN_T rcp = (LN_T)1 / (LN_T)(j + 1);
+            const LN_T rcp = LN_NAME(reciprocals)[j];
             for (int l = 0; l < LN_LANES; l++) {
                 const LN_T d = v[l] - c1[l];
                 c1[l] = LN_FMA(d, rcp, c1[l]);
@@ -131,34 +139,71 @@ static inline LN_T LN_NAME(lane_reduce)(LN_T *acc)
 #endif
 }
 
-/* sum of first[j] * second[j] (of first[j] when second is NULL) over a row, in the order of
- * vec::map2_reduce_all / reduce_all; `pre`, when given, multiplies first before second (the
- * three-factor product g * x * w, its first product rounded). */
-static LN_T LN_NAME(vector_sum)(const LN_T *first, const LN_T *pre, const LN_T *second,
-                                int64_t size)
+/* Row sums in the order of vec::reduce_all / map2_reduce_all / map3_reduce_all: the first
+ * whole vector is the accumulator's start, the other whole vectors are added into it (their
+ * products rounded first), a last partial vector is added into its first lanes with its last
+ * product fused into the addition, then the lanes are reduced; a row shorter than a vector is
+ * added left to right. */
+static LN_T LN_NAME(sum1)(const LN_T *a, int64_t size)
 {
-#define LN_FIRST(j) (pre ? first[j] * pre[j] : first[j])
-#define LN_VALUE(j) (second ? LN_FIRST(j) * second[j] : LN_FIRST(j))
     if (size < LN_LANES) {
-        if (size == 0)
-            return 0;
-        LN_T total = LN_VALUE(0);
+        LN_T total = size ? a[0] : (LN_T)0;
         for (int64_t j = 1; j < size; j++)
-            total = total + LN_VALUE(j);
+            total = total + a[j];
         return total;
     }
     LN_T acc[LN_LANES];
     for (int l = 0; l < LN_LANES; l++)
-        acc[l] = LN_VALUE(l);
+        acc[l] = a[l];
     int64_t d = LN_LANES;
     for (; d + LN_LANES <= size; d += LN_LANES)
         for (int l = 0; l < LN_LANES; l++)
-            acc[l] = acc[l] + LN_VALUE(d + l);
-    for (int64_t j = d; j < size; j++) /* the last partial vector: its product fused */
-        acc[j - d] = second ? LN_FMA(LN_FIRST(j), second[j], acc[j - d]) : acc[j - d] + first[j];
+            acc[l] = acc[l] + a[d + l];
+    for (int64_t j = d; j < size; j++)
+        acc[j - d] = acc[j - d] + a[j];
     return LN_NAME(lane_reduce)(acc);
-#undef LN_VALUE
-#undef LN_FIRST
+}
+
+/* sum of a[j] * b[j] */
+static LN_T LN_NAME(sum2)(const LN_T *a, const LN_T *b, int64_t size)
+{
+    if (size < LN_LANES) {
+        LN_T total = size ? a[0] * b[0] : (LN_T)0;
+        for (int64_t j = 1; j < size; j++)
+            total = total + a[j] * b[j];
+        return total;
+    }
+    LN_T acc[LN_LANES];
+    for (int l = 0; l < LN_LANES; l++)
+        acc[l] = a[l] * b[l];
+    int64_t d = LN_LANES;
+    for (; d + LN_LANES <= size; d += LN_LANES)
+        for (int l = 0; l < LN_LANES; l++)
+            acc[l] = acc[l] + a[d + l] * b[d + l];
+    for (int64_t j = d; j < size; j++)
+        acc[j - d] = LN_FMA(a[j], b[j], acc[j - d]);
+    return LN_NAME(lane_reduce)(acc);
+}
+
+/* sum of a[j] * b[j] * c[j], a * b rounded first */
+static LN_T LN_NAME(sum3)(const LN_T *a, const LN_T *b, const LN_T *c, int64_t size)
+{
+    if (size < LN_LANES) {
+        LN_T total = size ? a[0] * b[0] * c[0] : (LN_T)0;
+        for (int64_t j = 1; j < size; j++)
+            total = total + a[j] * b[j] * c[j];
+        return total;
+    }
+    LN_T acc[LN_LANES];
+    for (int l = 0; l < LN_LANES; l++)
+        acc[l] = a[l] * b[l] * c[l];
+    int64_t d = LN_LANES;
+    for (; d + LN_LANES <= size; d += LN_LANES)
+        for (int l = 0; l < LN_LANES; l++)
+            acc[l] = acc[l] + a[d + l] * b[d + l] * c[d + l];
+    for (int64_t j = d; j < size; j++)
+        acc[j - d] = LN_FMA(a[j] * b[j], c[j], acc[j - d]);
+    return LN_NAME(lane_reduce)(acc);
 }
 
 /* Gradients of layer_norm: dx (rows x size) if dx is given, dw and db (size) if given, the
@@ -173,9 +218,8 @@ static void LN_NAME(backward)(const LN_T *g, const LN_T *x, const LN_T *mean, co
         for (int64_t r = 0; r < rows; r++) {
             const LN_T *gr = g + r * size, *xr = x + r * size;
             LN_T *dxr = dx + r * size;
-            const LN_T ds = w ? LN_NAME(vector_sum)(gr, xr, w, size)
-                              : LN_NAME(vector_sum)(gr, NULL, xr, size);
-            const LN_T dbias = LN_NAME(vector_sum)(gr, NULL, w, size);
+            const LN_T ds = w ? LN_NAME(sum3)(gr, xr, w, size) : LN_NAME(sum2)(gr, xr, size);
+            const LN_T dbias = w ? LN_NAME(sum2)(gr, w, size) : LN_NAME(sum1)(gr, size);
             const LN_T a = rstd[r], mu = mean[r];
             const LN_T b = LN_FMA(dbias, mu, -ds) * a * a * a * scale;
             const LN_T c = LN_FMA(-b, mu, -(dbias * a * scale));

@@ -50,6 +50,9 @@ __all__ = ["LANES", "backward", "backward_numpy", "forward", "forward_numpy", "k
 # PyTorch's layer_norm kernels use 256-bit vectors: 8 floats or 4 doubles
 LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}
 _CHUNK = 16  # whole vectors per Welford chunk (moments_utils.h's kChunkSize)
+# a float64 exactly halfway between two float32s: the 29 bits float32 drops are 10...0
+_HALFWAY_MASK, _HALFWAY = 0x1FFFFFFF, 0x10000000
+_FLOAT32_TINY = 2.0**-126  # float32's smallest normal
 # inf, nan and overflow are intended results (PyTorch's kernels give them silently)
 _QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore", "divide": "ignore"}
 
@@ -248,6 +251,31 @@ def _thread_rows(m: int, threads: int) -> list[range]:
     return [range(start, min(m, start + share)) for start in range(0, m, share)]
 
 
+def _fma_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """part = fma(a[i], b[i], part) for the rows i in order, from part = 0."""
+    part = np.zeros(a.shape[1], a.dtype)
+    if a.dtype == np.float32 and len(a):
+        # float32 products are exact in float64, so each sum is rounded once in float64, then
+        # to float32: twice, which differs from one rounding only on a float64 sum exactly
+        # halfway between two float32s, or below float32's normal range. Rows are added that
+        # way, every sum kept; if any sum is such a case, the rows are redone one FMA at a time.
+        products = np.multiply(a, b, dtype=np.float64)
+        sums = np.empty_like(products)
+        for i in range(len(a)):
+            np.add(part, products[i], out=sums[i])
+            part = sums[i].astype(np.float32)
+        bits = sums.view(np.int64)
+        magnitude = np.abs(sums)
+        halfway = (bits & _HALFWAY_MASK) == _HALFWAY
+        tiny = (magnitude < _FLOAT32_TINY) & (magnitude != 0)
+        if not (halfway | tiny).any():
+            return part
+        part = np.zeros(a.shape[1], a.dtype)
+    for i in range(len(a)):
+        part = fma(a[i], b[i], part)
+    return part
+
+
 def backward_numpy(g, rows, mean, rstd, weight=None, need=(True, True, True), threads=1):
     """(d rows, d weight, d bias) of layer_norm, each None unless `need` asks for it (d weight
     and d bias also None without a weight). g and rows 2-D, mean and rstd of shape (rows, 1)."""
@@ -268,23 +296,16 @@ def backward_numpy(g, rows, mean, rstd, weight=None, need=(True, True, True), th
             scaled = g * rstd if weight is None else g * rstd * weight
             dx = fma(np.broadcast_to(b[:, None], rows.shape), rows, scaled) + c[:, None]
         if need_w or need_b:
-            # per thread: its rows added one after another; then the threads' sums, in order
-            shift = -rstd * mean
+            # per thread: its rows added one after another (np.add.accumulate adds in order;
+            # np.add.reduce may sum a single column pairwise); then the threads' sums, in order
+            x_hat = fma(np.broadcast_to(rstd, rows.shape), rows, -rstd * mean) if need_w else None
             dw = np.zeros(size, rows.dtype) if need_w else None
             db = np.zeros(size, rows.dtype) if need_b else None
             for share in _thread_rows(m, threads):
-                part_w = np.zeros(size, rows.dtype)
-                part_b = np.zeros(size, rows.dtype)
-                for i in share:
-                    if need_w:
-                        x_hat = fma(np.broadcast_to(rstd[i], size), rows[i], shift[i])
-                        part_w = fma(g[i], x_hat, part_w)
-                    if need_b:
-                        part_b += g[i]
                 if need_w:
-                    dw += part_w
-                if need_b:
-                    db += part_b
+                    dw += _fma_rows(g[share.start : share.stop], x_hat[share.start : share.stop])
+                if need_b and len(share):
+                    db += np.add.accumulate(g[share.start : share.stop], axis=0)[-1]
     return dx, dw, db
 
 
