@@ -300,3 +300,23 @@ def test_weight_gradient_sums_round_once_where_float64_lands_halfway():
     assert twice == f32(1 + 2.0**-22)  # the case is real: rounding twice goes up
     # the exact sum, 1 + 2**-23 + 2**-24 - 2**-64, is just below the halfway point
     assert _layernorm._fma_rows(a, b)[0] == f32(1 + 2.0**-23)
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{}, {"OMP_NUM_THREADS": "1"}, {"OMP_NUM_THREADS": "64"}, {"MKL_NUM_THREADS": "1"}],
+)
+def test_default_thread_count_is_torchs(variables):
+    """Without set_num_threads, the replay splits the rows as torch's default thread count
+    does: the physical cores, or fewer if MKL_NUM_THREADS / OMP_NUM_THREADS ask for fewer."""
+    code = (
+        "import torch; from micrograd.tensor.nn import _layernorm; "
+        "print(_layernorm.kernel_threads, torch.get_num_threads())"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env.update(variables)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    ours, theirs = out.stdout.split()
+    assert ours == theirs

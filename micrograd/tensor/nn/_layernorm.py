@@ -57,12 +57,40 @@ _FLOAT32_TINY = 2.0**-126  # float32's smallest normal
 _QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore", "divide": "ignore"}
 
 
-def _default_threads() -> int:
-    """PyTorch's default number of threads, as far as it matters here."""
+def _physical_cores() -> int | None:
+    """The number of physical cores (Linux: distinct cores in sysfs), or None if unknown."""
+    root = "/sys/devices/system/cpu"
+
+    def read(path: str) -> str:
+        with open(path) as f:
+            return f.read().strip()
+
     try:
-        return max(1, int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
-    except ValueError:
-        return os.cpu_count() or 1
+        cores = {
+            (
+                read(f"{root}/{name}/topology/physical_package_id"),
+                read(f"{root}/{name}/topology/core_id"),
+            )
+            for name in os.listdir(root)
+            if name.startswith("cpu") and name[3:].isdigit()
+        }
+    except OSError:
+        return None
+    return len(cores) or None
+
+
+def _default_threads() -> int:
+    """PyTorch's default number of threads: its physical cores (the processors where cores
+    cannot be counted), fewer if MKL_NUM_THREADS, or else OMP_NUM_THREADS, asks for fewer."""
+    cores = _physical_cores() or os.cpu_count() or 1
+    for variable in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        try:
+            count = int(os.environ.get(variable, ""))
+        except ValueError:
+            continue
+        if count > 0:
+            return min(count, cores)
+    return cores
 
 
 # The threads PyTorch would use (`torch.set_num_threads` sets it): the backward pass adds the
