@@ -320,3 +320,28 @@ def test_default_thread_count_is_torchs(variables):
     )
     ours, theirs = out.stdout.split()
     assert ours == theirs
+
+
+def test_fast_float32_fma_notices_double_rounding_and_the_replay_redoes_it_exactly():
+    """The numpy replay's float32 FMAs go through float64 sums; a sum rounded onto a halfway
+    point between float32s marks the run doubtful, and the replay runs again with exact FMAs.
+    An exact halfway sum (x * 2**-24 + 1: no float64 rounding) is no reason to."""
+    f32 = np.float32
+    a = np.array([2.0**-12 * (1 + 2.0**-20), 1.0], f32)
+    b = np.array([2.0**-12 * (1 - 2.0**-20), 2.0**-24], f32)
+    c = np.array([1 + 2.0**-23, 1.0], f32)
+    exact_halfway = _layernorm._Float64Fma()
+    assert exact_halfway(a[1:], b[1:], c[1:])[0] == f32(1.0)
+    assert not exact_halfway.doubtful
+    rounded_twice = _layernorm._Float64Fma()
+    assert rounded_twice(a, b, c)[0] == f32(1 + 2.0**-22)  # one unit too high
+    assert rounded_twice.doubtful
+    runs = []
+
+    def replay(fma):
+        runs.append(fma)
+        return fma(a, b, c)
+
+    result = _layernorm._with_fast_fma(np.dtype(np.float32), replay)
+    assert result[0] == f32(1 + 2.0**-23) and result[1] == f32(1.0)
+    assert isinstance(runs[0], _layernorm._Float64Fma) and runs[1] is _layernorm.fma

@@ -112,10 +112,56 @@ def _compiled():
 _C = _compiled()
 
 
+# -- float32 fused multiply-adds, fast ------------------------------------------------------------
+
+
+class _Float64Fma:
+    """fma(a, b, c) of float32 values through float64: the product is exact there, so the sum
+    is the exact value rounded once to float64, then to float32. Rounding twice differs from
+    the FMA's single rounding only where the float64 sum was rounded onto a point halfway
+    between two float32s, or lies below float32's normal range; `doubtful` records whether any
+    sum was such a case (several times faster than `fma` on the replay's arrays, where exact
+    halfway sums are common: x * 0.5 + y, x * 1 + y)."""
+
+    def __init__(self):
+        self.doubtful = False
+
+    def __call__(self, a, b, c):
+        product = np.multiply(a, b, dtype=np.float64)
+        total = np.asarray(product + c)
+        if not self.doubtful:
+            halfway = (total.view(np.int64) & _HALFWAY_MASK) == _HALFWAY
+            if halfway.any():  # was that sum rounded? (TwoSum's error: zero when exact)
+                z = total - product
+                error = (product - (total - z)) + (c - z)
+                self.doubtful = bool((halfway & (error != 0)).any())
+            magnitude = np.abs(total)
+            self.doubtful |= bool(((magnitude < _FLOAT32_TINY) & (magnitude != 0)).any())
+        return total.astype(np.float32)
+
+
+def _doubtful(total: np.ndarray) -> bool:
+    """Whether rounding these float64 sums to float32 may differ from rounding once (without
+    the terms at hand: every halfway sum counts)."""
+    magnitude = np.abs(total)
+    halfway = (total.view(np.int64) & _HALFWAY_MASK) == _HALFWAY
+    return bool((halfway | ((magnitude < _FLOAT32_TINY) & (magnitude != 0))).any())
+
+
+def _with_fast_fma(dtype, replay):
+    """replay(fma) with float32's fast fused multiply-adds, run again with exact ones in the
+    rare case that one of them may have rounded differently (float64: exact ones)."""
+    if dtype != np.float32:
+        return replay(fma)
+    fast = _Float64Fma()
+    result = replay(fast)
+    return replay(fma) if fast.doubtful else result
+
+
 # -- forward ------------------------------------------------------------------------------------
 
 
-def _merge_vec(na, m1a, m2a, nb, m1, m2):
+def _merge_vec(na, m1a, m2a, nb, m1, m2, fma=fma):
     """Chunk statistics (na, m1a, m2a) merged into (nb, m1, m2): moments_utils' AddMomentsVec as
     PyTorch's compiled code rounds it."""
     dt = m1.dtype.type
@@ -126,7 +172,7 @@ def _merge_vec(na, m1a, m2a, nb, m1, m2):
     return n, m1 + dc, fma(dc, d * dt(nb), m2 + m2a)
 
 
-def _chunk_moments(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _chunk_moments(vectors: np.ndarray, fma=fma) -> tuple[np.ndarray, np.ndarray]:
     """Welford updates along axis -2 of (..., k, lanes) vectors, k <= 16, from zero."""
     dt = vectors.dtype.type
     m1 = np.zeros(vectors.shape[:-2] + vectors.shape[-1:], vectors.dtype)
@@ -139,9 +185,10 @@ def _chunk_moments(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return m1, m2
 
 
-def row_moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def row_moments(rows: np.ndarray, fma=fma) -> tuple[np.ndarray, np.ndarray]:
     """The mean and biased variance of each row of a 2-D float array, as PyTorch computes them
-    (moments_utils.h's RowwiseMoments); both of shape (rows,)."""
+    (moments_utils.h's RowwiseMoments); both of shape (rows,). `fma` computes the fused
+    multiply-adds (see `_Float64Fma`)."""
     dt = rows.dtype.type
     lanes = LANES[rows.dtype]
     m, size = rows.shape
@@ -150,26 +197,26 @@ def row_moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     chunks = []  # (count, m1, m2) of each chunk, in order
     if whole_chunks:
         block = rows[:, : whole_chunks * _CHUNK * lanes].reshape(m, whole_chunks, _CHUNK, lanes)
-        m1, m2 = _chunk_moments(block)
+        m1, m2 = _chunk_moments(block, fma)
         chunks += [(_CHUNK, m1[:, i], m2[:, i]) for i in range(whole_chunks)]
     if rest:
         start = whole_chunks * _CHUNK * lanes
-        m1, m2 = _chunk_moments(rows[:, start : n * lanes].reshape(m, rest, lanes))
+        m1, m2 = _chunk_moments(rows[:, start : n * lanes].reshape(m, rest, lanes), fma)
         chunks.append((rest, m1, m2))
     # the cascade: a stack of levels, level j holding up to 2**j chunks' merged statistics
     depth = 1 if len(chunks) <= 2 else (len(chunks) - 1).bit_length()
     zero = np.zeros((m, lanes), rows.dtype)
     stack = [(0, zero, zero) for _ in range(depth)]
     for i, chunk in enumerate(chunks):
-        stack[0] = _merge_vec(*chunk, *stack[0])
+        stack[0] = _merge_vec(*chunk, *stack[0], fma)
         mask, j = i + 1, 1
         while j < depth and mask & 1 == 0:
-            stack[j] = _merge_vec(*stack[j - 1], *stack[j])
+            stack[j] = _merge_vec(*stack[j - 1], *stack[j], fma)
             stack[j - 1] = (0, zero, zero)
             mask >>= 1
             j += 1
     for j in range(1, depth):
-        stack[0] = _merge_vec(*stack[j], *stack[0])
+        stack[0] = _merge_vec(*stack[j], *stack[0], fma)
     lane_m1, lane_m2 = stack[0][1], stack[0][2]
     # the values after the last whole vector, one by one
     count = 0
@@ -195,9 +242,13 @@ def row_moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def forward_numpy(rows: np.ndarray, eps: float, weight=None, bias=None):
     """(y, mean, rstd) of layer_norm over the rows of a 2-D array; weight and bias 1-D or None.
     mean and rstd have shape (rows, 1)."""
+    return _with_fast_fma(rows.dtype, lambda fma: _forward(rows, eps, weight, bias, fma))
+
+
+def _forward(rows, eps, weight, bias, fma):
     dt = rows.dtype.type
     with np.errstate(**_QUIET):
-        mean, var = row_moments(rows)
+        mean, var = row_moments(rows, fma)
         mean, rstd = mean[:, None], dt(1) / np.sqrt(var + dt(eps))[:, None]
         centred = rows - mean
         if weight is None and bias is not None:
@@ -243,7 +294,7 @@ def _lane_reduce(acc: np.ndarray) -> np.ndarray:
     return acc[:, 0]
 
 
-def vector_sum(first: np.ndarray, second=None) -> np.ndarray:
+def vector_sum(first: np.ndarray, second=None, fma=fma) -> np.ndarray:
     """The sums of the rows of first * second (of first when second is None) in the order of
     PyTorch's `vec::map2_reduce_all` / `reduce_all`: whole vectors added into one vector
     accumulator (the first vector is its start), a last partial vector added into its first
@@ -292,11 +343,7 @@ def _fma_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         for i in range(len(a)):
             np.add(part, products[i], out=sums[i])
             part = sums[i].astype(np.float32)
-        bits = sums.view(np.int64)
-        magnitude = np.abs(sums)
-        halfway = (bits & _HALFWAY_MASK) == _HALFWAY
-        tiny = (magnitude < _FLOAT32_TINY) & (magnitude != 0)
-        if not (halfway | tiny).any():
+        if not _doubtful(sums):
             return part
         part = np.zeros(a.shape[1], a.dtype)
     for i in range(len(a)):
@@ -306,7 +353,13 @@ def _fma_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def backward_numpy(g, rows, mean, rstd, weight=None, need=(True, True, True), threads=1):
     """(d rows, d weight, d bias) of layer_norm, each None unless `need` asks for it (d weight
-    and d bias also None without a weight). g and rows 2-D, mean and rstd of shape (rows, 1)."""
+    also None without a weight). g and rows 2-D, mean and rstd of shape (rows, 1)."""
+    return _with_fast_fma(
+        rows.dtype, lambda fma: _backward(g, rows, mean, rstd, weight, need, threads, fma)
+    )
+
+
+def _backward(g, rows, mean, rstd, weight, need, threads, fma):
     dt = rows.dtype.type
     m, size = rows.shape
     need_x, need_w, need_b = need
@@ -315,9 +368,9 @@ def backward_numpy(g, rows, mean, rstd, weight=None, need=(True, True, True), th
     with np.errstate(**_QUIET):
         if need_x:
             if weight is None:
-                ds, dbias = vector_sum(g, rows), vector_sum(g)
+                ds, dbias = vector_sum(g, rows, fma), vector_sum(g)
             else:
-                ds, dbias = vector_sum(g * rows, weight), vector_sum(g, weight)
+                ds, dbias = vector_sum(g * rows, weight, fma), vector_sum(g, weight, fma)
             a, mu, scale = rstd[:, 0], mean[:, 0], dt(1) / dt(size)
             b = fma(dbias, mu, -ds) * a * a * a * scale
             c = fma(-b, mu, -(dbias * a * scale))
