@@ -31,6 +31,9 @@ def set_num_threads(n: int) -> None:
     from micrograd.tensor import _softmax32
 
     _softmax32.kernel_threads = n  # PyTorch's softmax backward rounds as its thread count says
+    from micrograd.tensor.nn import _layernorm
+
+    _layernorm.kernel_threads = n  # layer_norm's weight and bias gradients: a sum per thread
 
 
 def get_num_threads() -> int:
