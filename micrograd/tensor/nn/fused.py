@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from micrograd.tensor._fma import fma32
+from micrograd.tensor._math32 import gelu_erf32, gelu_erf_backward32
 from micrograd.tensor.functions import Function
 
 
@@ -93,11 +94,6 @@ class NativeLayerNorm(Function):
 
 # -- GELU ---------------------------------------------------------------------------------------
 
-_F32 = np.float32
-# The error function as PyTorch's vectorised float32 kernel computes it (Abramowitz and Stegun
-# 7.1.26, absolute error below 1.5e-7): erf(x) = sign(x) (1 - t P(t) exp(-x^2)), t = 1/(1 + p|x|)
-_ERF_P = _F32(0.3275911)
-_ERF_POLY = [_F32(c) for c in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)]
 _SQRT1_2 = math.sqrt(0.5)
 _PDF_SCALE = 2 / math.sqrt(math.pi) * _SQRT1_2 * 0.5  # 1 / sqrt(2 pi)
 _TANH_BETA = math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5  # sqrt(2 / pi)
@@ -105,28 +101,9 @@ _TANH_KAPPA = 0.044715
 _libm_erf = np.frompyfunc(math.erf, 1, 1)
 
 
-def _erf32(v: np.ndarray) -> np.ndarray:
-    """The erf of PyTorch's vectorised float32 kernels (ATen's Vectorized<float>::erf), its
-    polynomial evaluated in float64 and rounded once: within an ulp or two of the kernel's own
-    float32 evaluation, at a fraction of the cost of replaying its fused multiply-adds."""
-    a = np.abs(v).astype(np.float64)
-    t = 1.0 / (a * float(_ERF_P) + 1.0)
-    r = np.full_like(t, float(_ERF_POLY[0]))
-    for c in _ERF_POLY[1:]:
-        r *= t
-        r += float(c)
-    a *= a
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    a *= t
-    a *= r
-    np.subtract(1.0, a, out=a)
-    return np.copysign(a, v).astype(np.float32)
-
-
 def _erf(v: np.ndarray) -> np.ndarray:
-    if v.dtype == np.float32:
-        return _erf32(v)
+    """erf of a float64 (or other non-float32) array: the C library's, as PyTorch's scalar path
+    (float32 GELU does not call it: _math32.py)."""
     return _libm_erf(v).astype(v.dtype)  # the C library's erf, what PyTorch's scalar path calls
 
 
@@ -150,9 +127,10 @@ class Gelu(Function):
     """GELU, x * Phi(x) with Phi the standard normal CDF: `approximate='none'` is
     x/2 (1 + erf(x / sqrt 2)), `'tanh'` is x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 
-    Computed in the input's dtype as PyTorch's CPU kernels write it. float32 `erf` is the
-    polynomial of PyTorch's vectorised kernels (`_erf32`), float64 `erf` the C library's; `exp`
-    and `tanh` are correctly rounded. Backward, beside each form:
+    Computed in the input's dtype as PyTorch's CPU kernels write it. float32 'none', forward and
+    backward, is oneDNN's kernel bit for bit (`_math32.py`: a piecewise polynomial forward,
+    Abramowitz and Stegun's erf with oneDNN's exp backward). float64 `erf` is the C library's;
+    `exp` and `tanh` are correctly rounded. Backward, beside each form:
         none: Phi(x) + x phi(x),  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
         tanh: (1 + T) / 2 + x/2 (1 - T^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  T the tanh above
     """
@@ -169,11 +147,10 @@ class Gelu(Function):
         with np.errstate(over="ignore", invalid="ignore"):
             if approximate == "tanh":
                 return (dt(0.5) * x * (dt(1) + _tanh(_gelu_tanh_inner(x)))).reshape(shape)
+            if x.dtype == np.float32:
+                return gelu_erf32(x).reshape(shape)
             self.erf = erf = _erf(x * dt(_SQRT1_2))  # kept for the backward pass
-            out = x * dt(0.5) * (dt(1) + erf)
-            if x.dtype == np.float32:  # PyTorch's float32 kernel (oneDNN's) gives nan for +inf
-                out[x == np.inf] = np.nan
-            return out.reshape(shape)
+            return (x * dt(0.5) * (dt(1) + erf)).reshape(shape)
 
     def backward(self, g, prev):
         x = self.x
@@ -186,6 +163,8 @@ class Gelu(Function):
                 inner_slope = dt(_TANH_BETA) * (dt(1) + dt(3) * dt(_TANH_KAPPA) * (x * x))
                 right_slope = dt(0.5) * x * (dt(1) - t * t) * inner_slope
                 return ((flat * (left_slope + right_slope)).reshape(g.shape),)
+            if x.dtype == np.float32 and flat.dtype == np.float32:
+                return (gelu_erf_backward32(flat, x).reshape(g.shape),)
             cdf = dt(0.5) * (dt(1) + self.erf)
             minus_half_square = x * x * dt(-0.5)
             pdf = dt(_PDF_SCALE) * _exp(minus_half_square)

@@ -1,0 +1,292 @@
+/* micrograd.tensor._cmath32: float32 elementwise functions with PyTorch's CPU floats, fast.
+ *
+ * The numpy module micrograd/tensor/_math32.py computes the same functions on whole arrays and
+ * gives the same bits (the tests compare the two, and both against torch); this module does it
+ * in one pass over the data without numpy's temporaries. What each function replays is said in
+ * _math32.py, beside the numpy code:
+ *
+ *   tanh(x, out)                  tanh rounded once from double precision
+ *   tanh_backward(g, y, out)      g * (1 - y*y) with the fused multiply-add of PyTorch's kernel
+ *   gelu_erf(x, out)              oneDNN's AVX-512 GELU (erf form): a piecewise polynomial
+ *   gelu_erf_backward(g, x, out)  g * its derivative, oneDNN's: Abramowitz-Stegun's erf and
+ *                                 oneDNN's own exp
+ *
+ * Every argument is a C-contiguous float32 buffer of the same length (the caller checks); `out`
+ * may be one of the inputs. The multiply-adds PyTorch's kernels fuse are written as fmaf and the
+ * file is compiled with -ffp-contract=off, so that the compiler fuses nothing else. fmaf is a
+ * library call on a processor without FMA instructions (same result, slower); where the
+ * processor has them, the loops are compiled a second time for it and chosen at import.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* oneDNN's minimax polynomials of GELU's erf part, P(|x|) ~ erf(|x| / sqrt 2), one per interval
+ * of |x| picked from its float bits, coefficients of degree 0..5 (the same table is in
+ * _math32.py). Interval 23 is the constant 1 (|x| past the right bound), 24 is the identity
+ * near 0 for denormals. */
+static const uint32_t GELU_ERF_POLY[6][25] = {
+    {0xa6f2cb94, 0x32827792, 0x3381cc0c, 0x34523d4a, 0x351ac44d, 0x35f36d88, 0x36ee8229,
+     0x37b8a3bb, 0x3867a213, 0x3940033b, 0x3a2a5a1d, 0x3ae35863, 0x3b7828f2, 0x3c08b14b,
+     0x3c515ed3, 0xbb503236, 0xbd8d8e5e, 0xbe8abcd9, 0xbf0c19a2, 0xbeccb328, 0x3e176ced,
+     0x3f470d99, 0x3f7abb28, 0x3f800000, 0x00000000},
+    {0x3f4c422a, 0x3f4c421f, 0x3f4c4207, 0x3f4c41cb, 0x3f4c413b, 0x3f4c3fad, 0x3f4c3a2f,
+     0x3f4c2d40, 0x3f4c146a, 0x3f4bc341, 0x3f4ad08c, 0x3f48f8cf, 0x3f45fac7, 0x3f404e07,
+     0x3f3b980f, 0x3f48dff3, 0x3f78b21b, 0x3fbb0704, 0x40019c32, 0x3fe536d6, 0x3f81331e,
+     0x3e6c8684, 0x3c98f936, 0x00000000, 0x3f800000},
+    {0xb62173f4, 0x3735e4cf, 0x37f2ff89, 0x388c23be, 0x3917535c, 0x39ab2ab0, 0x3a60fadb,
+     0x3af9b960, 0x3b6e5491, 0x3c0a4ec5, 0x3ca5aa8c, 0x3d2138d9, 0x3d8737d4, 0x3ddfb660,
+     0x3e0f27ab, 0x3d94004b, 0xbe0efdeb, 0xbf1d96c3, 0xbf89db58, 0xbf6d9897, 0xbef69fb8,
+     0xbdc4f8a8, 0xbbde6422, 0x00000000, 0x00000000},
+    {0xbe081a19, 0xbe084570, 0xbe08639b, 0xbe089837, 0xbe08f409, 0xbe09ab95, 0xbe0b66d0,
+     0xbe0e400a, 0xbe124df8, 0xbe1bde02, 0xbe2f19c9, 0xbe4931bf, 0xbe685fbc, 0xbe89c95f,
+     0xbe96cbca, 0xbe8044aa, 0xbe0550f2, 0x3dcfd6a1, 0x3e94c826, 0x3e79345f, 0x3decec91,
+     0x3ca46568, 0x3aa1e00a, 0x00000000, 0x00000000},
+    {0xba3d61db, 0x39f097a3, 0x3a5845dc, 0x3ab1fa35, 0x3b0cefb8, 0x3b653ab6, 0x3bcae527,
+     0x3c221712, 0x3c6c5840, 0x3cc0a703, 0x3d1dcc19, 0x3d63656d, 0x3d955907, 0x3dbf9910,
+     0x3dd53f69, 0x3db7dcef, 0x3d639ebe, 0xba6ede48, 0xbd22be69, 0xbd041cf1, 0xbc64f5ab,
+     0xbb097a32, 0xb8ebf380, 0x00000000, 0x00000000},
+    {0x3cb7d80c, 0x3c9b6050, 0x3c978d11, 0x3c92e850, 0x3c8d058b, 0x3c848454, 0x3c6cd623,
+     0x3c4c824b, 0x3c2a7935, 0x3be0b390, 0x3b0651ac, 0xbb232f53, 0xbbd42fa0, 0xbc2c5366,
+     0xbc492c9e, 0xbc2a7aa6, 0xbbd55d04, 0xba823a76, 0x3b102aa8, 0x3ae25a7e, 0x3a31f792,
+     0x38b84375, 0x3689bb5a, 0x00000000, 0x00000000},
+};
+static float gelu_erf_coeff[6][25];
+
+#define GELU_ERF_INDEX_BIAS 0xc21fffffu /* added to |x|'s bits; >> 21 gives the interval */
+#define GELU_ERF_RIGHT_BOUND 0x40b15ceeu /* past this |x| (about 5.54) erf is 1 */
+
+static inline float
+bits_to_float(uint32_t bits)
+{
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static inline uint32_t
+float_to_bits(float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return bits;
+}
+
+/* oneDNN's exp (exp_compute_vector_fwd) and the constants of its GELU derivative, as bits */
+#define EXP_LN_FLT_MIN 0xc2aeac50u
+#define EXP_LN_FLT_MAX 0x42b17218u
+#define EXP_LOG2E 0x3fb8aa3bu
+#define EXP_LN2 0x3f317218u
+static const uint32_t EXP_POLY[5] = {0x3f7ffffb, 0x3efffee3, 0x3e2aad40, 0x3d2b9d0d, 0x3c07cfce};
+#define AS_P 0x3ea7ba05u            /* Abramowitz-Stegun 7.1.26: t = 1 / (1 + p|x|) */
+#define AS_ONE_OVER_SQRT2 0x3f3504f3u
+#define AS_ONE_OVER_SQRTPI 0x3f106ebau
+static const uint32_t AS_POLY[5] = {0x3e827906, 0xbe91a98e, 0x3fb5f0e3, 0xbfba00e3, 0x3f87dc22};
+
+/* The loops, written once and compiled twice (plain x86-64, and with FMA instructions). */
+#define DEFINE_KERNELS(SUFFIX, ATTRIBUTE)                                                        \
+    ATTRIBUTE static void tanh_loop##SUFFIX(const float *x, float *out, Py_ssize_t n)            \
+    {                                                                                            \
+        for (Py_ssize_t i = 0; i < n; i++)                                                       \
+            out[i] = (float)tanh((double)x[i]);                                                  \
+    }                                                                                            \
+    ATTRIBUTE static void tanh_backward_loop##SUFFIX(const float *g, const float *y, float *out, \
+                                                     Py_ssize_t n)                               \
+    {                                                                                            \
+        for (Py_ssize_t i = 0; i < n; i++)                                                       \
+            out[i] = g[i] * fmaf(-y[i], y[i], 1.0f);                                             \
+    }                                                                                            \
+    ATTRIBUTE static void gelu_erf_loop##SUFFIX(const float *x, float *out, Py_ssize_t n)        \
+    {                                                                                            \
+        const float right_bound = bits_to_float(GELU_ERF_RIGHT_BOUND);                           \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                     \
+            float s = x[i];                                                                      \
+            uint32_t magnitude_bits = float_to_bits(s) & 0x7fffffffu;                            \
+            float magnitude = bits_to_float(magnitude_bits);                                     \
+            int32_t index = (int32_t)(magnitude_bits + GELU_ERF_INDEX_BIAS) >> 21;               \
+            index = index < 1 ? 1 : (index > 24 ? 24 : index);                                   \
+            if (right_bound < magnitude)                                                         \
+                index = 23;                                                                      \
+            float p = gelu_erf_coeff[5][index];                                                  \
+            for (int degree = 4; degree >= 0; degree--)                                          \
+                p = fmaf(p, magnitude, gelu_erf_coeff[degree][index]);                           \
+            p = bits_to_float(float_to_bits(p) ^ (float_to_bits(s) & 0x80000000u));              \
+            out[i] = (s * (p + 1.0f)) * 0.5f;                                                    \
+        }                                                                                        \
+    }                                                                                            \
+    ATTRIBUTE static inline float onednn_exp##SUFFIX(float x)                                    \
+    {                                                                                            \
+        const float ln_min = bits_to_float(EXP_LN_FLT_MIN);                                      \
+        const float ln_max = bits_to_float(EXP_LN_FLT_MAX);                                      \
+        int underflow = x < ln_min;                                                              \
+        x = x < ln_max ? x : ln_max; /* minps / maxps: a nan operand gives the second one */     \
+        x = x > ln_min ? x : ln_min;                                                             \
+        float fx = floorf(x * bits_to_float(EXP_LOG2E) + 0.5f);                                  \
+        float r = fmaf(-fx, bits_to_float(EXP_LN2), x);                                          \
+        /* 2**(n-1) from the exponent bits, 0 below ln(FLT_MIN); 2 * 2**(n-1) * p at the end */  \
+        uint32_t scale_bits = underflow ? 0u : (uint32_t)((int32_t)(fx - 1.0f) + 127) << 23;     \
+        float p = bits_to_float(EXP_POLY[4]);                                                    \
+        for (int k = 3; k >= 0; k--)                                                             \
+            p = fmaf(p, r, bits_to_float(EXP_POLY[k]));                                          \
+        p = fmaf(p, r, 1.0f);                                                                    \
+        return (p * bits_to_float(scale_bits)) * 2.0f;                                           \
+    }                                                                                            \
+    ATTRIBUTE static void gelu_erf_backward_loop##SUFFIX(const float *g, const float *x,         \
+                                                         float *out, Py_ssize_t n)               \
+    {                                                                                            \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                     \
+            float r = x[i] * bits_to_float(AS_ONE_OVER_SQRT2);                                   \
+            float q = onednn_exp##SUFFIX(-(r * r));                                              \
+            float density = (r * bits_to_float(AS_ONE_OVER_SQRTPI)) * q;                         \
+            float t = 1.0f / fmaf(bits_to_float(AS_P), fabsf(r), 1.0f);                          \
+            float minus_qt = -q * t;                                                             \
+            float poly = bits_to_float(AS_POLY[4]);                                              \
+            for (int k = 3; k >= 0; k--)                                                         \
+                poly = fmaf(poly, t, bits_to_float(AS_POLY[k]));                                 \
+            float erf = fmaf(minus_qt, poly, 1.0f);                                              \
+            erf = bits_to_float(float_to_bits(erf) ^ (float_to_bits(r) & 0x80000000u));          \
+            out[i] = g[i] * fmaf(erf, 0.5f, density + 0.5f);                                     \
+        }                                                                                        \
+    }
+
+DEFINE_KERNELS(_generic, )
+#if defined(__x86_64__) && defined(__GNUC__)
+DEFINE_KERNELS(_fma, __attribute__((target("fma"))))
+#define HAVE_FMA_VARIANT 1
+#endif
+
+static void (*tanh_loop)(const float *, float *, Py_ssize_t) = tanh_loop_generic;
+static void (*tanh_backward_loop)(const float *, const float *, float *, Py_ssize_t) =
+    tanh_backward_loop_generic;
+static void (*gelu_erf_loop)(const float *, float *, Py_ssize_t) = gelu_erf_loop_generic;
+static void (*gelu_erf_backward_loop)(const float *, const float *, float *, Py_ssize_t) =
+    gelu_erf_backward_loop_generic;
+
+/* Borrow `count` buffers as float32 arrays of one length; 0 on success, -1 with an exception. */
+static int
+get_buffers(PyObject *const *args, Py_ssize_t nargs, Py_buffer *views, Py_ssize_t count,
+            const char *name)
+{
+    if (nargs != count) {
+        PyErr_Format(PyExc_TypeError, "%s takes %zd arrays, got %zd", name, count, nargs);
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (k == count - 1 ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(args[k], &views[k], flags) < 0) {
+            for (Py_ssize_t j = 0; j < k; j++)
+                PyBuffer_Release(&views[j]);
+            return -1;
+        }
+        const char *format = views[k].format;
+        int is_float32 = views[k].itemsize == 4 && format != NULL &&
+                         (strcmp(format, "f") == 0 || strcmp(format, "<f") == 0 ||
+                          strcmp(format, "=f") == 0);
+        if (!is_float32 || views[k].len != views[0].len) {
+            PyErr_Format(PyExc_TypeError,
+                         "%s needs C-contiguous float32 arrays of one length (argument %zd)",
+                         name, k + 1);
+            for (Py_ssize_t j = 0; j <= k; j++)
+                PyBuffer_Release(&views[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+release_buffers(Py_buffer *views, Py_ssize_t count)
+{
+    for (Py_ssize_t k = 0; k < count; k++)
+        PyBuffer_Release(&views[k]);
+}
+
+static PyObject *
+py_tanh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer v[2];
+    if (get_buffers(args, nargs, v, 2, "tanh") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    tanh_loop(v[0].buf, v[1].buf, v[0].len / 4);
+    Py_END_ALLOW_THREADS
+    release_buffers(v, 2);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+py_tanh_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer v[3];
+    if (get_buffers(args, nargs, v, 3, "tanh_backward") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    tanh_backward_loop(v[0].buf, v[1].buf, v[2].buf, v[0].len / 4);
+    Py_END_ALLOW_THREADS
+    release_buffers(v, 3);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+py_gelu_erf(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer v[2];
+    if (get_buffers(args, nargs, v, 2, "gelu_erf") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    gelu_erf_loop(v[0].buf, v[1].buf, v[0].len / 4);
+    Py_END_ALLOW_THREADS
+    release_buffers(v, 2);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+py_gelu_erf_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer v[3];
+    if (get_buffers(args, nargs, v, 3, "gelu_erf_backward") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    gelu_erf_backward_loop(v[0].buf, v[1].buf, v[2].buf, v[0].len / 4);
+    Py_END_ALLOW_THREADS
+    release_buffers(v, 3);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"tanh", (PyCFunction)(void (*)(void))py_tanh, METH_FASTCALL,
+     "tanh(x, out): out = tanh(x), rounded once from double precision."},
+    {"tanh_backward", (PyCFunction)(void (*)(void))py_tanh_backward, METH_FASTCALL,
+     "tanh_backward(g, y, out): out = g * fma(-y, y, 1), PyTorch's tanh_backward."},
+    {"gelu_erf", (PyCFunction)(void (*)(void))py_gelu_erf, METH_FASTCALL,
+     "gelu_erf(x, out): out = GELU(x) (erf form) as oneDNN's AVX-512 kernel computes it."},
+    {"gelu_erf_backward", (PyCFunction)(void (*)(void))py_gelu_erf_backward, METH_FASTCALL,
+     "gelu_erf_backward(g, x, out): out = g * GELU'(x), oneDNN's AVX-512 backward kernel."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "micrograd.tensor._cmath32",
+    "float32 tanh, its derivative and GELU with PyTorch's CPU floats (see _math32.py).", -1,
+    methods,
+};
+
+PyMODINIT_FUNC
+PyInit__cmath32(void)
+{
+    for (int degree = 0; degree < 6; degree++)
+        for (int k = 0; k < 25; k++)
+            gelu_erf_coeff[degree][k] = bits_to_float(GELU_ERF_POLY[degree][k]);
+#ifdef HAVE_FMA_VARIANT
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("fma")) {
+        tanh_loop = tanh_loop_fma;
+        tanh_backward_loop = tanh_backward_loop_fma;
+        gelu_erf_loop = gelu_erf_loop_fma;
+        gelu_erf_backward_loop = gelu_erf_backward_loop_fma;
+    }
+#endif
+    return PyModule_Create(&module_def);
+}
