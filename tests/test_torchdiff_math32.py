@@ -177,7 +177,9 @@ def test_tanh_is_torchs_but_where_mkl_rounds_a_near_tie_the_other_way(path, x, s
     value, expected = ours.data, theirs.detach().numpy()
     equal = same_bits(value, expected)
     differ = ~equal
-    assert (differ <= _near_halfway(x)).all(), f"{entry}: differs at {x[differ & ~_near_halfway(x)]}"
+    assert (differ <= _near_halfway(x)).all(), (
+        f"{entry}: differs at {x[differ & ~_near_halfway(x)]}"
+    )
     if differ.any():
         steps = np.abs(value[differ].view(np.int32) - expected[differ].view(np.int32))
         assert (steps == 1).all()
