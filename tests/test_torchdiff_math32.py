@@ -1,4 +1,4 @@
-"""float32 tanh and GELU against torch 2.13, bit for bit, and the compiled kernels
+"""float32 tanh and GELU (both forms) against torch 2.13, bit for bit, and the compiled kernels
 (micrograd/tensor/_cmath32.c) against the numpy ones (micrograd/tensor/_math32.py).
 
 Inputs are float32 arrays drawn from all bit patterns (tiny, denormal, huge, inf, nan, -0.0)
@@ -6,7 +6,8 @@ and from the functions' breakpoints (oneDNN's GELU intervals start at powers of 
 1.25, 1.5, 1.75 from 2**-? up to its right bound near 5.54; exp underflows near -87.3), of lengths
 that leave tails after whole 16- and 32-lane vectors. What must hold:
 
-* F.gelu / nn.GELU (approximate='none'): value and input gradient equal to torch's, bitwise;
+* F.gelu / nn.GELU, approximate 'none' and 'tanh': value and input gradient equal to torch's,
+  bitwise, at one thread and at two (where torch splits the work and each thread has a tail);
 * tanh's backward (autograd of Tensor.tanh / torch.tanh / F.tanh / nn.Tanh): bitwise wherever
   the forward values agree; given torch's own tanh values, bitwise everywhere;
 * tanh's forward: torch's is MKL's, not public; ours is correctly rounded. They agree but on
@@ -93,38 +94,65 @@ def path(request, monkeypatch):
     return request.param
 
 
-def _torch_gelu(x: np.ndarray, g: np.ndarray):
+def _torch_gelu(x: np.ndarray, g: np.ndarray, approximate: str = "none"):
     xt = torch.from_numpy(x.copy()).requires_grad_()
-    y = torch.nn.functional.gelu(xt)
+    y = torch.nn.functional.gelu(xt, approximate=approximate)
     y.backward(torch.from_numpy(g.copy()))
     return y.detach().numpy(), xt.grad.numpy()
 
 
-def _our_gelu(x: np.ndarray, g: np.ndarray, module: bool):
+def _our_gelu(x: np.ndarray, g: np.ndarray, module: bool, approximate: str = "none"):
     xm = mt.tensor(x, requires_grad=True)
-    y = mnn.GELU()(xm) if module else F.gelu(xm)
+    y = mnn.GELU(approximate=approximate)(xm) if module else F.gelu(xm, approximate=approximate)
     y.backward(mt.tensor(g))
     return y.data, xm.grad.data
 
 
+@pytest.fixture(params=[1, 2])
+def threads(request):
+    """torch and micrograd.tensor both at 1 thread, then both at 2, then back as they were."""
+    torch_threads = torch.get_num_threads()
+    from micrograd.tensor import _softmax32
+
+    ours = _softmax32.kernel_threads
+    torch.set_num_threads(request.param)
+    mt.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(torch_threads)
+    mt.set_num_threads(ours)
+
+
+APPROXIMATIONS = st.sampled_from(["none", "tanh"])
+
+
 @SETTINGS
-@given(float32_arrays, st.integers(0, 2**32 - 1), st.booleans())
-def test_gelu_erf_forward_and_backward_are_torchs_bit_for_bit(path, x, seed, module):
+@given(float32_arrays, st.integers(0, 2**32 - 1), st.booleans(), APPROXIMATIONS)
+def test_gelu_forward_and_backward_are_torchs_bit_for_bit(path, x, seed, module, approximate):
     g = np.random.default_rng(seed).standard_normal(x.size).astype(F32)
-    value, grad = _our_gelu(x, g, module)
-    expected_value, expected_grad = _torch_gelu(x, g)
-    assert_bitwise(value, expected_value, f"gelu ({path})", x)
-    assert_bitwise(grad, expected_grad, f"gelu's gradient ({path})", x)
+    value, grad = _our_gelu(x, g, module, approximate)
+    expected_value, expected_grad = _torch_gelu(x, g, approximate)
+    assert_bitwise(value, expected_value, f"gelu {approximate} ({path})", x)
+    assert_bitwise(grad, expected_grad, f"gelu {approximate}'s gradient ({path})", x)
 
 
-@pytest.mark.parametrize("n", [2, 15, 16, 17, 31, 32, 33, 1000, 70001])
-def test_gelu_erf_is_torchs_bit_for_bit_on_normal_data_of_every_tail_length(path, n):
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("n", [2, 15, 16, 17, 31, 32, 33, 1000, 16385, 40001, 70001])
+def test_gelu_is_torchs_bit_for_bit_on_normal_data_of_every_tail_length(
+    path, threads, approximate, n
+):
     x = (np.random.default_rng(n).standard_normal(n) * 3).astype(F32)
     g = np.random.default_rng(n + 1).standard_normal(n).astype(F32)
-    value, grad = _our_gelu(x, g, module=False)
-    expected_value, expected_grad = _torch_gelu(x, g)
-    assert_bitwise(value, expected_value, "gelu", x)
-    assert_bitwise(grad, expected_grad, "gelu's gradient", x)
+    value, grad = _our_gelu(x, g, module=False, approximate=approximate)
+    expected_value, expected_grad = _torch_gelu(x, g, approximate)
+    assert_bitwise(value, expected_value, f"gelu {approximate} at {threads} threads", x)
+    assert_bitwise(grad, expected_grad, f"gelu {approximate}'s gradient", x)
+
+
+def test_sleef_tanhf_is_not_the_correctly_rounded_tanh():
+    # why GELU's tanh form needs SLEEF's own tanhf: a correctly rounded tanh differs from it
+    x = np.linspace(-9, 9, 200001, dtype=F32)
+    correctly_rounded = np.tanh(x.astype(np.float64)).astype(F32)
+    assert not same_bits(_math32.sleef_tanhf(x), correctly_rounded).all()
 
 
 @pytest.mark.parametrize("v", [0.3, -1.7, 3.0, 1e-3, -7.0, 20.0, 0.0, -0.0])
@@ -220,6 +248,8 @@ def test_compiled_and_numpy_kernels_give_the_same_bits(x, seed):
         "tanh_backward": lambda: _math32.tanh_backward32(g, y),
         "gelu_erf": lambda: _math32.gelu_erf32(x),
         "gelu_erf_backward": lambda: _math32.gelu_erf_backward32(g, x),
+        "gelu_tanh": lambda: _math32.gelu_tanh32(x),
+        "gelu_tanh_backward": lambda: _math32.gelu_tanh_backward32(g, x),
     }
     compiled = _math32._compiled
     for name, call in functions.items():
@@ -248,8 +278,15 @@ def test_the_compiled_module_is_used_when_built(monkeypatch):
 
     monkeypatch.setattr(_math32, "_compiled", Recorder())
     x = mt.tensor(np.linspace(-3, 3, 40, dtype=F32), requires_grad=True)
-    (x.tanh() + F.gelu(x)).sum().backward()
-    assert sorted(calls) == ["gelu_erf", "gelu_erf_backward", "tanh", "tanh_backward"]
+    (x.tanh() + F.gelu(x) + F.gelu(x, approximate="tanh")).sum().backward()
+    assert sorted(calls) == [
+        "gelu_erf",
+        "gelu_erf_backward",
+        "gelu_tanh",
+        "gelu_tanh_backward",
+        "tanh",
+        "tanh_backward",
+    ]
 
 
 def test_micrograd_pure_switches_the_compiled_module_off(monkeypatch):
@@ -267,4 +304,6 @@ def test_the_compiled_kernels_refuse_wrong_buffers():
         _math32._compiled.gelu_erf(x, np.zeros(5, F32))
     with pytest.raises(TypeError, match="takes 3 arrays"):
         _math32._compiled.tanh_backward(x, x)
+    with pytest.raises(ValueError, match="chunk must be at least 1"):
+        _math32._compiled.gelu_tanh(x, x, 0)
     assert math.isnan(_math32.gelu_erf32(np.array([np.inf, 1], F32))[0])  # as oneDNN's kernel

@@ -11,10 +11,10 @@ Tolerances, and why:
   2**-23 relative to the
   size of the terms, (|x| + max |x| of the row) * rstd * |weight| + |bias|; float64 within 1e-12
   of it. Gradients: within a tolerance times how much x - mean amplifies roundings.
-* gelu: float32 erf-GELU replays torch's oneDNN kernel, forward and backward: bit for bit
-  (more in test_torchdiff_math32.py). Otherwise (float64: the C library's erf, torch's SLEEF;
-  tanh correctly rounded here, SLEEF's in torch): values within GELU_UNITS * eps * |x| and
-  gradients within GELU_UNITS * eps * max(1, |x|) * |upstream|, eps = 2**-24 or 2**-53.
+* gelu: float32 replays torch's kernels (oneDNN's for 'none', ATen's with SLEEF's tanhf for
+  'tanh'), forward and backward: bit for bit (more in test_torchdiff_math32.py). float64 (the C
+  library's erf, torch's SLEEF; tanh correctly rounded here, SLEEF's in torch): values within
+  GELU_UNITS * eps * |x| and gradients within GELU_UNITS * eps * max(1, |x|) * |upstream|.
 * dropout: bit for bit, masks included, for the same torch.manual_seed (the kernel PyTorch uses
   on this machine; MKL's Intel-only kernel is checked against outputs of MKL's viRngBernoulli).
 * scaled_dot_product_attention: ours follows torch's math kernel (the one it runs when a gradient
@@ -331,7 +331,7 @@ def test_layer_norm_gradients_match_finite_differences_in_float64():
 
 
 def assert_within_units(got, expected, scale, dtype: str, what: str, approximate="") -> None:
-    if dtype == "float32" and approximate == "none":  # torch's oneDNN kernel, replayed
+    if dtype == "float32" and approximate:  # torch's kernels (oneDNN's, ATen's), replayed
         assert_same(got, expected, what=what)
         return
     got, expected = as_numpy(got).astype(np.float64), as_numpy(expected).astype(np.float64)

@@ -10,9 +10,13 @@
  *   gelu_erf(x, out)              oneDNN's AVX-512 GELU (erf form): a piecewise polynomial
  *   gelu_erf_backward(g, x, out)  g * its derivative, oneDNN's: Abramowitz-Stegun's erf and
  *                                 oneDNN's own exp
+ *   gelu_tanh(x, out, chunk)      ATen's GELU (tanh form): SLEEF's tanhf in whole blocks of 32
+ *                                 elements of each `chunk` (a thread's share), the C library's
+ *                                 tanhf in the rest
+ *   gelu_tanh_backward(g, x, out, chunk)   its derivative times g, the same way
  *
- * Every argument is a C-contiguous float32 buffer of the same length (the caller checks); `out`
- * may be one of the inputs. The multiply-adds PyTorch's kernels fuse are written as fmaf and the
+ * Every array argument is a C-contiguous float32 buffer of the same length (checked); `out` may
+ * be one of the inputs. The multiply-adds PyTorch's kernels fuse are written as fmaf and the
  * file is compiled with -ffp-contract=off, so that the compiler fuses nothing else. fmaf is a
  * library call on a processor without FMA instructions (same result, slower); where the
  * processor has them, the loops are compiled a second time for it and chosen at import.
@@ -85,6 +89,28 @@ static const uint32_t EXP_POLY[5] = {0x3f7ffffb, 0x3efffee3, 0x3e2aad40, 0x3d2b9
 #define AS_ONE_OVER_SQRTPI 0x3f106ebau
 static const uint32_t AS_POLY[5] = {0x3e827906, 0xbe91a98e, 0x3fb5f0e3, 0xbfba00e3, 0x3f87dc22};
 
+/* SLEEF's constants (sleefsimdsp.c, misc.h) for expk2f and xtanhf */
+#define SLEEF_R_LN2 1.442695040888963407359924681001892137426645954152985934135449406931f
+#define SLEEF_L2U 0.693145751953125f
+#define SLEEF_L2L 1.428606765330187045e-06f
+
+/* ATen's GELU (tanh form) constants, rounded to float as its kernel does */
+#define GELU_BETA ((float)(1.41421356237309504880 * 1.12837916709551257390 * 0.5))
+#define GELU_KAPPA 0.044715f
+
+/* SLEEF's double-float ("df") arithmetic as built for AVX-512 (ENABLE_FMA_SP): a value is an
+ * unevaluated sum hi + lo of two floats. Only the operations xtanhf needs. */
+typedef struct {
+    float hi, lo;
+} df_t;
+
+static inline df_t
+df(float hi, float lo)
+{
+    df_t r = {hi, lo};
+    return r;
+}
+
 /* The loops, written once and compiled twice (plain x86-64, and with FMA instructions). */
 #define DEFINE_KERNELS(SUFFIX, ATTRIBUTE)                                                        \
     ATTRIBUTE static void tanh_loop##SUFFIX(const float *x, float *out, Py_ssize_t n)            \
@@ -114,6 +140,127 @@ static const uint32_t AS_POLY[5] = {0x3e827906, 0xbe91a98e, 0x3fb5f0e3, 0xbfba00
                 p = fmaf(p, magnitude, gelu_erf_coeff[degree][index]);                           \
             p = bits_to_float(float_to_bits(p) ^ (float_to_bits(s) & 0x80000000u));              \
             out[i] = (s * (p + 1.0f)) * 0.5f;                                                    \
+        }                                                                                        \
+    }                                                                                            \
+    ATTRIBUTE static inline df_t df_add2_f##SUFFIX(df_t x, float y) /* dfadd2_vf2_vf2_vf */       \
+    {                                                                                            \
+        float s = x.hi + y, v = s - x.hi;                                                        \
+        return df(s, ((x.hi - (s - v)) + (y - v)) + x.lo);                                       \
+    }                                                                                            \
+    ATTRIBUTE static inline df_t df_add2##SUFFIX(df_t x, df_t y) /* dfadd2_vf2_vf2_vf2 */         \
+    {                                                                                            \
+        float s = x.hi + y.hi, v = s - x.hi;                                                     \
+        return df(s, ((x.hi - (s - v)) + (y.hi - v)) + (x.lo + y.lo));                           \
+    }                                                                                            \
+    ATTRIBUTE static inline df_t df_add##SUFFIX(df_t x, df_t y) /* dfadd_vf2_vf2_vf2, |x|>=|y| */ \
+    {                                                                                            \
+        float s = x.hi + y.hi;                                                                   \
+        return df(s, (((x.hi - s) + y.hi) + x.lo) + y.lo);                                       \
+    }                                                                                            \
+    ATTRIBUTE static inline df_t df_mul_f##SUFFIX(df_t x, float y) /* dfmul_vf2_vf2_vf */         \
+    {                                                                                            \
+        float s = x.hi * y;                                                                      \
+        return df(s, fmaf(x.lo, y, fmaf(x.hi, y, -s)));                                          \
+    }                                                                                            \
+    ATTRIBUTE static inline df_t df_mul##SUFFIX(df_t x, df_t y) /* dfmul_vf2_vf2_vf2 */           \
+    {                                                                                            \
+        float s = x.hi * y.hi;                                                                   \
+        return df(s, fmaf(x.hi, y.lo, fmaf(x.lo, y.hi, fmaf(x.hi, y.hi, -s))));                  \
+    }                                                                                            \
+    ATTRIBUTE static inline df_t df_square##SUFFIX(df_t x) /* dfsqu_vf2_vf2 */                    \
+    {                                                                                            \
+        float s = x.hi * x.hi;                                                                   \
+        return df(s, fmaf(x.hi + x.hi, x.lo, fmaf(x.hi, x.hi, -s)));                             \
+    }                                                                                            \
+    ATTRIBUTE static inline df_t df_reciprocal##SUFFIX(df_t d) /* dfrec_vf2_vf2 */                \
+    {                                                                                            \
+        float s = 1.0f / d.hi;                                                                   \
+        return df(s, s * fmaf(-d.lo, s, fmaf(-d.hi, s, 1.0f)));                                  \
+    }                                                                                            \
+    ATTRIBUTE static inline df_t df_divide##SUFFIX(df_t n, df_t d) /* dfdiv_vf2_vf2_vf2 */        \
+    {                                                                                            \
+        float t = 1.0f / d.hi, s = n.hi * t;                                                     \
+        float u = fmaf(t, n.hi, -s);                                                             \
+        float v = fmaf(-d.lo, t, fmaf(-d.hi, t, 1.0f));                                          \
+        return df(s, fmaf(s, v, fmaf(n.lo, t, u)));                                              \
+    }                                                                                            \
+    /* vldexp2_vf_vf_vi2: d * 2**(e>>1) * 2**(e - (e>>1)), each power from its exponent bits */   \
+    ATTRIBUTE static inline float ldexp2##SUFFIX(float d, int32_t e)                             \
+    {                                                                                            \
+        int32_t half = e >> 1; /* the vector integer arithmetic wraps: uint32_t here */         \
+        return (d * bits_to_float(((uint32_t)half + 0x7fu) << 23)) *                             \
+               bits_to_float(((uint32_t)e - (uint32_t)half + 0x7fu) << 23);                      \
+    }                                                                                            \
+    ATTRIBUTE static inline df_t sleef_expk2f##SUFFIX(df_t d) /* exp of a double-float */         \
+    {                                                                                            \
+        float u = (d.hi + d.lo) * SLEEF_R_LN2;                                                   \
+        /* vcvtps2dq: to nearest, ties to even; out of range (inf, nan) gives INT32_MIN */      \
+        int in_range = u >= -2147483648.0f && u < 2147483648.0f;                                 \
+        int32_t q = in_range ? (int32_t)nearbyintf(u) : INT32_MIN;                               \
+        df_t s = df_add2_f##SUFFIX(d, (float)q * -SLEEF_L2U);                                    \
+        s = df_add2_f##SUFFIX(s, (float)q * -SLEEF_L2L);                                         \
+        u = 0.1980960224e-3f;                                                                    \
+        u = fmaf(u, s.hi, 0.1394256484e-2f);                                                     \
+        u = fmaf(u, s.hi, 0.8333456703e-2f);                                                     \
+        u = fmaf(u, s.hi, 0.4166637361e-1f);                                                     \
+        df_t t = df_add2_f##SUFFIX(df_mul_f##SUFFIX(s, u), 0.166666659414234244790680580464e+0f); \
+        t = df_add2_f##SUFFIX(df_mul##SUFFIX(s, t), 0.5f);                                       \
+        t = df_add2##SUFFIX(s, df_mul##SUFFIX(df_square##SUFFIX(s), t));                         \
+        float one_hi = 1.0f + t.hi; /* dfadd_vf2_vf_vf2(1, t) */                                 \
+        t = df(one_hi, ((1.0f - one_hi) + t.hi) + t.lo);                                         \
+        t = df(ldexp2##SUFFIX(t.hi, q), ldexp2##SUFFIX(t.lo, q));                                \
+        if (d.hi < -104.0f)                                                                      \
+            t = df(0.0f, 0.0f);                                                                  \
+        return t;                                                                                \
+    }                                                                                            \
+    ATTRIBUTE static inline float sleef_tanhf##SUFFIX(float x) /* xtanhf, u10 */                 \
+    {                                                                                            \
+        float y = fabsf(x);                                                                      \
+        df_t d = sleef_expk2f##SUFFIX(df(y, 0.0f));                                              \
+        df_t e = df_reciprocal##SUFFIX(d);                                                       \
+        d = df_divide##SUFFIX(df_add##SUFFIX(d, df(-e.hi, -e.lo)), df_add##SUFFIX(d, e));        \
+        y = d.hi + d.lo;                                                                         \
+        if (fabsf(x) > 8.664339742f || isnan(y))                                                 \
+            y = 1.0f;                                                                            \
+        y = copysignf(y, x);                                                                     \
+        return isnan(x) ? bits_to_float(0xffffffffu) : y;                                       \
+    }                                                                                            \
+    /* ATen's GELU (tanh form) of one element: `vector` picks SLEEF's tanhf (whole blocks of    \
+     * 32) or the C library's (the scalar tail); both paths fuse the same multiply-add */       \
+    ATTRIBUTE static inline float gelu_tanh_inner##SUFFIX(float x)                               \
+    {                                                                                            \
+        return GELU_BETA * fmaf(GELU_KAPPA, (x * x) * x, x);                                     \
+    }                                                                                            \
+    ATTRIBUTE static void gelu_tanh_loop##SUFFIX(const float *x, float *out, Py_ssize_t n,       \
+                                                 Py_ssize_t chunk)                               \
+    {                                                                                            \
+        for (Py_ssize_t start = 0; start < n; start += chunk) {                                  \
+            Py_ssize_t end = start + chunk < n ? start + chunk : n;                              \
+            Py_ssize_t vector_end = start + (end - start) / 32 * 32;                             \
+            for (Py_ssize_t i = start; i < end; i++) {                                           \
+                float inner = gelu_tanh_inner##SUFFIX(x[i]);                                     \
+                float t = i < vector_end ? sleef_tanhf##SUFFIX(inner) : tanhf(inner);            \
+                out[i] = (0.5f * x[i]) * (1.0f + t);                                             \
+            }                                                                                    \
+        }                                                                                        \
+    }                                                                                            \
+    ATTRIBUTE static void gelu_tanh_backward_loop##SUFFIX(const float *g, const float *x,        \
+                                                          float *out, Py_ssize_t n,              \
+                                                          Py_ssize_t chunk)                      \
+    {                                                                                            \
+        for (Py_ssize_t start = 0; start < n; start += chunk) {                                  \
+            Py_ssize_t end = start + chunk < n ? start + chunk : n;                              \
+            Py_ssize_t vector_end = start + (end - start) / 32 * 32;                             \
+            for (Py_ssize_t i = start; i < end; i++) {                                           \
+                float v = x[i];                                                                  \
+                float inner = gelu_tanh_inner##SUFFIX(v);                                        \
+                float t = i < vector_end ? sleef_tanhf##SUFFIX(inner) : tanhf(inner);            \
+                float left_slope = 0.5f * (1.0f + t);                                            \
+                float tanh_slope = fmaf(-t, t, 1.0f);                                            \
+                float inner_slope = GELU_BETA * fmaf(3.0f * GELU_KAPPA, v * v, 1.0f);            \
+                float right_slope = ((0.5f * v) * tanh_slope) * inner_slope;                     \
+                out[i] = g[i] * (left_slope + right_slope);                                      \
+            }                                                                                    \
         }                                                                                        \
     }                                                                                            \
     ATTRIBUTE static inline float onednn_exp##SUFFIX(float x)                                    \
@@ -163,6 +310,10 @@ static void (*tanh_backward_loop)(const float *, const float *, float *, Py_ssiz
 static void (*gelu_erf_loop)(const float *, float *, Py_ssize_t) = gelu_erf_loop_generic;
 static void (*gelu_erf_backward_loop)(const float *, const float *, float *, Py_ssize_t) =
     gelu_erf_backward_loop_generic;
+static void (*gelu_tanh_loop)(const float *, float *, Py_ssize_t, Py_ssize_t) =
+    gelu_tanh_loop_generic;
+static void (*gelu_tanh_backward_loop)(const float *, const float *, float *, Py_ssize_t,
+                                       Py_ssize_t) = gelu_tanh_backward_loop_generic;
 
 /* Borrow `count` buffers as float32 arrays of one length; 0 on success, -1 with an exception. */
 static int
@@ -255,6 +406,59 @@ py_gelu_erf_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* The last argument of gelu_tanh / gelu_tanh_backward: the elements each thread of PyTorch's
+ * parallel loop takes, >= 1. */
+static int
+get_chunk(PyObject *arg, Py_ssize_t *chunk, const char *name)
+{
+    *chunk = PyLong_AsSsize_t(arg);
+    if (*chunk == -1 && PyErr_Occurred())
+        return -1;
+    if (*chunk < 1) {
+        PyErr_Format(PyExc_ValueError, "%s: chunk must be at least 1, got %zd", name, *chunk);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+py_gelu_tanh(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer v[2];
+    Py_ssize_t chunk;
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "gelu_tanh takes 2 arrays and a chunk, got %zd", nargs);
+        return NULL;
+    }
+    if (get_chunk(args[2], &chunk, "gelu_tanh") < 0 || get_buffers(args, 2, v, 2, "gelu_tanh") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    gelu_tanh_loop(v[0].buf, v[1].buf, v[0].len / 4, chunk);
+    Py_END_ALLOW_THREADS
+    release_buffers(v, 2);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+py_gelu_tanh_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer v[3];
+    Py_ssize_t chunk;
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "gelu_tanh_backward takes 3 arrays and a chunk, got %zd",
+                     nargs);
+        return NULL;
+    }
+    if (get_chunk(args[3], &chunk, "gelu_tanh_backward") < 0 ||
+        get_buffers(args, 3, v, 3, "gelu_tanh_backward") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    gelu_tanh_backward_loop(v[0].buf, v[1].buf, v[2].buf, v[0].len / 4, chunk);
+    Py_END_ALLOW_THREADS
+    release_buffers(v, 3);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"tanh", (PyCFunction)(void (*)(void))py_tanh, METH_FASTCALL,
      "tanh(x, out): out = tanh(x), rounded once from double precision."},
@@ -264,12 +468,16 @@ static PyMethodDef methods[] = {
      "gelu_erf(x, out): out = GELU(x) (erf form) as oneDNN's AVX-512 kernel computes it."},
     {"gelu_erf_backward", (PyCFunction)(void (*)(void))py_gelu_erf_backward, METH_FASTCALL,
      "gelu_erf_backward(g, x, out): out = g * GELU'(x), oneDNN's AVX-512 backward kernel."},
+    {"gelu_tanh", (PyCFunction)(void (*)(void))py_gelu_tanh, METH_FASTCALL,
+     "gelu_tanh(x, out, chunk): GELU (tanh form) as ATen's kernel, SLEEF's tanhf in blocks."},
+    {"gelu_tanh_backward", (PyCFunction)(void (*)(void))py_gelu_tanh_backward, METH_FASTCALL,
+     "gelu_tanh_backward(g, x, out, chunk): g * GELU'(x) (tanh form) as ATen's kernel."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "micrograd.tensor._cmath32",
-    "float32 tanh, its derivative and GELU with PyTorch's CPU floats (see _math32.py).", -1,
+    "float32 tanh, GELU and their derivatives with PyTorch's CPU floats (see _math32.py).", -1,
     methods,
 };
 
@@ -286,6 +494,8 @@ PyInit__cmath32(void)
         tanh_backward_loop = tanh_backward_loop_fma;
         gelu_erf_loop = gelu_erf_loop_fma;
         gelu_erf_backward_loop = gelu_erf_backward_loop_fma;
+        gelu_tanh_loop = gelu_tanh_loop_fma;
+        gelu_tanh_backward_loop = gelu_tanh_backward_loop_fma;
     }
 #endif
     return PyModule_Create(&module_def);

@@ -21,13 +21,23 @@ What PyTorch 2.13 (x86-64, MKL and oneDNN builds: the wheels on PyPI) computes f
   derivative is fma(erf, 0.5, r / sqrt(pi) * exp(-r^2) + 0.5), multiplied by the incoming
   gradient. A single element: g * fma(x, pdf, cdf) with the C library's erff and expf.
 
-`micrograd/tensor/_cmath32.c` computes the same floats in C; `tanh32`, `tanh_backward32` and
-`gelu_erf32` use it when it is built (and MICROGRAD_PURE is unset), numpy otherwise. The tests
+* `F.gelu(x, approximate='tanh')` runs ATen's own kernel (oneDNN is used for 'none' only):
+  0.5x (1 + tanh(beta fma(kappa, x^3, x))) with SLEEF's `tanhf` (u10, `xtanhf`: exp of |x| in
+  double-float arithmetic, then (e - 1/e) / (e + 1/e) in double-float) on whole blocks of 32
+  elements and the C library's `tanhf` on the rest. "The rest" is per thread: above 16,384
+  elements the work is split in as many equal parts as PyTorch has threads, each with its own
+  tail (`kernel_threads` of `_softmax32.py`, kept by `torch.set_num_threads`). The backward
+  (0.5 (1 + T) + 0.5x fma(-T, T, 1) beta fma(3 kappa, x^2, 1)) the same way, split in parts of
+  at least 32,768 elements.
+
+`micrograd/tensor/_cmath32.c` computes the same floats in C; the functions here use it when it is built (and MICROGRAD_PURE is unset), numpy otherwise. The tests
 compare both paths with each other and with torch, bit for bit.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 import os
 
@@ -35,7 +45,14 @@ import numpy as np
 
 from micrograd.tensor._fma import fma32
 
-__all__ = ["gelu_erf32", "gelu_erf_backward32", "tanh32", "tanh_backward32"]
+__all__ = [
+    "gelu_erf32",
+    "gelu_erf_backward32",
+    "gelu_tanh32",
+    "gelu_tanh_backward32",
+    "tanh32",
+    "tanh_backward32",
+]
 
 _F32 = np.float32
 
@@ -213,3 +230,196 @@ def gelu_erf_backward32(g: np.ndarray, x: np.ndarray) -> np.ndarray:
         np.negative(erf, out=erf, where=np.signbit(r))
         density += _F32(0.5)
         return (g * fma32(erf, _F32(0.5), density)).astype(_F32, copy=False)
+
+
+# -- GELU, tanh form: SLEEF's tanhf ------------------------------------------------------------
+
+_SLEEF_R_LN2 = _F32(1.442695040888963407359924681001892137426645954152985934135449406931)
+_SLEEF_L2U, _SLEEF_L2L = _F32(0.693145751953125), _F32(1.428606765330187045e-06)
+_SLEEF_EXPK2F_POLY = [_F32(c) for c in (0.1394256484e-2, 0.8333456703e-2, 0.4166637361e-1)]
+_GELU_BETA = _F32(math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5)  # sqrt(2 / pi)
+_GELU_KAPPA = _F32(0.044715)
+_NAN_ALL_ONES = np.uint32(0xFFFFFFFF).view(_F32)  # the nan SLEEF's tanhf returns for nan
+_BLOCK = 32  # elements per step of ATen's vectorised loop (two AVX-512 vectors)
+
+
+# SLEEF's double-float arithmetic (df.h, the FMA variants AVX-512 builds use): a value is the
+# unevaluated sum hi + lo of two float32 arrays.
+def _df_add2_f(xh, xl, y):
+    s = xh + y
+    v = s - xh
+    return s, ((xh - (s - v)) + (y - v)) + xl
+
+
+def _df_add2(xh, xl, yh, yl):
+    s = xh + yh
+    v = s - xh
+    return s, ((xh - (s - v)) + (yh - v)) + (xl + yl)
+
+
+def _df_add(xh, xl, yh, yl):  # |x| >= |y|
+    s = xh + yh
+    return s, (((xh - s) + yh) + xl) + yl
+
+
+def _df_mul_f(xh, xl, y):
+    s = xh * y
+    return s, fma32(xl, y, fma32(xh, y, -s))
+
+
+def _df_mul(xh, xl, yh, yl):
+    s = xh * yh
+    return s, fma32(xh, yl, fma32(xl, yh, fma32(xh, yh, -s)))
+
+
+def _df_square(xh, xl):
+    s = xh * xh
+    return s, fma32(xh + xh, xl, fma32(xh, xh, -s))
+
+
+def _df_reciprocal(dh, dl):
+    s = _F32(1) / dh
+    return s, s * fma32(-dl, s, fma32(-dh, s, _F32(1)))
+
+
+def _df_divide(nh, nl, dh, dl):
+    t = _F32(1) / dh
+    s = nh * t
+    u = fma32(t, nh, -s)
+    v = fma32(-dl, t, fma32(-dh, t, _F32(1)))
+    return s, fma32(s, v, fma32(nl, t, u))
+
+
+def _ldexp2(d, e):
+    """SLEEF's vldexp2: d * 2**(e >> 1) * 2**(e - (e >> 1)), the powers from exponent bits
+    (integer arithmetic that wraps, as the vector instructions')."""
+    half = e >> 1
+    first = ((half.astype(np.uint32) + np.uint32(0x7F)) << np.uint32(23)).view(_F32)
+    second = (((e - half).astype(np.uint32) + np.uint32(0x7F)) << np.uint32(23)).view(_F32)
+    return (d * first) * second
+
+
+def _sleef_expk2f(dh):
+    """SLEEF's expk2f of (dh, 0), dh >= 0: exp as a double-float."""
+    u = dh * _SLEEF_R_LN2
+    in_range = (u >= _F32(-(2.0**31))) & (u < _F32(2.0**31))  # vcvtps2dq: else INT32_MIN
+    q = np.where(in_range, np.rint(np.where(in_range, u, 0)), -(2.0**31)).astype(np.int32)
+    qf = q.astype(_F32)
+    sh, sl = _df_add2_f(dh, np.zeros_like(dh), qf * -_SLEEF_L2U)
+    sh, sl = _df_add2_f(sh, sl, qf * -_SLEEF_L2L)
+    u = np.full_like(sh, _F32(0.1980960224e-3))
+    for c in _SLEEF_EXPK2F_POLY:
+        u = fma32(u, sh, c)
+    th, tl = _df_add2_f(*_df_mul_f(sh, sl, u), _F32(0.166666659414234244790680580464e0))
+    th, tl = _df_add2_f(*_df_mul(sh, sl, th, tl), _F32(0.5))
+    th, tl = _df_add2(sh, sl, *_df_mul(*_df_square(sh, sl), th, tl))
+    one_h = _F32(1) + th
+    th, tl = one_h, ((_F32(1) - one_h) + th) + tl
+    return _ldexp2(th, q), _ldexp2(tl, q)
+
+
+def sleef_tanhf(x: np.ndarray) -> np.ndarray:
+    """SLEEF's float32 tanh (`xtanhf`, u10) of a float32 array, as PyTorch's AVX-512
+    `Vectorized<float>::tanh`: within 1 ulp, not correctly rounded."""
+    x = np.asarray(x, _F32)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        dh, dl = _sleef_expk2f(np.abs(x))
+        eh, el = _df_reciprocal(dh, dl)
+        nh, nl = _df_add(dh, dl, -eh, -el)
+        mh, ml = _df_add(dh, dl, eh, el)
+        rh, rl = _df_divide(nh, nl, mh, ml)
+        y = rh + rl
+        y[(np.abs(x) > _F32(8.664339742)) | np.isnan(y)] = 1
+        y = np.copysign(y, x)
+        y[np.isnan(x)] = _NAN_ALL_ONES
+    return y
+
+
+def _libm_tanhf():
+    """The C library's tanhf, which PyTorch's scalar loop calls (for the numpy path's few tail
+    elements; None where there is no C library to load)."""
+    try:
+        libm = ctypes.CDLL(ctypes.util.find_library("m"))
+        function = libm.tanhf
+    except (OSError, AttributeError, TypeError):
+        return None
+    function.restype, function.argtypes = ctypes.c_float, [ctypes.c_float]
+    return function
+
+
+_tanhf = _libm_tanhf()
+
+
+def _tail_tanh(v: np.ndarray) -> np.ndarray:
+    if _tanhf is None:  # no C library: correctly rounded, as glibc's tanhf is but for a few
+        return np.tanh(v.astype(np.float64)).astype(_F32)
+    return np.array([_tanhf(float(e)) for e in v], _F32)
+
+
+def _thread_share(n: int, grain: int) -> int:
+    """The elements each thread takes in PyTorch's `parallel_for(0, n, grain)` (OpenMP): all
+    of them at one thread or below the grain, else n split evenly among min(threads, n / grain)
+    threads."""
+    from micrograd.tensor import _softmax32
+
+    threads = _softmax32.kernel_threads
+    if threads <= 1 or n < grain:
+        return max(n, 1)
+    parts = min(threads, -(-n // grain))
+    return -(-n // parts)
+
+
+def _gelu_forward_share(n: int) -> int:
+    # ATen's GeluKernelImpl: above 16,384 elements a grain of n / threads, else 32,768
+    from micrograd.tensor import _softmax32
+
+    grain = n // max(_softmax32.kernel_threads, 1) if n > 16384 else 32768
+    return _thread_share(n, max(grain, 1))
+
+
+def _tanh_with_tails(inner: np.ndarray, share: int) -> np.ndarray:
+    """tanh of a 1-D float32 array as ATen's loop: SLEEF's on whole blocks of 32 of each thread's
+    share, the C library's on the rest."""
+    vector = np.ones(inner.size, bool)
+    for start in range(0, inner.size, share):
+        end = min(start + share, inner.size)
+        vector[start + (end - start) // _BLOCK * _BLOCK : end] = False
+    t = sleef_tanhf(inner)
+    tail = ~vector
+    if tail.any():
+        t[tail] = _tail_tanh(inner[tail])
+    return t
+
+
+def _gelu_tanh_inner(x: np.ndarray) -> np.ndarray:
+    return _GELU_BETA * fma32(_GELU_KAPPA, (x * x) * x, x)
+
+
+def gelu_tanh32(x: np.ndarray) -> np.ndarray:
+    """GELU (tanh form) of a 1-D float32 array as PyTorch's CPU kernel computes it."""
+    share = _gelu_forward_share(x.size)
+    if _compiled is not None and x.size:
+        x = _contiguous(x)
+        out = np.empty_like(x)
+        _compiled.gelu_tanh(x, out, share)
+        return out
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        t = _tanh_with_tails(_gelu_tanh_inner(x), share)
+        return (_F32(0.5) * x) * (_F32(1) + t)
+
+
+def gelu_tanh_backward32(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """g * GELU'(x) (tanh form) for 1-D float32 arrays, as PyTorch's CPU kernel."""
+    share = _thread_share(x.size, 32768)
+    if _compiled is not None and x.size and g.shape == x.shape:
+        g, x = _contiguous(g), _contiguous(x)
+        out = np.empty_like(g)
+        _compiled.gelu_tanh_backward(g, x, out, share)
+        return out
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        t = _tanh_with_tails(_gelu_tanh_inner(x), share)
+        left_slope = _F32(0.5) * (_F32(1) + t)
+        tanh_slope = fma32(-t, t, _F32(1))
+        inner_slope = _GELU_BETA * fma32(_F32(3) * _GELU_KAPPA, x * x, _F32(1))
+        right_slope = ((_F32(0.5) * x) * tanh_slope) * inner_slope
+        return g * (left_slope + right_slope)

@@ -16,7 +16,12 @@ import math
 import numpy as np
 
 from micrograd.tensor._fma import fma32
-from micrograd.tensor._math32 import gelu_erf32, gelu_erf_backward32
+from micrograd.tensor._math32 import (
+    gelu_erf32,
+    gelu_erf_backward32,
+    gelu_tanh32,
+    gelu_tanh_backward32,
+)
 from micrograd.tensor.functions import Function
 
 
@@ -127,10 +132,11 @@ class Gelu(Function):
     """GELU, x * Phi(x) with Phi the standard normal CDF: `approximate='none'` is
     x/2 (1 + erf(x / sqrt 2)), `'tanh'` is x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 
-    Computed in the input's dtype as PyTorch's CPU kernels write it. float32 'none', forward and
-    backward, is oneDNN's kernel bit for bit (`_math32.py`: a piecewise polynomial forward,
-    Abramowitz and Stegun's erf with oneDNN's exp backward). float64 `erf` is the C library's;
-    `exp` and `tanh` are correctly rounded. Backward, beside each form:
+    Computed in the input's dtype as PyTorch's CPU kernels write it. float32, forward and
+    backward, is PyTorch's bit for bit (`_math32.py`): 'none' is oneDNN's kernel (a piecewise
+    polynomial forward, Abramowitz and Stegun's erf with oneDNN's exp backward), 'tanh' ATen's
+    with SLEEF's tanhf. float64 `erf` is the C library's; `exp` and `tanh` are correctly
+    rounded. Backward, beside each form:
         none: Phi(x) + x phi(x),  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
         tanh: (1 + T) / 2 + x/2 (1 - T^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  T the tanh above
     """
@@ -145,10 +151,11 @@ class Gelu(Function):
         self.approximate = approximate
         dt = x.dtype.type
         with np.errstate(over="ignore", invalid="ignore"):
+            if x.dtype == np.float32:
+                gelu = gelu_tanh32 if approximate == "tanh" else gelu_erf32
+                return gelu(x).reshape(shape)
             if approximate == "tanh":
                 return (dt(0.5) * x * (dt(1) + _tanh(_gelu_tanh_inner(x)))).reshape(shape)
-            if x.dtype == np.float32:
-                return gelu_erf32(x).reshape(shape)
             self.erf = erf = _erf(x * dt(_SQRT1_2))  # kept for the backward pass
             return (x * dt(0.5) * (dt(1) + erf)).reshape(shape)
 
@@ -157,14 +164,15 @@ class Gelu(Function):
         dt = x.dtype.type
         flat = g.reshape(-1)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            if x.dtype == np.float32 and flat.dtype == np.float32:
+                slope = gelu_tanh_backward32 if self.approximate == "tanh" else gelu_erf_backward32
+                return (slope(flat, x).reshape(g.shape),)
             if self.approximate == "tanh":
                 t = _tanh(_gelu_tanh_inner(x))
                 left_slope = dt(0.5) * (dt(1) + t)
                 inner_slope = dt(_TANH_BETA) * (dt(1) + dt(3) * dt(_TANH_KAPPA) * (x * x))
                 right_slope = dt(0.5) * x * (dt(1) - t * t) * inner_slope
                 return ((flat * (left_slope + right_slope)).reshape(g.shape),)
-            if x.dtype == np.float32 and flat.dtype == np.float32:
-                return (gelu_erf_backward32(flat, x).reshape(g.shape),)
             cdf = dt(0.5) * (dt(1) + self.erf)
             minus_half_square = x * x * dt(-0.5)
             pdf = dt(_PDF_SCALE) * _exp(minus_half_square)
