@@ -1,4 +1,4 @@
-"""float32 tanh and GELU (both forms) against torch 2.13, bit for bit, and the compiled kernels
+"""float32 tanh, GELU (both forms) and sigmoid against torch 2.13, bit for bit, and the compiled kernels
 (micrograd/tensor/_cmath32.c) against the numpy ones (micrograd/tensor/_math32.py).
 
 Inputs are float32 arrays drawn from all bit patterns (tiny, denormal, huge, inf, nan, -0.0)
@@ -8,6 +8,7 @@ that leave tails after whole 16- and 32-lane vectors. What must hold:
 
 * F.gelu / nn.GELU, approximate 'none' and 'tanh': value and input gradient equal to torch's,
   bitwise, at one thread and at two (where torch splits the work and each thread has a tail);
+* sigmoid: value and gradient equal to torch's, bitwise, at one thread and at two;
 * tanh's backward (autograd of Tensor.tanh / torch.tanh / F.tanh / nn.Tanh): bitwise wherever
   the forward values agree; given torch's own tanh values, bitwise everywhere;
 * tanh's forward: torch's is MKL's, not public; ours is correctly rounded. They agree but on
@@ -37,7 +38,18 @@ from micrograd.tensor import _math32
 from micrograd.tensor import nn as mnn
 from micrograd.tensor.nn import functional as F
 
-COVERED = {"torch.tanh", "Tensor.tanh", "F.tanh", "nn.Tanh", "F.gelu", "nn.GELU"}
+COVERED = {
+    "torch.tanh",
+    "Tensor.tanh",
+    "F.tanh",
+    "nn.Tanh",
+    "F.gelu",
+    "nn.GELU",
+    "torch.sigmoid",
+    "Tensor.sigmoid",
+    "F.sigmoid",
+    "nn.Sigmoid",
+}
 
 # the `path` fixture only picks compiled or numpy code for the whole test: fine to share
 SETTINGS = settings(
@@ -173,6 +185,41 @@ def test_gelu_erf_breakpoints_are_torchs_bit_for_bit(path):
     assert_bitwise(grad, expected_grad, "gelu's gradient", BREAKPOINTS)
 
 
+SIGMOID_ENTRIES = {
+    "torch.sigmoid": lambda lib, x: lib.sigmoid(x),
+    "Tensor.sigmoid": lambda lib, x: x.sigmoid(),
+    "F.sigmoid": lambda lib, x: lib.nn.functional.sigmoid(x),
+    "nn.Sigmoid": lambda lib, x: lib.nn.Sigmoid()(x),
+}
+
+
+def _both_sigmoid(x: np.ndarray, g: np.ndarray, entry: str):
+    call = SIGMOID_ENTRIES[entry]
+    xm, xt = mt.tensor(x, requires_grad=True), torch.from_numpy(x.copy()).requires_grad_()
+    ours, theirs = call(mt, xm), call(torch, xt)
+    ours.backward(mt.tensor(g))
+    theirs.backward(torch.from_numpy(g.copy()))
+    return (ours.data, xm.grad.data), (theirs.detach().numpy(), xt.grad.numpy())
+
+
+@SETTINGS
+@given(float32_arrays, st.integers(0, 2**32 - 1), st.sampled_from(sorted(SIGMOID_ENTRIES)))
+def test_sigmoid_forward_and_backward_are_torchs_bit_for_bit(path, x, seed, entry):
+    g = np.random.default_rng(seed).standard_normal(x.size).astype(F32)
+    (value, grad), (expected_value, expected_grad) = _both_sigmoid(x, g, entry)
+    assert_bitwise(value, expected_value, f"{entry} ({path})", x)
+    assert_bitwise(grad, expected_grad, f"{entry}'s gradient ({path})", x)
+
+
+@pytest.mark.parametrize("n", [1, 7, 33, 1000, 32768, 40001, 100003])
+def test_sigmoid_is_torchs_bit_for_bit_on_every_tail_length(path, threads, n):
+    x = (np.random.default_rng(n).standard_normal(n) * 8).astype(F32)
+    g = np.random.default_rng(n + 1).standard_normal(n).astype(F32)
+    (value, grad), (expected_value, expected_grad) = _both_sigmoid(x, g, "torch.sigmoid")
+    assert_bitwise(value, expected_value, f"sigmoid at {threads} threads", x)
+    assert_bitwise(grad, expected_grad, "sigmoid's gradient", x)
+
+
 TANH_ENTRIES = {
     "torch.tanh": lambda lib, x: lib.tanh(x),
     "Tensor.tanh": lambda lib, x: x.tanh(),
@@ -250,6 +297,8 @@ def test_compiled_and_numpy_kernels_give_the_same_bits(x, seed):
         "gelu_erf_backward": lambda: _math32.gelu_erf_backward32(g, x),
         "gelu_tanh": lambda: _math32.gelu_tanh32(x),
         "gelu_tanh_backward": lambda: _math32.gelu_tanh_backward32(g, x),
+        "sigmoid": lambda: _math32.sigmoid32(x),
+        "sigmoid_backward": lambda: _math32.sigmoid_backward32(g, y),
     }
     compiled = _math32._compiled
     for name, call in functions.items():
@@ -278,12 +327,14 @@ def test_the_compiled_module_is_used_when_built(monkeypatch):
 
     monkeypatch.setattr(_math32, "_compiled", Recorder())
     x = mt.tensor(np.linspace(-3, 3, 40, dtype=F32), requires_grad=True)
-    (x.tanh() + F.gelu(x) + F.gelu(x, approximate="tanh")).sum().backward()
+    (x.tanh() + F.gelu(x) + F.gelu(x, approximate="tanh") + x.sigmoid()).sum().backward()
     assert sorted(calls) == [
         "gelu_erf",
         "gelu_erf_backward",
         "gelu_tanh",
         "gelu_tanh_backward",
+        "sigmoid",
+        "sigmoid_backward",
         "tanh",
         "tanh_backward",
     ]

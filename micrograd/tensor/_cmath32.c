@@ -14,6 +14,9 @@
  *                                 elements of each `chunk` (a thread's share), the C library's
  *                                 tanhf in the rest
  *   gelu_tanh_backward(g, x, out, chunk)   its derivative times g, the same way
+ *   sigmoid(x, out, chunk)        1 / (1 + exp(-x)) with SLEEF's expf in whole blocks of 32 of
+ *                                 each chunk, the C library's expf in the rest
+ *   sigmoid_backward(g, y, out)   (g * (1 - y)) * y
  *
  * Every array argument is a C-contiguous float32 buffer of the same length (checked); `out` may
  * be one of the inputs. The multiply-adds PyTorch's kernels fuse are written as fmaf and the
@@ -93,6 +96,12 @@ static const uint32_t AS_POLY[5] = {0x3e827906, 0xbe91a98e, 0x3fb5f0e3, 0xbfba00
 #define SLEEF_R_LN2 1.442695040888963407359924681001892137426645954152985934135449406931f
 #define SLEEF_L2U 0.693145751953125f
 #define SLEEF_L2L 1.428606765330187045e-06f
+
+/* SLEEF's xexpf (u10) polynomial, degree 6 down to 2 */
+static const float SLEEF_EXPF_POLY[6] = {
+    0.000198527617612853646278381f, 0.00139304355252534151077271f, 0.00833336077630519866943359f,
+    0.0416664853692054748535156f,   0.166666671633720397949219f,   0.5f,
+};
 
 /* ATen's GELU (tanh form) constants, rounded to float as its kernel does */
 #define GELU_BETA ((float)(1.41421356237309504880 * 1.12837916709551257390 * 0.5))
@@ -213,6 +222,47 @@ df(float hi, float lo)
             t = df(0.0f, 0.0f);                                                                  \
         return t;                                                                                \
     }                                                                                            \
+    ATTRIBUTE static inline float sleef_expf##SUFFIX(float d) /* xexpf, u10 */                    \
+    {                                                                                            \
+        float u = d * SLEEF_R_LN2;                                                               \
+        int in_range = u >= -2147483648.0f && u < 2147483648.0f;                                 \
+        int32_t q = in_range ? (int32_t)nearbyintf(u) : INT32_MIN;                               \
+        float s = fmaf((float)q, -SLEEF_L2U, d);                                                 \
+        s = fmaf((float)q, -SLEEF_L2L, s);                                                       \
+        u = SLEEF_EXPF_POLY[0];                                                                  \
+        for (int k = 1; k < 6; k++)                                                              \
+            u = fmaf(u, s, SLEEF_EXPF_POLY[k]);                                                  \
+        u = 1.0f + fmaf(s * s, u, s);                                                            \
+        u = ldexp2##SUFFIX(u, q);                                                                \
+        if (d < -104.0f)                                                                         \
+            u = 0.0f;                                                                            \
+        if (100.0f < d)                                                                          \
+            u = INFINITY;                                                                        \
+        return u;                                                                                \
+    }                                                                                            \
+    ATTRIBUTE static void sigmoid_loop##SUFFIX(const float *x, float *out, Py_ssize_t n,         \
+                                               Py_ssize_t chunk)                                 \
+    {                                                                                            \
+        for (Py_ssize_t start = 0; start < n; start += chunk) {                                  \
+            Py_ssize_t end = start + chunk < n ? start + chunk : n;                              \
+            Py_ssize_t vector_end = start + (end - start) / 32 * 32;                             \
+            for (Py_ssize_t i = start; i < vector_end; i++)                                      \
+                out[i] = 1.0f / (sleef_expf##SUFFIX(-x[i]) + 1.0f);                              \
+            for (Py_ssize_t i = vector_end; i < end; i++)                                        \
+                out[i] = 1.0f / (1.0f + expf(-x[i]));                                            \
+        }                                                                                        \
+        /* a nan comes out as PyTorch's does, sign flipped by exp(-x)'s minus and quieted (the  \
+         * compiler need not keep a nan's sign: it may move the minus into a constant) */       \
+        for (Py_ssize_t i = 0; i < n; i++)                                                       \
+            if (isnan(x[i]))                                                                     \
+                out[i] = bits_to_float((float_to_bits(x[i]) ^ 0x80000000u) | 0x00400000u);     \
+    }                                                                                            \
+    ATTRIBUTE static void sigmoid_backward_loop##SUFFIX(const float *g, const float *y,          \
+                                                        float *out, Py_ssize_t n)                \
+    {                                                                                            \
+        for (Py_ssize_t i = 0; i < n; i++)                                                       \
+            out[i] = (g[i] * (1.0f - y[i])) * y[i];                                              \
+    }                                                                                            \
     ATTRIBUTE static inline float sleef_tanhf##SUFFIX(float x) /* xtanhf, u10 */                 \
     {                                                                                            \
         float y = fabsf(x);                                                                      \
@@ -314,6 +364,9 @@ static void (*gelu_tanh_loop)(const float *, float *, Py_ssize_t, Py_ssize_t) =
     gelu_tanh_loop_generic;
 static void (*gelu_tanh_backward_loop)(const float *, const float *, float *, Py_ssize_t,
                                        Py_ssize_t) = gelu_tanh_backward_loop_generic;
+static void (*sigmoid_loop)(const float *, float *, Py_ssize_t, Py_ssize_t) = sigmoid_loop_generic;
+static void (*sigmoid_backward_loop)(const float *, const float *, float *, Py_ssize_t) =
+    sigmoid_backward_loop_generic;
 
 /* Borrow `count` buffers as float32 arrays of one length; 0 on success, -1 with an exception. */
 static int
@@ -459,6 +512,37 @@ py_gelu_tanh_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+py_sigmoid(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer v[2];
+    Py_ssize_t chunk;
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "sigmoid takes 2 arrays and a chunk, got %zd", nargs);
+        return NULL;
+    }
+    if (get_chunk(args[2], &chunk, "sigmoid") < 0 || get_buffers(args, 2, v, 2, "sigmoid") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    sigmoid_loop(v[0].buf, v[1].buf, v[0].len / 4, chunk);
+    Py_END_ALLOW_THREADS
+    release_buffers(v, 2);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+py_sigmoid_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer v[3];
+    if (get_buffers(args, nargs, v, 3, "sigmoid_backward") < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    sigmoid_backward_loop(v[0].buf, v[1].buf, v[2].buf, v[0].len / 4);
+    Py_END_ALLOW_THREADS
+    release_buffers(v, 3);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"tanh", (PyCFunction)(void (*)(void))py_tanh, METH_FASTCALL,
      "tanh(x, out): out = tanh(x), rounded once from double precision."},
@@ -472,12 +556,16 @@ static PyMethodDef methods[] = {
      "gelu_tanh(x, out, chunk): GELU (tanh form) as ATen's kernel, SLEEF's tanhf in blocks."},
     {"gelu_tanh_backward", (PyCFunction)(void (*)(void))py_gelu_tanh_backward, METH_FASTCALL,
      "gelu_tanh_backward(g, x, out, chunk): g * GELU'(x) (tanh form) as ATen's kernel."},
+    {"sigmoid", (PyCFunction)(void (*)(void))py_sigmoid, METH_FASTCALL,
+     "sigmoid(x, out, chunk): 1 / (1 + exp(-x)) as ATen's kernel, SLEEF's expf in blocks."},
+    {"sigmoid_backward", (PyCFunction)(void (*)(void))py_sigmoid_backward, METH_FASTCALL,
+     "sigmoid_backward(g, y, out): out = (g * (1 - y)) * y, PyTorch's sigmoid_backward."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "micrograd.tensor._cmath32",
-    "float32 tanh, GELU and their derivatives with PyTorch's CPU floats (see _math32.py).", -1,
+    "float32 tanh, GELU, sigmoid and their derivatives with PyTorch's floats (_math32.py).", -1,
     methods,
 };
 
@@ -496,6 +584,8 @@ PyInit__cmath32(void)
         gelu_erf_backward_loop = gelu_erf_backward_loop_fma;
         gelu_tanh_loop = gelu_tanh_loop_fma;
         gelu_tanh_backward_loop = gelu_tanh_backward_loop_fma;
+        sigmoid_loop = sigmoid_loop_fma;
+        sigmoid_backward_loop = sigmoid_backward_loop_fma;
     }
 #endif
     return PyModule_Create(&module_def);

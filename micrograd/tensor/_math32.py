@@ -30,6 +30,10 @@ What PyTorch 2.13 (x86-64, MKL and oneDNN builds: the wheels on PyPI) computes f
   (0.5 (1 + T) + 0.5x fma(-T, T, 1) beta fma(3 kappa, x^2, 1)) the same way, split in parts of
   at least 32,768 elements.
 
+* `torch.sigmoid` is ATen's kernel: 1 / (exp(-x) + 1) (a nan in: the nan, sign flipped, quieted) with SLEEF's `expf` (u10, `_sleef.py`) on
+  whole blocks of 32 elements, 1 / (1 + expf(-x)) with the C library's `expf` on the rest; above
+  32,768 elements each thread's share has its tail. Its backward is (g * (1 - y)) * y.
+
 `micrograd/tensor/_cmath32.c` computes the same floats in C; the functions here use it when it is built (and MICROGRAD_PURE is unset), numpy otherwise. The tests
 compare both paths with each other and with torch, bit for bit.
 """
@@ -44,12 +48,15 @@ import os
 import numpy as np
 
 from micrograd.tensor._fma import fma32
+from micrograd.tensor._sleef import expf_u10
 
 __all__ = [
     "gelu_erf32",
     "gelu_erf_backward32",
     "gelu_tanh32",
     "gelu_tanh_backward32",
+    "sigmoid32",
+    "sigmoid_backward32",
     "tanh32",
     "tanh_backward32",
 ]
@@ -335,25 +342,31 @@ def sleef_tanhf(x: np.ndarray) -> np.ndarray:
     return y
 
 
-def _libm_tanhf():
-    """The C library's tanhf, which PyTorch's scalar loop calls (for the numpy path's few tail
-    elements; None where there is no C library to load)."""
+def _libm_function(name: str):
+    """The C library's float function `name` (tanhf, expf), which PyTorch's scalar loop calls:
+    for the numpy path's few tail elements. None where there is no C library to load."""
     try:
-        libm = ctypes.CDLL(ctypes.util.find_library("m"))
-        function = libm.tanhf
+        function = getattr(ctypes.CDLL(ctypes.util.find_library("m")), name)
     except (OSError, AttributeError, TypeError):
         return None
     function.restype, function.argtypes = ctypes.c_float, [ctypes.c_float]
     return function
 
 
-_tanhf = _libm_tanhf()
+_tanhf, _expf = _libm_function("tanhf"), _libm_function("expf")
 
 
 def _tail_tanh(v: np.ndarray) -> np.ndarray:
     if _tanhf is None:  # no C library: correctly rounded, as glibc's tanhf is but for a few
         return np.tanh(v.astype(np.float64)).astype(_F32)
     return np.array([_tanhf(float(e)) for e in v], _F32)
+
+
+def _tail_exp(v: np.ndarray) -> np.ndarray:
+    if _expf is None:  # no C library: correctly rounded, as glibc's expf is but for a few
+        with np.errstate(over="ignore"):
+            return np.exp(v.astype(np.float64)).astype(_F32)
+    return np.array([_expf(float(e)) for e in v], _F32)
 
 
 def _thread_share(n: int, grain: int) -> int:
@@ -377,15 +390,21 @@ def _gelu_forward_share(n: int) -> int:
     return _thread_share(n, max(grain, 1))
 
 
+def _tails(n: int, share: int) -> np.ndarray:
+    """Where ATen's vectorised loop, given `share` elements per thread, leaves elements to its
+    scalar loop: the last n % 32 of each share."""
+    tail = np.zeros(n, bool)
+    for start in range(0, n, share):
+        end = min(start + share, n)
+        tail[start + (end - start) // _BLOCK * _BLOCK : end] = True
+    return tail
+
+
 def _tanh_with_tails(inner: np.ndarray, share: int) -> np.ndarray:
     """tanh of a 1-D float32 array as ATen's loop: SLEEF's on whole blocks of 32 of each thread's
     share, the C library's on the rest."""
-    vector = np.ones(inner.size, bool)
-    for start in range(0, inner.size, share):
-        end = min(start + share, inner.size)
-        vector[start + (end - start) // _BLOCK * _BLOCK : end] = False
     t = sleef_tanhf(inner)
-    tail = ~vector
+    tail = _tails(inner.size, share)
     if tail.any():
         t[tail] = _tail_tanh(inner[tail])
     return t
@@ -423,3 +442,38 @@ def gelu_tanh_backward32(g: np.ndarray, x: np.ndarray) -> np.ndarray:
         inner_slope = _GELU_BETA * fma32(_F32(3) * _GELU_KAPPA, x * x, _F32(1))
         right_slope = ((_F32(0.5) * x) * tanh_slope) * inner_slope
         return g * (left_slope + right_slope)
+
+
+# -- sigmoid -------------------------------------------------------------------------------------
+
+
+def sigmoid32(x: np.ndarray) -> np.ndarray:
+    """torch.sigmoid of a float32 array (any shape) as PyTorch's CPU kernel (module docstring)."""
+    shape = x.shape
+    flat = _contiguous(x).reshape(-1)
+    share = _thread_share(flat.size, 32768)
+    if _compiled is not None and flat.size:
+        out = np.empty_like(flat)
+        _compiled.sigmoid(flat, out, share)
+        return out.reshape(shape)
+    one = _F32(1)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        out = one / (expf_u10(-flat) + one)
+        tail = _tails(flat.size, share)
+        if tail.any():
+            out[tail] = one / (one + _tail_exp(-flat[tail]))
+        nan = np.isnan(flat)
+        if nan.any():  # PyTorch's nan out: the nan in, sign flipped (exp(-x)'s minus), quieted
+            bits = flat[nan].view(np.uint32) ^ np.uint32(0x80000000) | np.uint32(0x00400000)
+            out[nan] = bits.view(_F32)
+    return out.reshape(shape)
+
+
+def sigmoid_backward32(g: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(g * (1 - y)) * y for float32 arrays of one shape: PyTorch's sigmoid_backward."""
+    if _compiled is not None and g.size and g.shape == y.shape:
+        g, y = _contiguous(g), _contiguous(y)
+        out = np.empty_like(g)
+        _compiled.sigmoid_backward(g.reshape(-1), y.reshape(-1), out.reshape(-1))
+        return out
+    return ((g * (_F32(1) - y)) * y).astype(_F32, copy=False)

@@ -32,8 +32,7 @@ import numpy as np
 
 from micrograd.tensor import _softmax32
 from micrograd.tensor._fma import fma32, fma64
-from micrograd.tensor._math32 import tanh32, tanh_backward32
-from micrograd.tensor._sleef import sigmoid32
+from micrograd.tensor._math32 import sigmoid32, sigmoid_backward32, tanh32, tanh_backward32
 from micrograd.tensor.errors import TorchIndexError, TorchRuntimeError
 
 __all__ = ["FUNCTIONS", "Function", "normalize_axes", "unbroadcast", "wrap_dim"]
@@ -817,7 +816,7 @@ class Sigmoid(Function):
 
     def forward(self, a):
         if a.dtype == np.float32:
-            # PyTorch's own float32 computation, bit for bit (SLEEF's exp; see _sleef.py)
+            # PyTorch's own float32 computation, bit for bit (SLEEF's exp; see _math32.py)
             self.out = out = sigmoid32(a)
             return out
         # PyTorch computes 1 / (1 + exp(-a)) in a's dtype: 0 where exp(-a) overflows, not the
@@ -833,7 +832,9 @@ class Sigmoid(Function):
 
     def backward(self, g, prev):
         s = self.out
-        return (g * (s * (1 - s)),)
+        if s.dtype == np.float32 and g.dtype == np.float32 and g.shape == s.shape:
+            return (sigmoid_backward32(g, s),)  # (g * (1 - s)) * s, PyTorch's order
+        return ((g * (1 - s)) * s,)
 
 
 class Sqrt(Function):
