@@ -107,25 +107,25 @@ _libm_erf = np.frompyfunc(math.erf, 1, 1)
 
 
 def _erf(v: np.ndarray) -> np.ndarray:
-    """erf of a float64 (or other non-float32) array: the C library's, as PyTorch's scalar path
-    (float32 GELU does not call it: _math32.py)."""
-    return _libm_erf(v).astype(v.dtype)  # the C library's erf, what PyTorch's scalar path calls
+    """erf of a float64 array: the C library's, as PyTorch's scalar path."""
+    return _libm_erf(v).astype(v.dtype)
+
+
+# float64 GELU's pieces (float32 GELU is _math32.py's)
 
 
 def _exp(v: np.ndarray) -> np.ndarray:
-    return np.exp(v.astype(np.float64)).astype(v.dtype)  # float32: correctly rounded
+    return np.exp(v)
 
 
 def _gelu_tanh_inner(x: np.ndarray) -> np.ndarray:
-    """sqrt(2/pi) (x + 0.044715 x^3) in x's dtype (GCC fuses the multiply-add)."""
+    """sqrt(2/pi) (x + 0.044715 x^3) in x's dtype."""
     dt = x.dtype.type
-    cube = x * x * x
-    inner = fma32(dt(_TANH_KAPPA), cube, x) if x.dtype == np.float32 else x + dt(_TANH_KAPPA) * cube
-    return dt(_TANH_BETA) * inner
+    return dt(_TANH_BETA) * (x + dt(_TANH_KAPPA) * (x * x * x))
 
 
 def _tanh(v: np.ndarray) -> np.ndarray:
-    return np.tanh(v.astype(np.float64)).astype(v.dtype)  # float32: correctly rounded
+    return np.tanh(v)
 
 
 class Gelu(Function):
