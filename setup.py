@@ -68,11 +68,17 @@ setup(
         ),
         # Tensor.data / Tensor.requires_grad: slots read at C speed, assignments checked
         Extension("micrograd.tensor._cattrs", sources=["micrograd/tensor/_cattrs.c"]),
-        # float32 tanh / GELU with PyTorch's floats: only the multiply-adds written as fmaf fuse
+        # float32 tanh / GELU / sigmoid with PyTorch's floats: only the multiply-adds written as
+        # fmaf fuse; no trapping math and no errno (values unchanged) let its loops vectorise
         Extension(
             "micrograd.tensor._cmath32",
             sources=["micrograd/tensor/_cmath32.c"],
-            extra_compile_args=["-ffp-contract=off", "-fno-fast-math"],
+            extra_compile_args=[
+                "-ffp-contract=off",
+                "-fno-fast-math",
+                "-fno-trapping-math",
+                "-fno-math-errno",
+            ],
             libraries=["m"],
         ),
     ],

@@ -205,3 +205,11 @@ def test_bench_course_refuses_bad_arguments_in_one_line():
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert out.returncode == 2 and "--rounds and --steps must be positive" in out.stderr
+
+
+def test_bench_math32_quick_times_every_function_on_every_engine():
+    out = bench("bench_math32.py", "--quick")
+    for op in ("tanh", "gelu none", "gelu tanh", "sigmoid"):
+        for mode in ("fwd", "fwd+bwd"):
+            assert re.search(rf"^{op} {re.escape(mode)} .*x\)", out, re.MULTILINE), (op, mode, out)
+    assert "torch" in out and "ours, numpy" in out

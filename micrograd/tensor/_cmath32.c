@@ -2,10 +2,10 @@
  *
  * The numpy module micrograd/tensor/_math32.py computes the same functions on whole arrays and
  * gives the same bits (the tests compare the two, and both against torch); this module does it
- * in one pass over the data without numpy's temporaries. What each function replays is said in
+ * in one pass over the data, in vector registers. What each function replays is said in
  * _math32.py, beside the numpy code:
  *
- *   tanh(x, out)                  tanh rounded once from double precision
+ *   tanh(x, out)                  tanh correctly rounded (a double-precision evaluation)
  *   tanh_backward(g, y, out)      g * (1 - y*y) with the fused multiply-add of PyTorch's kernel
  *   gelu_erf(x, out)              oneDNN's AVX-512 GELU (erf form): a piecewise polynomial
  *   gelu_erf_backward(g, x, out)  g * its derivative, oneDNN's: Abramowitz-Stegun's erf and
@@ -14,21 +14,127 @@
  *                                 elements of each `chunk` (a thread's share), the C library's
  *                                 tanhf in the rest
  *   gelu_tanh_backward(g, x, out, chunk)   its derivative times g, the same way
- *   sigmoid(x, out, chunk)        1 / (1 + exp(-x)) with SLEEF's expf in whole blocks of 32 of
+ *   sigmoid(x, out, chunk)        1 / (exp(-x) + 1) with SLEEF's expf in whole blocks of 32 of
  *                                 each chunk, the C library's expf in the rest
  *   sigmoid_backward(g, y, out)   (g * (1 - y)) * y
  *
  * Every array argument is a C-contiguous float32 buffer of the same length (checked); `out` may
  * be one of the inputs. The multiply-adds PyTorch's kernels fuse are written as fmaf and the
- * file is compiled with -ffp-contract=off, so that the compiler fuses nothing else. fmaf is a
- * library call on a processor without FMA instructions (same result, slower); where the
- * processor has them, the loops are compiled a second time for it and chosen at import.
+ * file is compiled with -ffp-contract=off, so that the compiler fuses nothing else. The element
+ * functions below have no loops or branches of their own, so that the compiler vectorises the
+ * loops that call them. The loops are compiled twice: for any x86-64 (fmaf is then a library
+ * call: the same result, slower) and for processors with AVX2 and FMA, chosen at import.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float
+bits_to_float(uint32_t bits)
+{
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+INLINE uint32_t
+float_to_bits(float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return bits;
+}
+
+INLINE double
+bits_to_double(uint64_t bits)
+{
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+/* -- tanh, correctly rounded ---------------------------------------------------------------- */
+
+/* tanh(a) = e / (e + 2), e = expm1(2a), in double precision: a Taylor polynomial of expm1 for
+ * 2a < 0.5, else exp(r) 2**k - 1 with r = 2a - k ln 2 (ln 2 in two parts, the first exact
+ * times any k here). Relative error a few units of 2**-53, so the float rounding is the
+ * correct one but for inputs within about 2**-26 ulp of halfway: there are none, as every float
+ * below 9.1 gives the C library's double-precision tanh rounded to float. */
+#define TANH_LN2_HI 0x1.62e42feep-1
+#define TANH_LN2_LO 0x1.a39ef35793c76p-33
+#define TANH_INV_LN2 0x1.71547652b82fep+0
+#define TANH_SATURATION 9.1 /* from here tanh rounds to 1.0f */
+static const double INV_FACTORIAL[16] = {
+    1.0,
+    1.0,
+    0.5,
+    0x1.5555555555555p-3,
+    0x1.5555555555555p-5,
+    0x1.1111111111111p-7,
+    0x1.6c16c16c16c17p-10,
+    0x1.a01a01a01a01ap-13,
+    0x1.a01a01a01a01ap-16,
+    0x1.71de3a556c734p-19,
+    0x1.27e4fb7789f5cp-22,
+    0x1.ae64567f544e4p-26,
+    0x1.1eed8eff8d898p-29,
+    0x1.6124613a86d09p-33,
+    0x1.93974a8c07c9dp-37,
+    0x1.ae7f3e733b81fp-41,
+};
+
+INLINE float
+tanh_correctly_rounded(float x)
+{
+    double a = fabs((double)x);
+    double y = a < TANH_SATURATION ? a + a : 0.0; /* (nan and large |x|: a harmless 0) */
+    double p = INV_FACTORIAL[15];
+    p = p * y + INV_FACTORIAL[14];
+    p = p * y + INV_FACTORIAL[13];
+    p = p * y + INV_FACTORIAL[12];
+    p = p * y + INV_FACTORIAL[11];
+    p = p * y + INV_FACTORIAL[10];
+    p = p * y + INV_FACTORIAL[9];
+    p = p * y + INV_FACTORIAL[8];
+    p = p * y + INV_FACTORIAL[7];
+    p = p * y + INV_FACTORIAL[6];
+    p = p * y + INV_FACTORIAL[5];
+    p = p * y + INV_FACTORIAL[4];
+    p = p * y + INV_FACTORIAL[3];
+    p = p * y + INV_FACTORIAL[2];
+    p = p * y + INV_FACTORIAL[1];
+    double small = p * y;
+    double k = nearbyint(y * TANH_INV_LN2);
+    double r = (y - k * TANH_LN2_HI) - k * TANH_LN2_LO;
+    double q = INV_FACTORIAL[14];
+    q = q * r + INV_FACTORIAL[13];
+    q = q * r + INV_FACTORIAL[12];
+    q = q * r + INV_FACTORIAL[11];
+    q = q * r + INV_FACTORIAL[10];
+    q = q * r + INV_FACTORIAL[9];
+    q = q * r + INV_FACTORIAL[8];
+    q = q * r + INV_FACTORIAL[7];
+    q = q * r + INV_FACTORIAL[6];
+    q = q * r + INV_FACTORIAL[5];
+    q = q * r + INV_FACTORIAL[4];
+    q = q * r + INV_FACTORIAL[3];
+    q = q * r + INV_FACTORIAL[2];
+    q = q * r + INV_FACTORIAL[1];
+    q = q * r + INV_FACTORIAL[0];
+    /* 2**k from its exponent bits; k <= 27 converts as an int32 (vectorisable without AVX-512) */
+    double large = q * bits_to_double((uint64_t)((int32_t)k + 1023) << 52) - 1.0;
+    double e = y < 0.5 ? small : large;
+    float t = (float)(e / (e + 2.0));
+    t = a >= TANH_SATURATION ? 1.0f : t;
+    t = x != x ? x : t;
+    return bits_to_float((float_to_bits(t) & 0x7fffffffu) | (float_to_bits(x) & 0x80000000u));
+}
+
+/* -- GELU, erf form: oneDNN's AVX-512 kernel ------------------------------------------------ */
 
 /* oneDNN's minimax polynomials of GELU's erf part, P(|x|) ~ erf(|x| / sqrt 2), one per interval
  * of |x| picked from its float bits, coefficients of degree 0..5 (the same table is in
@@ -65,20 +171,23 @@ static float gelu_erf_coeff[6][25];
 #define GELU_ERF_INDEX_BIAS 0xc21fffffu /* added to |x|'s bits; >> 21 gives the interval */
 #define GELU_ERF_RIGHT_BOUND 0x40b15ceeu /* past this |x| (about 5.54) erf is 1 */
 
-static inline float
-bits_to_float(uint32_t bits)
+INLINE float
+gelu_erf_onednn(float s)
 {
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-static inline uint32_t
-float_to_bits(float f)
-{
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    return bits;
+    uint32_t magnitude_bits = float_to_bits(s) & 0x7fffffffu;
+    float magnitude = bits_to_float(magnitude_bits);
+    int32_t index = (int32_t)(magnitude_bits + GELU_ERF_INDEX_BIAS) >> 21;
+    index = index < 1 ? 1 : index;
+    index = index > 24 ? 24 : index;
+    index = bits_to_float(GELU_ERF_RIGHT_BOUND) < magnitude ? 23 : index;
+    float p = gelu_erf_coeff[5][index];
+    p = fmaf(p, magnitude, gelu_erf_coeff[4][index]);
+    p = fmaf(p, magnitude, gelu_erf_coeff[3][index]);
+    p = fmaf(p, magnitude, gelu_erf_coeff[2][index]);
+    p = fmaf(p, magnitude, gelu_erf_coeff[1][index]);
+    p = fmaf(p, magnitude, gelu_erf_coeff[0][index]);
+    p = bits_to_float(float_to_bits(p) ^ (float_to_bits(s) & 0x80000000u));
+    return (s * (p + 1.0f)) * 0.5f;
 }
 
 /* oneDNN's exp (exp_compute_vector_fwd) and the constants of its GELU derivative, as bits */
@@ -86,46 +195,239 @@ float_to_bits(float f)
 #define EXP_LN_FLT_MAX 0x42b17218u
 #define EXP_LOG2E 0x3fb8aa3bu
 #define EXP_LN2 0x3f317218u
-static const uint32_t EXP_POLY[5] = {0x3f7ffffb, 0x3efffee3, 0x3e2aad40, 0x3d2b9d0d, 0x3c07cfce};
-#define AS_P 0x3ea7ba05u            /* Abramowitz-Stegun 7.1.26: t = 1 / (1 + p|x|) */
+#define EXP_P1 0x3f7ffffbu
+#define EXP_P2 0x3efffee3u
+#define EXP_P3 0x3e2aad40u
+#define EXP_P4 0x3d2b9d0du
+#define EXP_P5 0x3c07cfceu
+#define AS_P 0x3ea7ba05u /* Abramowitz and Stegun 7.1.26: t = 1 / (1 + p|x|) */
 #define AS_ONE_OVER_SQRT2 0x3f3504f3u
 #define AS_ONE_OVER_SQRTPI 0x3f106ebau
-static const uint32_t AS_POLY[5] = {0x3e827906, 0xbe91a98e, 0x3fb5f0e3, 0xbfba00e3, 0x3f87dc22};
+#define AS_A1 0x3e827906u
+#define AS_A2 0xbe91a98eu
+#define AS_A3 0x3fb5f0e3u
+#define AS_A4 0xbfba00e3u
+#define AS_A5 0x3f87dc22u
 
-/* SLEEF's constants (sleefsimdsp.c, misc.h) for expk2f and xtanhf */
+INLINE float
+onednn_exp(float x)
+{
+    const float ln_min = bits_to_float(EXP_LN_FLT_MIN), ln_max = bits_to_float(EXP_LN_FLT_MAX);
+    uint32_t keep = x < ln_min ? 0u : 0xffffffffu; /* 0 below ln(FLT_MIN) */
+    x = x < ln_max ? x : ln_max; /* minps / maxps: a nan operand gives the second one */
+    x = x > ln_min ? x : ln_min;
+    float fx = floorf(x * bits_to_float(EXP_LOG2E) + 0.5f);
+    float r = fmaf(-fx, bits_to_float(EXP_LN2), x);
+    /* 2 * 2**(n-1) * p, so that n = 128 does not overflow */
+    float scale = bits_to_float(((uint32_t)((int32_t)(fx - 1.0f) + 127) << 23) & keep);
+    float p = bits_to_float(EXP_P5);
+    p = fmaf(p, r, bits_to_float(EXP_P4));
+    p = fmaf(p, r, bits_to_float(EXP_P3));
+    p = fmaf(p, r, bits_to_float(EXP_P2));
+    p = fmaf(p, r, bits_to_float(EXP_P1));
+    p = fmaf(p, r, 1.0f);
+    return (p * scale) * 2.0f;
+}
+
+/* GELU'(x) (erf form) as oneDNN's backward kernel */
+INLINE float
+gelu_erf_slope_onednn(float x)
+{
+    float r = x * bits_to_float(AS_ONE_OVER_SQRT2);
+    float q = onednn_exp(-(r * r));
+    float density = (r * bits_to_float(AS_ONE_OVER_SQRTPI)) * q;
+    float t = 1.0f / fmaf(bits_to_float(AS_P), fabsf(r), 1.0f);
+    float minus_qt = -q * t;
+    float poly = bits_to_float(AS_A5);
+    poly = fmaf(poly, t, bits_to_float(AS_A4));
+    poly = fmaf(poly, t, bits_to_float(AS_A3));
+    poly = fmaf(poly, t, bits_to_float(AS_A2));
+    poly = fmaf(poly, t, bits_to_float(AS_A1));
+    float erf = fmaf(minus_qt, poly, 1.0f);
+    erf = bits_to_float(float_to_bits(erf) ^ (float_to_bits(r) & 0x80000000u));
+    return fmaf(erf, 0.5f, density + 0.5f);
+}
+
+/* -- SLEEF's expf and tanhf (sleefsimdsp.c, the AVX-512 build: ENABLE_FMA_SP) --------------- */
+
 #define SLEEF_R_LN2 1.442695040888963407359924681001892137426645954152985934135449406931f
 #define SLEEF_L2U 0.693145751953125f
 #define SLEEF_L2L 1.428606765330187045e-06f
 
-/* SLEEF's xexpf (u10) polynomial, degree 6 down to 2 */
-static const float SLEEF_EXPF_POLY[6] = {
-    0.000198527617612853646278381f, 0.00139304355252534151077271f, 0.00833336077630519866943359f,
-    0.0416664853692054748535156f,   0.166666671633720397949219f,   0.5f,
-};
+/* vcvtps2dq: to nearest, ties to even; out of range (inf, nan) gives INT32_MIN */
+INLINE int32_t
+round_to_int(float u)
+{
+    int in_range = u >= -2147483648.0f && u < 2147483648.0f;
+    return in_range ? (int32_t)nearbyintf(in_range ? u : 0.0f) : INT32_MIN;
+}
 
-/* ATen's GELU (tanh form) constants, rounded to float as its kernel does */
-#define GELU_BETA ((float)(1.41421356237309504880 * 1.12837916709551257390 * 0.5))
-#define GELU_KAPPA 0.044715f
+/* vldexp2_vf_vf_vi2: d * 2**(e >> 1) * 2**(e - (e >> 1)), each power from its exponent bits
+ * (the vector integer arithmetic wraps: uint32_t here) */
+INLINE float
+sleef_ldexp2(float d, int32_t e)
+{
+    int32_t half = e >> 1;
+    return (d * bits_to_float(((uint32_t)half + 0x7fu) << 23)) *
+           bits_to_float(((uint32_t)e - (uint32_t)half + 0x7fu) << 23);
+}
 
-/* SLEEF's double-float ("df") arithmetic as built for AVX-512 (ENABLE_FMA_SP): a value is an
- * unevaluated sum hi + lo of two floats. Only the operations xtanhf needs. */
+INLINE float
+sleef_expf(float d) /* xexpf, u10 */
+{
+    int32_t q = round_to_int(d * SLEEF_R_LN2);
+    float s = fmaf((float)q, -SLEEF_L2U, d);
+    s = fmaf((float)q, -SLEEF_L2L, s);
+    float u = 0.000198527617612853646278381f;
+    u = fmaf(u, s, 0.00139304355252534151077271f);
+    u = fmaf(u, s, 0.00833336077630519866943359f);
+    u = fmaf(u, s, 0.0416664853692054748535156f);
+    u = fmaf(u, s, 0.166666671633720397949219f);
+    u = fmaf(u, s, 0.5f);
+    u = 1.0f + fmaf(s * s, u, s);
+    u = sleef_ldexp2(u, q);
+    u = d < -104.0f ? 0.0f : u;
+    return 100.0f < d ? INFINITY : u;
+}
+
+/* SLEEF's double-float ("df") arithmetic: a value is an unevaluated sum hi + lo of two floats.
+ * Only the operations xtanhf needs, in the FMA versions of df.h. */
 typedef struct {
     float hi, lo;
 } df_t;
 
-static inline df_t
+INLINE df_t
 df(float hi, float lo)
 {
     df_t r = {hi, lo};
     return r;
 }
 
-/* The loops, written once and compiled twice (plain x86-64, and with FMA instructions). */
+INLINE df_t
+df_add2_f(df_t x, float y) /* dfadd2_vf2_vf2_vf */
+{
+    float s = x.hi + y, v = s - x.hi;
+    return df(s, ((x.hi - (s - v)) + (y - v)) + x.lo);
+}
+
+INLINE df_t
+df_add2(df_t x, df_t y) /* dfadd2_vf2_vf2_vf2 */
+{
+    float s = x.hi + y.hi, v = s - x.hi;
+    return df(s, ((x.hi - (s - v)) + (y.hi - v)) + (x.lo + y.lo));
+}
+
+INLINE df_t
+df_add(df_t x, df_t y) /* dfadd_vf2_vf2_vf2, for |x| >= |y| */
+{
+    float s = x.hi + y.hi;
+    return df(s, (((x.hi - s) + y.hi) + x.lo) + y.lo);
+}
+
+INLINE df_t
+df_mul_f(df_t x, float y) /* dfmul_vf2_vf2_vf */
+{
+    float s = x.hi * y;
+    return df(s, fmaf(x.lo, y, fmaf(x.hi, y, -s)));
+}
+
+INLINE df_t
+df_mul(df_t x, df_t y) /* dfmul_vf2_vf2_vf2 */
+{
+    float s = x.hi * y.hi;
+    return df(s, fmaf(x.hi, y.lo, fmaf(x.lo, y.hi, fmaf(x.hi, y.hi, -s))));
+}
+
+INLINE df_t
+df_square(df_t x) /* dfsqu_vf2_vf2 */
+{
+    float s = x.hi * x.hi;
+    return df(s, fmaf(x.hi + x.hi, x.lo, fmaf(x.hi, x.hi, -s)));
+}
+
+INLINE df_t
+df_reciprocal(df_t d) /* dfrec_vf2_vf2 */
+{
+    float s = 1.0f / d.hi;
+    return df(s, s * fmaf(-d.lo, s, fmaf(-d.hi, s, 1.0f)));
+}
+
+INLINE df_t
+df_divide(df_t n, df_t d) /* dfdiv_vf2_vf2_vf2 */
+{
+    float t = 1.0f / d.hi, s = n.hi * t;
+    float u = fmaf(t, n.hi, -s);
+    float v = fmaf(-d.lo, t, fmaf(-d.hi, t, 1.0f));
+    return df(s, fmaf(s, v, fmaf(n.lo, t, u)));
+}
+
+INLINE df_t
+sleef_expk2f(df_t d) /* expk2f: exp of a double-float, as a double-float */
+{
+    int32_t q = round_to_int((d.hi + d.lo) * SLEEF_R_LN2);
+    df_t s = df_add2_f(d, (float)q * -SLEEF_L2U);
+    s = df_add2_f(s, (float)q * -SLEEF_L2L);
+    float u = 0.1980960224e-3f;
+    u = fmaf(u, s.hi, 0.1394256484e-2f);
+    u = fmaf(u, s.hi, 0.8333456703e-2f);
+    u = fmaf(u, s.hi, 0.4166637361e-1f);
+    df_t t = df_add2_f(df_mul_f(s, u), 0.166666659414234244790680580464e+0f);
+    t = df_add2_f(df_mul(s, t), 0.5f);
+    t = df_add2(s, df_mul(df_square(s), t));
+    float one_hi = 1.0f + t.hi; /* dfadd_vf2_vf_vf2(1, t) */
+    t = df(one_hi, ((1.0f - one_hi) + t.hi) + t.lo);
+    t = df(sleef_ldexp2(t.hi, q), sleef_ldexp2(t.lo, q));
+    return d.hi < -104.0f ? df(0.0f, 0.0f) : t;
+}
+
+INLINE float
+sleef_tanhf(float x) /* xtanhf, u10 */
+{
+    float y = fabsf(x);
+    df_t d = sleef_expk2f(df(y, 0.0f));
+    df_t e = df_reciprocal(d);
+    d = df_divide(df_add(d, df(-e.hi, -e.lo)), df_add(d, e));
+    y = d.hi + d.lo;
+    y = fabsf(x) > 8.664339742f || y != y ? 1.0f : y;
+    y = bits_to_float((float_to_bits(y) & 0x7fffffffu) | (float_to_bits(x) & 0x80000000u));
+    return x != x ? bits_to_float(0xffffffffu) : y;
+}
+
+/* -- GELU, tanh form, and sigmoid: ATen's kernels ------------------------------------------- */
+
+#define GELU_BETA ((float)(1.41421356237309504880 * 1.12837916709551257390 * 0.5)) /* sqrt(2/pi) */
+#define GELU_KAPPA 0.044715f
+
+INLINE float
+gelu_tanh_inner(float x)
+{
+    return GELU_BETA * fmaf(GELU_KAPPA, (x * x) * x, x);
+}
+
+INLINE float
+gelu_tanh_value(float x, float t)
+{
+    return (0.5f * x) * (1.0f + t);
+}
+
+INLINE float
+gelu_tanh_slope(float x, float t)
+{
+    float left_slope = 0.5f * (1.0f + t);
+    float tanh_slope = fmaf(-t, t, 1.0f);
+    float inner_slope = GELU_BETA * fmaf(3.0f * GELU_KAPPA, x * x, 1.0f);
+    float right_slope = ((0.5f * x) * tanh_slope) * inner_slope;
+    return left_slope + right_slope;
+}
+
+/* The loops, written once and compiled twice (plain x86-64, and with AVX2 and FMA). Those of
+ * ATen's kernels split each `chunk` into whole blocks of 32 elements (vector code) and the rest
+ * (scalar code, with the C library's function). */
 #define DEFINE_KERNELS(SUFFIX, ATTRIBUTE)                                                        \
     ATTRIBUTE static void tanh_loop##SUFFIX(const float *x, float *out, Py_ssize_t n)            \
     {                                                                                            \
         for (Py_ssize_t i = 0; i < n; i++)                                                       \
-            out[i] = (float)tanh((double)x[i]);                                                  \
+            out[i] = tanh_correctly_rounded(x[i]);                                               \
     }                                                                                            \
     ATTRIBUTE static void tanh_backward_loop##SUFFIX(const float *g, const float *y, float *out, \
                                                      Py_ssize_t n)                               \
@@ -135,151 +437,14 @@ df(float hi, float lo)
     }                                                                                            \
     ATTRIBUTE static void gelu_erf_loop##SUFFIX(const float *x, float *out, Py_ssize_t n)        \
     {                                                                                            \
-        const float right_bound = bits_to_float(GELU_ERF_RIGHT_BOUND);                           \
-        for (Py_ssize_t i = 0; i < n; i++) {                                                     \
-            float s = x[i];                                                                      \
-            uint32_t magnitude_bits = float_to_bits(s) & 0x7fffffffu;                            \
-            float magnitude = bits_to_float(magnitude_bits);                                     \
-            int32_t index = (int32_t)(magnitude_bits + GELU_ERF_INDEX_BIAS) >> 21;               \
-            index = index < 1 ? 1 : (index > 24 ? 24 : index);                                   \
-            if (right_bound < magnitude)                                                         \
-                index = 23;                                                                      \
-            float p = gelu_erf_coeff[5][index];                                                  \
-            for (int degree = 4; degree >= 0; degree--)                                          \
-                p = fmaf(p, magnitude, gelu_erf_coeff[degree][index]);                           \
-            p = bits_to_float(float_to_bits(p) ^ (float_to_bits(s) & 0x80000000u));              \
-            out[i] = (s * (p + 1.0f)) * 0.5f;                                                    \
-        }                                                                                        \
-    }                                                                                            \
-    ATTRIBUTE static inline df_t df_add2_f##SUFFIX(df_t x, float y) /* dfadd2_vf2_vf2_vf */       \
-    {                                                                                            \
-        float s = x.hi + y, v = s - x.hi;                                                        \
-        return df(s, ((x.hi - (s - v)) + (y - v)) + x.lo);                                       \
-    }                                                                                            \
-    ATTRIBUTE static inline df_t df_add2##SUFFIX(df_t x, df_t y) /* dfadd2_vf2_vf2_vf2 */         \
-    {                                                                                            \
-        float s = x.hi + y.hi, v = s - x.hi;                                                     \
-        return df(s, ((x.hi - (s - v)) + (y.hi - v)) + (x.lo + y.lo));                           \
-    }                                                                                            \
-    ATTRIBUTE static inline df_t df_add##SUFFIX(df_t x, df_t y) /* dfadd_vf2_vf2_vf2, |x|>=|y| */ \
-    {                                                                                            \
-        float s = x.hi + y.hi;                                                                   \
-        return df(s, (((x.hi - s) + y.hi) + x.lo) + y.lo);                                       \
-    }                                                                                            \
-    ATTRIBUTE static inline df_t df_mul_f##SUFFIX(df_t x, float y) /* dfmul_vf2_vf2_vf */         \
-    {                                                                                            \
-        float s = x.hi * y;                                                                      \
-        return df(s, fmaf(x.lo, y, fmaf(x.hi, y, -s)));                                          \
-    }                                                                                            \
-    ATTRIBUTE static inline df_t df_mul##SUFFIX(df_t x, df_t y) /* dfmul_vf2_vf2_vf2 */           \
-    {                                                                                            \
-        float s = x.hi * y.hi;                                                                   \
-        return df(s, fmaf(x.hi, y.lo, fmaf(x.lo, y.hi, fmaf(x.hi, y.hi, -s))));                  \
-    }                                                                                            \
-    ATTRIBUTE static inline df_t df_square##SUFFIX(df_t x) /* dfsqu_vf2_vf2 */                    \
-    {                                                                                            \
-        float s = x.hi * x.hi;                                                                   \
-        return df(s, fmaf(x.hi + x.hi, x.lo, fmaf(x.hi, x.hi, -s)));                             \
-    }                                                                                            \
-    ATTRIBUTE static inline df_t df_reciprocal##SUFFIX(df_t d) /* dfrec_vf2_vf2 */                \
-    {                                                                                            \
-        float s = 1.0f / d.hi;                                                                   \
-        return df(s, s * fmaf(-d.lo, s, fmaf(-d.hi, s, 1.0f)));                                  \
-    }                                                                                            \
-    ATTRIBUTE static inline df_t df_divide##SUFFIX(df_t n, df_t d) /* dfdiv_vf2_vf2_vf2 */        \
-    {                                                                                            \
-        float t = 1.0f / d.hi, s = n.hi * t;                                                     \
-        float u = fmaf(t, n.hi, -s);                                                             \
-        float v = fmaf(-d.lo, t, fmaf(-d.hi, t, 1.0f));                                          \
-        return df(s, fmaf(s, v, fmaf(n.lo, t, u)));                                              \
-    }                                                                                            \
-    /* vldexp2_vf_vf_vi2: d * 2**(e>>1) * 2**(e - (e>>1)), each power from its exponent bits */   \
-    ATTRIBUTE static inline float ldexp2##SUFFIX(float d, int32_t e)                             \
-    {                                                                                            \
-        int32_t half = e >> 1; /* the vector integer arithmetic wraps: uint32_t here */         \
-        return (d * bits_to_float(((uint32_t)half + 0x7fu) << 23)) *                             \
-               bits_to_float(((uint32_t)e - (uint32_t)half + 0x7fu) << 23);                      \
-    }                                                                                            \
-    ATTRIBUTE static inline df_t sleef_expk2f##SUFFIX(df_t d) /* exp of a double-float */         \
-    {                                                                                            \
-        float u = (d.hi + d.lo) * SLEEF_R_LN2;                                                   \
-        /* vcvtps2dq: to nearest, ties to even; out of range (inf, nan) gives INT32_MIN */      \
-        int in_range = u >= -2147483648.0f && u < 2147483648.0f;                                 \
-        int32_t q = in_range ? (int32_t)nearbyintf(u) : INT32_MIN;                               \
-        df_t s = df_add2_f##SUFFIX(d, (float)q * -SLEEF_L2U);                                    \
-        s = df_add2_f##SUFFIX(s, (float)q * -SLEEF_L2L);                                         \
-        u = 0.1980960224e-3f;                                                                    \
-        u = fmaf(u, s.hi, 0.1394256484e-2f);                                                     \
-        u = fmaf(u, s.hi, 0.8333456703e-2f);                                                     \
-        u = fmaf(u, s.hi, 0.4166637361e-1f);                                                     \
-        df_t t = df_add2_f##SUFFIX(df_mul_f##SUFFIX(s, u), 0.166666659414234244790680580464e+0f); \
-        t = df_add2_f##SUFFIX(df_mul##SUFFIX(s, t), 0.5f);                                       \
-        t = df_add2##SUFFIX(s, df_mul##SUFFIX(df_square##SUFFIX(s), t));                         \
-        float one_hi = 1.0f + t.hi; /* dfadd_vf2_vf_vf2(1, t) */                                 \
-        t = df(one_hi, ((1.0f - one_hi) + t.hi) + t.lo);                                         \
-        t = df(ldexp2##SUFFIX(t.hi, q), ldexp2##SUFFIX(t.lo, q));                                \
-        if (d.hi < -104.0f)                                                                      \
-            t = df(0.0f, 0.0f);                                                                  \
-        return t;                                                                                \
-    }                                                                                            \
-    ATTRIBUTE static inline float sleef_expf##SUFFIX(float d) /* xexpf, u10 */                    \
-    {                                                                                            \
-        float u = d * SLEEF_R_LN2;                                                               \
-        int in_range = u >= -2147483648.0f && u < 2147483648.0f;                                 \
-        int32_t q = in_range ? (int32_t)nearbyintf(u) : INT32_MIN;                               \
-        float s = fmaf((float)q, -SLEEF_L2U, d);                                                 \
-        s = fmaf((float)q, -SLEEF_L2L, s);                                                       \
-        u = SLEEF_EXPF_POLY[0];                                                                  \
-        for (int k = 1; k < 6; k++)                                                              \
-            u = fmaf(u, s, SLEEF_EXPF_POLY[k]);                                                  \
-        u = 1.0f + fmaf(s * s, u, s);                                                            \
-        u = ldexp2##SUFFIX(u, q);                                                                \
-        if (d < -104.0f)                                                                         \
-            u = 0.0f;                                                                            \
-        if (100.0f < d)                                                                          \
-            u = INFINITY;                                                                        \
-        return u;                                                                                \
-    }                                                                                            \
-    ATTRIBUTE static void sigmoid_loop##SUFFIX(const float *x, float *out, Py_ssize_t n,         \
-                                               Py_ssize_t chunk)                                 \
-    {                                                                                            \
-        for (Py_ssize_t start = 0; start < n; start += chunk) {                                  \
-            Py_ssize_t end = start + chunk < n ? start + chunk : n;                              \
-            Py_ssize_t vector_end = start + (end - start) / 32 * 32;                             \
-            for (Py_ssize_t i = start; i < vector_end; i++)                                      \
-                out[i] = 1.0f / (sleef_expf##SUFFIX(-x[i]) + 1.0f);                              \
-            for (Py_ssize_t i = vector_end; i < end; i++)                                        \
-                out[i] = 1.0f / (1.0f + expf(-x[i]));                                            \
-        }                                                                                        \
-        /* a nan comes out as PyTorch's does, sign flipped by exp(-x)'s minus and quieted (the  \
-         * compiler need not keep a nan's sign: it may move the minus into a constant) */       \
         for (Py_ssize_t i = 0; i < n; i++)                                                       \
-            if (isnan(x[i]))                                                                     \
-                out[i] = bits_to_float((float_to_bits(x[i]) ^ 0x80000000u) | 0x00400000u);     \
+            out[i] = gelu_erf_onednn(x[i]);                                                      \
     }                                                                                            \
-    ATTRIBUTE static void sigmoid_backward_loop##SUFFIX(const float *g, const float *y,          \
-                                                        float *out, Py_ssize_t n)                \
+    ATTRIBUTE static void gelu_erf_backward_loop##SUFFIX(const float *g, const float *x,         \
+                                                         float *out, Py_ssize_t n)               \
     {                                                                                            \
         for (Py_ssize_t i = 0; i < n; i++)                                                       \
-            out[i] = (g[i] * (1.0f - y[i])) * y[i];                                              \
-    }                                                                                            \
-    ATTRIBUTE static inline float sleef_tanhf##SUFFIX(float x) /* xtanhf, u10 */                 \
-    {                                                                                            \
-        float y = fabsf(x);                                                                      \
-        df_t d = sleef_expk2f##SUFFIX(df(y, 0.0f));                                              \
-        df_t e = df_reciprocal##SUFFIX(d);                                                       \
-        d = df_divide##SUFFIX(df_add##SUFFIX(d, df(-e.hi, -e.lo)), df_add##SUFFIX(d, e));        \
-        y = d.hi + d.lo;                                                                         \
-        if (fabsf(x) > 8.664339742f || isnan(y))                                                 \
-            y = 1.0f;                                                                            \
-        y = copysignf(y, x);                                                                     \
-        return isnan(x) ? bits_to_float(0xffffffffu) : y;                                       \
-    }                                                                                            \
-    /* ATen's GELU (tanh form) of one element: `vector` picks SLEEF's tanhf (whole blocks of    \
-     * 32) or the C library's (the scalar tail); both paths fuse the same multiply-add */       \
-    ATTRIBUTE static inline float gelu_tanh_inner##SUFFIX(float x)                               \
-    {                                                                                            \
-        return GELU_BETA * fmaf(GELU_KAPPA, (x * x) * x, x);                                     \
+            out[i] = g[i] * gelu_erf_slope_onednn(x[i]);                                         \
     }                                                                                            \
     ATTRIBUTE static void gelu_tanh_loop##SUFFIX(const float *x, float *out, Py_ssize_t n,       \
                                                  Py_ssize_t chunk)                               \
@@ -287,11 +452,10 @@ df(float hi, float lo)
         for (Py_ssize_t start = 0; start < n; start += chunk) {                                  \
             Py_ssize_t end = start + chunk < n ? start + chunk : n;                              \
             Py_ssize_t vector_end = start + (end - start) / 32 * 32;                             \
-            for (Py_ssize_t i = start; i < end; i++) {                                           \
-                float inner = gelu_tanh_inner##SUFFIX(x[i]);                                     \
-                float t = i < vector_end ? sleef_tanhf##SUFFIX(inner) : tanhf(inner);            \
-                out[i] = (0.5f * x[i]) * (1.0f + t);                                             \
-            }                                                                                    \
+            for (Py_ssize_t i = start; i < vector_end; i++)                                      \
+                out[i] = gelu_tanh_value(x[i], sleef_tanhf(gelu_tanh_inner(x[i])));              \
+            for (Py_ssize_t i = vector_end; i < end; i++)                                        \
+                out[i] = gelu_tanh_value(x[i], tanhf(gelu_tanh_inner(x[i])));                    \
         }                                                                                        \
     }                                                                                            \
     ATTRIBUTE static void gelu_tanh_backward_loop##SUFFIX(const float *g, const float *x,        \
@@ -301,56 +465,40 @@ df(float hi, float lo)
         for (Py_ssize_t start = 0; start < n; start += chunk) {                                  \
             Py_ssize_t end = start + chunk < n ? start + chunk : n;                              \
             Py_ssize_t vector_end = start + (end - start) / 32 * 32;                             \
-            for (Py_ssize_t i = start; i < end; i++) {                                           \
-                float v = x[i];                                                                  \
-                float inner = gelu_tanh_inner##SUFFIX(v);                                        \
-                float t = i < vector_end ? sleef_tanhf##SUFFIX(inner) : tanhf(inner);            \
-                float left_slope = 0.5f * (1.0f + t);                                            \
-                float tanh_slope = fmaf(-t, t, 1.0f);                                            \
-                float inner_slope = GELU_BETA * fmaf(3.0f * GELU_KAPPA, v * v, 1.0f);            \
-                float right_slope = ((0.5f * v) * tanh_slope) * inner_slope;                     \
-                out[i] = g[i] * (left_slope + right_slope);                                      \
-            }                                                                                    \
+            for (Py_ssize_t i = start; i < vector_end; i++)                                      \
+                out[i] = g[i] * gelu_tanh_slope(x[i], sleef_tanhf(gelu_tanh_inner(x[i])));       \
+            for (Py_ssize_t i = vector_end; i < end; i++)                                        \
+                out[i] = g[i] * gelu_tanh_slope(x[i], tanhf(gelu_tanh_inner(x[i])));             \
         }                                                                                        \
     }                                                                                            \
-    ATTRIBUTE static inline float onednn_exp##SUFFIX(float x)                                    \
+    ATTRIBUTE static void sigmoid_loop##SUFFIX(const float *x, float *out, Py_ssize_t n,         \
+                                               Py_ssize_t chunk)                                 \
     {                                                                                            \
-        const float ln_min = bits_to_float(EXP_LN_FLT_MIN);                                      \
-        const float ln_max = bits_to_float(EXP_LN_FLT_MAX);                                      \
-        int underflow = x < ln_min;                                                              \
-        x = x < ln_max ? x : ln_max; /* minps / maxps: a nan operand gives the second one */     \
-        x = x > ln_min ? x : ln_min;                                                             \
-        float fx = floorf(x * bits_to_float(EXP_LOG2E) + 0.5f);                                  \
-        float r = fmaf(-fx, bits_to_float(EXP_LN2), x);                                          \
-        /* 2**(n-1) from the exponent bits, 0 below ln(FLT_MIN); 2 * 2**(n-1) * p at the end */  \
-        uint32_t scale_bits = underflow ? 0u : (uint32_t)((int32_t)(fx - 1.0f) + 127) << 23;     \
-        float p = bits_to_float(EXP_POLY[4]);                                                    \
-        for (int k = 3; k >= 0; k--)                                                             \
-            p = fmaf(p, r, bits_to_float(EXP_POLY[k]));                                          \
-        p = fmaf(p, r, 1.0f);                                                                    \
-        return (p * bits_to_float(scale_bits)) * 2.0f;                                           \
-    }                                                                                            \
-    ATTRIBUTE static void gelu_erf_backward_loop##SUFFIX(const float *g, const float *x,         \
-                                                         float *out, Py_ssize_t n)               \
-    {                                                                                            \
-        for (Py_ssize_t i = 0; i < n; i++) {                                                     \
-            float r = x[i] * bits_to_float(AS_ONE_OVER_SQRT2);                                   \
-            float q = onednn_exp##SUFFIX(-(r * r));                                              \
-            float density = (r * bits_to_float(AS_ONE_OVER_SQRTPI)) * q;                         \
-            float t = 1.0f / fmaf(bits_to_float(AS_P), fabsf(r), 1.0f);                          \
-            float minus_qt = -q * t;                                                             \
-            float poly = bits_to_float(AS_POLY[4]);                                              \
-            for (int k = 3; k >= 0; k--)                                                         \
-                poly = fmaf(poly, t, bits_to_float(AS_POLY[k]));                                 \
-            float erf = fmaf(minus_qt, poly, 1.0f);                                              \
-            erf = bits_to_float(float_to_bits(erf) ^ (float_to_bits(r) & 0x80000000u));          \
-            out[i] = g[i] * fmaf(erf, 0.5f, density + 0.5f);                                     \
+        for (Py_ssize_t start = 0; start < n; start += chunk) {                                  \
+            Py_ssize_t end = start + chunk < n ? start + chunk : n;                              \
+            Py_ssize_t vector_end = start + (end - start) / 32 * 32;                             \
+            for (Py_ssize_t i = start; i < vector_end; i++)                                      \
+                out[i] = 1.0f / (sleef_expf(-x[i]) + 1.0f);                                      \
+            for (Py_ssize_t i = vector_end; i < end; i++)                                        \
+                out[i] = 1.0f / (1.0f + expf(-x[i]));                                            \
         }                                                                                        \
+        /* a nan comes out as PyTorch's does, sign flipped by exp(-x)'s minus and quieted (the  \
+         * compiler need not keep a nan's sign: it may move the minus into a constant) */       \
+        for (Py_ssize_t i = 0; i < n; i++)                                                       \
+            out[i] = x[i] != x[i]                                                                \
+                         ? bits_to_float((float_to_bits(x[i]) ^ 0x80000000u) | 0x00400000u)      \
+                         : out[i];                                                               \
+    }                                                                                            \
+    ATTRIBUTE static void sigmoid_backward_loop##SUFFIX(const float *g, const float *y,          \
+                                                        float *out, Py_ssize_t n)                \
+    {                                                                                            \
+        for (Py_ssize_t i = 0; i < n; i++)                                                       \
+            out[i] = (g[i] * (1.0f - y[i])) * y[i];                                              \
     }
 
 DEFINE_KERNELS(_generic, )
 #if defined(__x86_64__) && defined(__GNUC__)
-DEFINE_KERNELS(_fma, __attribute__((target("fma"))))
+DEFINE_KERNELS(_fma, __attribute__((target("avx2,fma"))))
 #define HAVE_FMA_VARIANT 1
 #endif
 

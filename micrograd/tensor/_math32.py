@@ -5,8 +5,8 @@ What PyTorch 2.13 (x86-64, MKL and oneDNN builds: the wheels on PyPI) computes f
 * `torch.tanh` goes through MKL's vector math (`vmsTanh`, high-accuracy mode). MKL's code is not
   public; its result is the correctly rounded tanh except for about 6 inputs in 10,000, which
   lie within 1.3% of a unit in the last place (ulp) of halfway between two floats and round the
-  other way. `tanh32` is the correctly rounded tanh (double-precision tanh rounded once), so it
-  differs from PyTorch's by 1 ulp on those few inputs (docs/pytorch-differences.md).
+  other way. `tanh32` is the correctly rounded tanh (evaluated in double precision, below), so
+  it differs from PyTorch's by 1 ulp on those few inputs (docs/pytorch-differences.md).
 * tanh's backward, `tanh_backward(g, y) = g * (1 - y*y)`, is compiled with the multiply-add
   fused: g * fma(-y, y, 1), in every lane and in the scalar tail loop alike.
 * `F.gelu(x)` (approximate='none') on a contiguous float32 tensor of more than one element runs
@@ -157,6 +157,18 @@ def _contiguous(a: np.ndarray) -> np.ndarray:
     return a if a.flags.c_contiguous else a.copy()
 
 
+# tanh(a) = e / (e + 2), e = expm1(2a), in double precision (the same operations as _cmath32.c):
+# a Taylor polynomial of expm1 for 2a < 0.5, else exp(r) 2**k - 1 with r = 2a - k ln 2 (ln 2 in
+# two parts, the first exact times any k here). Relative error a few units of 2**-53: the float
+# rounding is the correct one but for inputs within about 2**-26 ulp of halfway, and there are
+# none (every float below 9.1 gives the C library's double-precision tanh, rounded).
+_TANH_LN2_HI = float.fromhex("0x1.62e42feep-1")
+_TANH_LN2_LO = float.fromhex("0x1.a39ef35793c76p-33")
+_TANH_INV_LN2 = float.fromhex("0x1.71547652b82fep+0")
+_TANH_SATURATION = 9.1  # from here tanh rounds to 1.0f
+_INV_FACTORIAL = [1.0 / math.factorial(k) for k in range(16)]
+
+
 def tanh32(x: np.ndarray) -> np.ndarray:
     """tanh of a float32 array, correctly rounded (PyTorch's MKL tanh but for about 6 in 10,000
     inputs, 1 ulp apart)."""
@@ -165,7 +177,29 @@ def tanh32(x: np.ndarray) -> np.ndarray:
         out = np.empty_like(x)
         _compiled.tanh(x.reshape(-1), out.reshape(-1))
         return out
-    return np.tanh(x.astype(np.float64)).astype(_F32)
+    x = np.asarray(x, _F32)
+    a = np.abs(x).astype(np.float64)
+    y = np.where(a < _TANH_SATURATION, a + a, 0.0)  # (nan and large |x|: a harmless 0)
+    p = np.full_like(y, _INV_FACTORIAL[15])
+    for c in _INV_FACTORIAL[14:0:-1]:
+        p *= y
+        p += c
+    small = p * y
+    k = np.rint(y * _TANH_INV_LN2)
+    r = (y - k * _TANH_LN2_HI) - k * _TANH_LN2_LO
+    q = np.full_like(r, _INV_FACTORIAL[14])
+    for c in _INV_FACTORIAL[13::-1]:
+        q *= r
+        q += c
+    q *= ((k.astype(np.int64) + 1023) << 52).view(np.float64)
+    q -= 1.0
+    e = np.where(y < 0.5, small, q)
+    t = (e / (e + 2.0)).astype(_F32)
+    t[a >= _TANH_SATURATION] = 1
+    t = np.copysign(t, x)
+    nan = np.isnan(x)
+    t[nan] = x[nan]
+    return t
 
 
 def tanh_backward32(g: np.ndarray, y: np.ndarray) -> np.ndarray:
