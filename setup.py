@@ -41,6 +41,10 @@ KERNELS = [
     ("micrograd.tensor.nn._clayernorm", "micrograd/tensor/nn/_clayernorm.c",
      ["micrograd/tensor/nn/_clayernorm_kernels.h"], EXACT,
      "layer_norm then runs its numpy replay (the same floats, slower)."),
+    ("micrograd.tensor._cmath32", "micrograd/tensor/_cmath32.c", [],
+     # no trapping math and no errno (values unchanged) let its loops vectorise
+     EXACT + ["-fno-trapping-math", "-fno-math-errno"],
+     "float32 tanh, GELU and sigmoid then run in numpy (the same floats, slower)."),
 ]  # fmt: skip
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from micrograd.tensor import _softmax32
 from micrograd.tensor._fma import fma32, fma64
-from micrograd.tensor._sleef import sigmoid32
+from micrograd.tensor._math32 import sigmoid32, sigmoid_backward32, tanh32, tanh_backward32
 from micrograd.tensor.errors import TorchIndexError, TorchRuntimeError
 
 __all__ = ["FUNCTIONS", "Function", "normalize_axes", "unbroadcast", "wrap_dim"]
@@ -715,8 +715,8 @@ class Neg(Function):
 # float32 exp and log through float64: numpy's own float32 versions are up to 2-3 ulps from the
 # correctly rounded result (and from PyTorch's, which is within 1 ulp of it); the float64
 # result rounded to float32 is correctly rounded in all but the rarest cases, so ours is then
-# within 1 ulp of PyTorch's. (tanh and sqrt need no such step: numpy's float32 tanh is within
-# 1 ulp of PyTorch's, its sqrt is correctly rounded.) Overflow gives inf silently, as in PyTorch.
+# within 1 ulp of PyTorch's. (float32 tanh has its own module, _math32.py; numpy's float32 sqrt
+# is correctly rounded.) Overflow gives inf silently, as in PyTorch.
 
 
 def exp(a: np.ndarray) -> np.ndarray:
@@ -768,16 +768,26 @@ class Log(Function):
 
 
 class Tanh(Function):
+    """tanh; backward g * (1 - tanh**2). float32 both ways as PyTorch's CPU kernels (_math32.py):
+    the forward correctly rounded (PyTorch's MKL tanh is, but for about 6 inputs in 10,000, 1
+    ulp apart), the backward with PyTorch's fused multiply-add, bit for bit."""
+
     __slots__ = ("out",)
     op = "tanh"
 
     def forward(self, a):
+        if a.dtype == np.float32:
+            self.out = out = tanh32(a)
+            return out
         self.out = out = np.tanh(a)  # saturates at +-1, no overflow
         return out
 
     def backward(self, g, prev):
+        out = self.out
+        if out.dtype == np.float32 and g.dtype == np.float32 and g.shape == out.shape:
+            return (tanh_backward32(g, out),)
         # g * (1 - out**2), with one temporary array instead of three
-        t = self.out * self.out
+        t = out * out
         if type(t) is not np.ndarray:  # 0-d: numpy gave a scalar, which has no `out=`
             return (g * (1 - t),)
         np.subtract(1, t, out=t)
@@ -820,7 +830,7 @@ class Sigmoid(Function):
 
     def forward(self, a):
         if a.dtype == np.float32:
-            # PyTorch's own float32 computation, bit for bit (SLEEF's exp; see _sleef.py)
+            # PyTorch's own float32 computation, bit for bit (SLEEF's exp; see _math32.py)
             self.out = out = sigmoid32(a)
             return out
         # PyTorch computes 1 / (1 + exp(-a)) in a's dtype: 0 where exp(-a) overflows, not the
@@ -836,7 +846,9 @@ class Sigmoid(Function):
 
     def backward(self, g, prev):
         s = self.out
-        return (g * (s * (1 - s)),)
+        if s.dtype == np.float32 and g.dtype == np.float32 and g.shape == s.shape:
+            return (sigmoid_backward32(g, s),)  # (g * (1 - s)) * s, PyTorch's order
+        return ((g * (1 - s)) * s,)
 
 
 class Sqrt(Function):
