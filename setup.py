@@ -78,7 +78,9 @@ setup(
         # A fused multiply-add would round differently from engine.py's Python floats.
         Extension("micrograd._cengine", sources=["micrograd/_cengine.c"], extra_compile_args=EXACT),
         *(
-            Extension(name, sources=[source], depends=depends, extra_compile_args=args)
+            # libm for the kernels' expf, tanhf, fmaf ...
+            Extension(name, sources=[source], depends=depends, extra_compile_args=args,
+                      libraries=["m"])  # fmt: skip
             for name, source, depends, args, _ in KERNELS
         ),
     ],
