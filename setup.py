@@ -1,5 +1,6 @@
-"""Builds the optional compiled scalar engine, `micrograd._cengine` (micrograd/_cengine.c), and
-micrograd.tensor's checking slot descriptor, `micrograd.tensor._cattrs`.
+"""Builds the optional compiled scalar engine, `micrograd._cengine` (micrograd/_cengine.c),
+micrograd.tensor's checking slot descriptor, `micrograd.tensor._cattrs`, and its float sum loops,
+`micrograd.tensor._creduce`.
 
 Everything else about the package is in pyproject.toml. Without a C compiler the extension is
 skipped and the install still succeeds: `micrograd.engine` then uses the pure-Python engine,
@@ -26,6 +27,11 @@ micrograd: micrograd/tensor/_cattrs.c could not be built: {error}
 micrograd: the install goes on; micrograd.tensor then reads Tensor.data in pure Python (slower).
 """
 
+REDUCE_NOTICE = """
+micrograd: micrograd/tensor/_creduce.c could not be built: {error}
+micrograd: the install goes on; micrograd.tensor then sums floats with numpy (the same bits, slower).
+"""
+
 
 class OptionalBuildExt(build_ext):
     """Build the accelerator if a compiler is there; otherwise say so and carry on."""
@@ -46,6 +52,8 @@ class OptionalBuildExt(build_ext):
         error = " ".join(str(error).split())
         if ext is not None and ext.name == "micrograd.tensor._cattrs":
             print(TENSOR_NOTICE.format(error=error), file=sys.stderr)
+        elif ext is not None and ext.name == "micrograd.tensor._creduce":
+            print(REDUCE_NOTICE.format(error=error), file=sys.stderr)
         else:
             print(NOTICE.format(error=error), file=sys.stderr)
 
@@ -60,6 +68,12 @@ setup(
         ),
         # Tensor.data / Tensor.requires_grad: slots read at C speed, assignments checked
         Extension("micrograd.tensor._cattrs", sources=["micrograd/tensor/_cattrs.c"]),
+        # PyTorch's float sum loops: every addition in PyTorch's order, none fused or reordered
+        Extension(
+            "micrograd.tensor._creduce",
+            sources=["micrograd/tensor/_creduce.c"],
+            extra_compile_args=["-ffp-contract=off", "-fno-fast-math"],
+        ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -161,7 +161,7 @@ def kernel(x: np.ndarray, lanes: int) -> np.ndarray:
 class _Dim:
     """One iterator dim: its length, input stride and output stride (bytes; 0 = reduced)."""
 
-    __slots__ = ("size", "stride", "out")
+    __slots__ = ("out", "size", "stride")
 
     def __init__(self, size: int, stride: int, out: int):
         self.size, self.stride, self.out = size, stride, out
@@ -290,57 +290,129 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+class _Plan:
+    """What `torch_sum` needs to know about one (shape, strides, axes, keepdims, item size)."""
+
+    __slots__ = ("dims", "final_shape", "outs", "sizes", "strides", "trivial")
+
+    def __init__(self, shape: tuple, strides: tuple, axes: tuple, keepdims: bool, item: int):
+        kept_shape = tuple(1 if d in axes else n for d, n in enumerate(shape))
+        self.final_shape = (
+            kept_shape if keepdims else tuple(n for d, n in enumerate(shape) if d not in axes)
+        )
+        self.dims = tuple(_iterator_dims(shape, strides, axes, item))
+        # nothing to add up (the reduced dims all have length 1): each output is 0 + its element
+        self.trivial = not self.dims or self.dims[0].out != 0
+        padded = _pad2(list(self.dims))
+        self.sizes = tuple(d.size for d in padded)  # the compiled loops' arguments
+        self.strides = tuple(d.stride for d in padded)
+        self.outs = tuple(d.out for d in padded)
+
+
+_plans: dict = {}
+
+
 def torch_sum(a: np.ndarray, axes: tuple, keepdims: bool, threads: int | None = None):
     """`a.sum(axes, keepdims)` of a float32 or float64 array with PyTorch's bits; `axes` sorted
     and non-negative, `threads` PyTorch's thread count (default `kernel_threads`)."""
     if threads is None:
         threads = kernel_threads
-    shape = a.shape
-    kept_shape = tuple(1 if d in axes else n for d, n in enumerate(shape))
-    final_shape = kept_shape if keepdims else tuple(n for d, n in enumerate(shape) if d not in axes)
-    if a.size == 0:
-        return np.zeros(final_shape, a.dtype)
-    if any(s < 0 for s in a.strides):  # PyTorch has no negative strides (its flip copies)
+    strides = a.strides
+    if a.size == 0:  # an empty sum is 0
+        if keepdims:
+            return np.zeros(tuple(1 if d in axes else n for d, n in enumerate(a.shape)), a.dtype)
+        return np.zeros(tuple(n for d, n in enumerate(a.shape) if d not in axes), a.dtype)
+    if min(strides, default=0) < 0:  # PyTorch has no negative strides (its flip copies)
         a = np.ascontiguousarray(a)
+        strides = a.strides
+    key = (a.shape, strides, axes, keepdims, a.itemsize)
+    plan = _plans.get(key)
+    if plan is None:
+        if len(_plans) > 4096:  # a long-running process that meets ever new shapes
+            _plans.clear()
+        plan = _plans[key] = _Plan(a.shape, strides, axes, keepdims, a.itemsize)
+    if plan.trivial:
+        with np.errstate(**_QUIET):
+            return (a + a.dtype.type(0)).reshape(plan.final_shape)
+    numel = a.size
+    if _ccore is not None and (threads == 1 or numel < GRAIN_SIZE):  # the common case, direct
+        # the result's shape at once (contiguous, it has the layout of the kept shape)
+        out = np.zeros(plan.final_shape, a.dtype)
+        _ccore.serial(a, 0, out, 0, plan.sizes, plan.strides, plan.outs, 0, numel)
+        return out
+    dims = plan.dims
     item = a.itemsize
-    lanes = _LANES[item]
-    dims = _iterator_dims(shape, a.strides, axes, item)
+    run = _run_numpy if _ccore is None else _run_compiled
+    out = np.zeros(plan.final_shape, a.dtype)
+    if threads > 1 and numel > GRAIN_SIZE and out.size == 1:
+        # two passes: each thread sums an equal run of elements; the runs' sums then added
+        runs = min(threads, _ceil_div(numel, GRAIN_SIZE))
+        length = _ceil_div(numel, runs)
+        buffer = np.zeros(threads, a.dtype)
+        for t in range(runs):
+            if t * length < numel:
+                part = buffer[t : t + 1]
+                run(a, 0, part, 0, dims, t * length, min(numel, (t + 1) * length), True)
+        out[...] = torch_sum(buffer, (0,), False, 1)
+    elif threads > 1 and numel >= GRAIN_SIZE and out.size > 1:
+        split = _split_dim(dims, threads)
+        cols = dims[split].size
+        runs = min(threads, cols)
+        length = _ceil_div(cols, runs)
+        for t in range(runs):
+            begin, end = t * length, min(cols, (t + 1) * length)
+            if begin >= cols:
+                continue
+            if dims[split].stride == item:  # columns cut at multiples of 128 bytes
+                begin -= begin % (128 // item)
+                end = end if end == cols else end - end % (128 // item)
+            if begin == end:
+                continue
+            part = [_Dim(d.size, d.stride, d.out) for d in dims]
+            part[split].size = end - begin
+            numel_part = numel // cols * (end - begin)
+            run(
+                a,
+                begin * dims[split].stride,
+                out,
+                begin * dims[split].out,
+                part,
+                0,
+                numel_part,
+                False,
+            )
+    else:
+        run(a, 0, out, 0, dims, 0, numel, False)
+    return out
+
+
+def _run_compiled(a, in_offset, out, out_offset, dims, begin, end, whole) -> None:
+    """Add the sums of the iterator elements begin..end into `out` (the compiled loops)."""
+    dims = _pad2(list(dims))
+    out_strides = [0] * len(dims) if whole else [d.out for d in dims]
+    _ccore.serial(
+        a,
+        in_offset,
+        out,
+        out_offset,
+        [d.size for d in dims],
+        [d.stride for d in dims],
+        out_strides,
+        begin,
+        end,
+    )
+
+
+def _run_numpy(a, in_offset, out, out_offset, dims, begin, end, whole) -> None:
+    """The same with numpy: `whole` (a reduction to one number) walks begin..end; otherwise
+    begin..end is every element."""
     with np.errstate(**_QUIET):
-        if not dims or dims[0].out != 0:  # nothing to add up: each output is 0 + its element
-            return (a + a.dtype.type(0)).reshape(final_shape)
-        out = np.empty(kept_shape, a.dtype)
-        numel = a.size
-        if threads > 1 and numel > GRAIN_SIZE and out.size == 1:
-            # two passes: each thread sums an equal run of elements; the runs' sums then added
-            runs = min(threads, _ceil_div(numel, GRAIN_SIZE))
-            run = _ceil_div(numel, runs)
-            buffer = np.zeros(threads, a.dtype)
-            for t in range(runs):
-                if t * run < numel:
-                    buffer[t] = _two_pass_part(a, dims, t * run, min(numel, (t + 1) * run), lanes)
-            out[...] = torch_sum(buffer, (0,), False, 1)
-        elif threads > 1 and numel >= GRAIN_SIZE and out.size > 1:
-            split = _split_dim(dims, threads)
-            cols = dims[split].size
-            runs = min(threads, cols)
-            run = _ceil_div(cols, runs)
-            for t in range(runs):
-                begin, end = t * run, min(cols, (t + 1) * run)
-                if begin >= cols:
-                    continue
-                if dims[split].stride == item:  # columns cut at multiples of 128 bytes
-                    begin -= begin % (128 // item)
-                    end = end if end == cols else end - end % (128 // item)
-                if begin == end:
-                    continue
-                part = [_Dim(d.size, d.stride, d.out) for d in dims]
-                part[split].size = end - begin
-                _place(out, _serial(a, begin * dims[split].stride, _pad2(part), lanes), part,
-                       begin * dims[split].out)
+        if whole:
+            out[...] = _two_pass_part(a, list(dims), begin, end, _LANES[a.itemsize])
         else:
-            _place(out, _serial(a, 0, _pad2(dims), lanes), _pad2(dims), 0)
+            dims = _pad2(list(dims))
+            _place(out, _serial(a, in_offset, dims, _LANES[a.itemsize]), dims, out_offset)
         out += a.dtype.type(0)  # PyTorch's sums start at +0.0: a zero result is +0.0
-    return out.reshape(final_shape)
 
 
 def _place(out: np.ndarray, results: np.ndarray, dims: list, offset: int) -> None:
