@@ -290,10 +290,89 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+class _Call:
+    """One run of PyTorch's serial loop: the iterator elements begin..end of `dims` (padded to
+    2), from `in_offset` bytes into the input, adding into the output `out_offset` bytes in, or
+    into the two-pass buffer's slot `slot` (then every output stride is 0)."""
+
+    __slots__ = ("args", "begin", "dims", "end", "in_offset", "out_offset", "slot")
+
+    def __init__(self, dims, in_offset=0, out_offset=0, begin=0, end=None, slot=None):
+        self.dims = _pad2(list(dims))
+        self.in_offset, self.out_offset, self.slot = in_offset, out_offset, slot
+        self.begin = begin
+        self.end = end if end is not None else int(np.prod([d.size for d in self.dims]))
+        outs = [0] * len(self.dims) if slot is not None else [d.out for d in self.dims]
+        # the compiled loops' arguments after the arrays
+        self.args = (
+            tuple(d.size for d in self.dims),
+            tuple(d.stride for d in self.dims),
+            tuple(outs),
+            self.begin,
+            self.end,
+        )
+
+
+def _column_methods(n1: int, dims: list, item: int, lanes: int) -> list:
+    """How a kernel call over n1 columns (indices of dim 1) sums each column: by rows
+    ("row", the two per-row loops), by the straight cascade or by row_sum."""
+    s0, s1, n0 = dims[0].stride, dims[1].stride, dims[0].size
+    if (s0 == item and n0 >= lanes) or not (s1 == item and n1 >= lanes) and s0 < s1:
+        return ["row"] * n1
+    group = _ILP * lanes if s1 == item and n1 >= lanes else _ILP
+    straight = n1 - n1 % group
+    return ["straight"] * straight + ["row_sum"] * (n1 - straight)
+
+
+def _schedule(dims: tuple, numel: int, out_size: int, threads: int, item: int) -> tuple:
+    """PyTorch's parallel_reduce: the serial runs and whether they fill a two-pass buffer."""
+    if threads == 1 or numel < GRAIN_SIZE:
+        return (_Call(dims),), False
+    if out_size == 1:
+        if numel == GRAIN_SIZE:  # parallel_for runs one chunk of exactly its grain inline
+            return (_Call(dims),), False
+        # two passes: each thread sums an equal run of elements; the runs' sums then added
+        runs = min(threads, _ceil_div(numel, GRAIN_SIZE))
+        length = _ceil_div(numel, runs)
+        calls = tuple(
+            _Call(dims, begin=t * length, end=min(numel, (t + 1) * length), slot=t)
+            for t in range(runs)
+            if t * length < numel
+        )
+        return calls, True
+    split = _split_dim(dims, threads)
+    cols = dims[split].size
+    runs = min(threads, cols)
+    length = _ceil_div(cols, runs)
+    parts = []
+    for t in range(runs):
+        begin, end = t * length, min(cols, (t + 1) * length)
+        if begin >= cols:
+            continue
+        if dims[split].stride == item:  # columns cut at multiples of 128 bytes
+            begin -= begin % (128 // item)
+            end = end if end == cols else end - end % (128 // item)
+        if begin < end:
+            parts.append((begin, end))
+    padded = _pad2(list(dims))
+    lanes = _LANES[item]
+    if split >= 2 or _column_methods(cols, padded, item, lanes) == [
+        m for b, e in parts for m in _column_methods(e - b, padded, item, lanes)
+    ]:
+        # an outer dim, or columns each summed as on one thread: the split changes nothing
+        return (_Call(dims),), False
+    calls = []
+    for begin, end in parts:
+        part = [_Dim(d.size, d.stride, d.out) for d in dims]
+        part[split].size = end - begin
+        calls.append(_Call(part, begin * dims[split].stride, begin * dims[split].out))
+    return tuple(calls), False
+
+
 class _Plan:
     """What `torch_sum` needs to know about one (shape, strides, axes, keepdims, item size)."""
 
-    __slots__ = ("dims", "final_shape", "outs", "sizes", "strides", "trivial")
+    __slots__ = ("dims", "final_shape", "numel", "schedules", "serial_args", "trivial")
 
     def __init__(self, shape: tuple, strides: tuple, axes: tuple, keepdims: bool, item: int):
         kept_shape = tuple(1 if d in axes else n for d, n in enumerate(shape))
@@ -303,10 +382,18 @@ class _Plan:
         self.dims = tuple(_iterator_dims(shape, strides, axes, item))
         # nothing to add up (the reduced dims all have length 1): each output is 0 + its element
         self.trivial = not self.dims or self.dims[0].out != 0
-        padded = _pad2(list(self.dims))
-        self.sizes = tuple(d.size for d in padded)  # the compiled loops' arguments
-        self.strides = tuple(d.stride for d in padded)
-        self.outs = tuple(d.out for d in padded)
+        self.numel = int(np.prod(shape))
+        self.schedules: dict = {}  # thread count -> (calls, two_pass)
+        self.serial_args = None if self.trivial else _Call(self.dims).args
+
+    def schedule(self, threads: int, item: int) -> tuple:
+        found = self.schedules.get(threads)
+        if found is None:
+            out_size = int(np.prod(self.final_shape))
+            found = self.schedules[threads] = _schedule(
+                self.dims, self.numel, out_size, threads, item
+            )
+        return found
 
 
 _plans: dict = {}
@@ -334,84 +421,40 @@ def torch_sum(a: np.ndarray, axes: tuple, keepdims: bool, threads: int | None = 
     if plan.trivial:
         with np.errstate(**_QUIET):
             return (a + a.dtype.type(0)).reshape(plan.final_shape)
-    numel = a.size
-    if _ccore is not None and (threads == 1 or numel < GRAIN_SIZE):  # the common case, direct
-        # the result's shape at once (contiguous, it has the layout of the kept shape)
-        out = np.zeros(plan.final_shape, a.dtype)
-        _ccore.serial(a, 0, out, 0, plan.sizes, plan.strides, plan.outs, 0, numel)
-        return out
-    dims = plan.dims
-    item = a.itemsize
-    run = _run_numpy if _ccore is None else _run_compiled
+    # the result in its final shape at once (contiguous: the layout of the kept shape)
     out = np.zeros(plan.final_shape, a.dtype)
-    if threads > 1 and numel > GRAIN_SIZE and out.size == 1:
-        # two passes: each thread sums an equal run of elements; the runs' sums then added
-        runs = min(threads, _ceil_div(numel, GRAIN_SIZE))
-        length = _ceil_div(numel, runs)
-        buffer = np.zeros(threads, a.dtype)
-        for t in range(runs):
-            if t * length < numel:
-                part = buffer[t : t + 1]
-                run(a, 0, part, 0, dims, t * length, min(numel, (t + 1) * length), True)
+    if _ccore is not None and (plan.numel < GRAIN_SIZE or threads == 1):
+        _ccore.serial(a, 0, out, 0, *plan.serial_args)  # the common case, straight on
+        return out
+    calls, two_pass = plan.schedule(threads, a.itemsize)
+    if _ccore is not None and not two_pass and len(calls) == 1:
+        _ccore.serial(a, 0, out, 0, *plan.serial_args)
+        return out
+    run = _run_numpy if _ccore is None else _run_compiled
+    if two_pass:
+        buffer = np.zeros(threads, a.dtype)  # one slot per thread, unused ones 0
+        for call in calls:
+            run(a, buffer[call.slot : call.slot + 1], call)
         out[...] = torch_sum(buffer, (0,), False, 1)
-    elif threads > 1 and numel >= GRAIN_SIZE and out.size > 1:
-        split = _split_dim(dims, threads)
-        cols = dims[split].size
-        runs = min(threads, cols)
-        length = _ceil_div(cols, runs)
-        for t in range(runs):
-            begin, end = t * length, min(cols, (t + 1) * length)
-            if begin >= cols:
-                continue
-            if dims[split].stride == item:  # columns cut at multiples of 128 bytes
-                begin -= begin % (128 // item)
-                end = end if end == cols else end - end % (128 // item)
-            if begin == end:
-                continue
-            part = [_Dim(d.size, d.stride, d.out) for d in dims]
-            part[split].size = end - begin
-            numel_part = numel // cols * (end - begin)
-            run(
-                a,
-                begin * dims[split].stride,
-                out,
-                begin * dims[split].out,
-                part,
-                0,
-                numel_part,
-                False,
-            )
     else:
-        run(a, 0, out, 0, dims, 0, numel, False)
+        for call in calls:
+            run(a, out, call)
     return out
 
 
-def _run_compiled(a, in_offset, out, out_offset, dims, begin, end, whole) -> None:
-    """Add the sums of the iterator elements begin..end into `out` (the compiled loops)."""
-    dims = _pad2(list(dims))
-    out_strides = [0] * len(dims) if whole else [d.out for d in dims]
-    _ccore.serial(
-        a,
-        in_offset,
-        out,
-        out_offset,
-        [d.size for d in dims],
-        [d.stride for d in dims],
-        out_strides,
-        begin,
-        end,
-    )
+def _run_compiled(a: np.ndarray, out: np.ndarray, call: _Call) -> None:
+    """Add the sums of one run into `out` (the compiled loops)."""
+    _ccore.serial(a, call.in_offset, out, call.out_offset, *call.args)
 
 
-def _run_numpy(a, in_offset, out, out_offset, dims, begin, end, whole) -> None:
-    """The same with numpy: `whole` (a reduction to one number) walks begin..end; otherwise
-    begin..end is every element."""
+def _run_numpy(a: np.ndarray, out: np.ndarray, call: _Call) -> None:
+    """The same with numpy."""
     with np.errstate(**_QUIET):
-        if whole:
-            out[...] = _two_pass_part(a, list(dims), begin, end, _LANES[a.itemsize])
+        if call.slot is not None:  # a reduction to one number: a run of elements
+            out[...] = _two_pass_part(a, call.dims, call.begin, call.end, _LANES[a.itemsize])
         else:
-            dims = _pad2(list(dims))
-            _place(out, _serial(a, in_offset, dims, _LANES[a.itemsize]), dims, out_offset)
+            results = _serial(a, call.in_offset, call.dims, _LANES[a.itemsize])
+            _place(out, results, call.dims, call.out_offset)
         out += a.dtype.type(0)  # PyTorch's sums start at +0.0: a zero result is +0.0
 
 
@@ -431,5 +474,7 @@ def torch_mean(a: np.ndarray, axes: tuple, keepdims: bool, threads: int | None =
     for d in axes:
         count *= a.shape[d]
     total = torch_sum(a, axes, keepdims, threads)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return total / a.dtype.type(count) if count else total * a.dtype.type("nan")
+    if count == 0:  # an empty mean is nan, as in PyTorch
+        return total * a.dtype.type("nan")
+    # (a quotient of an inf or a nan by a positive count raises no floating-point warning)
+    return total / a.dtype.type(count)
