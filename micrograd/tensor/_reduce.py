@@ -134,12 +134,11 @@ def kernel(x: np.ndarray, lanes: int) -> np.ndarray:
         body = x[..., : vectors * lanes].reshape(x.shape[:-1] + (vectors, lanes))
         acc = row_sum(body)
         tail = x[..., vectors * lanes :]
-        total = tail[..., 0].copy() if tail.shape[-1] else acc[..., 0].copy()
-        start = 1 if tail.shape[-1] else 0
-        for i in range(1, tail.shape[-1]):
-            total += tail[..., i]
-        for k in range(1 - start, lanes):
-            total += acc[..., k]
+        # the tail's elements left to right, then the vector's lanes in order
+        terms = [tail[..., i] for i in range(tail.shape[-1])] + [acc[..., k] for k in range(lanes)]
+        total = terms[0].copy()
+        for term in terms[1:]:
+            total += term
         return total
     columns = x.swapaxes(-1, -2)  # the sequence on axis -2, one lane per output
     if s1 == item and n1 >= lanes:  # contiguous outer: blocks of 4 vectors of columns
