@@ -126,6 +126,17 @@ def test_whole_vectors(n, dtype, seed):
     assert x.mean().item() == tx.mean().item()  # what the scripts print
 
 
+@SETTINGS
+@given(LENGTHS, st.integers(1, 6), st.booleans(), DTYPES, st.integers(0, 2**32 - 1))
+def test_long_rows_and_columns(n, rows, transposed, dtype, seed):
+    """A few rows of 1 to 5000 elements, summed along them, across them and whole; transposed,
+    the long dim is the strided one."""
+    a = mixed(seed, (rows, n), dtype)
+    x, tx = both_ways(a, (lambda t: t.t()) if transposed else (lambda t: t))
+    for dim in (None, 0, 1, -1):
+        check_reductions(x, tx, dim, False, f"of {tuple(tx.shape)} {dtype}")
+
+
 @st.composite
 def reductions(draw):
     """A shape of 1 to 4 dims (at most 20000 elements), a set of dims, a layout."""
@@ -317,6 +328,11 @@ def test_mean_of_a_list_of_python_floats(losses):
     assert_bitwise(x, tx, "torch.tensor(list of floats)")
     assert x.mean().item() == tx.mean().item()
     assert f"{x.mean().item():.17g}" == f"{tx.mean().item():.17g}"
+    # nanoGPT's and the GPT lecture's estimate_loss: zeros, one loss stored per batch, the mean
+    ours, theirs = mt.zeros(len(losses)), torch.zeros(len(losses))
+    for k, loss in enumerate(losses):
+        ours[k], theirs[k] = loss, loss
+    assert_bitwise(ours.mean(), theirs.mean(), "losses.mean()")
 
 
 def test_sign_of_zero_and_special_values():
