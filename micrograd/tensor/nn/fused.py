@@ -16,6 +16,12 @@ import math
 import numpy as np
 
 from micrograd.tensor._fma import fma32
+from micrograd.tensor._math32 import (
+    gelu_erf32,
+    gelu_erf_backward32,
+    gelu_tanh32,
+    gelu_tanh_backward32,
+)
 from micrograd.tensor.functions import Function
 from micrograd.tensor.nn import _layernorm
 
@@ -69,11 +75,6 @@ class NativeLayerNorm(Function):
 
 # -- GELU ---------------------------------------------------------------------------------------
 
-_F32 = np.float32
-# The error function as PyTorch's vectorised float32 kernel computes it (Abramowitz and Stegun
-# 7.1.26, absolute error below 1.5e-7): erf(x) = sign(x) (1 - t P(t) exp(-x^2)), t = 1/(1 + p|x|)
-_ERF_P = _F32(0.3275911)
-_ERF_POLY = [_F32(c) for c in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)]
 _SQRT1_2 = math.sqrt(0.5)
 _PDF_SCALE = 2 / math.sqrt(math.pi) * _SQRT1_2 * 0.5  # 1 / sqrt(2 pi)
 _TANH_BETA = math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5  # sqrt(2 / pi)
@@ -81,54 +82,37 @@ _TANH_KAPPA = 0.044715
 _libm_erf = np.frompyfunc(math.erf, 1, 1)
 
 
-def _erf32(v: np.ndarray) -> np.ndarray:
-    """The erf of PyTorch's vectorised float32 kernels (ATen's Vectorized<float>::erf), its
-    polynomial evaluated in float64 and rounded once: within an ulp or two of the kernel's own
-    float32 evaluation, at a fraction of the cost of replaying its fused multiply-adds."""
-    a = np.abs(v).astype(np.float64)
-    t = 1.0 / (a * float(_ERF_P) + 1.0)
-    r = np.full_like(t, float(_ERF_POLY[0]))
-    for c in _ERF_POLY[1:]:
-        r *= t
-        r += float(c)
-    a *= a
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    a *= t
-    a *= r
-    np.subtract(1.0, a, out=a)
-    return np.copysign(a, v).astype(np.float32)
-
-
 def _erf(v: np.ndarray) -> np.ndarray:
-    if v.dtype == np.float32:
-        return _erf32(v)
-    return _libm_erf(v).astype(v.dtype)  # the C library's erf, what PyTorch's scalar path calls
+    """erf of a float64 array: the C library's, as PyTorch's scalar path."""
+    return _libm_erf(v).astype(v.dtype)
+
+
+# float64 GELU's pieces (float32 GELU is _math32.py's)
 
 
 def _exp(v: np.ndarray) -> np.ndarray:
-    return np.exp(v.astype(np.float64)).astype(v.dtype)  # float32: correctly rounded
+    return np.exp(v)
 
 
 def _gelu_tanh_inner(x: np.ndarray) -> np.ndarray:
-    """sqrt(2/pi) (x + 0.044715 x^3) in x's dtype (GCC fuses the multiply-add)."""
+    """sqrt(2/pi) (x + 0.044715 x^3) in x's dtype."""
     dt = x.dtype.type
-    cube = x * x * x
-    inner = fma32(dt(_TANH_KAPPA), cube, x) if x.dtype == np.float32 else x + dt(_TANH_KAPPA) * cube
-    return dt(_TANH_BETA) * inner
+    return dt(_TANH_BETA) * (x + dt(_TANH_KAPPA) * (x * x * x))
 
 
 def _tanh(v: np.ndarray) -> np.ndarray:
-    return np.tanh(v.astype(np.float64)).astype(v.dtype)  # float32: correctly rounded
+    return np.tanh(v)
 
 
 class Gelu(Function):
     """GELU, x * Phi(x) with Phi the standard normal CDF: `approximate='none'` is
     x/2 (1 + erf(x / sqrt 2)), `'tanh'` is x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 
-    Computed in the input's dtype as PyTorch's CPU kernels write it. float32 `erf` is the
-    polynomial of PyTorch's vectorised kernels (`_erf32`), float64 `erf` the C library's; `exp`
-    and `tanh` are correctly rounded. Backward, beside each form:
+    Computed in the input's dtype as PyTorch's CPU kernels write it. float32, forward and
+    backward, is PyTorch's bit for bit (`_math32.py`): 'none' is oneDNN's kernel (a piecewise
+    polynomial forward, Abramowitz and Stegun's erf with oneDNN's exp backward), 'tanh' ATen's
+    with SLEEF's tanhf. float64 `erf` is the C library's; `exp` and `tanh` are correctly
+    rounded. Backward, beside each form:
         none: Phi(x) + x phi(x),  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
         tanh: (1 + T) / 2 + x/2 (1 - T^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  T the tanh above
     """
@@ -143,19 +127,22 @@ class Gelu(Function):
         self.approximate = approximate
         dt = x.dtype.type
         with np.errstate(over="ignore", invalid="ignore"):
+            if x.dtype == np.float32:
+                gelu = gelu_tanh32 if approximate == "tanh" else gelu_erf32
+                return gelu(x).reshape(shape)
             if approximate == "tanh":
                 return (dt(0.5) * x * (dt(1) + _tanh(_gelu_tanh_inner(x)))).reshape(shape)
             self.erf = erf = _erf(x * dt(_SQRT1_2))  # kept for the backward pass
-            out = x * dt(0.5) * (dt(1) + erf)
-            if x.dtype == np.float32:  # PyTorch's float32 kernel (oneDNN's) gives nan for +inf
-                out[x == np.inf] = np.nan
-            return out.reshape(shape)
+            return (x * dt(0.5) * (dt(1) + erf)).reshape(shape)
 
     def backward(self, g, prev):
         x = self.x
         dt = x.dtype.type
         flat = g.reshape(-1)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            if x.dtype == np.float32 and flat.dtype == np.float32:
+                slope = gelu_tanh_backward32 if self.approximate == "tanh" else gelu_erf_backward32
+                return (slope(flat, x).reshape(g.shape),)
             if self.approximate == "tanh":
                 t = _tanh(_gelu_tanh_inner(x))
                 left_slope = dt(0.5) * (dt(1) + t)
