@@ -178,7 +178,8 @@ def tanh32(x: np.ndarray) -> np.ndarray:
         _compiled.tanh(x.reshape(-1), out.reshape(-1))
         return out
     x = np.asarray(x, _F32)
-    a = np.abs(x).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling nan's widening flags an invalid operation
+        a = np.abs(x).astype(np.float64)
     y = np.where(a < _TANH_SATURATION, a + a, 0.0)  # (nan and large |x|: a harmless 0)
     p = np.full_like(y, _INV_FACTORIAL[15])
     for c in _INV_FACTORIAL[14:0:-1]:
