@@ -23,6 +23,7 @@ from micrograd.tensor._math32 import (
     gelu_tanh_backward32,
 )
 from micrograd.tensor.functions import Function
+from micrograd.tensor.nn import _layernorm
 
 
 class NativeLayerNorm(Function):
@@ -30,70 +31,45 @@ class NativeLayerNorm(Function):
     shape), rstd = 1 / sqrt(var + eps) with the biased variance; inputs (x, weight, bias) with
     weight and bias optional.
 
-    The mean and variance are computed in float64 (two passes) and rounded to the input's dtype;
-    from there on the arithmetic is PyTorch's CPU kernel's, in the input's dtype:
-    rstd = 1 / sqrt(var + eps), then y = fma((x - mean) * rstd, weight, bias) (one rounding for
-    the multiply-add, as its compiled vector loop). PyTorch accumulates its statistics in
-    float32 (Welford updates in a cascade), so a float32 row whose rounded mean and rstd equal
-    PyTorch's -- most rows -- is equal bit for bit, and the others differ by a few units of
-    float32's precision relative to (|x| + the row's largest |x|) * rstd * |weight| + |bias|
-    (docs/pytorch-differences.md).
-
-    Backward (x_hat the normalised input, g the upstream gradient, N the normalised size):
+    Forward and backward are PyTorch's CPU kernels replayed operation for operation
+    (`_layernorm.py`: its Welford statistics, its fused multiply-adds, its order of sums, its
+    split of the rows among threads for the weight and bias gradients), so values and gradients
+    are PyTorch's to the last bit, in float32 and float64. The forward keeps the rows, their
+    mean and rstd for the backward:
+        d x      = rstd * g * weight + b * x + c  (b and c per row, from sums of g * weight
+                   and g * weight * x)
+        d weight = sum over rows of g * (x - mean) * rstd
         d bias   = sum over rows of g
-        d weight = sum over rows of g * x_hat
-        d x      = rstd * (gw - mean(gw) - x_hat * mean(gw * x_hat)),  gw = g * weight
-    computed in the input's dtype from the saved x_hat and rstd.
     """
 
-    __slots__ = ("rstd", "weight", "x_hat")
+    __slots__ = ("mean", "rows", "rstd", "weight")
     op = "layer_norm"
 
     def forward(self, x, n, eps, weight=None, bias=None):
         size = math.prod(x.shape[x.ndim - n :])
-        rows = x.reshape(math.prod(x.shape[: x.ndim - n]), size)
-        dt = x.dtype.type
-        wide = rows.astype(np.float64)
-        mean = wide.sum(axis=1, keepdims=True) / max(size, 1)
-        wide -= mean
-        var = np.einsum("ij,ij->i", wide, wide)[:, None] / max(size, 1)
-        mean = mean.astype(x.dtype)
-        rstd = dt(1) / np.sqrt(var.astype(x.dtype) + dt(eps))
-        x_hat = rows - mean
-        x_hat *= rstd
-        self.x_hat, self.rstd = x_hat, rstd
-        self.weight = None if weight is None else weight.reshape(-1)
-        if weight is None:
-            out = x_hat if bias is None else x_hat + bias.reshape(-1)
-        elif bias is None:
-            out = x_hat * self.weight
-        elif x.dtype == np.float32:
-            out = fma32(x_hat, self.weight, bias.reshape(-1))
-        else:
-            out = x_hat * self.weight + bias.reshape(-1)
+        rows = np.ascontiguousarray(x).reshape(math.prod(x.shape[: x.ndim - n]), size)
+        self.weight = None if weight is None else np.ascontiguousarray(weight).reshape(-1)
+        bias = None if bias is None else np.ascontiguousarray(bias).reshape(-1)
+        out, self.mean, self.rstd = _layernorm.forward(rows, eps, self.weight, bias)
+        self.rows = rows
         return out.reshape(x.shape)
 
     def backward(self, g, prev):
         # prev is (x,), then weight if given, then bias if given
-        x_hat, rstd, weight = self.x_hat, self.rstd, self.weight
-        g_rows = g.reshape(x_hat.shape)
-        grads = []
-        if prev[0].requires_grad:
-            g_hat = g_rows if weight is None else g_rows * weight
-            n = x_hat.shape[1]
-            mean_g = g_hat.sum(axis=1, keepdims=True) / n
-            mean_gx = np.einsum("ij,ij->i", g_hat, x_hat)[:, None] / n
-            grads.append((rstd * (g_hat - mean_g - x_hat * mean_gx)).reshape(g.shape))
-        else:
-            grads.append(None)
+        rows, weight = self.rows, self.weight
+        has_bias = len(prev) > (1 if weight is None else 2)
+        need = (
+            prev[0].requires_grad,
+            weight is not None and prev[1].requires_grad,
+            has_bias and prev[-1].requires_grad,
+        )
+        g_rows = np.ascontiguousarray(g, rows.dtype).reshape(rows.shape)
+        dx, dw, db = _layernorm.backward(g_rows, rows, self.mean, self.rstd, weight, need)
+        grads = [None if dx is None else dx.reshape(g.shape)]
         if weight is not None:
-            wants = prev[1].requires_grad
-            grads.append(
-                np.einsum("ij,ij->j", g_rows, x_hat).reshape(prev[1].shape) if wants else None
-            )
-        if len(prev) > len(grads):  # the bias
-            wants = prev[-1].requires_grad
-            grads.append(g_rows.sum(axis=0).reshape(prev[-1].shape) if wants else None)
+            grads.append(None if dw is None else dw.reshape(prev[1].shape))
+        if has_bias:
+            grads.append(None if db is None else db.reshape(prev[-1].shape))
         return tuple(grads)
 
 
