@@ -136,9 +136,7 @@ def _our_gelu(x: np.ndarray, g: np.ndarray, module: bool, approximate: str = "no
 def threads(request):
     """torch and micrograd.tensor both at 1 thread, then both at 2, then back as they were."""
     torch_threads = torch.get_num_threads()
-    from micrograd.tensor import _softmax32
-
-    ours = _softmax32.kernel_threads
+    ours = _math32.kernel_threads
     torch.set_num_threads(request.param)
     mt.set_num_threads(request.param)
     yield request.param
