@@ -1,5 +1,6 @@
-"""Builds the optional compiled scalar engine, `micrograd._cengine` (micrograd/_cengine.c), and
-micrograd.tensor's checking slot descriptor, `micrograd.tensor._cattrs`.
+"""Builds the optional compiled scalar engine, `micrograd._cengine` (micrograd/_cengine.c),
+micrograd.tensor's checking slot descriptor, `micrograd.tensor._cattrs`, and its float32 softmax
+kernels, `micrograd.tensor._csoftmax`.
 
 Everything else about the package is in pyproject.toml. Without a C compiler the extension is
 skipped and the install still succeeds: `micrograd.engine` then uses the pure-Python engine,
@@ -26,6 +27,12 @@ micrograd: micrograd/tensor/_cattrs.c could not be built: {error}
 micrograd: the install goes on; micrograd.tensor then reads Tensor.data in pure Python (slower).
 """
 
+SOFTMAX_NOTICE = """
+micrograd: micrograd/tensor/_csoftmax.c could not be built: {error}
+micrograd: the install goes on; micrograd.tensor's float32 softmax and cross-entropy then run
+micrograd: their numpy replay (the same results, slower).
+"""
+
 
 class OptionalBuildExt(build_ext):
     """Build the accelerator if a compiler is there; otherwise say so and carry on."""
@@ -46,6 +53,8 @@ class OptionalBuildExt(build_ext):
         error = " ".join(str(error).split())
         if ext is not None and ext.name == "micrograd.tensor._cattrs":
             print(TENSOR_NOTICE.format(error=error), file=sys.stderr)
+        elif ext is not None and ext.name == "micrograd.tensor._csoftmax":
+            print(SOFTMAX_NOTICE.format(error=error), file=sys.stderr)
         else:
             print(NOTICE.format(error=error), file=sys.stderr)
 
@@ -60,6 +69,13 @@ setup(
         ),
         # Tensor.data / Tensor.requires_grad: slots read at C speed, assignments checked
         Extension("micrograd.tensor._cattrs", sources=["micrograd/tensor/_cattrs.c"]),
+        # PyTorch's float32 softmax kernels, bit for bit: every fused multiply-add is an explicit
+        # fmaf, and the compiler must fuse nothing else
+        Extension(
+            "micrograd.tensor._csoftmax",
+            sources=["micrograd/tensor/_csoftmax.c"],
+            extra_compile_args=["-ffp-contract=off", "-fno-fast-math"],
+        ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )
