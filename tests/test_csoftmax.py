@@ -281,6 +281,10 @@ def test_bad_arguments_to_the_compiled_functions_raise_clear_errors():
         readonly = np.empty_like(x)
         readonly.setflags(write=False)
         _csoftmax.softmax(x, readonly)
+    with pytest.raises(ValueError, match="must not share memory"):  # (it reads x after writing)
+        _csoftmax.log_softmax(x, x)
+    with pytest.raises(ValueError, match="must not share memory"):
+        _csoftmax.softmax_backward(x, out, x, True)
     target = np.array([0, 4, 1], np.int64)  # 4 is no class of 4
     with pytest.raises(IndexError, match="Target 4 is out of bounds"):
         _csoftmax.nll_loss(x, target, None, -100, 1, None)

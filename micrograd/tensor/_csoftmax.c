@@ -35,6 +35,14 @@
 #define ELEMENT_LOOP
 #endif
 
+/* helpers inlined into each compiled copy of the loops that call them (a call would run the
+ * plain x86-64 code, where every fmaf is a library call) */
+#if defined(__GNUC__)
+#define INLINE static inline __attribute__((always_inline))
+#else
+#define INLINE static inline
+#endif
+
 #define LANES 16        /* floats per AVX-512 vector, PyTorch's width on this kind of CPU */
 #define CASCADE_LEVELS 8 /* nll_loss's partial sums */
 #define LEVEL_BITS 4     /* level j is flushed at row indices that are multiples of 16**(j+1) */
@@ -49,7 +57,7 @@
 
 /* -- SLEEF's expf and logf --------------------------------------------------------------------- */
 
-static inline float
+INLINE float
 pow2i(int32_t k)
 {
     /* 2**k for -126 <= k <= 127, from the exponent bits (SLEEF's vpow2i) */
@@ -60,7 +68,7 @@ pow2i(int32_t k)
 /* SLEEF's xexpf: a reduction by ln 2 in two parts, a degree-6 polynomial in fused
  * multiply-adds, and a scaling by 2**q in two factors (neither overflows on its own). Written
  * without branches so that the loops around it are vectorised. */
-static inline float
+INLINE float
 sleef_expf(float d)
 {
     /* the computation runs on d clamped to [-104, 100] (nan to -104: no undefined conversion
@@ -86,7 +94,7 @@ sleef_expf(float d)
 }
 
 /* SLEEF's dfadd2_vf2_vf_vf: x + y as a float pair (sum, rounding error) */
-static inline void
+INLINE void
 two_sum(float x, float y, float *sum, float *err)
 {
     float s = x + y;
@@ -97,7 +105,7 @@ two_sum(float x, float y, float *sum, float *err)
 
 /* SLEEF's xlogf_u1 as built for AVX-512: the exponent and the mantissa in [0.75, 1.5) from
  * getexp/getmant, log((m-1)/(m+1)) in double-float arithmetic with a degree-3 polynomial. */
-static float
+INLINE float
 sleef_logf(float d)
 {
     if (d == 0.0f)
@@ -106,10 +114,20 @@ sleef_logf(float d)
         return HUGE_VALF;
     if (d < 0.0f || d != d)
         return NAN;
-    int exponent;
-    frexpf(d * THREE_QUARTERS_INV, &exponent);
-    float e = (float)(exponent - 1); /* getexp(d / 0.75) */
-    float frac = frexpf(d, &exponent); /* in [0.5, 1) */
+    /* getexp(d / 0.75) and frexp's fraction of d, in [0.5, 1): from the bits for a normal d
+     * (whose d / 0.75 is normal too, or inf), with frexpf for a denormal or an inf product */
+    float e, frac, scaled = d * THREE_QUARTERS_INV;
+    union { float f; uint32_t u; } bits = {.f = d}, scaled_bits = {.f = scaled};
+    if ((bits.u >> 23) != 0 && scaled != HUGE_VALF) {
+        e = (float)((int32_t)(scaled_bits.u >> 23) - 127);
+        bits.u = (bits.u & 0x007fffffu) | 0x3f000000u;
+        frac = bits.f;
+    } else {
+        int exponent;
+        frexpf(scaled, &exponent);
+        e = (float)(exponent - 1);
+        frac = frexpf(d, &exponent);
+    }
     float m = frac >= 0.75f ? frac : frac * 2.0f; /* getmant */
     /* s = ln 2 * e in double-float */
     float sx = LN2_HI * e;
@@ -141,8 +159,8 @@ sleef_logf(float d)
  * shorter than a vector is summed left to right. With `y` (not NULL) the row is a[j] = x[j] * y[j]
  * (`vec::map2_reduce_all`): the whole vectors' products rounded before they are added, the
  * last partial vector's fused into its addition. */
-static inline float
-lane_sum_row(const float *x, const float *y, Py_ssize_t c)
+INLINE float
+lane_sum_row(const float *restrict x, const float *restrict y, Py_ssize_t c)
 {
     if (c == 0)
         return 0.0f;
@@ -167,30 +185,49 @@ lane_sum_row(const float *x, const float *y, Py_ssize_t c)
     return acc[0];
 }
 
-/* the row maximum; nan wins, as in PyTorch's vec::maximum */
-static inline float
-row_max(const float *x, Py_ssize_t c)
+/* the row maximum; nan wins, as in PyTorch's vec::maximum (the order of the comparisons does
+ * not matter: only -0.0 and 0.0 tie, and x - max is then the same for every other element) */
+INLINE float
+row_max(const float *restrict x, Py_ssize_t c)
 {
     float m = x[0];
     int nan = 0;
-    for (Py_ssize_t j = 0; j < c; j++) {
-        m = x[j] > m ? x[j] : m;
-        nan |= x[j] != x[j];
+    Py_ssize_t j = 0;
+    if (c >= LANES) { /* 16 running maxima (independent: the loop is vectorised) */
+        float acc[LANES];
+        for (int lane = 0; lane < LANES; lane++)
+            acc[lane] = x[lane];
+        for (j = LANES; j + LANES <= c; j += LANES)
+            for (int lane = 0; lane < LANES; lane++)
+                acc[lane] = x[j + lane] > acc[lane] ? x[j + lane] : acc[lane];
+        for (int lane = 0; lane < LANES; lane++)
+            m = acc[lane] > m ? acc[lane] : m;
     }
+    for (; j < c; j++)
+        m = x[j] > m ? x[j] : m;
+    for (j = 0; j < c; j++)
+        nan |= x[j] != x[j];
     return nan ? NAN : m;
 }
 
 /* -- the kernels, on whole (n, c) arrays ------------------------------------------------------- */
 
 ELEMENT_LOOP static void
-expf_array(const float *x, float *out, Py_ssize_t size)
+expf_array(const float *restrict x, float *restrict out, Py_ssize_t size)
 {
     for (Py_ssize_t i = 0; i < size; i++)
         out[i] = sleef_expf(x[i]);
 }
 
 ELEMENT_LOOP static void
-log_softmax_rows(const float *x, float *out, Py_ssize_t n, Py_ssize_t c)
+logf_array(const float *restrict x, float *restrict out, Py_ssize_t size)
+{
+    for (Py_ssize_t i = 0; i < size; i++)
+        out[i] = sleef_logf(x[i]);
+}
+
+ELEMENT_LOOP static void
+log_softmax_rows(const float *restrict x, float *restrict out, Py_ssize_t n, Py_ssize_t c)
 {
     for (Py_ssize_t i = 0; i < n && c > 0; i++, x += c, out += c) {
         float m = row_max(x, c);
@@ -203,7 +240,7 @@ log_softmax_rows(const float *x, float *out, Py_ssize_t n, Py_ssize_t c)
 }
 
 ELEMENT_LOOP static void
-softmax_rows(const float *x, float *out, Py_ssize_t n, Py_ssize_t c)
+softmax_rows(const float *restrict x, float *restrict out, Py_ssize_t n, Py_ssize_t c)
 {
     for (Py_ssize_t i = 0; i < n && c > 0; i++, x += c, out += c) {
         float m = row_max(x, c);
@@ -217,7 +254,8 @@ softmax_rows(const float *x, float *out, Py_ssize_t n, Py_ssize_t c)
 
 /* d log_softmax: g - exp(out) * sum(g), the product and the difference rounded once (FMA) */
 ELEMENT_LOOP static void
-log_softmax_backward_rows(const float *g, const float *y, float *grad, Py_ssize_t n, Py_ssize_t c)
+log_softmax_backward_rows(const float *restrict g, const float *restrict y, float *restrict grad,
+                          Py_ssize_t n, Py_ssize_t c)
 {
     for (Py_ssize_t i = 0; i < n; i++, g += c, y += c, grad += c) {
         float total = lane_sum_row(g, NULL, c);
@@ -229,8 +267,8 @@ log_softmax_backward_rows(const float *g, const float *y, float *grad, Py_ssize_
 /* d softmax: (g - sum(g * out)) * out; `fused`: the sum's last partial vector fused (PyTorch on
  * one thread) */
 ELEMENT_LOOP static void
-softmax_backward_rows(const float *g, const float *y, float *grad, Py_ssize_t n, Py_ssize_t c,
-                      int fused)
+softmax_backward_rows(const float *restrict g, const float *restrict y, float *restrict grad,
+                      Py_ssize_t n, Py_ssize_t c, int fused)
 {
     for (Py_ssize_t i = 0; i < n; i++, g += c, y += c, grad += c) {
         float total;
@@ -250,8 +288,8 @@ softmax_backward_rows(const float *g, const float *y, float *grad, Py_ssize_t n,
  * label): the row's lane sum is v (+0 added: a -0 among +0s sums to +0) and each element is
  * fma(-exp(logp), sum, v or 0). */
 ELEMENT_LOOP static void
-cross_entropy_backward_rows(const float *logp, const int64_t *labels, float v, float *grad,
-                            Py_ssize_t n, Py_ssize_t c)
+cross_entropy_backward_rows(const float *restrict logp, const int64_t *restrict labels, float v,
+                            float *restrict grad, Py_ssize_t n, Py_ssize_t c)
 {
     for (Py_ssize_t i = 0; i < n; i++, logp += c, grad += c) {
         int64_t label = labels[i];
@@ -299,6 +337,18 @@ get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *codes, Py_s
     return 0;
 }
 
+/* Whether two buffers share memory: the kernels read their inputs after writing their output
+ * (and are compiled on the promise that they do not alias), so an output must be separate. */
+static int
+overlapping(Py_buffer *out, Py_buffer *in, const char *what)
+{
+    const char *a = out->buf, *b = in->buf;
+    if (out->len == 0 || in->len == 0 || a + out->len <= b || b + in->len <= a)
+        return 0;
+    PyErr_Format(PyExc_ValueError, "%s: the output must not share memory with an input", what);
+    return -1;
+}
+
 #define FLOAT32 "f", 4
 #define INT64 "lq", 8
 
@@ -335,7 +385,7 @@ rows_call(PyObject *const *args, Py_ssize_t nargs, RowKernel kernel, const char 
         PyBuffer_Release(&x);
         return NULL;
     }
-    if (same_shape(&x, &out, name) == 0)
+    if (same_shape(&x, &out, name) == 0 && overlapping(&out, &x, name) == 0)
         kernel(x.buf, out.buf, x.shape[0], x.shape[1]);
     PyBuffer_Release(&x);
     PyBuffer_Release(&out);
@@ -377,7 +427,8 @@ backward_call(PyObject *const *args, Py_ssize_t nargs, int softmax, const char *
         PyBuffer_Release(&y);
         return NULL;
     }
-    if (same_shape(&g, &y, name) == 0 && same_shape(&g, &grad, name) == 0) {
+    if (same_shape(&g, &y, name) == 0 && same_shape(&g, &grad, name) == 0 &&
+        overlapping(&grad, &g, name) == 0 && overlapping(&grad, &y, name) == 0) {
         if (softmax)
             softmax_backward_rows(g.buf, y.buf, grad.buf, g.shape[0], g.shape[1], fused);
         else
@@ -414,16 +465,10 @@ elementwise_call(PyObject *const *args, Py_ssize_t nargs, int is_exp, const char
         PyBuffer_Release(&x);
         return NULL;
     }
-    if (x.len != out.len) {
+    if (x.len != out.len)
         PyErr_Format(PyExc_ValueError, "%s: the arrays' sizes differ", name);
-    } else if (is_exp) {
-        expf_array(x.buf, out.buf, x.len / 4);
-    } else {
-        const float *in = x.buf;
-        float *result = out.buf;
-        for (Py_ssize_t i = 0; i < x.len / 4; i++)
-            result[i] = sleef_logf(in[i]);
-    }
+    else if (overlapping(&out, &x, name) == 0)
+        (is_exp ? expf_array : logf_array)(x.buf, out.buf, x.len / 4);
     PyBuffer_Release(&x);
     PyBuffer_Release(&out);
     if (PyErr_Occurred())
@@ -463,9 +508,12 @@ py_lane_sum(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyBuffer_Release(&out);
         return NULL;
     }
-    if (out.shape[0] != a.shape[0])
+    int fits = out.shape[0] == a.shape[0];
+    if (!fits)
         PyErr_SetString(PyExc_ValueError, "lane_sum: out needs one element per row");
-    else if (!has_y || same_shape(&a, &y, "lane_sum") == 0) {
+    else if (has_y)
+        fits = same_shape(&a, &y, "lane_sum") == 0 && overlapping(&out, &y, "lane_sum") == 0;
+    if (fits && overlapping(&out, &a, "lane_sum") == 0) {
         Py_ssize_t n = a.shape[0], c = a.shape[1];
         const float *rows = a.buf, *factors = has_y ? y.buf : NULL;
         float *sums = out.buf;
@@ -679,7 +727,8 @@ py_cross_entropy_backward(PyObject *module, PyObject *const *args, Py_ssize_t na
     if (get_buffer(args[4], &grad, 1, FLOAT32, 2, "cross_entropy_backward grad") < 0)
         goto release_labels;
     Py_ssize_t n = logp.shape[0], c = logp.shape[1];
-    if (labels.shape[0] != n || same_shape(&logp, &grad, "cross_entropy_backward") < 0) {
+    if (labels.shape[0] != n || same_shape(&logp, &grad, "cross_entropy_backward") < 0 ||
+        overlapping(&grad, &logp, "cross_entropy_backward") < 0) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_ValueError, "cross_entropy_backward: one label per row");
         goto release_grad;
