@@ -154,13 +154,65 @@ sleef_logf(float d)
 
 /* -- sums in PyTorch's lane order -------------------------------------------------------------- */
 
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define VECTOR_TREE 1
+#endif
+#endif
+
+#ifdef VECTOR_TREE
+/* (the helpers below are always inlined: no vector crosses a call, whatever the ABI says) */
+#pragma GCC diagnostic ignored "-Wpsabi"
+/* the 16 partial sums in a vector (GCC's and clang's vector extension), so that the tree's
+ * additions stay in registers instead of going through memory lane by lane */
+typedef float v16sf __attribute__((vector_size(64)));
+typedef float v8sf __attribute__((vector_size(32)));
+typedef float v4sf __attribute__((vector_size(16)));
+
+INLINE v16sf
+load16(const float *p)
+{
+    v16sf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+INLINE float
+lane_tree(v16sf acc)
+{
+    v8sf half = __builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7) +
+                __builtin_shufflevector(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15);
+    v4sf quarter = __builtin_shufflevector(half, half, 0, 1, 2, 3) +
+                   __builtin_shufflevector(half, half, 4, 5, 6, 7);
+    float first = quarter[0] + quarter[2], second = quarter[1] + quarter[3];
+    return first + second;
+}
+#endif
+
 /* `vec::reduce_all` of a row: 16 partial sums, whole vectors added one after another, the last
  * partial vector into the first lanes, then lane i plus lane i + width/2 down to one. A row
  * shorter than a vector is summed left to right. With `y` (not NULL) the row is a[j] = x[j] * y[j]
  * (`vec::map2_reduce_all`): the whole vectors' products rounded before they are added, the
- * last partial vector's fused into its addition. */
+ * last partial vector's fused into its addition if `fused` (PyTorch on one thread), else
+ * rounded too. */
+/* the pairwise tree over 16 partial sums: lane i plus lane i + width/2, down to one */
 INLINE float
-lane_sum_row(const float *restrict x, const float *restrict y, Py_ssize_t c)
+tree_sum(const float *acc)
+{
+#ifdef VECTOR_TREE
+    return lane_tree(load16(acc));
+#else
+    float lanes[LANES];
+    memcpy(lanes, acc, sizeof lanes);
+    for (int width = LANES / 2; width >= 1; width /= 2)
+        for (int lane = 0; lane < width; lane++)
+            lanes[lane] = lanes[lane] + lanes[lane + width];
+    return lanes[0];
+#endif
+}
+
+INLINE float
+lane_sum_row(const float *restrict x, const float *restrict y, Py_ssize_t c, int fused)
 {
     if (c == 0)
         return 0.0f;
@@ -170,19 +222,32 @@ lane_sum_row(const float *restrict x, const float *restrict y, Py_ssize_t c)
             total += y ? x[j] * y[j] : x[j];
         return total;
     }
-    float acc[LANES];
     Py_ssize_t whole = c - c % LANES;
+#ifdef VECTOR_TREE
+    v16sf acc = y ? load16(x) * load16(y) : load16(x);
+    for (Py_ssize_t start = LANES; start < whole; start += LANES)
+        acc += y ? load16(x + start) * load16(y + start) : load16(x + start);
+    for (Py_ssize_t lane = 0; lane < c - whole; lane++)
+        acc[lane] = !y      ? acc[lane] + x[whole + lane]
+                    : fused ? fmaf(x[whole + lane], y[whole + lane], acc[lane])
+                            : acc[lane] + x[whole + lane] * y[whole + lane];
+    return lane_tree(acc);
+#else
+    float acc[LANES];
     for (int lane = 0; lane < LANES; lane++)
         acc[lane] = y ? x[lane] * y[lane] : x[lane];
     for (Py_ssize_t start = LANES; start < whole; start += LANES)
         for (int lane = 0; lane < LANES; lane++)
             acc[lane] += y ? x[start + lane] * y[start + lane] : x[start + lane];
     for (Py_ssize_t lane = 0; lane < c - whole; lane++)
-        acc[lane] = y ? fmaf(x[whole + lane], y[whole + lane], acc[lane]) : acc[lane] + x[whole + lane];
+        acc[lane] = !y      ? acc[lane] + x[whole + lane]
+                    : fused ? fmaf(x[whole + lane], y[whole + lane], acc[lane])
+                            : acc[lane] + x[whole + lane] * y[whole + lane];
     for (int width = LANES / 2; width >= 1; width /= 2)
         for (int lane = 0; lane < width; lane++)
             acc[lane] = acc[lane] + acc[lane + width];
     return acc[0];
+#endif
 }
 
 /* the row maximum; nan wins, as in PyTorch's vec::maximum (the order of the comparisons does
@@ -226,29 +291,69 @@ logf_array(const float *restrict x, float *restrict out, Py_ssize_t size)
         out[i] = sleef_logf(x[i]);
 }
 
+/* out[j] = expf(x[j] - m) along a row, and their lane sum, added up as they are made (reading
+ * them back right after the vector stores that wrote them stalls the processor) */
+INLINE float
+exp_row_sum(const float *restrict x, float m, float *restrict out, Py_ssize_t c)
+{
+    if (c < LANES) {
+        for (Py_ssize_t j = 0; j < c; j++)
+            out[j] = sleef_expf(x[j] - m);
+        return lane_sum_row(out, NULL, c, 0);
+    }
+    float acc[LANES];
+    Py_ssize_t whole = c - c % LANES;
+    for (int lane = 0; lane < LANES; lane++)
+        acc[lane] = out[lane] = sleef_expf(x[lane] - m);
+    for (Py_ssize_t start = LANES; start < whole; start += LANES)
+        for (int lane = 0; lane < LANES; lane++) {
+            float e = sleef_expf(x[start + lane] - m);
+            out[start + lane] = e;
+            acc[lane] += e;
+        }
+    for (Py_ssize_t lane = 0; lane < c - whole; lane++) {
+        float e = sleef_expf(x[whole + lane] - m);
+        out[whole + lane] = e;
+        acc[lane] += e;
+    }
+    return tree_sum(acc);
+}
+
+/* Rows are taken in blocks: first each row's exponentials and sum, then each row's scaling,
+ * so that one row's division (or logarithm) overlaps the next row's work instead of waiting. */
+#define BLOCK_ROWS 64
+
 ELEMENT_LOOP static void
 log_softmax_rows(const float *restrict x, float *restrict out, Py_ssize_t n, Py_ssize_t c)
 {
-    for (Py_ssize_t i = 0; i < n && c > 0; i++, x += c, out += c) {
-        float m = row_max(x, c);
-        for (Py_ssize_t j = 0; j < c; j++)
-            out[j] = sleef_expf(x[j] - m);
-        float log_sum = sleef_logf(lane_sum_row(out, NULL, c));
-        for (Py_ssize_t j = 0; j < c; j++)
-            out[j] = (x[j] - m) - log_sum;
+    float shift[BLOCK_ROWS], log_sum[BLOCK_ROWS];
+    for (Py_ssize_t first = 0; first < n && c > 0; first += BLOCK_ROWS) {
+        Py_ssize_t rows = n - first < BLOCK_ROWS ? n - first : BLOCK_ROWS;
+        const float *row = x + first * c;
+        float *row_out = out + first * c;
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            shift[i] = row_max(row + i * c, c);
+            log_sum[i] = sleef_logf(exp_row_sum(row + i * c, shift[i], row_out + i * c, c));
+        }
+        for (Py_ssize_t i = 0; i < rows; i++)
+            for (Py_ssize_t j = 0; j < c; j++)
+                row_out[i * c + j] = (row[i * c + j] - shift[i]) - log_sum[i];
     }
 }
 
 ELEMENT_LOOP static void
 softmax_rows(const float *restrict x, float *restrict out, Py_ssize_t n, Py_ssize_t c)
 {
-    for (Py_ssize_t i = 0; i < n && c > 0; i++, x += c, out += c) {
-        float m = row_max(x, c);
-        for (Py_ssize_t j = 0; j < c; j++)
-            out[j] = sleef_expf(x[j] - m);
-        float scale = 1.0f / lane_sum_row(out, NULL, c); /* one reciprocal per row */
-        for (Py_ssize_t j = 0; j < c; j++)
-            out[j] *= scale;
+    float scale[BLOCK_ROWS];
+    for (Py_ssize_t first = 0; first < n && c > 0; first += BLOCK_ROWS) {
+        Py_ssize_t rows = n - first < BLOCK_ROWS ? n - first : BLOCK_ROWS;
+        const float *row = x + first * c;
+        float *row_out = out + first * c;
+        for (Py_ssize_t i = 0; i < rows; i++) /* one reciprocal per row */
+            scale[i] = 1.0f / exp_row_sum(row + i * c, row_max(row + i * c, c), row_out + i * c, c);
+        for (Py_ssize_t i = 0; i < rows; i++)
+            for (Py_ssize_t j = 0; j < c; j++)
+                row_out[i * c + j] *= scale[i];
     }
 }
 
@@ -257,10 +362,14 @@ ELEMENT_LOOP static void
 log_softmax_backward_rows(const float *restrict g, const float *restrict y, float *restrict grad,
                           Py_ssize_t n, Py_ssize_t c)
 {
-    for (Py_ssize_t i = 0; i < n; i++, g += c, y += c, grad += c) {
-        float total = lane_sum_row(g, NULL, c);
-        for (Py_ssize_t j = 0; j < c; j++)
-            grad[j] = fmaf(-sleef_expf(y[j]), total, g[j]);
+    float total[BLOCK_ROWS]; /* (in blocks of rows: see log_softmax_rows) */
+    for (Py_ssize_t first = 0; first < n; first += BLOCK_ROWS) {
+        Py_ssize_t rows = n - first < BLOCK_ROWS ? n - first : BLOCK_ROWS, at = first * c;
+        for (Py_ssize_t i = 0; i < rows; i++)
+            total[i] = lane_sum_row(g + at + i * c, NULL, c, 0);
+        for (Py_ssize_t i = 0; i < rows; i++)
+            for (Py_ssize_t j = at + i * c; j < at + (i + 1) * c; j++)
+                grad[j] = fmaf(-sleef_expf(y[j]), total[i], g[j]);
     }
 }
 
@@ -270,17 +379,14 @@ ELEMENT_LOOP static void
 softmax_backward_rows(const float *restrict g, const float *restrict y, float *restrict grad,
                       Py_ssize_t n, Py_ssize_t c, int fused)
 {
-    for (Py_ssize_t i = 0; i < n; i++, g += c, y += c, grad += c) {
-        float total;
-        if (fused) {
-            total = lane_sum_row(g, y, c);
-        } else { /* the products rounded first (grad's row holds them until it is written) */
-            for (Py_ssize_t j = 0; j < c; j++)
-                grad[j] = g[j] * y[j];
-            total = lane_sum_row(grad, NULL, c);
-        }
-        for (Py_ssize_t j = 0; j < c; j++)
-            grad[j] = (g[j] - total) * y[j];
+    float total[BLOCK_ROWS];
+    for (Py_ssize_t first = 0; first < n; first += BLOCK_ROWS) {
+        Py_ssize_t rows = n - first < BLOCK_ROWS ? n - first : BLOCK_ROWS, at = first * c;
+        for (Py_ssize_t i = 0; i < rows; i++)
+            total[i] = lane_sum_row(g + at + i * c, y + at + i * c, c, fused);
+        for (Py_ssize_t i = 0; i < rows; i++)
+            for (Py_ssize_t j = at + i * c; j < at + (i + 1) * c; j++)
+                grad[j] = (g[j] - total[i]) * y[j];
     }
 }
 
@@ -518,7 +624,7 @@ py_lane_sum(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         const float *rows = a.buf, *factors = has_y ? y.buf : NULL;
         float *sums = out.buf;
         for (Py_ssize_t i = 0; i < n; i++)
-            sums[i] = lane_sum_row(rows + i * c, factors ? factors + i * c : NULL, c);
+            sums[i] = lane_sum_row(rows + i * c, factors ? factors + i * c : NULL, c, 1);
     }
     PyBuffer_Release(&a);
     PyBuffer_Release(&out);
