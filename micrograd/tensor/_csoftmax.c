@@ -257,20 +257,25 @@ row_max(const float *restrict x, Py_ssize_t c)
 {
     float m = x[0];
     int nan = 0;
-    Py_ssize_t j = 0;
-    if (c >= LANES) { /* 16 running maxima (independent: the loop is vectorised) */
+    if (c >= LANES) { /* 16 running maxima (independent: vectorised), then a tree over them */
         float acc[LANES];
+        Py_ssize_t whole = c - c % LANES;
         for (int lane = 0; lane < LANES; lane++)
             acc[lane] = x[lane];
-        for (j = LANES; j + LANES <= c; j += LANES)
+        for (Py_ssize_t start = LANES; start < whole; start += LANES)
             for (int lane = 0; lane < LANES; lane++)
-                acc[lane] = x[j + lane] > acc[lane] ? x[j + lane] : acc[lane];
-        for (int lane = 0; lane < LANES; lane++)
-            m = acc[lane] > m ? acc[lane] : m;
+                acc[lane] = x[start + lane] > acc[lane] ? x[start + lane] : acc[lane];
+        for (Py_ssize_t lane = 0; lane < c - whole; lane++)
+            acc[lane] = x[whole + lane] > acc[lane] ? x[whole + lane] : acc[lane];
+        for (int width = LANES / 2; width >= 1; width /= 2)
+            for (int lane = 0; lane < width; lane++)
+                acc[lane] = acc[lane + width] > acc[lane] ? acc[lane + width] : acc[lane];
+        m = acc[0];
+    } else {
+        for (Py_ssize_t j = 1; j < c; j++)
+            m = x[j] > m ? x[j] : m;
     }
-    for (; j < c; j++)
-        m = x[j] > m ? x[j] : m;
-    for (j = 0; j < c; j++)
+    for (Py_ssize_t j = 0; j < c; j++)
         nan |= x[j] != x[j];
     return nan ? NAN : m;
 }
