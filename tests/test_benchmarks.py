@@ -242,3 +242,11 @@ def test_bench_course_prints_the_floor_on_one_thread():
     assert re.search(r"^  numpy by hand +[\d.]+ (ms|us)/step", report, re.MULTILINE), report
     assert re.search(r"micrograd\.tensor / numpy by hand = \d+\.\d\d \(wall\)", report), report
     assert "each step's loss within 1e-3: yes" in report
+
+
+def test_bench_math32_quick_times_every_function_on_every_engine():
+    out = bench("bench_math32.py", "--quick")
+    for op in ("tanh", "gelu none", "gelu tanh", "sigmoid"):
+        for mode in ("fwd", "fwd+bwd"):
+            assert re.search(rf"^{op} {re.escape(mode)} .*x\)", out, re.MULTILINE), (op, mode, out)
+    assert "torch" in out and "ours, numpy" in out
