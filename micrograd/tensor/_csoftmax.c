@@ -43,6 +43,10 @@
 #define INLINE static inline
 #endif
 
+#if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict /* (MSVC's C before C11 spells it so) */
+#endif
+
 #define LANES 16        /* floats per AVX-512 vector, PyTorch's width on this kind of CPU */
 #define CASCADE_LEVELS 8 /* nll_loss's partial sums */
 #define LEVEL_BITS 4     /* level j is flushed at row indices that are multiples of 16**(j+1) */
@@ -161,8 +165,10 @@ sleef_logf(float d)
 #endif
 
 #ifdef VECTOR_TREE
+#if defined(__GNUC__) && !defined(__clang__)
 /* (the helpers below are always inlined: no vector crosses a call, whatever the ABI says) */
 #pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 /* the 16 partial sums in a vector (GCC's and clang's vector extension), so that the tree's
  * additions stay in registers instead of going through memory lane by lane */
 typedef float v16sf __attribute__((vector_size(64)));
