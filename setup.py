@@ -48,6 +48,8 @@ KERNELS = [
     ("micrograd.tensor._csoftmax", "micrograd/tensor/_csoftmax.c", [], EXACT,
      "float32 softmax, log_softmax and cross-entropy then run their numpy replay (the same "
      "floats, slower)."),
+    ("micrograd.tensor._creduce", "micrograd/tensor/_creduce.c", [], EXACT,
+     "micrograd.tensor then sums floats with numpy (the same bits, slower)."),
 ]  # fmt: skip
 
 
