@@ -172,6 +172,19 @@ def test_nll_loss_and_cross_entropy_backward_are_the_numpy_replays_bits(x, data)
     assert_same_bits(*both("cross_entropy_backward", g, logp, labels, total), "cross-entropy")
 
 
+@compiled_only
+@pytest.mark.parametrize("ignore", [2**70, -(2**70), 2**63 - 1, -(2**63)])
+def test_an_ignored_class_beyond_int64_ignores_nothing_on_both_paths(ignore):
+    x = NUMPY.log_softmax(np.random.default_rng(3).standard_normal((5, 4)).astype(np.float32))
+    target = np.array([0, 3, 1, 2, 2])
+    for reduction in ("mean", "sum", "none"):
+        (loss, total), (loss_np, total_np) = both("nll_loss", x, target, None, ignore, reduction)
+        assert_same_bits(loss, loss_np, reduction)
+        assert_same_bits(total, total_np, reduction)
+        grads = both("nll_loss_backward", np.float32(1), target, None, ignore, "sum", total, 4)
+        assert_same_bits(*grads, "backward")
+
+
 @pytest.mark.parametrize("implementation", ["compiled", "numpy"])
 @pytest.mark.parametrize("width", [5, 16, 17, 32, 40])
 def test_gradients_of_negative_zeros_are_torch_bits(implementation, width):

@@ -349,6 +349,12 @@ def _class_weights(weight: np.ndarray | None) -> np.ndarray | None:
     return None if weight is None else np.ascontiguousarray(weight, _F32)
 
 
+def _int64_index(ignore: int) -> int:
+    """The ignored class as an int64 for the compiled module: an index beyond int64's range
+    equals no target, and neither does the nearest int64 (targets are checked to be classes)."""
+    return min(max(int(ignore), -(2**63)), 2**63 - 1)
+
+
 def _compiled_nll_loss(
     logp: np.ndarray, target: np.ndarray, weight: np.ndarray | None, ignore: int, reduction: str
 ) -> tuple[np.ndarray, np.float32]:
@@ -356,7 +362,12 @@ def _compiled_nll_loss(
     target = np.ascontiguousarray(target, np.int64)
     losses = np.empty(target.shape[0], _F32) if code == 0 else None
     loss, total_weight = _csoftmax.nll_loss(
-        np.ascontiguousarray(logp), target, _class_weights(weight), int(ignore), code, losses
+        np.ascontiguousarray(logp),
+        target,
+        _class_weights(weight),
+        _int64_index(ignore),
+        code,
+        losses,
     )
     if losses is not None:
         return losses, _F32(0)
@@ -377,7 +388,13 @@ def _compiled_nll_loss_backward(
     grad = np.empty((target.shape[0], classes), _F32)
     upstream = np.ascontiguousarray(g, _F32).reshape(-1) if code == 0 else float(g)
     _csoftmax.nll_loss_backward(
-        grad, target, _class_weights(weight), int(ignore), code, upstream, float(total_weight)
+        grad,
+        target,
+        _class_weights(weight),
+        _int64_index(ignore),
+        code,
+        upstream,
+        float(total_weight),
     )
     return grad
 
