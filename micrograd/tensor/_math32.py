@@ -183,6 +183,8 @@ def tanh32(x: np.ndarray) -> np.ndarray:
         _compiled.tanh(x.reshape(-1), out.reshape(-1))
         return out
     x = np.asarray(x, _F32)
+    if x.ndim == 0:  # numpy makes 0-d results scalars, which the masked writes below cannot take
+        return tanh32(x.reshape(1)).reshape(())
     with np.errstate(invalid="ignore"):  # a signalling nan's widening flags an invalid operation
         a = np.abs(x).astype(np.float64)
     y = np.where(a < _TANH_SATURATION, a + a, 0.0)  # (nan and large |x|: a harmless 0)

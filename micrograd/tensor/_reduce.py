@@ -408,8 +408,11 @@ def torch_sum(a: np.ndarray, axes: tuple, keepdims: bool, threads: int | None = 
         if keepdims:
             return np.zeros(tuple(1 if d in axes else n for d, n in enumerate(a.shape)), a.dtype)
         return np.zeros(tuple(n for d, n in enumerate(a.shape) if d not in axes), a.dtype)
-    if min(strides, default=0) < 0:  # PyTorch has no negative strides (its flip copies)
-        a = np.ascontiguousarray(a)
+    if min(strides, default=0) < 0 or not (a.flags.aligned and a.dtype.isnative):
+        # PyTorch has no negative strides (its flip copies); the compiled loops read aligned
+        # native floats (a view at an odd byte offset, or in the other byte order, is copied:
+        # the same values, so the same sums)
+        a = np.array(a, a.dtype.newbyteorder("="), order="C")  # a new array is aligned
         strides = a.strides
     key = (a.shape, strides, axes, keepdims, a.itemsize)
     plan = _plans.get(key)

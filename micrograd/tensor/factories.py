@@ -29,6 +29,7 @@ from micrograd.tensor.core import (
     _no_out,
     _np_dtype,
 )
+from micrograd.tensor.dtypes import from_numpy_dtype
 from micrograd.tensor.errors import KernelDtypeError, TorchRuntimeError
 
 __all__ = [
@@ -242,6 +243,8 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
                 f"as_tensor: data must be numbers, got a numpy array of dtype {data.dtype}"
             )
         data = data.view(np.ndarray)  # a memmap or other subclass: the same memory
+        if dt is None:
+            _check_shared(data, "as_tensor")
         return _leaf(data if dt is None else data.astype(dt, copy=False), False, "as_tensor")
     return _leaf(_infer(data, "as_tensor", dt), False, "as_tensor")
 
@@ -250,9 +253,23 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing `array`'s memory (changes to one show in the other)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
+    _check_shared(array, "from_numpy")
     # a subclass (np.memmap: nanoGPT's batches are slices of a memory-mapped file) is held as a
     # plain ndarray view of the same memory, as torch holds it
     return _leaf(array.view(np.ndarray), False, "from_numpy")
+
+
+def _check_shared(array: np.ndarray, op: str) -> None:
+    """Refuse, as torch does, an array whose memory a tensor cannot share: one in the other byte
+    order (every kernel reads native floats), or of a dtype with no tensor here (float16, object,
+    complex ...: refused now, not at the first operation)."""
+    if not array.dtype.isnative:
+        raise ValueError(
+            f"{op}: given numpy array has byte order different from the native byte order. "
+            f"Conversion between byte orders is currently not supported (convert it first: "
+            f"array.astype(array.dtype.newbyteorder('=')))"
+        )
+    from_numpy_dtype(array.dtype)
 
 
 def _filled(op: str, fill: Any, size: tuple, keyword: Any, dtype, device, requires_grad, out):
