@@ -159,7 +159,8 @@ def _contiguous(a: np.ndarray) -> np.ndarray:
     """a as a C-contiguous float32 array of the same shape (np.ascontiguousarray makes a 0-d
     array 1-d)."""
     a = np.asarray(a, _F32)
-    return a if a.flags.c_contiguous else a.copy()
+    # the C loops read aligned floats (a view at an odd byte offset is copied)
+    return a if a.flags.c_contiguous and a.flags.aligned else a.copy()
 
 
 # tanh(a) = e / (e + 2), e = expm1(2a), in double precision (the same operations as _cmath32.c):

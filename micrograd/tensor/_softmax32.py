@@ -316,37 +316,43 @@ compiled = _csoftmax is not None  # whether the functions below are the compiled
 _REDUCTION_CODES = {"none": 0, "mean": 1, "sum": 2}
 
 
+def _c_array(a, dtype=None) -> np.ndarray:
+    """`np.ascontiguousarray(a, dtype)`, aligned: the C loops read aligned items (a view at an
+    odd byte offset, from from_numpy, is copied)."""
+    return np.require(np.ascontiguousarray(a, dtype), requirements="A")
+
+
 def _rows_out(x: np.ndarray) -> np.ndarray:
     return np.empty(x.shape, _F32)
 
 
 def _compiled_log_softmax(x: np.ndarray) -> np.ndarray:
     out = _rows_out(x)
-    _csoftmax.log_softmax(np.ascontiguousarray(x), out)
+    _csoftmax.log_softmax(_c_array(x), out)
     return out
 
 
 def _compiled_softmax(x: np.ndarray) -> np.ndarray:
     out = _rows_out(x)
-    _csoftmax.softmax(np.ascontiguousarray(x), out)
+    _csoftmax.softmax(_c_array(x), out)
     return out
 
 
 def _compiled_log_softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
     grad = _rows_out(g)
-    _csoftmax.log_softmax_backward(np.ascontiguousarray(g), np.ascontiguousarray(out), grad)
+    _csoftmax.log_softmax_backward(_c_array(g), _c_array(out), grad)
     return grad
 
 
 def _compiled_softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
     fused = kernel_threads == 1 or g.shape[0] == 1  # (see softmax_backward)
     grad = _rows_out(g)
-    _csoftmax.softmax_backward(np.ascontiguousarray(g), np.ascontiguousarray(out), grad, fused)
+    _csoftmax.softmax_backward(_c_array(g), _c_array(out), grad, fused)
     return grad
 
 
 def _class_weights(weight: np.ndarray | None) -> np.ndarray | None:
-    return None if weight is None else np.ascontiguousarray(weight, _F32)
+    return None if weight is None else _c_array(weight, _F32)
 
 
 def _int64_index(ignore: int) -> int:
@@ -359,10 +365,10 @@ def _compiled_nll_loss(
     logp: np.ndarray, target: np.ndarray, weight: np.ndarray | None, ignore: int, reduction: str
 ) -> tuple[np.ndarray, np.float32]:
     code = _REDUCTION_CODES[reduction]
-    target = np.ascontiguousarray(target, np.int64)
+    target = _c_array(target, np.int64)
     losses = np.empty(target.shape[0], _F32) if code == 0 else None
     loss, total_weight = _csoftmax.nll_loss(
-        np.ascontiguousarray(logp),
+        _c_array(logp),
         target,
         _class_weights(weight),
         _int64_index(ignore),
@@ -384,9 +390,9 @@ def _compiled_nll_loss_backward(
     classes: int,
 ) -> np.ndarray:
     code = _REDUCTION_CODES[reduction]
-    target = np.ascontiguousarray(target, np.int64)
+    target = _c_array(target, np.int64)
     grad = np.empty((target.shape[0], classes), _F32)
-    upstream = np.ascontiguousarray(g, _F32).reshape(-1) if code == 0 else float(g)
+    upstream = _c_array(g, _F32).reshape(-1) if code == 0 else float(g)
     _csoftmax.nll_loss_backward(
         grad,
         target,
@@ -405,8 +411,8 @@ def _compiled_cross_entropy_backward(
     grad = _rows_out(logp)
     _csoftmax.cross_entropy_backward(
         float(g),
-        np.ascontiguousarray(logp),
-        np.ascontiguousarray(labels, np.int64),
+        _c_array(logp),
+        _c_array(labels, np.int64),
         float(total_weight),
         grad,
     )

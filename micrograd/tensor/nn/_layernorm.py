@@ -264,9 +264,15 @@ def _forward(rows, eps, weight, bias, fma):
     return y, mean, rstd
 
 
+def _suits_compiled(*arrays) -> bool:
+    """Whether the C kernel can read these arrays (None: not given): it reads native, aligned
+    floats only (a view at an odd byte offset, from from_numpy, runs the numpy twin)."""
+    return all(a is None or (a.dtype.isnative and a.flags.aligned) for a in arrays)
+
+
 def forward(rows: np.ndarray, eps: float, weight=None, bias=None):
     """`forward_numpy`, by the compiled twin when it is built."""
-    if _C is None or not rows.dtype.isnative:  # the C kernel reads native floats only
+    if _C is None or not _suits_compiled(rows, weight, bias):
         return forward_numpy(rows, eps, weight, bias)
     m, size = rows.shape
     y = np.empty_like(rows)
@@ -394,7 +400,7 @@ def backward(g, rows, mean, rstd, weight=None, need=(True, True, True), threads=
     """`backward_numpy`, by the compiled twin when it is built; `threads` defaults to
     `kernel_threads`, the threads PyTorch would split the rows among."""
     threads = kernel_threads if threads is None else threads
-    if _C is None or not rows.dtype.isnative:
+    if _C is None or not _suits_compiled(g, rows, weight):
         return backward_numpy(g, rows, mean, rstd, weight, need, threads)
     m, size = rows.shape
     dx = np.empty_like(rows) if need[0] else None

@@ -50,11 +50,11 @@ compiled = _load_compiled()
 
 
 def suits_compiled(array, like: np.ndarray | None = None) -> bool:
-    """Whether the compiled update can work on `array` in place: a writable contiguous float32 or
-    float64 numpy array (of `like`'s dtype and shape when given)."""
+    """Whether the compiled update can work on `array` in place: a writable contiguous aligned
+    float32 or float64 numpy array (of `like`'s dtype and shape when given)."""
     if not isinstance(array, np.ndarray) or array.dtype not in (np.float32, np.float64):
         return False
-    if not (array.flags.c_contiguous and array.flags.writeable):
+    if not (array.flags.c_contiguous and array.flags.writeable and array.flags.aligned):
         return False
     return like is None or (array.dtype == like.dtype and array.shape == like.shape)
 

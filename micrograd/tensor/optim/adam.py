@@ -122,7 +122,7 @@ class Adam(Optimizer):
                 return False
             if grad.dtype != data.dtype or grad.shape != data.shape:
                 return False
-            grads.append(np.ascontiguousarray(grad))
+            grads.append(np.require(grad, requirements="CA"))  # C loops read aligned floats
             state = self.state.get(p)
             if not state:
                 fresh.append(p)

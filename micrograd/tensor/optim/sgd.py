@@ -109,7 +109,7 @@ class SGD(Optimizer):
                 return False
             if grad.dtype != data.dtype or grad.shape != data.shape:
                 return False
-            grads.append(np.ascontiguousarray(grad))
+            grads.append(np.require(grad, requirements="CA"))  # C loops read aligned floats
             if momentum != 0:
                 buf = self.state[p].get("momentum_buffer") if p in self.state else None
                 if buf is None:
