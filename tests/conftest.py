@@ -7,7 +7,8 @@ install, and a skipped test must not be counted as passing.
 Hypothesis runs the "default" profile here: a modest number of examples per property, so the
 suite stays within its time budget, and no deadline (a shared machine's pauses are not bugs).
 `python -m pytest --hypothesis-profile=long` runs many more examples, for a search before a
-release or after changing an engine. A test's own `@settings(max_examples=...)` takes precedence
+release or after changing an engine. `--hypothesis-profile=sanitize` runs fewer, for
+.ci/sanitize's instrumented build (several times slower). A test's own `@settings(max_examples=...)` takes precedence
 over either profile: leave it out to follow them.
 """
 
@@ -29,6 +30,12 @@ else:
     settings.register_profile(
         "long",
         max_examples=2000,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    settings.register_profile(
+        "sanitize",
+        max_examples=15,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
