@@ -200,17 +200,19 @@ def numpy_twin_outcomes() -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def test_every_compiled_kernel_is_built_and_in_use():
-    """Otherwise the table below compares the numpy twins with themselves."""
+def test_every_compiled_kernel_is_in_use_unless_micrograd_pure_is_set():
+    """Otherwise the table below compares the numpy twins with themselves (as it does, on
+    purpose, when the whole suite runs under MICROGRAD_PURE=1)."""
     from micrograd.tensor import _math32, _reduce, _softmax32
     from micrograd.tensor.nn import _layernorm
     from micrograd.tensor.optim import _kernels
 
-    assert _math32._compiled is not None
-    assert _softmax32._csoftmax is not None
-    assert _reduce._ccore is not None
-    assert _layernorm._C is not None
-    assert _kernels.compiled is not None
+    in_use = [_math32._compiled, _softmax32._csoftmax, _reduce._ccore, _layernorm._C]
+    in_use.append(_kernels.compiled)
+    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
+        assert in_use == [None] * 5
+    else:
+        assert None not in in_use
 
 
 @pytest.mark.parametrize("input_name", list(INPUTS))
