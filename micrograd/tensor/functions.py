@@ -1362,11 +1362,18 @@ class Concatenate(Function):
 
     def forward(self, arrays, axis):
         self.axis = axis
-        self.splits = np.cumsum([x.shape[axis] for x in arrays])[:-1]
+        self.splits = [x.shape[axis] for x in arrays]
         return np.concatenate(arrays, axis=axis)
 
     def backward(self, g, prev):
-        return tuple(np.split(g, self.splits, axis=self.axis))
+        # each input's part of g: a slice along the axis (a view, as np.split makes it, without
+        # its Python overhead)
+        before = (slice(None),) * self.axis
+        parts, start = [], 0
+        for size in self.splits:
+            parts.append(g[(*before, slice(start, start + size))])
+            start += size
+        return tuple(parts)
 
 
 # -- softmax -----------------------------------------------------------------------------------
