@@ -300,6 +300,6 @@ def test_a_refused_group_is_left_untouched_for_the_numpy_path(which):
                     state["exp_avg"] = mt.from_numpy(state["exp_avg"].data.astype(np.float64))
                 opt.step()
             results.append([p.data.copy() for p in ps] + [opt.state[ps[0]]["step"].data.copy()])
-    for a, b in zip(*results):
+    for a, b in zip(results[0], results[-1]):  # (one path only when the kernel is not built)
         np.testing.assert_array_equal(a, b)
     assert float(results[-1][-1]) == 3.0
