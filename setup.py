@@ -60,6 +60,13 @@ setup(
         ),
         # Tensor.data / Tensor.requires_grad: slots read at C speed, assignments checked
         Extension("micrograd.tensor._cattrs", sources=["micrograd/tensor/_cattrs.c"]),
+        # F.scaled_dot_product_attention: PyTorch's flash kernel replayed (nn/_flash32.py's twin);
+        # its fused multiply-adds are written out as fmaf, none left to the compiler
+        Extension(
+            "micrograd.tensor.nn._cattention",
+            sources=["micrograd/tensor/nn/_cattention.c"],
+            extra_compile_args=["-ffp-contract=off", "-fno-fast-math"],
+        ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )
