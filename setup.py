@@ -1,11 +1,12 @@
-"""Builds the optional compiled scalar engine, `micrograd._cengine` (micrograd/_cengine.c), and
-micrograd.tensor's checking slot descriptor, `micrograd.tensor._cattrs`.
+"""Builds the optional compiled parts: the scalar engine, `micrograd._cengine`
+(micrograd/_cengine.c), and micrograd.tensor's accelerators, each the compiled twin of a numpy
+path that gives the same floats (KERNELS below).
 
-Everything else about the package is in pyproject.toml. Without a C compiler the extension is
+Everything else about the package is in pyproject.toml. Without a C compiler the extensions are
 skipped and the install still succeeds: `micrograd.engine` then uses the pure-Python engine,
-which gives the same floats but is many times slower. The build says so in a notice (pip shows
-it with `pip install -v`), and the training commands say which engine runs. For a development
-checkout: `python setup.py build_ext --inplace`.
+which gives the same floats but is many times slower, and micrograd.tensor runs its numpy paths.
+The build says so in a notice (pip shows it with `pip install -v`), and the training commands say
+which engine runs. For a development checkout: `python setup.py build_ext --inplace`.
 """
 
 import sys
@@ -21,14 +22,36 @@ micrograd: engine, install a C compiler and the Python headers (Debian: apt-get 
 micrograd: python3-dev) and reinstall.
 """
 
-TENSOR_NOTICE = """
-micrograd: micrograd/tensor/_cattrs.c could not be built: {error}
-micrograd: the install goes on; micrograd.tensor then reads Tensor.data in pure Python (slower).
+KERNEL_NOTICE = """
+micrograd: {source} could not be built: {error}
+micrograd: the install goes on; {fallback}
 """
+
+# Each float kernel must round as its numpy twin (and PyTorch) does: the fused multiply-adds it
+# wants are written out as fmaf, and the compiler may fuse or reorder nothing else.
+EXACT = ["-ffp-contract=off", "-fno-fast-math"]
+
+# micrograd.tensor's compiled modules: (module, source, extra sources it includes, compile
+# arguments, what runs when it cannot be built)
+KERNELS = [
+    ("micrograd.tensor._cattrs", "micrograd/tensor/_cattrs.c", [], [],
+     "micrograd.tensor then reads Tensor.data in pure Python (slower)."),
+    ("micrograd.tensor.optim._coptim", "micrograd/tensor/optim/_coptim.c", [], EXACT,
+     "micrograd.tensor's optimizers then run their numpy path (the same floats, slower)."),
+    ("micrograd.tensor.nn._clayernorm", "micrograd/tensor/nn/_clayernorm.c",
+     ["micrograd/tensor/nn/_clayernorm_kernels.h"], EXACT,
+     "layer_norm then runs its numpy replay (the same floats, slower)."),
+    ("micrograd.tensor._cmath32", "micrograd/tensor/_cmath32.c", [],
+     # no trapping math and no errno (values unchanged) let its loops vectorise
+     EXACT + ["-fno-trapping-math", "-fno-math-errno"],
+     "float32 tanh, GELU and sigmoid then run in numpy (the same floats, slower)."),
+    ("micrograd.tensor.nn._cattention", "micrograd/tensor/nn/_cattention.c", [], EXACT,
+     "scaled_dot_product_attention then runs its numpy replay (the same floats, slower)."),
+]  # fmt: skip
 
 
 class OptionalBuildExt(build_ext):
-    """Build the accelerator if a compiler is there; otherwise say so and carry on."""
+    """Build the accelerators if a compiler is there; otherwise say so and carry on."""
 
     def run(self):
         try:
@@ -44,28 +67,23 @@ class OptionalBuildExt(build_ext):
 
     def _notice(self, error, ext=None):
         error = " ".join(str(error).split())
-        if ext is not None and ext.name == "micrograd.tensor._cattrs":
-            print(TENSOR_NOTICE.format(error=error), file=sys.stderr)
-        else:
-            print(NOTICE.format(error=error), file=sys.stderr)
+        for name, source, _, _, fallback in KERNELS:
+            if ext is not None and ext.name == name:
+                print(KERNEL_NOTICE.format(source=source, error=error, fallback=fallback),
+                      file=sys.stderr)  # fmt: skip
+                return
+        print(NOTICE.format(error=error), file=sys.stderr)
 
 
 setup(
     ext_modules=[
-        Extension(
-            "micrograd._cengine",
-            sources=["micrograd/_cengine.c"],
-            # A fused multiply-add would round differently from engine.py's Python floats.
-            extra_compile_args=["-ffp-contract=off", "-fno-fast-math"],
-        ),
-        # Tensor.data / Tensor.requires_grad: slots read at C speed, assignments checked
-        Extension("micrograd.tensor._cattrs", sources=["micrograd/tensor/_cattrs.c"]),
-        # F.scaled_dot_product_attention: PyTorch's flash kernel replayed (nn/_flash32.py's twin);
-        # its fused multiply-adds are written out as fmaf, none left to the compiler
-        Extension(
-            "micrograd.tensor.nn._cattention",
-            sources=["micrograd/tensor/nn/_cattention.c"],
-            extra_compile_args=["-ffp-contract=off", "-fno-fast-math"],
+        # A fused multiply-add would round differently from engine.py's Python floats.
+        Extension("micrograd._cengine", sources=["micrograd/_cengine.c"], extra_compile_args=EXACT),
+        *(
+            # libm for the kernels' expf, tanhf, fmaf ...
+            Extension(name, sources=[source], depends=depends, extra_compile_args=args,
+                      libraries=["m"])  # fmt: skip
+            for name, source, depends, args, _ in KERNELS
         ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},

@@ -13,6 +13,8 @@ names changed, as a learner runs the lectures' code on either):
   FlattenConsecutive, Linear without bias, BatchNorm1d over (0, 1) for 3-D inputs, Tanh),
   block size 8, n_embd 24, hidden 128, batch 32, `p.grad = None`, `backward()`, SGD on `p.data`
   (the lecture's own update). Its linear layers multiply (32, 4, 48) and (32, 2, 256) inputs.
+  A third engine runs beside the two: the same step written by hand in numpy (backward pass
+  included, no graph), what a numpy engine's step costs with no bookkeeping at all.
 * gpt-tiny: the "Let's build GPT" lecture's model (one module per attention head, the heads'
   outputs concatenated, LayerNorm before attention and feed-forward, ReLU MLP) at n_embd 32,
   4 heads, 2 layers, block 16, batch 8, dropout 0; AdamW(lr=3e-4) as the lecture's loop:
@@ -37,6 +39,12 @@ and micrograd's own `micrograd.tensor.set_num_threads(1)` (numpy's BLAS, through
 each other; report both). The report prints each side's thread counts as read back from
 `torch.get_num_threads()` and `micrograd.tensor.get_num_threads()` and every thread pool that
 threadpoolctl sees in the process.
+
+The floor: on one thread, each job's report ends with the step's matrix-product FLOPs (counted
+by torch's `FlopCounterMode` on one more PyTorch step, forward and backward) divided by the best
+float32 GEMM rate measured in the same process (torch.mm or numpy on 1024 x 1024 matrices): no
+engine's step can take less. Where 0.5x PyTorch's time lies below that floor, the target cannot
+be met on this machine by any engine that computes the same products in float32.
 
 Timing: both engines run in one process, interleaved. Each round runs `--steps` steps of every
 engine in turn; a step's time is the median over a round; the ratio to PyTorch is taken within
@@ -205,6 +213,70 @@ def wavenet_engine(torch, F, cfg: dict, batches: list) -> tuple:
         laps.append(time.perf_counter())
         for p in params:
             p.data += -lr * p.grad
+        return loss
+
+    return step, None
+
+
+def wavenet_numpy_engine(cfg: dict, batches: list) -> tuple:
+    """The same WaveNet step written by hand in numpy, backward pass included: what a numpy
+    engine's step costs with no graph, no nodes and no bookkeeping (the floor for ours)."""
+    params = [w.copy() for w in wavenet_weights(cfg)]
+    emb, layers, (w_out, b_out) = params[0], [params[1:4], params[4:7], params[7:10]], params[10:]
+    running = [[np.zeros(cfg["n_hidden"], np.float32), np.ones(cfg["n_hidden"], np.float32)]
+               for _ in range(3)]  # fmt: skip
+    lr = np.float32(cfg["lr"])
+
+    def step(k, laps):
+        x, y = batches[k]
+        B = len(x)
+        h = emb[x]  # (B, 8, n_embd)
+        saved = []  # per layer: its input rows, normalised rows, 1 / std, output (tanh)
+        for (w, gamma, beta), stats in zip(layers, running):
+            T, C = h.shape[1], h.shape[2]
+            rows = h.reshape(-1, 2 * C)  # FlattenConsecutive(2), rows of (B * T/2) or (B)
+            pre = rows @ w
+            n = len(pre)
+            mean = pre.mean(0)
+            centred = pre - mean
+            var = (centred * centred).sum(0) / (n - 1)  # torch.var: unbiased
+            inv_std = 1 / np.sqrt(var + np.float32(1e-5))
+            xhat = centred * inv_std
+            out = np.tanh(gamma * xhat + beta)
+            stats[0] = 0.9 * stats[0] + 0.1 * mean
+            stats[1] = 0.9 * stats[1] + 0.1 * var
+            saved.append((rows, xhat, inv_std, out))
+            h = out.reshape(B, T // 2, -1) if T // 2 > 1 else out
+        logits = h @ w_out + b_out
+        shifted = logits - logits.max(1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(1, keepdims=True)
+        loss = (np.log(total).sum() - shifted[np.arange(B), y].sum()) / B
+        laps.append(time.perf_counter())
+        dlogits = e / total
+        dlogits[np.arange(B), y] -= 1
+        dlogits /= B
+        grads = [None] * len(params)
+        grads[10], grads[11] = h.T @ dlogits, dlogits.sum(0)
+        dh = dlogits @ w_out.T
+        for i in (2, 1, 0):
+            (w, gamma, _), (rows, xhat, inv_std, out) = layers[i], saved[i]
+            dy = dh.reshape(out.shape) * (1 - out * out)  # through tanh
+            grads[2 + 3 * i] = (dy * xhat).sum(0)  # gamma
+            grads[3 + 3 * i] = dy.sum(0)  # beta
+            dxhat = dy * gamma
+            n = len(dxhat)
+            # BatchNorm with the unbiased variance: d pre = (dxhat - mean(dxhat)
+            #   - xhat * sum(dxhat * xhat) / (n - 1)) / std
+            dpre = inv_std * (dxhat - dxhat.mean(0) - xhat * ((dxhat * xhat).sum(0) / (n - 1)))
+            grads[1 + 3 * i] = rows.T @ dpre
+            dh = dpre @ w.T
+        demb = np.zeros_like(emb)
+        np.add.at(demb, x, dh.reshape(*x.shape, -1))
+        grads[0] = demb
+        laps.append(time.perf_counter())
+        for p, g in zip(params, grads):
+            p -= lr * g
         return loss
 
     return step, None
@@ -389,6 +461,7 @@ def build_engines(job: str, cfg: dict, count: int, text: str) -> tuple:
         engines = {
             "micrograd.tensor": wavenet_engine(mt, mt.nn.functional, cfg, batches)[0],
             "PyTorch": wavenet_engine(torch, torch.nn.functional, cfg, batches)[0],
+            "numpy by hand": wavenet_numpy_engine(cfg, batches)[0],
         }
         return engines, "block 8, n_embd 24, hidden 128, batch 32, SGD"
     if job.startswith("gpt"):
@@ -426,7 +499,9 @@ def build_engines(job: str, cfg: dict, count: int, text: str) -> tuple:
 # -- timing ----------------------------------------------------------------------------------
 
 
-def run_job(job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int = 2) -> bool:
+def run_job(
+    job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int = 2, gemm_rate: float = 0.0
+) -> bool:
     """Interleaved rounds of both engines after `warmup` untimed steps of each (first steps
     allocate the optimizer's state and fill caches); prints the report; False if the losses
     disagree."""
@@ -453,8 +528,8 @@ def run_job(job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int
             wall[name].append(statistics.median(times))
             cpu[name].append(statistics.median(cpu_times))
 
-    def median_ratio(per_round: dict) -> float:
-        pairs = zip(per_round["micrograd.tensor"], per_round["PyTorch"])
+    def median_ratio(per_round: dict, to: str = "PyTorch") -> float:
+        pairs = zip(per_round["micrograd.tensor"], per_round[to])
         return statistics.median(a / b for a, b in pairs)
 
     per_step = {name: statistics.median(m) for name, m in wall.items()}
@@ -473,6 +548,8 @@ def run_job(job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int
     else:
         agree = bool(np.allclose(ours, theirs, rtol=1e-3, atol=1e-4))
         rule = "each step's loss within 1e-3"
+    by_hand = np.array(losses.get("numpy by hand", theirs))  # the same model, written by hand
+    agree = agree and bool(np.allclose(by_hand, theirs, rtol=1e-3, atol=1e-4))
     print(f"\n{job} step ({described}):")
     for name, t in per_step.items():
         unit, scale = ("ms", 1e3) if t >= 1e-3 else ("us", 1e6)
@@ -494,9 +571,50 @@ def run_job(job: str, cfg: dict, rounds: int, steps: int, text: str, warmup: int
     print(f"  in CPU time: {cpu_ratio:.2f} ({verdict(cpu_ratio)} the 0.5x target; time a busy "
           f"machine gives other programs is left out)")  # fmt: skip
     print(f"  from the sums of the phases' medians (stalls left out): {phase_ratio:.2f}")
+    if "numpy by hand" in engines:
+        print(f"  micrograd.tensor / numpy by hand = {median_ratio(wall, 'numpy by hand'):.2f} "
+              f"(wall), {median_ratio(cpu, 'numpy by hand'):.2f} (CPU time)")  # fmt: skip
+    if gemm_rate:
+        # the matrix products alone, at the fastest one-thread rate this machine reached: no
+        # engine's step can take less (everything else -- elementwise work, the update -- adds)
+        total = warmup + rounds * steps
+        flops = matmul_flops(engines["PyTorch"], total - 1)
+        floor = flops / gemm_rate
+        target = 0.5 * per_step["PyTorch"]
+        print(f"  floor: the step's matrix products ({flops / 1e9:.3f} GFLOP, forward and "
+              f"backward) at {gemm_rate / 1e9:.0f} GFLOP/s take {floor * 1e3:.2f} ms; 0.5x "
+              f"PyTorch is {target * 1e3:.2f} ms ({'above' if target > floor else 'BELOW'} "
+              f"the floor; PyTorch's step is {per_step['PyTorch'] / floor:.1f}x it)")  # fmt: skip
     if not agree:
         print(f"ERROR: {job}: micrograd.tensor does not train like PyTorch", file=sys.stderr)
     return agree
+
+
+def best_gemm_rate(repeats: int = 5, size: int = 1024) -> float:
+    """The fastest float32 matrix product rate (FLOP/s) this process reaches on its threads:
+    the best of torch.mm and numpy's matmul on square matrices of `size`, best of `repeats`."""
+    import torch
+
+    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    ta = torch.from_numpy(a)
+    best = math.inf
+    for product in (lambda: torch.mm(ta, ta), lambda: a @ a):
+        product()  # warm up
+        for _ in range(repeats):
+            start = time.perf_counter()
+            product()
+            best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+def matmul_flops(torch_step, k: int) -> int:
+    """The floating-point operations of the matrix products (mm, bmm, addmm, attention) of one
+    PyTorch step on batch `k`, forward and backward, as torch's FlopCounterMode counts them."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        torch_step(k, [])
+    return counter.get_total_flops()
 
 
 def thread_report(torch, mt) -> str:
@@ -551,12 +669,20 @@ def main() -> None:
     print(f"torch {torch.__version__}, numpy {np.__version__}, Python {sys.version.split()[0]}; "
           f"interleaved rounds, both engines in this process")  # fmt: skip
     print(thread_report(torch, mt))
+    # the matrix-product floor is a one-thread figure (default threads share two busy cores)
+    gemm_rate = best_gemm_rate() if args.threads == "1" and not args.quick else 0.0
+    if gemm_rate:
+        print(f"best one-thread float32 GEMM rate here (torch.mm or numpy, 1024 x 1024): "
+              f"{gemm_rate / 1e9:.0f} GFLOP/s")  # fmt: skip
     ok = True
     for job in jobs:
         cfg = dict(JOBS[job], **(QUICK.get(job, {}) if args.quick else {}))
         rounds = args.rounds if args.rounds is not None else ROUNDS[job][0]
         steps = args.steps if args.steps is not None else ROUNDS[job][1]
-        ok = run_job(job, cfg, rounds, steps, text, 1 if args.quick else args.warmup) and ok
+        ok = (
+            run_job(job, cfg, rounds, steps, text, 1 if args.quick else args.warmup, gemm_rate)
+            and ok
+        )
     sys.exit(0 if ok else 1)
 
 

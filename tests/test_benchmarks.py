@@ -205,3 +205,48 @@ def test_bench_course_refuses_bad_arguments_in_one_line():
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert out.returncode == 2 and "--rounds and --steps must be positive" in out.stderr
+
+
+def test_bench_course_floor_counts_the_matrix_products_of_a_step():
+    """The floor line divides a step's matrix-product FLOPs by the best GEMM rate: the count must
+    be forward and backward of every product (here 2 m n k each: x @ w forward, and the
+    gradients of x and w backward), and the rate a real, finite one."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("numpy")
+    import bench_course
+
+    m, n, k = 5, 7, 3
+    x = torch.randn(m, k, requires_grad=True)
+    w = torch.randn(k, n, requires_grad=True)
+
+    def step(index, laps):
+        loss = (x @ w).sum()
+        loss.backward()
+        return loss
+
+    assert bench_course.matmul_flops(step, 0) == 3 * 2 * m * n * k
+    rate = bench_course.best_gemm_rate(repeats=1, size=64)
+    assert 1e6 < rate < 1e13  # FLOP/s: more than a megaflop, less than ten teraflops
+
+
+def test_bench_course_prints_the_floor_on_one_thread():
+    pytest.importorskip("torch")
+    pytest.importorskip("threadpoolctl")
+    out = bench("bench_course.py", "--job", "wavenet", "--rounds", "1", "--steps", "1")
+    assert re.search(r"best one-thread float32 GEMM rate here .*: \d+ GFLOP/s", out), out
+    line = next(s for s in out.splitlines() if s.startswith("  floor: "))
+    # makemore part 5's WaveNet at batch 32: 0.024 GFLOP of products per step
+    assert re.search(r"\(0\.02\d GFLOP, forward and backward\) at \d+ GFLOP/s take", line), line
+    # the WaveNet step written by hand in numpy runs beside both, and trains the same
+    report = _course_job(out, "wavenet")
+    assert re.search(r"^  numpy by hand +[\d.]+ (ms|us)/step", report, re.MULTILINE), report
+    assert re.search(r"micrograd\.tensor / numpy by hand = \d+\.\d\d \(wall\)", report), report
+    assert "each step's loss within 1e-3: yes" in report
+
+
+def test_bench_math32_quick_times_every_function_on_every_engine():
+    out = bench("bench_math32.py", "--quick")
+    for op in ("tanh", "gelu none", "gelu tanh", "sigmoid"):
+        for mode in ("fwd", "fwd+bwd"):
+            assert re.search(rf"^{op} {re.escape(mode)} .*x\)", out, re.MULTILINE), (op, mode, out)
+    assert "torch" in out and "ours, numpy" in out

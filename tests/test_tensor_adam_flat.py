@@ -3,7 +3,8 @@ per step instead of a dozen per parameter): the floats must be exactly those of 
 parameter at a time (torch's single-tensor Adam, which the one-by-one path reproduces and
 tests/test_torchdiff_optim.py checks against torch), through gradients that come and go, state
 dicts saved and loaded mid-run, every option, and the flat arrays updated in pieces of any size;
-and the state Tensors stay live views."""
+and the state Tensors stay live views. (The numpy path: the compiled update, which takes over
+when built, is checked against it in tests/test_optim_compiled.py.)"""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import micrograd.tensor as mt
-from micrograd.tensor.optim import adam
+from micrograd.tensor.optim import _kernels, adam
 from micrograd.tensor.optim.adam import Adam
 
 SHAPES = st.lists(
@@ -56,6 +57,7 @@ def train(run, flat: bool, monkeypatch):
     grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in present]
     with monkeypatch.context() as patch:
         patch.setattr(adam, "_PIECE", piece)
+        patch.setattr(_kernels, "compiled", None)
         if not flat:
             patch.setattr(Adam, "_step_flat", lambda self, index, group, params: False)
         opt = getattr(mt.optim, kind)(params, **options)
@@ -100,7 +102,8 @@ def test_the_flat_update_gives_the_floats_of_the_one_by_one_update(run, monkeypa
             np.testing.assert_array_equal(bits(a), bits(b), err_msg=name)
 
 
-def test_a_group_shares_one_flat_buffer_and_its_state_stays_live():
+def test_a_group_shares_one_flat_buffer_and_its_state_stays_live(monkeypatch):
+    monkeypatch.setattr(_kernels, "compiled", None)
     rng = np.random.default_rng(0)
     params = [
         mt.nn.Parameter(mt.tensor(rng.standard_normal(s).astype("float32")))

@@ -1,14 +1,11 @@
-"""PyTorch's float32 sigmoid on the CPU, to the last bit: `1 / (1 + exp(-x))` with SLEEF's `expf`.
+"""SLEEF's float32 `expf` and `logf` (u10) on numpy arrays, to the last bit, as PyTorch's
+AVX-512 kernels get them (`Sleef_expf16_u10`, `Sleef_logf16_u10`; within 1 ulp, not correctly
+rounded).
 
-PyTorch's vectorised sigmoid kernel computes `1 / (1 + exp(-x))` in float32 with
-`Sleef_expf16_u10`, SLEEF's float32 exp (within 1 ulp), on blocks of 32 elements; the elements
-left after the last whole block go through the scalar kernel, with the C library's `expf`. Its
-result is up to 2 ulps from the true sigmoid, so a correctly rounded sigmoid would differ from
-PyTorch's by as much. `sigmoid32` follows the same route: SLEEF's algorithm (sleefsimdsp.c,
-`xexpf`: a reduction by ln 2 split in two parts, a degree-6 polynomial evaluated with fused
-multiply-adds, and a scaling by 2**q in two steps) for the whole blocks, and a correctly rounded
-`expf` (the C library's is within an ulp of it) for the rest. Checked against torch bit for bit
-on millions of inputs in the tests.
+`expf_u10` replays SLEEF's `xexpf` (sleefsimdsp.c: a reduction by ln 2 split in two parts, a
+degree-6 polynomial evaluated with fused multiply-adds, and a scaling by 2**q in two steps),
+`logf_u10` its `xlogf_u1`. Users: the softmax kernels (`_softmax32.py`) and sigmoid
+(`_math32.py`). Checked against torch bit for bit on millions of inputs in the tests.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import numpy as np
 
 from micrograd.tensor._fma import fma32
 
-__all__ = ["expf_u10", "expf_u10_unchecked", "logf_u10", "sigmoid32"]
+__all__ = ["expf_u10", "expf_u10_unchecked", "logf_u10"]
 
 _F32 = np.float32
 _R_LN2 = _F32(1.442695040888963407359924681001892137426645954152985934135449406931)
@@ -34,7 +31,6 @@ _POLY = [
         0.5,
     )
 ]
-_BLOCK = 32  # elements per iteration of PyTorch's vectorised loop (2 AVX-512 registers)
 
 
 def _sleef_expf(d: np.ndarray) -> np.ndarray:
@@ -209,16 +205,3 @@ def _two_sum_ordered(x, y):
     s = x + y
     v = s - x
     return s, (x - (s - v)) + (y - v)
-
-
-def sigmoid32(a: np.ndarray) -> np.ndarray:
-    """PyTorch's float32 sigmoid of `a` (a float32 array), element for element."""
-    flat = np.ascontiguousarray(a).reshape(-1)
-    out = np.empty_like(flat)
-    head = flat.size - flat.size % _BLOCK
-    one = _F32(1)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        out[:head] = one / (one + _sleef_expf(-flat[:head]))
-        tail = np.exp(-flat[head:].astype(np.float64)).astype(_F32)  # expf, correctly rounded
-        out[head:] = one / (one + tail)
-    return out.reshape(np.shape(a))

@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from micrograd.tensor import _softmax32
+from micrograd.tensor import _reduce, _softmax32
 from micrograd.tensor._fma import fma32, fma64
-from micrograd.tensor._sleef import sigmoid32
+from micrograd.tensor._math32 import sigmoid32, sigmoid_backward32, tanh32, tanh_backward32
 from micrograd.tensor.errors import TorchIndexError, TorchRuntimeError
 
 __all__ = ["FUNCTIONS", "Function", "normalize_axes", "unbroadcast", "wrap_dim"]
@@ -47,17 +47,18 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     """
     if g.shape == shape:
         return g
-    if g.ndim == 2:
-        # the common cases: a bias over a batch of rows (column sums), a per-row statistic
-        # (row sums); `reduce_sum` gives the kept shape directly (a reshape would make a view,
-        # and leaf gradients that are views get copied)
-        if shape == g.shape[1:]:
-            return reduce_sum(g, (0,), False)
-        if shape == (1, g.shape[1]):
-            return reduce_sum(g, (0,), True)
-        if shape == (g.shape[0], 1):
-            return reduce_sum(g, (1,), True)
     lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    if g.dtype in _FLOAT_DTYPES:
+        # PyTorch's sum_to: one sum over all those axes in PyTorch's order (its result has the
+        # right shape when no kept axis is summed, or no leading one: leaf gradients that are
+        # views get copied later)
+        kept = len(axes) > lead
+        if kept and lead:
+            return _reduce.torch_sum(g, axes, True).reshape(shape)
+        return _reduce.torch_sum(g, axes, kept)
     if lead:
         g = g.sum(axis=tuple(range(lead)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
@@ -89,6 +90,7 @@ def reduce_sum(a: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
 
 
 _BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOAT_DTYPES = _BLAS_DTYPES  # the dtypes PyTorch's float sum (`_reduce.torch_sum`) covers
 
 
 def normalize_axes(axis: Any, ndim: int, op: str) -> tuple:
@@ -715,8 +717,8 @@ class Neg(Function):
 # float32 exp and log through float64: numpy's own float32 versions are up to 2-3 ulps from the
 # correctly rounded result (and from PyTorch's, which is within 1 ulp of it); the float64
 # result rounded to float32 is correctly rounded in all but the rarest cases, so ours is then
-# within 1 ulp of PyTorch's. (tanh and sqrt need no such step: numpy's float32 tanh is within
-# 1 ulp of PyTorch's, its sqrt is correctly rounded.) Overflow gives inf silently, as in PyTorch.
+# within 1 ulp of PyTorch's. (float32 tanh has its own module, _math32.py; numpy's float32 sqrt
+# is correctly rounded.) Overflow gives inf silently, as in PyTorch.
 
 
 def exp(a: np.ndarray) -> np.ndarray:
@@ -768,16 +770,26 @@ class Log(Function):
 
 
 class Tanh(Function):
+    """tanh; backward g * (1 - tanh**2). float32 both ways as PyTorch's CPU kernels (_math32.py):
+    the forward correctly rounded (PyTorch's MKL tanh is, but for about 6 inputs in 10,000, 1
+    ulp apart), the backward with PyTorch's fused multiply-add, bit for bit."""
+
     __slots__ = ("out",)
     op = "tanh"
 
     def forward(self, a):
+        if a.dtype == np.float32:
+            self.out = out = tanh32(a)
+            return out
         self.out = out = np.tanh(a)  # saturates at +-1, no overflow
         return out
 
     def backward(self, g, prev):
+        out = self.out
+        if out.dtype == np.float32 and g.dtype == np.float32 and g.shape == out.shape:
+            return (tanh_backward32(g, out),)
         # g * (1 - out**2), with one temporary array instead of three
-        t = self.out * self.out
+        t = out * out
         if type(t) is not np.ndarray:  # 0-d: numpy gave a scalar, which has no `out=`
             return (g * (1 - t),)
         np.subtract(1, t, out=t)
@@ -785,14 +797,28 @@ class Tanh(Function):
         return (t,)
 
 
+def relu(a: np.ndarray) -> np.ndarray:
+    """0 where a < 0, else a itself: -0.0 and nan (of either sign) pass through unchanged, as
+    in PyTorch (np.maximum(a, 0) turns -0.0 into 0.0). For floats, on the bits: each element
+    ANDed with 0 where it is negative and with all ones elsewhere -- four fast passes, where
+    np.where with a number runs an unvectorised loop (10x slower on a GPT's hidden layer)."""
+    ints = _SAME_SIZE_INTS.get(a.dtype)
+    if ints is None or a.ndim == 0:
+        return np.where(a < 0, 0, a)
+    mask = np.less(a, 0).astype(ints)  # 1 where negative
+    mask -= 1  # 0 where negative, -1 (all bits set) elsewhere
+    return np.bitwise_and(a.view(ints), mask, out=mask).view(a.dtype)
+
+
+_SAME_SIZE_INTS = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+
+
 class ReLU(Function):
     __slots__ = ("out",)
     op = "ReLU"
 
     def forward(self, a):
-        # 0 where a < 0, else a itself: -0.0 and nan pass through unchanged, as in PyTorch
-        # (np.maximum(a, 0) turns -0.0 into 0.0)
-        self.out = out = np.where(a < 0, 0, a)
+        self.out = out = relu(a)
         return out
 
     def backward(self, g, prev):
@@ -806,7 +832,7 @@ class Sigmoid(Function):
 
     def forward(self, a):
         if a.dtype == np.float32:
-            # PyTorch's own float32 computation, bit for bit (SLEEF's exp; see _sleef.py)
+            # PyTorch's own float32 computation, bit for bit (SLEEF's exp; see _math32.py)
             self.out = out = sigmoid32(a)
             return out
         # PyTorch computes 1 / (1 + exp(-a)) in a's dtype: 0 where exp(-a) overflows, not the
@@ -822,7 +848,9 @@ class Sigmoid(Function):
 
     def backward(self, g, prev):
         s = self.out
-        return (g * (s * (1 - s)),)
+        if s.dtype == np.float32 and g.dtype == np.float32 and g.shape == s.shape:
+            return (sigmoid_backward32(g, s),)  # (g * (1 - s)) * s, PyTorch's order
+        return ((g * (1 - s)) * s,)
 
 
 class Sqrt(Function):
@@ -890,7 +918,9 @@ class Sum(Function):
         self.shape = a.shape
         # the gradient's shape before broadcasting back; None when keepdims already gives it
         self.kept = None if keepdims else _kept_shape(a.shape, axes)
-        return reduce_sum(a, axes, keepdims)
+        if a.dtype in _FLOAT_DTYPES:
+            return _reduce.torch_sum(a, axes, keepdims)  # PyTorch's order of the additions
+        return np.add.reduce(a, axis=axes, keepdims=keepdims)  # integers: any order is exact
 
     def backward(self, g, prev):
         if self.kept is not None:
@@ -900,8 +930,8 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """The mean over axes: the sum divided by n in one node (a division, as PyTorch computes
-    it: the correctly rounded quotient, which sum * (1/n) is not always)."""
+    """The mean over axes: PyTorch's sum divided by n in one node (a division, as PyTorch
+    computes it: the correctly rounded quotient, which sum * (1/n) is not always)."""
 
     __slots__ = ("count", "kept", "shape")
     op = "mean"
@@ -913,8 +943,8 @@ class Mean(Function):
         self.shape = a.shape
         self.kept = None if keepdims else _kept_shape(a.shape, axes)
         # a Python number keeps float32 float32; an empty reduction is nan, as in PyTorch
-        self.count = count = n if n else float("nan")
-        return reduce_sum(a, axes, keepdims) / count
+        self.count = n if n else float("nan")
+        return _reduce.torch_mean(a, axes, keepdims)
 
     def backward(self, g, prev):
         if self.kept is not None:
@@ -1485,7 +1515,15 @@ class Linear(Function):
         if not prev[2].requires_grad:
             return gx, gw, None
         g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
-        return gx, gw, reduce_sum(g2, (0,), False)
+        return gx, gw, _bias_grad(g2)
+
+
+def _bias_grad(g2: np.ndarray) -> np.ndarray:
+    """The bias's gradient: the column sums of the output's gradient (as rows), in PyTorch's
+    order for float arrays (its addmm backward sums the broadcast bias's gradient that way)."""
+    if g2.dtype in _FLOAT_DTYPES:
+        return _reduce.torch_sum(g2, (0,), False)
+    return reduce_sum(g2, (0,), False)
 
 
 class LinearT(Function):
@@ -1512,7 +1550,7 @@ class LinearT(Function):
         g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
         if len(prev) == 2:
             return gx, gw
-        gb = reduce_sum(g2, (0,), False) if prev[2].requires_grad else None
+        gb = _bias_grad(g2) if prev[2].requires_grad else None
         return gx, gw, gb
 
 

@@ -518,8 +518,8 @@ def layer_norm(
 ) -> Tensor:
     """Normalise over the last `len(normalized_shape)` axes to mean 0 and variance 1 (biased,
     plus `eps`), then scale by `weight` and shift by `bias` (both of `normalized_shape`). One
-    fused node (`fused.NativeLayerNorm`); float32 values within a few ulps of PyTorch's (its
-    statistics are accumulated in float32, ours in float64)."""
+    fused node (`fused.NativeLayerNorm`) computing as PyTorch's CPU kernel does: values and
+    gradients are PyTorch's bit for bit, in float32 and float64."""
     x = _tensor(input, "layer_norm")
     if isinstance(normalized_shape, (int, np.integer)) or not isinstance(
         normalized_shape, (tuple, list)

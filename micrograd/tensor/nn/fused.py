@@ -16,8 +16,14 @@ import math
 import numpy as np
 
 from micrograd.tensor._fma import fma32
+from micrograd.tensor._math32 import (
+    gelu_erf32,
+    gelu_erf_backward32,
+    gelu_tanh32,
+    gelu_tanh_backward32,
+)
 from micrograd.tensor.functions import Function
-from micrograd.tensor.nn import _flash32
+from micrograd.tensor.nn import _flash32, _layernorm
 
 
 class NativeLayerNorm(Function):
@@ -25,80 +31,50 @@ class NativeLayerNorm(Function):
     shape), rstd = 1 / sqrt(var + eps) with the biased variance; inputs (x, weight, bias) with
     weight and bias optional.
 
-    The mean and variance are computed in float64 (two passes) and rounded to the input's dtype;
-    from there on the arithmetic is PyTorch's CPU kernel's, in the input's dtype:
-    rstd = 1 / sqrt(var + eps), then y = fma((x - mean) * rstd, weight, bias) (one rounding for
-    the multiply-add, as its compiled vector loop). PyTorch accumulates its statistics in
-    float32 (Welford updates in a cascade), so a float32 row whose rounded mean and rstd equal
-    PyTorch's -- most rows -- is equal bit for bit, and the others differ by a few units of
-    float32's precision relative to (|x| + the row's largest |x|) * rstd * |weight| + |bias|
-    (docs/pytorch-differences.md).
-
-    Backward (x_hat the normalised input, g the upstream gradient, N the normalised size):
+    Forward and backward are PyTorch's CPU kernels replayed operation for operation
+    (`_layernorm.py`: its Welford statistics, its fused multiply-adds, its order of sums, its
+    split of the rows among threads for the weight and bias gradients), so values and gradients
+    are PyTorch's to the last bit, in float32 and float64. The forward keeps the rows, their
+    mean and rstd for the backward:
+        d x      = rstd * g * weight + b * x + c  (b and c per row, from sums of g * weight
+                   and g * weight * x)
+        d weight = sum over rows of g * (x - mean) * rstd
         d bias   = sum over rows of g
-        d weight = sum over rows of g * x_hat
-        d x      = rstd * (gw - mean(gw) - x_hat * mean(gw * x_hat)),  gw = g * weight
-    computed in the input's dtype from the saved x_hat and rstd.
     """
 
-    __slots__ = ("rstd", "weight", "x_hat")
+    __slots__ = ("mean", "rows", "rstd", "weight")
     op = "layer_norm"
 
     def forward(self, x, n, eps, weight=None, bias=None):
         size = math.prod(x.shape[x.ndim - n :])
-        rows = x.reshape(math.prod(x.shape[: x.ndim - n]), size)
-        dt = x.dtype.type
-        wide = rows.astype(np.float64)
-        mean = wide.sum(axis=1, keepdims=True) / max(size, 1)
-        wide -= mean
-        var = np.einsum("ij,ij->i", wide, wide)[:, None] / max(size, 1)
-        mean = mean.astype(x.dtype)
-        rstd = dt(1) / np.sqrt(var.astype(x.dtype) + dt(eps))
-        x_hat = rows - mean
-        x_hat *= rstd
-        self.x_hat, self.rstd = x_hat, rstd
-        self.weight = None if weight is None else weight.reshape(-1)
-        if weight is None:
-            out = x_hat if bias is None else x_hat + bias.reshape(-1)
-        elif bias is None:
-            out = x_hat * self.weight
-        elif x.dtype == np.float32:
-            out = fma32(x_hat, self.weight, bias.reshape(-1))
-        else:
-            out = x_hat * self.weight + bias.reshape(-1)
+        rows = np.ascontiguousarray(x).reshape(math.prod(x.shape[: x.ndim - n]), size)
+        self.weight = None if weight is None else np.ascontiguousarray(weight).reshape(-1)
+        bias = None if bias is None else np.ascontiguousarray(bias).reshape(-1)
+        out, self.mean, self.rstd = _layernorm.forward(rows, eps, self.weight, bias)
+        self.rows = rows
         return out.reshape(x.shape)
 
     def backward(self, g, prev):
         # prev is (x,), then weight if given, then bias if given
-        x_hat, rstd, weight = self.x_hat, self.rstd, self.weight
-        g_rows = g.reshape(x_hat.shape)
-        grads = []
-        if prev[0].requires_grad:
-            g_hat = g_rows if weight is None else g_rows * weight
-            n = x_hat.shape[1]
-            mean_g = g_hat.sum(axis=1, keepdims=True) / n
-            mean_gx = np.einsum("ij,ij->i", g_hat, x_hat)[:, None] / n
-            grads.append((rstd * (g_hat - mean_g - x_hat * mean_gx)).reshape(g.shape))
-        else:
-            grads.append(None)
+        rows, weight = self.rows, self.weight
+        has_bias = len(prev) > (1 if weight is None else 2)
+        need = (
+            prev[0].requires_grad,
+            weight is not None and prev[1].requires_grad,
+            has_bias and prev[-1].requires_grad,
+        )
+        g_rows = np.ascontiguousarray(g, rows.dtype).reshape(rows.shape)
+        dx, dw, db = _layernorm.backward(g_rows, rows, self.mean, self.rstd, weight, need)
+        grads = [None if dx is None else dx.reshape(g.shape)]
         if weight is not None:
-            wants = prev[1].requires_grad
-            grads.append(
-                np.einsum("ij,ij->j", g_rows, x_hat).reshape(prev[1].shape) if wants else None
-            )
-        if len(prev) > len(grads):  # the bias
-            wants = prev[-1].requires_grad
-            grads.append(g_rows.sum(axis=0).reshape(prev[-1].shape) if wants else None)
+            grads.append(None if dw is None else dw.reshape(prev[1].shape))
+        if has_bias:
+            grads.append(None if db is None else db.reshape(prev[-1].shape))
         return tuple(grads)
 
 
 # -- GELU ---------------------------------------------------------------------------------------
 
-_F32 = np.float32
-# The error function as PyTorch's vectorised float32 kernel computes it (Abramowitz and Stegun
-# 7.1.26, absolute error below 1.5e-7): erf(x) = sign(x) (1 - t P(t) exp(-x^2)), t = 1/(1 + p|x|)
-_ERF_P = _F32(0.3275911)
-_ERF_POLY = [_F32(c) for c in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)]
 _SQRT1_2 = math.sqrt(0.5)
 _PDF_SCALE = 2 / math.sqrt(math.pi) * _SQRT1_2 * 0.5  # 1 / sqrt(2 pi)
 _TANH_BETA = math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5  # sqrt(2 / pi)
@@ -106,54 +82,37 @@ _TANH_KAPPA = 0.044715
 _libm_erf = np.frompyfunc(math.erf, 1, 1)
 
 
-def _erf32(v: np.ndarray) -> np.ndarray:
-    """The erf of PyTorch's vectorised float32 kernels (ATen's Vectorized<float>::erf), its
-    polynomial evaluated in float64 and rounded once: within an ulp or two of the kernel's own
-    float32 evaluation, at a fraction of the cost of replaying its fused multiply-adds."""
-    a = np.abs(v).astype(np.float64)
-    t = 1.0 / (a * float(_ERF_P) + 1.0)
-    r = np.full_like(t, float(_ERF_POLY[0]))
-    for c in _ERF_POLY[1:]:
-        r *= t
-        r += float(c)
-    a *= a
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    a *= t
-    a *= r
-    np.subtract(1.0, a, out=a)
-    return np.copysign(a, v).astype(np.float32)
-
-
 def _erf(v: np.ndarray) -> np.ndarray:
-    if v.dtype == np.float32:
-        return _erf32(v)
-    return _libm_erf(v).astype(v.dtype)  # the C library's erf, what PyTorch's scalar path calls
+    """erf of a float64 array: the C library's, as PyTorch's scalar path."""
+    return _libm_erf(v).astype(v.dtype)
+
+
+# float64 GELU's pieces (float32 GELU is _math32.py's)
 
 
 def _exp(v: np.ndarray) -> np.ndarray:
-    return np.exp(v.astype(np.float64)).astype(v.dtype)  # float32: correctly rounded
+    return np.exp(v)
 
 
 def _gelu_tanh_inner(x: np.ndarray) -> np.ndarray:
-    """sqrt(2/pi) (x + 0.044715 x^3) in x's dtype (GCC fuses the multiply-add)."""
+    """sqrt(2/pi) (x + 0.044715 x^3) in x's dtype."""
     dt = x.dtype.type
-    cube = x * x * x
-    inner = fma32(dt(_TANH_KAPPA), cube, x) if x.dtype == np.float32 else x + dt(_TANH_KAPPA) * cube
-    return dt(_TANH_BETA) * inner
+    return dt(_TANH_BETA) * (x + dt(_TANH_KAPPA) * (x * x * x))
 
 
 def _tanh(v: np.ndarray) -> np.ndarray:
-    return np.tanh(v.astype(np.float64)).astype(v.dtype)  # float32: correctly rounded
+    return np.tanh(v)
 
 
 class Gelu(Function):
     """GELU, x * Phi(x) with Phi the standard normal CDF: `approximate='none'` is
     x/2 (1 + erf(x / sqrt 2)), `'tanh'` is x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 
-    Computed in the input's dtype as PyTorch's CPU kernels write it. float32 `erf` is the
-    polynomial of PyTorch's vectorised kernels (`_erf32`), float64 `erf` the C library's; `exp`
-    and `tanh` are correctly rounded. Backward, beside each form:
+    Computed in the input's dtype as PyTorch's CPU kernels write it. float32, forward and
+    backward, is PyTorch's bit for bit (`_math32.py`): 'none' is oneDNN's kernel (a piecewise
+    polynomial forward, Abramowitz and Stegun's erf with oneDNN's exp backward), 'tanh' ATen's
+    with SLEEF's tanhf. float64 `erf` is the C library's; `exp` and `tanh` are correctly
+    rounded. Backward, beside each form:
         none: Phi(x) + x phi(x),  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
         tanh: (1 + T) / 2 + x/2 (1 - T^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  T the tanh above
     """
@@ -168,19 +127,22 @@ class Gelu(Function):
         self.approximate = approximate
         dt = x.dtype.type
         with np.errstate(over="ignore", invalid="ignore"):
+            if x.dtype == np.float32:
+                gelu = gelu_tanh32 if approximate == "tanh" else gelu_erf32
+                return gelu(x).reshape(shape)
             if approximate == "tanh":
                 return (dt(0.5) * x * (dt(1) + _tanh(_gelu_tanh_inner(x)))).reshape(shape)
             self.erf = erf = _erf(x * dt(_SQRT1_2))  # kept for the backward pass
-            out = x * dt(0.5) * (dt(1) + erf)
-            if x.dtype == np.float32:  # PyTorch's float32 kernel (oneDNN's) gives nan for +inf
-                out[x == np.inf] = np.nan
-            return out.reshape(shape)
+            return (x * dt(0.5) * (dt(1) + erf)).reshape(shape)
 
     def backward(self, g, prev):
         x = self.x
         dt = x.dtype.type
         flat = g.reshape(-1)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            if x.dtype == np.float32 and flat.dtype == np.float32:
+                slope = gelu_tanh_backward32 if self.approximate == "tanh" else gelu_erf_backward32
+                return (slope(flat, x).reshape(g.shape),)
             if self.approximate == "tanh":
                 t = _tanh(_gelu_tanh_inner(x))
                 left_slope = dt(0.5) * (dt(1) + t)

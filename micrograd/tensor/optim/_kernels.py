@@ -7,22 +7,56 @@ fits in a float64 exactly, so `micrograd/tensor/_fma.py` computes the fused resu
 float32 and float64 (error-free transformations and rounding to odd). So these kernels match
 torch bit for bit (checked against torch on random data in the tests).
 
-One torch kernel is not reproduced exactly: on CPUs with AVX-512, torch's float32 `sqrt` is an
-approximation within one unit in the last place of the correctly rounded square root that numpy
-computes, so Adam's update can differ from torch's in the last bit; its state (`exp_avg`,
-`exp_avg_sq`, `step`) is bit for bit.
+One torch kernel is not reproduced exactly: torch's float32 `sqrt` on the CPU is Intel MKL's
+vector square root, within one unit in the last place of the correctly rounded square root that
+numpy computes but not always equal to it (about one element in five, on every CPU path), so
+Adam's update can differ from torch's in the last bit; its state (`exp_avg`, `exp_avg_sq`,
+`step`) is bit for bit from the same inputs. And one sign of zero: at lerp weight 1 (Adam with
+beta1 = 0), torch's vector loop and its scalar loop (the last elements of each tensor) give
+zeros of opposite signs for a zero gradient; these kernels give the vector loop's.
 
 Scalars are cast to the array's dtype first, as torch does with a Python number in a float32
 operation.
+
+`compiled` is the C twin of the whole Adam / SGD update (`_coptim.c`: the same operations in
+one pass, the same bits), or None when it is not built or MICROGRAD_PURE=1; the optimizers use it
+when their arrays suit it and these kernels otherwise.
 """
 
 from __future__ import annotations
+
+import os
+from types import ModuleType
 
 import numpy as np
 
 from micrograd.tensor._fma import fma32, fma64
 
-__all__ = ["add_", "addcdiv_", "addcmul_", "lerp_", "mul_"]
+__all__ = ["add_", "addcdiv_", "addcmul_", "compiled", "lerp_", "mul_", "suits_compiled"]
+
+
+def _load_compiled() -> ModuleType | None:
+    """The compiled one-pass updates, or None (not built, or MICROGRAD_PURE=1)."""
+    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
+        return None
+    try:
+        from micrograd.tensor.optim import _coptim
+    except ImportError:
+        return None
+    return _coptim
+
+
+compiled = _load_compiled()
+
+
+def suits_compiled(array, like: np.ndarray | None = None) -> bool:
+    """Whether the compiled update can work on `array` in place: a writable contiguous float32 or
+    float64 numpy array (of `like`'s dtype and shape when given)."""
+    if not isinstance(array, np.ndarray) or array.dtype not in (np.float32, np.float64):
+        return False
+    if not (array.flags.c_contiguous and array.flags.writeable):
+        return False
+    return like is None or (array.dtype == like.dtype and array.shape == like.shape)
 
 
 def _fma(x: np.ndarray, y, z: np.ndarray, out: np.ndarray) -> None:

@@ -63,6 +63,8 @@ class SGD(Optimizer):
         """One update of every parameter that has a gradient; returns the closure's loss."""
         loss = self._loss_of(closure)
         for group in self.param_groups:
+            if K.compiled is not None and self._step_compiled(group):
+                continue
             lr, momentum = group["lr"], group["momentum"]
             dampening, weight_decay = group["dampening"], group["weight_decay"]
             for p in group["params"]:
@@ -89,3 +91,51 @@ class SGD(Optimizer):
                         g = buf.data
                 K.add_(p.data, g, alpha=-lr)
         return loss
+
+    def _step_compiled(self, group: dict) -> bool:
+        """The group's update in one pass over each parameter's memory by the compiled kernel
+        (`_coptim.c`: the operations above in the same order, so the same bits). Returns False,
+        having changed nothing, when the arrays do not suit it (not contiguous float32 / float64
+        arrays, a momentum buffer of another dtype or shape) or a parameter is listed twice (its
+        updates must run one after the other); the numpy path above then runs."""
+        params = [p for p in group["params"] if p.grad is not None]
+        if len({id(p) for p in params}) < len(params):
+            return False
+        momentum = group["momentum"]
+        grads, buffers, fresh = [], [], []
+        for p in params:
+            data, grad = p.data, p.grad.data
+            if not K.suits_compiled(data) or not isinstance(grad, np.ndarray):
+                return False
+            if grad.dtype != data.dtype or grad.shape != data.shape:
+                return False
+            grads.append(np.ascontiguousarray(grad))
+            if momentum != 0:
+                buf = self.state[p].get("momentum_buffer") if p in self.state else None
+                if buf is None:
+                    fresh.append(True)
+                    buffers.append(None)
+                elif K.suits_compiled(buf.data, data):
+                    fresh.append(False)
+                    buffers.append(buf.data)
+                else:
+                    return False
+        if momentum != 0:
+            for i, p in enumerate(params):  # torch's first step: the buffer is the gradient
+                if buffers[i] is None:
+                    buf = from_numpy(np.empty_like(p.data))
+                    self.state[p]["momentum_buffer"] = buf
+                    buffers[i] = buf.data
+        K.compiled.sgd_(
+            [p.data for p in params],
+            grads,
+            buffers if momentum != 0 else None,
+            fresh,
+            group["weight_decay"],
+            momentum,
+            1 - group["dampening"],
+            bool(group["nesterov"]),
+            -group["lr"],
+            bool(group["maximize"]),
+        )
+        return True
