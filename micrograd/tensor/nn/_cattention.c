@@ -26,14 +26,16 @@
 
 /* ---- the kernel's exponentials and logarithm ------------------------------------------- */
 
-static float bits_to_float(uint32_t bits) {
+static inline float bits_to_float(uint32_t bits) {
     float f;
     memcpy(&f, &bits, sizeof f);
     return f;
 }
 
 /* the vector class's exp_u20: see exp_u20 in _flash32.py */
-static float exp_u20(float x) {
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float exp_u20(float x) {
     const float ln_min = bits_to_float(0xC2AEAC50u), ln_max = bits_to_float(0x42B17218u);
     const float log2e = bits_to_float(0x3FB8AA3Bu), ln2 = bits_to_float(0x3F317218u);
     int below = x < ln_min;
@@ -52,12 +54,16 @@ static float exp_u20(float x) {
 }
 
 /* the scalar loops' exp, as measured: correctly rounded */
-static float scalar_expf(float x) { return (float)exp((double)x); }
+INLINE float scalar_expf(float x) { return (float)exp((double)x); }
 
 /* SLEEF's expf (u10), as Vectorized<float>::exp: see _sleef.py */
-static float sleef_expf(float d) {
+INLINE float sleef_expf(float d) {
     const float r_ln2 = 1.442695040888963407359924681001892137426645954152985934135449406931f;
     const float l2u = 0.693145751953125f, l2l = 1.428606765330187045e-06f;
+    /* the limits first: no conversion of an infinite or nan value to int */
+    if (d < -104.0f) return 0.0f;
+    if (d > 100.0f) return INFINITY;
+    if (d != d) return d;
     float qf = rintf(d * r_ln2);
     int q = (int)qf;
     float s = fmaf(qf, -l2u, d);
@@ -70,9 +76,8 @@ static float sleef_expf(float d) {
     u = fmaf(u, s, 0.5f);
     u = 1.0f + fmaf(s * s, u, s);
     int half = q >> 1;
-    u = (u * ldexpf(1.0f, half)) * ldexpf(1.0f, q - half);
-    if (d < -104.0f) u = 0.0f;
-    if (d > 100.0f) u = INFINITY;
+    /* 2**half and 2**(q - half) built in the exponent bits: both normal for |d| <= 104 */
+    u = (u * bits_to_float((uint32_t)(half + 127) << 23)) * bits_to_float((uint32_t)(q - half + 127) << 23);
     return u;
 }
 
@@ -97,11 +102,13 @@ typedef struct {
  * chains' order of operations unchanged), so that the compiler can vectorise them; the
  * right operand is first copied (and scaled where MKL scales it) into rows of m floats. */
 
-#define HOT __attribute__((target_clones("default", "avx2,fma", "avx512f")))
+/* The hot loops: plain C (fmaf may be a library call), and AVX2 / AVX-512 versions written
+ * with intrinsics (the compiler does not vectorise fmaf loops by itself). The module picks one
+ * at import by what the processor supports; each does the same roundings, so the same bits. */
 
-/* out_row[c] (+)= sum over j in [start, stop) of x_row[j] * y[j][c] as fused chains */
-HOT static void fused_rows(const float *xrow, long xc, const float *y, int start, int stop, int m,
-                           float *acc) {
+/* acc[c] = sum over j in [start, stop) of x_row[j] * y[j][c] as fused chains */
+static void fused_rows_base(const float *xrow, long xc, const float *y, int start, int stop,
+                            int m, float *acc) {
     for (int c = 0; c < m; c++) acc[c] = 0.0f;
     for (int j = start; j < stop; j++) {
         float xv = xrow[(long)j * xc];
@@ -110,8 +117,9 @@ HOT static void fused_rows(const float *xrow, long xc, const float *y, int start
     }
 }
 
-HOT static void plain_rows(const float *xrow, long xc, const float *y, int start, int stop,
-                           int step, int m, int has_alpha, float alpha, float *acc) {
+/* acc[c] += x_row[j] * y[j][c], the product rounded, for j = start, start + step, ... */
+static void plain_rows_base(const float *xrow, long xc, const float *y, int start, int stop,
+                            int step, int m, int has_alpha, float alpha, float *acc) {
     for (int j = start; j < stop; j += step) {
         float xv = xrow[(long)j * xc];
         if (has_alpha) xv = xv * alpha;
@@ -123,7 +131,91 @@ HOT static void plain_rows(const float *xrow, long xc, const float *y, int start
     }
 }
 
-HOT static void add_rows(float *a, const float *b, int m) {
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86_LOOPS 1
+
+/* The vector versions keep each group of columns' sums in registers through the whole inner
+ * loop (two groups at a time, for two independent chains), storing them once at the end. */
+#define VECTOR_LOOPS(suffix, attr, W, vec, set1, load, store, fmadd, mul, add, zero)            \
+    attr static void fused_rows_##suffix(const float *xrow, long xc, const float *y, int start,  \
+                                         int stop, int m, float *acc) {                          \
+        int c = 0;                                                                               \
+        for (; c + 2 * W <= m; c += 2 * W) {                                                     \
+            vec a0 = zero(), a1 = zero();                                                        \
+            for (int j = start; j < stop; j++) {                                                 \
+                vec xs = set1(xrow[(long)j * xc]);                                               \
+                const float *yrow = y + (long)j * m + c;                                         \
+                a0 = fmadd(xs, load(yrow), a0);                                                  \
+                a1 = fmadd(xs, load(yrow + W), a1);                                              \
+            }                                                                                    \
+            store(acc + c, a0);                                                                  \
+            store(acc + c + W, a1);                                                              \
+        }                                                                                        \
+        for (; c + W <= m; c += W) {                                                             \
+            vec a0 = zero();                                                                     \
+            for (int j = start; j < stop; j++)                                                   \
+                a0 = fmadd(set1(xrow[(long)j * xc]), load(y + (long)j * m + c), a0);             \
+            store(acc + c, a0);                                                                  \
+        }                                                                                        \
+        for (; c < m; c++) {                                                                     \
+            float a0 = 0.0f;                                                                     \
+            for (int j = start; j < stop; j++) a0 = fmaf(xrow[(long)j * xc], y[(long)j * m + c], a0); \
+            acc[c] = a0;                                                                         \
+        }                                                                                        \
+    }                                                                                            \
+    attr static void plain_rows_##suffix(const float *xrow, long xc, const float *y, int start,  \
+                                         int stop, int step, int m, int has_alpha, float alpha,  \
+                                         float *acc) {                                           \
+        int c = 0;                                                                               \
+        for (; c + W <= m; c += W) {                                                             \
+            vec a0 = load(acc + c);                                                              \
+            for (int j = start; j < stop; j += step) {                                           \
+                float xv = xrow[(long)j * xc];                                                   \
+                if (has_alpha) xv = xv * alpha;                                                  \
+                a0 = add(a0, mul(set1(xv), load(y + (long)j * m + c)));                          \
+            }                                                                                    \
+            store(acc + c, a0);                                                                  \
+        }                                                                                        \
+        for (; c < m; c++) {                                                                     \
+            float a0 = acc[c];                                                                   \
+            for (int j = start; j < stop; j += step) {                                           \
+                float xv = xrow[(long)j * xc];                                                   \
+                if (has_alpha) xv = xv * alpha;                                                  \
+                float p = xv * y[(long)j * m + c];                                               \
+                a0 = a0 + p;                                                                     \
+            }                                                                                    \
+            acc[c] = a0;                                                                         \
+        }                                                                                        \
+    }
+
+VECTOR_LOOPS(avx2, __attribute__((target("avx2,fma"))), 8, __m256, _mm256_set1_ps,
+             _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps,
+             _mm256_setzero_ps)
+VECTOR_LOOPS(avx512, __attribute__((target("avx512f,avx2,fma"))), 16, __m512, _mm512_set1_ps,
+             _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps,
+             _mm512_setzero_ps)
+#endif
+
+typedef void (*FusedRows)(const float *, long, const float *, int, int, int, float *);
+typedef void (*PlainRows)(const float *, long, const float *, int, int, int, int, int, float, float *);
+static FusedRows fused_rows = fused_rows_base;
+static PlainRows plain_rows = plain_rows_base;
+
+static void pick_loops(void) {
+#ifdef HAVE_X86_LOOPS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
+        fused_rows = fused_rows_avx512;
+        plain_rows = plain_rows_avx512;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        fused_rows = fused_rows_avx2;
+        plain_rows = plain_rows_avx2;
+    }
+#endif
+}
+
+static void add_rows(float *a, const float *b, int m) {
     for (int c = 0; c < m; c++) a[c] = a[c] + b[c];
 }
 
@@ -234,7 +326,7 @@ static int query_split(int length) { return length >= 768 ? 256 : length >= 192 
 
 /* ---- forward ------------------------------------------------------------------------------ */
 
-static void forward_head(const float *q, const float *k, const float *v, const float *mask,
+INLINE void forward_head(const float *q, const float *k, const float *v, const float *mask,
                          float *out, float *lse, int L, int S, int E, float scale, int causal,
                          float *scores, float *dst, float *row_max, float *row_sum) {
     int split = query_split(L);
@@ -313,7 +405,7 @@ static void forward_head(const float *q, const float *k, const float *v, const f
 
 /* ---- backward ----------------------------------------------------------------------------- */
 
-static float row_dot(const float *x, const float *y, int size) {
+INLINE float row_dot(const float *x, const float *y, int size) {
     if (size < LANES) {
         float total = x[0] * y[0];
         for (int j = 1; j < size; j++) total = total + x[j] * y[j];
@@ -329,7 +421,7 @@ static float row_dot(const float *x, const float *y, int size) {
     return lanes[0];
 }
 
-static void backward_head(const float *go, const float *q, const float *k, const float *v,
+INLINE void backward_head(const float *go, const float *q, const float *k, const float *v,
                           const float *out, const float *lse, const float *mask, float *gq,
                           float *gk, float *gv, int L, int S, int E, float scale, int causal,
                           float *attn, float *grad_attn, float *dsum) {
@@ -380,6 +472,39 @@ static void backward_head(const float *go, const float *q, const float *k, const
     }
 }
 
+/* forward_head and backward_head compiled twice: for any x86-64 (fmaf a library call) and
+ * with FMA instructions; the same operations, so the same bits */
+#define HEAD_VARIANT(suffix, attr)                                                               \
+    attr static void forward_##suffix(const float *q, const float *k, const float *v,            \
+                                      const float *mask, float *out, float *lse, int L, int S,   \
+                                      int E, float scale, int causal, float *scores, float *dst, \
+                                      float *row_max, float *row_sum) {                          \
+        forward_head(q, k, v, mask, out, lse, L, S, E, scale, causal, scores, dst, row_max,      \
+                     row_sum);                                                                   \
+    }                                                                                            \
+    attr static void backward_##suffix(const float *go, const float *q, const float *k,          \
+                                       const float *v, const float *out, const float *lse,       \
+                                       const float *mask, float *gq, float *gk, float *gv,       \
+                                       int L, int S, int E, float scale, int causal,             \
+                                       float *attn, float *grad_attn, float *dsum) {             \
+        backward_head(go, q, k, v, out, lse, mask, gq, gk, gv, L, S, E, scale, causal, attn,     \
+                      grad_attn, dsum);                                                          \
+    }
+
+HEAD_VARIANT(base, )
+#ifdef HAVE_X86_LOOPS
+HEAD_VARIANT(fma, __attribute__((target("avx2,fma"))))
+#endif
+
+typedef void (*ForwardHead)(const float *, const float *, const float *, const float *, float *,
+                            float *, int, int, int, float, int, float *, float *, float *,
+                            float *);
+typedef void (*BackwardHead)(const float *, const float *, const float *, const float *,
+                             const float *, const float *, const float *, float *, float *,
+                             float *, int, int, int, float, int, float *, float *, float *);
+static ForwardHead forward_head_in_use = forward_base;
+static BackwardHead backward_head_in_use = backward_base;
+
 /* ---- Python bindings ---------------------------------------------------------------------- */
 
 static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, const char *name) {
@@ -418,7 +543,7 @@ static PyObject *py_forward(PyObject *self, PyObject *args) {
     }
     Py_BEGIN_ALLOW_THREADS
     for (int h = 0; h < heads; h++)
-        forward_head((const float *)bq.buf + (long)h * L * E, (const float *)bk.buf + (long)h * S * E,
+        forward_head_in_use((const float *)bq.buf + (long)h * L * E, (const float *)bk.buf + (long)h * S * E,
                      (const float *)bv.buf + (long)h * S * E,
                      has_mask ? (const float *)bm.buf + (long)h * L * S : NULL,
                      (float *)bo.buf + (long)h * L * E, (float *)bl.buf + (long)h * L, L, S, E, scale,
@@ -480,7 +605,7 @@ static PyObject *py_backward(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (int h = 0; h < heads; h++) {
         long qo = (long)h * L * E, ko = (long)h * S * E;
-        backward_head((const float *)views[0].buf + qo, (const float *)views[1].buf + qo,
+        backward_head_in_use((const float *)views[0].buf + qo, (const float *)views[1].buf + qo,
                       (const float *)views[2].buf + ko, (const float *)views[3].buf + ko,
                       (const float *)views[4].buf + qo, (const float *)views[5].buf + (long)h * L,
                       has_mask ? (const float *)views[6].buf + (long)h * L * S : NULL,
@@ -512,4 +637,13 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cattention",
                                     "PyTorch's float32 CPU flash attention (see _flash32.py).", -1,
                                     methods};
 
-PyMODINIT_FUNC PyInit__cattention(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__cattention(void) {
+    pick_loops();
+#ifdef HAVE_X86_LOOPS
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        forward_head_in_use = forward_fma;
+        backward_head_in_use = backward_fma;
+    }
+#endif
+    return PyModule_Create(&module);
+}
