@@ -45,6 +45,8 @@ KERNELS = [
      # no trapping math and no errno (values unchanged) let its loops vectorise
      EXACT + ["-fno-trapping-math", "-fno-math-errno"],
      "float32 tanh, GELU and sigmoid then run in numpy (the same floats, slower)."),
+    ("micrograd.tensor._creduce", "micrograd/tensor/_creduce.c", [], EXACT,
+     "micrograd.tensor then sums floats with numpy (the same bits, slower)."),
     ("micrograd.tensor.nn._cattention", "micrograd/tensor/nn/_cattention.c", [], EXACT,
      "scaled_dot_product_attention then runs its numpy replay (the same floats, slower)."),
 ]  # fmt: skip

@@ -42,9 +42,10 @@ threadpoolctl sees in the process.
 
 The floor: on one thread, each job's report ends with the step's matrix-product FLOPs (counted
 by torch's `FlopCounterMode` on one more PyTorch step, forward and backward) divided by the best
-float32 GEMM rate measured in the same process (torch.mm or numpy on 1024 x 1024 matrices): no
-engine's step can take less. Where 0.5x PyTorch's time lies below that floor, the target cannot
-be met on this machine by any engine that computes the same products in float32.
+float32 GEMM rate measured in the same process (torch.mm or numpy on 1024 x 1024 matrices, in
+CPU time, compared with the steps' CPU times): no engine's step can take less. Where 0.5x
+PyTorch's time lies below that floor, the target cannot be met on this machine by any engine that
+computes the same products in float32.
 
 Timing: both engines run in one process, interleaved. Each round runs `--steps` steps of every
 engine in turn; a step's time is the median over a round; the ratio to PyTorch is taken within
@@ -580,19 +581,20 @@ def run_job(
         total = warmup + rounds * steps
         flops = matmul_flops(engines["PyTorch"], total - 1)
         floor = flops / gemm_rate
-        target = 0.5 * per_step["PyTorch"]
+        target = 0.5 * cpu_per_step["PyTorch"]  # CPU time, as the rate's
         print(f"  floor: the step's matrix products ({flops / 1e9:.3f} GFLOP, forward and "
               f"backward) at {gemm_rate / 1e9:.0f} GFLOP/s take {floor * 1e3:.2f} ms; 0.5x "
               f"PyTorch is {target * 1e3:.2f} ms ({'above' if target > floor else 'BELOW'} "
-              f"the floor; PyTorch's step is {per_step['PyTorch'] / floor:.1f}x it)")  # fmt: skip
+              f"the floor; PyTorch's step is {cpu_per_step['PyTorch'] / floor:.1f}x it; CPU times)")  # fmt: skip
     if not agree:
         print(f"ERROR: {job}: micrograd.tensor does not train like PyTorch", file=sys.stderr)
     return agree
 
 
 def best_gemm_rate(repeats: int = 5, size: int = 1024) -> float:
-    """The fastest float32 matrix product rate (FLOP/s) this process reaches on its threads:
-    the best of torch.mm and numpy's matmul on square matrices of `size`, best of `repeats`."""
+    """The fastest float32 matrix product rate (FLOP/s, in CPU time) this process reaches on its
+    threads: the best of torch.mm and numpy's matmul on square matrices of `size`, best of
+    `repeats`."""
     import torch
 
     a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
@@ -601,9 +603,10 @@ def best_gemm_rate(repeats: int = 5, size: int = 1024) -> float:
     for product in (lambda: torch.mm(ta, ta), lambda: a @ a):
         product()  # warm up
         for _ in range(repeats):
-            start = time.perf_counter()
+            # CPU time: on a busy machine a product preempted midway would look slow
+            start = time.process_time()
             product()
-            best = min(best, time.perf_counter() - start)
+            best = min(best, time.process_time() - start)
     return 2 * size**3 / best
 
 
