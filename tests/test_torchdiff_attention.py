@@ -52,9 +52,7 @@ def replayed_exactly(length: int, keys: int, head: int) -> bool:
         return False
     if keys < 12 and keys % 4:
         return False
-    if head < 12 and head % 8:
-        return False
-    if head == 12:
+    if head % 4 or (head < 12 and head % 8) or head == 12:
         return False
     # head sizes of 8 or less: the work buffer of the product with v must sit 16-byte aligned
     return head > 8 or split * (min(keys, _flash32.KV_SPLIT) + 2) % 4 == 0
@@ -64,7 +62,7 @@ LENGTHS = st.one_of(
     st.integers(2, 200),
     st.sampled_from([2, 16, 31, 32, 34, 63, 64, 65, 96, 191, 192, 193, 194, 200, 256]),
 )
-HEADS = st.sampled_from([8, 16, 24, 32, 40, 48, 64, 13, 20])
+HEADS = st.sampled_from([8, 16, 20, 24, 32, 40, 48, 64])
 
 
 def bits(a) -> np.ndarray:

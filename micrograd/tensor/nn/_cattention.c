@@ -77,7 +77,9 @@ INLINE float sleef_expf(float d) {
     u = 1.0f + fmaf(s * s, u, s);
     int half = q >> 1;
     /* 2**half and 2**(q - half) built in the exponent bits: both normal for |d| <= 104 */
-    u = (u * bits_to_float((uint32_t)(half + 127) << 23)) * bits_to_float((uint32_t)(q - half + 127) << 23);
+    float low = bits_to_float((uint32_t)(half + 127) << 23);
+    float high = bits_to_float((uint32_t)(q - half + 127) << 23);
+    u = (u * low) * high;
     return u;
 }
 
@@ -160,7 +162,8 @@ static void plain_rows_base(const float *xrow, long xc, const float *y, int star
         }                                                                                        \
         for (; c < m; c++) {                                                                     \
             float a0 = 0.0f;                                                                     \
-            for (int j = start; j < stop; j++) a0 = fmaf(xrow[(long)j * xc], y[(long)j * m + c], a0); \
+            for (int j = start; j < stop; j++)                                                   \
+                a0 = fmaf(xrow[(long)j * xc], y[(long)j * m + c], a0);                           \
             acc[c] = a0;                                                                         \
         }                                                                                        \
     }                                                                                            \
@@ -198,7 +201,8 @@ VECTOR_LOOPS(avx512, __attribute__((target("avx512f,avx2,fma"))), 16, __m512, _m
 #endif
 
 typedef void (*FusedRows)(const float *, long, const float *, int, int, int, float *);
-typedef void (*PlainRows)(const float *, long, const float *, int, int, int, int, int, float, float *);
+typedef void (*PlainRows)(const float *, long, const float *, int, int, int, int, int, float,
+                          float *);
 static FusedRows fused_rows = fused_rows_base;
 static PlainRows plain_rows = plain_rows_base;
 
@@ -219,7 +223,7 @@ static void add_rows(float *a, const float *b, int m) {
     for (int c = 0; c < m; c++) a[c] = a[c] + b[c];
 }
 
-static void fused_chain(const Gemm *g, const float *y, int i, int c0, int c1, float *acc, float *tmp) {
+static void fused_chain(const Gemm *g, const float *y, int i, int c0, int c1, float *tmp) {
     int depth = g->depth, bounds[4], nb = 0;
     bounds[nb++] = 0;
     if (depth <= 192) {
@@ -230,11 +234,10 @@ static void fused_chain(const Gemm *g, const float *y, int i, int c0, int c1, fl
         bounds[nb++] = 2 * half;
         if (depth % 2) bounds[nb++] = depth;
     }
-    int m = c1 - c0, have = g->has_c;
+    int have = g->has_c;
     float *orow = g->out + (long)i * g->ldo + c0;
     for (int b = 0; b + 1 < nb; b++) {
         fused_rows(g->x + (long)i * g->xr, g->xc, y + c0, bounds[b], bounds[b + 1], g->m, tmp);
-        (void)m;
         if (have) {
             add_rows(orow, tmp, c1 - c0);
         } else {
@@ -242,7 +245,6 @@ static void fused_chain(const Gemm *g, const float *y, int i, int c0, int c1, fl
             have = 1;
         }
     }
-    (void)acc;
 }
 
 static void plain_chain(const Gemm *g, const float *y, int i, int c0, int c1, float *acc) {
@@ -250,11 +252,13 @@ static void plain_chain(const Gemm *g, const float *y, int i, int c0, int c1, fl
     int m = c1 - c0;
     if (g->has_c) memcpy(acc, orow, sizeof(float) * (size_t)m);
     else memset(acc, 0, sizeof(float) * (size_t)m);
-    plain_rows(g->x + (long)i * g->xr, g->xc, y + c0, 0, g->depth, 1, g->m, g->has_alpha, g->alpha, acc);
+    plain_rows(g->x + (long)i * g->xr, g->xc, y + c0, 0, g->depth, 1, g->m, g->has_alpha,
+               g->alpha, acc);
     memcpy(orow, acc, sizeof(float) * (size_t)m);
 }
 
-static void lane_products(const Gemm *g, const float *y, int i, int c0, int c1, int lanes, float *acc) {
+static void lane_products(const Gemm *g, const float *y, int i, int c0, int c1, int lanes,
+                          float *acc) {
     int m = c1 - c0;
     float *orow = g->out + (long)i * g->ldo + c0;
     for (int l = 0; l < lanes; l++) {
@@ -263,7 +267,8 @@ static void lane_products(const Gemm *g, const float *y, int i, int c0, int c1, 
         plain_rows(g->x + (long)i * g->xr, g->xc, y + c0, l, g->depth, lanes, g->m, 0, 0.0f, part);
     }
     for (int width = lanes / 2; width >= 1; width /= 2)
-        for (int l = 0; l < width; l++) add_rows(acc + (size_t)l * m, acc + (size_t)(l + width) * m, m);
+        for (int l = 0; l < width; l++)
+            add_rows(acc + (size_t)l * m, acc + (size_t)(l + width) * m, m);
     for (int c = 0; c < m; c++) {
         float v = acc[c];
         if (g->has_alpha) v = v * g->alpha;
@@ -311,7 +316,7 @@ static void gemm(const Gemm *g) {
                 plain_chain(g, y, i, 0, m, acc);
             }
         } else if (i < fused_rows_n || (g->nt && m % 4 != 0)) {
-            fused_chain(g, scale_y ? yscaled : y, i, 0, m, NULL, acc);
+            fused_chain(g, scale_y ? yscaled : y, i, 0, m, acc);
         } else if (g->nt) {
             lane_products(g, y, i, 0, m, 4, acc);
         } else {
@@ -354,7 +359,8 @@ INLINE void forward_head(const float *q, const float *k, const float *v, const f
                 float block_max = -INFINITY;
                 for (int c = 0; c < size; c++) {
                     s[c] = mrow ? fmaf(s[c], scale, mrow[c]) : s[c] * scale;
-                    if (s[c] > block_max || isnan(s[c])) block_max = isnan(block_max) ? block_max : s[c];
+                    /* a nan wins, as in the kernel's vector maximum */
+                    if (!isnan(block_max) && (s[c] > block_max || isnan(s[c]))) block_max = s[c];
                 }
                 float new_max = row_max[r] > block_max ? row_max[r] : block_max;
                 if (isnan(row_max[r]) || isnan(block_max)) new_max = NAN;
@@ -384,7 +390,8 @@ INLINE void forward_head(const float *q, const float *k, const float *v, const f
                 float updated = fmaf(rescale, row_sum[r], total);
                 if (!dead) {
                     if (start)
-                        for (int d = 0; d < E; d++) dst[(long)r * E + d] = dst[(long)r * E + d] * rescale;
+                        for (int d = 0; d < E; d++)
+                            dst[(long)r * E + d] = dst[(long)r * E + d] * rescale;
                     row_sum[r] = updated;
                     row_max[r] = new_max;
                 }
@@ -397,7 +404,8 @@ INLINE void forward_head(const float *q, const float *k, const float *v, const f
             float sum = row_sum[r] == 0.0f ? 1.0f : row_sum[r];
             float mx = row_max[r] == -INFINITY ? 0.0f : row_max[r];
             float reciprocal = 1.0f / sum;
-            for (int d = 0; d < E; d++) out[(long)(m0 + r) * E + d] = dst[(long)r * E + d] * reciprocal;
+            for (int d = 0; d < E; d++)
+                out[(long)(m0 + r) * E + d] = dst[(long)r * E + d] * reciprocal;
             lse[m0 + r] = mx + logf(sum);
         }
     }
@@ -507,7 +515,8 @@ static BackwardHead backward_head_in_use = backward_base;
 
 /* ---- Python bindings ---------------------------------------------------------------------- */
 
-static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable, const char *name) {
+static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable,
+                      const char *name) {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
         return -1;
     if (view->len != count * (Py_ssize_t)sizeof(float)) {
@@ -536,19 +545,21 @@ static PyObject *py_forward(PyObject *self, PyObject *args) {
     if (get_buffer(lseo, &bl, (Py_ssize_t)heads * L, 1, "lse") < 0) goto f5;
     int split = L < 1 ? 1 : (query_split(L) < L ? query_split(L) : L);
     int kv = S < KV_SPLIT ? (S < 1 ? 1 : S) : KV_SPLIT;
-    float *work = malloc(sizeof(float) * ((size_t)split * kv + (size_t)split * E + 2 * (size_t)split));
+    size_t scores = (size_t)split * kv, dst = (size_t)split * E;
+    float *work = malloc(sizeof(float) * (scores + dst + 2 * (size_t)split));
     if (!work) {
         PyErr_NoMemory();
         goto f6;
     }
     Py_BEGIN_ALLOW_THREADS
     for (int h = 0; h < heads; h++)
-        forward_head_in_use((const float *)bq.buf + (long)h * L * E, (const float *)bk.buf + (long)h * S * E,
-                     (const float *)bv.buf + (long)h * S * E,
-                     has_mask ? (const float *)bm.buf + (long)h * L * S : NULL,
-                     (float *)bo.buf + (long)h * L * E, (float *)bl.buf + (long)h * L, L, S, E, scale,
-                     causal, work, work + (size_t)split * kv, work + (size_t)split * kv + (size_t)split * E,
-                     work + (size_t)split * kv + (size_t)split * E + split);
+        forward_head_in_use((const float *)bq.buf + (long)h * L * E,
+                            (const float *)bk.buf + (long)h * S * E,
+                            (const float *)bv.buf + (long)h * S * E,
+                            has_mask ? (const float *)bm.buf + (long)h * L * S : NULL,
+                            (float *)bo.buf + (long)h * L * E, (float *)bl.buf + (long)h * L, L, S,
+                            E, scale, causal, work, work + scores, work + scores + dst,
+                            work + scores + dst + split);
     Py_END_ALLOW_THREADS
     free(work);
     PyBuffer_Release(&bl);
@@ -577,9 +588,9 @@ static PyObject *py_backward(PyObject *self, PyObject *args) {
     PyObject *objs[10];
     int heads, L, S, E, causal;
     float scale;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOiiiifp", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
-                          &objs[5], &objs[6], &objs[7], &objs[8], &objs[9], &heads, &L, &S, &E,
-                          &scale, &causal))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOiiiifp", &objs[0], &objs[1], &objs[2], &objs[3],
+                          &objs[4], &objs[5], &objs[6], &objs[7], &objs[8], &objs[9], &heads, &L,
+                          &S, &E, &scale, &causal))
         return NULL;
     /* grad_out, q, k, v, out, lse, mask, grad_q, grad_k, grad_v */
     static const char *names[10] = {"grad_out", "query", "key", "value", "out", "lse", "mask",

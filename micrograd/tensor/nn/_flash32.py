@@ -22,8 +22,8 @@ depends on the shapes, the operands' layout and even the output's address. `_gem
 what was measured for the calls this kernel makes (its docstring). Where it was not pinned
 down, results may differ in the last bits (docs/pytorch-differences.md): a query block of one
 row (a query length one more than a multiple of the block size), a last query block of fewer
-than 12 rows (not a multiple of 4) against a key count that is not a multiple of 4, head sizes
-below 12 that are not a multiple of 8 or exactly 12, and head sizes of 8 or less with an odd
+than 12 rows (not a multiple of 4), fewer than 12 keys (not a multiple of 4), head sizes that are
+not a multiple of 4, below 12 other than 8, or 12, and head sizes of 8 or less with an odd
 query length below 32 (the kernel's work buffer then sits at an address MKL treats otherwise).
 """
 
