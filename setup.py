@@ -45,6 +45,9 @@ KERNELS = [
      # no trapping math and no errno (values unchanged) let its loops vectorise
      EXACT + ["-fno-trapping-math", "-fno-math-errno"],
      "float32 tanh, GELU and sigmoid then run in numpy (the same floats, slower)."),
+    ("micrograd.tensor._csoftmax", "micrograd/tensor/_csoftmax.c", [], EXACT,
+     "float32 softmax, log_softmax and cross-entropy then run their numpy replay (the same "
+     "floats, slower)."),
     ("micrograd.tensor._creduce", "micrograd/tensor/_creduce.c", [], EXACT,
      "micrograd.tensor then sums floats with numpy (the same bits, slower)."),
     ("micrograd.tensor.nn._cattention", "micrograd/tensor/nn/_cattention.c", [], EXACT,

@@ -14,7 +14,8 @@ that leave tails after whole 16- and 32-lane vectors. What must hold:
 * tanh's forward: torch's is MKL's, not public; ours is correctly rounded. They agree but on
   inputs whose exact tanh lies within 2% of an ulp of halfway between two floats, and there by
   1 ulp;
-* the compiled module and the numpy code: the same bits for every function, and the compiled
+* the compiled module (both variants of its loops: AVX2 with FMA, and plain x86-64 calling
+  the C library's fmaf) and the numpy code: the same bits for every function, and the compiled
   one is what runs when it is built.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from pathlib import Path
 
 import pytest
 
@@ -96,14 +98,24 @@ def assert_bitwise(ours, theirs, what: str, inputs: np.ndarray) -> None:
     )
 
 
-@pytest.fixture(params=["compiled", "numpy"])
+@pytest.fixture(params=["avx2+fma", "generic", "numpy"])
 def path(request, monkeypatch):
-    """Run a test once with the compiled kernels (skipped if not built) and once with numpy."""
+    """Run a test with each compiled variant of the loops (skipped if not built, or if the
+    processor lacks AVX2/FMA), then with the numpy code."""
     if request.param == "numpy":
         monkeypatch.setattr(_math32, "_compiled", None)
-    elif _math32._compiled is None:
+        yield request.param
+        return
+    compiled = _math32._compiled
+    if compiled is None:
         pytest.skip("micrograd.tensor._cmath32 is not built")
-    return request.param
+    before = compiled.variant()
+    try:
+        compiled.variant(request.param)
+    except ValueError:
+        pytest.skip(f"this processor runs no {request.param} code")
+    yield request.param
+    compiled.variant(before)
 
 
 def _torch_gelu(x: np.ndarray, g: np.ndarray, approximate: str = "none"):
@@ -124,9 +136,7 @@ def _our_gelu(x: np.ndarray, g: np.ndarray, module: bool, approximate: str = "no
 def threads(request):
     """torch and micrograd.tensor both at 1 thread, then both at 2, then back as they were."""
     torch_threads = torch.get_num_threads()
-    from micrograd.tensor import _softmax32
-
-    ours = _softmax32.kernel_threads
+    ours = _math32.kernel_threads
     torch.set_num_threads(request.param)
     mt.set_num_threads(request.param)
     yield request.param
@@ -319,12 +329,18 @@ def test_compiled_and_numpy_kernels_give_the_same_bits(x, seed):
     compiled = _math32._compiled
     for name, call in functions.items():
         fast = call()
+        before = compiled.variant()
+        compiled.variant("generic")
         _math32._compiled = None
         try:
             slow = call()
+            _math32._compiled = compiled
+            generic = call()
         finally:
             _math32._compiled = compiled
+            compiled.variant(before)
         assert_bitwise(fast, slow, f"{name}: compiled vs numpy", x)
+        assert_bitwise(generic, slow, f"{name}: generic compiled code vs numpy", x)
 
 
 def test_the_compiled_module_is_used_when_built(monkeypatch):
@@ -354,6 +370,29 @@ def test_the_compiled_module_is_used_when_built(monkeypatch):
         "tanh",
         "tanh_backward",
     ]
+
+
+def test_the_fastest_variant_is_picked_at_import():
+    if _math32._compiled is None:
+        pytest.skip("micrograd.tensor._cmath32 is not built")
+    import subprocess
+    import sys
+
+    code = "from micrograd.tensor import _cmath32; print(_cmath32.variant())"
+    repository = Path(__file__).resolve().parent.parent
+    picked = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repository
+    ).stdout.strip()
+    try:
+        _math32._compiled.variant("avx2+fma")
+        expected = "avx2+fma"
+    except ValueError:
+        expected = "generic"
+    finally:
+        _math32._compiled.variant(picked)
+    assert picked == expected
+    with pytest.raises(ValueError, match="not available"):
+        _math32._compiled.variant("avx512")
 
 
 def test_micrograd_pure_switches_the_compiled_module_off(monkeypatch):

@@ -691,6 +691,52 @@ py_sigmoid_backward(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* Point the loops at one compiled variant: "avx2+fma" (where the processor has them) or
+ * "generic". The module picks the fastest at import; the tests run both. */
+static int
+use_variant(const char *name)
+{
+    if (strcmp(name, "generic") == 0) {
+        tanh_loop = tanh_loop_generic;
+        tanh_backward_loop = tanh_backward_loop_generic;
+        gelu_erf_loop = gelu_erf_loop_generic;
+        gelu_erf_backward_loop = gelu_erf_backward_loop_generic;
+        gelu_tanh_loop = gelu_tanh_loop_generic;
+        gelu_tanh_backward_loop = gelu_tanh_backward_loop_generic;
+        sigmoid_loop = sigmoid_loop_generic;
+        sigmoid_backward_loop = sigmoid_backward_loop_generic;
+        return 0;
+    }
+#ifdef HAVE_FMA_VARIANT
+    if (strcmp(name, "avx2+fma") == 0 && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma")) {
+        tanh_loop = tanh_loop_fma;
+        tanh_backward_loop = tanh_backward_loop_fma;
+        gelu_erf_loop = gelu_erf_loop_fma;
+        gelu_erf_backward_loop = gelu_erf_backward_loop_fma;
+        gelu_tanh_loop = gelu_tanh_loop_fma;
+        gelu_tanh_backward_loop = gelu_tanh_backward_loop_fma;
+        sigmoid_loop = sigmoid_loop_fma;
+        sigmoid_backward_loop = sigmoid_backward_loop_fma;
+        return 0;
+    }
+#endif
+    return -1;
+}
+
+static PyObject *
+py_variant(PyObject *module, PyObject *args)
+{
+    const char *name = NULL;
+    if (!PyArg_ParseTuple(args, "|s:variant", &name))
+        return NULL;
+    if (name != NULL && use_variant(name) < 0) {
+        PyErr_Format(PyExc_ValueError, "variant: '%s' is not available here", name);
+        return NULL;
+    }
+    return PyUnicode_FromString(tanh_loop == tanh_loop_generic ? "generic" : "avx2+fma");
+}
+
 static PyMethodDef methods[] = {
     {"tanh", (PyCFunction)(void (*)(void))py_tanh, METH_FASTCALL,
      "tanh(x, out): out = tanh(x), rounded once from double precision."},
@@ -708,6 +754,8 @@ static PyMethodDef methods[] = {
      "sigmoid(x, out, chunk): 1 / (1 + exp(-x)) as ATen's kernel, SLEEF's expf in blocks."},
     {"sigmoid_backward", (PyCFunction)(void (*)(void))py_sigmoid_backward, METH_FASTCALL,
      "sigmoid_backward(g, y, out): out = (g * (1 - y)) * y, PyTorch's sigmoid_backward."},
+    {"variant", py_variant, METH_VARARGS,
+     "variant([name]): the compiled loops in use, 'avx2+fma' or 'generic'; with a name, switch."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -725,16 +773,7 @@ PyInit__cmath32(void)
             gelu_erf_coeff[degree][k] = bits_to_float(GELU_ERF_POLY[degree][k]);
 #ifdef HAVE_FMA_VARIANT
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("fma")) {
-        tanh_loop = tanh_loop_fma;
-        tanh_backward_loop = tanh_backward_loop_fma;
-        gelu_erf_loop = gelu_erf_loop_fma;
-        gelu_erf_backward_loop = gelu_erf_backward_loop_fma;
-        gelu_tanh_loop = gelu_tanh_loop_fma;
-        gelu_tanh_backward_loop = gelu_tanh_backward_loop_fma;
-        sigmoid_loop = sigmoid_loop_fma;
-        sigmoid_backward_loop = sigmoid_backward_loop_fma;
-    }
+    use_variant("avx2+fma"); /* stays generic where the processor lacks AVX2 or FMA */
 #endif
     return PyModule_Create(&module_def);
 }

@@ -26,7 +26,7 @@ What PyTorch 2.13 (x86-64, MKL and oneDNN builds: the wheels on PyPI) computes f
   double-float arithmetic, then (e - 1/e) / (e + 1/e) in double-float) on whole blocks of 32
   elements and the C library's `tanhf` on the rest. "The rest" is per thread: above 16,384
   elements the work is split in as many equal parts as PyTorch has threads, each with its own
-  tail (`kernel_threads` of `_softmax32.py`, kept by `torch.set_num_threads`). The backward
+  tail (`kernel_threads` below, kept by `torch.set_num_threads`). The backward
   (0.5 (1 + T) + 0.5x fma(-T, T, 1) beta fma(3 kappa, x^2, 1)) the same way, split in parts of
   at least 32,768 elements.
 
@@ -49,6 +49,7 @@ import numpy as np
 
 from micrograd.tensor._fma import fma32
 from micrograd.tensor._sleef import expf_u10
+from micrograd.tensor._softmax32 import _default_threads
 
 __all__ = [
     "gelu_erf32",
@@ -75,6 +76,10 @@ def _load_compiled():
 
 
 _compiled = _load_compiled()
+
+# The threads PyTorch would use (`set_num_threads` keeps it): above a size, its elementwise loops
+# split the tensor in that many parts, each with its own scalar tail.
+kernel_threads = _default_threads()
 
 # oneDNN's minimax polynomials (jit_uni_eltwise_injector, gelu_erf_minimax_pol), as float bits:
 # row d holds the degree-d coefficient of each of the 25 intervals. Interval 23 is the constant
@@ -178,7 +183,8 @@ def tanh32(x: np.ndarray) -> np.ndarray:
         _compiled.tanh(x.reshape(-1), out.reshape(-1))
         return out
     x = np.asarray(x, _F32)
-    a = np.abs(x).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling nan's widening flags an invalid operation
+        a = np.abs(x).astype(np.float64)
     y = np.where(a < _TANH_SATURATION, a + a, 0.0)  # (nan and large |x|: a harmless 0)
     p = np.full_like(y, _INV_FACTORIAL[15])
     for c in _INV_FACTORIAL[14:0:-1]:
@@ -407,9 +413,7 @@ def _thread_share(n: int, grain: int) -> int:
     """The elements each thread takes in PyTorch's `parallel_for(0, n, grain)` (OpenMP): all
     of them at one thread or below the grain, else n split evenly among min(threads, n / grain)
     threads."""
-    from micrograd.tensor import _softmax32
-
-    threads = _softmax32.kernel_threads
+    threads = kernel_threads
     if threads <= 1 or n < grain:
         return max(n, 1)
     parts = min(threads, -(-n // grain))
@@ -418,9 +422,7 @@ def _thread_share(n: int, grain: int) -> int:
 
 def _gelu_forward_share(n: int) -> int:
     # ATen's GeluKernelImpl: above 16,384 elements a grain of n / threads, else 32,768
-    from micrograd.tensor import _softmax32
-
-    grain = n // max(_softmax32.kernel_threads, 1) if n > 16384 else 32768
+    grain = n // max(kernel_threads, 1) if n > 16384 else 32768
     return _thread_share(n, max(grain, 1))
 
 

@@ -20,11 +20,18 @@ then adds the levels, and divides by the number of counted rows (or their total 
 
 Each function here replays those operations with numpy on whole arrays. `expf_u10` and
 `logf_u10` (`_sleef.py`) replay SLEEF's functions bit for bit.
+
+The compiled twin, `_csoftmax` (micrograd/tensor/_csoftmax.c), does the same operations in C
+in one pass over each row, several times faster on a training step's small arrays. When it is
+built (and MICROGRAD_PURE is not set) the module's public functions are its; the numpy replay
+stays available as `numpy_kernels` (the tests compare the two on generated inputs, and both
+with torch).
 """
 
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -32,12 +39,14 @@ from micrograd.tensor._fma import fma32
 from micrograd.tensor._sleef import expf_u10_unchecked, logf_u10
 
 __all__ = [
+    "compiled",
     "cross_entropy_backward",
     "lane_sum",
     "log_softmax",
     "log_softmax_backward",
     "nll_loss",
     "nll_loss_backward",
+    "numpy_kernels",
     "softmax",
     "softmax_backward",
 ]
@@ -65,8 +74,10 @@ def lane_sum(a: np.ndarray, tail_factors: tuple | None = None) -> np.ndarray:
             total += a[:, j]
         return total
     whole = c - c % LANES
-    # numpy reduces a middle axis one slice after another, in order: the vector accumulator
-    acc = np.add.reduce(a[:, :whole].reshape(n, whole // LANES, LANES), axis=1)
+    # numpy reduces a middle axis one slice after another, in order: the vector accumulator.
+    # It starts from the first vector, as `-0.0 +` it does (numpy's own start, +0.0, would turn
+    # a sum of -0.0s into +0.0)
+    acc = np.add.reduce(a[:, :whole].reshape(n, whole // LANES, LANES), axis=1, initial=-0.0)
     if whole < c:
         if tail_factors is None:
             acc[:, : c - whole] += a[:, whole:]
@@ -270,3 +281,143 @@ def cross_entropy_backward(
         e[exact_zero] = 0
         e[rows, cols] = fma32(-e_picked, row_sums[rows], v)
     return e
+
+
+# -- the compiled twin -------------------------------------------------------------------------
+
+# the numpy replay of each kernel, whichever runs
+numpy_kernels = SimpleNamespace(
+    cross_entropy_backward=cross_entropy_backward,
+    lane_sum=lane_sum,
+    log_softmax=log_softmax,
+    log_softmax_backward=log_softmax_backward,
+    nll_loss=nll_loss,
+    nll_loss_backward=nll_loss_backward,
+    softmax=softmax,
+    softmax_backward=softmax_backward,
+)
+
+
+def _compiled_module():
+    """micrograd.tensor._csoftmax, or None (not built, or MICROGRAD_PURE=1)."""
+    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
+        return None
+    try:
+        from micrograd.tensor import _csoftmax
+    except ImportError:
+        return None
+    return _csoftmax
+
+
+_csoftmax = _compiled_module()
+compiled = _csoftmax is not None  # whether the functions below are the compiled ones
+
+# the codes of nll_loss's reductions in the compiled module (PyTorch's own)
+_REDUCTION_CODES = {"none": 0, "mean": 1, "sum": 2}
+
+
+def _rows_out(x: np.ndarray) -> np.ndarray:
+    return np.empty(x.shape, _F32)
+
+
+def _compiled_log_softmax(x: np.ndarray) -> np.ndarray:
+    out = _rows_out(x)
+    _csoftmax.log_softmax(np.ascontiguousarray(x), out)
+    return out
+
+
+def _compiled_softmax(x: np.ndarray) -> np.ndarray:
+    out = _rows_out(x)
+    _csoftmax.softmax(np.ascontiguousarray(x), out)
+    return out
+
+
+def _compiled_log_softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
+    grad = _rows_out(g)
+    _csoftmax.log_softmax_backward(np.ascontiguousarray(g), np.ascontiguousarray(out), grad)
+    return grad
+
+
+def _compiled_softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
+    fused = kernel_threads == 1 or g.shape[0] == 1  # (see softmax_backward)
+    grad = _rows_out(g)
+    _csoftmax.softmax_backward(np.ascontiguousarray(g), np.ascontiguousarray(out), grad, fused)
+    return grad
+
+
+def _class_weights(weight: np.ndarray | None) -> np.ndarray | None:
+    return None if weight is None else np.ascontiguousarray(weight, _F32)
+
+
+def _int64_index(ignore: int) -> int:
+    """The ignored class as an int64 for the compiled module: an index beyond int64's range
+    equals no target, and neither does the nearest int64 (targets are checked to be classes)."""
+    return min(max(int(ignore), -(2**63)), 2**63 - 1)
+
+
+def _compiled_nll_loss(
+    logp: np.ndarray, target: np.ndarray, weight: np.ndarray | None, ignore: int, reduction: str
+) -> tuple[np.ndarray, np.float32]:
+    code = _REDUCTION_CODES[reduction]
+    target = np.ascontiguousarray(target, np.int64)
+    losses = np.empty(target.shape[0], _F32) if code == 0 else None
+    loss, total_weight = _csoftmax.nll_loss(
+        np.ascontiguousarray(logp),
+        target,
+        _class_weights(weight),
+        _int64_index(ignore),
+        code,
+        losses,
+    )
+    if losses is not None:
+        return losses, _F32(0)
+    return np.asarray(loss, _F32), _F32(total_weight)
+
+
+def _compiled_nll_loss_backward(
+    g: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray | None,
+    ignore: int,
+    reduction: str,
+    total_weight: np.float32,
+    classes: int,
+) -> np.ndarray:
+    code = _REDUCTION_CODES[reduction]
+    target = np.ascontiguousarray(target, np.int64)
+    grad = np.empty((target.shape[0], classes), _F32)
+    upstream = np.ascontiguousarray(g, _F32).reshape(-1) if code == 0 else float(g)
+    _csoftmax.nll_loss_backward(
+        grad,
+        target,
+        _class_weights(weight),
+        _int64_index(ignore),
+        code,
+        upstream,
+        float(total_weight),
+    )
+    return grad
+
+
+def _compiled_cross_entropy_backward(
+    g: np.ndarray, logp: np.ndarray, labels: np.ndarray, total_weight: np.float32
+) -> np.ndarray:
+    grad = _rows_out(logp)
+    _csoftmax.cross_entropy_backward(
+        float(g),
+        np.ascontiguousarray(logp),
+        np.ascontiguousarray(labels, np.int64),
+        float(total_weight),
+        grad,
+    )
+    return grad
+
+
+if compiled:
+    cross_entropy_backward = _compiled_cross_entropy_backward
+    log_softmax = _compiled_log_softmax
+    log_softmax_backward = _compiled_log_softmax_backward
+    nll_loss = _compiled_nll_loss
+    nll_loss_backward = _compiled_nll_loss_backward
+    softmax = _compiled_softmax
+    softmax_backward = _compiled_softmax_backward

@@ -7,8 +7,8 @@ the result) and returns one gradient per input, in input order (`None` for an in
 none). `prev` is the node's tuple of input Tensors, so that a function can skip the work for an
 input that does not require a gradient (the data batch `x` of a `Linear`).
 
-Everything else in `micrograd/tensor/core.py` is built from these, usually in one line (`mean`
-is `sum` times `1/n`, `stack` is `reshape` + `Concatenate`). A few fused functions (`Linear`,
+Everything else in `micrograd/tensor/core.py` is built from these, usually in one line (`log10`
+is `log` times a constant, `stack` is `reshape` + `Concatenate`). A few fused functions (`Linear`,
 the losses) exist only for speed: on small models the cost is the Python work per node, so one
 node for `x @ W + b` instead of two is worth its few lines.
 
@@ -1362,11 +1362,18 @@ class Concatenate(Function):
 
     def forward(self, arrays, axis):
         self.axis = axis
-        self.splits = np.cumsum([x.shape[axis] for x in arrays])[:-1]
+        self.splits = [x.shape[axis] for x in arrays]
         return np.concatenate(arrays, axis=axis)
 
     def backward(self, g, prev):
-        return tuple(np.split(g, self.splits, axis=self.axis))
+        # each input's part of g: a slice along the axis (a view, as np.split makes it, without
+        # its Python overhead)
+        before = (slice(None),) * self.axis
+        parts, start = [], 0
+        for size in self.splits:
+            parts.append(g[(*before, slice(start, start + size))])
+            start += size
+        return tuple(parts)
 
 
 # -- softmax -----------------------------------------------------------------------------------

@@ -28,10 +28,11 @@ def set_num_threads(n: int) -> None:
     from threadpoolctl import threadpool_limits
 
     _limits = threadpool_limits(limits=n, user_api="blas")
-    from micrograd.tensor import _reduce, _softmax32
+    from micrograd.tensor import _math32, _reduce, _softmax32
 
     _softmax32.kernel_threads = n  # PyTorch's softmax backward rounds as its thread count says
     _reduce.kernel_threads = n  # and its sums of 32768 elements or more split by it
+    _math32.kernel_threads = n  # so do its GELU and sigmoid loops, each part with its own tail
     from micrograd.tensor.nn import _layernorm
 
     _layernorm.kernel_threads = n  # layer_norm's weight and bias gradients: a sum per thread

@@ -266,7 +266,7 @@ def _forward(rows, eps, weight, bias, fma):
 
 def forward(rows: np.ndarray, eps: float, weight=None, bias=None):
     """`forward_numpy`, by the compiled twin when it is built."""
-    if _C is None:
+    if _C is None or not rows.dtype.isnative:  # the C kernel reads native floats only
         return forward_numpy(rows, eps, weight, bias)
     m, size = rows.shape
     y = np.empty_like(rows)
@@ -394,7 +394,7 @@ def backward(g, rows, mean, rstd, weight=None, need=(True, True, True), threads=
     """`backward_numpy`, by the compiled twin when it is built; `threads` defaults to
     `kernel_threads`, the threads PyTorch would split the rows among."""
     threads = kernel_threads if threads is None else threads
-    if _C is None:
+    if _C is None or not rows.dtype.isnative:
         return backward_numpy(g, rows, mean, rstd, weight, need, threads)
     m, size = rows.shape
     dx = np.empty_like(rows) if need[0] else None

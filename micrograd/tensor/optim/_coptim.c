@@ -32,9 +32,11 @@
  * in the last place of the correctly rounded root (and not always equal to it); this module and
  * the numpy path use the correctly rounded one (documented in _kernels.py).
  *
- * The step-dependent scalars (bias corrections, step size) are computed by the caller in
- * Python floats, as torch computes them; every array is contiguous and of one dtype (the
- * caller checks and falls back to the numpy path otherwise).
+ * Adam's step counts are float32 arrays incremented here, and each parameter's bias
+ * corrections and step size are computed from its count in doubles with the C library's pow,
+ * which is what torch's Python code computes (Python's float ** calls the same pow). Every
+ * array must be contiguous, of the parameter's dtype and size; all are checked before any is
+ * changed, so the caller can fall back to the numpy path after a ValueError.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -246,7 +248,7 @@ static int use_avx2 = 0;
 
 /* The buffers of one parameter's arrays: all contiguous, of one float dtype and one length. */
 typedef struct {
-    Py_buffer views[5];
+    Py_buffer views[6];
     int count;
 } Buffers;
 
@@ -311,50 +313,88 @@ as_fast(PyObject *obj, const char *what, Py_ssize_t n)
 }
 
 PyDoc_STRVAR(adam_doc,
-"adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, decay_mode, decay, w1, beta2,\n"
-"      c2, bc2_sqrt, eps, neg_step_size, maximize)\n"
+"adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2, eps,\n"
+"      decay_mode, decay, maximize)\n"
 "\n"
-"One Adam step on every parameter, in place, as torch's single-tensor Adam computes it.\n"
-"Lists of contiguous float32/float64 arrays (max_exp_avg_sqs None without amsgrad);\n"
-"decay_mode 0 none, 1 decoupled (p *= decay), 2 L2 (g += decay * p); w1 = 1 - beta1,\n"
-"c2 = 1 - beta2, bc2_sqrt = sqrt(1 - beta2**step), neg_step_size = -lr / (1 - beta1**step).");
+"One Adam step on every parameter, in order, in place, as torch's single-tensor Adam computes\n"
+"it. Lists of contiguous arrays of each parameter's float dtype and size (max_exp_avg_sqs None\n"
+"without amsgrad); steps: each parameter's float32 step count (one element), incremented\n"
+"here, from which its bias corrections are computed in doubles as torch computes them in\n"
+"Python. decay_mode 0 none, 1 decoupled (p *= decay), 2 L2 (g += decay * p).\n"
+"Every array is checked before any is changed: a ValueError leaves them all untouched.");
+
+/* torch's step scalars for step count t, in doubles as its Python code computes them (Python's
+ * float ** is the C library's pow, and so is this). */
+static void
+adam_step_scalars(AdamScalars *s, double t, double lr, double beta1, double beta2)
+{
+    double bias_correction2 = 1 - pow(beta2, t);
+    s->bc2_sqrt = pow(bias_correction2, 0.5);
+    s->neg_step_size = -(lr / (1 - pow(beta1, t)));
+}
 
 static PyObject *
 adam_(PyObject *self, PyObject *args)
 {
-    PyObject *params, *grads, *ms, *vs, *vmaxs;
+    PyObject *params, *grads, *ms, *vs, *vmaxs, *steps;
+    double lr, beta1, beta2;
     AdamScalars s;
-    if (!PyArg_ParseTuple(args, "OOOOOidddddddp:adam_", &params, &grads, &ms, &vs, &vmaxs,
-                          &s.decay_mode, &s.decay, &s.w1, &s.beta2, &s.c2, &s.bc2_sqrt, &s.eps,
-                          &s.neg_step_size, &s.maximize))
+    if (!PyArg_ParseTuple(args, "OOOOOOddddidp:adam_", &params, &grads, &ms, &vs, &vmaxs, &steps,
+                          &lr, &beta1, &beta2, &s.eps, &s.decay_mode, &s.decay, &s.maximize))
         return NULL;
     s.amsgrad = vmaxs != Py_None;
-    PyObject *seqs[5] = {NULL, NULL, NULL, NULL, NULL};
-    const char *names[5] = {"params", "grads", "exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs"};
-    PyObject *given[5] = {params, grads, ms, vs, vmaxs};
+    s.w1 = 1 - beta1;
+    s.beta2 = beta2;
+    s.c2 = 1 - beta2;
+    PyObject *seqs[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+    const char *names[6] = {"params",      "grads",           "exp_avgs",
+                            "exp_avg_sqs", "max_exp_avg_sqs", "steps"};
+    PyObject *given[6] = {params, grads, ms, vs, vmaxs, steps};
     PyObject *result = NULL;
+    Buffers *all = NULL;
+    Py_ssize_t n = 0, held = 0;
     seqs[0] = PySequence_Fast(params, "optimizer kernel: params must be a list of arrays");
     if (!seqs[0])
         return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seqs[0]);
-    for (int k = 1; k < 5; k++)
+    n = PySequence_Fast_GET_SIZE(seqs[0]);
+    for (int k = 1; k < 6; k++)
         if (!(seqs[k] = as_fast(given[k], names[k], n)))
             goto done;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Buffers b = {.count = 0};
+    all = PyMem_Calloc(n ? n : 1, sizeof(Buffers));
+    if (!all) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* every buffer first: nothing changes unless every array suits */
+    for (held = 0; held < n; held++) {
+        Buffers *b = &all[held];
         for (int k = 0; k < 5; k++) {
-            PyObject *obj = item(seqs[k], i);
-            if (obj == Py_None)
-                continue;
-            if (borrow(&b, obj, k != 1, names[k], i) < 0) {
-                release(&b);
-                goto done;
-            }
+            PyObject *obj = item(seqs[k], held);
+            if (obj != Py_None && borrow(b, obj, k != 1, names[k], held) < 0)
+                goto unsuitable;
         }
-        void *p = b.views[0].buf, *g = b.views[1].buf, *m = b.views[2].buf;
-        void *v = b.views[3].buf, *vmax = s.amsgrad ? b.views[4].buf : NULL;
-        Py_ssize_t count = b.views[0].len / b.views[0].itemsize;
-        int is_float = b.views[0].itemsize == 4;
+        Py_buffer *step = &b->views[b->count];
+        if (PyObject_GetBuffer(item(seqs[5], held), step,
+                               PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+            PyErr_Clear();
+            goto bad_step;
+        }
+        b->count++;
+        const char *format = step->format ? step->format : "B";
+        if (format[0] == '=' || format[0] == '<' || format[0] == '@')
+            format++;
+        if (strcmp(format, "f") != 0 || step->len != 4)
+            goto bad_step;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Buffers *b = &all[i];
+        void *p = b->views[0].buf, *g = b->views[1].buf, *m = b->views[2].buf;
+        void *v = b->views[3].buf, *vmax = s.amsgrad ? b->views[4].buf : NULL;
+        float *step = b->views[b->count - 1].buf;
+        *step = *step + 1.0f; /* torch's `step_t += 1` on a float32 tensor */
+        adam_step_scalars(&s, (double)*step, lr, beta1, beta2);
+        Py_ssize_t count = b->views[0].len / b->views[0].itemsize;
+        int is_float = b->views[0].itemsize == 4;
         Py_BEGIN_ALLOW_THREADS
         if (!is_float)
             adam_f64(p, g, m, v, vmax, count, &s);
@@ -365,12 +405,23 @@ adam_(PyObject *self, PyObject *args)
         else
             adam_f32_plain(p, g, m, v, vmax, count, &s);
         Py_END_ALLOW_THREADS
-        release(&b);
     }
     Py_INCREF(Py_None);
     result = Py_None;
+    goto done;
+bad_step:
+    PyErr_Format(PyExc_ValueError,
+                 "optimizer kernel: steps[%zd] must be a writable float32 array of one element",
+                 held);
+unsuitable:
+    held++; /* release the partly borrowed one too */
 done:
-    for (int k = 0; k < 5; k++)
+    if (all) {
+        for (Py_ssize_t i = 0; i < held && i < n; i++)
+            release(&all[i]);
+        PyMem_Free(all);
+    }
+    for (int k = 0; k < 6; k++)
         Py_XDECREF(seqs[k]);
     return result;
 }

@@ -103,73 +103,57 @@ class Adam(Optimizer):
         return loss
 
     def _step_compiled(self, group: dict, params: list) -> bool:
-        """The update of `_step_one`, for the whole group in one pass over each parameter's
-        memory by the compiled kernel (`_coptim.c`: the same operations in the same order, so
-        the same bits). Returns False, having changed nothing, when the arrays do not suit it
-        (not contiguous float32 / float64 arrays, a state Tensor of another dtype or shape,
-        amsgrad without its state) or a parameter is listed twice (its steps must run one
-        after the other); the numpy path then runs."""
+        """The update of `_step_one`, for the whole group in one call: the compiled kernel
+        (`_coptim.c`) increments each parameter's step count, computes its bias corrections as
+        torch does in Python floats, and makes one pass over its memory with the same
+        operations in the same order (the same bits). It checks every array before it changes
+        any; returns False, having changed nothing but a new parameter's zero state, when they
+        do not suit it (not contiguous float32 / float64 arrays of the parameter's dtype and
+        size, a step count that is not a float32 array, amsgrad without its state) or a
+        parameter is listed twice (its steps must run one after the other); the numpy path
+        then runs."""
         if len({id(p) for p in params}) < len(params):
             return False
         amsgrad = group["amsgrad"]
-        names = (
-            ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
-        )
-        grads, fresh = [], []
+        states = []
         for p in params:
-            data, grad = p.data, p.grad.data
-            if not K.suits_compiled(data) or not isinstance(grad, np.ndarray):
-                return False
-            if grad.dtype != data.dtype or grad.shape != data.shape:
-                return False
-            grads.append(np.ascontiguousarray(grad))
             state = self.state.get(p)
-            if not state:
-                fresh.append(p)
-            elif not all(
-                name in state and K.suits_compiled(state[name].data, data) for name in names
-            ) or not _counts_in_place(state.get("step")):
-                return False
-        for p in fresh:  # torch's first-step state: a float32 step count and zero moments
-            state = self.state[p]
-            state["step"] = from_numpy(np.array(0.0, dtype=np.float32))
-            for name in names:
-                state[name] = from_numpy(np.zeros_like(p.data))
-        by_step: dict[float, list[int]] = {}
-        for i, p in enumerate(params):
-            step = self.state[p]["step"].data
-            step += np.float32(1)
-            by_step.setdefault(float(step), []).append(i)
+            if not state:  # torch's first-step state: a float32 step count and zero moments
+                if not K.suits_compiled(p.data):
+                    return False
+                state = self.state[p]
+                state["step"] = from_numpy(np.array(0.0, dtype=np.float32))
+                state["exp_avg"] = from_numpy(np.zeros_like(p.data))
+                state["exp_avg_sq"] = from_numpy(np.zeros_like(p.data))
+                if amsgrad:
+                    state["max_exp_avg_sq"] = from_numpy(np.zeros_like(p.data))
+            states.append(state)
         lr, (beta1, beta2) = group["lr"], group["betas"]
-        eps, weight_decay = group["eps"], group["weight_decay"]
+        weight_decay = group["weight_decay"]
         if weight_decay == 0:
             mode, decay = 0, 0.0
         elif group["decoupled_weight_decay"]:
             mode, decay = 1, 1 - lr * weight_decay
         else:
             mode, decay = 2, weight_decay
-        for t, members in by_step.items():  # one call unless the step counts differ
-            chosen = [params[i] for i in members]
-            states = [self.state[p] for p in chosen]
-            # the step's scalars in Python floats, as torch's single-tensor Adam has them
-            bias_correction2 = 1 - beta2**t
-            step_size = lr / (1 - beta1**t)
+        try:
             K.compiled.adam_(
-                [p.data for p in chosen],
-                [grads[i] for i in members],
+                [p.data for p in params],
+                [np.ascontiguousarray(p.grad.data) for p in params],
                 [s["exp_avg"].data for s in states],
                 [s["exp_avg_sq"].data for s in states],
                 [s["max_exp_avg_sq"].data for s in states] if amsgrad else None,
+                [s["step"].data for s in states],
+                lr,
+                beta1,
+                beta2,
+                group["eps"],
                 mode,
                 decay,
-                1 - beta1,
-                beta2,
-                1 - beta2,
-                bias_correction2**0.5,
-                eps,
-                -step_size,
                 bool(group["maximize"]),
             )
+        except (KeyError, ValueError):  # a state entry missing or unsuitable: nothing changed
+            return False
         return True
 
     def _step_one(self, group: dict, p: Any) -> None:
@@ -306,18 +290,6 @@ class Adam(Optimizer):
         g, data = np.empty_like(m), np.empty_like(m)  # the step's gradients and parameters
         cache[index] = (ids, m, v, views, g, data)
         return m, v, g, data
-
-
-def _counts_in_place(step: Any) -> bool:
-    """Whether a state's `step` is a Tensor whose array `+= 1` updates in place (a writable
-    float32 array of one element, as the optimizers make it and load it)."""
-    data = getattr(step, "data", None)
-    return (
-        type(data) is np.ndarray
-        and data.dtype == np.float32
-        and data.size == 1
-        and data.flags.writeable
-    )
 
 
 def _holds(state: dict | None, m: np.ndarray, v: np.ndarray) -> bool:
