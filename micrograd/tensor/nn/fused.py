@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 
-from micrograd.tensor._fma import fma32
 from micrograd.tensor._math32 import (
     gelu_erf32,
     gelu_erf_backward32,
