@@ -46,10 +46,11 @@ KERNELS = [
      EXACT + ["-fno-trapping-math", "-fno-math-errno"],
      "float32 tanh, GELU and sigmoid then run in numpy (the same floats, slower)."),
     ("micrograd.tensor._csoftmax", "micrograd/tensor/_csoftmax.c", [], EXACT,
-     "float32 softmax, log_softmax and cross-entropy then run their numpy replay (the same "
-     "floats, slower)."),
+     "float32 softmax, log_softmax and cross-entropy then run their numpy replay (slower)."),
     ("micrograd.tensor._creduce", "micrograd/tensor/_creduce.c", [], EXACT,
      "micrograd.tensor then sums floats with numpy (the same bits, slower)."),
+    ("micrograd.tensor.nn._cattention", "micrograd/tensor/nn/_cattention.c", [], EXACT,
+     "scaled_dot_product_attention then runs its numpy replay (the same floats, slower)."),
 ]  # fmt: skip
 
 
@@ -84,8 +85,9 @@ setup(
         Extension("micrograd._cengine", sources=["micrograd/_cengine.c"], extra_compile_args=EXACT),
         *(
             # libm for the kernels' expf, tanhf, fmaf ...
-            Extension(name, sources=[source], depends=depends, extra_compile_args=args,
-                      libraries=["m"])  # fmt: skip
+            Extension(
+                name, sources=[source], depends=depends, extra_compile_args=args, libraries=["m"]
+            )
             for name, source, depends, args, _ in KERNELS
         ),
     ],

@@ -677,8 +677,11 @@ def scaled_dot_product_attention(
     (..., L, E), (..., S, E), (..., S, Ev). `is_causal` masks the keys after each query (the
     upper triangle of L x S); `attn_mask` is a bool mask (True keeps) or a float bias
     broadcastable to (..., L, S); `dropout_p` drops attention weights with a mask drawn as
-    `dropout` draws it. One fused node (`fused.ScaledDotProductAttention`), PyTorch's math
-    kernel's order of operations; rows whose keys are all masked give 0, as in PyTorch."""
+    `dropout` draws it. Rows whose keys are all masked give 0, as in PyTorch. Where PyTorch's
+    CPU dispatch picks its flash kernel (float32 4-D inputs of one batch and head count, no
+    dropout, no mask needing a gradient) its arithmetic is replayed (`fused.FlashAttention`);
+    otherwise one fused node with its math kernel's order of operations
+    (`fused.ScaledDotProductAttention`)."""
     q = _tensor(query, "scaled_dot_product_attention")
     k = _tensor(key, "scaled_dot_product_attention")
     v = _tensor(value, "scaled_dot_product_attention")
@@ -730,11 +733,22 @@ def scaled_dot_product_attention(
             return bernoulli_mask(shape, keep).astype(dtype) / dtype.type(keep)
 
     root = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    kernel = _attention_kernel(q, k, v, attn_mask, dropout_p, groups)
+    flash_replay = kernel == "scaled_dot_product_attention_flash" and dtype == np.float32
+    # (a causal call with a negative scale stays on the math kernel: PyTorch's flash kernel
+    # scales its -inf there and returns NaN; grouped-query heads too, not replayed)
+    if flash_replay and groups == 1 and not (is_causal and root < 0):
+        # PyTorch's flash kernel, replayed bit for bit: it takes the causal flag itself
+        fn = _new(_fused.FlashAttention)
+        data = fn.forward(
+            q.data, k.data, v.data, None if is_causal else bias, root, bool(is_causal)
+        )
+        return _core._labelled(_graph_node(fn, data, (q, k, v)), kernel)
     fn = _new(_fused.ScaledDotProductAttention)
     data = fn.forward(q.data, k.data, v.data, bias, root, noise_fn, groups)
     prev = (q, k, v) if bias_input is None else (q, k, v, bias_input)
     out = _graph_node(fn, data, prev)
-    return _core._labelled(out, _attention_kernel(q, k, v, attn_mask, dropout_p, groups))
+    return _core._labelled(out, kernel)
 
 
 def _attention_kernel(q: Tensor, k: Tensor, v: Tensor, mask: Any, dropout_p: float, groups: int):

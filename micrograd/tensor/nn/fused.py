@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 
-from micrograd.tensor._fma import fma32
 from micrograd.tensor._math32 import (
     gelu_erf32,
     gelu_erf_backward32,
@@ -23,7 +22,7 @@ from micrograd.tensor._math32 import (
     gelu_tanh_backward32,
 )
 from micrograd.tensor.functions import Function
-from micrograd.tensor.nn import _layernorm
+from micrograd.tensor.nn import _flash32, _layernorm
 
 
 class NativeLayerNorm(Function):
@@ -236,3 +235,32 @@ class ScaledDotProductAttention(Function):
         if len(prev) == 4:
             grads.append(_sum_to(ds, bias_shape) if prev[3].requires_grad else None)
         return tuple(grads)
+
+
+class FlashAttention(Function):
+    """Attention as PyTorch's CPU flash-attention kernel computes it for float32 (B, H, L, E)
+    inputs without dropout: query blocks against key blocks with a running softmax, its own
+    exponential and PyTorch's BLAS order of additions, replayed in `_flash32` bit for bit.
+    Inputs (q, k, v); `mask` is a float bias broadcastable to (B, H, L, S) (a boolean mask
+    becomes 0 / -inf) without a gradient, `causal` hides the keys after each query.
+
+    Backward (the kernel's own): with lse the saved log-sum-exp and D = rowsum(g * out),
+        P = exp(scale q k^T + mask - lse),  dv = P^T g,  dS = P * (g v^T - D),
+        dq = scale dS k,  dk = scale dS^T q
+    accumulated query block after query block."""
+
+    __slots__ = ("causal", "k", "lse", "mask", "out", "q", "scale", "v")
+    op = "scaled_dot_product_attention"
+
+    def forward(self, q, k, v, mask, scale, causal):
+        out, lse = _flash32.forward(q, k, v, scale, causal, mask)
+        self.q, self.k, self.v, self.mask = q, k, v, mask
+        self.out, self.lse, self.scale, self.causal = out, lse, scale, causal
+        return out
+
+    def backward(self, g, prev):
+        g = np.asarray(g, np.float32)
+        dq, dk, dv = _flash32.backward(
+            g, self.q, self.k, self.v, self.out, self.lse, self.scale, self.causal, self.mask
+        )
+        return tuple(d if t.requires_grad else None for d, t in zip((dq, dk, dv), prev))
