@@ -1,15 +1,15 @@
 """Hostile inputs for micrograd.tensor's compiled float32 kernels, through the public API.
 
-Each compiled kernel (setup.py's KERNELS: tanh / GELU / sigmoid, softmax / log_softmax / nll_loss
-/ cross_entropy, sum / mean, layer_norm, the Adam / AdamW / SGD updates) is fed arrays a C loop
-can get wrong: transposed, negative-stride, stepped and broadcast (stride 0) views, zero-size,
-0-d and 1-d arrays, views at an odd byte offset (misaligned floats), read-only arrays, other
-dtypes, NaN and inf, rows long enough for the multi-threaded plans. For every one the result
-(values, NaN positions, dtype, shape, the input's gradient, or the exception's type) must be the
-numpy twin's (the same table run under MICROGRAD_PURE=1 in a child process) and, for a view,
-the result of a contiguous copy of the same values. Then: arrays a tensor cannot share
-(big-endian, float16) are refused by from_numpy, a sum over more elements than a 32-bit index
-holds, two Python threads in one kernel at once, and Ctrl-C during a long run of kernel calls.
+Each compiled kernel (setup.py's KERNELS: tanh / GELU / sigmoid, softmax / log_softmax /
+nll_loss / cross_entropy, sum / mean, layer_norm, scaled_dot_product_attention, the Adam / AdamW
+/ SGD updates) is fed arrays a C loop can get wrong: transposed, negative-stride, stepped and
+broadcast (stride 0) views, zero-size, 0-d and 1-d arrays, views at an odd byte offset
+(misaligned floats), read-only arrays, other dtypes, NaN and inf, rows long enough for the
+multi-threaded plans. For every one the result (values, NaN positions, dtype, shape, the input's
+gradient, or the exception's type) must be the numpy twin's (the same table run under
+MICROGRAD_PURE=1 in a child process) and, for a view, the result of a contiguous copy of the same
+values. Then: arrays a tensor cannot share (big-endian, float16) are refused by from_numpy, a sum
+over more elements than a 32-bit index holds, two Python threads in one kernel at once, and Ctrl-C during a long run of kernel calls.
 
 .ci/sanitize runs this file against the kernels built with AddressSanitizer and
 UndefinedBehaviorSanitizer, where a bad read or write stops the run.
@@ -137,6 +137,11 @@ OPS = {
         ),
         True,
     ),
+    "attention": (lambda t: F.scaled_dot_product_attention(t, t, t), True),
+    "attention_causal": (
+        lambda t: F.scaled_dot_product_attention(t, t * 0.5, t, is_causal=True),
+        True,
+    ),
     "adam": (_optimizer_steps(lambda ps: mt.optim.Adam(ps, lr=0.01)), False),
     "adamw": (_optimizer_steps(lambda ps: mt.optim.AdamW(ps, lr=0.01, weight_decay=0.1)), False),
     "sgd_momentum": (
@@ -238,8 +243,9 @@ def test_compiled_kernels_give_the_numpy_twins_results(input_name, numpy_twin_ou
 
 
 # PyTorch sums in an order that follows the strides (its TensorIterator), so a sum of a view is
-# compared with torch's sum of the same view instead
-LAYOUT_DEPENDENT = {"sum", "sum_first", "mean_last"}
+# compared with torch's sum of the same view instead; attention's products, like torch's, follow
+# the layout too (compared with the twin only)
+LAYOUT_DEPENDENT = {"sum", "sum_first", "mean_last", "attention", "attention_causal"}
 # updates in place: a read-only parameter is refused
 IN_PLACE = {"adam", "adamw", "sgd_momentum"}
 
