@@ -9,7 +9,8 @@ multi-threaded plans. For every one the result (values, NaN positions, dtype, sh
 gradient, or the exception's type) must be the numpy twin's (the same table run under
 MICROGRAD_PURE=1 in a child process) and, for a view, the result of a contiguous copy of the same
 values. Then: arrays a tensor cannot share (big-endian, float16) are refused by from_numpy, a sum
-over more elements than a 32-bit index holds, two Python threads in one kernel at once, and Ctrl-C during a long run of kernel calls.
+over more elements than a 32-bit index holds, two Python threads in one kernel at once, and
+Ctrl-C during a long run of kernel calls.
 
 .ci/sanitize runs this file against the kernels built with AddressSanitizer and
 UndefinedBehaviorSanitizer, where a bad read or write stops the run.
