@@ -21,6 +21,7 @@ that leave tails after whole 16- and 32-lane vectors. What must hold:
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import math
 from pathlib import Path
@@ -39,6 +40,13 @@ import micrograd.tensor as mt
 from micrograd.tensor import _math32
 from micrograd.tensor import nn as mnn
 from micrograd.tensor.nn import functional as F
+
+# The compiled module itself, also under MICROGRAD_PURE=1 (which only stops the library from
+# picking it): the tests compare it with the numpy code whichever path the library runs.
+try:
+    COMPILED = importlib.import_module("micrograd.tensor._cmath32")
+except ImportError:  # not built: the tests of the compiled code skip (CI fails on a skip)
+    COMPILED = None
 
 COVERED = {
     "torch.tanh",
@@ -106,9 +114,10 @@ def path(request, monkeypatch):
         monkeypatch.setattr(_math32, "_compiled", None)
         yield request.param
         return
-    compiled = _math32._compiled
+    compiled = COMPILED
     if compiled is None:
         pytest.skip("micrograd.tensor._cmath32 is not built")
+    monkeypatch.setattr(_math32, "_compiled", compiled)
     before = compiled.variant()
     try:
         compiled.variant(request.param)
@@ -312,7 +321,7 @@ def test_tanh_is_the_correctly_rounded_tanh(path):
 @SETTINGS
 @given(float32_arrays, st.integers(0, 2**32 - 1))
 def test_compiled_and_numpy_kernels_give_the_same_bits(x, seed):
-    if _math32._compiled is None:
+    if COMPILED is None:
         pytest.skip("micrograd.tensor._cmath32 is not built")
     g = np.random.default_rng(seed).standard_normal(x.size).astype(F32)
     y = np.tanh(x.astype(np.float64)).astype(F32)
@@ -326,18 +335,18 @@ def test_compiled_and_numpy_kernels_give_the_same_bits(x, seed):
         "sigmoid": lambda: _math32.sigmoid32(x),
         "sigmoid_backward": lambda: _math32.sigmoid_backward32(g, y),
     }
-    compiled = _math32._compiled
+    compiled, picked = COMPILED, _math32._compiled  # picked: None under MICROGRAD_PURE=1
     for name, call in functions.items():
-        fast = call()
         before = compiled.variant()
-        compiled.variant("generic")
-        _math32._compiled = None
         try:
-            slow = call()
             _math32._compiled = compiled
+            fast = call()
+            compiled.variant("generic")
             generic = call()
+            _math32._compiled = None
+            slow = call()
         finally:
-            _math32._compiled = compiled
+            _math32._compiled = picked
             compiled.variant(before)
         assert_bitwise(fast, slow, f"{name}: compiled vs numpy", x)
         assert_bitwise(generic, slow, f"{name}: generic compiled code vs numpy", x)
@@ -346,7 +355,8 @@ def test_compiled_and_numpy_kernels_give_the_same_bits(x, seed):
 def test_the_compiled_module_is_used_when_built(monkeypatch):
     if importlib.util.find_spec("micrograd.tensor._cmath32") is None:
         pytest.skip("micrograd.tensor._cmath32 is not built")
-    assert _math32._load_compiled() is not None
+    monkeypatch.delenv("MICROGRAD_PURE", raising=False)  # the suite also runs with it set
+    assert _math32._load_compiled() is COMPILED
     calls = []
 
     class Recorder:
@@ -373,7 +383,7 @@ def test_the_compiled_module_is_used_when_built(monkeypatch):
 
 
 def test_the_fastest_variant_is_picked_at_import():
-    if _math32._compiled is None:
+    if COMPILED is None:
         pytest.skip("micrograd.tensor._cmath32 is not built")
     import subprocess
     import sys
@@ -384,15 +394,15 @@ def test_the_fastest_variant_is_picked_at_import():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repository
     ).stdout.strip()
     try:
-        _math32._compiled.variant("avx2+fma")
+        COMPILED.variant("avx2+fma")
         expected = "avx2+fma"
     except ValueError:
         expected = "generic"
     finally:
-        _math32._compiled.variant(picked)
+        COMPILED.variant(picked)
     assert picked == expected
     with pytest.raises(ValueError, match="not available"):
-        _math32._compiled.variant("avx512")
+        COMPILED.variant("avx512")
 
 
 def test_micrograd_pure_switches_the_compiled_module_off(monkeypatch):
@@ -401,15 +411,15 @@ def test_micrograd_pure_switches_the_compiled_module_off(monkeypatch):
 
 
 def test_the_compiled_kernels_refuse_wrong_buffers():
-    if _math32._compiled is None:
+    if COMPILED is None:
         pytest.skip("micrograd.tensor._cmath32 is not built")
     x = np.zeros(4, F32)
     with pytest.raises(TypeError, match="float32"):
-        _math32._compiled.tanh(np.zeros(4, np.float64), x)
+        COMPILED.tanh(np.zeros(4, np.float64), x)
     with pytest.raises(TypeError, match="one length"):
-        _math32._compiled.gelu_erf(x, np.zeros(5, F32))
+        COMPILED.gelu_erf(x, np.zeros(5, F32))
     with pytest.raises(TypeError, match="takes 3 arrays"):
-        _math32._compiled.tanh_backward(x, x)
+        COMPILED.tanh_backward(x, x)
     with pytest.raises(ValueError, match="chunk must be at least 1"):
-        _math32._compiled.gelu_tanh(x, x, 0)
+        COMPILED.gelu_tanh(x, x, 0)
     assert math.isnan(_math32.gelu_erf32(np.array([np.inf, 1], F32))[0])  # as oneDNN's kernel
