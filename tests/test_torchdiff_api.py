@@ -570,6 +570,19 @@ def test_comparisons(two, dtype_a, dtype_b, op, data):
     both(lambda: compare(number, x), lambda: compare(number, tx))
 
 
+@pytest.mark.parametrize("op", sorted(COMPARISONS))
+def test_comparisons_happen_in_pytorchs_common_dtype(op):
+    """A float64 0-d tensor meets a float32 vector in float32 (524288.97 rounds to 524289), and
+    an integer tensor meets a float number in float32 (16777217 rounds to 16777216): found by
+    hypothesis where numpy's wider comparison answered differently."""
+    compare = COMPARISONS[op]
+    for make in (lambda lib: (lib.tensor(524288.97, dtype=lib.float64), lib.tensor([524289.0])),
+                 lambda lib: (lib.tensor([16777217, 3]), 16777216.0)):  # fmt: skip
+        (x, y), (tx, ty) = make(mt), make(torch)
+        both(lambda: compare(x, y), lambda: compare(tx, ty))
+        both(lambda: compare(y, x), lambda: compare(ty, tx))
+
+
 @SETTINGS
 @given(broadcast_shapes(2), st.sampled_from(["int64", "bool"]), st.data())
 def test_logical_operators(two, dtype, data):

@@ -1745,10 +1745,20 @@ class Tensor:
     # -- comparisons: bool tensors outside the graph ----------------------------------------
 
     def _compare(self, other: Any, op: Any) -> Tensor:
+        a = self.data
         o = other.data if isinstance(other, Tensor) else other
         if not isinstance(o, (np.ndarray, np.generic, numbers.Number, list, tuple)):
             return NotImplemented
-        return _const(np.asarray(op(self.data, o)))
+        if isinstance(other, Tensor) and a.dtype != o.dtype:
+            # compared in PyTorch's common dtype: a float64 0-d tensor against a float32 vector
+            # is rounded to float32 first (numpy would widen the vector instead)
+            common = _result_dtype(a, o)
+            a, o = a.astype(common, copy=False), o.astype(common, copy=False)
+        elif isinstance(o, float) and a.dtype.kind in "biu":
+            a = a.astype(
+                np.float32
+            )  # an integer tensor meets a float number in float32, as PyTorch
+        return _const(np.asarray(op(a, o)))
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
         return self._compare(other, operator.eq)
