@@ -49,7 +49,7 @@ import numpy as np
 
 from micrograd.tensor._fma import fma32
 from micrograd.tensor._sleef import expf_u10
-from micrograd.tensor._softmax32 import _default_threads
+from micrograd.tensor._torch_threads import default_threads
 
 __all__ = [
     "gelu_erf32",
@@ -79,7 +79,7 @@ _compiled = _load_compiled()
 
 # The threads PyTorch would use (`set_num_threads` keeps it): above a size, its elementwise loops
 # split the tensor in that many parts, each with its own scalar tail.
-kernel_threads = _default_threads()
+kernel_threads = default_threads()
 
 # oneDNN's minimax polynomials (jit_uni_eltwise_injector, gelu_erf_minimax_pol), as float bits:
 # row d holds the degree-d coefficient of each of the 25 intervals. Interval 23 is the constant

@@ -42,11 +42,11 @@ import os
 
 import numpy as np
 
-from micrograd.tensor._softmax32 import _default_threads
+from micrograd.tensor._torch_threads import default_threads
 
 __all__ = ["kernel_threads", "torch_mean", "torch_sum"]
 
-kernel_threads = _default_threads()
+kernel_threads = default_threads()
 GRAIN_SIZE = 32768  # at::internal::GRAIN_SIZE: below it PyTorch reduces on one thread
 _ILP = 4  # row_sum's interleaved partial sums (and multi_row_sum's rows per call)
 _LEVELS = 4  # multi_row_sum's cascade levels

@@ -37,6 +37,7 @@ import numpy as np
 
 from micrograd.tensor._fma import fma32
 from micrograd.tensor._sleef import expf_u10_unchecked, logf_u10
+from micrograd.tensor._torch_threads import default_threads
 
 __all__ = [
     "compiled",
@@ -122,18 +123,10 @@ def log_softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
         return fma32(e, lane_sum(g)[:, None], g)
 
 
-def _default_threads() -> int:
-    """PyTorch's default number of threads, as far as it matters here (one or more)."""
-    try:
-        return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
-    except ValueError:
-        return os.cpu_count() or 1
-
-
 # The threads PyTorch would use (`set_num_threads` keeps it). Its softmax backward loop exists
 # in two compiled copies: the one `parallel_for` calls directly (one thread, or one row) fuses
 # the last partial vector's multiply-add, the one it hands to OpenMP threads does not.
-kernel_threads = _default_threads()
+kernel_threads = default_threads()
 
 
 def softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ import os
 import numpy as np
 
 from micrograd.tensor._fma import fma
+from micrograd.tensor._torch_threads import default_threads
 
 __all__ = ["LANES", "backward", "backward_numpy", "forward", "forward_numpy", "kernel_threads"]
 
@@ -57,45 +58,9 @@ _FLOAT32_TINY = 2.0**-126  # float32's smallest normal
 _QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore", "divide": "ignore"}
 
 
-def _physical_cores() -> int | None:
-    """The number of physical cores (Linux: distinct cores in sysfs), or None if unknown."""
-    root = "/sys/devices/system/cpu"
-
-    def read(path: str) -> str:
-        with open(path) as f:
-            return f.read().strip()
-
-    try:
-        cores = {
-            (
-                read(f"{root}/{name}/topology/physical_package_id"),
-                read(f"{root}/{name}/topology/core_id"),
-            )
-            for name in os.listdir(root)
-            if name.startswith("cpu") and name[3:].isdigit()
-        }
-    except OSError:
-        return None
-    return len(cores) or None
-
-
-def _default_threads() -> int:
-    """PyTorch's default number of threads: its physical cores (the processors where cores
-    cannot be counted), fewer if MKL_NUM_THREADS, or else OMP_NUM_THREADS, asks for fewer."""
-    cores = _physical_cores() or os.cpu_count() or 1
-    for variable in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):
-        try:
-            count = int(os.environ.get(variable, ""))
-        except ValueError:
-            continue
-        if count > 0:
-            return min(count, cores)
-    return cores
-
-
 # The threads PyTorch would use (`torch.set_num_threads` sets it): the backward pass adds the
 # weight and bias gradients per thread over its share of the rows, then adds those partial sums.
-kernel_threads = _default_threads()
+kernel_threads = default_threads()
 
 
 def _compiled():
