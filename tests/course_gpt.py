@@ -699,11 +699,12 @@ def assert_same_printed(ours: list[str], theirs: list[str]) -> None:
     """The printed lines are PyTorch's, character for character, except where a loss sits on a
     rounding boundary of its printed digits.
 
-    A few float32 kernels (layer_norm, tanh, gelu, attention) round some elements differently
-    from PyTorch's, so a loss can differ from PyTorch's in its last float32 bits (the tests bound
-    that difference at 1e-4 relative separately). When the two values straddle a rounding boundary
-    of the fourth decimal, the printed digits differ by one unit in the last place; any other
-    difference (a word, a step number, two units) fails.
+    A few float32 computations round some elements differently from PyTorch's (tanh, exp and log,
+    which PyTorch takes from MKL; a linear layer's weight gradient over a long product, which MKL
+    adds in another order), so a loss can differ from PyTorch's in its last float32 bits (the
+    tests bound that difference at 1e-4 relative separately). When the two values straddle a
+    rounding boundary of the fourth decimal, the printed digits differ by one unit in the last
+    place; any other difference (a word, a step number, two units) fails.
     """
     assert len(ours) == len(theirs), (ours, theirs)
     for line, their_line in zip(ours, theirs):

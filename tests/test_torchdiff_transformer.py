@@ -13,9 +13,9 @@ Tolerances, and why:
   GELU_UNITS * eps * |x| and gradients within GELU_UNITS * eps * max(1, |x|) * |upstream|.
 * dropout: bit for bit, masks included, for the same torch.manual_seed (the kernel PyTorch uses
   on this machine; MKL's Intel-only kernel is checked against outputs of MKL's viRngBernoulli).
-* scaled_dot_product_attention: ours follows torch's math kernel (the one it runs when a gradient
-  is needed); without gradients torch runs its flash kernel, which blocks the softmax and the
-  products. Both differ from ours only in summation orders and exp's last bits: values within
+* scaled_dot_product_attention: where torch runs its flash kernel ours replays it bit for bit
+  (tests/test_torchdiff_attention.py); elsewhere ours follows torch's math kernel. The comparisons
+  here allow for the orders of summation and exp's last bits between the two: values within
   SDPA_TOL[dtype] * max |value| * (1 + the scores' largest possible size), gradients within
   SDPA_TOL[dtype] times their own scale times the same factor.
 """
