@@ -43,10 +43,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import math
-import os
 
 import numpy as np
 
+from micrograd.tensor import _native
 from micrograd.tensor._fma import fma32
 from micrograd.tensor._sleef import expf_u10
 from micrograd.tensor._torch_threads import default_threads
@@ -66,13 +66,7 @@ _F32 = np.float32
 
 
 def _load_compiled():
-    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
-        return None
-    try:
-        from micrograd.tensor import _cmath32
-    except ImportError:  # not built (no compiler at install time): the numpy code below runs
-        return None
-    return _cmath32
+    return _native.load("_cmath32")  # None: the numpy code below runs
 
 
 _compiled = _load_compiled()

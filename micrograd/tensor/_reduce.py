@@ -38,10 +38,9 @@ differ only in the sign of a zero result, which one final `+ 0.0` settles.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from micrograd.tensor import _native
 from micrograd.tensor._torch_threads import default_threads
 
 __all__ = ["kernel_threads", "torch_mean", "torch_sum"]
@@ -53,12 +52,7 @@ _LEVELS = 4  # multi_row_sum's cascade levels
 _LANES = {4: 8, 8: 4}  # vector lanes by item size (AVX2: 256 bits)
 _QUIET = {"over": "ignore", "invalid": "ignore"}  # inf and nan are results here, as in PyTorch
 
-_ccore = None
-if os.environ.get("MICROGRAD_PURE", "") in ("", "0"):
-    try:
-        from micrograd.tensor import _creduce as _ccore
-    except ImportError:  # not built: the numpy path gives the same bits
-        _ccore = None
+_ccore = _native.load("_creduce")  # None: the numpy path gives the same bits
 
 
 # -- the kernels, on numpy arrays: a sequence along axis -2, independent lanes along -1 ----------

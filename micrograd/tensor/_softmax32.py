@@ -30,11 +30,11 @@ with torch).
 
 from __future__ import annotations
 
-import os
 from types import SimpleNamespace
 
 import numpy as np
 
+from micrograd.tensor import _native
 from micrograd.tensor._fma import fma32
 from micrograd.tensor._sleef import expf_u10_unchecked, logf_u10
 from micrograd.tensor._torch_threads import default_threads
@@ -291,18 +291,7 @@ numpy_kernels = SimpleNamespace(
 )
 
 
-def _compiled_module():
-    """micrograd.tensor._csoftmax, or None (not built, or MICROGRAD_PURE=1)."""
-    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
-        return None
-    try:
-        from micrograd.tensor import _csoftmax
-    except ImportError:
-        return None
-    return _csoftmax
-
-
-_csoftmax = _compiled_module()
+_csoftmax = _native.load("_csoftmax")
 compiled = _csoftmax is not None  # whether the functions below are the compiled ones
 
 # the codes of nll_loss's reductions in the compiled module (PyTorch's own)

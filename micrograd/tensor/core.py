@@ -46,14 +46,13 @@ import itertools
 import math
 import numbers
 import operator
-import os
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
-from micrograd.tensor import _tensor_str
+from micrograd.tensor import _native, _tensor_str
 from micrograd.tensor import device as _device
 from micrograd.tensor import dtypes as _dtypes
 from micrograd.tensor import functions as F
@@ -2733,13 +2732,8 @@ _REQUIRES_GRAD_SLOT = Tensor.__dict__["_requires_grad"]
 
 def _slot_attribute_type() -> Any:
     """The compiled SlotAttribute, or the pure-Python one (not built, or MICROGRAD_PURE=1)."""
-    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
-        return _PySlotAttribute
-    try:
-        from micrograd.tensor._cattrs import SlotAttribute
-    except ImportError:
-        return _PySlotAttribute
-    return SlotAttribute
+    compiled = _native.load("_cattrs")
+    return _PySlotAttribute if compiled is None else compiled.SlotAttribute
 
 
 _SlotAttribute = _slot_attribute_type()

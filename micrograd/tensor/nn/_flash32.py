@@ -30,10 +30,10 @@ query length below 32 (the kernel's work buffer then sits at an address MKL trea
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
+from micrograd.tensor import _native
 from micrograd.tensor._fma import fma32, fma64
 from micrograd.tensor._sleef import expf_u10_unchecked
 
@@ -415,18 +415,7 @@ def flash_backward(grad_out, q, k, v, out, lse, scale: float, causal: bool, mask
 # --- the compiled twin ------------------------------------------------------------------------
 
 
-def _load_compiled():
-    """`_cattention` (the same arithmetic in C), or None (not built, or MICROGRAD_PURE=1)."""
-    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
-        return None
-    try:
-        from micrograd.tensor.nn import _cattention
-    except ImportError:
-        return None
-    return _cattention
-
-
-compiled = _load_compiled()
+compiled = _native.load("nn._cattention")  # the same arithmetic in C, or None
 
 
 def _heads(a: np.ndarray) -> np.ndarray:

@@ -39,10 +39,9 @@ arithmetic on whole numpy arrays.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from micrograd.tensor import _native
 from micrograd.tensor._fma import fma
 from micrograd.tensor._torch_threads import default_threads
 
@@ -65,13 +64,7 @@ kernel_threads = default_threads()
 
 def _compiled():
     """The C twin, or None (not built, or MICROGRAD_PURE=1)."""
-    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
-        return None
-    try:
-        from micrograd.tensor.nn import _clayernorm
-    except ImportError:
-        return None
-    return _clayernorm
+    return _native.load("nn._clayernorm")
 
 
 _C = _compiled()

@@ -25,28 +25,15 @@ when their arrays suit it and these kernels otherwise.
 
 from __future__ import annotations
 
-import os
-from types import ModuleType
-
 import numpy as np
 
+from micrograd.tensor import _native
 from micrograd.tensor._fma import fma32, fma64
 
 __all__ = ["add_", "addcdiv_", "addcmul_", "compiled", "lerp_", "mul_", "suits_compiled"]
 
 
-def _load_compiled() -> ModuleType | None:
-    """The compiled one-pass updates, or None (not built, or MICROGRAD_PURE=1)."""
-    if os.environ.get("MICROGRAD_PURE", "") not in ("", "0"):
-        return None
-    try:
-        from micrograd.tensor.optim import _coptim
-    except ImportError:
-        return None
-    return _coptim
-
-
-compiled = _load_compiled()
+compiled = _native.load("optim._coptim")  # the one-pass updates, or None
 
 
 def suits_compiled(array, like: np.ndarray | None = None) -> bool:
